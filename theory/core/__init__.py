@@ -1,0 +1,19 @@
+"""Shared core of the ``theory`` package: devices, seeds, scale, threads, validation, style."""
+
+from theory.core._device import default_device, default_dtype, set_threads
+from theory.core._scale import SCALES, get_scale, scaled
+from theory.core._seed import seed_everything
+from theory.core._plotting import COLORS, apply_style, setup_notebook
+
+__all__ = [
+    "COLORS",
+    "SCALES",
+    "apply_style",
+    "default_device",
+    "default_dtype",
+    "get_scale",
+    "scaled",
+    "seed_everything",
+    "set_threads",
+    "setup_notebook",
+]

@@ -1,0 +1,73 @@
+"""One plotting style for every figure of the book, and the hidden set-up cell of each notebook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib as mpl
+
+from theory.core._device import default_device, set_threads
+from theory.core._scale import get_scale
+from theory.core._seed import seed_everything
+
+# Colour-blind-safe palette (Okabe-Ito); theory is drawn as lines, simulation as markers.
+COLORS = {
+    "theory": "#000000",
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "red": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "grey": "#999999",
+}
+
+_STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "lines.linewidth": 1.8,
+    "lines.markersize": 5,
+    "image.cmap": "viridis",
+    "axes.prop_cycle": mpl.cycler(
+        color=[COLORS[k] for k in ("blue", "orange", "green", "red", "purple", "sky", "grey")]
+    ),
+}
+
+
+def apply_style() -> None:
+    """Apply the book's matplotlib style (rcParams) in this process."""
+    mpl.rcParams.update(_STYLE)
+
+
+@dataclass(frozen=True)
+class NotebookSetup:
+    scale: str
+    device: str
+    threads: int
+    seed: int
+
+    def __str__(self) -> str:
+        return (
+            f"scale={self.scale}  device={self.device}  torch threads={self.threads}  "
+            f"seed={self.seed}"
+        )
+
+
+def setup_notebook(seed: int = 0, threads: int | None = None) -> NotebookSetup:
+    """The hidden first cell of every notebook: style, seeds, threads; returns what was set."""
+    apply_style()
+    n = set_threads(threads)
+    seed_everything(seed)
+    return NotebookSetup(scale=get_scale(), device=str(default_device()), threads=n, seed=seed)
