@@ -1,0 +1,120 @@
+"""Checks on the book's sources that need no kernel and no build: run before anything slow.
+
+- the toc and the files under book/ agree, in both directions;
+- notebooks are committed clean (no outputs, no execution counts) and each checks something
+  (a code cell with an ``assert``);
+- the pins that keep the install small and the build working.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from packaging.requirements import Requirement
+from sphinx_external_toc.parsing import parse_toc_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+SUFFIXES = (".md", ".ipynb")
+
+
+def toc_docnames() -> list[str]:
+    """Docnames in ``_toc.yml`` (root first), parsed the way Jupyter Book parses them."""
+    return list(parse_toc_yaml(ROOT / "_toc.yml"))
+
+
+def source_of(docname: str) -> Path | None:
+    for suffix in SUFFIXES:
+        path = ROOT / f"{docname}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+NOTEBOOKS = sorted(
+    p for p in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
+
+
+def nb_id(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_toc_root_and_notebooks_exist():
+    assert toc_docnames()[0] == "book/intro"
+    assert NOTEBOOKS, "no notebooks found under book/"
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_toc_entry_has_a_source_file(docname):
+    assert source_of(docname) is not None, (
+        f"_toc.yml lists {docname!r} but neither {docname}.md nor {docname}.ipynb exists"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_notebook_is_in_toc(path):
+    docname = path.relative_to(ROOT).with_suffix("").as_posix()
+    assert docname in toc_docnames(), (
+        f"{nb_id(path)} is not in _toc.yml: add it, or it is neither built nor linked"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_notebook_is_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
+    assert not dirty, (
+        f"{nb_id(path)}: code cells {dirty} carry outputs or execution counts; clear them "
+        f"(e.g. `jupyter nbconvert --clear-output --inplace` or Kernel > Restart & Clear Output)"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_notebook_runs_with_the_python3_kernel(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", (
+        f"{nb_id(path)}: kernelspec.name must be 'python3' (the build and nbval start that kernel)"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_notebook_asserts_something(path):
+    nb = nbformat.read(path, as_version=4)
+    checks = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\bassert\b", c.source)]
+    assert checks, f"{nb_id(path)}: no code cell contains an `assert`; every notebook checks a claim"
+
+
+def pins() -> dict[str, Requirement]:
+    reqs = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            req = Requirement(line)
+            reqs[req.name.lower()] = req
+    return reqs
+
+
+def exact_version(req: Requirement) -> str:
+    specs = list(req.specifier)
+    assert len(specs) == 1 and specs[0].operator == "==", f"{req} is not an exact '==' pin"
+    return specs[0].version
+
+
+def test_torch_pinned_exactly():
+    # Anything looser pulls a multi-GB CUDA build of a newer torch on a CPU-only machine.
+    assert exact_version(pins()["torch"]) == "2.13.0"
+
+
+def test_jupyter_book_pinned_to_1x():
+    # 2.x (mystmd) fetches its theme from a non-registry host at build time and fails offline.
+    version = exact_version(pins()["jupyter-book"])
+    assert version.split(".")[0] == "1", f"jupyter-book must be 1.x, pinned {version}"
