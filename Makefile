@@ -41,19 +41,28 @@ $(STAMP): requirements.txt pyproject.toml
 
 vendor: $(WIDGETS_STAMP)
 
-$(WIDGETS_STAMP):
-	@command -v npm >/dev/null || { echo "npm is needed to fetch the widget JS (apt-get install npm)"; exit 1; }
+$(WIDGETS_STAMP): Makefile
+	@command -v npm >/dev/null || { echo "npm is needed to fetch the widget JS" >&2; exit 1; }
 	rm -rf $(NPM_DIR) $(WIDGETS) && mkdir -p $(NPM_DIR) $(WIDGETS)
 	cd $(NPM_DIR) && npm pack --silent @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.4 >/dev/null
 	cd $(NPM_DIR) && sha256sum --quiet -c <<< "$$NPM_SHA256"
-	tar -xzf $(NPM_DIR)/$(HTML_MANAGER_TGZ) -C $(NPM_DIR) --one-top-level=html-manager --strip-components=1
-	tar -xzf $(NPM_DIR)/$(REQUIREJS_TGZ) -C $(NPM_DIR) --one-top-level=requirejs --strip-components=1
+	mkdir -p $(NPM_DIR)/html-manager $(NPM_DIR)/requirejs
+	tar -xzf $(NPM_DIR)/$(HTML_MANAGER_TGZ) -C $(NPM_DIR)/html-manager --strip-components=1
+	tar -xzf $(NPM_DIR)/$(REQUIREJS_TGZ) -C $(NPM_DIR)/requirejs --strip-components=1
 	cp $(NPM_DIR)/requirejs/require.js $(WIDGETS)/
 	cp $(NPM_DIR)/html-manager/dist/embed-amd.js $(NPM_DIR)/html-manager/LICENSE $(WIDGETS)/
 	cp $(NPM_DIR)/html-manager/dist/*.{woff2,woff,ttf,eot,svg} $(WIDGETS)/
 	touch $@
 
+# The execution cache hashes only the notebooks' code cells; rebuild from scratch when what
+# else shapes their outputs changes: the package, the pins, the scale.
+BUILD_KEY = $$(cat requirements.txt $$(find theory -name '*.py' | sort) | sha256sum | cut -c1-16) \
+	scale=$${THEORY_SCALE:-laptop}
+
 book: venv vendor
+	@key="$(BUILD_KEY)"; if [ -d _build ] && [ "$$(cat _build/.key 2>/dev/null)" != "$$key" ]; then \
+		echo "theory/, requirements.txt or THEORY_SCALE changed: removing _build"; rm -rf _build; fi; \
+	mkdir -p _build && echo "$$key" > _build/.key
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
 test: test-unit test-notebooks book test-browser

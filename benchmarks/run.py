@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 import threading
 import time
@@ -71,16 +72,16 @@ class PeakRSS:
 def run_notebook(path: Path, timeout_s: float) -> tuple[float, float, str | None]:
     """Execute one notebook in a fresh kernel: (seconds, peak MiB, error or None)."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
+    cwd = {"metadata": {"path": str(path.parent)}}  # run in the notebook's folder, as the build
+    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources=cwd)
     error = None
     with PeakRSS() as mem:
         start = time.perf_counter()
         try:
             client.execute()
         except Exception as exc:  # a failing cell: report it, go on with the others
-            lines = [line for line in str(exc).splitlines() if line.strip()]
+            message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # drop ANSI colours
+            lines = [line for line in message.splitlines() if line.strip()]
             error = lines[-1].strip() if lines else type(exc).__name__
         seconds = time.perf_counter() - start
     return seconds, mem.peak / 2**20, error
@@ -114,7 +115,7 @@ def run_chapter_benches() -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=BUDGET_S, help="seconds per notebook")
-    parser.add_argument("only", nargs="*", help="run only notebooks whose path contains one of these")
+    parser.add_argument("only", nargs="*", help="only notebooks whose path contains one of these")
     args = parser.parse_args(argv)
     os.environ.setdefault("THEORY_THREADS", "1")  # inherited by each kernel
 
@@ -127,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         within = error is None and seconds <= args.budget
         ok &= within
         verdict = "yes" if within else ("no" if error is None else f"no ({error})")
-        rows.append([path.relative_to(ROOT).as_posix(), f"{seconds:.1f}", f"{peak_mib:.0f}", verdict])
-        print(f"  {rows[-1][0]}: {seconds:.1f} s", file=sys.stderr, flush=True)
+        name = path.relative_to(ROOT).as_posix()
+        rows.append([name, f"{seconds:.1f}", f"{peak_mib:.0f}", verdict])
+        print(f"  {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     print(markdown_table(["notebook", "seconds", "peak MiB", f"within {args.budget:.0f} s"], rows))
     ok &= run_chapter_benches()
     return 0 if ok else 1

@@ -7,7 +7,7 @@ and checks that
 - math is typeset by MathJax (`mjx-container`) on pages with math, and no raw `\\(`, `\\[`
   or `$$` is left in the visible text;
 - every `<img src>` is a data: URI or a file inside _build/html;
-- no output shows a traceback or an exception, and no widget failed to render;
+- no output shows a traceback or an exception, and widget snapshots are drawn;
 - the page asked for nothing over the network (Chromium's net log), and its HTML names no
   http(s) script, stylesheet, font or image.
 
@@ -57,6 +57,10 @@ VOID_TAGS = {
 }  # fmt: skip
 RAW_MATH = re.compile(r"\\\(|\\\[|\$\$")
 EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\b[A-Z][A-Za-z]*(Error|Exception): ")
+# What @jupyter-widgets/html-manager writes in place of a widget it cannot show.
+WIDGET_ERROR = re.compile(
+    r"Error (displaying|creating) widget|Failed to create view|Could not create"
+)
 FETCHED_LINK_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "manifest"}
 REMOTE = re.compile(r"(https?:)?//", re.I)
 OUTPUT_CLASSES = {"output", "cell_output"}  # myst-nb's classes for cell outputs
@@ -83,6 +87,8 @@ class Page(HTMLParser):
         self.img_srcs: list[str] = []
         self.remote: list[str] = []  # http(s) resources the page would fetch
         self.error_outputs: list[str] = []  # output elements marked as tracebacks or errors
+        self.widget_states = 0  # ipywidgets snapshots saved in the page
+        self.widgets = 0  # widgets drawn by @jupyter-widgets/html-manager
         self.feed(html)
         self.close()
 
@@ -97,6 +103,8 @@ class Page(HTMLParser):
         classes = set(attrs.get("class", "").split())
         self.mjx += tag == "mjx-container"
         self.math_elements += "math" in classes
+        self.widget_states += attrs.get("type") == "application/vnd.jupyter.widget-state+json"
+        self.widgets += "jupyter-widgets" in classes
         if ERROR_CLASSES & classes and (OUTPUT_CLASSES & classes or self._in_output()):
             self.error_outputs.append(f"<{tag} class={attrs['class']!r}>")
         if tag == "img":
@@ -238,8 +246,10 @@ def test_no_errors_shown(page):
     outputs = " ".join(" ".join(dom.output_text).split())
     match = EXCEPTION.search(outputs)
     assert not match, f"{docname}: an output shows an exception: ...{outputs[match.start():][:300]}"
-    text = " ".join(dom.text)
-    assert "Error displaying widget" not in text, f"{docname}: a widget failed to render"
+    if result.static.widget_states:
+        assert dom.widgets, f"{docname}: has widget snapshots but none was drawn (widget JS?)"
+    failed_widget = WIDGET_ERROR.search(" ".join(dom.text))
+    assert not failed_widget, f"{docname}: a widget failed to render: {failed_widget.group(0)!r}"
 
 
 def test_nothing_fetched_from_the_network(page):
