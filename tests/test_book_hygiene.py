@@ -90,7 +90,7 @@ def test_notebook_runs_with_the_python3_kernel(path):
 def test_notebook_asserts_something(path):
     nb = nbformat.read(path, as_version=4)
     checks = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\bassert\b", c.source)]
-    assert checks, f"{nb_id(path)}: no code cell contains an `assert`; every notebook checks a claim"
+    assert checks, f"{nb_id(path)}: no code cell has an `assert`; every notebook checks a claim"
 
 
 def pins() -> dict[str, Requirement]:
