@@ -11,7 +11,8 @@ and checks that
 - the page asked for nothing over the network (Chromium's net log), and its HTML names no
   http(s) script, stylesheet, font or image.
 
-Skips, with the reason, when Chromium is missing or the book is not built.
+Skips, with the reason, when Chromium is missing (all but the static scan of the HTML) or the
+book is not built.
 """
 
 from __future__ import annotations
@@ -206,6 +207,17 @@ def page(request, rendered) -> tuple[str, Rendered]:
     if isinstance(result, Exception):
         raise result
     return docname, result
+
+
+def test_built_html_names_no_remote_resources():
+    """Every HTML file of the build, toc page or not; needs no browser."""
+    if not HTML.is_dir():
+        pytest.skip(f"book not built ({HTML} is missing): run `make book` first")
+    remote = {}
+    for path in sorted(HTML.rglob("*.html")):
+        if urls := Page(path.read_text(encoding="utf-8")).remote:
+            remote[path.relative_to(HTML).as_posix()] = urls
+    assert not remote, f"pages that would fetch from the network: {remote}"
 
 
 def test_math_is_typeset(page):
