@@ -17,3 +17,7 @@ __all__ = [
     "set_threads",
     "setup_notebook",
 ]
+
+from theory.core._validate import as_array, non_negative, positive, positive_int  # noqa: E402
+
+__all__ += ["as_array", "non_negative", "positive", "positive_int"]

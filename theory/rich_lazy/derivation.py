@@ -1,0 +1,279 @@
+"""Symbolic derivations for the single neuron f(x) = a wᵀx (Kunin et al. 2024, Section 3).
+
+Each function derives one result with sympy and returns a :class:`Derivation`: the statement
+as a sympy equation, and the residual that must simplify to zero. ``Derivation.check()``
+asserts it. The derivation notebook renders each statement in LaTeX and calls ``check()``.
+
+Conventions: w ∈ ℝᵈ is kept with explicit components (d = 3 is enough: every identity is
+linear-algebraic and rotation invariant), g = Xᵀr is an arbitrary vector for the results that
+hold for any data, and g = aw − β* for whitened inputs (XᵀX = I, β* = Xᵀy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+__all__ = [
+    "Derivation",
+    "all_derivations",
+    "bernoulli_a_squared",
+    "conservation",
+    "function_space_flow",
+    "implicit_bias_quadratic",
+    "linear_lift",
+    "metric_in_delta_and_norm",
+    "rate_rescaling",
+    "riccati",
+    "riccati_solution",
+]
+
+D_SYM = 3  # dimension used for the explicit-component derivations
+
+t = sp.Symbol("t", nonnegative=True)
+eta_a, eta_w = sp.symbols("eta_a eta_w", positive=True)
+a = sp.Function("a", real=True)(t)
+delta = sp.Symbol("delta", real=True)
+s = sp.Symbol("s", positive=True)  # ‖β*‖
+
+
+def _vec(name: str, n: int = D_SYM, fn: bool = False):
+    if fn:
+        return sp.Matrix([sp.Function(f"{name}_{i + 1}", real=True)(t) for i in range(n)])
+    return sp.Matrix(sp.symbols(f"{name}_1:{n + 1}", real=True))
+
+
+@dataclass
+class Derivation:
+    """One derived identity: ``lhs = rhs`` and the residual that must simplify to zero."""
+
+    name: str
+    statement: str  # in words
+    lhs: sp.Expr
+    rhs: sp.Expr
+    residual: sp.Expr | sp.Matrix
+    extra: dict = field(default_factory=dict)
+
+    def simplified_residual(self):
+        r = self.residual
+        if isinstance(r, sp.MatrixBase):
+            return r.applyfunc(lambda e: sp.simplify(sp.expand(e)))
+        return sp.simplify(sp.expand(r))
+
+    def holds(self) -> bool:
+        r = self.simplified_residual()
+        if isinstance(r, sp.MatrixBase):
+            return all(e == 0 for e in r)
+        return r == 0
+
+    def check(self) -> "Derivation":
+        if not self.holds():
+            raise AssertionError(f"{self.name}: residual does not simplify to 0: "
+                                 f"{self.simplified_residual()}")
+        return self
+
+    def latex(self) -> str:
+        return sp.latex(sp.Eq(self.lhs, self.rhs, evaluate=False))
+
+
+def _flow(g: sp.Matrix, w: sp.Matrix) -> tuple[sp.Expr, sp.Matrix]:
+    """(ȧ, ẇ) = (−η_a wᵀg, −η_w a g), the gradient flow with g = Xᵀ(Xβ − y)."""
+    return -eta_a * (w.T * g)[0], -eta_w * a * g
+
+
+def _subs_flow(expr, w: sp.Matrix, adot, wdot):
+    reps = {sp.Derivative(a, t): adot}
+    reps.update({sp.Derivative(w[i], t): wdot[i] for i in range(w.shape[0])})
+    return expr.subs(reps)
+
+
+def conservation() -> Derivation:
+    """dδ/dt = 0 for δ = η_w a² − η_a‖w‖², for any data (any g = Xᵀr)."""
+    w, g = _vec("w", fn=True), _vec("g")
+    adot, wdot = _flow(g, w)
+    dl = eta_w * a**2 - eta_a * (w.T * w)[0]
+    ddt = _subs_flow(sp.diff(dl, t), w, adot, wdot)
+    return Derivation("conservation", "δ = η_w a² − η_a‖w‖² is constant under gradient flow",
+                      sp.Derivative(sp.Symbol("delta"), t), sp.Integer(0), ddt,
+                      extra={"delta": dl})
+
+
+def function_space_flow() -> Derivation:
+    """β̇ = −M g with M = η_w a² I + η_a w wᵀ, for β = a w and any data."""
+    w, g = _vec("w", fn=True), _vec("g")
+    adot, wdot = _flow(g, w)
+    beta = a * w
+    beta_dot = _subs_flow(sp.diff(beta, t), w, adot, wdot)
+    M = eta_w * a**2 * sp.eye(D_SYM) + eta_a * w * w.T
+    Mi = sp.MatrixSymbol("M", D_SYM, D_SYM)
+    gi = sp.MatrixSymbol("g", D_SYM, 1)
+    return Derivation("function_space_flow", "β̇ = −M(β) Xᵀ(Xβ − y), M = η_w a² I + η_a w wᵀ",
+                      sp.Symbol(r"\dot{\beta}"), -sp.MatMul(Mi, gi), beta_dot + M * g,
+                      extra={"M": M})
+
+
+def metric_in_delta_and_norm() -> Derivation:
+    """η_w a² and η_a‖w‖² in δ and ‖β‖ alone: the coefficients u, v of M = uI + v β̂β̂ᵀ."""
+    A2, W2 = sp.symbols("A2 W2", positive=True)  # a², ‖w‖²
+    dl = eta_w * A2 - eta_a * W2
+    beta2 = A2 * W2
+    # δ² + 4η_aη_w‖β‖² = (η_w a² + η_a‖w‖²)²: factor() exposes the square, so the root is exact
+    root = sp.sqrt(sp.factor(sp.expand(dl**2 + 4 * eta_a * eta_w * beta2)))
+    u = (dl + root) / 2
+    v = (-dl + root) / 2
+    res = sp.Matrix([sp.simplify(u - eta_w * A2), sp.simplify(v - eta_a * W2)])
+    bn, dsym = sp.symbols(r"\|\beta\| delta", real=True)
+    R = sp.sqrt(dsym**2 + 4 * eta_a * eta_w * bn**2)
+    return Derivation(
+        "metric_in_delta_and_norm",
+        "M = u I + v β̂β̂ᵀ with u = η_w a² = (δ + √(δ² + 4η_aη_w‖β‖²))/2, v = η_a‖w‖² = u − δ",
+        sp.Symbol("M"),
+        (dsym + R) / 2 * sp.Symbol("I") + (-dsym + R) / 2 * sp.Symbol(r"\hat\beta\hat\beta^T"),
+        res, extra={"u": (dsym + R) / 2, "v": (-dsym + R) / 2})
+
+
+def _whitened():
+    """Flow for whitened inputs: g = aw − β*, with β* = s e₁ (rotation invariance)."""
+    w = _vec("w", fn=True)
+    beta_star = sp.Matrix([s] + [0] * (D_SYM - 1))
+    g = a * w - beta_star
+    adot, wdot = _flow(g, w)
+    return w, beta_star, adot, wdot
+
+
+def riccati() -> Derivation:
+    """ν = wᵀβ*/a obeys ν̇ = η_w s² − δν − η_aν² for whitened inputs."""
+    w, beta_star, adot, wdot = _whitened()
+    nu = (w.T * beta_star)[0] / a
+    nu_dot = _subs_flow(sp.diff(nu, t), w, adot, wdot)
+    dl = eta_w * a**2 - eta_a * (w.T * w)[0]
+    rhs = eta_w * s**2 - dl * nu - eta_a * nu**2
+    nus = sp.Symbol("nu")
+    return Derivation("riccati", "ν̇ = η_w s² − δν − η_a ν², ν = wᵀβ*/a, s = ‖β*‖ (XᵀX = I)",
+                      sp.Symbol(r"\dot{\nu}"), eta_w * s**2 - delta * nus - eta_a * nus**2,
+                      sp.together(nu_dot - rhs))
+
+
+def riccati_solution() -> Derivation:
+    """ν(t) = [−δ + D tanh(Dt/2 + artanh z₀)]/(2η_a), D = √(δ² + 4η_aη_w s²), solves the Riccati ODE."""
+    z0 = sp.Symbol("z_0", real=True)
+    D = sp.sqrt(delta**2 + 4 * eta_a * eta_w * s**2)
+    Q = D * t / 2 + sp.atanh(z0)
+    nu = (-delta + D * sp.tanh(Q)) / (2 * eta_a)
+    ode = sp.diff(nu, t) - (eta_w * s**2 - delta * nu - eta_a * nu**2)
+    residual = sp.Matrix([ode.rewrite(sp.exp), (nu.subs(t, 0) - (-delta + D * z0) / (2 * eta_a))])
+    return Derivation("riccati_solution",
+                      "ν(t) = [−δ + D tanh(Dt/2 + artanh((δ + 2η_aν₀)/D))]/(2η_a)",
+                      sp.Symbol(r"\nu(t)"), nu, residual, extra={"D": D, "Q": Q, "nu": nu})
+
+
+def bernoulli_a_squared() -> Derivation:
+    """a² obeys d(a²)/dt = 2(δ + η_aν)a² − 2η_w a⁴, solved by a² = E/(1/a₀² + 2η_w F).
+
+    E(t) = e^{δt} cosh²Q(t)/cosh²Q₀ with Q = Dt/2 + Q₀ from the Riccati solution, and
+    F(t) = ∫₀ᵗE is elementary, from e^{δσ}cosh²Q = ½e^{δσ} + ¼e^{(δ+D)σ+2Q₀} + ¼e^{(δ−D)σ−2Q₀}:
+    F = [½(e^{δt} − 1)/δ + ¼e^{2Q₀}(e^{(δ+D)t} − 1)/(δ+D) + ¼e^{−2Q₀}(e^{(δ−D)t} − 1)/(δ−D)]/cosh²Q₀
+    (δ ≠ 0, and D > |δ| whenever s > 0). The proof is in four identities, each asserted:
+    the Bernoulli equation from the flow; E′ = 2(δ + η_aν)E; F′ = E with F(0) = 0; and that
+    y = E/(1/a₀² + 2η_wF) solves the Bernoulli equation for any E, F with those two properties.
+    """
+    # (i) the Bernoulli equation from the whitened flow
+    w, beta_star, adot, wdot = _whitened()
+    nu = (w.T * beta_star)[0] / a
+    dl = eta_w * a**2 - eta_a * (w.T * w)[0]
+    lhs_ode = _subs_flow(sp.diff(a**2, t), w, adot, wdot)
+    bern = lhs_ode - (2 * (dl + eta_a * nu) * a**2 - 2 * eta_w * a**4)
+    # (ii) E'/E = 2(δ + η_aν(t)), with ν(t) from the Riccati solution (D a free symbol here)
+    D, Q0 = sp.symbols("D Q_0", positive=True)
+    A0 = sp.Symbol("a_0", positive=True)
+    Q = D * t / 2 + Q0
+    nu_t = (-delta + D * sp.tanh(Q)) / (2 * eta_a)
+    E = sp.exp(delta * t) * sp.cosh(Q) ** 2 / sp.cosh(Q0) ** 2
+    res_E = sp.diff(E, t) - 2 * (delta + eta_a * nu_t) * E
+    # (iii) the antiderivative
+    F = (sp.Rational(1, 2) * (sp.exp(delta * t) - 1) / delta
+         + sp.exp(2 * Q0) * (sp.exp((delta + D) * t) - 1) / (4 * (delta + D))
+         + sp.exp(-2 * Q0) * (sp.exp((delta - D) * t) - 1) / (4 * (delta - D))) / sp.cosh(Q0) ** 2
+    res_F = sp.Matrix([(sp.diff(F, t) - E).rewrite(sp.exp), F.subs(t, 0)])
+    # (iv) y = E/(1/a₀² + 2η_w F) solves y' = 2(δ + η_aν)y − 2η_w y², y(0) = a₀², for generic
+    #      E, F with E' = 2(δ + η_aν)E =: k E, F' = E, E(0) = 1, F(0) = 0.
+    Ef, Ff, k = (sp.Function(n)(t) for n in ("E", "F", "k"))
+    y = Ef / (1 / A0**2 + 2 * eta_w * Ff)
+    dy = sp.diff(y, t).subs({sp.Derivative(Ef, t): k * Ef, sp.Derivative(Ff, t): Ef})
+    res_y = dy - (k * y - 2 * eta_w * y**2)
+    residual = sp.Matrix([sp.together(bern), res_E.rewrite(sp.exp), *res_F, sp.together(res_y)])
+    y_closed = E / (1 / A0**2 + 2 * eta_w * F)
+    return Derivation("bernoulli_a_squared",
+                      "a²(t) = E(t)/(1/a₀² + 2η_w∫₀ᵗE), E = e^{δt}cosh²Q(t)/cosh²Q₀",
+                      sp.Symbol("a^2(t)"), y_closed, residual,
+                      extra={"E": E, "F": F, "Q": Q, "D": D, "Q0": Q0, "a0": A0})
+
+
+def linear_lift() -> Derivation:
+    """With unit rates, q = (w, a) obeys q̇ = Gq − ½‖q‖²q, G = [[−δ/2 I, β*],[β*ᵀ, δ/2]],
+    solved by q(t) = e^{Gt}q₀/√(1 + ∫₀ᵗ‖e^{Gσ}q₀‖²dσ) (the form ``whitened_solution`` evaluates)."""
+    w = _vec("w", fn=True)
+    bs = _vec("b")  # a general β*
+    g = a * w - bs
+    adot, wdot = (-(w.T * g)[0], -a * g)  # unit rates
+    q = sp.Matrix(list(w) + [a])
+    dl = a**2 - (w.T * w)[0]
+    G = sp.zeros(D_SYM + 1, D_SYM + 1)
+    for i in range(D_SYM):
+        G[i, i] = -dl / 2
+        G[i, D_SYM] = bs[i]
+        G[D_SYM, i] = bs[i]
+    G[D_SYM, D_SYM] = dl / 2
+    qdot = sp.Matrix(list(wdot) + [adot])
+    res_flow = qdot - (G * q - (q.T * q)[0] / 2 * q)
+    # the scalar part: q = e^{Gt}q₀ c(t) with c = (1 + I(t))^{-1/2}, İ = ‖e^{Gt}q₀‖² =: n(t)
+    n = sp.Function("n", positive=True)(t)
+    Ifun = sp.Function("I", nonnegative=True)(t)
+    c = (1 + Ifun) ** sp.Rational(-1, 2)
+    res_scalar = (sp.diff(c, t) + c**3 * n / 2).subs(sp.Derivative(Ifun, t), n)
+    return Derivation("linear_lift", "q̇ = Gq − ½‖q‖²q for q = (w, a), unit rates",
+                      sp.Symbol(r"\dot q"), sp.Symbol(r"G q - \tfrac12\|q\|^2 q"),
+                      sp.Matrix(list(res_flow) + [res_scalar]), extra={"G": G})
+
+
+def rate_rescaling() -> Derivation:
+    """a = αã, w = w̃/α, α = (η_a/η_w)^{1/4}, τ = √(η_aη_w)t map the flow onto unit rates,
+    with β unchanged and δ = √(η_aη_w)(ã² − ‖w̃‖²)."""
+    w, g = _vec("w", fn=True), _vec("g")
+    adot, wdot = _flow(g, w)
+    alpha = (eta_a / eta_w) ** sp.Rational(1, 4)
+    rate = sp.sqrt(eta_a * eta_w)
+    at, wt = a / alpha, w * alpha
+    # d/dτ = (1/rate) d/dt; the unit-rate flow for (ã, w̃) with the same g (β = ã w̃ = a w)
+    at_tau = _subs_flow(sp.diff(at, t), w, adot, wdot) / rate
+    wt_tau = _subs_flow(sp.diff(wt, t), w, adot, wdot) / rate
+    res = sp.Matrix([at_tau - (-(wt.T * g)[0])] + list(wt_tau - (-at * g)))
+    dl = eta_w * a**2 - eta_a * (w.T * w)[0]
+    res_delta = dl - rate * (at**2 - (wt.T * wt)[0])
+    res_beta = at * wt - a * w
+    return Derivation("rate_rescaling", "(ã, w̃, τ) = (a/α, αw, √(η_aη_w)t) has unit rates",
+                      sp.Symbol(r"\tilde\delta"), delta / rate,
+                      sp.Matrix(list(res) + [res_delta] + list(res_beta)))
+
+
+def implicit_bias_quadratic() -> Derivation:
+    """a∞² = [b + √(b² + 4η_wη_a‖β_mn‖²)]/(2η_w), b = δ + η_a‖P_null w₀‖², solves the
+    conservation of δ at the interpolant a∞ P_row w∞ = β_mn."""
+    A, b, m = sp.symbols("A b m", positive=True)  # a∞², b, ‖β_mn‖
+    A_inf = (b + sp.sqrt(b**2 + 4 * eta_w * eta_a * m**2)) / (2 * eta_w)
+    n0 = sp.Symbol("n_0", nonnegative=True)  # ‖P_null w₀‖²
+    dl = sp.Symbol("delta", real=True)
+    # δ = η_w A − η_a(‖β_mn‖²/A + ‖P_null w₀‖²) at convergence, with b = δ + η_a n0
+    conserved = eta_w * A - eta_a * (m**2 / A + n0) - dl
+    res = sp.simplify((conserved * A).subs(dl, b - eta_a * n0).subs(A, A_inf))
+    return Derivation("implicit_bias_quadratic",
+                      "a∞² = [b + √(b² + 4η_wη_a‖β_mn‖²)]/(2η_w), b = δ + η_a‖P_null w₀‖²",
+                      sp.Symbol(r"a_\infty^2"), A_inf, res)
+
+
+def all_derivations() -> list[Derivation]:
+    """Every derivation of the chapter, in the order of the notebook."""
+    return [conservation(), function_space_flow(), metric_in_delta_and_norm(), riccati(),
+            riccati_solution(), bernoulli_a_squared(), linear_lift(), rate_rescaling(),
+            implicit_bias_quadratic()]

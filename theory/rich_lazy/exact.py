@@ -1,0 +1,473 @@
+"""Exact solutions of the single-neuron model f(x) = a wᵀx (Kunin et al. 2024, Section 3).
+
+Gradient flow on L = ½‖Xβ − y‖² with β = a w and layer learning rates η_a, η_w:
+
+    ẇ = −η_w a Xᵀr,   ȧ = −η_a wᵀXᵀr,   r = Xβ − y.
+
+Everything here is closed form (numpy, float64) and vectorised: leading "batch" dimensions of
+the parameters broadcast against each other, and time is the last axis of every trajectory.
+
+How the whitened trajectory is solved
+-------------------------------------
+With XᵀX = I the rescaling ã = a/α, w̃ = αw, α = (η_a/η_w)^{1/4}, and time τ = √(η_aη_w) t maps
+any (η_a, η_w) onto unit rates with δ̃ = δ/√(η_aη_w) (``theory.rich_lazy.derivation`` proves
+it). For unit rates the stacked vector q = (w, a) ∈ ℝ^{d+1} obeys
+
+    q̇ = G q − ½‖q‖² q,   G = [[−δ/2 I, β*], [β*ᵀ, δ/2]],
+
+whose solution is q(t) = e^{Gt} q₀ / √(1 + ∫₀ᵗ ‖e^{Gs} q₀‖² ds). G has eigenvalues ±D/2,
+D = √(δ² + 4‖β*‖²), on span{β̂*, e_a} and −δ/2 on the rest of w-space, so the integral is a sum
+of three exponentials. We evaluate it with every exponential rescaled by the fastest growing
+one (expm1 throughout, D ± δ computed without cancellation), so the result is finite and
+accurate for |δ| from 1e-8 to 1e8 and for any t ≥ 0, including a passing through zero, where
+the Riccati form ν = wᵀβ*/a of the paper has a pole. The Riccati/tanh solution (paper, Sec. 3)
+is :func:`riccati_nu`; the derivation notebook checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from theory.core import as_array, positive
+
+__all__ = [
+    "ImplicitBias",
+    "Trajectory",
+    "check_whitened",
+    "conserved_delta",
+    "downstream_limit",
+    "function_space_metric",
+    "implicit_bias",
+    "init_from_beta",
+    "kernel_distance",
+    "kernel_distance_whitened",
+    "lazy_limit",
+    "metric_coefficients",
+    "ntk_gram",
+    "riccati_nu",
+    "whitened_solution",
+    "whitened_trajectory",
+]
+
+
+def _g(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(1 − e^{−x t}) / x for x ≥ 0, with the limit t at x = 0, evaluated without cancellation."""
+    x = np.asarray(x, dtype=np.float64)
+    safe = np.where(x > 0, x, 1.0)
+    return np.where(x > 0, -np.expm1(-safe * t) / safe, t)
+
+
+def conserved_delta(a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
+    """The conserved quantity δ = η_w a² − η_a ‖w‖² (paper, Sec. 3).
+
+    ``a`` has shape (...), ``w`` shape (..., d). δ > 0 is *upstream* (the first layer w moves
+    faster), δ = 0 *balanced*, δ < 0 *downstream*.
+    """
+    a = as_array(a, "a")
+    w = as_array(w, "w", min_ndim=1)
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    return eta_w * a**2 - eta_a * np.sum(w**2, axis=-1)
+
+
+def metric_coefficients(beta_norm, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(u, v) with M = u I + v β̂β̂ᵀ: u = η_w a², v = η_a ‖w‖² written in δ and ‖β‖ alone.
+
+    u = (δ + √(δ² + 4η_aη_w‖β‖²))/2 and v = (−δ + √(δ² + 4η_aη_w‖β‖²))/2 (paper, Sec. 3),
+    each evaluated in the form free of cancellation.
+    """
+    b = as_array(beta_norm, "beta_norm")
+    if np.any(b < 0):
+        raise ValueError("beta_norm must be >= 0")
+    delta = as_array(delta, "delta")
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    prod = 4.0 * eta_a * eta_w * b**2
+    root = np.sqrt(delta**2 + prod)
+    big = np.abs(delta) + root  # the sum without cancellation
+    small = np.divide(prod, 2.0 * big, out=np.zeros(np.broadcast(prod, big).shape),
+                      where=big > 0)
+    u = np.where(delta >= 0, big / 2.0, small)
+    v = np.where(delta >= 0, small, big / 2.0)
+    return u, v
+
+
+def function_space_metric(beta, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
+    """M(β) = u I + v β̂β̂ᵀ, so that β̇ = −M(β) Xᵀ(Xβ − y) (paper, Sec. 3). Shape (..., d, d)."""
+    beta = as_array(beta, "beta", min_ndim=1)
+    norm = np.linalg.norm(beta, axis=-1)
+    u, v = metric_coefficients(norm, delta, eta_a, eta_w)
+    d = beta.shape[-1]
+    hat = np.divide(beta, norm[..., None], out=np.zeros_like(beta), where=norm[..., None] > 0)
+    eye = np.eye(d)
+    return u[..., None, None] * eye + v[..., None, None] * hat[..., :, None] * hat[..., None, :]
+
+
+def init_from_beta(beta0, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters (a₀ > 0, w₀) that realise the initial function β₀ with imbalance δ.
+
+    η_w a₀² = u(‖β₀‖, δ) from :func:`metric_coefficients` and w₀ = β₀/a₀; this is how the
+    paper's figures hold β₀ fixed while δ varies. β₀ = 0 needs δ > 0 (then w₀ = 0).
+    """
+    beta0 = as_array(beta0, "beta0", min_ndim=1)
+    delta = as_array(delta, "delta")
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    norm = np.linalg.norm(beta0, axis=-1)
+    if np.any((norm == 0) & (np.broadcast_to(delta, np.broadcast(norm, delta).shape) <= 0)):
+        raise ValueError("beta0 = 0 needs delta > 0: with delta <= 0 the direction of w0 is undefined")
+    u, _ = metric_coefficients(norm, delta, eta_a, eta_w)
+    a0 = np.sqrt(u / eta_w)
+    w0 = beta0 / a0[..., None]
+    return a0, w0
+
+
+def check_whitened(X, *, atol: float = 1e-10) -> np.ndarray:
+    """Return X as an (n, d) array after checking XᵀX = I_d, else raise ``ValueError``."""
+    X = as_array(X, "X", ndim=2)
+    n, d = X.shape
+    gram = X.T @ X
+    err = np.max(np.abs(gram - np.eye(d)))
+    if err > atol:
+        raise ValueError(
+            f"X must be whitened (XᵀX = I) for the closed-form solver; max |XᵀX − I| = {err:.3g} "
+            f"> atol={atol:g}. Use theory.rich_lazy.simulate for general X."
+        )
+    return X
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A trajectory of the single neuron; time is the last axis of a, loss, delta-free fields.
+
+    Shapes: t (T,), a (..., T), w (..., T, d), beta (..., T, d), loss (..., T), delta (...).
+    """
+
+    t: np.ndarray
+    a: np.ndarray
+    w: np.ndarray
+    beta: np.ndarray
+    loss: np.ndarray
+    delta: np.ndarray
+    eta_a: np.ndarray
+    eta_w: np.ndarray
+
+
+def whitened_solution(t, a0, w0, beta_star, eta_a=1.0, eta_w=1.0, *, loss_offset=0.0) -> Trajectory:
+    """Closed-form gradient-flow trajectory for whitened inputs, XᵀX = I (paper, Sec. 3 and App. A).
+
+    Parameters
+    ----------
+    t : (T,) non-negative times.
+    a0 : (...) initial readout weights; w0 : (..., d) initial first-layer weights.
+    beta_star : (..., d) the least-squares solution β* = Xᵀy.
+    eta_a, eta_w : positive layer learning rates, broadcastable to a0.
+    loss_offset : ½(‖y‖² − ‖β*‖²), the part of the loss no β can remove (0 when realisable).
+
+    Returns a :class:`Trajectory`; the loss is ½‖β − β*‖² + loss_offset.
+    """
+    t = as_array(t, "t", ndim=1)
+    if np.any(t < 0):
+        raise ValueError("t must be >= 0")
+    a0 = as_array(a0, "a0")
+    w0 = as_array(w0, "w0", min_ndim=1)
+    beta_star = as_array(beta_star, "beta_star", min_ndim=1)
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    loss_offset = as_array(loss_offset, "loss_offset")
+    if w0.shape[-1] != beta_star.shape[-1]:
+        raise ValueError(f"w0 and beta_star must have the same last dimension d, got "
+                         f"{w0.shape[-1]} and {beta_star.shape[-1]}")
+    try:
+        batch = np.broadcast_shapes(a0.shape, w0.shape[:-1], beta_star.shape[:-1], eta_a.shape,
+                                    eta_w.shape)
+    except ValueError:
+        raise ValueError(
+            f"batch shapes do not broadcast: a0 {a0.shape}, w0 {w0.shape[:-1]} (+d), beta_star "
+            f"{beta_star.shape[:-1]} (+d), eta_a {eta_a.shape}, eta_w {eta_w.shape}") from None
+    d = w0.shape[-1]
+    a0 = np.broadcast_to(a0, batch)
+    w0 = np.broadcast_to(w0, batch + (d,))
+    beta_star = np.broadcast_to(beta_star, batch + (d,))
+    eta_a = np.broadcast_to(eta_a, batch)
+    eta_w = np.broadcast_to(eta_w, batch)
+
+    # 1. Unit rates: ã = a/α, w̃ = αw, τ = √(η_aη_w) t, δ̃ = δ/√(η_aη_w).
+    alpha = (eta_a / eta_w) ** 0.25
+    rate = np.sqrt(eta_a * eta_w)
+    at0 = a0 / alpha
+    wt0 = w0 * alpha[..., None]
+    delta_unit = at0**2 - np.sum(wt0**2, axis=-1)
+    tau = rate[..., None] * t  # (..., T)
+
+    # 2. Split w̃ into its component along β̂* and the rest.
+    s = np.linalg.norm(beta_star, axis=-1)
+    e = np.divide(beta_star, s[..., None], out=np.zeros_like(beta_star), where=s[..., None] > 0)
+    p0 = np.sum(wt0 * e, axis=-1)
+    w_perp0 = wt0 - p0[..., None] * e
+    rho2 = np.sum(w_perp0**2, axis=-1)
+
+    # 3. The 2×2 block B = [[−δ/2, s], [s, δ/2]] on (p, ã): eigenvalues ±D/2.
+    dl = delta_unit
+    D = np.sqrt(dl**2 + 4.0 * s**2)
+    big = np.abs(dl) + D
+    small = np.divide(4.0 * s**2, big, out=np.zeros_like(big), where=big > 0)
+    d_plus = np.where(dl >= 0, big, small)    # D + δ ≥ 0
+    d_minus = np.where(dl >= 0, small, big)   # D − δ ≥ 0
+    # unit eigenvector of +D/2 in (p, a) coordinates, with a non-negative a-component
+    vp_p = np.where(dl >= 0, s, d_minus / 2.0)
+    vp_a = np.where(dl >= 0, d_plus / 2.0, s)
+    nv = np.hypot(vp_p, vp_a)
+    degenerate = nv == 0  # s = 0 and δ = 0: B = 0, any basis
+    nv = np.where(degenerate, 1.0, nv)
+    vp_p = np.where(degenerate, 0.0, vp_p / nv)
+    vp_a = np.where(degenerate, 1.0, vp_a / nv)
+    vm_p, vm_a = -vp_a, vp_p
+    c_plus = vp_p * p0 + vp_a * at0
+    c_minus = vm_p * p0 + vm_a * at0
+
+    # 4. Normalise by the fastest-growing exponential e^{κτ}. Case 0: c₊ ≠ 0, κ = D. Case 1:
+    #    c₊ = 0 and the part of w̃ normal to β* grows (δ < 0), κ = −δ. Case 2: κ = 0. In each
+    #    case every exponent below is ≤ 0, and D ± δ come from their cancellation-free forms.
+    case = np.where(c_plus != 0, 0, np.where((dl < 0) & (rho2 > 0), 1, 2))[..., None]
+    Dx, dx = D[..., None], dl[..., None]
+    dpx, dmx = d_plus[..., None], d_minus[..., None]
+    zero = np.zeros_like(Dx)
+    kappa = np.select([case == 0, case == 1], [Dx, -dx], zero)
+    # e^{−κτ}·∫₀^τ e^{−δσ}dσ = e^{(max(−δ, 0) − κ)τ} g(|δ|, τ); its exponent per case:
+    # (case 2: δ ≥ 0 gives 0, and δ < 0 there has ρ = 0, so 0 avoids an inf·0).
+    perp_int = np.where(case == 0, np.where(dx < 0, -dpx, -Dx), zero)
+    # numerator exponents (÷τ) of the c₋ and w⊥ parts; the c₊ part has exponent 0 in case 0.
+    n_minus = np.select([case == 0, case == 1], [-Dx, -dmx / 2.0], -Dx / 2.0)
+    n_perp = np.select([case == 0, case == 1], [-dpx / 2.0, zero],
+                       np.where(dx < 0, zero, -dx / 2.0))  # ρ = 0 whenever δ < 0 in case 2
+
+    T_ = tau
+    with np.errstate(under="ignore"):
+        den = np.sqrt(np.exp(-kappa * T_)
+                      + np.where(case == 0, c_plus[..., None] ** 2 * _g(Dx, T_), 0.0)
+                      + c_minus[..., None] ** 2 * np.exp(-kappa * T_) * _g(Dx, T_)
+                      + rho2[..., None] * np.exp(perp_int * T_) * _g(np.abs(dx), T_))
+        f_plus = np.where(case == 0, c_plus[..., None] / den, 0.0)
+        f_minus = np.exp(n_minus * T_) * c_minus[..., None] / den
+        f_perp = np.exp(n_perp * T_) / den
+
+    p = f_plus * vp_p[..., None] + f_minus * vm_p[..., None]
+    at = f_plus * vp_a[..., None] + f_minus * vm_a[..., None]
+    wt = p[..., None] * e[..., None, :] + f_perp[..., None] * w_perp0[..., None, :]
+
+    # 5. Back to the original rates.
+    a = at * alpha[..., None]
+    w = wt / alpha[..., None, None]
+    beta = at[..., None] * wt
+    loss = 0.5 * np.sum((beta - beta_star[..., None, :]) ** 2, axis=-1) + loss_offset[..., None]
+    delta = eta_w * a0**2 - eta_a * np.sum(w0**2, axis=-1)
+    return Trajectory(t=t, a=a, w=w, beta=beta, loss=loss, delta=delta, eta_a=eta_a, eta_w=eta_w)
+
+
+def whitened_trajectory(t, X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, atol: float = 1e-10) -> Trajectory:
+    """:func:`whitened_solution` from data: checks XᵀX = I, sets β* = Xᵀy and the loss offset."""
+    X = check_whitened(X, atol=atol)
+    y = as_array(y, "y", ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have length n = {X.shape[0]} (rows of X), got {y.shape[0]}")
+    beta_star = X.T @ y
+    offset = 0.5 * (y @ y - beta_star @ beta_star)
+    return whitened_solution(t, a0, w0, beta_star, eta_a, eta_w, loss_offset=max(offset, 0.0))
+
+
+def riccati_nu(t, nu0, s, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
+    """ν(t) = wᵀβ*/a, the solution of the Riccati equation ν̇ = η_w s² − δν − η_a ν² (paper, Sec. 3).
+
+    ν(t) = [−δ + D z(t)]/(2η_a), D = √(δ² + 4η_aη_w s²), z₀ = (δ + 2η_aν₀)/D, and
+    z(t) = tanh(Dt/2 + artanh z₀) for |z₀| < 1, coth(Dt/2 + arcoth z₀) for |z₀| > 1.
+    For z₀ < −1 the coth branch passes through a pole at a finite time: there a crosses zero
+    and ν is infinite (use :func:`whitened_solution`, which has no such pole).
+    Shapes broadcast; time is the last axis.
+    """
+    t = as_array(t, "t", ndim=1)
+    nu0, s, delta = as_array(nu0, "nu0"), as_array(s, "s"), as_array(delta, "delta")
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    if np.any(s <= 0):
+        raise ValueError("s = ‖β*‖ must be > 0 for the Riccati form")
+    D = np.sqrt(delta**2 + 4 * eta_a * eta_w * s**2)
+    z0 = (delta + 2 * eta_a * nu0) / D
+    Dx, z0x = D[..., None], z0[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = np.abs(z0x) < 1
+        z_in = np.tanh(Dx * t / 2 + np.arctanh(np.where(inside, z0x, 0.0)))
+        arg = Dx * t / 2 + np.arctanh(1.0 / np.where(inside, 2.0, z0x))
+        z_out = 1.0 / np.tanh(arg)
+        z = np.where(inside, z_in, np.where(np.abs(z0x) == 1, z0x, z_out))
+    return (-delta[..., None] + Dx * z) / (2 * eta_a[..., None] if np.ndim(eta_a) else 2 * eta_a)
+
+
+def ntk_gram(X, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
+    """NTK Gram matrix on the inputs X: K = X M Xᵀ, M = η_w a² I + η_a w wᵀ (paper, Sec. 3).
+
+    ``a`` (...), ``w`` (..., d) → K (..., n, n).
+    """
+    X = as_array(X, "X", ndim=2)
+    a, w = as_array(a, "a"), as_array(w, "w", min_ndim=1)
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    if w.shape[-1] != X.shape[1]:
+        raise ValueError(f"w must have last dimension d = {X.shape[1]}, got {w.shape[-1]}")
+    Xw = w @ X.T  # (..., n)
+    return (np.asarray(eta_w * a**2)[..., None, None] * (X @ X.T)
+            + np.asarray(eta_a)[..., None, None] * Xw[..., :, None] * Xw[..., None, :])
+
+
+def kernel_distance(K0, Kt) -> np.ndarray:
+    """S = 1 − ⟨K₀, K_t⟩_F / (‖K₀‖_F ‖K_t‖_F), the kernel distance of the paper (Sec. 3, Fig. 3).
+
+    Broadcasts over leading dimensions of the (n, n) Gram matrices.
+    """
+    K0, Kt = as_array(K0, "K0", min_ndim=2), as_array(Kt, "Kt", min_ndim=2)
+    if K0.shape[-2:] != Kt.shape[-2:]:
+        raise ValueError(f"K0 and Kt must be Gram matrices of the same size, got {K0.shape} and {Kt.shape}")
+    inner = np.sum(K0 * Kt, axis=(-2, -1))
+    n0 = np.sqrt(np.sum(K0**2, axis=(-2, -1)))
+    nt = np.sqrt(np.sum(Kt**2, axis=(-2, -1)))
+    if np.any(n0 == 0) or np.any(nt == 0):
+        raise ValueError("kernel_distance is undefined for a zero kernel")
+    return 1.0 - inner / (n0 * nt)
+
+
+def kernel_distance_whitened(a0, w0, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
+    """Kernel distance S for whitened X from the parameters alone, with no d×d or n×n matrix.
+
+    With XᵀX = I, ⟨K₀, K_t⟩_F = tr(M₀M_t), and for M = uI + η_a wwᵀ (u = η_w a²)
+    tr(M₀M_t) = d u₀u_t + η_a(u₀‖w_t‖² + u_t‖w₀‖²) + η_a²(w₀·w_t)².
+    Shapes: a0 (...), w0 (..., d), a (..., T), w (..., T, d) → S (..., T).
+    """
+    a0, w0 = as_array(a0, "a0"), as_array(w0, "w0", min_ndim=1)
+    a, w = as_array(a, "a"), as_array(w, "w", min_ndim=2)
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    d = w0.shape[-1]
+    ea = np.asarray(eta_a)[..., None]
+    ew = np.asarray(eta_w)[..., None]
+    u0 = (np.asarray(eta_w) * a0**2)[..., None]
+    ut = ew * a**2
+    n0 = np.sum(w0**2, axis=-1)[..., None]
+    nt = np.sum(w**2, axis=-1)
+    cross = np.sum(w0[..., None, :] * w, axis=-1)
+    inner = d * u0 * ut + ea * (u0 * nt + ut * n0) + ea**2 * cross**2
+    f0 = np.sqrt(d * u0**2 + 2 * u0 * ea * n0 + ea**2 * n0**2)
+    ft = np.sqrt(d * ut**2 + 2 * ut * ea * nt + ea**2 * nt**2)
+    return np.clip(1.0 - inner / (f0 * ft), 0.0, 2.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Implicit bias in the underdetermined case (n < d)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImplicitBias:
+    """The interpolant reached by gradient flow from (a₀, w₀) when n < d (paper, Sec. 3).
+
+    beta_inf = beta_mn + a_inf P_null w₀, with a_inf² the positive root of
+    η_w A² − b A − η_a‖β_mn‖² = 0, b = δ + η_a‖P_null w₀‖².
+    """
+
+    beta_inf: np.ndarray
+    a_inf: np.ndarray
+    beta_mn: np.ndarray
+    null_w0: np.ndarray
+    b: np.ndarray
+    sign: np.ndarray
+
+
+def _projections(X):
+    X = as_array(X, "X", ndim=2)
+    n, d = X.shape
+    pinv = np.linalg.pinv(X)
+    p_row = pinv @ X
+    return X, pinv, p_row, np.eye(d) - p_row
+
+
+def _flow_sign(X, y, a0, w0, eta_a, eta_w) -> float:
+    """sign(a∞) by integrating the flow (only needed when a can cross zero, b ≤ 0)."""
+    d = X.shape[1]
+
+    def rhs(_, z):
+        a, w = z[0], z[1:]
+        g = X.T @ (X @ (a * w) - y)
+        return np.concatenate([[-eta_a * (w @ g)], -eta_w * a * g])
+
+    z0 = np.concatenate([[a0], w0])
+    t_end = 10.0
+    for _ in range(12):
+        sol = solve_ivp(rhs, (0, t_end), z0, method="LSODA", rtol=1e-10, atol=1e-12)
+        a = sol.y[0, -1]
+        r = X @ (a * sol.y[1:, -1]) - y
+        if 0.5 * r @ r < 1e-10 and abs(a) > 1e-8:
+            return float(np.sign(a))
+        z0, t_end = sol.y[:, -1], t_end * 4
+    raise RuntimeError("gradient flow did not converge while determining sign(a_inf)")  # pragma: no cover
+
+
+def implicit_bias(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, sign=None) -> ImplicitBias:
+    """β∞ = β_mn + a∞ P_null w₀ for the underdetermined single neuron (paper, Sec. 3).
+
+    P_null w₀ is conserved (ẇ lies in the row space of X); δ = η_w a² − η_a‖w‖² is conserved;
+    at convergence a∞ P_row w∞ = β_mn = X⁺y. Together these give
+    a∞² = [b + √(b² + 4η_wη_a‖β_mn‖²)]/(2η_w), b = δ + η_a‖P_null w₀‖² = η_w a₀² − η_a‖P_row w₀‖².
+
+    The sign of a∞: for b > 0, η_w a² ≥ b > 0 along the flow, so a keeps the sign of a₀. For
+    b ≤ 0, a may pass through zero (the "basins" of the paper's appendix); then ``sign=None``
+    integrates the flow once with ``solve_ivp`` to read it. Pass ``sign=±1`` to impose it.
+    One parameter vector at a time: a0 scalar, w0 (d,).
+    """
+    X, pinv, p_row, p_null = _projections(X)
+    n, d = X.shape
+    y = as_array(y, "y", ndim=1)
+    if y.shape[0] != n:
+        raise ValueError(f"y must have length n = {n}, got {y.shape[0]}")
+    a0 = float(as_array(a0, "a0", ndim=0))
+    w0 = as_array(w0, "w0", ndim=1)
+    if w0.shape[0] != d:
+        raise ValueError(f"w0 must have length d = {d}, got {w0.shape[0]}")
+    eta_a = float(positive(eta_a, "eta_a"))
+    eta_w = float(positive(eta_w, "eta_w"))
+    beta_mn = pinv @ y
+    if np.linalg.norm(X @ beta_mn - y) > 1e-8 * max(1.0, np.linalg.norm(y)):
+        raise ValueError("X y has no interpolating solution (X must have full row rank, n <= d)")
+    null_w0 = p_null @ w0
+    b = eta_w * a0**2 - eta_a * np.sum((p_row @ w0) ** 2)
+    c = 4 * eta_w * eta_a * (beta_mn @ beta_mn)
+    root = np.sqrt(b * b + c)
+    A = (b + root) / (2 * eta_w) if b >= 0 else c / (2 * eta_w * (root - b))
+    if sign is None:
+        sgn = np.sign(a0) if b > 0 else _flow_sign(X, y, a0, w0, eta_a, eta_w)
+    else:
+        if sign not in (-1, 1):
+            raise ValueError(f"sign must be +1, -1 or None, got {sign!r}")
+        sgn = float(sign)
+    a_inf = sgn * np.sqrt(A)
+    return ImplicitBias(beta_inf=beta_mn + a_inf * null_w0, a_inf=np.asarray(a_inf),
+                        beta_mn=beta_mn, null_w0=null_w0, b=np.asarray(b), sign=np.asarray(sgn))
+
+
+def lazy_limit(X, y, beta0) -> np.ndarray:
+    """δ → +∞ limit of β∞: β_mn + P_null β₀, the interpolant closest to the initial function."""
+    X, pinv, _, p_null = _projections(X)
+    y = as_array(y, "y", ndim=1)
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    return pinv @ y + p_null @ beta0
+
+
+def downstream_limit(X, y, beta0) -> np.ndarray:
+    """δ → −∞ limit of β∞ with β₀ held fixed: β_mn + σ (‖β_mn‖/‖P_row β₀‖) P_null β₀.
+
+    σ = sign⟨Xβ₀, y⟩. For one data point (n = 1) this is exactly τ*β₀ with
+    τ* = ‖β_mn‖²/⟨β_mn, β₀⟩: β moves along β₀ only (paper, Fig. 4).
+    """
+    X, pinv, p_row, p_null = _projections(X)
+    y = as_array(y, "y", ndim=1)
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    beta_mn = pinv @ y
+    row = np.linalg.norm(p_row @ beta0)
+    if row == 0:
+        raise ValueError("beta0 has no component in the row space of X: the limit is undefined")
+    sigma = np.sign((X @ beta0) @ y) or 1.0
+    return beta_mn + sigma * np.linalg.norm(beta_mn) / row * (p_null @ beta0)
