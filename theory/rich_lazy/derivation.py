@@ -18,6 +18,7 @@ import sympy as sp
 __all__ = [
     "Derivation",
     "all_derivations",
+    "display_form",
     "bernoulli_a_squared",
     "conservation",
     "function_space_flow",
@@ -74,7 +75,14 @@ class Derivation:
         return self
 
     def latex(self) -> str:
-        return sp.latex(sp.Eq(self.lhs, self.rhs, evaluate=False))
+        return sp.latex(sp.Eq(display_form(self.lhs), display_form(self.rhs), evaluate=False))
+
+
+def display_form(expr):
+    """``expr`` with the time-dependent functions a(t), w_i(t) shown as plain symbols a, w_i."""
+    reps = {f: sp.Symbol(f.func.__name__) for f in sp.sympify(expr).atoms(sp.Function)
+            if isinstance(f, sp.core.function.AppliedUndef)}
+    return sp.sympify(expr).xreplace(reps)
 
 
 def _flow(g: sp.Matrix, w: sp.Matrix) -> tuple[sp.Expr, sp.Matrix]:
@@ -225,6 +233,10 @@ def linear_lift() -> Derivation:
         G[i, D_SYM] = bs[i]
         G[D_SYM, i] = bs[i]
     G[D_SYM, D_SYM] = dl / 2
+    G_display = G.copy()  # the same matrix, with δ written as a symbol
+    for i in range(D_SYM):
+        G_display[i, i] = -delta / 2
+    G_display[D_SYM, D_SYM] = delta / 2
     qdot = sp.Matrix(list(wdot) + [adot])
     res_flow = qdot - (G * q - (q.T * q)[0] / 2 * q)
     # the scalar part: q = e^{Gt}q₀ c(t) with c = (1 + I(t))^{-1/2}, İ = ‖e^{Gt}q₀‖² =: n(t)
@@ -234,7 +246,7 @@ def linear_lift() -> Derivation:
     res_scalar = (sp.diff(c, t) + c**3 * n / 2).subs(sp.Derivative(Ifun, t), n)
     return Derivation("linear_lift", "q̇ = Gq − ½‖q‖²q for q = (w, a), unit rates",
                       sp.Symbol(r"\dot q"), sp.Symbol(r"G q - \tfrac12\|q\|^2 q"),
-                      sp.Matrix(list(res_flow) + [res_scalar]), extra={"G": G})
+                      sp.Matrix(list(res_flow) + [res_scalar]), extra={"G": G_display})
 
 
 def rate_rescaling() -> Derivation:
@@ -260,7 +272,8 @@ def rate_rescaling() -> Derivation:
 def implicit_bias_quadratic() -> Derivation:
     """a∞² = [b + √(b² + 4η_wη_a‖β_mn‖²)]/(2η_w), b = δ + η_a‖P_null w₀‖², solves the
     conservation of δ at the interpolant a∞ P_row w∞ = β_mn."""
-    A, b, m = sp.symbols("A b m", positive=True)  # a∞², b, ‖β_mn‖
+    A, b = sp.symbols("A b", positive=True)  # a∞², b
+    m = sp.Symbol(r"\|\beta_{\rm mn}\|", positive=True)
     A_inf = (b + sp.sqrt(b**2 + 4 * eta_w * eta_a * m**2)) / (2 * eta_w)
     n0 = sp.Symbol("n_0", nonnegative=True)  # ‖P_null w₀‖²
     dl = sp.Symbol("delta", real=True)
