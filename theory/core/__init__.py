@@ -3,12 +3,13 @@
 from theory.core._device import default_device, default_dtype, set_threads
 from theory.core._scale import SCALES, get_scale, scaled
 from theory.core._seed import seed_everything
-from theory.core._plotting import COLORS, apply_style, setup_notebook
+from theory.core._plotting import COLORS, apply_style, offline_jshtml, setup_notebook
 
 __all__ = [
     "COLORS",
     "SCALES",
     "apply_style",
+    "offline_jshtml",
     "default_device",
     "default_dtype",
     "get_scale",
