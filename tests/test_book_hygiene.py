@@ -2,7 +2,7 @@
 
 - the toc and the files under book/ agree, in both directions;
 - notebooks are committed clean (no outputs, no execution counts) and each checks something
-  (a code cell with an ``assert``);
+  (each opens its ledger and states claims through it);
 - the pins that keep the install small and the build working.
 """
 
@@ -87,10 +87,15 @@ def test_notebook_runs_with_the_python3_kernel(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
-def test_notebook_asserts_something(path):
+def test_notebook_checks_claims_on_the_ledger(path):
+    """Every chapter notebook opens its ledger (named after its chapter folder and file) and
+    states at least one claim through it; see theory.core.Ledger."""
     nb = nbformat.read(path, as_version=4)
-    checks = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\bassert\b", c.source)]
-    assert checks, f"{nb_id(path)}: no code cell has an `assert`; every notebook checks a claim"
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    chapter, notebook = path.parent.name, path.stem
+    opened = re.search(rf"Ledger\(\s*[\"']{chapter}[\"']\s*,\s*[\"']{notebook}[\"']", code)
+    assert opened, f"{nb_id(path)}: no Ledger({chapter!r}, {notebook!r}, ...) in a code cell"
+    assert re.search(r"\.claim\(", code), f"{nb_id(path)}: records no claim (ledger.claim(...))"
 
 
 def pins() -> dict[str, Requirement]:

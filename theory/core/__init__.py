@@ -22,3 +22,7 @@ __all__ = [
 from theory.core._validate import as_array, non_negative, positive, positive_int  # noqa: E402
 
 __all__ += ["as_array", "non_negative", "positive", "positive_int"]
+
+from theory.core._ledger import ClaimFailed, Ledger, Record, read_records  # noqa: E402
+
+__all__ += ["ClaimFailed", "Ledger", "Record", "read_records"]

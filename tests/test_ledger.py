@@ -1,0 +1,92 @@
+"""The claims API of theory.core: comparisons, verdicts by scale, records, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from theory.core import ClaimFailed, Ledger, read_records
+
+
+@pytest.fixture
+def ledger(tmp_path, monkeypatch):
+    monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
+    monkeypatch.delenv("THEORY_SCALE", raising=False)
+    return Ledger("chap", "nb", paper="Someone et al. 2024")
+
+
+def test_comparisons_that_hold(ledger):
+    x = sp.Symbol("x")
+    ledger.claim("a", source="Eq. 1", statement="close", measured=1.0 + 1e-9, close_to=1.0, atol=1e-8)
+    ledger.claim("b", source="Eq. 2", statement="rel", measured=[2.0, 4.0], close_to=[2.0, 4.0001],
+                 rtol=1e-4)
+    ledger.claim("c", source="Fig. 1", statement="bound", measured=[0.1, 0.2], at_most=0.5)
+    ledger.claim("d", source="Fig. 1", statement="interval", measured=0.3, at_least=0.2, at_most=0.4)
+    ledger.claim("e", source="Tab. 1", statement="sign", measured=[-1.0, -3.0], sign=-1)
+    ledger.claim("f", source="Sec. 2", statement="identity", identity=sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1)
+    ledger.claim("g", source="Sec. 2", statement="matrix identity",
+                 identity=sp.Matrix([x - x, sp.expand((x + 1) ** 2) - x**2 - 2 * x - 1]))
+    assert all(r.verdict == "holds" for r in ledger.records)
+    assert ledger.summary() == "chap/nb: 7 claims, 7 hold"
+
+
+def test_failure_raises_and_is_recorded(ledger):
+    with pytest.raises(ClaimFailed, match="bound"):
+        ledger.claim("x", source="Eq. 3", statement="bound", measured=2.0, at_most=1.0)
+    with pytest.raises(AssertionError):
+        ledger.claim("y", source="Eq. 3", statement="identity", identity=sp.Symbol("z"))
+    assert [r.verdict for r in read_records(ledger.path.parent)] == ["does not hold"] * 2
+
+
+def test_needs_paper_scale(ledger, monkeypatch):
+    r = ledger.claim("p", source="Fig. 5", statement="big", measured=0.5, at_least=0.9, needs="paper")
+    assert r.verdict == "needs paper scale" and r.scale == "laptop"
+    r = ledger.claim("q", source="Fig. 5", statement="big", measured=0.95, at_least=0.9, needs="paper")
+    assert r.verdict == "holds"
+    monkeypatch.setenv("THEORY_SCALE", "paper")
+    with pytest.raises(ClaimFailed):
+        ledger.claim("r", source="Fig. 5", statement="big", measured=0.5, at_least=0.9, needs="paper")
+
+
+def test_rerun_replaces_records(tmp_path, monkeypatch):
+    monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
+    for _ in range(2):
+        led = Ledger("chap", "nb", paper="P")
+        led.claim("a", source="S", statement="s", measured=1.0, at_most=2.0)
+    other = Ledger("chap", "other", paper="P")
+    other.claim("b", source="S", statement="s", measured=1.0, at_most=2.0)
+    recs = read_records(tmp_path)
+    assert [r.id for r in recs] == ["a", "b"]
+    line = json.loads((tmp_path / "chap__nb.jsonl").read_text().splitlines()[0])
+    assert {"commit", "scale", "verdict", "source", "paper_value"} <= set(line)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(source="", statement="s", measured=1.0, at_most=1.0), ValueError, "source"),
+    (dict(source="S", statement="s", measured=1.0), ValueError, "exactly one comparison"),
+    (dict(source="S", statement="s", measured=1.0, at_most=1.0, sign=1), ValueError, "exactly one"),
+    (dict(source="S", statement="s", measured=1.0, close_to=1.0, atol=-1e-3), ValueError, "atol"),
+    (dict(source="S", statement="s", measured=1.0, close_to=1.0, rtol=float("nan")), ValueError, "rtol"),
+    (dict(source="S", statement="s", measured=1.0, close_to=1.0), ValueError, "atol= or rtol="),
+    (dict(source="S", statement="s", measured=float("nan"), at_most=1.0), ValueError, "measured"),
+    (dict(source="S", statement="s", measured=[1.0, np.nan], at_most=1.0), ValueError, "NaN"),
+    (dict(source="S", statement="s", measured="big", at_most=1.0), TypeError, "measured"),
+    (dict(source="S", statement="s", measured=1.0, sign=0), ValueError, "sign"),
+    (dict(source="S", statement="s", measured=1.0, at_least=2.0, at_most=1.0), ValueError, "exceeds"),
+    (dict(source="S", statement="s", measured=1.0, at_most=2.0, needs="gpu"), ValueError, "needs"),
+    (dict(source="S", statement="s", measured=0.0, identity=sp.Integer(0)), ValueError, "identity"),
+])
+def test_bad_claims(ledger, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ledger.claim("bad", **kwargs)
+
+
+def test_duplicate_id_and_bad_names(ledger, tmp_path):
+    ledger.claim("a", source="S", statement="s", measured=1.0, at_most=2.0)
+    with pytest.raises(ValueError, match="duplicate"):
+        ledger.claim("a", source="S", statement="s", measured=1.0, at_most=2.0)
+    with pytest.raises(ValueError, match="chapter"):
+        Ledger("bad/name", "nb", paper="P")
+    with pytest.raises(ValueError, match="paper"):
+        Ledger("chap", "nb", paper="")

@@ -1,0 +1,153 @@
+"""Sphinx extension: the "Reproduction ledger" page, generated at build time from the records.
+
+A page holding the directive ``reproduction-ledger`` gets, when it is written (after every
+notebook of the build has executed and recorded its claims), one table per chapter with the
+claim, its source in the paper, the paper's value, ours, the scale, the verdict and a link to
+the notebook section that checks it, and a summary line per chapter. The page is re-read on
+every build. Records from another commit or scale than the build's are marked as stale on the
+page, never shown as current; a notebook of a chapter that recorded no claim is listed too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+
+from theory.core._ledger import current_commit, ledger_dir, read_records
+from theory.core._scale import get_scale
+
+COLUMNS = ("Claim", "Source", "Paper", "Ours", "Scale", "Verdict", "Checked in")
+WIDTHS = (34, 10, 8, 16, 7, 12, 13)
+
+
+class ledger_placeholder(nodes.General, nodes.Element):
+    """Replaced by the ledger's tables when the page is written."""
+
+
+class LedgerDirective(Directive):
+    has_content = False
+
+    def run(self):
+        return [ledger_placeholder()]
+
+
+def _para(text, cls=None):
+    p = nodes.paragraph(text=text)
+    if cls:
+        p["classes"].append(cls)
+    return p
+
+
+def _table(rows):
+    table = nodes.table(classes=["ledger-table"])
+    group = nodes.tgroup(cols=len(COLUMNS))
+    table += group
+    for w in WIDTHS:
+        group += nodes.colspec(colwidth=w)
+    head = nodes.thead()
+    group += head
+    hrow = nodes.row()
+    for title in COLUMNS:
+        hrow += nodes.entry("", _para(title))
+    head += hrow
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        row = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += cell if isinstance(cell, nodes.Node) else _para(str(cell))
+            row += entry
+        body += row
+    return table
+
+
+def _notebooks_by_chapter(env):
+    chapters = defaultdict(list)
+    for docname in sorted(env.found_docs):
+        parts = docname.split("/")
+        if len(parts) == 3 and parts[0] == "book" and str(env.doc2path(docname)).endswith(".ipynb"):
+            chapters[parts[1]].append(parts[2])
+    return chapters
+
+
+def _build_ledger(app, docname):
+    env = app.env
+    commit, scale = current_commit(), get_scale()
+    records = read_records(ledger_dir())
+    by_chapter = defaultdict(list)
+    for r in records:
+        by_chapter[r.chapter].append(r)
+    notebooks = _notebooks_by_chapter(env)
+    out = []
+    stale = [r for r in records if r.commit != commit or r.scale != scale]
+    out.append(_para(f"Built at commit {commit[:12]} at scale {scale}, from {len(records)} "
+                     f"claims recorded by the notebooks of this build.", "ledger-build"))
+    if stale:
+        warn = nodes.warning()
+        warn += _para(f"{len(stale)} records are stale (another commit or scale than this "
+                      f"build's): they are marked below and count for nothing.")
+        out.append(warn)
+    for chapter in sorted(set(notebooks) | set(by_chapter)):
+        recs = by_chapter.get(chapter, [])
+        index = f"book/{chapter}/index"
+        title = env.titles[index].astext() if index in env.titles else chapter
+        section = nodes.section(ids=[nodes.make_id(f"ledger-{chapter}")])
+        section += nodes.title(text=title)
+        current = [r for r in recs if r not in stale]
+        counts = {v: sum(r.verdict == v for r in current) for v in
+                  ("holds", "needs paper scale", "does not hold")}
+        papers = sorted({r.paper for r in recs})
+        section += _para(f"{title}: {len(current)} claims, {counts['holds']} hold, "
+                         f"{counts['needs paper scale']} need paper scale, "
+                         f"{counts['does not hold']} do not hold"
+                         + (f" ({'; '.join(papers)})" if papers else "") + ".", "ledger-summary")
+        silent = [nb for nb in notebooks.get(chapter, []) if not any(r.notebook == nb for r in recs)]
+        if silent:
+            section += _para("Notebooks that recorded no claim: " + ", ".join(silent) + ".",
+                             "ledger-missing")
+        rows = []
+        for r in recs:
+            target = f"book/{r.chapter}/{r.notebook}"
+            link = nodes.paragraph()
+            if target in env.found_docs:
+                uri = app.builder.get_relative_uri(docname, target)
+                if r.section:
+                    uri += "#" + nodes.make_id(r.section)
+                link += nodes.reference("", f"{r.notebook}" + (f" § {r.section}" if r.section else ""),
+                                        refuri=uri, internal=True)
+            else:
+                link += nodes.Text(f"{r.notebook} (not in this book)")
+            claim = nodes.paragraph()
+            claim += nodes.literal(text=r.id)
+            claim += nodes.Text(f" {r.statement}")
+            verdict = r.verdict
+            if r in stale:
+                verdict = f"stale (commit {r.commit[:12]}, scale {r.scale})"
+            rows.append([claim, r.source, r.paper_value or "–", f"{r.measured} ({r.comparison})",
+                         r.scale, verdict, link])
+        if rows:
+            section += _table(rows)
+        out.append(section)
+    return out
+
+
+def _always_reread(app, env, added, changed, removed):
+    name = app.config.ledger_docname
+    return [name] if name in env.found_docs else []
+
+
+def _fill(app, doctree, docname):
+    for node in list(doctree.findall(ledger_placeholder)):
+        node.replace_self(_build_ledger(app, docname))
+
+
+def setup(app):
+    app.add_config_value("ledger_docname", "book/ledger", "env")
+    app.add_node(ledger_placeholder)
+    app.add_directive("reproduction-ledger", LedgerDirective)
+    app.connect("env-get-outdated", _always_reread)
+    app.connect("doctree-resolved", _fill)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
