@@ -55,9 +55,11 @@ $(WIDGETS_STAMP): Makefile
 	touch $@
 
 # The execution cache hashes only the notebooks' code cells; rebuild from scratch when what
-# else shapes their outputs changes: the package, the pins, the scale.
+# else shapes their outputs changes: the package, the pins, the scale, the commit.
+# The commit is part of the key too: the Reproduction ledger reports measurements of this
+# commit only, so a new commit re-executes every notebook.
 BUILD_KEY = $$(cat requirements.txt $$(find theory -name '*.py' | sort) | sha256sum | cut -c1-16) \
-	scale=$${THEORY_SCALE:-laptop}
+	scale=$${THEORY_SCALE:-laptop} commit=$$(git rev-parse HEAD 2>/dev/null || echo none)
 
 book: venv vendor
 	@key="$(BUILD_KEY)"; if [ -d _build ] && [ "$$(cat _build/.key 2>/dev/null)" != "$$key" ]; then \
