@@ -87,7 +87,7 @@ def _build_ledger(app, docname):
                      f"claims recorded by the notebooks of this build.", "ledger-build"))
     if stale:
         warn = nodes.warning()
-        warn += _para(f"{len(stale)} records are stale (another commit or scale than this "
+        warn += _para(f"{len(stale)} stale records (another commit or scale than this "
                       f"build's): they are marked below and count for nothing.")
         out.append(warn)
     for chapter in sorted(set(notebooks) | set(by_chapter)):
@@ -125,7 +125,7 @@ def _build_ledger(app, docname):
             claim += nodes.Text(f" {r.statement}")
             verdict = r.verdict
             if r in stale:
-                verdict = f"stale (commit {r.commit[:12]}, scale {r.scale})"
+                verdict = f"stale record (commit {r.commit[:12]}, scale {r.scale})"
             rows.append([claim, r.source, r.paper_value or "–", f"{r.measured} ({r.comparison})",
                          r.scale, verdict, link])
         if rows:
