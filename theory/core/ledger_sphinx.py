@@ -18,8 +18,8 @@ from docutils.parsers.rst import Directive
 from theory.core._ledger import current_commit, ledger_dir, read_records
 from theory.core._scale import get_scale
 
-COLUMNS = ("Claim", "Source", "Paper", "Ours", "Scale", "Verdict", "Checked in")
-WIDTHS = (34, 10, 8, 16, 7, 12, 13)
+COLUMNS = ("Claim", "Source", "Paper", "Ours", "Verdict (scale)", "Checked in")
+WIDTHS = (40, 10, 7, 16, 12, 15)
 
 
 class ledger_placeholder(nodes.General, nodes.Element):
@@ -126,8 +126,9 @@ def _build_ledger(app, docname):
             verdict = r.verdict
             if r in stale:
                 verdict = f"stale record (commit {r.commit[:12]}, scale {r.scale})"
-            rows.append([claim, r.source, r.paper_value or "–", f"{r.measured} ({r.comparison})",
-                         r.scale, verdict, link])
+            ours = ("sympy residual → 0" if r.comparison.startswith("sympy") and r.measured == "0"
+                    else f"{r.measured} ({r.comparison})")
+            rows.append([claim, r.source, r.paper_value or "–", ours, f"{verdict} ({r.scale})", link])
         if rows:
             section += _table(rows)
         out.append(section)
