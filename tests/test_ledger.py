@@ -90,3 +90,37 @@ def test_duplicate_id_and_bad_names(ledger, tmp_path):
         Ledger("bad/name", "nb", paper="P")
     with pytest.raises(ValueError, match="paper"):
         Ledger("chap", "nb", paper="")
+
+
+class _Env:
+    found_docs = {"book/chap/index", "book/chap/nb", "book/chap/silent"}
+    titles: dict = {}
+
+    def doc2path(self, docname):
+        return f"{docname}.md" if docname.endswith("index") else f"{docname}.ipynb"
+
+
+class _Builder:
+    def get_relative_uri(self, source, target):
+        return f"../{target}.html"
+
+
+class _App:
+    env, builder = _Env(), _Builder()
+
+
+def test_ledger_page_marks_stale_records_and_silent_notebooks(tmp_path, monkeypatch):
+    from theory.core import ledger_sphinx
+
+    monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
+    monkeypatch.delenv("THEORY_SCALE", raising=False)
+    led = Ledger("chap", "nb", paper="P")
+    led.claim("chap.a", source="Eq. 1", statement="fresh", measured=1.0, at_most=2.0, section="Checks")
+    text = " ".join(n.astext() for n in ledger_sphinx._build_ledger(_App(), "book/ledger"))
+    assert "1 claims, 1 hold, 0 need paper scale, 0 do not hold" in text
+    assert "stale record" not in text and "recorded no claim: silent" in text
+    # the same record from another commit counts for nothing and is marked
+    path = tmp_path / "chap__nb.jsonl"
+    path.write_text(path.read_text().replace('"commit": "', '"commit": "0000000old'))
+    text = " ".join(n.astext() for n in ledger_sphinx._build_ledger(_App(), "book/ledger"))
+    assert "stale record" in text and "0 claims, 0 hold" in text
