@@ -138,7 +138,7 @@ def check_whitened(X, *, atol: float = 1e-10) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Trajectory:
-    """A trajectory of the single neuron; time is the last axis of a, loss, delta-free fields.
+    """A trajectory of the single neuron; time is the last axis of a and loss (second to last of w, beta).
 
     Shapes: t (T,), a (..., T), w (..., T, d), beta (..., T, d), loss (..., T), delta (...).
     """
@@ -241,15 +241,15 @@ def whitened_solution(t, a0, w0, beta_star, eta_a=1.0, eta_w=1.0, *, loss_offset
     n_perp = np.select([case == 0, case == 1], [-dpx / 2.0, zero],
                        np.where(dx < 0, zero, -dx / 2.0))  # ρ = 0 whenever δ < 0 in case 2
 
-    T_ = tau
+
     with np.errstate(under="ignore"):
-        den = np.sqrt(np.exp(-kappa * T_)
-                      + np.where(case == 0, c_plus[..., None] ** 2 * _g(Dx, T_), 0.0)
-                      + c_minus[..., None] ** 2 * np.exp(-kappa * T_) * _g(Dx, T_)
-                      + rho2[..., None] * np.exp(perp_int * T_) * _g(np.abs(dx), T_))
+        den = np.sqrt(np.exp(-kappa * tau)
+                      + np.where(case == 0, c_plus[..., None] ** 2 * _g(Dx, tau), 0.0)
+                      + c_minus[..., None] ** 2 * np.exp(-kappa * tau) * _g(Dx, tau)
+                      + rho2[..., None] * np.exp(perp_int * tau) * _g(np.abs(dx), tau))
         f_plus = np.where(case == 0, c_plus[..., None] / den, 0.0)
-        f_minus = np.exp(n_minus * T_) * c_minus[..., None] / den
-        f_perp = np.exp(n_perp * T_) / den
+        f_minus = np.exp(n_minus * tau) * c_minus[..., None] / den
+        f_perp = np.exp(n_perp * tau) / den
 
     p = f_plus * vp_p[..., None] + f_minus * vm_p[..., None]
     at = f_plus * vp_a[..., None] + f_minus * vm_a[..., None]
