@@ -1,4 +1,20 @@
 """Stochastic collapse: gradient noise attracts SGD towards simpler subnetworks.
 
-Chen, Kunin, Yamamura, Ganguli (2023), arXiv:2306.04251. Book chapter: ``book/stochastic_collapse``.
+Chen, Kunin, Yamamura, Ganguli (2023), "Stochastic collapse: how gradient noise attracts SGD
+dynamics towards simpler subnetworks", arXiv:2306.04251. Book chapter: ``book/stochastic_collapse``.
+
+- :mod:`~theory.stochastic_collapse.derivation`: sympy derivations (Itô exponents, the stationary
+  law and pathwise solution of the quartic well, invariant sets, label-noise modes);
+- :mod:`~theory.stochastic_collapse.exact`: closed forms in numpy;
+- :mod:`~theory.stochastic_collapse.simulate`: batched Euler–Maruyama and SGD in torch.
 """
+
+from theory.stochastic_collapse import derivation
+from theory.stochastic_collapse.exact import *  # noqa: F401,F403
+from theory.stochastic_collapse.exact import __all__ as _exact_all
+from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_noise_sgd, linearise,
+                                                 simulate_prototype, tanh_neuron_sde,
+                                                 tanh_neuron_sgd)
+
+__all__ = ["Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise",
+           "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", *_exact_all]

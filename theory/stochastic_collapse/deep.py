@@ -1,0 +1,588 @@
+"""Stochastic collapse in deep networks on real data, at laptop scale.
+
+Chen, Kunin, Yamamura, Ganguli (2023), "Stochastic collapse: how gradient noise attracts SGD
+dynamics towards simpler subnetworks", arXiv:2306.04251, Figs. 3–4 and 6. The figure numbers
+follow the official repository's notebooks (``nbs/FIG3_FIG4.ipynb``, ``nbs/FIG6.ipynb`` of
+``ccffccffcc/stochastic_collapse``), where the analysis code this module re-implements lives.
+Book chapter: ``book/stochastic_collapse/deep_networks.ipynb``.
+
+The paper trains VGG-16 and ResNet-18 on CIFAR; here an MLP 64 → h → … → h → 10 with GELU
+(or tanh; both have σ(0) = 0, so a neuron whose weights vanish stays vanished) learns
+scikit-learn's 8×8 digits. Two pieces:
+
+- :func:`train_mlp`: SGD batched over many configurations in one tensor program. Parameters
+  are stacked along a leading configuration axis and every layer is one ``torch.baddbmm``;
+  each configuration has its own learning rate (and a two-phase schedule), batch size,
+  label-noise level and seed. Nothing in the training step loops over configurations.
+- :func:`collapse_stats` and its parts: the paper's count of *independent neurons*. For each
+  hidden neuron, its incoming weights, bias and outgoing weights are concatenated into one
+  vector w; a neuron is *vanishing* when ‖w‖ / max‖w‖ < 0.1 over its layer; two of the others
+  are *identical* when 2‖wᵢ − wⱼ‖² / (‖wᵢ‖² + ‖wⱼ‖²) < 0.1; identical neurons are grouped
+  greedily, and a layer's independent neurons are its groups (non-vanishing neurons that are
+  not duplicates). These are the two invariant sets of the paper (sign- and permutation-
+  invariant): both are fixed by SGD, and gradient noise attracts the dynamics towards them.
+
+Label noise follows the official ``cifar10labelnoise`` data set: every time a training
+example is drawn, its label is, with probability ``label_noise``, replaced by a class drawn
+uniformly among the *other* classes. The noise is fresh at every draw (the same example gets
+a different label next time); that is what keeps injecting gradient noise all through
+training, the mechanism of the paper. A fixed corruption of the data set would instead be a
+different, deterministic problem.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from theory.core import as_array, default_device, positive_int
+
+__all__ = ["CollapseStats", "DigitsData", "MLPRun", "collapse_stats", "count_independent",
+           "identical_pairs", "load_digits_data", "neuron_vectors", "train_mlp",
+           "vanishing_neurons"]
+
+VANISH_THRESHOLD = 0.1      # ‖w‖ / max‖w‖ below this: vanishing (FIG3_FIG4.ipynb, `threshold`)
+IDENTICAL_THRESHOLD = 0.1   # 2‖wᵢ − wⱼ‖²/(‖wᵢ‖² + ‖wⱼ‖²) below this: identical (`threshold2`)
+_ACTIVATIONS = ("gelu", "tanh")
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DigitsData:
+    """scikit-learn's digits (1797 images of 8×8 pixels, 10 classes), split and standardised.
+
+    X_train (n_train, 64) and X_test (n_test, 64) are float32, standardised per pixel with the
+    training set's mean and standard deviation (pixels constant on the training set are only
+    centred); y_train, y_test are int64 class labels.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int = 10
+
+    @property
+    def n_train(self) -> int:
+        return int(self.X_train.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[1])
+
+
+def load_digits_data(test_fraction: float = 0.25, seed: int = 0) -> DigitsData:
+    """Load ``sklearn.datasets.load_digits`` (bundled, offline) and split it at random.
+
+    ``test_fraction`` of the 1797 images (rounded) is held out; ``seed`` fixes the split.
+    """
+    from sklearn.datasets import load_digits
+
+    frac = float(as_array(test_fraction, "test_fraction", ndim=0))
+    if not 0.0 < frac < 1.0:
+        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
+    seed = _non_negative_int(seed, "seed")
+    X, y = load_digits(return_X_y=True)
+    n_test = int(round(frac * len(y)))
+    if not 0 < n_test < len(y):
+        raise ValueError(f"test_fraction={test_fraction!r} leaves an empty train or test set")
+    order = np.random.default_rng(seed).permutation(len(y))
+    test, train = order[:n_test], order[n_test:]
+    mean = X[train].mean(axis=0)
+    std = X[train].std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+
+    def prep(rows):
+        return ((X[rows] - mean) / std).astype(np.float32)
+
+    return DigitsData(X_train=prep(train), y_train=y[train].astype(np.int64),
+                      X_test=prep(test), y_test=y[test].astype(np.int64))
+
+
+# --------------------------------------------------------------------------------------------
+# The collapse metric (FIG3_FIG4.ipynb, FIG6.ipynb)
+# --------------------------------------------------------------------------------------------
+
+def neuron_vectors(W_in, b_in, W_out) -> np.ndarray:
+    """Each hidden neuron's incoming weights, bias and outgoing weights, concatenated.
+
+    W_in (..., h, d_in) maps the previous layer to this one, b_in (..., h) is its bias and
+    W_out (..., d_out, h) maps this layer to the next (torch's ``Linear`` layout). Returns
+    (..., h, d_in + 1 + d_out): row i is the vector wᵢ that the paper's analysis compares.
+    """
+    W_in = as_array(W_in, "W_in", min_ndim=2)
+    b_in = as_array(b_in, "b_in", min_ndim=1)
+    W_out = as_array(W_out, "W_out", min_ndim=2)
+    h = W_in.shape[-2]
+    if b_in.shape != W_in.shape[:-1]:
+        raise ValueError(f"b_in must have shape {W_in.shape[:-1]} (W_in without its last axis), "
+                         f"got {b_in.shape}")
+    if W_out.shape[-1] != h or W_out.shape[:-2] != W_in.shape[:-2]:
+        raise ValueError(f"W_out must have shape (..., d_out, {h}) with the leading axes of W_in "
+                         f"{W_in.shape[:-2]}, got {W_out.shape}")
+    return np.concatenate([W_in, b_in[..., None], np.swapaxes(W_out, -1, -2)], axis=-1)
+
+
+def _neuron_array(w_cat, name: str = "w_cat") -> np.ndarray:
+    return as_array(w_cat, name, min_ndim=2)
+
+
+def _threshold(value, name: str) -> float:
+    t = float(as_array(value, name, ndim=0))
+    if t <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return t
+
+
+def vanishing_neurons(w_cat, threshold: float = VANISH_THRESHOLD) -> np.ndarray:
+    """Boolean (..., h): neurons whose ‖wᵢ‖ is below ``threshold`` times the layer's largest.
+
+    ``w_cat`` (..., h, d) holds one row per neuron (:func:`neuron_vectors`). A layer whose
+    vectors are all zero is all vanishing (the paper's code would divide 0 by 0 there).
+    """
+    w = _neuron_array(w_cat)
+    t = _threshold(threshold, "threshold")
+    norms = np.linalg.norm(w, axis=-1)
+    top = norms.max(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(top > 0, norms / np.where(top > 0, top, 1.0), 0.0)
+    return ratio < t
+
+
+def identical_pairs(w_cat, threshold: float = IDENTICAL_THRESHOLD, eps: float = 1e-8) -> np.ndarray:
+    """Boolean (..., h, h): pairs with 2‖wᵢ − wⱼ‖² / (ε + ‖wᵢ‖² + ‖wⱼ‖²) < ``threshold``.
+
+    Symmetric, with a False diagonal. ``eps`` is the paper's ε = 1e-8 (FIG3_FIG4.ipynb).
+    """
+    w = _neuron_array(w_cat).astype(np.float64, copy=False)
+    t = _threshold(threshold, "threshold")
+    eps = float(as_array(eps, "eps", ndim=0))
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps!r}")
+    sq = np.sum(w * w, axis=-1)
+    gram = w @ np.swapaxes(w, -1, -2)
+    dist2 = np.maximum(sq[..., :, None] + sq[..., None, :] - 2.0 * gram, 0.0)
+    denom = eps + sq[..., :, None] + sq[..., None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(denom > 0, 2.0 * dist2 / np.where(denom > 0, denom, 1.0), 0.0)
+    same = rel < t
+    h = w.shape[-2]
+    same[..., np.arange(h), np.arange(h)] = False
+    return same
+
+
+def _greedy_groups(same: np.ndarray) -> int:
+    """Number of groups formed by the paper's greedy pass over identical pairs.
+
+    Pairs (i, j), i < j, are visited in lexicographic order. A pair whose j is already in a
+    group is skipped; otherwise i and j are marked grouped and i heads a group. Neurons never
+    grouped are groups of their own. This reproduces ``compute_ind_node`` of the official
+    notebooks, including its one quirk: when identity is not transitive (i ~ j and j ~ k but
+    not i ~ k) a neuron that joined an earlier group can head a new one.
+    """
+    m = same.shape[0]
+    grouped = np.zeros(m, dtype=bool)
+    heads = np.zeros(m, dtype=bool)
+    ii, jj = np.nonzero(np.triu(same, 1))          # row-major: lexicographic (i, j)
+    for i, j in zip(ii.tolist(), jj.tolist()):
+        if grouped[j]:
+            continue
+        grouped[i] = grouped[j] = True
+        heads[i] = True
+    return int(heads.sum() + (~grouped).sum())
+
+
+def count_independent(w_cat, vanish_threshold: float = VANISH_THRESHOLD,
+                      identical_threshold: float = IDENTICAL_THRESHOLD) -> np.ndarray:
+    """Number of independent neurons of each layer in ``w_cat`` (..., h, d): int array (...).
+
+    Vanishing neurons (:func:`vanishing_neurons`) are dropped; the rest are grouped greedily by
+    :func:`identical_pairs`, and the count is the number of groups (Chen et al. 2023, Figs. 3–4;
+    ``compute_ind_node`` in FIG3_FIG4.ipynb).
+    """
+    w = _neuron_array(w_cat)
+    vanish = vanishing_neurons(w, vanish_threshold)
+    same = identical_pairs(w, identical_threshold)
+    lead = w.shape[:-2]
+    out = np.zeros(lead, dtype=np.int64)
+    for idx in np.ndindex(*lead):
+        keep = ~vanish[idx]
+        out[idx] = _greedy_groups(same[idx][np.ix_(keep, keep)])
+    return out
+
+
+@dataclass(frozen=True)
+class CollapseStats:
+    """Collapse of each hidden layer: arrays (..., L) over L hidden layers.
+
+    independent: fraction of the layer's neurons that are independent (groups / width);
+    vanishing: fraction that are vanishing; n_independent: the counts; width: (L,) widths.
+    """
+
+    independent: np.ndarray
+    vanishing: np.ndarray
+    n_independent: np.ndarray
+    width: np.ndarray
+
+
+def _check_layers(weights, biases):
+    if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple)):
+        raise TypeError("weights and biases must be lists (or tuples) of arrays, one per layer")
+    if len(weights) != len(biases):
+        raise ValueError(f"weights and biases must have one entry per layer, got {len(weights)} "
+                         f"and {len(biases)}")
+    if len(weights) < 2:
+        raise ValueError("a network with hidden neurons has at least two layers of weights")
+
+
+def collapse_stats(weights, biases, vanish_threshold: float = VANISH_THRESHOLD,
+                   identical_threshold: float = IDENTICAL_THRESHOLD) -> CollapseStats:
+    """Independent and vanishing fractions of every hidden layer of an MLP (or a batch of them).
+
+    ``weights[l]`` (..., d_{l+1}, d_l) and ``biases[l]`` (..., d_{l+1}) are the layers, input
+    first; hidden layer l's neurons are the rows of ``weights[l]`` and the columns of
+    ``weights[l+1]``. Leading axes (configurations) are kept.
+    """
+    _check_layers(weights, biases)
+    ind, van, cnt, width = [], [], [], []
+    for l in range(len(weights) - 1):
+        w_cat = neuron_vectors(weights[l], biases[l], weights[l + 1])
+        h = w_cat.shape[-2]
+        n = count_independent(w_cat, vanish_threshold, identical_threshold)
+        cnt.append(n)
+        ind.append(n / h)
+        van.append(vanishing_neurons(w_cat, vanish_threshold).mean(axis=-1))
+        width.append(h)
+    return CollapseStats(independent=np.stack(ind, -1), vanishing=np.stack(van, -1),
+                         n_independent=np.stack(cnt, -1), width=np.array(width))
+
+
+# --------------------------------------------------------------------------------------------
+# Per-configuration random streams: a counter-based hash
+# --------------------------------------------------------------------------------------------
+
+_M32 = 0xFFFFFFFF
+
+
+def _mul32(x: torch.Tensor, m: int) -> torch.Tensor:
+    """(x·m) mod 2³² for int64 x in [0, 2³²), in 16-bit halves so int64 never overflows."""
+    lo, hi = m & 0xFFFF, m >> 16
+    return (x * lo + (((x * hi) & 0xFFFF) << 16)) & _M32
+
+
+def _mix32(x: torch.Tensor) -> torch.Tensor:
+    """A bijective 32-bit integer hash (C. Wellons' "lowbias32")."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def _random_words(seed: torch.Tensor, steps: torch.Tensor, slots: torch.Tensor,
+                  stream: int) -> torch.Tensor:
+    """Words in [0, 2³²) that depend only on (seed, step, slot, stream): (T, C, B) int64.
+
+    Each configuration's minibatches and label flips are drawn from this hash, not from a
+    shared generator: configurations share no stream, a run does not depend on what it is
+    batched with, and a single-configuration run reproduces its batched twin exactly.
+    """
+    key = _mix32((seed & _M32) ^ ((0x9E3779B9 * (stream + 1)) & _M32))         # (C,)
+    key = _mix32(key[None, :] ^ (steps[:, None] & _M32))                         # (T, C)
+    return _mix32(key[..., None] ^ slots[None, None, :])                         # (T, C, B)
+
+
+# --------------------------------------------------------------------------------------------
+# Batched SGD on the MLP
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MLPRun:
+    """C trained MLPs: stacked parameters, their configurations and what was recorded.
+
+    weights[l] (C, d_{l+1}, d_l), biases[l] (C, d_{l+1}) as float numpy arrays, input layer
+    first. Configurations (C,): lr, lr_late, switch_step, stop_step, batch_size,
+    label_noise, seed. Recorded at ``record_steps`` (T,): test_accuracy (C, T), train_loss
+    (C, T) (cross-entropy on the clean training labels), train_accuracy (C, T), and the
+    collapse of each hidden layer, independent (C, T, L) and vanishing (C, T, L) fractions.
+    """
+
+    weights: tuple
+    biases: tuple
+    activation: str
+    lr: np.ndarray
+    lr_late: np.ndarray
+    switch_step: np.ndarray
+    stop_step: np.ndarray
+    batch_size: np.ndarray
+    label_noise: np.ndarray
+    seed: np.ndarray
+    steps: int
+    record_steps: np.ndarray
+    test_accuracy: np.ndarray
+    train_accuracy: np.ndarray
+    train_loss: np.ndarray
+    independent: np.ndarray
+    vanishing: np.ndarray
+
+    @property
+    def n_configs(self) -> int:
+        return int(self.lr.shape[0])
+
+    def collapse(self, vanish_threshold: float = VANISH_THRESHOLD,
+                 identical_threshold: float = IDENTICAL_THRESHOLD) -> CollapseStats:
+        """:func:`collapse_stats` of the final parameters, (C, L)."""
+        return collapse_stats(list(self.weights), list(self.biases), vanish_threshold,
+                              identical_threshold)
+
+
+def _non_negative_int(x, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(x).__name__}")
+    if x < 0:
+        raise ValueError(f"{name} must be >= 0, got {x}")
+    return int(x)
+
+
+def _int_configs(x, name: str, minimum: int) -> np.ndarray:
+    """A scalar or 1-D array of integers >= minimum, as int64 (no floats, no bools)."""
+    if isinstance(x, (bool, np.bool_)) or x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an int or a 1-D array of ints, got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array over configurations, "
+                         f"got shape {arr.shape}")
+    if np.any(arr < minimum):
+        raise ValueError(f"{name} must be >= {minimum}, got {x!r}")
+    return np.atleast_1d(arr.astype(np.int64))
+
+
+def _float_configs(x, name: str, *, low: float, high: float | None = None,
+                   low_open: bool = False) -> np.ndarray:
+    arr = as_array(x, name, ndim=(0, 1))
+    bad_low = np.any(arr <= low) if low_open else np.any(arr < low)
+    if bad_low or (high is not None and np.any(arr > high)):
+        interval = f"{'(' if low_open else '['}{low:g}, {'∞)' if high is None else f'{high:g}]'}"
+        raise ValueError(f"{name} must lie in {interval}, got {x!r}")
+    return np.atleast_1d(arr)
+
+
+def _mlp_forward(params: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tensor:
+    """Logits (C, B, K) of C stacked MLPs on inputs x (C, B, d): one baddbmm per layer."""
+    h = x
+    n_layers = len(params) // 2
+    for l in range(n_layers):
+        W, b = params[2 * l], params[2 * l + 1]
+        h = torch.baddbmm(b.unsqueeze(1), h, W.transpose(1, 2))
+        if l < n_layers - 1:
+            h = act(h)
+    return h
+
+
+def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, seed=0,
+              lr_late=None, switch_step=None, stop_step=None, hidden: int = 64, depth: int = 2,
+              activation: str = "gelu", momentum: float = 0.0, weight_decay: float = 0.0,
+              label_noise_mode: str = "resample", record_every: int | None = None, chunk: int = 64, device=None,
+              dtype: torch.dtype = torch.float32, progress: bool = True) -> MLPRun:
+    """Train C MLPs 64 → hidden (× depth) → 10 by SGD at once, one configuration each.
+
+    Every configuration argument is a scalar or a 1-D array; they broadcast to C configurations.
+
+    Parameters
+    ----------
+    data : :class:`DigitsData`.
+    lr : learning rate η > 0, per configuration (the paper's Fig. 3 axis).
+    batch_size : minibatch size, per configuration (Fig. 3). Different sizes share one tensor
+        program by masking: every configuration draws max(batch_size) examples a step and
+        weights the first ``batch_size`` of them by 1/batch_size, the rest by 0. Compute grows
+        with C·max(batch_size), so sweeps mixing very different sizes are best run as their own
+        call; the masked slots never change a result (slot j of a step is the same draw
+        whatever the batch size).
+    steps : number of SGD steps for the whole batch.
+    label_noise : probability p ∈ [0, 1] that a drawn label is replaced by another class,
+        uniformly, fresh at each draw (the official ``cifar10labelnoise``; Fig. 4).
+    seed : per configuration; fixes the initialisation (Kaiming normal, zero biases, as the
+        paper's models), the minibatches and the label flips. Configurations with the same
+        seed share their initialisation and data order: a sweep over η, batch size or p
+        at fixed seeds compares runs on common random numbers.
+    lr_late, switch_step : a two-phase schedule (Fig. 6): η until ``switch_step``, then
+        ``lr_late``. stop_step : the step at which a configuration stops (its parameters are
+        frozen from then on; default ``steps``), so that phases of different lengths fit one
+        batch.
+    hidden, depth : width and number of hidden layers. activation : ``"gelu"`` or ``"tanh"``.
+    momentum, weight_decay : of ``torch.optim.SGD`` (v ← μv + g + λθ, θ ← θ − ηv), shared.
+    record_every : also record at every k-th step (default: only the first and last step).
+    chunk : steps whose random draws are made at once. device : default
+        :func:`theory.core.default_device`. dtype : float32 by default (no theory to compare).
+    progress : a ``tqdm`` bar over the steps.
+
+    The loss is the softmax cross-entropy averaged over each configuration's minibatch; the
+    paper's ``soft_cross_entropy`` on one-hot targets is the same. Minibatches are drawn with
+    replacement.
+    """
+    if not isinstance(data, DigitsData):
+        raise TypeError(f"data must be a DigitsData (see load_digits_data), got {type(data).__name__}")
+    steps = positive_int(steps, "steps")
+    hidden = positive_int(hidden, "hidden")
+    depth = positive_int(depth, "depth")
+    chunk = positive_int(chunk, "chunk")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
+    mom = float(as_array(momentum, "momentum", ndim=0))
+    if not 0.0 <= mom < 1.0:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
+    wd = float(as_array(weight_decay, "weight_decay", ndim=0))
+    if wd < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+    if record_every is not None:
+        record_every = positive_int(record_every, "record_every")
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+
+    cfg = {
+        "lr": _float_configs(lr, "lr", low=0.0, low_open=True),
+        "batch_size": _int_configs(batch_size, "batch_size", 1),
+        "label_noise": _float_configs(label_noise, "label_noise", low=0.0, high=1.0),
+        "seed": _int_configs(seed, "seed", 0),
+    }
+    cfg["lr_late"] = (cfg["lr"].copy() if lr_late is None
+                      else _float_configs(lr_late, "lr_late", low=0.0, low_open=True))
+    cfg["switch_step"] = (np.array([steps]) if switch_step is None
+                          else _int_configs(switch_step, "switch_step", 0))
+    cfg["stop_step"] = (np.array([steps]) if stop_step is None
+                        else _int_configs(stop_step, "stop_step", 1))
+    if (lr_late is None) != (switch_step is None):
+        raise ValueError("lr_late and switch_step go together (a two-phase schedule): give both")
+    lengths = {k: v.shape[0] for k, v in cfg.items() if v.shape[0] != 1}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"configuration arrays must have equal lengths (or be scalars), got "
+                         f"{lengths}")
+    C = max(lengths.values(), default=1)
+    cfg = {k: np.broadcast_to(v, (C,)).copy() for k, v in cfg.items()}
+    if np.any(cfg["stop_step"] > steps):
+        raise ValueError(f"stop_step must be <= steps = {steps}, got {cfg['stop_step']}")
+    if np.any(cfg["seed"] >= 2**32):
+        raise ValueError("seed must be < 2**32")
+
+    device = torch.device(device) if device is not None else default_device()
+    act = F.gelu if activation == "gelu" else torch.tanh
+    gain = np.sqrt(2.0) if activation == "gelu" else 5.0 / 3.0
+    sizes = [data.n_features] + [hidden] * depth + [data.n_classes]
+
+    # Initialisation: one generator per seed (a loop over configurations, once, not per step).
+    params_np = [np.empty((C, sizes[l + 1], sizes[l] + 1), dtype=np.float64)
+                 for l in range(len(sizes) - 1)]
+    for c in range(C):
+        g = torch.Generator().manual_seed(int(cfg["seed"][c]))
+        for l in range(len(sizes) - 1):
+            fan_in = sizes[l]
+            W = torch.randn(sizes[l + 1], fan_in, generator=g, dtype=torch.float64)
+            params_np[l][c, :, :-1] = (gain / np.sqrt(fan_in)) * W.numpy()
+            params_np[l][c, :, -1] = 0.0
+    params = []
+    for p in params_np:
+        params.append(torch.tensor(p[..., :-1], dtype=dtype, device=device))
+        params.append(torch.tensor(p[..., -1], dtype=dtype, device=device))
+    velocity = [torch.zeros_like(p) for p in params] if mom > 0 else None
+
+    X_train = torch.tensor(data.X_train, dtype=dtype, device=device)
+    y_train = torch.tensor(data.y_train, dtype=torch.int64, device=device)
+    X_test = torch.tensor(data.X_test, dtype=dtype, device=device)
+    y_test = torch.tensor(data.y_test, dtype=torch.int64, device=device)
+    n, K = data.n_train, data.n_classes
+    B_max = int(cfg["batch_size"].max())
+
+    def T(x, dt=dtype):
+        return torch.tensor(np.asarray(x), dtype=dt, device=device)
+
+    seed_t = T(cfg["seed"], torch.int64)
+    slots = torch.arange(B_max, dtype=torch.int64, device=device)
+    weight = (slots[None, :] < T(cfg["batch_size"], torch.int64)[:, None]).to(dtype)
+    weight = weight / T(cfg["batch_size"], dtype)[:, None]                  # (C, B_max)
+    p_flip = T(cfg["label_noise"], torch.float64)
+    any_noise = bool(np.any(cfg["label_noise"] > 0))
+    lr_hi, lr_lo = T(cfg["lr"]), T(cfg["lr_late"])
+    switch_t, stop_t = T(cfg["switch_step"], torch.int64), T(cfg["stop_step"], torch.int64)
+
+    rec = (np.unique(np.r_[np.arange(0, steps + 1, record_every), steps]) if record_every
+           else np.array([0, steps]))
+    n_hidden = depth
+    out_test = np.empty((C, rec.size))
+    out_train_acc = np.empty((C, rec.size))
+    out_loss = np.empty((C, rec.size))
+    out_ind = np.empty((C, rec.size, n_hidden))
+    out_van = np.empty((C, rec.size, n_hidden))
+
+    def evaluate(j):
+        with torch.no_grad():
+            for X, y, kind in ((X_test, y_test, "test"), (X_train, y_train, "train")):
+                logits = _mlp_forward(params, X.unsqueeze(0).expand(C, -1, -1), act)
+                acc = (logits.argmax(-1) == y).to(torch.float64).mean(-1).cpu().numpy()
+                if kind == "test":
+                    out_test[:, j] = acc
+                else:
+                    out_train_acc[:, j] = acc
+                    ce = F.cross_entropy(logits.transpose(1, 2), y.expand(C, -1), reduction="none")
+                    out_loss[:, j] = ce.to(torch.float64).mean(-1).cpu().numpy()
+        stats = collapse_stats([p.cpu().numpy() for p in params[0::2]],
+                               [p.cpu().numpy() for p in params[1::2]])
+        out_ind[:, j], out_van[:, j] = stats.independent, stats.vanishing
+
+    j_rec = 0
+    idx_chunk = y_chunk = None
+    bar = tqdm(range(steps), desc=f"SGD, {C} configurations", disable=not progress,
+               mininterval=1.0)
+    for t in bar:
+        if j_rec < rec.size and rec[j_rec] == t:
+            evaluate(j_rec)
+            j_rec += 1
+        k = t % chunk
+        if k == 0:                                   # random draws for the next `chunk` steps
+            t_idx = torch.arange(t, min(t + chunk, steps), dtype=torch.int64, device=device)
+            idx_chunk = _random_words(seed_t, t_idx, slots, 0) % n          # (T, C, B_max)
+            y_chunk = y_train[idx_chunk]
+            if any_noise and label_noise_mode == "resample":
+                u = _random_words(seed_t, t_idx, slots, 1).to(torch.float64) / 2.0**32
+                other = _random_words(seed_t, t_idx, slots, 2) % (K - 1)
+                flip = u < p_flip[None, :, None]
+                y_chunk = torch.where(flip, (y_chunk + 1 + other) % K, y_chunk)
+        idx, y = idx_chunk[k], y_chunk[k]
+        for p in params:
+            p.requires_grad_(True)
+        logits = _mlp_forward(params, X_train[idx], act)                   # (C, B_max, K)
+        if label_noise_mode == "resample":
+            ce = torch.logsumexp(logits, -1) - logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+        else:
+            z_true = logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+            pp = p_flip.to(dtype)[:, None]
+            mean_other = (logits.sum(-1) - z_true) / (K - 1)
+            ce = torch.logsumexp(logits, -1) - (1 - pp) * z_true - pp * mean_other
+        loss = (ce * weight).sum()                 # Σ_c (mean CE over c's minibatch)
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            eta = torch.where(t < switch_t, lr_hi, lr_lo) * (t < stop_t)     # (C,)
+            for i, (p, g) in enumerate(zip(params, grads)):
+                p.requires_grad_(False)
+                if wd > 0:
+                    g = g + wd * p
+                if velocity is not None:
+                    g = velocity[i].mul_(mom).add_(g)
+                shape = (C,) + (1,) * (p.dim() - 1)
+                p.sub_(eta.view(shape) * g)
+    evaluate(j_rec)
+
+    weights = tuple(p.cpu().numpy() for p in params[0::2])
+    biases = tuple(p.cpu().numpy() for p in params[1::2])
+    return MLPRun(weights=weights, biases=biases, activation=activation, steps=steps,
+                  record_steps=rec, test_accuracy=out_test, train_accuracy=out_train_acc,
+                  train_loss=out_loss, independent=out_ind, vanishing=out_van, **cfg)

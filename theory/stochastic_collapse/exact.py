@@ -1,0 +1,276 @@
+"""Exact results for stochastic collapse (Chen, Kunin, Yamamura, Ganguli 2023), in numpy.
+
+The quartic well dθ = −(θ³ − μθ)dt + ζθ dW (the paper's Fig. 1 prototype) is solved here in
+full: its linear exponent at θ = 0 (μ − ζ²/2), its stationary law (θ² ~ Gamma), and its pathwise
+solution given the Brownian path. The diagonal linear teacher–student under label noise reduces,
+mode by mode, to the same well with μ = s*, ζ² = ησ² (``derivation.label_noise_mode``), which
+gives the soft-thresholded fixed point max(0, s* − ησ²/2) and exact stationary losses.
+The general sufficient condition for stochastic attractivity of an invariant set is
+:func:`log_distance_drift` / :func:`attractivity_bound`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln, ndtr
+
+from theory.core import as_array, non_negative, positive
+
+__all__ = [
+    "attractivity_bound",
+    "critical_noise",
+    "expected_log_abs_normal",
+    "gbm_collapse_probability",
+    "label_noise_fixed_point",
+    "label_noise_stationary_losses",
+    "linear_exponent",
+    "log_distance_drift",
+    "prototype_exponent",
+    "prototype_pathwise",
+    "stationary_density",
+    "stationary_moments",
+    "tanh_sde_threshold",
+    "tanh_sgd_exponents",
+]
+
+
+def prototype_exponent(mu, zeta) -> np.ndarray:
+    """Lyapunov exponent μ − ζ²/2 of the quartic well linearised at θ = 0 (paper, Fig. 1).
+
+    θ = 0 is a maximum of U = θ⁴/4 − μθ²/2 for μ > 0, yet attractive when the exponent is < 0.
+    """
+    mu, zeta = as_array(mu, "mu"), non_negative(zeta, "zeta")
+    return mu - zeta**2 / 2
+
+
+def critical_noise(mu) -> np.ndarray:
+    """The noise ζ_c = √(2μ) above which θ = 0 attracts (collapse iff ζ² > 2μ)."""
+    return np.sqrt(2 * positive(mu, "mu"))
+
+
+def gbm_collapse_probability(t, theta0, rate, zeta, eps) -> np.ndarray:
+    """P(|θ_t| < ε) for the geometric Brownian motion dθ = rate·θ dt + ζθ dW from θ₀ ≠ 0.
+
+    log|θ_t| = log|θ₀| + (rate − ζ²/2)t + ζW_t is Gaussian, so the probability is
+    Φ((log ε − log|θ₀| − (rate − ζ²/2)t)/(ζ√t)). Shapes broadcast.
+    """
+    t = non_negative(t, "t")
+    theta0, rate = as_array(theta0, "theta0"), as_array(rate, "rate")
+    zeta, eps = positive(zeta, "zeta"), positive(eps, "eps")
+    if np.any(theta0 == 0):
+        raise ValueError("theta0 must be non-zero")
+    lam = rate - zeta**2 / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.log(eps) - np.log(np.abs(theta0)) - lam * t) / (zeta * np.sqrt(t))
+    return np.where(t > 0, ndtr(z), (np.abs(theta0) < eps).astype(float))
+
+
+def stationary_moments(mu, zeta) -> tuple[np.ndarray, np.ndarray]:
+    """(E[θ²], E[θ⁴]) under the stationary law of the quartic well, or (0, 0) when it collapses.
+
+    p(θ) ∝ |θ|^{2μ/ζ² − 2} e^{−θ²/ζ²} is normalisable iff ζ² < 2μ; then θ² is Gamma-distributed
+    with shape μ/ζ² − ½ and scale ζ², so E[θ²] = μ − ζ²/2 and E[θ⁴] = μ² − ζ⁴/4.
+    """
+    mu, zeta = positive(mu, "mu"), positive(zeta, "zeta")
+    alive = zeta**2 < 2 * mu
+    m2 = np.where(alive, mu - zeta**2 / 2, 0.0)
+    m4 = np.where(alive, mu**2 - zeta**4 / 4, 0.0)
+    return m2, m4
+
+
+def stationary_density(theta, mu, zeta) -> np.ndarray:
+    """The normalised stationary density of the quartic well on θ ∈ ℝ (requires ζ² < 2μ)."""
+    theta = as_array(theta, "theta")
+    mu, zeta = float(positive(mu, "mu")), float(positive(zeta, "zeta"))
+    if zeta**2 >= 2 * mu:
+        raise ValueError(f"no stationary density: zeta² = {zeta**2:g} >= 2 mu = {2 * mu:g} (collapse)")
+    k = 2 * mu / zeta**2 - 2
+    log_norm = (k + 1) * np.log(zeta) + gammaln((k + 1) / 2)
+    with np.errstate(divide="ignore"):
+        return np.exp(k * np.log(np.abs(theta)) - theta**2 / zeta**2 - log_norm)
+
+
+def prototype_pathwise(t, W, theta0, mu, zeta) -> np.ndarray:
+    """The exact solution of dθ = −(θ³ − μθ)dt + ζθ dW along a given Brownian path.
+
+    θ_t² = e^{(2μ−ζ²)t + 2ζW_t} / (θ₀⁻² + 2∫₀ᵗ e^{(2μ−ζ²)s + 2ζW_s} ds), with the sign of θ₀
+    (``derivation.prototype_pathwise``). ``t`` (T,) starts at 0; ``W`` (..., T) with W[..., 0] = 0;
+    the integral is taken by the trapezoid rule on the grid, in log-space against overflow.
+    """
+    t = as_array(t, "t", ndim=1)
+    W = as_array(W, "W", min_ndim=1)
+    if W.shape[-1] != t.shape[0]:
+        raise ValueError(f"W must have last dimension len(t) = {t.shape[0]}, got {W.shape[-1]}")
+    theta0 = as_array(theta0, "theta0")
+    mu, zeta = as_array(mu, "mu"), non_negative(zeta, "zeta")
+    if np.any(theta0 == 0):
+        raise ValueError("theta0 must be non-zero (θ = 0 is a fixed point)")
+    expo = (2 * np.asarray(mu)[..., None] - np.asarray(zeta)[..., None] ** 2) * t + 2 * np.asarray(zeta)[..., None] * W
+    top = np.max(expo, axis=-1, keepdims=True)
+    e = np.exp(expo - top)
+    dt = np.diff(t)
+    integral = np.concatenate([np.zeros(e.shape[:-1] + (1,)),
+                               np.cumsum((e[..., 1:] + e[..., :-1]) / 2 * dt, axis=-1)], axis=-1)
+    theta0 = np.asarray(theta0)[..., None]
+    sq = e / (np.exp(-top) / theta0**2 + 2 * integral)
+    return np.sign(theta0) * np.sqrt(sq)
+
+
+def label_noise_fixed_point(s_star, eta, sigma) -> np.ndarray:
+    """E[s] at stationarity for one mode under label-noise SGD: max(0, s* − ησ²/2) (paper, Fig. 5).
+
+    Modes weaker than ησ²/2 collapse to zero; the rest shrink by ησ²/2: soft thresholding.
+    """
+    s_star = non_negative(s_star, "s_star")
+    eta, sigma = positive(eta, "eta"), non_negative(sigma, "sigma")
+    return np.maximum(0.0, s_star - eta * sigma**2 / 2)
+
+
+def label_noise_stationary_losses(s_target, s_true, eta, sigma) -> tuple[np.ndarray, np.ndarray]:
+    """Stationary expected train and test losses, mode by mode, under label-noise SGD.
+
+    Each mode's s = uv relaxes to the quartic well's law with μ = s_target (the training data's
+    least-squares mode), ζ² = ησ², so E[s] = μ − ζ²/2 and Var[s] = (μ − ζ²/2)ζ² when it
+    survives, s = 0 when it collapses. Returns the sums over modes of ½E[(s − s_target)²]
+    (train, against the data) and ½E[(s − s_true)²] (test, against the clean teacher).
+    """
+    s_target = positive(s_target, "s_target")
+    s_true = non_negative(s_true, "s_true")
+    eta, sigma = positive(eta, "eta"), non_negative(sigma, "sigma")
+    zeta2 = eta * sigma**2
+    mean = np.maximum(0.0, s_target - zeta2 / 2)
+    var = mean * zeta2
+    train = 0.5 * np.sum(var + (mean - s_target) ** 2, axis=-1)
+    test = 0.5 * np.sum(var + (mean - s_true) ** 2, axis=-1)
+    return train, test
+
+
+def log_distance_drift(A, C, u) -> np.ndarray:
+    """Drift of log‖u‖ for du = Au dt + Σ_k C_k u dW_k, at the unit direction(s) u.
+
+    λ(u) = uᵀAu + ½Σ_k‖C_k u‖² − Σ_k (uᵀC_k u)² (Itô). Near an invariant set, u is the normal
+    displacement, A = −P H P (curvature of the loss normal to the set) and C_k = the linearised
+    noise columns (per-sample gradients' normal parts, ∝ P∇²ℓ_k P): curvature and noise compete.
+    ``A`` (d, d), ``C`` (K, d, d), ``u`` (..., d) normalised here.
+    """
+    A = as_array(A, "A", ndim=2)
+    C = as_array(C, "C", ndim=3)
+    u = as_array(u, "u", min_ndim=1)
+    d = A.shape[0]
+    if A.shape != (d, d) or C.shape[1:] != (d, d) or u.shape[-1] != d:
+        raise ValueError(f"shapes must be A (d, d), C (K, d, d), u (..., d); got {A.shape}, {C.shape}, {u.shape}")
+    u = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    Au = np.einsum("ij,...j->...i", A, u)
+    Cu = np.einsum("kij,...j->...ki", C, u)
+    quad = np.einsum("...i,...ki->...k", u, Cu)
+    return np.sum(u * Au, -1) + 0.5 * np.sum(Cu**2, axis=(-2, -1)) - np.sum(quad**2, -1)
+
+
+def attractivity_bound(A, C, *, n_directions: int = 20_000, seed: int = 0) -> float:
+    """max over unit u of :func:`log_distance_drift`: if < 0, the invariant set is attractive.
+
+    The top Lyapunov exponent of the linearised dynamics is a time average of λ(u_t) along the
+    direction process, so it is at most this maximum: a sufficient condition for stochastic
+    attractivity. Estimated by dense random directions (exact on the circle for d = 2, where the
+    directions form a fine grid).
+    """
+    A = as_array(A, "A", ndim=2)
+    d = A.shape[0]
+    if d == 1:
+        u = np.ones((1, 1))
+    elif d == 2:
+        phi = np.linspace(0, np.pi, n_directions, endpoint=False)
+        u = np.stack([np.cos(phi), np.sin(phi)], axis=-1)
+    else:
+        u = np.random.default_rng(seed).normal(size=(n_directions, d))
+    return float(np.max(log_distance_drift(A, C, u)))
+
+
+def expected_log_abs_normal(mu) -> np.ndarray:
+    """E log|μ + Z| for Z ~ N(0, 1), exactly: (μ + Z)² is non-central χ²₁ with λ = μ², a Poisson
+    mixture of χ²_{1+2j}, so E log|μ + Z| = ½[log 2 + Σ_j Pois(j; μ²/2) ψ(½ + j)]. For |μ| > 30
+    the series is replaced by log|μ| − 1/(2μ²) − 3/(4μ⁴) (error below 1e-8)."""
+    from scipy.special import digamma, gammaln
+
+    mu = np.abs(as_array(mu, "mu"))
+    lam = mu**2 / 2
+    small = mu <= 30
+    jmax = int(np.ceil(np.max(lam[small], initial=0.0) + 12 * np.sqrt(np.max(lam[small], initial=0.0)) + 40))
+    j = np.arange(jmax + 1)
+    lam_s = np.where(small, lam, 0.0)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logw = np.where(lam_s > 0, j * np.log(np.where(lam_s > 0, lam_s, 1.0)), np.where(j == 0, 0.0, -np.inf)) \
+            - lam_s - gammaln(j + 1)
+    series = 0.5 * (np.log(2) + np.sum(np.exp(logw) * digamma(0.5 + j), axis=-1))
+    with np.errstate(divide="ignore"):
+        asym = np.log(np.where(small, 1.0, mu)) - 1 / (2 * np.where(small, 1.0, mu) ** 2) \
+            - 3 / (4 * np.where(small, 1.0, mu) ** 4)
+    return np.where(small, series, asym)
+
+
+def tanh_sgd_exponents(x, y, etas, zeta) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-step Lyapunov exponents of batch-1 label-noise SGD at the origin of w₂tanh(w₁x).
+
+    Linearised at w = 0, one SGD step on sample i with label noise ξ ~ N(0, ζ²) multiplies
+    u± = w₁ ± w₂ by (1 ± η c), c = x_i(y_i + ξ) (the two directions decouple exactly). The
+    exponents per step are λ± = (1/m)Σ_i E_ξ log|1 ± η x_i(y_i + ξ)|, each expectation in closed
+    form (:func:`expected_log_abs_normal`). The origin attracts iff max(λ₊, λ₋) < 0. For small η
+    this tends to the SDE's η⟨xy⟩ − η²(⟨x²y²⟩ + ζ²⟨x²⟩)/2 per step.
+    """
+    x = as_array(x, "x", ndim=1)
+    y = as_array(y, "y", ndim=1)
+    if x.shape != y.shape:
+        raise ValueError("x and y must have the same length")
+    etas = np.atleast_1d(non_negative(etas, "etas"))
+    zeta = float(positive(zeta, "zeta"))
+    out = []
+    for sign in (1.0, -1.0):
+        a = sign * etas[:, None] * x * y          # 1 + a + bZ, Z ~ N(0, 1)
+        b = sign * etas[:, None] * x * zeta
+        safe_b = np.where(b == 0, 1.0, b)
+        val = np.where(b == 0, np.log(np.abs(1 + a)),
+                       np.log(np.abs(safe_b)) + expected_log_abs_normal((1 + a) / safe_b))
+        out.append(val.mean(axis=-1))
+    return out[0], out[1]
+
+
+def tanh_sde_threshold(x, y) -> float:
+    """The SDE model's collapse threshold for the tanh neuron (paper, Fig. 2):
+    collapse iff α = ηζ²σ′(0)/2 > Σx_iy_i / Σx_i² (σ′(0) = 1 for tanh)."""
+    x = as_array(x, "x", ndim=1)
+    y = as_array(y, "y", ndim=1)
+    return float(x @ y / (x @ x))
+
+
+def linear_exponent(A, C, *, n_paths: int = 256, T: float = 200.0, dt: float = 1e-2,
+                    seed: int = 0) -> float:
+    """Top Lyapunov exponent of du = Au dt + Σ_k C_k u dW_k (the linearisation at an invariant set).
+
+    If A and every C_k commute, it is exactly max over their common eigenvectors e of
+    λ(e) = a − ½Σ_k c_k² (:func:`log_distance_drift`). Otherwise it is the average of λ(u_t)
+    along the direction process u_t = u/‖u‖ (Khasminskii), estimated here by simulating that
+    process for ``n_paths`` paths over time T and averaging.
+    """
+    A = as_array(A, "A", ndim=2)
+    C = as_array(C, "C", ndim=3)
+    mats = [A, *C]
+    if all(np.allclose(M1 @ M2, M2 @ M1, atol=1e-12) for M1 in mats for M2 in mats):
+        # a generic combination has simple eigenvalues shared by the commuting family
+        rng = np.random.default_rng(seed)
+        combo = sum(rng.normal() * M for M in mats)
+        _, vecs = np.linalg.eig(combo)
+        vecs = np.real_if_close(vecs)
+        if np.isrealobj(vecs):
+            return float(np.max(log_distance_drift(A, C, vecs.T)))
+    rng = np.random.default_rng(seed)
+    d = A.shape[0]
+    u = rng.normal(size=(n_paths, d))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    steps = int(round(T / dt))
+    acc = np.zeros(n_paths)
+    for _ in range(steps):
+        acc += log_distance_drift(A, C, u)
+        dW = rng.normal(size=(n_paths, C.shape[0])) * np.sqrt(dt)
+        u = u + (u @ A.T) * dt + np.einsum("kij,pj,pk->pi", C, u, dW)
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return float(np.mean(acc) / steps)

@@ -1,0 +1,239 @@
+"""Simulations for stochastic collapse (Chen, Kunin, Yamamura, Ganguli 2023), batched in torch.
+
+Every simulator here is vectorised over paths (and over noise levels or learning rates): the
+only Python loop is over time steps.
+
+- :func:`euler_maruyama`: a generic batched Euler–Maruyama integrator for dX = b(X)dt + G(X)dW;
+- :func:`simulate_prototype`: the quartic well of the paper's Fig. 1 over a grid of ζ;
+- :func:`label_noise_sgd`: discrete label-noise SGD on the modes of a diagonal linear network
+  (the paper's Fig. 5 teacher–student), batched over modes, noise levels and seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from theory.core import as_array, default_device, non_negative, positive, positive_int
+
+__all__ = ["Paths", "euler_maruyama", "label_noise_sgd", "simulate_prototype", "tanh_neuron_sde",
+           "tanh_neuron_sgd", "linearise"]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Recorded paths: t (T,), x (..., T) or (..., T, d), and the Brownian paths W if kept."""
+
+    t: np.ndarray
+    x: np.ndarray
+    W: np.ndarray | None = None
+
+
+def euler_maruyama(drift, diffusion, x0: torch.Tensor, *, dt: float, steps: int,
+                   record_every: int = 1, generator: torch.Generator | None = None,
+                   keep_brownian: bool = False) -> Paths:
+    """Integrate dX = b(X)dt + G(X)dW for a batch of paths at once.
+
+    ``x0`` (P, d); ``drift(x)`` → (P, d); ``diffusion(x)`` → (P, d, k). One Gaussian increment
+    of shape (P, k) per step. With ``keep_brownian`` the recorded Brownian paths W (P, T, k) are
+    returned too (on the recording grid), for pathwise comparison with exact solutions.
+    """
+    if not isinstance(x0, torch.Tensor) or x0.dim() != 2:
+        raise TypeError("x0 must be a 2-D torch tensor (paths, dimension)")
+    dt = float(positive(dt, "dt"))
+    steps = positive_int(steps, "steps")
+    record_every = positive_int(record_every, "record_every")
+    x = x0.clone()
+    k = diffusion(x).shape[-1]
+    W = torch.zeros(x.shape[0], k, dtype=x.dtype, device=x.device)
+    rec_x, rec_w, rec_t = [x.clone()], [W.clone()], [0.0]
+    sq = dt**0.5
+    for n in range(1, steps + 1):
+        dW = torch.randn(x.shape[0], k, dtype=x.dtype, device=x.device, generator=generator) * sq
+        x = x + drift(x) * dt + torch.einsum("pdk,pk->pd", diffusion(x), dW)
+        W = W + dW
+        if n % record_every == 0:
+            rec_x.append(x.clone())
+            rec_w.append(W.clone())
+            rec_t.append(n * dt)
+    xs = torch.stack(rec_x, dim=1).cpu().numpy()
+    ws = torch.stack(rec_w, dim=1).cpu().numpy() if keep_brownian else None
+    return Paths(t=np.array(rec_t), x=xs, W=ws)
+
+
+def simulate_prototype(mu: float, zetas, *, n_paths: int, T: float, steps: int, theta0,
+                       record_every: int = 1, seed: int = 0, device=None,
+                       dtype: torch.dtype = torch.float64, keep_brownian: bool = False) -> Paths:
+    """Euler–Maruyama for dθ = −(θ³ − μθ)dt + ζθ dW, batched over ζ (Z,) and paths (P).
+
+    ``theta0`` is a scalar or (P,) array of starting points, shared by every ζ. Returns
+    ``Paths`` with x of shape (Z, P, T_rec) (and W of the same shape when kept).
+    """
+    mu = float(as_array(mu, "mu", ndim=0))
+    zetas = np.atleast_1d(non_negative(zetas, "zetas"))
+    if zetas.ndim != 1:
+        raise ValueError("zetas must be a scalar or a 1-D array")
+    n_paths = positive_int(n_paths, "n_paths")
+    T = float(positive(T, "T"))
+    steps = positive_int(steps, "steps")
+    theta0 = np.broadcast_to(as_array(theta0, "theta0", ndim=(0, 1)), (n_paths,))
+    device = torch.device(device) if device is not None else default_device()
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    Z = zetas.size
+    z = torch.tensor(np.repeat(zetas, n_paths), dtype=dtype, device=device)[:, None]
+    x0 = torch.tensor(np.tile(theta0, Z), dtype=dtype, device=device)[:, None]
+
+    def drift(x):
+        return -(x**3 - mu * x)
+
+    def diffusion(x):
+        return (z * x)[:, :, None]
+
+    paths = euler_maruyama(drift, diffusion, x0, dt=T / steps, steps=steps,
+                           record_every=record_every, generator=gen, keep_brownian=keep_brownian)
+    x = paths.x[..., 0].reshape(Z, n_paths, -1)
+    W = paths.W[..., 0].reshape(Z, n_paths, -1) if keep_brownian else None
+    return Paths(t=paths.t, x=x, W=W)
+
+
+def label_noise_sgd(s_target, eta: float, sigmas, *, steps: int, n_seeds: int, init: float = 1e-2,
+                    record_every: int = 100, seed: int = 0, device=None,
+                    dtype: torch.dtype = torch.float64) -> Paths:
+    """Discrete label-noise SGD on the modes of a diagonal linear network (paper, Fig. 5).
+
+    Mode j has s_j = u_j v_j and loss ½(u_j v_j − s_target_j + ξ)², with ξ ~ N(0, σ²) drawn
+    afresh at every step: u ← u − η v r, v ← v − η u r, r = uv − s_target + ξ. Batched over
+    noise levels σ (S,), seeds (n_seeds) and modes (M,); starts at u = v = ``init``.
+    Returns ``Paths`` with x = s of shape (S, n_seeds, M, T_rec) and t in steps × η.
+    """
+    s_target = np.atleast_1d(as_array(s_target, "s_target", ndim=(0, 1)))
+    eta = float(positive(eta, "eta"))
+    sigmas = np.atleast_1d(non_negative(sigmas, "sigmas"))
+    steps = positive_int(steps, "steps")
+    n_seeds = positive_int(n_seeds, "n_seeds")
+    record_every = positive_int(record_every, "record_every")
+    init = float(positive(init, "init"))
+    device = torch.device(device) if device is not None else default_device()
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    S, M = sigmas.size, s_target.size
+    target = torch.tensor(s_target, dtype=dtype, device=device)
+    sig = torch.tensor(sigmas, dtype=dtype, device=device)[:, None, None]
+    u = torch.full((S, n_seeds, M), init, dtype=dtype, device=device)
+    v = u.clone()
+    rec, t = [u * v], [0.0]
+    for n in range(1, steps + 1):
+        xi = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * sig
+        r = u * v - target + xi
+        u, v = u - eta * v * r, v - eta * u * r
+        if n % record_every == 0:
+            rec.append(u * v)
+            t.append(n * eta)
+    return Paths(t=np.array(t), x=torch.stack(rec, dim=-1).cpu().numpy())
+
+
+def _tanh_inputs(x, y):
+    x = as_array(x, "x", ndim=1)
+    y = as_array(y, "y", ndim=1)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.shape} and {y.shape}")
+    return x, y
+
+
+def tanh_neuron_sde(x, y, etas, *, zeta: float, n_paths: int, T: float, dt: float,
+                    init_std: float = 1e-3, record_every: int = 100, seed: int = 0, device=None,
+                    dtype: torch.dtype = torch.float64) -> Paths:
+    """The SDE of the paper's Fig. 2 for f(x) = w₂ tanh(w₁x), batched over η (E,) and paths.
+
+    dw = −∇L dt + Σ_i (√η ζ/√m) ∇_w f(x_i) dW_i with L = (1/2m)Σ(f(x_i) − y_i)²: gradient flow
+    plus label-noise-type diffusion, one Brownian motion per sample (as in the official code).
+    Starts at w ~ N(0, init_std² I). Returns x of shape (E, P, T_rec, 2).
+    """
+    x, y = _tanh_inputs(x, y)
+    etas = np.atleast_1d(non_negative(etas, "etas"))
+    zeta = float(non_negative(zeta, "zeta"))
+    n_paths = positive_int(n_paths, "n_paths")
+    T, dt = float(positive(T, "T")), float(positive(dt, "dt"))
+    device = torch.device(device) if device is not None else default_device()
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    E, m = etas.size, x.size
+    X = torch.tensor(x, dtype=dtype, device=device)
+    Y = torch.tensor(y, dtype=dtype, device=device)
+    scale = torch.tensor(np.repeat(np.sqrt(etas) * zeta / np.sqrt(m), n_paths), dtype=dtype,
+                         device=device)[:, None]
+    w0 = torch.randn(E * n_paths, 2, dtype=dtype, device=device, generator=gen) * init_std
+
+    def drift(w):
+        pre = w[:, :1] * X                     # (P, m)
+        th = torch.tanh(pre)
+        r = w[:, 1:] * th - Y
+        g1 = (r * w[:, 1:] * (1 - th**2) * X).mean(-1)
+        g2 = (r * th).mean(-1)
+        return -torch.stack([g1, g2], dim=-1)
+
+    def diffusion(w):
+        th = torch.tanh(w[:, :1] * X)
+        cols = torch.stack([w[:, 1:] * (1 - th**2) * X, th], dim=1)  # (P, 2, m) = ∇_w f(x_i)
+        return scale[:, :, None] * cols
+
+    paths = euler_maruyama(drift, diffusion, w0, dt=dt, steps=int(round(T / dt)),
+                           record_every=record_every, generator=gen)
+    return Paths(t=paths.t, x=paths.x.reshape(E, n_paths, -1, 2))
+
+
+def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_size: int = 1,
+                    init_std: float = 1e-3, record_every: int = 100, seed: int = 0, device=None,
+                    dtype: torch.dtype = torch.float64) -> Paths:
+    """Real minibatch SGD with label noise on f(x) = w₂ tanh(w₁x), batched over η and paths.
+
+    Each step draws ``batch_size`` samples uniformly (with replacement), adds label noise
+    ξ ~ N(0, ζ²) to their targets, and steps w ← w − η ∇ ½ mean (f(x_i) − y_i − ξ_i)².
+    Time is t = step × η. Returns x of shape (E, P, T_rec, 2).
+    """
+    x, y = _tanh_inputs(x, y)
+    etas = np.atleast_1d(non_negative(etas, "etas"))
+    zeta = float(non_negative(zeta, "zeta"))
+    n_paths, steps = positive_int(n_paths, "n_paths"), positive_int(steps, "steps")
+    batch_size = positive_int(batch_size, "batch_size")
+    record_every = positive_int(record_every, "record_every")
+    device = torch.device(device) if device is not None else default_device()
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    E, m = etas.size, x.size
+    P = E * n_paths
+    X = torch.tensor(x, dtype=dtype, device=device)
+    Y = torch.tensor(y, dtype=dtype, device=device)
+    lr = torch.tensor(np.repeat(etas, n_paths), dtype=dtype, device=device)
+    w = torch.randn(P, 2, dtype=dtype, device=device, generator=gen) * init_std
+    rec, t = [w.clone()], [0]
+    for n in range(1, steps + 1):
+        idx = torch.randint(0, m, (P, batch_size), device=device, generator=gen)
+        xb, yb = X[idx], Y[idx] + zeta * torch.randn(P, batch_size, dtype=dtype, device=device,
+                                                         generator=gen)
+        th = torch.tanh(w[:, :1] * xb)
+        r = w[:, 1:] * th - yb
+        g = torch.stack([(r * w[:, 1:] * (1 - th**2) * xb).mean(-1), (r * th).mean(-1)], dim=-1)
+        w = w - lr[:, None] * g
+        if n % record_every == 0:
+            rec.append(w.clone())
+            t.append(n)
+    return Paths(t=np.array(t, dtype=float), x=torch.stack(rec, dim=1).cpu().numpy().reshape(E, n_paths, -1, 2))
+
+
+def linearise(drift, noise, theta_star, normal) -> tuple[np.ndarray, np.ndarray]:
+    """Linearise an SDE dθ = b(θ)dt + G(θ)dW at a point θ* of an invariant set.
+
+    ``drift(θ)`` → (d,), ``noise(θ)`` → (d, K) torch functions; ``normal`` (d, r) an orthonormal
+    basis of the directions normal to the set. Returns A = Nᵀ ∂b N (r, r) — for b = −∇L this is
+    minus the Hessian normal to the set — and C (K, r, r) with C_k = Nᵀ ∂G[:, k] N, the
+    linearised noise columns (for SGD, the per-sample gradients' normal parts). Uses autograd.
+    """
+    theta_star = torch.as_tensor(as_array(theta_star, "theta_star", ndim=1), dtype=torch.float64)
+    N = torch.as_tensor(as_array(normal, "normal", ndim=2), dtype=torch.float64)
+    if N.shape[0] != theta_star.shape[0]:
+        raise ValueError("normal must have shape (d, r) with d = len(theta_star)")
+    Jb = torch.autograd.functional.jacobian(drift, theta_star)            # (d, d)
+    JG = torch.autograd.functional.jacobian(noise, theta_star)            # (d, K, d)
+    A = N.T @ Jb @ N
+    C = torch.einsum("ia,ikj,jb->kab", N, JG, N)
+    return A.numpy(), C.numpy()
