@@ -324,6 +324,7 @@ class MLPRun:
     stop_step: np.ndarray
     batch_size: np.ndarray
     label_noise: np.ndarray
+    label_smoothing: np.ndarray
     seed: np.ndarray
     steps: int
     record_steps: np.ndarray
@@ -390,9 +391,10 @@ def _mlp_forward(params: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tens
 
 
 def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, seed=0,
+              label_smoothing=0.0,
               lr_late=None, switch_step=None, stop_step=None, hidden: int = 64, depth: int = 2,
               activation: str = "gelu", momentum: float = 0.0, weight_decay: float = 0.0,
-              label_noise_mode: str = "resample", record_every: int | None = None, chunk: int = 64, device=None,
+              record_every: int | None = None, chunk: int = 64, device=None,
               dtype: torch.dtype = torch.float32, progress: bool = True) -> MLPRun:
     """Train C MLPs 64 → hidden (× depth) → 10 by SGD at once, one configuration each.
 
@@ -454,6 +456,7 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, 
         "batch_size": _int_configs(batch_size, "batch_size", 1),
         "label_noise": _float_configs(label_noise, "label_noise", low=0.0, high=1.0),
         "seed": _int_configs(seed, "seed", 0),
+        "label_smoothing": _float_configs(label_smoothing, "label_smoothing", low=0.0, high=1.0),
     }
     cfg["lr_late"] = (cfg["lr"].copy() if lr_late is None
                       else _float_configs(lr_late, "lr_late", low=0.0, low_open=True))
@@ -511,6 +514,8 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, 
     weight = weight / T(cfg["batch_size"], dtype)[:, None]                  # (C, B_max)
     p_flip = T(cfg["label_noise"], torch.float64)
     any_noise = bool(np.any(cfg["label_noise"] > 0))
+    smooth = T(cfg["label_smoothing"])
+    any_smoothing = bool(np.any(cfg["label_smoothing"] > 0))
     lr_hi, lr_lo = T(cfg["lr"]), T(cfg["lr_late"])
     switch_t, stop_t = T(cfg["switch_step"], torch.int64), T(cfg["stop_step"], torch.int64)
 
@@ -551,7 +556,7 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, 
             t_idx = torch.arange(t, min(t + chunk, steps), dtype=torch.int64, device=device)
             idx_chunk = _random_words(seed_t, t_idx, slots, 0) % n          # (T, C, B_max)
             y_chunk = y_train[idx_chunk]
-            if any_noise and label_noise_mode == "resample":
+            if any_noise:
                 u = _random_words(seed_t, t_idx, slots, 1).to(torch.float64) / 2.0**32
                 other = _random_words(seed_t, t_idx, slots, 2) % (K - 1)
                 flip = u < p_flip[None, :, None]
@@ -560,13 +565,11 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, 
         for p in params:
             p.requires_grad_(True)
         logits = _mlp_forward(params, X_train[idx], act)                   # (C, B_max, K)
-        if label_noise_mode == "resample":
-            ce = torch.logsumexp(logits, -1) - logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
-        else:
-            z_true = logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
-            pp = p_flip.to(dtype)[:, None]
-            mean_other = (logits.sum(-1) - z_true) / (K - 1)
-            ce = torch.logsumexp(logits, -1) - (1 - pp) * z_true - pp * mean_other
+        z_label = logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+        if any_smoothing:   # target (1 − s)·e_y + s·(1 − e_y)/(K − 1): the mean of label noise s
+            z_other = (logits.sum(-1) - z_label) / (K - 1)
+            z_label = (1 - smooth[:, None]) * z_label + smooth[:, None] * z_other
+        ce = torch.logsumexp(logits, -1) - z_label
         loss = (ce * weight).sum()                 # Σ_c (mean CE over c's minibatch)
         grads = torch.autograd.grad(loss, params)
         with torch.no_grad():

@@ -19,6 +19,7 @@ from theory.core import as_array, non_negative, positive
 __all__ = [
     "attractivity_bound",
     "critical_noise",
+    "em_exponent",
     "expected_log_abs_normal",
     "gbm_collapse_probability",
     "label_noise_fixed_point",
@@ -274,3 +275,13 @@ def linear_exponent(A, C, *, n_paths: int = 256, T: float = 200.0, dt: float = 1
         u = u + (u @ A.T) * dt + np.einsum("kij,pj,pk->pi", C, u, dW)
         u /= np.linalg.norm(u, axis=1, keepdims=True)
     return float(np.mean(acc) / steps)
+
+
+def em_exponent(rate, zeta, dt) -> np.ndarray:
+    """Exact Lyapunov exponent (per unit time) of Euler–Maruyama for dθ = rate·θdt + ζθdW:
+    E log|1 + rate·dt + ζ√dt Z| / dt, Z ~ N(0, 1). It tends to rate − ζ²/2 as dt → 0; the
+    difference is the scheme's O(dt) bias, which grows like ζ⁴dt."""
+    rate, zeta = as_array(rate, "rate"), positive(zeta, "zeta")
+    dt = positive(dt, "dt")
+    b = zeta * np.sqrt(dt)
+    return (np.log(b) + expected_log_abs_normal((1 + rate * dt) / b)) / dt
