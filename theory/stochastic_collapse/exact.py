@@ -118,29 +118,30 @@ def prototype_pathwise(t, W, theta0, mu, zeta) -> np.ndarray:
 
 
 def label_noise_fixed_point(s_star, eta, sigma) -> np.ndarray:
-    """E[s] at stationarity for one mode under label-noise SGD: max(0, s* − ησ²/2) (paper, Fig. 5).
-
-    Modes weaker than ησ²/2 collapse to zero; the rest shrink by ησ²/2: soft thresholding.
-    """
-    s_star = non_negative(s_star, "s_star")
+    """E[s] at stationarity for one mode under label-noise SGD: sign(s*)·max(0, |s*| − ησ²/2)
+    (paper, Fig. 5). Modes weaker than ησ²/2 collapse to zero; the rest shrink by ησ²/2: soft
+    thresholding. (The dynamics is symmetric under v → −v, s → −s.)"""
+    s_star = as_array(s_star, "s_star")
     eta, sigma = positive(eta, "eta"), non_negative(sigma, "sigma")
-    return np.maximum(0.0, s_star - eta * sigma**2 / 2)
+    return np.sign(s_star) * np.maximum(0.0, np.abs(s_star) - eta * sigma**2 / 2)
 
 
 def label_noise_stationary_losses(s_target, s_true, eta, sigma) -> tuple[np.ndarray, np.ndarray]:
-    """Stationary expected train and test losses, mode by mode, under label-noise SGD.
+    """Stationary expected train and test losses, summed over modes, under label-noise SGD.
 
-    Each mode's s = uv relaxes to the quartic well's law with μ = s_target (the training data's
-    least-squares mode), ζ² = ησ², so E[s] = μ − ζ²/2 and Var[s] = (μ − ζ²/2)ζ² when it
-    survives, s = 0 when it collapses. Returns the sums over modes of ½E[(s − s_target)²]
-    (train, against the data) and ½E[(s − s_true)²] (test, against the clean teacher).
+    Each mode's |s| relaxes to the quartic well's law with μ = |s_target| (the training data's
+    least-squares mode) and ζ² = ησ², so E|s| = μ − ζ²/2 and Var[s] = (μ − ζ²/2)ζ² when it
+    survives, s = 0 when it collapses. Returns ½ΣE[(s − s_target)²] (train, against the data)
+    and ½ΣE[(s − s_true)²] (test, against the clean teacher); σ may be an array (leading axis).
     """
-    s_target = positive(s_target, "s_target")
-    s_true = non_negative(s_true, "s_true")
+    s_target = as_array(s_target, "s_target", ndim=1)
+    s_true = as_array(s_true, "s_true", ndim=1)
+    if s_target.shape != s_true.shape:
+        raise ValueError("s_target and s_true must have the same shape")
     eta, sigma = positive(eta, "eta"), non_negative(sigma, "sigma")
-    zeta2 = eta * sigma**2
-    mean = np.maximum(0.0, s_target - zeta2 / 2)
-    var = mean * zeta2
+    zeta2 = (eta * np.asarray(sigma) ** 2)[..., None]
+    mean = label_noise_fixed_point(s_target, eta, np.sqrt(zeta2 / eta))
+    var = np.abs(mean) * zeta2
     train = 0.5 * np.sum(var + (mean - s_target) ** 2, axis=-1)
     test = 0.5 * np.sum(var + (mean - s_true) ** 2, axis=-1)
     return train, test

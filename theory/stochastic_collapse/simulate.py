@@ -99,14 +99,17 @@ def simulate_prototype(mu: float, zetas, *, n_paths: int, T: float, steps: int, 
 
 
 def label_noise_sgd(s_target, eta: float, sigmas, *, steps: int, n_seeds: int, init: float = 1e-2,
-                    record_every: int = 100, seed: int = 0, device=None,
-                    dtype: torch.dtype = torch.float64) -> Paths:
+                    record_every: int = 100, seed: int = 0, lr_drop: tuple[int, float] | None = None,
+                    device=None, dtype: torch.dtype = torch.float64) -> Paths:
     """Discrete label-noise SGD on the modes of a diagonal linear network (paper, Fig. 5).
 
     Mode j has s_j = u_j v_j and loss ½(u_j v_j − s_target_j + ξ)², with ξ ~ N(0, σ²) drawn
     afresh at every step: u ← u − η v r, v ← v − η u r, r = uv − s_target + ξ. Batched over
-    noise levels σ (S,), seeds (n_seeds) and modes (M,); starts at u = v = ``init``.
-    Returns ``Paths`` with x = s of shape (S, n_seeds, M, T_rec) and t in steps × η.
+    noise levels σ (S,), seeds (n_seeds) and modes (M,); starts at u, v ~ N(0, init²)
+    independently (u = v exactly would stay balanced forever and could not reach s < 0).
+    ``lr_drop=(step, factor)`` multiplies the learning rate by ``factor`` from that step on
+    (the official run drops it ×0.1 at 50k of 60k steps). Returns ``Paths`` with x = s of shape
+    (S, n_seeds, M, T_rec) and t the elapsed time Σ η over steps.
     """
     s_target = np.atleast_1d(as_array(s_target, "s_target", ndim=(0, 1)))
     eta = float(positive(eta, "eta"))
@@ -120,16 +123,21 @@ def label_noise_sgd(s_target, eta: float, sigmas, *, steps: int, n_seeds: int, i
     S, M = sigmas.size, s_target.size
     target = torch.tensor(s_target, dtype=dtype, device=device)
     sig = torch.tensor(sigmas, dtype=dtype, device=device)[:, None, None]
-    u = torch.full((S, n_seeds, M), init, dtype=dtype, device=device)
-    v = u.clone()
-    rec, t = [u * v], [0.0]
+    u = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * init
+    v = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * init
+    if lr_drop is not None:
+        drop_step, factor = positive_int(lr_drop[0], "lr_drop step"), float(positive(lr_drop[1], "lr_drop factor"))
+    rec, t, elapsed, lr = [u * v], [0.0], 0.0, eta
     for n in range(1, steps + 1):
+        if lr_drop is not None and n == drop_step + 1:
+            lr = eta * factor
         xi = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * sig
         r = u * v - target + xi
-        u, v = u - eta * v * r, v - eta * u * r
+        u, v = u - lr * v * r, v - lr * u * r
+        elapsed += lr
         if n % record_every == 0:
             rec.append(u * v)
-            t.append(n * eta)
+            t.append(elapsed)
     return Paths(t=np.array(t), x=torch.stack(rec, dim=-1).cpu().numpy())
 
 
