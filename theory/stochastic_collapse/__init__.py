@@ -13,8 +13,9 @@ from theory.stochastic_collapse import derivation
 from theory.stochastic_collapse.exact import *  # noqa: F401,F403
 from theory.stochastic_collapse.exact import __all__ as _exact_all
 from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_noise_sgd, linearise,
+                                                 mlp_per_sample_grads,
                                                  simulate_prototype, tanh_neuron_sde,
                                                  tanh_neuron_sgd)
 
-__all__ = ["Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise",
+__all__ = ["Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "mlp_per_sample_grads",
            "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", *_exact_all]

@@ -390,50 +390,101 @@ def _mlp_forward(params: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tens
     return h
 
 
-def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, seed=0,
-              label_smoothing=0.0,
-              lr_late=None, switch_step=None, stop_step=None, hidden: int = 64, depth: int = 2,
-              activation: str = "gelu", momentum: float = 0.0, weight_decay: float = 0.0,
-              record_every: int | None = None, chunk: int = 64, device=None,
-              dtype: torch.dtype = torch.float32, progress: bool = True) -> MLPRun:
+def _mlp_grads(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+               smoothing: torch.Tensor | None, weight: torch.Tensor,
+               activation: str) -> list[torch.Tensor]:
+    """Gradients of Σ_c Σ_j weight[c, j]·CE(logits[c, j], target[c, j]) for C stacked MLPs.
+
+    Back-propagation written out (batched matmuls), which on a CPU runs faster than autograd
+    for networks this small; ``tests/test_stochastic_collapse_deep.py`` checks it against
+    autograd. target = e_y, or (1 − s)·e_y + s·(1 − e_y)/(K − 1) with ``smoothing`` s (C,).
+    """
+    n_layers = len(params) // 2
+    acts, pre = [x], []
+    h = x
+    for l in range(n_layers):
+        z = torch.baddbmm(params[2 * l + 1].unsqueeze(1), h, params[2 * l].transpose(1, 2))
+        if l < n_layers - 1:
+            pre.append(z)
+            h = F.gelu(z) if activation == "gelu" else torch.tanh(z)
+            acts.append(h)
+    K = z.shape[-1]
+    q = F.one_hot(y, K).to(z.dtype)
+    if smoothing is not None:
+        s = (smoothing / (K - 1))[:, None, None]
+        q = q * (1 - smoothing[:, None, None] - s) + s
+    dz = (torch.softmax(z, -1) - q) * weight.unsqueeze(-1)
+    grads: list[torch.Tensor] = [None] * len(params)  # type: ignore[list-item]
+    for l in reversed(range(n_layers)):
+        grads[2 * l] = torch.bmm(dz.transpose(1, 2), acts[l])
+        grads[2 * l + 1] = dz.sum(1)
+        if l > 0:
+            da = torch.bmm(dz, params[2 * l])
+            if activation == "gelu":     # da·GELU'(z), GELU'(z) = Φ(z) + z φ(z), fused
+                dz = torch.ops.aten.gelu_backward(da, pre[l - 1])
+            else:
+                dz = da * (1.0 - acts[l] * acts[l])
+    return grads
+
+
+def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0,
+              label_smoothing=0.0, seed=0, lr_late=None, switch_step=None, stop_step=None,
+              hidden: int = 64, depth: int = 2, activation: str = "gelu",
+              momentum: float = 0.0, weight_decay: float = 0.0,
+              record_every: int | None = None, group_batches: bool = True, chunk: int = 64,
+              device=None, dtype: torch.dtype = torch.float32,
+              progress: bool = True) -> MLPRun:
     """Train C MLPs 64 → hidden (× depth) → 10 by SGD at once, one configuration each.
 
     Every configuration argument is a scalar or a 1-D array; they broadcast to C configurations.
+    The training step is one tensor program over all configurations (parameters stacked on a
+    leading axis, one ``baddbmm`` per layer, back-propagation by batched matmuls).
 
     Parameters
     ----------
     data : :class:`DigitsData`.
     lr : learning rate η > 0, per configuration (the paper's Fig. 3 axis).
-    batch_size : minibatch size, per configuration (Fig. 3). Different sizes share one tensor
-        program by masking: every configuration draws max(batch_size) examples a step and
-        weights the first ``batch_size`` of them by 1/batch_size, the rest by 0. Compute grows
-        with C·max(batch_size), so sweeps mixing very different sizes are best run as their own
-        call; the masked slots never change a result (slot j of a step is the same draw
-        whatever the batch size).
-    steps : number of SGD steps for the whole batch.
+    batch_size : minibatch size, per configuration (Fig. 3). Configurations with different
+        sizes are handled in one of two ways, with identical results:
+
+        - ``group_batches=True`` (default): one batched program per distinct batch size, run
+          one after the other. A loop over the few distinct sizes, never over configurations;
+          compute is Σ_c batch_size[c] per step.
+        - ``group_batches=False``: a single program; each configuration draws
+          max(batch_size) examples a step and weights the first batch_size[c] of them by
+          1/batch_size[c], the rest by 0. Compute is C·max(batch_size) per step, wasteful
+          when the sizes differ a lot.
+
+        Masked slots never change a result: slot j of a step is the same draw whatever the
+        batch size, so a configuration's minibatch is the same in both modes.
+    steps : number of SGD steps.
     label_noise : probability p ∈ [0, 1] that a drawn label is replaced by another class,
         uniformly, fresh at each draw (the official ``cifar10labelnoise``; Fig. 4).
+    label_smoothing : s ∈ [0, 1]; trains on the target (1 − s)·e_y + s·(1 − e_y)/(K − 1),
+        which is the *mean* of label noise s: the expected loss of label noise without its
+        noise, a control that separates the two.
     seed : per configuration; fixes the initialisation (Kaiming normal, zero biases, as the
         paper's models), the minibatches and the label flips. Configurations with the same
-        seed share their initialisation and data order: a sweep over η, batch size or p
-        at fixed seeds compares runs on common random numbers.
+        seed share their initialisation and data order: a sweep over η, batch size or p at
+        fixed seeds compares runs on common random numbers.
     lr_late, switch_step : a two-phase schedule (Fig. 6): η until ``switch_step``, then
         ``lr_late``. stop_step : the step at which a configuration stops (its parameters are
         frozen from then on; default ``steps``), so that phases of different lengths fit one
         batch.
     hidden, depth : width and number of hidden layers. activation : ``"gelu"`` or ``"tanh"``.
-    momentum, weight_decay : of ``torch.optim.SGD`` (v ← μv + g + λθ, θ ← θ − ηv), shared.
+    momentum, weight_decay : as in ``torch.optim.SGD`` (v ← μv + g + λθ, θ ← θ − ηv), shared.
     record_every : also record at every k-th step (default: only the first and last step).
     chunk : steps whose random draws are made at once. device : default
         :func:`theory.core.default_device`. dtype : float32 by default (no theory to compare).
-    progress : a ``tqdm`` bar over the steps.
+    progress : a ``tqdm`` bar over the steps (one per batch-size group).
 
-    The loss is the softmax cross-entropy averaged over each configuration's minibatch; the
-    paper's ``soft_cross_entropy`` on one-hot targets is the same. Minibatches are drawn with
-    replacement.
+    The loss is the softmax cross-entropy averaged over each configuration's minibatch (the
+    paper's ``soft_cross_entropy`` on one-hot targets). Minibatches are drawn with
+    replacement, from a counter-based hash of (seed, step, slot): see :func:`_random_words`.
     """
     if not isinstance(data, DigitsData):
-        raise TypeError(f"data must be a DigitsData (see load_digits_data), got {type(data).__name__}")
+        raise TypeError(f"data must be a DigitsData (see load_digits_data), got "
+                        f"{type(data).__name__}")
     steps = positive_int(steps, "steps")
     hidden = positive_int(hidden, "hidden")
     depth = positive_int(depth, "depth")
@@ -448,6 +499,8 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, 
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
     if record_every is not None:
         record_every = positive_int(record_every, "record_every")
+    if not isinstance(group_batches, bool):
+        raise TypeError(f"group_batches must be a bool, got {type(group_batches).__name__}")
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
 
@@ -455,17 +508,17 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, 
         "lr": _float_configs(lr, "lr", low=0.0, low_open=True),
         "batch_size": _int_configs(batch_size, "batch_size", 1),
         "label_noise": _float_configs(label_noise, "label_noise", low=0.0, high=1.0),
-        "seed": _int_configs(seed, "seed", 0),
         "label_smoothing": _float_configs(label_smoothing, "label_smoothing", low=0.0, high=1.0),
+        "seed": _int_configs(seed, "seed", 0),
     }
+    if (lr_late is None) != (switch_step is None):
+        raise ValueError("lr_late and switch_step go together (a two-phase schedule): give both")
     cfg["lr_late"] = (cfg["lr"].copy() if lr_late is None
                       else _float_configs(lr_late, "lr_late", low=0.0, low_open=True))
     cfg["switch_step"] = (np.array([steps]) if switch_step is None
                           else _int_configs(switch_step, "switch_step", 0))
     cfg["stop_step"] = (np.array([steps]) if stop_step is None
                         else _int_configs(stop_step, "stop_step", 1))
-    if (lr_late is None) != (switch_step is None):
-        raise ValueError("lr_late and switch_step go together (a two-phase schedule): give both")
     lengths = {k: v.shape[0] for k, v in cfg.items() if v.shape[0] != 1}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"configuration arrays must have equal lengths (or be scalars), got "
@@ -478,114 +531,125 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0, 
         raise ValueError("seed must be < 2**32")
 
     device = torch.device(device) if device is not None else default_device()
-    act = F.gelu if activation == "gelu" else torch.tanh
-    gain = np.sqrt(2.0) if activation == "gelu" else 5.0 / 3.0
+    rec = (np.unique(np.r_[np.arange(0, steps + 1, record_every), steps]) if record_every
+           else np.array([0, steps]))
     sizes = [data.n_features] + [hidden] * depth + [data.n_classes]
+    groups = ([np.flatnonzero(cfg["batch_size"] == b) for b in np.unique(cfg["batch_size"])]
+              if group_batches else [np.arange(C)])
+    parts = []
+    for members in groups:
+        sub = {k: v[members] for k, v in cfg.items()}
+        parts.append(_train_group(data, sub, steps=steps, sizes=sizes, activation=activation,
+                                  mom=mom, wd=wd, rec=rec, chunk=chunk, device=device,
+                                  dtype=dtype, progress=progress))
+    order = np.argsort(np.concatenate(groups), kind="stable")   # back to the callers' order
 
-    # Initialisation: one generator per seed (a loop over configurations, once, not per step).
-    params_np = [np.empty((C, sizes[l + 1], sizes[l] + 1), dtype=np.float64)
-                 for l in range(len(sizes) - 1)]
+    def gather(key):
+        return np.concatenate([p[key] for p in parts], axis=0)[order]
+
+    n_layers = len(sizes) - 1
+    return MLPRun(
+        weights=tuple(np.concatenate([p["params"][2 * l] for p in parts])[order]
+                      for l in range(n_layers)),
+        biases=tuple(np.concatenate([p["params"][2 * l + 1] for p in parts])[order]
+                     for l in range(n_layers)),
+        activation=activation, steps=steps, record_steps=rec,
+        test_accuracy=gather("test_accuracy"), train_accuracy=gather("train_accuracy"),
+        train_loss=gather("train_loss"), independent=gather("independent"),
+        vanishing=gather("vanishing"), **cfg)
+
+
+def _init_params(seeds: np.ndarray, sizes: list[int], activation: str) -> list[np.ndarray]:
+    """Kaiming-normal weights (gain √2 for GELU, 5/3 for tanh) and zero biases, per seed.
+
+    One ``torch.Generator`` per configuration: a loop over configurations, run once before
+    training (never in the training step), so that a configuration's initialisation depends
+    on its seed alone. Returns [W_0, b_0, W_1, b_1, ...] stacked on a leading axis, float64.
+    """
+    gain = np.sqrt(2.0) if activation == "gelu" else 5.0 / 3.0
+    C = seeds.shape[0]
+    out = []
+    for l in range(len(sizes) - 1):
+        out += [np.empty((C, sizes[l + 1], sizes[l])), np.zeros((C, sizes[l + 1]))]
     for c in range(C):
-        g = torch.Generator().manual_seed(int(cfg["seed"][c]))
+        g = torch.Generator().manual_seed(int(seeds[c]))
         for l in range(len(sizes) - 1):
-            fan_in = sizes[l]
-            W = torch.randn(sizes[l + 1], fan_in, generator=g, dtype=torch.float64)
-            params_np[l][c, :, :-1] = (gain / np.sqrt(fan_in)) * W.numpy()
-            params_np[l][c, :, -1] = 0.0
-    params = []
-    for p in params_np:
-        params.append(torch.tensor(p[..., :-1], dtype=dtype, device=device))
-        params.append(torch.tensor(p[..., -1], dtype=dtype, device=device))
-    velocity = [torch.zeros_like(p) for p in params] if mom > 0 else None
+            W = torch.randn(sizes[l + 1], sizes[l], generator=g, dtype=torch.float64)
+            out[2 * l][c] = (gain / np.sqrt(sizes[l])) * W.numpy()
+    return out
 
-    X_train = torch.tensor(data.X_train, dtype=dtype, device=device)
-    y_train = torch.tensor(data.y_train, dtype=torch.int64, device=device)
-    X_test = torch.tensor(data.X_test, dtype=dtype, device=device)
-    y_test = torch.tensor(data.y_test, dtype=torch.int64, device=device)
-    n, K = data.n_train, data.n_classes
-    B_max = int(cfg["batch_size"].max())
+
+def _train_group(data: DigitsData, cfg: dict, *, steps, sizes, activation, mom, wd, rec, chunk,
+                 device, dtype, progress) -> dict:
+    """The batched training loop for the configurations ``cfg`` (arrays (C,)): one program."""
+    C = cfg["lr"].shape[0]
+    act = F.gelu if activation == "gelu" else torch.tanh
 
     def T(x, dt=dtype):
         return torch.tensor(np.asarray(x), dtype=dt, device=device)
 
+    params = [T(p) for p in _init_params(cfg["seed"], sizes, activation)]
+    velocity = [torch.zeros_like(p) for p in params] if mom > 0 else None
+    X_train, y_train = T(data.X_train), T(data.y_train, torch.int64)
+    X_test, y_test = T(data.X_test), T(data.y_test, torch.int64)
+    n, K = data.n_train, data.n_classes
+    B_max = int(cfg["batch_size"].max())
+
     seed_t = T(cfg["seed"], torch.int64)
     slots = torch.arange(B_max, dtype=torch.int64, device=device)
     weight = (slots[None, :] < T(cfg["batch_size"], torch.int64)[:, None]).to(dtype)
-    weight = weight / T(cfg["batch_size"], dtype)[:, None]                  # (C, B_max)
+    weight = weight / T(cfg["batch_size"])[:, None]                          # (C, B_max)
     p_flip = T(cfg["label_noise"], torch.float64)
     any_noise = bool(np.any(cfg["label_noise"] > 0))
-    smooth = T(cfg["label_smoothing"])
-    any_smoothing = bool(np.any(cfg["label_smoothing"] > 0))
+    smooth = T(cfg["label_smoothing"]) if np.any(cfg["label_smoothing"] > 0) else None
     lr_hi, lr_lo = T(cfg["lr"]), T(cfg["lr_late"])
     switch_t, stop_t = T(cfg["switch_step"], torch.int64), T(cfg["stop_step"], torch.int64)
 
-    rec = (np.unique(np.r_[np.arange(0, steps + 1, record_every), steps]) if record_every
-           else np.array([0, steps]))
-    n_hidden = depth
-    out_test = np.empty((C, rec.size))
-    out_train_acc = np.empty((C, rec.size))
-    out_loss = np.empty((C, rec.size))
-    out_ind = np.empty((C, rec.size, n_hidden))
-    out_van = np.empty((C, rec.size, n_hidden))
+    L = len(sizes) - 2
+    out = {"test_accuracy": np.empty((C, rec.size)), "train_accuracy": np.empty((C, rec.size)),
+           "train_loss": np.empty((C, rec.size)), "independent": np.empty((C, rec.size, L)),
+           "vanishing": np.empty((C, rec.size, L))}
 
     def evaluate(j):
-        with torch.no_grad():
-            for X, y, kind in ((X_test, y_test, "test"), (X_train, y_train, "train")):
-                logits = _mlp_forward(params, X.unsqueeze(0).expand(C, -1, -1), act)
-                acc = (logits.argmax(-1) == y).to(torch.float64).mean(-1).cpu().numpy()
-                if kind == "test":
-                    out_test[:, j] = acc
-                else:
-                    out_train_acc[:, j] = acc
-                    ce = F.cross_entropy(logits.transpose(1, 2), y.expand(C, -1), reduction="none")
-                    out_loss[:, j] = ce.to(torch.float64).mean(-1).cpu().numpy()
+        for X, y, kind in ((X_test, y_test, "test"), (X_train, y_train, "train")):
+            logits = _mlp_forward(params, X.unsqueeze(0).expand(C, -1, -1), act)
+            out[f"{kind}_accuracy"][:, j] = (logits.argmax(-1) == y).double().mean(-1).cpu().numpy()
+            if kind == "train":
+                ce = torch.logsumexp(logits, -1) - logits.gather(
+                    -1, y.expand(C, -1).unsqueeze(-1)).squeeze(-1)
+                out["train_loss"][:, j] = ce.double().mean(-1).cpu().numpy()
         stats = collapse_stats([p.cpu().numpy() for p in params[0::2]],
                                [p.cpu().numpy() for p in params[1::2]])
-        out_ind[:, j], out_van[:, j] = stats.independent, stats.vanishing
+        out["independent"][:, j], out["vanishing"][:, j] = stats.independent, stats.vanishing
 
     j_rec = 0
     idx_chunk = y_chunk = None
-    bar = tqdm(range(steps), desc=f"SGD, {C} configurations", disable=not progress,
-               mininterval=1.0)
-    for t in bar:
-        if j_rec < rec.size and rec[j_rec] == t:
-            evaluate(j_rec)
-            j_rec += 1
-        k = t % chunk
-        if k == 0:                                   # random draws for the next `chunk` steps
-            t_idx = torch.arange(t, min(t + chunk, steps), dtype=torch.int64, device=device)
-            idx_chunk = _random_words(seed_t, t_idx, slots, 0) % n          # (T, C, B_max)
-            y_chunk = y_train[idx_chunk]
-            if any_noise:
-                u = _random_words(seed_t, t_idx, slots, 1).to(torch.float64) / 2.0**32
-                other = _random_words(seed_t, t_idx, slots, 2) % (K - 1)
-                flip = u < p_flip[None, :, None]
-                y_chunk = torch.where(flip, (y_chunk + 1 + other) % K, y_chunk)
-        idx, y = idx_chunk[k], y_chunk[k]
-        for p in params:
-            p.requires_grad_(True)
-        logits = _mlp_forward(params, X_train[idx], act)                   # (C, B_max, K)
-        z_label = logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
-        if any_smoothing:   # target (1 − s)·e_y + s·(1 − e_y)/(K − 1): the mean of label noise s
-            z_other = (logits.sum(-1) - z_label) / (K - 1)
-            z_label = (1 - smooth[:, None]) * z_label + smooth[:, None] * z_other
-        ce = torch.logsumexp(logits, -1) - z_label
-        loss = (ce * weight).sum()                 # Σ_c (mean CE over c's minibatch)
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
+    desc = (f"SGD, batch {B_max}" if np.all(cfg["batch_size"] == B_max)
+            else f"SGD, batch ≤ {B_max}") + f", {C} configurations"
+    with torch.no_grad():
+        for t in tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0):
+            if j_rec < rec.size and rec[j_rec] == t:
+                evaluate(j_rec)
+                j_rec += 1
+            k = t % chunk
+            if k == 0:                               # random draws for the next `chunk` steps
+                t_idx = torch.arange(t, min(t + chunk, steps), dtype=torch.int64, device=device)
+                idx_chunk = _random_words(seed_t, t_idx, slots, 0) % n      # (T, C, B_max)
+                y_chunk = y_train[idx_chunk]
+                if any_noise:
+                    u = _random_words(seed_t, t_idx, slots, 1).double() / 2.0**32
+                    other = _random_words(seed_t, t_idx, slots, 2) % (K - 1)
+                    flip = u < p_flip[None, :, None]
+                    y_chunk = torch.where(flip, (y_chunk + 1 + other) % K, y_chunk)
+            grads = _mlp_grads(params, X_train[idx_chunk[k]], y_chunk[k], smooth, weight,
+                               activation)
             eta = torch.where(t < switch_t, lr_hi, lr_lo) * (t < stop_t)     # (C,)
             for i, (p, g) in enumerate(zip(params, grads)):
-                p.requires_grad_(False)
                 if wd > 0:
-                    g = g + wd * p
+                    g = g.add_(p, alpha=wd)
                 if velocity is not None:
                     g = velocity[i].mul_(mom).add_(g)
-                shape = (C,) + (1,) * (p.dim() - 1)
-                p.sub_(eta.view(shape) * g)
-    evaluate(j_rec)
-
-    weights = tuple(p.cpu().numpy() for p in params[0::2])
-    biases = tuple(p.cpu().numpy() for p in params[1::2])
-    return MLPRun(weights=weights, biases=biases, activation=activation, steps=steps,
-                  record_steps=rec, test_accuracy=out_test, train_accuracy=out_train_acc,
-                  train_loss=out_loss, independent=out_ind, vanishing=out_van, **cfg)
+                p.sub_(eta.view((C,) + (1,) * (p.dim() - 1)) * g)
+        evaluate(j_rec)
+    out["params"] = [p.cpu().numpy() for p in params]
+    return out

@@ -19,7 +19,7 @@ import torch
 from theory.core import as_array, default_device, non_negative, positive, positive_int
 
 __all__ = ["Paths", "euler_maruyama", "label_noise_sgd", "simulate_prototype", "tanh_neuron_sde",
-           "tanh_neuron_sgd", "linearise"]
+           "tanh_neuron_sgd", "linearise", "mlp_per_sample_grads"]
 
 
 @dataclass(frozen=True)
@@ -245,3 +245,22 @@ def linearise(drift, noise, theta_star, normal) -> tuple[np.ndarray, np.ndarray]
     A = N.T @ Jb @ N
     C = torch.einsum("ia,ikj,jb->kab", N, JG, N)
     return A.numpy(), C.numpy()
+
+
+def mlp_per_sample_grads(params: dict, X, y, activation=torch.tanh) -> dict:
+    """Per-sample gradients of ½(f(x) − y)² for a 2-hidden-layer MLP, with ``torch.func``.
+
+    ``params`` holds W1 (h, d), b1 (h,), W2 (h, h), b2 (h,), W3 (1, h), b3 (1,) as float64
+    tensors; returns the same keys with a leading sample axis (n, ...).
+    """
+    from torch.func import functional_call, grad, vmap  # noqa: F401
+
+    X = torch.as_tensor(as_array(X, "X", ndim=2), dtype=torch.float64)
+    y = torch.as_tensor(as_array(y, "y", ndim=1), dtype=torch.float64)
+
+    def loss(p, xi, yi):
+        h1 = activation(p["W1"] @ xi + p["b1"])
+        h2 = activation(p["W2"] @ h1 + p["b2"])
+        return 0.5 * ((p["W3"] @ h2 + p["b3"])[0] - yi) ** 2
+
+    return vmap(grad(loss), in_dims=(None, 0, 0))(params, X, y)
