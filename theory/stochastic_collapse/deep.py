@@ -11,9 +11,11 @@ The paper trains VGG-16 and ResNet-18 on CIFAR; here an MLP 64 → h → … →
 scikit-learn's 8×8 digits. Two pieces:
 
 - :func:`train_mlp`: SGD batched over many configurations in one tensor program. Parameters
-  are stacked along a leading configuration axis and every layer is one ``torch.baddbmm``;
-  each configuration has its own learning rate (and a two-phase schedule), batch size,
-  label-noise level and seed. Nothing in the training step loops over configurations.
+  are stacked along a leading configuration axis, every layer is one ``torch.baddbmm`` and
+  back-propagation is batched matmuls; each configuration has its own learning rate (and a
+  two-phase schedule), batch size, label-noise level and seed. Nothing in the training step
+  loops over configurations (configurations of different batch sizes run as one program per
+  size, or as one masked program).
 - :func:`collapse_stats` and its parts: the paper's count of *independent neurons*. For each
   hidden neuron, its incoming weights, bias and outgoing weights are concatenated into one
   vector w; a neuron is *vanishing* when ‖w‖ / max‖w‖ < 0.1 over its layer; two of the others
@@ -27,7 +29,8 @@ example is drawn, its label is, with probability ``label_noise``, replaced by a 
 uniformly among the *other* classes. The noise is fresh at every draw (the same example gets
 a different label next time); that is what keeps injecting gradient noise all through
 training, the mechanism of the paper. A fixed corruption of the data set would instead be a
-different, deterministic problem.
+different, deterministic problem. ``label_smoothing`` trains on the *mean* of that noise (the
+expected target), a control that tells the noise apart from its average effect on the loss.
 """
 
 from __future__ import annotations
@@ -157,7 +160,8 @@ def vanishing_neurons(w_cat, threshold: float = VANISH_THRESHOLD) -> np.ndarray:
     return ratio < t
 
 
-def identical_pairs(w_cat, threshold: float = IDENTICAL_THRESHOLD, eps: float = 1e-8) -> np.ndarray:
+def identical_pairs(w_cat, threshold: float = IDENTICAL_THRESHOLD,
+                    eps: float = 1e-8) -> np.ndarray:
     """Boolean (..., h, h): pairs with 2‖wᵢ − wⱼ‖² / (ε + ‖wᵢ‖² + ‖wⱼ‖²) < ``threshold``.
 
     Symmetric, with a False diagonal. ``eps`` is the paper's ε = 1e-8 (FIG3_FIG4.ipynb).
@@ -310,9 +314,10 @@ class MLPRun:
 
     weights[l] (C, d_{l+1}, d_l), biases[l] (C, d_{l+1}) as float numpy arrays, input layer
     first. Configurations (C,): lr, lr_late, switch_step, stop_step, batch_size,
-    label_noise, seed. Recorded at ``record_steps`` (T,): test_accuracy (C, T), train_loss
-    (C, T) (cross-entropy on the clean training labels), train_accuracy (C, T), and the
-    collapse of each hidden layer, independent (C, T, L) and vanishing (C, T, L) fractions.
+    label_noise, label_smoothing, seed. Recorded at ``record_steps`` (T,): test_accuracy
+    (C, T), train_loss (C, T) (cross-entropy on the clean training labels), train_accuracy
+    (C, T), and the collapse of each hidden layer (:func:`collapse_stats`): independent
+    (C, T, L) and vanishing (C, T, L) fractions.
     """
 
     weights: tuple
