@@ -34,7 +34,8 @@ def random_layer(rng, h=8, d=12):
 
 def test_neuron_vectors_concatenate_in_bias_out():
     rng = np.random.default_rng(0)
-    W_in, b_in, W_out = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 5)), rng.normal(size=(2, 4, 5))
+    W_in, b_in = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 5))
+    W_out = rng.normal(size=(2, 4, 5))
     w = neuron_vectors(W_in, b_in, W_out)
     assert w.shape == (2, 5, 3 + 1 + 4)
     np.testing.assert_array_equal(w[1, 2], np.r_[W_in[1, 2], b_in[1, 2], W_out[1, :, 2]])
@@ -157,7 +158,8 @@ def test_vanishing_and_identical_neurons_are_invariant():
     x = torch.tensor(rng.normal(size=(2, 11, 5)))
     y = torch.tensor(rng.integers(0, 3, size=(2, 11)))
     g = _mlp_grads(params, x, y, None, torch.full((2, 11), 1 / 11, dtype=torch.float64), "gelu")
-    assert torch.all(g[0][:, 2] == 0) and torch.all(g[1][:, 2] == 0) and torch.all(g[2][:, :, 2] == 0)
+    assert torch.all(g[0][:, 2] == 0) and torch.all(g[1][:, 2] == 0)
+    assert torch.all(g[2][:, :, 2] == 0)
     torch.testing.assert_close(g[0][:, 4], g[0][:, 1])
     torch.testing.assert_close(g[2][:, :, 4], g[2][:, :, 1])
 
