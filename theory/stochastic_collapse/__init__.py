@@ -6,10 +6,15 @@ dynamics towards simpler subnetworks", arXiv:2306.04251. Book chapter: ``book/st
 - :mod:`~theory.stochastic_collapse.derivation`: sympy derivations (Itô exponents, the stationary
   law and pathwise solution of the quartic well, invariant sets, label-noise modes);
 - :mod:`~theory.stochastic_collapse.exact`: closed forms in numpy;
-- :mod:`~theory.stochastic_collapse.simulate`: batched Euler–Maruyama and SGD in torch.
+- :mod:`~theory.stochastic_collapse.simulate`: batched Euler–Maruyama and SGD in torch;
+- :mod:`~theory.stochastic_collapse.deep`: batched SGD on a digits MLP and the paper's
+  independent-neuron metric.
 """
 
 from theory.stochastic_collapse import derivation
+from theory.stochastic_collapse.deep import (CollapseStats, DigitsData, MLPRun, collapse_stats,
+                                             count_independent, identical_pairs, load_digits_data,
+                                             neuron_vectors, train_mlp, vanishing_neurons)
 from theory.stochastic_collapse.exact import *  # noqa: F401,F403
 from theory.stochastic_collapse.exact import __all__ as _exact_all
 from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_noise_sgd, linearise,
@@ -17,5 +22,7 @@ from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_no
                                                  simulate_prototype, tanh_neuron_sde,
                                                  tanh_neuron_sgd)
 
-__all__ = ["Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "mlp_per_sample_grads",
+__all__ = ["CollapseStats", "DigitsData", "MLPRun", "collapse_stats", "count_independent",
+           "identical_pairs", "load_digits_data", "neuron_vectors", "train_mlp", "vanishing_neurons",
+           "Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "mlp_per_sample_grads",
            "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", *_exact_all]

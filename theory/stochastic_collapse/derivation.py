@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 __all__ = ["Identity", "all_identities", "ito_log", "label_noise_mode", "invariant_sets",
-           "prototype_linearisation", "prototype_pathwise", "prototype_stationary"]
+           "prototype_linearisation", "prototype_pathwise", "prototype_stationary",
+           "tanh_neuron_threshold"]
 
 theta = sp.Symbol("theta", positive=True)  # |θ|: the well is symmetric, work on θ > 0
 mu, zeta = sp.symbols("mu zeta", positive=True)
@@ -150,6 +151,37 @@ def label_noise_mode() -> Identity:
                     sp.Matrix(res_i + res_ii + res_iii))
 
 
+def tanh_neuron_threshold(m: int = 3) -> Identity:
+    """For f(x) = w₂ tanh(w₁x), L = (1/2m)Σ(f(x_i) − y_i)² and noise columns √(η/m) ζ ∇_w f(x_i)
+    (the official Fig. 2 SDE), the linearisation at w = 0 is A = ⟨xy⟩J and C_i = √(η/m) ζ x_i J,
+    J = [[0, 1], [1, 0]]. They commute, so the exponents are those of the eigenvectors of J:
+    along (1, 1)/√2 it is ⟨xy⟩ − ηζ²⟨x²⟩/2 (along (1, −1) it is always negative), and the origin
+    attracts iff ηζ²/2 > Σx_iy_i/Σx_i². Shown with m symbolic samples."""
+    eta, zeta_ = sp.symbols("eta zeta", positive=True)
+    xs = sp.symbols(f"x1:{m + 1}", real=True)
+    ys = sp.symbols(f"y1:{m + 1}", real=True)
+    w1, w2 = sp.symbols("w1 w2", real=True)
+    w = sp.Matrix([w1, w2])
+    f = [w2 * sp.tanh(w1 * xi) for xi in xs]
+    L = sum((fi - yi) ** 2 for fi, yi in zip(f, ys)) / (2 * m)
+    drift = -sp.Matrix([sp.diff(L, v) for v in w])
+    at0 = {w1: 0, w2: 0}
+    A = drift.jacobian(w).subs(at0)
+    J = sp.Matrix([[0, 1], [1, 0]])
+    mean_xy = sum(xi * yi for xi, yi in zip(xs, ys)) / m
+    mean_x2 = sum(xi**2 for xi in xs) / m
+    C = [(sp.sqrt(eta / m) * zeta_ * sp.Matrix([sp.diff(fi, v) for v in w])).jacobian(w).subs(at0)
+         for fi in f]
+    u = sp.Matrix([1, 1]) / sp.sqrt(2)
+    lam = (u.T * A * u)[0] + sum((Ci * u).dot(Ci * u) for Ci in C) / 2 - sum(((u.T * Ci * u)[0]) ** 2 for Ci in C)
+    res = list(A - mean_xy * J) + [e for i, Ci in enumerate(C) for e in (Ci - sp.sqrt(eta / m) * zeta_ * xs[i] * J)]
+    res += [sp.simplify(lam - (mean_xy - eta * zeta_**2 * mean_x2 / 2))]
+    res += [sp.simplify((A * J - J * A)[0, 0])]
+    return Identity("tanh_neuron_threshold",
+                    "at w = 0: A = ⟨xy⟩J, C_i = √(η/m)ζx_iJ, exponent ⟨xy⟩ − ηζ²⟨x²⟩/2: collapse iff "
+                    "ηζ²/2 > Σxy/Σx²", sp.Matrix(res), extra={"exponent": mean_xy - eta * zeta_**2 * mean_x2 / 2})
+
+
 def all_identities() -> list[Identity]:
     return [ito_log(), prototype_linearisation(), prototype_stationary(), prototype_pathwise(),
-            invariant_sets(), label_noise_mode()]
+            invariant_sets(), label_noise_mode(), tanh_neuron_threshold()]
