@@ -56,22 +56,29 @@ def draw_level_set(ax, delta: float, eta_a: float = 1.0, eta_w: float = 1.0, *, 
                         linewidth=0, antialiased=False)
 
 
+def _solve(beta0, deltas, eta_ratio: float, t_max: float, n_t: int):
+    """Exact trajectories from the initial function β₀ (target β* = (0, 1), X = I₂) for each δ,
+    with η_a/η_w = ``eta_ratio``: (t, trajectory, kernel distance S(t))."""
+    eta_a, eta_w = np.sqrt(eta_ratio), 1.0 / np.sqrt(eta_ratio)
+    a0, w0 = init_from_beta(beta0, deltas, eta_a, eta_w)
+    t = np.linspace(0.0, t_max, n_t)
+    tr = whitened_solution(t, a0, w0, np.array([0.0, 1.0]), eta_a, eta_w)
+    return t, tr, kernel_distance_whitened(a0, w0, tr.a, tr.w, eta_a, eta_w)
+
+
 def explorer_figure(delta: float = 0.0, eta_ratio: float = 1.0, scale: float = 1.0, *,
                     angle_deg: float = 90.0, t_max: float = 20.0):
     """The chapter's explorer: one whitened single-neuron problem (β* = (0, 1), X = I₂).
 
     β₀ = scale·(sin θ, cos θ), θ = ``angle_deg`` the angle between β₀ and β*; its parameters
-    (a₀, w₀) realise that β₀ with imbalance δ, so the initial function is the same for every δ. Left: β(t) in function space over the loss.
-    Right: loss and kernel distance S(t). Returns the figure.
+    (a₀, w₀) realise that β₀ with imbalance δ, so the initial function is the same for every δ.
+    Left: β(t) in function space over the loss. Right: loss and kernel distance S(t).
+    Returns the figure.
     """
     beta_star = np.array([0.0, 1.0])
     theta = np.deg2rad(angle_deg)
     beta0 = scale * np.array([np.sin(theta), np.cos(theta)])
-    eta_a, eta_w = np.sqrt(eta_ratio), 1.0 / np.sqrt(eta_ratio)
-    a0, w0 = init_from_beta(beta0, delta, eta_a, eta_w)
-    t = np.linspace(0.0, t_max, 600)
-    tr = whitened_solution(t, a0, w0, beta_star, eta_a, eta_w)
-    S = kernel_distance_whitened(a0, w0, tr.a, tr.w, eta_a, eta_w)
+    t, tr, S = _solve(beta0, delta, eta_ratio, t_max, 600)
 
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
     g = np.linspace(-1.6, 1.6, 121)
@@ -107,11 +114,7 @@ def scrubber_animation(deltas, *, eta_ratio: float = 1.0, scale: float = 1.0, t_
     deltas = np.asarray(deltas, dtype=float)
     beta_star = np.array([0.0, 1.0])
     beta0 = np.array([scale, 0.0])
-    eta_a, eta_w = np.sqrt(eta_ratio), 1.0 / np.sqrt(eta_ratio)
-    a0, w0 = init_from_beta(beta0, deltas, eta_a, eta_w)
-    t = np.linspace(0.0, t_max, 400)
-    tr = whitened_solution(t, a0, w0, beta_star, eta_a, eta_w)
-    S = kernel_distance_whitened(a0, w0, tr.a, tr.w, eta_a, eta_w)
+    t, tr, S = _solve(beta0, deltas, eta_ratio, t_max, 400)
 
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.8))
     ax0.plot(*beta_star, "*", color=COLORS["red"], ms=12, label="β*")
