@@ -23,6 +23,6 @@ from theory.core._validate import as_array, non_negative, positive, positive_int
 
 __all__ += ["as_array", "non_negative", "positive", "positive_int"]
 
-from theory.core._ledger import ClaimFailed, Ledger, Record, read_records  # noqa: E402
+from theory.core._ledger import ClaimFailed, Ledger, Record, identity_holds, read_records  # noqa: E402
 
-__all__ += ["ClaimFailed", "Ledger", "Record", "read_records"]
+__all__ += ["ClaimFailed", "Ledger", "Record", "identity_holds", "read_records"]

@@ -28,7 +28,8 @@ import numpy as np
 
 from theory.core._scale import SCALES, get_scale
 
-__all__ = ["ClaimFailed", "Ledger", "Record", "current_commit", "ledger_dir", "read_records"]
+__all__ = ["ClaimFailed", "Ledger", "Record", "current_commit", "identity_holds", "ledger_dir",
+           "read_records"]
 
 VERDICTS = ("holds", "needs paper scale", "does not hold")
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +108,8 @@ def _fmt(x) -> str:
     return f"{x:.3e}"
 
 
-def _identity_holds(expr) -> bool:
+def identity_holds(expr) -> bool:
+    """True when a sympy expression, or every entry of a sympy matrix, simplifies to zero."""
     import sympy as sp
 
     items = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
@@ -161,7 +163,7 @@ class Ledger:
         if kind == "identity":
             if measured is not None:
                 raise ValueError("an identity claim takes no measured value")
-            ok = _identity_holds(identity)
+            ok = identity_holds(identity)
             shown, comparison = ("0" if ok else "≠ 0"), "sympy residual simplifies to 0"
         else:
             if measured is None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from theory.core import identity_holds
+
 __all__ = [
     "Derivation",
     "all_derivations",
@@ -63,10 +65,7 @@ class Derivation:
         return sp.simplify(sp.expand(r))
 
     def holds(self) -> bool:
-        r = self.simplified_residual()
-        if isinstance(r, sp.MatrixBase):
-            return all(e == 0 for e in r)
-        return r == 0
+        return identity_holds(self.residual)
 
     def check(self) -> "Derivation":
         if not self.holds():

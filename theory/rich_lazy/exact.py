@@ -387,8 +387,6 @@ def _projections(X):
 
 def _flow_sign(X, y, a0, w0, eta_a, eta_w) -> float:
     """sign(a∞) by integrating the flow (only needed when a can cross zero, b ≤ 0)."""
-    d = X.shape[1]
-
     def rhs(_, z):
         a, w = z[0], z[1:]
         g = X.T @ (X @ (a * w) - y)

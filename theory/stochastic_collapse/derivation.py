@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from theory.core import identity_holds
+
 __all__ = ["Identity", "all_identities", "ito_log", "label_noise_mode", "invariant_sets",
            "prototype_linearisation", "prototype_pathwise", "prototype_stationary",
            "tanh_neuron_threshold"]
@@ -37,8 +39,7 @@ class Identity:
     extra: dict = field(default_factory=dict)
 
     def holds(self) -> bool:
-        items = list(self.residual) if isinstance(self.residual, sp.MatrixBase) else [self.residual]
-        return all(sp.simplify(sp.expand(e)) == 0 for e in items)
+        return identity_holds(self.residual)
 
 
 def _ito_drift(f, x, drift, diffusion):
