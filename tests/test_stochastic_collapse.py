@@ -142,3 +142,23 @@ def test_tanh_simulators_shapes():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_measured_exponent_recovers_a_known_slope():
+    from theory.stochastic_collapse import measured_exponent
+
+    t = np.linspace(0, 2, 21)
+    rng = np.random.default_rng(0)
+    logs = -0.7 * t + rng.normal(scale=1e-3, size=(3, 50, 21))
+    slope, stderr = measured_exponent(t, logs)
+    assert slope.shape == (3,) and np.all(np.abs(slope + 0.7) < 5 * stderr + 1e-12)
+
+
+def test_tanh_neuron_fields_linearise_to_the_known_drift():
+    from theory.stochastic_collapse import linearise, tanh_neuron_fields
+
+    x = np.linspace(-1, 1, 6)
+    y = 0.9 * x
+    A, C = linearise(*tanh_neuron_fields(x, y, eta=2.0), np.zeros(2), np.eye(2))
+    np.testing.assert_allclose(A, np.mean(x * y) * np.array([[0, 1], [1, 0]]), atol=1e-14)
+    assert C.shape == (6, 2, 2)

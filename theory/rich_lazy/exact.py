@@ -298,7 +298,7 @@ def riccati_nu(t, nu0, s, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
         arg = Dx * t / 2 + np.arctanh(1.0 / np.where(inside, 2.0, z0x))
         z_out = 1.0 / np.tanh(arg)
         z = np.where(inside, z_in, np.where(np.abs(z0x) == 1, z0x, z_out))
-    return (-delta[..., None] + Dx * z) / (2 * eta_a[..., None] if np.ndim(eta_a) else 2 * eta_a)
+    return (-delta[..., None] + Dx * z) / (2 * eta_a[..., None])
 
 
 def ntk_gram(X, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:

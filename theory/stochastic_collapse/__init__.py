@@ -18,11 +18,13 @@ from theory.stochastic_collapse.deep import (CollapseStats, DigitsData, MLPRun, 
 from theory.stochastic_collapse.exact import *  # noqa: F401,F403
 from theory.stochastic_collapse.exact import __all__ as _exact_all
 from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_noise_sgd, linearise,
-                                                 mlp_per_sample_grads,
+                                                 measured_exponent, mlp_per_sample_grads,
+                                                 tanh_neuron_fields,
                                                  simulate_prototype, tanh_neuron_sde,
                                                  tanh_neuron_sgd)
 
 __all__ = ["CollapseStats", "DigitsData", "MLPRun", "collapse_stats", "count_independent",
            "identical_pairs", "load_digits_data", "neuron_vectors", "train_mlp", "vanishing_neurons",
-           "Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "mlp_per_sample_grads",
+           "Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "measured_exponent",
+           "mlp_per_sample_grads", "tanh_neuron_fields",
            "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", *_exact_all]

@@ -188,6 +188,15 @@ def attractivity_bound(A, C, *, n_directions: int = 20_000, seed: int = 0) -> fl
     return float(np.max(log_distance_drift(A, C, u)))
 
 
+def _paired_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as 1-D float arrays of the same length (the data of the tanh neuron)."""
+    x = as_array(x, "x", ndim=1)
+    y = as_array(y, "y", ndim=1)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.shape} and {y.shape}")
+    return x, y
+
+
 def expected_log_abs_normal(mu) -> np.ndarray:
     """E log|μ + Z| for Z ~ N(0, 1), exactly: (μ + Z)² is non-central χ²₁ with λ = μ², a Poisson
     mixture of χ²_{1+2j}, so E log|μ + Z| = ½[log 2 + Σ_j Pois(j; μ²/2) ψ(½ + j)]. For |μ| > 30
@@ -219,10 +228,7 @@ def tanh_sgd_exponents(x, y, etas, zeta) -> tuple[np.ndarray, np.ndarray]:
     form (:func:`expected_log_abs_normal`). The origin attracts iff max(λ₊, λ₋) < 0. For small η
     this tends to the SDE's η⟨xy⟩ − η²(⟨x²y²⟩ + ζ²⟨x²⟩)/2 per step.
     """
-    x = as_array(x, "x", ndim=1)
-    y = as_array(y, "y", ndim=1)
-    if x.shape != y.shape:
-        raise ValueError("x and y must have the same length")
+    x, y = _paired_xy(x, y)
     etas = np.atleast_1d(non_negative(etas, "etas"))
     zeta = float(positive(zeta, "zeta"))
     out = []
@@ -239,8 +245,7 @@ def tanh_sgd_exponents(x, y, etas, zeta) -> tuple[np.ndarray, np.ndarray]:
 def tanh_sde_threshold(x, y) -> float:
     """The SDE model's collapse threshold for the tanh neuron (paper, Fig. 2):
     collapse iff α = ηζ²σ′(0)/2 > Σx_iy_i / Σx_i² (σ′(0) = 1 for tanh)."""
-    x = as_array(x, "x", ndim=1)
-    y = as_array(y, "y", ndim=1)
+    x, y = _paired_xy(x, y)
     return float(x @ y / (x @ x))
 
 

@@ -17,9 +17,11 @@ import numpy as np
 import torch
 
 from theory.core import as_array, default_device, non_negative, positive, positive_int
+from theory.stochastic_collapse.exact import _paired_xy
 
 __all__ = ["Paths", "euler_maruyama", "label_noise_sgd", "simulate_prototype", "tanh_neuron_sde",
-           "tanh_neuron_sgd", "linearise", "mlp_per_sample_grads"]
+           "tanh_neuron_sgd", "linearise", "measured_exponent", "mlp_per_sample_grads",
+           "tanh_neuron_fields"]
 
 
 @dataclass(frozen=True)
@@ -141,12 +143,37 @@ def label_noise_sgd(s_target, eta: float, sigmas, *, steps: int, n_seeds: int, i
     return Paths(t=np.array(t), x=torch.stack(rec, dim=-1).cpu().numpy())
 
 
-def _tanh_inputs(x, y):
-    x = as_array(x, "x", ndim=1)
-    y = as_array(y, "y", ndim=1)
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same length, got {x.shape} and {y.shape}")
-    return x, y
+def measured_exponent(t, log_norm) -> tuple[np.ndarray, np.ndarray]:
+    """Lyapunov exponent measured from paths: the least-squares slope of log‖θ_t‖ against t for
+    each path, averaged over paths. ``log_norm`` (..., P, T) → (slope, standard error), (...)."""
+    t = as_array(t, "t", ndim=1)
+    log_norm = as_array(log_norm, "log_norm", min_ndim=2)
+    if log_norm.shape[-1] != t.size:
+        raise ValueError(f"log_norm must have last dimension len(t) = {t.size}")
+    per_path = np.polyfit(t, log_norm.reshape(-1, t.size).T, 1)[0].reshape(log_norm.shape[:-1])
+    n = per_path.shape[-1]
+    return per_path.mean(-1), per_path.std(-1) / np.sqrt(n)
+
+
+def tanh_neuron_fields(x, y, eta: float = 1.0, zeta: float = 1.0):
+    """(drift, noise) of the paper's Fig. 2 SDE for one parameter vector w = (w₁, w₂), as torch
+    functions for :func:`linearise`: drift −∇L with L = (1/2m)Σ(w₂tanh(w₁x_i) − y_i)², noise
+    columns √(η/m) ζ ∇_w f(x_i) (2, m). :func:`tanh_neuron_sde` integrates the same fields."""
+    x, y = _paired_xy(x, y)
+    eta, zeta = float(non_negative(eta, "eta")), float(non_negative(zeta, "zeta"))
+    X, Y = torch.tensor(x), torch.tensor(y)
+    scale = (eta * zeta**2 / x.size) ** 0.5
+
+    def drift(w):
+        th = torch.tanh(w[0] * X)
+        r = w[1] * th - Y
+        return -torch.stack([(r * w[1] * (1 - th**2) * X).mean(), (r * th).mean()])
+
+    def noise(w):
+        th = torch.tanh(w[0] * X)
+        return scale * torch.stack([w[1] * (1 - th**2) * X, th])
+
+    return drift, noise
 
 
 def tanh_neuron_sde(x, y, etas, *, zeta: float, n_paths: int, T: float, dt: float,
@@ -158,7 +185,7 @@ def tanh_neuron_sde(x, y, etas, *, zeta: float, n_paths: int, T: float, dt: floa
     plus label-noise-type diffusion, one Brownian motion per sample (as in the official code).
     Starts at w ~ N(0, init_std² I). Returns x of shape (E, P, T_rec, 2).
     """
-    x, y = _tanh_inputs(x, y)
+    x, y = _paired_xy(x, y)
     etas = np.atleast_1d(non_negative(etas, "etas"))
     zeta = float(non_negative(zeta, "zeta"))
     n_paths = positive_int(n_paths, "n_paths")
@@ -199,7 +226,7 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
     ξ ~ N(0, ζ²) to their targets, and steps w ← w − η ∇ ½ mean (f(x_i) − y_i − ξ_i)².
     Time is t = step × η. Returns x of shape (E, P, T_rec, 2).
     """
-    x, y = _tanh_inputs(x, y)
+    x, y = _paired_xy(x, y)
     etas = np.atleast_1d(non_negative(etas, "etas"))
     zeta = float(non_negative(zeta, "zeta"))
     n_paths, steps = positive_int(n_paths, "n_paths"), positive_int(steps, "steps")
