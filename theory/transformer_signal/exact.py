@@ -1,0 +1,390 @@
+"""Mean-field geometry of n tokens in a deep random transformer: the two-dimensional map.
+
+Cowsik, Nebabu, Qi, Ganguli (2024), "Geometric dynamics of signal propagation predict
+trainability of transformers", arXiv:2403.02579. Book chapter: ``book/transformer_signal``.
+
+What is the paper's and what is the book's. Verified from the paper's public abstract and a
+summary quoting it: the architecture of its Section 2 (single-head self-attention, then a
+token-wise MLP, each on a residual branch, with layer normalisation); the reduction, under a
+permutation-symmetric ansatz, to a map of the diagonal and off-diagonal entries (q, p) of the
+token Gram matrix; the collapsed fixed point p = q and the simplex fixed point; the angle
+exponent λ_a as the linearisation at the collapsed point, with the edge-of-chaos conjecture
+λ_a = 0 (its Subsection 3.3); the gradient exponent λ_g. The paper's own equations could not
+be read. Every formula below is therefore **the book's own reconstruction**, derived in
+``theory.transformer_signal.derivation`` and checked against the simulated model of
+``theory.transformer_signal.simulate``, which uses exactly these definitions:
+
+    LN(x) = √d x/‖x‖                        (no gain or bias: the identity at initialisation)
+    Y  = √(1−α_A²) X + α_A Attn(LN X),     Attn(H) = softmax(H W_Qᵀ W_K Hᵀ/√d) H W_Vᵀ
+    X' = √(1−α_M²) Y + α_M W_2 φ(W_1 LN Y)
+
+with W_Q, W_K entries N(0, σ_A/d) (attention logits of variance σ_A² on normalised tokens),
+W_V entries N(0, 1/d), W_1 entries N(0, σ_w²/d), W_2 entries N(0, 1/d_ff), d_ff = d,
+acausal attention and no biases, and by default φ(u) = erf(√π u/2) (slope 1 at the origin and
+saturating, like tanh, but with every Gaussian integral of the MLP in closed form; ``tanh`` by
+Gauss–Hermite quadrature, accurate for σ_w ≲ 2, and ``relu`` are available).
+
+State: q = ‖x_i‖²/d (per-coordinate norm), p = x_i·x_j/d (i ≠ j), cosine ρ = p/q. At infinite
+width, for a permutation-symmetric input, one block maps
+
+    attention branch:  q_A = ρ + (1−ρ) a₂(ρ),   p_A = ρ + (1−ρ) a₁₁(ρ),
+        a₂ = E Σ_j A_ij²,  a₁₁ = E Σ_j A_ij A_kj (i ≠ k), logits Gaussian with
+        Cov(S_ij, S_kl) = σ_A² C_ik C_jl, C = (1−ρ)I + ρ11ᵀ;
+    q_Y = (1−α_A²) q + α_A² q_A,   p_Y = (1−α_A²) p + α_A² p_A,   ρ_Y = p_Y/q_Y;
+    MLP branch:        q_M = V(σ_w) = E φ(σ_w z)²,   p_M = K(σ_w, ρ_Y) = E φ(u)φ(u′),
+        (u, u′) Gaussian, variance σ_w², correlation ρ_Y;
+    q′ = (1−α_M²) q_Y + α_M² q_M,   p′ = (1−α_M²) p_Y + α_M² p_M.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.optimize import brentq
+
+from theory.core import as_array, non_negative, positive, positive_int
+
+__all__ = [
+    "ACTIVATIONS",
+    "MapTrajectory",
+    "SimplexFixedPoint",
+    "angle_exponent",
+    "angle_exponent_one_block",
+    "attention_moments",
+    "block_map",
+    "chi_1",
+    "collapsed_fixed_point",
+    "gradient_exponent",
+    "gradient_exponent_finite_depth",
+    "iterate_map",
+    "mlp_kernel",
+    "simplex_fixed_point",
+]
+
+ACTIVATIONS = ("tanh", "erf", "relu")
+_ERF_SCALE = np.sqrt(np.pi) / 2  # φ(u) = erf(√π u/2): slope 1 at the origin, like tanh
+
+
+def _activation(activation) -> str:
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a string, one of {ACTIVATIONS}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return activation
+
+
+def _alpha(x, name: str) -> np.ndarray:
+    arr = as_array(x, name)
+    if np.any((arr < 0) | (arr > 1)):
+        raise ValueError(f"{name} must lie in [0, 1] (a residual strength), got {x!r}")
+    return arr
+
+
+def _n_tokens(n) -> int:
+    n = positive_int(n, "n")
+    if n < 2:
+        raise ValueError(f"n must be at least 2 tokens, got {n}")
+    return n
+
+
+def _rho(rho, n: int | None = None, name: str = "rho") -> np.ndarray:
+    arr = as_array(rho, name)
+    lo = -1.0 if n is None else -1.0 / (n - 1)
+    if np.any((arr < lo - 1e-12) | (arr > 1 + 1e-12)):
+        raise ValueError(f"{name} must lie in [{lo:g}, 1] (a cosine of n = {n} equiangular "
+                         f"tokens), got values in [{arr.min():g}, {arr.max():g}]")
+    return np.clip(arr, lo, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# MLP branch: the Gaussian kernel of the activation
+# ---------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _hermite(n_quad: int):
+    z, w = np.polynomial.hermite_e.hermegauss(n_quad)
+    return z, w / w.sum()
+
+
+def _phi(u, activation):
+    if activation == "tanh":
+        return np.tanh(u)
+    if activation == "erf":
+        from scipy.special import erf
+        return erf(_ERF_SCALE * u)
+    return np.maximum(u, 0.0)
+
+
+def mlp_kernel(rho, sigma_w, activation: str = "erf", n_quad: int = 200):
+    """(V, K): V = E φ(σ_w z)², K = E φ(u)φ(u′) with Var u = Var u′ = σ_w², corr(u, u′) = ρ.
+
+    Closed forms: ``relu`` the arc-cosine kernel, K = σ_w²[√(1−ρ²) + (π − arccos ρ)ρ]/(2π);
+    ``erf`` (φ(u) = erf(√π u/2)) the arcsine kernel, K = (2/π) arcsin(πσ_w²ρ/(2 + πσ_w²)).
+    ``tanh``: a tensor-product Gauss–Hermite rule with ``n_quad`` nodes per axis (200 nodes: the
+    slope at ρ = 1 to 1e-5 relative for σ_w ≤ 2, 2e-3 at σ_w = 3; tanh(σ_w z) becomes too steep
+    for the rule beyond).
+    The MLP branch output of the block has per-coordinate second moment V and overlap K
+    (book's reconstruction of the paper's MLP update, Sec. 3; W_2 entries N(0, 1/d_ff)).
+    Broadcasts over ``rho`` and ``sigma_w``.
+    """
+    activation = _activation(activation)
+    rho = _rho(rho)
+    s2 = positive(sigma_w, "sigma_w") ** 2
+    rho, s2 = np.broadcast_arrays(rho, s2)
+    if activation == "relu":
+        V = s2 / 2
+        K = s2 * (np.sqrt(np.clip(1 - rho**2, 0, None)) + (np.pi - np.arccos(rho)) * rho) / (2 * np.pi)
+        return V, K
+    if activation == "erf":
+        c = np.pi * s2 / (2 + np.pi * s2)
+        return (2 / np.pi) * np.arcsin(c), (2 / np.pi) * np.arcsin(c * rho)
+    n_quad = positive_int(n_quad, "n_quad")
+    z, w = _hermite(n_quad)
+    s = np.sqrt(s2)[..., None, None]
+    r = rho[..., None, None]
+    u1 = s * z[:, None]
+    u2 = s * (r * z[:, None] + np.sqrt(np.clip(1 - r**2, 0, None)) * z[None, :])
+    W = w[:, None] * w[None, :]
+    K = np.sum(W * np.tanh(u1) * np.tanh(u2), axis=(-2, -1))
+    V = np.sum(w * np.tanh(np.sqrt(s2)[..., None] * z) ** 2, axis=-1)
+    return V, K
+
+
+def chi_1(sigma_w, activation: str = "erf", n_quad: int = 200):
+    """χ₁ = σ_w² E φ′(σ_w z)² = ∂K/∂ρ at ρ = 1 (Price's theorem): the MLP's slope at collapse.
+
+    ``relu``: σ_w²/2; ``erf``: σ_w²/√(1 + πσ_w²); ``tanh``: Gauss–Hermite quadrature.
+    """
+    activation = _activation(activation)
+    s2 = positive(sigma_w, "sigma_w") ** 2
+    if activation == "relu":
+        return s2 / 2
+    if activation == "erf":
+        return s2 / np.sqrt(1 + np.pi * s2)
+    z, w = _hermite(positive_int(n_quad, "n_quad"))
+    return s2 * np.sum(w * (1 - np.tanh(np.sqrt(s2)[..., None] * z) ** 2) ** 2, axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention branch: softmax averaged over Gaussian logits (Monte Carlo, fixed seed, float64)
+# ---------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _logit_noise(n: int, samples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((samples, n, n))
+
+
+def attention_moments(rho, sigma_A, n: int, *, samples: int = 4000, seed: int = 0):
+    """(a₂, a₁₁) = (E Σ_j A_ij², E Σ_j A_ij A_kj, i ≠ k) for A = softmax of Gaussian logits.
+
+    At infinite width the logits S_ij = h_iᵀW_QᵀW_K h_j/√d of normalised, permutation-symmetric
+    tokens are jointly Gaussian with Cov(S_ij, S_kl) = σ_A² C_ik C_jl, C = (1−ρ)I + ρ11ᵀ, i.e.
+    S = σ_A C^{1/2} G C^{1/2} with G an n×n standard Gaussian matrix (book's derivation). The
+    expectation is a Monte Carlo average over ``samples`` matrices G drawn once with ``seed``
+    (the same G for every ρ, so the result is a smooth function of ρ), averaged over all rows
+    and row pairs. At ρ = 1 the logits are constant and a₂ = a₁₁ = 1/n exactly.
+    Broadcasts over ``rho`` and ``sigma_A``; returns two arrays of the broadcast shape.
+    """
+    n = _n_tokens(n)
+    rho = _rho(rho, n)
+    sA = non_negative(sigma_A, "sigma_A")
+    samples = positive_int(samples, "samples")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError("seed must be an int")
+    rho, sA = np.broadcast_arrays(rho, sA)
+    G = _logit_noise(n, samples, int(seed))
+    a2 = np.empty(rho.shape)
+    a11 = np.empty(rho.shape)
+    off = ~np.eye(n, dtype=bool)
+    for idx in np.ndindex(rho.shape):
+        r, s = float(rho[idx]), float(sA[idx])
+        if r >= 1.0 or s == 0.0:
+            a2[idx] = a11[idx] = 1.0 / n
+            continue
+        # C^{1/2} of (1−ρ)I + ρ11ᵀ: eigenvalues 1−ρ (on 1^⊥) and 1−ρ+nρ (on 1)
+        lam_perp, lam_one = np.sqrt(1 - r), np.sqrt(max(1 - r + n * r, 0.0))
+        root = lam_perp * np.eye(n) + (lam_one - lam_perp) / n * np.ones((n, n))
+        S = s * root @ G @ root
+        S -= S.max(axis=-1, keepdims=True)
+        A = np.exp(S)
+        A /= A.sum(axis=-1, keepdims=True)
+        AAt = A @ np.swapaxes(A, -1, -2)
+        a2[idx] = np.mean(np.diagonal(AAt, axis1=-2, axis2=-1))
+        a11[idx] = np.mean(AAt[:, off])
+    return a2, a11
+
+
+# ---------------------------------------------------------------------------------------------
+# The two-dimensional map, its fixed points and exponents
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BlockOutput:
+    q: np.ndarray
+    p: np.ndarray
+    q_mid: np.ndarray
+    p_mid: np.ndarray
+
+
+def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: str = "erf",
+              samples: int = 4000) -> BlockOutput:
+    """One transformer block of the mean-field map (q, p) → (q′, p′); see the module docstring.
+
+    Returns the output (q, p) and the state after the attention sub-block (q_mid, p_mid) =
+    (q_Y, p_Y). Book's reconstruction of the paper's update map (Sec. 3, permutation-symmetric
+    ansatz). Broadcasts over every numeric argument.
+    """
+    q = positive(q, "q")
+    p = as_array(p, "p")
+    n = _n_tokens(n)
+    aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
+    rho = p / q
+    if np.any(rho > 1 + 1e-9) or np.any(rho < -1 / (n - 1) - 1e-9):
+        raise ValueError("p/q must lie in [-1/(n-1), 1]: (q, p) is not a Gram matrix of n tokens")
+    rho = np.clip(rho, -1 / (n - 1), 1.0)
+    a2, a11 = attention_moments(rho, sigma_A, n, samples=samples)
+    qA, pA = rho + (1 - rho) * a2, rho + (1 - rho) * a11
+    qY = (1 - aA**2) * q + aA**2 * qA
+    pY = (1 - aA**2) * p + aA**2 * pA
+    V, K = mlp_kernel(np.clip(pY / qY, -1.0, 1.0), sigma_w, activation)
+    return BlockOutput(q=(1 - aM**2) * qY + aM**2 * V, p=(1 - aM**2) * pY + aM**2 * K,
+                       q_mid=qY, p_mid=pY)
+
+
+@dataclass(frozen=True)
+class MapTrajectory:
+    """(q, p, ρ) at layers 0..L (arrays of shape (L+1, *batch))."""
+
+    q: np.ndarray
+    p: np.ndarray
+
+    @property
+    def rho(self) -> np.ndarray:
+        return self.p / self.q
+
+
+def iterate_map(q0, rho0, depth: int, **params) -> MapTrajectory:
+    """Iterate :func:`block_map` ``depth`` times from (q0, ρ0 q0); params as for block_map."""
+    depth = positive_int(depth, "depth")
+    q = positive(q0, "q0")
+    p = q * as_array(rho0, "rho0")
+    qs, ps = [np.asarray(q, float)], [np.asarray(p, float)]
+    for _ in range(depth):
+        out = block_map(q, p, **params)
+        q, p = out.q, out.p
+        qs.append(q)
+        ps.append(p)
+    return MapTrajectory(q=np.stack(qs), p=np.stack(ps))
+
+
+def collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation: str = "erf"):
+    """(q*, q_Y*) of the collapsed fixed point p = q (all tokens on one line).
+
+    At ρ = 1 the attention output is one vector for all tokens, q_A = 1, and q_M = V(σ_w), so
+    q* solves q = (1−α_M²)[(1−α_A²)q + α_A²] + α_M² V:
+    q* = [(1−α_M²)α_A² + α_M² V]/[1 − (1−α_A²)(1−α_M²)],  q_Y* = (1−α_A²)q* + α_A².
+    With α_A = α_M = 0 the block is the identity and q* = 1 is returned by convention.
+    """
+    aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
+    V, _ = mlp_kernel(1.0, sigma_w, activation)
+    den = 1 - (1 - aA**2) * (1 - aM**2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.where(den > 0, ((1 - aM**2) * aA**2 + aM**2 * V) / np.where(den > 0, den, 1), 1.0)
+    return q, (1 - aA**2) * q + aA**2
+
+
+def angle_exponent(alpha_A, alpha_M, sigma_w, activation: str = "erf"):
+    """λ_a = log(1−α_A²) + log[(1−α_M²) + α_M² χ₁/q_Y*] at the collapsed fixed point.
+
+    The growth rate per block of 1 − ρ near ρ = 1 (paper: the angle Lyapunov exponent,
+    Subsec. 3.3; this closed form is the book's derivation for the model above). Attention
+    contributes only log(1−α_A²): its output is collapsed to first order in 1 − ρ. So without
+    MLPs (α_M = 0) λ_a = log(1−α_A²) < 0: attention-only stacks collapse to a line.
+    """
+    aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
+    _, qY = collapsed_fixed_point(aA, aM, sigma_w, activation)
+    with np.errstate(divide="ignore"):
+        return np.log(1 - aA**2) + np.log((1 - aM**2) + aM**2 * chi_1(sigma_w, activation) / qY)
+
+
+def gradient_exponent(alpha_A, alpha_M, sigma_w, activation: str = "erf"):
+    """λ_g = log[(1−α_A²) + α_A²/q*] + log[(1−α_M²) + α_M² χ₁/q_Y*] (book's derivation).
+
+    Per-block growth rate of the squared norm of backpropagated gradients at the collapsed
+    fixed point, for the token-common component of the gradient, which dominates at depth:
+    there the attention Jacobian acts as one linear map W_V on normalised tokens (mean-square
+    gain 1/q through the layer norm), whereas on token-differential components attention gives
+    zero and the rate is λ_a. The MLP branch multiplies both by the same factor.
+    """
+    aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
+    q, qY = collapsed_fixed_point(aA, aM, sigma_w, activation)
+    return (np.log((1 - aA**2) + aA**2 / q)
+            + np.log((1 - aM**2) + aM**2 * chi_1(sigma_w, activation) / qY))
+
+
+def gradient_exponent_finite_depth(alpha_A, alpha_M, sigma_w, depth: int, n: int,
+                                   activation: str = "erf"):
+    """(1/L) log(E‖∂(X_L·R)/∂X_0‖²/‖R‖²) at the collapsed point for R with i.i.d. entries.
+
+    A fraction 1/n of ‖R‖² is token-common (rate λ_g) and 1 − 1/n token-differential
+    (rate λ_a): λ_g(L) = (1/L) log[e^{Lλ_g}/n + (1 − 1/n) e^{Lλ_a}] → λ_g as L → ∞.
+    """
+    depth, n = positive_int(depth, "depth"), _n_tokens(n)
+    la = angle_exponent(alpha_A, alpha_M, sigma_w, activation)
+    lg = gradient_exponent(alpha_A, alpha_M, sigma_w, activation)
+    with np.errstate(divide="ignore"):
+        return np.logaddexp(depth * lg - np.log(n), depth * la + np.log1p(-1 / n)) / depth
+
+
+def angle_exponent_one_block(q, rho, **params):
+    """log[(1 − ρ′)/(1 − ρ)] of one block of the map from (q, ρq): the finite-step exponent."""
+    rho = as_array(rho, "rho")
+    if np.any(rho >= 1):
+        raise ValueError("rho must be < 1 to measure a growth rate of 1 − ρ")
+    q = positive(q, "q")
+    out = block_map(q, rho * q, **params)
+    return np.log((1 - out.p / out.q) / (1 - rho))
+
+
+@dataclass(frozen=True)
+class SimplexFixedPoint:
+    """The non-collapsed fixed point: tokens equiangular with cosine ``rho`` < 1, norm ``q``."""
+
+    q: float
+    rho: float
+
+
+def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int,
+                        activation: str = "erf", samples: int = 4000) -> SimplexFixedPoint | None:
+    """The fixed point with ρ* < 1 of the two-dimensional map, or None if there is none.
+
+    For a given ρ the q-equation is linear (q_M = V does not depend on ρ):
+    q(ρ) = [(1−α_M²)α_A² q_A(ρ) + α_M² V]/[1 − (1−α_A²)(1−α_M²)]; then ρ* is a root of
+    ρ′(q(ρ), ρ) − ρ on [−1/(n−1), 1), found by bisection (Brent) from below the collapsed root.
+    """
+    n = _n_tokens(n)
+    aA, aM = float(_alpha(alpha_A, "alpha_A")), float(_alpha(alpha_M, "alpha_M"))
+    den = 1 - (1 - aA**2) * (1 - aM**2)
+    if den <= 0:
+        raise ValueError("alpha_A = alpha_M = 0 makes every state a fixed point")
+    V = float(mlp_kernel(1.0, sigma_w, activation)[0])
+    params = dict(alpha_A=aA, alpha_M=aM, sigma_w=sigma_w, sigma_A=sigma_A, n=n,
+                  activation=activation, samples=samples)
+
+    def q_of(r):
+        a2, _ = attention_moments(r, sigma_A, n, samples=samples)
+        qA = r + (1 - r) * a2
+        return ((1 - aM**2) * aA**2 * qA + aM**2 * V) / den
+
+    def F(r):
+        q = q_of(r)
+        out = block_map(q, r * q, **params)
+        return float(out.p / out.q - r)
+
+    lo, hi = -1 / (n - 1) + 1e-9, 1 - 1e-6
+    if not (F(lo) > 0 > F(hi)):
+        return None
+    r = brentq(F, lo, hi, xtol=1e-12)
+    return SimplexFixedPoint(q=float(q_of(r)), rho=float(r))
