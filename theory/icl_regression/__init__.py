@@ -1,0 +1,31 @@
+"""In-context linear regression and pretraining task diversity.
+
+Raventós, Paul, Chen, Ganguli (2023), "Pretraining task diversity and the emergence of
+non-Bayesian in-context learning for regression", NeurIPS 2023, arXiv:2306.15063.
+Book chapter: ``book/icl_regression``.
+
+- :mod:`~theory.icl_regression.data`: sequences, task pools, the token layout, Eq. 5 paths;
+- :mod:`~theory.icl_regression.estimators`: dMMSE (Eq. 2) and ridge (Eq. 3), exact and batched,
+  with slow brute-force references;
+- :mod:`~theory.icl_regression.risks`: losses and distances (Eqs. 1, 4), closed-form risks,
+  baseline sweeps and the evaluation of trained transformers;
+- :mod:`~theory.icl_regression.transformer`: a GPT-2-style model batched over a sweep of pool
+  sizes, trained with Adam and the triangle schedule.
+"""
+
+from theory.icl_regression.data import (Sequences, interpolation_path, is_infinite, sample_pool,
+                                        sample_sequences, to_tokens, tokens_to_targets)
+from theory.icl_regression.estimators import (dmmse_naive, dmmse_posterior, dmmse_predict,
+                                              ridge_naive, ridge_predict)
+from theory.icl_regression.risks import (BaselineRisks, SweepEval, baseline_risks,
+                                         dmmse_first_risk, distance, evaluate_sweep, loss,
+                                         ridge_risk_given_inputs)
+from theory.icl_regression.transformer import (ModelConfig, SweepRun, forward, init_params,
+                                               predict, train_sweep, triangle_lr)
+
+__all__ = ["BaselineRisks", "ModelConfig", "Sequences", "SweepEval", "SweepRun",
+           "baseline_risks", "distance", "dmmse_first_risk", "dmmse_naive", "dmmse_posterior",
+           "dmmse_predict", "evaluate_sweep", "forward", "init_params", "interpolation_path",
+           "is_infinite", "loss", "predict", "ridge_naive", "ridge_predict",
+           "ridge_risk_given_inputs", "sample_pool", "sample_sequences", "to_tokens",
+           "tokens_to_targets", "train_sweep", "triangle_lr"]

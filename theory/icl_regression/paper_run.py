@@ -1,0 +1,87 @@
+"""The paper-scale sweep: train, evaluate, write a small JSON file for the chapter to plot.
+
+    THEORY_SCALE=paper python -m theory.icl_regression.paper_run [--steps N] [--out FILE]
+
+Sizes at ``THEORY_SCALE=paper`` are the paper's base model (Raventós et al. 2023, Sec. 2 and
+App. A): D = 8, K = 16, σ² = 0.25, 8 layers, width 128, 2 heads, batch 256, Adam with peak
+learning rate 1e-3 and the triangle schedule over 500k steps, M = 2⁰ … 2¹⁵ and ∞, all trained
+as one batched program (meant for a GPU). At the laptop scale the same code runs the
+chapter's sizes (a smoke test of this path). The output, by default
+``theory/icl_regression/results/sweep_<scale>.json``, holds the configuration, the command, the
+wall time and, per M, the losses and distances of :class:`~theory.icl_regression.SweepEval`;
+``book/icl_regression/task_diversity.ipynb`` plots it when the paper-scale file exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from theory.core import default_device, get_scale, scaled, set_threads
+from theory.icl_regression.risks import evaluate_sweep
+from theory.icl_regression.transformer import ModelConfig, train_sweep
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def paper_settings() -> dict:
+    """The sweep's sizes at the active scale (laptop: the chapter's notebook sizes)."""
+    return dict(
+        config=scaled(ModelConfig(D=2, K=8, n_layer=2, n_embd=32, n_head=2),
+                      ModelConfig(D=8, K=16, n_layer=8, n_embd=128, n_head=2)),
+        Ms=scaled([2, 4, 8, 16, 64, math.inf], [2**k for k in range(16)] + [math.inf]),
+        sigma2=scaled(0.0625, 0.25), steps=scaled(2000, 500_000),
+        batch_size=scaled(64, 256), lr=scaled(3e-3, 1e-3), n_eval=scaled(2048, 16384))
+
+
+def to_json(ev, settings, seconds, command) -> dict:
+    def clean(a):
+        return [None if (isinstance(x, float) and math.isnan(x)) else x
+                for x in np.asarray(a, dtype=float).tolist()]
+    c = settings["config"]
+    return {"scale": get_scale(), "command": command, "seconds": seconds,
+            "device": str(default_device()),
+            "config": {"D": c.D, "K": c.K, "n_layer": c.n_layer, "n_embd": c.n_embd,
+                       "n_head": c.n_head, "sigma2": settings["sigma2"],
+                       "steps": settings["steps"], "batch_size": settings["batch_size"],
+                       "lr": settings["lr"], "n_eval": settings["n_eval"]},
+            "M": ["inf" if math.isinf(M) else int(M) for M in ev.Ms],
+            **{k: clean(getattr(ev, k)) for k in (
+                "pt_pool", "dmmse_pool", "ridge_pool", "pt_new", "dmmse_new", "ridge_new",
+                "d_pt_dmmse_pool", "d_pt_ridge_pool", "d_pt_dmmse_new", "d_pt_ridge_new")}}
+
+
+def main(argv=None) -> Path:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    ap.add_argument("--out", type=Path, default=None, help="output JSON file")
+    args = ap.parse_args(argv)
+    set_threads(None)
+    s = paper_settings()
+    if args.steps is not None:
+        s["steps"] = args.steps
+    out = args.out or RESULTS / f"sweep_{get_scale()}.json"
+    t0 = time.perf_counter()
+    run = train_sweep(s["Ms"], s["config"], sigma2=s["sigma2"], steps=s["steps"],
+                      batch_size=s["batch_size"], lr=s["lr"], seed=0, pool_seed=1,
+                      record_every=max(1, s["steps"] // 100), dtype=torch.float32)
+    ev = evaluate_sweep(run, n=s["n_eval"])
+    seconds = time.perf_counter() - t0
+    print(ev.table())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = f"THEORY_SCALE={get_scale()} python -m theory.icl_regression.paper_run " + \
+        " ".join(sys.argv[1:] if argv is None else argv)
+    out.write_text(json.dumps(to_json(ev, s, seconds, command.strip()), indent=1))
+    print(f"wrote {out} ({seconds:.0f} s)")
+    return out
+
+
+if __name__ == "__main__":
+    main()
