@@ -1,0 +1,257 @@
+"""theory.rich_lazy.deep: data generators, the kernel-distance metric, batched training."""
+
+import numpy as np
+import pytest
+import torch
+
+from theory.rich_lazy import deep
+
+F64 = dict(device="cpu", dtype=torch.float64)
+
+
+# ---------------------------------------------------------------- modular addition
+def test_modular_addition_split_and_labels():
+    d = deep.modular_addition(7, 0.5, seed=3)
+    assert d.pairs.shape == (49, 2) and np.all(d.labels == (d.pairs[:, 0] + d.pairs[:, 1]) % 7)
+    assert len(d.train) == 24 and len(d.test) == 25
+    assert np.array_equal(np.sort(np.concatenate([d.train, d.test])), np.arange(49))
+    assert not np.array_equal(d.train, deep.modular_addition(7, 0.5, seed=4).train)
+
+
+@pytest.mark.parametrize("kw, err", [(dict(p=1), ValueError), (dict(p=2.5), TypeError),
+                                     (dict(p=5, train_fraction=1.0), ValueError),
+                                     (dict(p=5, train_fraction=0.0), ValueError),
+                                     (dict(p=5, seed=-1), ValueError)])
+def test_modular_addition_bad_input(kw, err):
+    p = kw.pop("p")
+    with pytest.raises(err):
+        deep.modular_addition(p, **kw)
+
+
+# ---------------------------------------------------------------- random hierarchy model
+def _decode(rhm, x):
+    """Parse a string bottom-up with the inverse rules; returns the label (the grammar is unambiguous)."""
+    sym = x
+    for rule in reversed(rhm.rules):
+        inverse = {tuple(rule[a, k]): a for a in range(rule.shape[0]) for k in range(rhm.m)}
+        sym = np.array([inverse[tuple(sym[i:i + rhm.s])] for i in range(0, len(sym), rhm.s)])
+    assert sym.shape == (1,)
+    return sym[0]
+
+
+def test_random_hierarchy_rules_are_unambiguous():
+    rhm = deep.random_hierarchy(6, 4, 3, 2, 3, seed=1)
+    assert [r.shape for r in rhm.rules] == [(4, 3, 2), (6, 3, 2), (6, 3, 2)]
+    for rule in rhm.rules:
+        tuples = rule.reshape(-1, rhm.s)
+        assert len({tuple(t) for t in tuples}) == len(tuples)          # no s-tuple serves two symbols
+        assert tuples.min() >= 0 and tuples.max() < rhm.v
+
+
+def test_sample_hierarchy_is_generated_by_the_grammar():
+    rhm = deep.random_hierarchy(5, 3, 2, 2, 3, seed=2)
+    x, y = deep.sample_hierarchy(rhm, 200, seed=0)
+    assert x.shape == (200, 8) and y.shape == (200,)
+    assert all(_decode(rhm, xi) == yi for xi, yi in zip(x, y))
+    assert set(np.unique(y)) == {0, 1, 2}
+
+
+def test_number_of_distinct_inputs():
+    rhm = deep.random_hierarchy(3, 2, 2, 2, 2, seed=0)                  # 2 · 2^(1+2) = 16 strings
+    x, _ = deep.sample_hierarchy(rhm, 3000, seed=1)
+    assert rhm.n_inputs == 16 and len({tuple(r) for r in x}) == 16
+
+
+@pytest.mark.parametrize("args, err", [((4, 4, 5, 2, 2), ValueError),   # m·v > v^s
+                                       ((4, 4, 2, 1, 2), ValueError),   # s = 1
+                                       ((1, 2, 1, 2, 2), ValueError),   # v = 1
+                                       ((4, 4, 2, 2, 0), ValueError),
+                                       ((4.0, 4, 2, 2, 2), TypeError)])
+def test_random_hierarchy_bad_input(args, err):
+    with pytest.raises(err):
+        deep.random_hierarchy(*args)
+
+
+def test_sample_hierarchy_bad_input():
+    with pytest.raises(TypeError):
+        deep.sample_hierarchy("grammar", 10)
+    with pytest.raises(ValueError):
+        deep.sample_hierarchy(deep.random_hierarchy(4, 2, 2, 2, 2), 0)
+
+
+# ---------------------------------------------------------------- models
+def _hcnn_reference(W, x, s, v):
+    """Plain one-model hierarchical CNN on explicit one-hot vectors, for comparison."""
+    h = np.eye(v)[x].reshape(len(x), -1)                                   # (N, s^L · v)
+    for Wl in W[:-1]:
+        k = Wl.shape[1]
+        h = np.maximum(h.reshape(len(x), -1, k) @ Wl.T, 0).reshape(len(x), -1)
+    return h @ W[-1].T
+
+
+def test_hcnn_matches_explicit_one_hot_network():
+    rhm = deep.random_hierarchy(4, 3, 2, 2, 3, seed=0)
+    x, _ = deep.sample_hierarchy(rhm, 20, seed=0)
+    prm = deep.init_params("hcnn", dict(v=4, s=2, L=3, width=5, d_out=3), [0.5, 2.0], [0, 1], **F64)
+    out = deep.forward("hcnn", prm, torch.tensor(x)).numpy()
+    for b in range(2):
+        ref = _hcnn_reference([p[b].numpy() for p in prm], x, 2, 4)
+        np.testing.assert_allclose(out[b], ref, rtol=1e-12, atol=1e-12)
+
+
+def test_mlp_is_a_network_on_one_hot_pairs():
+    prm = deep.init_params("mlp", dict(d_in=10, width=6, d_out=5), 1.0, 0, **F64)
+    pairs = torch.tensor([[0, 4], [3, 2]])
+    x = np.zeros((2, 10))
+    x[0, [0, 9]] = x[1, [3, 7]] = 1
+    W, A = prm[0][0].numpy(), prm[1][0].numpy()
+    np.testing.assert_allclose(deep.forward("mlp", prm, pairs)[0].numpy(), np.maximum(x @ W.T, 0) @ A.T,
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("arch, dims, x", [
+    ("mlp", dict(d_in=14, width=8, d_out=7), torch.tensor([[1, 2], [6, 0], [3, 3]])),
+    ("cnn", dict(channels=(3, 4), d_out=10), torch.rand(5, 1, 8, 8, dtype=torch.float64)),
+    ("hcnn", dict(v=4, s=2, L=2, width=6, d_out=3), torch.tensor([[0, 1, 2, 3], [3, 3, 1, 0]]))])
+def test_initial_function_does_not_depend_on_alpha(arch, dims, x):
+    alphas = np.array([0.1, 1.0, 7.0])
+    prm = deep.init_params(arch, dims, alphas, 5, **F64)
+    f = deep.forward(arch, prm, x)
+    assert torch.allclose(f[0], f[1], rtol=1e-12, atol=1e-14)
+    assert torch.allclose(f[2], f[1], rtol=1e-12, atol=1e-14)
+    assert torch.allclose(prm[0][0], 0.1 * prm[0][1]) and torch.allclose(prm[-1][2], prm[-1][1] / 7.0)
+
+
+def test_mean_imbalance_sign_follows_alpha():
+    prm = deep.init_params("mlp", dict(d_in=20, width=30, d_out=10), [0.1, 10.0], 0, **F64)
+    d = deep.mean_imbalance(prm)
+    assert d[0] > 0 > d[1]
+    W, A = prm[0][0].numpy(), prm[1][0].numpy()
+    assert np.isclose(d[0], np.mean((A**2).sum(0) - (W**2).sum(1)))
+    with pytest.raises(ValueError):
+        deep.mean_imbalance(deep.init_params("hcnn", dict(v=3, s=2, L=2, width=4, d_out=2), 1.0, 0))
+
+
+@pytest.mark.parametrize("call, err", [
+    (lambda: deep.init_params("rnn", dict(d_in=2, width=2, d_out=2), 1.0, 0), ValueError),
+    (lambda: deep.init_params("mlp", dict(d_in=2, width=2), 1.0, 0), ValueError),
+    (lambda: deep.init_params("mlp", dict(d_in=2, width=2, d_out=2), -1.0, 0), ValueError),
+    (lambda: deep.init_params("mlp", dict(d_in=2, width=2, d_out=2), [1.0, 2.0], [0, 1, 2]), ValueError),
+    (lambda: deep.init_params("mlp", dict(d_in=2, width=2, d_out=2), 1.0, 0.5), TypeError),
+    (lambda: deep.init_params("cnn", dict(channels=3, d_out=2), 1.0, 0), ValueError),
+    (lambda: deep.forward("rnn", [], torch.zeros(1)), ValueError)])
+def test_model_bad_input(call, err):
+    with pytest.raises(err):
+        call()
+
+
+# ---------------------------------------------------------------- training
+def _mod_data(p=7, seed=0):
+    d = deep.modular_addition(p, 0.6, seed=seed)
+    t = torch.tensor
+    return t(d.pairs[d.train]), t(d.labels[d.train]), t(d.pairs[d.test]), t(d.labels[d.test])
+
+
+@pytest.mark.parametrize("wd", [0.0, 0.5])
+def test_batched_training_equals_separate_runs(wd):
+    data = _mod_data()
+    dims = dict(d_in=14, width=16, d_out=7)
+    alphas, seeds = np.array([0.3, 1.0, 3.0]), np.array([0, 1, 2])
+    batched = deep.train("mlp", deep.init_params("mlp", dims, alphas, seeds, **F64), *data, steps=40,
+                         lr=1e-2, weight_decay=wd, eval_every=10)
+    for b in range(3):
+        one = deep.train("mlp", deep.init_params("mlp", dims, alphas[b], seeds[b], **F64), *data,
+                         steps=40, lr=1e-2, weight_decay=wd, eval_every=10)
+        for pb, p1 in zip(batched.params, one.params):
+            torch.testing.assert_close(pb[b], p1[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(batched.train_loss[b], one.train_loss[0], rtol=1e-10)
+        np.testing.assert_array_equal(batched.test_acc[b], one.test_acc[0])
+
+
+def test_train_mask_equals_training_on_the_subset():
+    rhm = deep.random_hierarchy(4, 3, 2, 2, 2, seed=0)
+    x, y = (torch.tensor(a) for a in deep.sample_hierarchy(rhm, 30, seed=0))
+    xe, ye = (torch.tensor(a) for a in deep.sample_hierarchy(rhm, 20, seed=1))
+    dims = dict(v=4, s=2, L=2, width=8, d_out=3)
+    mask = np.zeros((2, 30))
+    mask[0, :12], mask[1] = 1, 1
+    both = deep.train("hcnn", deep.init_params("hcnn", dims, 1.0, [0, 0], **F64), x, y, xe, ye,
+                      steps=25, lr=1e-2, train_mask=mask, eval_every=25)
+    sub = deep.train("hcnn", deep.init_params("hcnn", dims, 1.0, 0, **F64), x[:12], y[:12], xe, ye,
+                     steps=25, lr=1e-2, eval_every=25)
+    for pb, ps in zip(both.params, sub.params):
+        torch.testing.assert_close(pb[0], ps[0], rtol=1e-10, atol=1e-12)
+    assert not torch.allclose(both.params[0][1], both.params[0][0])
+
+
+def test_training_learns_and_stops_early():
+    data = _mod_data(5)
+    prm = deep.init_params("mlp", dict(d_in=10, width=32, d_out=5), 1.0, 0, **F64)
+    run = deep.train("mlp", prm, *data, steps=300, lr=3e-2, eval_every=5, stop_at_test_acc=0.0)
+    assert run.steps[-1] == 0                                            # threshold 0: stops at once
+    run = deep.train("mlp", prm, *data, steps=300, lr=3e-2, eval_every=5)
+    assert run.train_acc[0, -1] == 1.0 and run.train_loss[0, -1] < run.train_loss[0, 0]
+
+
+@pytest.mark.parametrize("kw, err", [(dict(steps=0), ValueError), (dict(lr=0.0), ValueError),
+                                     (dict(weight_decay=-1.0), ValueError),
+                                     (dict(train_mask=np.ones((2, 3))), ValueError),
+                                     (dict(eval_every=1.5), TypeError)])
+def test_train_bad_input(kw, err):
+    data = _mod_data(5)
+    prm = deep.init_params("mlp", dict(d_in=10, width=4, d_out=5), 1.0, 0, **F64)
+    args = dict(steps=5, lr=1e-2) | kw
+    with pytest.raises(err):
+        deep.train("mlp", prm, *data, **args)
+    with pytest.raises(TypeError):
+        deep.train("mlp", "weights", *data, steps=5, lr=1e-2)
+
+
+# ---------------------------------------------------------------- metrics
+def test_kernel_distance():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 3))
+    K = X @ X.T
+    assert abs(deep.kernel_distance(K, 4.0 * K)) < 1e-14                 # rescaling: no movement
+    assert np.isclose(deep.kernel_distance(np.diag([1.0, 0]), np.diag([0, 1.0])), 1.0)
+    K2 = np.stack([K, K + np.ones((6, 6)) * 50])                          # batched; a constant block
+    raw, cen = deep.kernel_distance(np.stack([K, K]), K2), deep.kernel_distance(np.stack([K, K]), K2, center=True)
+    assert raw.shape == (2,) and raw[1] > 0.1 and abs(cen[1]) < 1e-12      # centring removes it
+    with pytest.raises(ValueError):
+        deep.kernel_distance(np.eye(3), np.eye(4))
+    with pytest.raises(ValueError):
+        deep.kernel_distance(np.zeros((3, 3)), np.eye(3))
+    with pytest.raises(TypeError):
+        deep.kernel_distance(np.eye(3), np.eye(3), center="yes")
+
+
+def test_ntk_gram_matches_per_output_gradients():
+    prm = deep.init_params("cnn", dict(channels=(2, 3), d_out=4), [0.5, 2.0], [0, 1], **F64)
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
+    theta = deep.ntk_gram("cnn", prm, x)
+    for b in range(2):
+        grads = []
+        for n in range(3):
+            for c in range(4):
+                ps = [p[b:b + 1].clone().requires_grad_(True) for p in prm]
+                g = torch.autograd.grad(deep.forward("cnn", ps, x[n:n + 1])[0, 0, c], ps)
+                grads.append(torch.cat([gi.flatten() for gi in g]).numpy())
+        G = np.array(grads).reshape(3, 4, -1)
+        np.testing.assert_allclose(theta[b], np.einsum("ncp,mcp->nm", G, G), rtol=1e-10)
+    phi = deep.feature_gram("cnn", prm, x)
+    assert phi.shape == (2, 3, 3) and np.allclose(phi, phi.transpose(0, 2, 1))
+
+
+def test_first_crossing():
+    v = np.array([[0.0, 0.4, 0.6, 0.9], [0.0, 0.0, 0.0, 0.1], [0.7, 0.8, 0.9, 1.0]])
+    s = np.array([1.0, 2.0, 4.0, 8.0])
+    out = deep.first_crossing(v, s, 0.5)
+    np.testing.assert_array_equal(out[[0, 2]], [4.0, 1.0])
+    assert np.isnan(out[1])
+    assert np.isclose(deep.first_crossing(v, s, 0.5, log_interpolate=True)[0], 2 * np.sqrt(2))
+    with pytest.raises(ValueError):
+        deep.first_crossing(v, s[:3], 0.5)
+    with pytest.raises(ValueError):
+        deep.first_crossing(v, s[::-1], 0.5)
+    with pytest.raises(ValueError):
+        deep.first_crossing(v, s - 1, 0.5, log_interpolate=True)
