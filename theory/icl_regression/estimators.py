@@ -61,23 +61,29 @@ def dmmse_posterior(xs, ys, pool, sigma2) -> torch.Tensor:
     return torch.softmax(_dmmse_logits(xs, ys, pool.to(xs.dtype), sigma2), dim=-1)
 
 
-def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements: int = 2**23):
+def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements: int = 2**21):
     """dMMSE predictions (n, K) (Eq. 2); with ``return_w`` also the estimates ŵ_k (n, K, D).
 
-    Computed in chunks of sequences holding at most ``max_elements`` log-weights each.
+    Computed in chunks of sequences holding at most ``max_elements`` log-weights each, with
+    one working array per chunk updated in place (residuals, their prefix sums, the shifted
+    exponentials): ŵ_{k+1} = Σ_i e^{ℓ_i − max ℓ} w⁽ⁱ⁾ / Σ_i e^{ℓ_i − max ℓ}.
     """
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
     sigma2 = float(positive(sigma2, "sigma2"))
     max_elements = positive_int(max_elements, "max_elements")
-    n, K, _ = xs.shape
+    n, K, D = xs.shape
     pool = pool.to(device=xs.device, dtype=xs.dtype)
-    chunk = max(1, max_elements // (K * pool.shape[0]))
-    ws = []
-    for s in range(0, n, chunk):
-        logits = _dmmse_logits(xs[s:s + chunk], ys[s:s + chunk], pool, sigma2)
-        ws.append(torch.softmax(logits, dim=-1) @ pool)       # (b, K, D)
-    w_hat = torch.cat(ws)
+    w_hat = torch.empty(n, K, D, dtype=xs.dtype, device=xs.device)
+    w_hat[:, 0] = pool.mean(0)
+    if K > 1:
+        chunk = max(1, max_elements // ((K - 1) * pool.shape[0]))
+        for s in range(0, n, chunk):
+            a = xs[s:s + chunk, :-1] @ pool.T                    # (b, K−1, M)
+            a.sub_(ys[s:s + chunk, :-1, None]).square_()
+            a.cumsum_(dim=1).mul_(-0.5 / sigma2)                 # log-weights given j ≤ k
+            a.sub_(a.amax(dim=-1, keepdim=True)).exp_()
+            w_hat[s:s + chunk, 1:] = (a @ pool) / a.sum(dim=-1, keepdim=True)
     pred = (w_hat * xs).sum(-1)
     return (pred, w_hat) if return_w else pred
 
