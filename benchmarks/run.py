@@ -31,7 +31,8 @@ from sphinx_external_toc.parsing import parse_toc_yaml
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 180.0
 # One module per chapter; each exposes run() -> list[tuple[str, str]] | None.
-CHAPTER_BENCHES = ["bench_rich_lazy", "bench_stochastic_collapse_sde", "bench_stochastic_collapse"]
+CHAPTER_BENCHES = ["bench_rich_lazy", "bench_stochastic_collapse_sde", "bench_stochastic_collapse",
+                    "bench_transformer_signal"]
 
 
 def toc_notebooks() -> list[Path]:
