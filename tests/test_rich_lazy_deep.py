@@ -255,3 +255,33 @@ def test_first_crossing():
         deep.first_crossing(v, s[::-1], 0.5)
     with pytest.raises(ValueError):
         deep.first_crossing(v, s - 1, 0.5, log_interpolate=True)
+
+
+def test_gradient_descent_with_per_model_steps_equals_separate_runs():
+    data = _mod_data()
+    dims = dict(d_in=14, width=16, d_out=7)
+    alphas, lrs = np.array([0.3, 3.0]), np.array([0.5, 0.05])
+    batched = deep.train("mlp", deep.init_params("mlp", dims, alphas, [0, 1], **F64), *data, steps=30,
+                         lr=lrs, optimizer="gd", eval_every=10)
+    for b in range(2):
+        prm = deep.init_params("mlp", dims, alphas[b], b, **F64)
+        one = deep.train("mlp", prm, *data, steps=30, lr=lrs[b], optimizer="gd", eval_every=10)
+        for pb, p1 in zip(batched.params, one.params):
+            torch.testing.assert_close(pb[b], p1[0], rtol=1e-10, atol=1e-12)
+    # one step by hand: θ ← θ − lr ∇L
+    prm = deep.init_params("mlp", dims, 1.0, 0, **F64)
+    ps = [p.clone().requires_grad_(True) for p in prm]
+    logits = deep.forward("mlp", ps, data[0])[0]
+    grads = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, data[1]), ps)
+    step = deep.train("mlp", prm, *data, steps=1, lr=0.3, optimizer="gd", eval_every=1)
+    for p0, g, p1 in zip(prm, grads, step.params):
+        torch.testing.assert_close(p1, p0 - 0.3 * g, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kw", [dict(optimizer="sgd"), dict(optimizer="gd", weight_decay=0.1),
+                                dict(optimizer="gd", lr=np.ones(3)), dict(lr=np.ones(1))])
+def test_train_optimizer_bad_input(kw):
+    data = _mod_data(5)
+    prm = deep.init_params("mlp", dict(d_in=10, width=4, d_out=5), [1.0, 2.0], 0, **F64)
+    with pytest.raises(ValueError):
+        deep.train("mlp", prm, *data, **(dict(steps=5, lr=1e-2) | kw))

@@ -344,11 +344,16 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = 
     return (correct * mask).sum(-1) / mask.sum(-1)
 
 
-def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr: float,
-          weight_decay: float = 0.0, train_mask=None, eval_every: int = 10,
+def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr,
+          weight_decay: float = 0.0, optimizer: str = "adam", train_mask=None, eval_every: int = 10,
           stop_at_test_acc: float | None = None, progress: bool = False) -> TrainResult:
-    """Full-batch training of the B models at once: Adam (``weight_decay = 0``) or AdamW
-    (decoupled weight decay) on the sum over models of each model's mean cross-entropy.
+    """Full-batch training of the B models at once on the sum over models of each model's mean
+    cross-entropy, with ``optimizer``:
+
+    - ``"adam"``: Adam (``weight_decay = 0``) or AdamW (decoupled weight decay), scalar ``lr``;
+    - ``"gd"``: plain gradient descent θ_b ← θ_b − lr_b ∇L_b, with ``lr`` a scalar or one step
+      size per model (B,), so that models of very different kernel scales can each take a stable
+      step (no weight decay).
 
     ``train_mask`` (B, N_train) of 0/1 lets model b train on its own subset of the training
     inputs (the sample-complexity sweep batches several training-set sizes this way); inputs and
@@ -359,7 +364,11 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
     steps = positive_int(steps, "steps")
-    lr = float(positive(lr, "lr"))
+    if optimizer not in ("adam", "gd"):
+        raise ValueError(f"optimizer must be 'adam' or 'gd', got {optimizer!r}")
+    lr = positive(lr, "lr")
+    if optimizer == "adam" and lr.ndim != 0:
+        raise ValueError("lr must be a scalar for optimizer='adam'")
     wd = float(as_array(weight_decay, "weight_decay", ndim=0))
     if wd < 0:
         raise ValueError(f"weight_decay must be >= 0, got {wd}")
@@ -378,8 +387,16 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
                              f"got {tuple(mask.shape)}")
         if torch.any(mask.sum(-1) == 0):
             raise ValueError("train_mask leaves a model with no training inputs")
-    opt = (torch.optim.AdamW(params, lr=lr, weight_decay=wd) if wd > 0
-           else torch.optim.Adam(params, lr=lr))
+    if optimizer == "gd":
+        if wd > 0:
+            raise ValueError("weight_decay is only available with optimizer='adam'")
+        if lr.ndim > 1 or (lr.ndim == 1 and lr.shape[0] != B):
+            raise ValueError(f"lr must be a scalar or have shape (B,) = ({B},), got {lr.shape}")
+        lr_b = torch.as_tensor(np.broadcast_to(lr, (B,)).copy(), dtype=dtype, device=params[0].device)
+        opt = None
+    else:
+        opt = (torch.optim.AdamW(params, lr=float(lr), weight_decay=wd) if wd > 0
+               else torch.optim.Adam(params, lr=float(lr)))
     count = mask.sum(-1)
     rec_steps, tr_acc, te_acc, tr_loss = [], [], [], []
 
@@ -409,9 +426,15 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
                 break
         if k == steps:
             break
-        opt.zero_grad(set_to_none=True)
-        per_model.sum().backward()
-        opt.step()
+        if opt is None:
+            grads = torch.autograd.grad(per_model.sum(), params)
+            with torch.no_grad():
+                for p_, g in zip(params, grads):
+                    p_.sub_(lr_b.reshape(-1, *[1] * (p_.dim() - 1)) * g)
+        else:
+            opt.zero_grad(set_to_none=True)
+            per_model.sum().backward()
+            opt.step()
     return TrainResult(params=[p.detach() for p in params], steps=np.array(rec_steps),
                        train_acc=np.stack(tr_acc, 1), test_acc=np.stack(te_acc, 1),
                        train_loss=np.stack(tr_loss, 1))
