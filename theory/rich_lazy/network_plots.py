@@ -78,15 +78,14 @@ def relu_explorer_figure(tau: float = 0.1, delta: float = 0.0, *, steps: int = 4
     end_sign = np.sign(run.a[0, -1])
     ax0.scatter(path[-1, :, 0], path[-1, :, 1], s=10, c=np.where(end_sign > 0, COLORS["blue"],
                                                                  COLORS["red"]), zorder=3)
-    for w, a in zip(ts.teacher_W[0], ts.teacher_a[0]):
-        ax0.plot([0, w[0]], [0, w[1]], color=COLORS["green"], lw=2)
-    ax0.plot([], [], color=COLORS["green"], lw=2, label="teacher neurons")
+    lim = 1.15 * np.abs(path).max()
+    for w in ts.teacher_W[0]:                                  # teacher directions, as rays
+        ax0.plot([0, 2 * lim * w[0]], [0, 2 * lim * w[1]], color=COLORS["green"], lw=1.5, zorder=1)
+    ax0.plot([], [], color=COLORS["green"], lw=2, label="teacher directions")
     ax0.plot([], [], "o", color=COLORS["blue"], label="student, a > 0")
     ax0.plot([], [], "o", color=COLORS["red"], label="student, a < 0")
-    phi = np.linspace(0, 2 * np.pi, 200)
-    ax0.plot(np.cos(phi), np.sin(phi), color=COLORS["grey"], lw=0.8)
     ax0.set(xlabel=r"$|a_i|\,w_{i,1}$", ylabel=r"$|a_i|\,w_{i,2}$", aspect="equal",
-            xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), title=f"τ = {tau:g}, δ = {delta:g}")
+            xlim=(-lim, lim), ylim=(-lim, lim), title=f"τ = {tau:g}, δ = {delta:g}")
     ax0.legend(fontsize=8, loc="lower left")
     k = np.maximum(run.steps, 1)
     ax1.loglog(k, run.loss[0], "o", ms=3, color=COLORS["blue"], label="training loss")
