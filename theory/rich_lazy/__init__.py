@@ -23,3 +23,8 @@ from theory.rich_lazy import deep  # noqa: E402
 from theory.rich_lazy.deep import modular_addition, random_hierarchy, sample_hierarchy  # noqa: E402
 
 __all__ += ["deep", "modular_addition", "random_hierarchy", "sample_hierarchy"]
+
+# Wide/deep linear and two-layer ReLU networks (Section 4, Fig. 1).
+from theory.rich_lazy import linear_networks, two_layer  # noqa: E402
+
+__all__ += ["linear_networks", "two_layer"]
