@@ -232,3 +232,35 @@ def test_bad_input_raises():
         train_sweep([], progress=False)
     with pytest.raises(ValueError, match="Ms entry must be"):
         train_sweep([0], progress=False)
+
+
+# ------------------------------------------------------------------ evaluation and the paper path
+
+def test_evaluate_sweep_and_paths_small_run():
+    from theory.icl_regression import evaluate_sweep, path_losses
+    cfg = ModelConfig(D=2, K=4, n_layer=1, n_embd=8, n_head=2)
+    run = train_sweep([1, 3, math.inf], cfg, sigma2=0.1, steps=3, batch_size=4, progress=False,
+                      device="cpu")
+    ev = evaluate_sweep(run, n=64)
+    assert np.isnan(ev.dmmse_pool[2]) and np.all(np.isfinite(ev.pt_new))
+    # M = 1: dMMSE is the pool task itself, its loss on the pool is the noise level σ²/D,
+    # apart from the first position where it is the pool mean (the same task)
+    assert abs(ev.dmmse_pool[0] - 0.1 / 2) < 0.03
+    assert np.allclose(ev.ridge_new, ev.ridge_new[0])          # the same new-task draws
+    p = path_losses(run, 1, np.linspace(0, 1, 3), n_pairs=2, n=8)
+    assert p.pt.shape == (3,) and np.all(np.isfinite(p.dmmse))
+    assert np.all(np.isnan(path_losses(run, 2, [0.0, 1.0], n_pairs=1, n=4).dmmse))
+    with pytest.raises(ValueError, match="at least two"):
+        path_losses(run, 0, [0.5])
+    with pytest.raises(ValueError, match="g must be"):
+        path_losses(run, 3, [0.5])
+
+
+def test_paper_run_writes_results(tmp_path):
+    import json
+
+    from theory.icl_regression.paper_run import main
+    out = main(["--steps", "2", "--out", str(tmp_path / "r.json")])
+    res = json.loads(out.read_text())
+    assert res["scale"] == "laptop" and res["M"][-1] == "inf" and res["dmmse_new"][-1] is None
+    assert len(res["pt_new"]) == len(res["M"]) and res["config"]["steps"] == 2

@@ -17,13 +17,13 @@ from theory.icl_regression.data import (Sequences, interpolation_path, is_infini
                                         sample_sequences, to_tokens, tokens_to_targets)
 from theory.icl_regression.estimators import (dmmse_naive, dmmse_posterior, dmmse_predict,
                                               ridge_naive, ridge_predict)
-from theory.icl_regression.risks import (BaselineRisks, SweepEval, baseline_risks,
+from theory.icl_regression.risks import (BaselineRisks, PathLosses, SweepEval, baseline_risks,
                                          dmmse_first_risk, distance, evaluate_sweep, loss,
-                                         ridge_risk_given_inputs)
+                                         path_losses, ridge_risk_given_inputs)
 from theory.icl_regression.transformer import (ModelConfig, SweepRun, forward, init_params,
                                                predict, train_sweep, triangle_lr)
 
-__all__ = ["BaselineRisks", "ModelConfig", "Sequences", "SweepEval", "SweepRun",
+__all__ = ["BaselineRisks", "ModelConfig", "PathLosses", "path_losses", "Sequences", "SweepEval", "SweepRun",
            "baseline_risks", "distance", "dmmse_first_risk", "dmmse_naive", "dmmse_posterior",
            "dmmse_predict", "evaluate_sweep", "forward", "init_params", "interpolation_path",
            "is_infinite", "loss", "predict", "ridge_naive", "ridge_predict",

@@ -27,8 +27,8 @@ from theory.core import positive, positive_int
 from theory.icl_regression.data import sample_sequences
 from theory.icl_regression.estimators import dmmse_predict, ridge_predict
 
-__all__ = ["BaselineRisks", "SweepEval", "baseline_risks", "dmmse_first_risk", "distance",
-           "evaluate_sweep", "loss", "ridge_risk_given_inputs"]
+__all__ = ["BaselineRisks", "PathLosses", "SweepEval", "baseline_risks", "dmmse_first_risk",
+           "distance", "evaluate_sweep", "loss", "path_losses", "ridge_risk_given_inputs"]
 
 
 def loss(pred: torch.Tensor, ys: torch.Tensor, D: int) -> np.ndarray:
@@ -176,3 +176,61 @@ def evaluate_sweep(run, *, n: int = 2048, seed: int = 12345) -> SweepEval:
     return SweepEval(Ms=list(run.Ms), pt_new_per_k=per_k, ridge_new_per_k=loss(r_new, new.ys, D),
                      n=n, **res)
 
+
+
+@dataclass(frozen=True)
+class PathLosses:
+    """Losses per dimension along Eq. 5 paths, averaged over pairs of tasks: (len(alpha),)."""
+
+    alpha: np.ndarray
+    pt: np.ndarray
+    dmmse: np.ndarray
+    ridge: np.ndarray
+    se_pt: np.ndarray
+
+
+def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
+                seed: int = 0) -> PathLosses:
+    """Losses of model g of a sweep, of dMMSE for its pool and of ridge on tasks along the
+    interpolation paths w_α of Eq. 5 between pairs of its pool tasks (pairs of N(0, I_D) tasks
+    for M = ∞, where dMMSE is NaN): n sequences per α and pair, the same draws for all three."""
+    from theory.icl_regression.data import interpolation_path
+    from theory.icl_regression.transformer import predict
+
+    G = len(run.Ms)
+    if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g < G:
+        raise ValueError(f"g must be a model index in [0, {G}), got {g!r}")
+    n_pairs, n = positive_int(n_pairs, "n_pairs"), positive_int(n, "n")
+    alpha = np.asarray(alpha, dtype=float)
+    c, sigma2 = run.config, run.sigma2
+    D, K = c.D, c.K
+    gen = torch.Generator().manual_seed(int(seed))
+    pool = run.pools[g]
+    if pool is not None and pool.shape[0] < 2:
+        raise ValueError("a path needs a pool of at least two tasks")
+    ws = []
+    for _ in range(n_pairs):
+        if pool is None:
+            wi, wj = torch.randn(2, D, generator=gen, dtype=torch.float64)
+        else:
+            i, j = torch.randperm(pool.shape[0], generator=gen)[:2]
+            wi, wj = pool[i], pool[j]
+        ws.append(torch.as_tensor(interpolation_path(wi.numpy(), wj.numpy(), alpha)))
+    ws = torch.stack(ws)                                                 # (pairs, A, D)
+    A = alpha.size
+    xs = torch.randn(n_pairs, A, n, K, D, generator=gen, dtype=torch.float64)
+    ys = torch.einsum("pankd,pad->pank", xs, ws) + math.sqrt(sigma2) * torch.randn(
+        n_pairs, A, n, K, generator=gen, dtype=torch.float64)
+    flat_x, flat_y = xs.reshape(-1, K, D), ys.reshape(-1, K)
+    single = {k: v[g:g + 1] for k, v in run.params.items()}
+    pt = predict(single, flat_x[None], flat_y[None], c.n_head)[0]
+    err = ((pt - flat_y) ** 2).mean(-1).reshape(n_pairs, A, n) / D           # per sequence
+    r = ((ridge_predict(flat_x, flat_y, sigma2) - flat_y) ** 2).mean(-1).reshape(n_pairs, A, n) / D
+    if pool is None:
+        dm = np.full(A, np.nan)
+    else:
+        d = dmmse_predict(flat_x, flat_y, pool, sigma2)
+        dm = (((d - flat_y) ** 2).mean(-1).reshape(n_pairs, A, n) / D).mean((0, 2)).numpy()
+    se = (err.transpose(0, 1).reshape(A, -1).std(1) / math.sqrt(n_pairs * n)).numpy()
+    return PathLosses(alpha=alpha, pt=err.mean((0, 2)).numpy(), dmmse=dm,
+                      ridge=r.mean((0, 2)).numpy(), se_pt=se)
