@@ -126,7 +126,7 @@ def mlp_kernel(rho, sigma_w, activation: str = "erf", n_quad: int = 200):
     slope at ρ = 1 to 1e-5 relative for σ_w ≤ 2, 2e-3 at σ_w = 3; tanh(σ_w z) becomes too steep
     for the rule beyond).
     The MLP branch output of the block has per-coordinate second moment V and overlap K
-    (book's reconstruction of the paper's MLP update, Sec. 3; W_2 entries N(0, 1/d_ff)).
+    (book's reconstruction of the paper's MLP update; W_2 entries N(0, 1/d_ff)).
     Broadcasts over ``rho`` and ``sigma_w``.
     """
     activation = _activation(activation)
@@ -233,7 +233,7 @@ def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: s
     """One transformer block of the mean-field map (q, p) → (q′, p′); see the module docstring.
 
     Returns the output (q, p) and the state after the attention sub-block (q_mid, p_mid) =
-    (q_Y, p_Y). Book's reconstruction of the paper's update map (Sec. 3, permutation-symmetric
+    (q_Y, p_Y). Book's reconstruction of the paper's update map (permutation-symmetric
     ansatz). Broadcasts over every numeric argument.
     """
     q = positive(q, "q")
