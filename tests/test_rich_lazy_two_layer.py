@@ -151,3 +151,17 @@ def test_bad_input():
         relu_descent(np.ones((5, 3)), ts.y[0], a0, W0, lr=0.1, steps=3)
     with pytest.raises(TypeError, match="steps"):
         relu_descent(ts.X[0], ts.y[0], a0, W0, lr=0.1, steps=2.5)
+
+
+def test_recorded_kernel_distance_matches_gram_of_recorded_weights():
+    ts = teacher_student(3, 12, [0, 1], n_test=5)
+    a0, W0 = relu_student_init([0.2, 0.2, 1.0], [0.5, -0.5, 0.0], 6, 3, seeds=[0, 1, 2])
+    A0, WW0 = np.stack([a0, a0]), np.stack([W0, W0])
+    run = relu_descent(ts.X, ts.y, A0, WW0, lr=0.5, eta_a=[[1.0, 2.0, 1.0]] * 2, steps=200,
+                       record_at=[0, 50, 200])
+    for s in range(2):
+        K0 = relu_ntk_gram(ts.X[s], a0, W0, eta_a=[1.0, 2.0, 1.0])
+        K = relu_ntk_gram(ts.X[s], run.a[s, :, -1], run.W[s, :, -1], eta_a=[1.0, 2.0, 1.0])
+        np.testing.assert_allclose(run.kernel_distance[s, :, -1], kernel_distance_batched(K0, K),
+                                   atol=1e-13)
+    assert np.all(run.kernel_distance[..., -1] > 1e-6)

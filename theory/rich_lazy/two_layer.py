@@ -302,10 +302,20 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record_at=None, eta_a=1.0, eta
     ea, ew, lrt = T(eta_a), T(eta_w), T(lr)
     step_a, step_w = (lrt * ea / n)[..., None], (lrt * ew / n)[..., None, None]
     delta0 = ew[..., None] * a**2 - ea[..., None] * (W**2).sum(-1)
-    XB = Xt[:, None].expand(S, G, n, d).reshape(S * G, n, d)
+    a_init, W_init = a.clone(), W.clone()
+    chunk = max(1, int(2**24 // (n * n)))             # runs per Gram batch: ≤ 16M entries (128 MiB)
 
-    def gram(a_, W_):
-        return _gram(XB, a_.reshape(S * G, m), W_.reshape(S * G, m, d), ea.reshape(-1), ew.reshape(-1))
+    def kernel_distance_now(a_, W_):
+        """S of every run against its step-0 NTK, in chunks of runs (K₀ is recomputed, not stored)."""
+        out_S = torch.empty(S, G, dtype=dtype, device=device)
+        for s_ in range(S):
+            for g0 in range(0, G, chunk):
+                g1 = min(G, g0 + chunk)
+                Xc = Xt[s_].expand(g1 - g0, n, d)
+                e_a, e_w = ea[s_, g0:g1], ew[s_, g0:g1]
+                K_0 = _gram(Xc, a_init[s_, g0:g1], W_init[s_, g0:g1], e_a, e_w)
+                out_S[s_, g0:g1] = _kdist(K_0, _gram(Xc, a_[s_, g0:g1], W_[s_, g0:g1], e_a, e_w))
+        return out_S
 
     def forward(Xd, W_, a_):
         pre = Xd @ W_.reshape(S, G * m, d).transpose(1, 2)                  # (S, n, G·m)
@@ -313,7 +323,6 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record_at=None, eta_a=1.0, eta
         f = (act.view(S, -1, G, m) * a_[:, None]).sum(-1)                   # (S, n, G)
         return pre, act, f
 
-    K0 = gram(a, W)
     R = rec.size
     out = {k: torch.empty(S, G, R, dtype=dtype, device=device) for k in ("loss", "S", "drift", "test")}
     if keep_weights:
@@ -330,7 +339,7 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record_at=None, eta_a=1.0, eta
             r = f - yt[..., None]                                             # (S, n, G)
             if j < R and rec[j] == k:
                 out["loss"][..., j] = 0.5 * (r * r).mean(1)
-                out["S"][..., j] = _kdist(K0, gram(a, W)).view(S, G)
+                out["S"][..., j] = kernel_distance_now(a, W)
                 delta = ew[..., None] * a**2 - ea[..., None] * (W**2).sum(-1)
                 out["drift"][..., j] = (delta - delta0).abs().amax(-1)
                 if has_test:
