@@ -6,7 +6,8 @@ theory.core.default_device()):
   as one batched program: training steps per second and model-steps per second;
 - the same four models trained one after another (the same code with one model each): the
   speed-up of batching;
-- the same comparison for eight models (M = 2⁰ … 2⁶ and ∞);
+- the same comparison for eight models (M = 2⁰ … 2⁶ and ∞), at batch 64 and at batch 8 (where
+  a single model leaves the core idle between small kernels and batching gains most);
 - dMMSE for a pool of 2¹⁶ tasks at the paper's D = 8, K = 16 on 256 sequences;
 - the training call of book/icl_regression/task_diversity.ipynb at the active scale.
 """
@@ -47,6 +48,9 @@ def run() -> list[tuple[str, str]]:
     steps = 200
     rows = _sweep_rows(S["Ms"], cfg, kw, steps)
     rows += _sweep_rows([2**k for k in range(7)] + [math.inf], cfg, kw, steps)
+    small = kw | {"batch_size": 8}
+    rows += [(f"batch 8: {name}", value) for name, value in
+             _sweep_rows([2**k for k in range(7)] + [math.inf], cfg, small, steps)]
 
     pool = sample_pool(2**16, 8, seed=0)
     seqs = sample_sequences(256, 16, 0.25, pool=pool, seed=1)
