@@ -58,7 +58,7 @@ def run() -> list[tuple[str, str]]:
     rows.append(("dMMSE, M = 2¹⁶, D = 8, K = 16, 256 sequences (all 16 context lengths)",
                  f"{t_d:.2f} s, {256 * 15 * 2**16 / t_d / 1e6:.0f} M log-weights/s"))
 
-    t_nb, run_ = _timed(lambda: train_sweep(S["Ms"], cfg, steps=S["steps"], seed=0, pool_seed=1,
+    t_nb, _ = _timed(lambda: train_sweep(S["Ms"], cfg, steps=S["steps"], seed=0, pool_seed=1,
                                             **kw))
     rows.append((f"task_diversity.ipynb training call ({get_scale()} scale, {len(S['Ms'])} models "
                  f"× {S['steps']} steps)", f"{t_nb:.1f} s"))

@@ -96,7 +96,7 @@ def ridge_predict(xs, ys, sigma2, *, task_scale: float = 1.0, return_w: bool = F
     _check_xy(xs, ys)
     sigma2 = float(positive(sigma2, "sigma2"))
     lam = sigma2 / float(positive(task_scale, "task_scale")) ** 2
-    n, K, D = xs.shape
+    D = xs.shape[2]
     outer = torch.cumsum(xs[..., :, None] * xs[..., None, :], dim=1)        # (n, K, D, D)
     xy = torch.cumsum(xs * ys[..., None], dim=1)                             # (n, K, D)
     A = torch.zeros_like(outer)
@@ -114,7 +114,7 @@ def dmmse_naive(xs, ys, pool, sigma2) -> torch.Tensor:
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
     sigma2 = float(positive(sigma2, "sigma2"))
-    n, K, D = xs.shape
+    n, K = xs.shape[:2]
     out = torch.zeros(n, K, dtype=torch.float64)
     for b in range(n):
         for k in range(K):
@@ -136,7 +136,7 @@ def ridge_naive(xs, ys, sigma2, *, task_scale: float = 1.0) -> torch.Tensor:
     _check_xy(xs, ys)
     sigma2 = float(positive(sigma2, "sigma2"))
     t2 = float(positive(task_scale, "task_scale")) ** 2
-    n, K, D = xs.shape
+    n, K = xs.shape[:2]
     out = torch.zeros(n, K, dtype=torch.float64)
     for b in range(n):
         for k in range(1, K):

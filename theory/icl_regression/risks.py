@@ -49,7 +49,7 @@ def ridge_risk_given_inputs(xs: torch.Tensor, sigma2: float) -> np.ndarray:
     """Per-position Bayes risk of ridge under T_True, given the inputs, per dimension (K,):
     (σ² + σ² tr (X_{<k}ᵀX_{<k} + σ²I)⁻¹)/D averaged over the sequences in xs (n, K, D)."""
     sigma2 = float(positive(sigma2, "sigma2"))
-    n, K, D = xs.shape
+    D = xs.shape[2]
     outer = torch.cumsum(xs[..., :, None] * xs[..., None, :], dim=1).double()
     A = torch.zeros_like(outer)
     A[:, 1:] = outer[:, :-1]

@@ -20,6 +20,7 @@ own pool; nothing in a step loops over g.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -216,7 +217,6 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
     gen = torch.Generator(device=device).manual_seed(int(seed) + 10_007)
     noise_sd = math.sqrt(sigma2)
     rec_steps, rec_loss = [], []
-    import time
     t0 = time.perf_counter()
     for step in tqdm(range(1, steps + 1), disable=not progress, desc=f"training {G} models"):
         idx = (torch.rand(G, batch_size, generator=gen, device=device, dtype=torch.float64)
