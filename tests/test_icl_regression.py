@@ -264,3 +264,13 @@ def test_paper_run_writes_results(tmp_path):
     res = json.loads(out.read_text())
     assert res["scale"] == "laptop" and res["M"][-1] == "inf" and res["dmmse_new"][-1] is None
     assert len(res["pt_new"]) == len(res["M"]) and res["config"]["steps"] == 2
+
+
+def test_paper_settings_are_the_papers(monkeypatch):
+    from theory.icl_regression.paper_run import paper_settings
+    monkeypatch.setenv("THEORY_SCALE", "paper")
+    s = paper_settings()
+    c = s["config"]
+    assert (c.D, c.K, c.n_layer, c.n_embd, c.n_head) == (8, 16, 8, 128, 2)
+    assert (s["sigma2"], s["batch_size"], s["lr"], s["steps"]) == (0.25, 256, 1e-3, 500_000)
+    assert s["Ms"][:-1] == [2**k for k in range(16)] and math.isinf(s["Ms"][-1])
