@@ -510,20 +510,24 @@ def ntk_gram(arch: str, params, x) -> np.ndarray:
 
         Θ(x, x') = Σ_c Σ_θ ∂f_c(x)/∂θ · ∂f_c(x')/∂θ,   shape (B, N, N),
 
-    all layers' weights θ included. One reverse-mode Jacobian of the outputs summed over the B
-    models gives every model's own Jacobian at once (model b's weights reach only its outputs);
-    the cost is N·C backward passes of the batch, so keep the probe set x small.
+    all layers' weights θ included. Computed network by network from its full Jacobian (N·C
+    rows): a single Jacobian of the whole batch would also hold the B² − B zero blocks between
+    different networks, and is slower (``benchmarks/bench_rich_lazy_deep.py``). Keep the probe
+    set x small.
     """
     from torch.func import jacrev
 
-    ps = [p.detach() for p in params]
+    out = []
+    for b in range(params[0].shape[0]):
+        pb = [p[b:b + 1].detach() for p in params]
 
-    def f(*q):
-        return forward(arch, list(q), x).sum(0)                          # (N, C)
+        def f(*q):
+            return forward(arch, list(q), x)[0]                              # (N, C)
 
-    jac = jacrev(f, argnums=tuple(range(len(ps))))(*ps)                  # (N, C, B, *shape)
-    J = torch.cat([j.flatten(3) for j in jac], dim=-1)                   # (N, C, B, P)
-    return torch.einsum("ncbp,mcbp->bnm", J, J).cpu().numpy().astype(np.float64)
+        jac = jacrev(f, argnums=tuple(range(len(pb))))(*pb)                  # (N, C, 1, *shape)
+        J = torch.cat([j.flatten(2) for j in jac], dim=-1)                   # (N, C, P)
+        out.append(torch.einsum("ncp,mcp->nm", J, J).cpu().numpy().astype(np.float64))
+    return np.stack(out)
 
 
 def mean_imbalance(params) -> np.ndarray:
