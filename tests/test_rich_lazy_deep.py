@@ -215,7 +215,8 @@ def test_kernel_distance():
     assert abs(deep.kernel_distance(K, 4.0 * K)) < 1e-14                 # rescaling: no movement
     assert np.isclose(deep.kernel_distance(np.diag([1.0, 0]), np.diag([0, 1.0])), 1.0)
     K2 = np.stack([K, K + np.ones((6, 6)) * 50])                          # batched; a constant block
-    raw, cen = deep.kernel_distance(np.stack([K, K]), K2), deep.kernel_distance(np.stack([K, K]), K2, center=True)
+    K1 = np.stack([K, K])
+    raw, cen = deep.kernel_distance(K1, K2), deep.kernel_distance(K1, K2, center=True)
     assert raw.shape == (2,) and raw[1] > 0.1 and abs(cen[1]) < 1e-12      # centring removes it
     with pytest.raises(ValueError):
         deep.kernel_distance(np.eye(3), np.eye(4))

@@ -18,7 +18,7 @@ from theory.rich_lazy.simulate import (DescentLimit, gradient_descent, gradient_
 __all__ = ["DescentLimit", "derivation", "gradient_descent", "gradient_descent_limit",
            "gradient_flow_ode", *_exact_all]
 
-# Deep finite-width networks (Section 5): batched training, data generators, kernel distance.
+# Deep finite-width networks (the deep-network experiments): batched training, data, metrics.
 from theory.rich_lazy import deep  # noqa: E402
 from theory.rich_lazy.deep import modular_addition, random_hierarchy, sample_hierarchy  # noqa: E402
 

@@ -1,13 +1,17 @@
 """Deep finite-width networks from upstream and downstream initialisations (Kunin et al. 2024,
-Section 5 and its four-panel experiment figure: kernel distance, first-layer CNN filters,
-sample complexity on hierarchical data, time to grokking).
+the deep-network experiments, Section 5 by our reading, and their four-panel figure: kernel
+distance, first-layer CNN filters, sample complexity on hierarchical data, time to grokking).
 
-The paper's deep-network code is not public, so the set-ups here are the book's own
-reconstruction at laptop scale. One knob sets the initialisation everywhere: starting from a
-standard draw, the **first** layer is multiplied by ``alpha`` and the **readout** by ``1/alpha``.
+The paper's text could not be read for this chapter (the panels are known from its abstract and
+a third-party summary; section numbers are unverified), and its deep-network code is not public,
+so the set-ups here are the book's own reconstruction at laptop scale.
+
+One knob sets the initialisation everywhere: starting from a standard draw, the **first** layer
+is multiplied by ``alpha`` and the **readout** by ``1/alpha``.
 The networks are bias-free ReLU networks, which are positively homogeneous in each layer, so the
 initial function is *identical* for every ``alpha`` (same seed); only the balance between the
-layers changes. In the two-layer case each hidden neuron i carries the imbalance of Section 4,
+layers changes. In the two-layer case each hidden neuron i carries the imbalance of the paper's
+two-layer piecewise-linear analysis (Section 4 by our reading),
 
     δ_i = ‖a_i‖² − ‖w_i‖²        (η_a = η_w = 1),
 
@@ -17,8 +21,8 @@ with a_i its readout column and w_i its input weights: ``alpha < 1`` moves every
 
 Everything is batched: B models (seeds × values of ``alpha`` × training-set sizes) are one tensor
 program whose weights carry a leading batch axis, and the training loss is the *sum* of the B
-per-model losses, so each model's gradient is its own. Adam and AdamW act elementwise, hence a
-batched run equals B separate runs (``tests/test_rich_lazy_deep.py`` checks this).
+per-model losses, so each model's gradient is its own. Adam, AdamW and gradient descent act
+elementwise, hence a batched run equals B separate runs (``tests/test_rich_lazy_deep.py`` checks this).
 
 Contents
 --------
@@ -27,7 +31,8 @@ Contents
 - models (functional, batched weights): ``mlp`` (one hidden layer on one-hot pairs),
   ``cnn`` (two 3×3 convolutions on 8×8 images), ``hcnn`` (hierarchical CNN with patch = stride =
   s for the random hierarchy model); :func:`init_params`, :func:`forward`;
-- training: :func:`train` (full-batch Adam/AdamW, cross-entropy, per-model sample masks);
+- training: :func:`train` (full-batch Adam/AdamW, or gradient descent with one step size per
+  model; cross-entropy; per-model sample masks);
 - metrics: :func:`kernel_distance`, :func:`ntk_gram`, :func:`feature_gram`, :func:`accuracy`,
   :func:`first_crossing`, :func:`mean_imbalance`.
 """
@@ -127,7 +132,8 @@ class Hierarchy:
 
     @property
     def n_inputs(self) -> int:
-        """Number of distinct inputs, n_c · m^{(s^L − 1)/(s − 1)}: each of the s^ℓ symbols of level ℓ < L picks one of m rules."""
+        """Number of distinct inputs, n_c · m^{(s^L − 1)/(s − 1)}: each of the s^ℓ symbols of
+        level L − ℓ, ℓ = 0, …, L − 1, picks one of its m rules."""
         return self.n_classes * self.m ** ((self.s ** self.L - 1) // (self.s - 1))
 
 
@@ -312,7 +318,8 @@ def forward(arch: str, params, x: torch.Tensor) -> torch.Tensor:
 
     ``mlp``: f(x) = A relu(W x) on x = e_a ⊕ e_b given as index pairs (N, 2);
     ``cnn``: conv 3×3 (c1) → ReLU → 2×2 average pool → conv 3×3 (c2) → ReLU → global average
-    pool → linear, on (N, 1, 8, 8) images (all maps positively homogeneous, no biases); ``hcnn``: L layers of a convolution with patch = stride = s and ReLU,
+    pool → linear, on (N, 1, 8, 8) images (all maps positively homogeneous, no biases);
+    ``hcnn``: L layers of a convolution with patch = stride = s and ReLU,
     then a linear readout, on (N, s^L) symbol strings (the input layer acts on one-hot symbols).
     """
     if arch not in ARCHITECTURES:
@@ -532,8 +539,9 @@ def ntk_gram(arch: str, params, x) -> np.ndarray:
 
 def mean_imbalance(params) -> np.ndarray:
     """For a two-layer network (first layer W (B, H, d), readout A (B, C, H)), the mean over
-    hidden neurons of δ_i = ‖a_i‖² − ‖w_i‖² (η = 1), the per-neuron conserved quantity of the
-    paper's Section 4 under gradient flow. Positive: upstream; negative: downstream. Shape (B,)."""
+    hidden neurons of δ_i = ‖a_i‖² − ‖w_i‖² (η = 1), the per-neuron quantity that gradient flow
+    conserves in bias-free two-layer ReLU networks (the paper's Section 4 by our reading).
+    Positive: upstream; negative: downstream. Shape (B,)."""
     if len(params) != 2:
         raise ValueError(f"mean_imbalance needs a two-layer network, got {len(params)} layers")
     W, A = params
