@@ -43,14 +43,30 @@ def _check_chain(weights) -> list[np.ndarray]:
     return Ws
 
 
+def _check_etas(etas, layers: int) -> np.ndarray:
+    etas = np.atleast_1d(positive(etas, "etas"))
+    if etas.shape != (layers,):
+        raise ValueError(f"etas must have one learning rate per layer ({layers}), got {etas.shape}")
+    return etas
+
+
 def conserved_matrices(weights, etas) -> list[np.ndarray]:
     """[Δ_1, …, Δ_{L−1}] with Δ_ℓ = η_ℓ W_{ℓ+1}ᵀW_{ℓ+1} − η_{ℓ+1} W_ℓW_ℓᵀ (paper, Sec. 4)."""
     Ws = _check_chain(weights)
-    etas = np.atleast_1d(positive(etas, "etas"))
-    if etas.shape != (len(Ws),):
-        raise ValueError(f"etas must have one learning rate per layer ({len(Ws)}), got {etas.shape}")
+    etas = _check_etas(etas, len(Ws))
     return [etas[i] * Ws[i + 1].T @ Ws[i + 1] - etas[i + 1] * Ws[i] @ Ws[i].T
             for i in range(len(Ws) - 1)]
+
+
+def _check_problem(weights, X, Y, etas):
+    """Validate a regression problem for the chain [W_1, …, W_L]: shapes and one η per layer."""
+    Ws = _check_chain(weights)
+    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
+    if X.shape[1] != Ws[0].shape[1] or Y.shape != (X.shape[0], Ws[-1].shape[0]):
+        raise ValueError(f"X must be (n, {Ws[0].shape[1]}) and Y (n, {Ws[-1].shape[0]}); got "
+                         f"{X.shape} and {Y.shape}")
+    etas = _check_etas(etas, len(Ws))
+    return Ws, X, Y, etas
 
 
 def linear_network_gd(X, Y, weights, etas, *, dt: float, steps: int, record_every: int | None = None,
@@ -60,15 +76,7 @@ def linear_network_gd(X, Y, weights, etas, *, dt: float, steps: int, record_ever
     W_ℓ ← W_ℓ − dt η_ℓ ∂L/∂W_ℓ in float64; returns the weights at the recorded steps
     (every ``record_every`` steps, default only the last), each a list [W_1, …, W_L].
     """
-    Ws = _check_chain(weights)
-    X = as_array(X, "X", ndim=2)
-    Y = as_array(Y, "Y", ndim=2)
-    if X.shape[1] != Ws[0].shape[1] or Y.shape != (X.shape[0], Ws[-1].shape[0]):
-        raise ValueError(f"X must be (n, {Ws[0].shape[1]}) and Y (n, {Ws[-1].shape[0]}); got "
-                         f"{X.shape} and {Y.shape}")
-    etas = np.atleast_1d(positive(etas, "etas"))
-    if etas.shape != (len(Ws),):
-        raise ValueError(f"etas must have one learning rate per layer ({len(Ws)}), got {etas.shape}")
+    Ws, X, Y, etas = _check_problem(weights, X, Y, etas)
     dt = float(positive(dt, "dt"))
     steps = positive_int(steps, "steps")
     every = positive_int(record_every if record_every is not None else steps, "record_every")
@@ -97,15 +105,8 @@ def linear_network_flow(t, X, Y, weights, etas, *, rtol: float = 1e-10, atol: fl
     An independent reference for descent. Returns the weights at the times t: a list over t of
     [W_1, …, W_L].
     """
-    Ws = _check_chain(weights)
+    Ws, X, Y, etas = _check_problem(weights, X, Y, etas)
     t = as_array(t, "t", ndim=1)
-    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
-    if X.shape[1] != Ws[0].shape[1] or Y.shape != (X.shape[0], Ws[-1].shape[0]):
-        raise ValueError(f"X must be (n, {Ws[0].shape[1]}) and Y (n, {Ws[-1].shape[0]}); got "
-                         f"{X.shape} and {Y.shape}")
-    etas = np.atleast_1d(positive(etas, "etas"))
-    if etas.shape != (len(Ws),):
-        raise ValueError(f"etas must have one learning rate per layer ({len(Ws)}), got {etas.shape}")
     shapes = [W.shape for W in Ws]
     cuts = np.cumsum([0] + [W.size for W in Ws])
 
