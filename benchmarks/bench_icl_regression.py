@@ -2,11 +2,11 @@
 
 Rows (THEORY_THREADS torch threads, float32 training, float64 estimators, on
 theory.core.default_device()):
-- the notebook's sweep (D = 2, K = 8, 2 layers × 32, batch 64, M ∈ {2, 8, 32, ∞}) for 200 steps
-  as one batched program: training steps per second and model-steps per second;
-- the same four models trained one after another (the same code with one model each): the
+- the notebook's sweep (D = 2, K = 8, 2 layers × 32, batch 128, M ∈ {2, 4, 8, 16, 32, ∞}) for
+  200 steps as one batched program: training steps per second and model-steps per second;
+- the same six models trained one after another (the same code with one model each): the
   speed-up of batching;
-- the same comparison for eight models (M = 2⁰ … 2⁶ and ∞), at batch 64 and at batch 8 (where
+- the same comparison for eight models (M = 2⁰ … 2⁶ and ∞), at the notebook's batch and at batch 8 (where
   a single model leaves the core idle between small kernels and batching gains most);
 - dMMSE for a pool of 2¹⁶ tasks at the paper's D = 8, K = 16 on 256 sequences;
 - the training call of book/icl_regression/task_diversity.ipynb at the active scale.

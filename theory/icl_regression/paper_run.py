@@ -36,9 +36,9 @@ def paper_settings() -> dict:
     return dict(
         config=scaled(ModelConfig(D=2, K=8, n_layer=2, n_embd=32, n_head=2),
                       ModelConfig(D=8, K=16, n_layer=8, n_embd=128, n_head=2)),
-        Ms=scaled([2, 8, 32, math.inf], [2**k for k in range(16)] + [math.inf]),
-        sigma2=scaled(0.0625, 0.25), steps=scaled(2000, 500_000),
-        batch_size=scaled(64, 256), lr=scaled(3e-3, 1e-3), n_eval=scaled(2048, 16384))
+        Ms=scaled([2, 4, 8, 16, 32, math.inf], [2**k for k in range(16)] + [math.inf]),
+        sigma2=scaled(0.0625, 0.25), steps=scaled(800, 500_000),
+        batch_size=scaled(128, 256), lr=scaled(3e-3, 1e-3), n_eval=scaled(2048, 16384))
 
 
 def to_json(ev, settings, seconds, command) -> dict:
