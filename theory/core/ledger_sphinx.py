@@ -73,6 +73,16 @@ def _notebooks_by_chapter(env):
     return chapters
 
 
+def _index_or_end(seq, item) -> int:
+    return seq.index(item) if item in seq else len(seq)
+
+
+def _toc_position(env, chapter: str) -> tuple[int, str]:
+    """Chapters in the order of the table of contents (then by name, for any not listed)."""
+    chapters = env.toctree_includes.get(env.config.root_doc, [])
+    return _index_or_end(chapters, f"book/{chapter}/index"), chapter
+
+
 def _build_ledger(app, docname):
     env = app.env
     commit, scale = current_commit(), get_scale()
@@ -90,8 +100,10 @@ def _build_ledger(app, docname):
         warn += _para(f"{len(stale)} stale records (another commit or scale than this "
                       f"build's): they are marked below and count for nothing.")
         out.append(warn)
-    for chapter in sorted(set(notebooks) | set(by_chapter)):
+    for chapter in sorted(set(notebooks) | set(by_chapter), key=lambda c: _toc_position(env, c)):
         recs = by_chapter.get(chapter, [])
+        pages = env.toctree_includes.get(f"book/{chapter}/index", [])
+        recs = sorted(recs, key=lambda r: _index_or_end(pages, f"book/{chapter}/{r.notebook}"))
         index = f"book/{chapter}/index"
         title = env.titles[index].astext() if index in env.titles else chapter
         section = nodes.section(ids=[nodes.make_id(f"ledger-{chapter}")])
