@@ -95,6 +95,9 @@ def test_duplicate_id_and_bad_names(ledger, tmp_path):
 class _Env:
     found_docs = {"book/chap/index", "book/chap/nb", "book/chap/silent"}
     titles: dict = {}
+    config = type("Config", (), {"root_doc": "book/intro"})()
+    toctree_includes = {"book/intro": ["book/chap/index"],
+                        "book/chap/index": ["book/chap/nb", "book/chap/silent"]}
 
     def doc2path(self, docname):
         return f"{docname}.md" if docname.endswith("index") else f"{docname}.ipynb"
