@@ -15,23 +15,17 @@ theory.core.default_device()):
 from __future__ import annotations
 
 import math
-import time
 
 from theory.core import get_scale, set_threads
 from theory.icl_regression import dmmse_predict, sample_pool, sample_sequences, train_sweep
 from theory.icl_regression.paper_run import paper_settings
-
-
-def _timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
+from _timing import timed
 
 
 def _sweep_rows(Ms, cfg, kw, steps) -> list[tuple[str, str]]:
     G = len(Ms)
-    t_b, _ = _timed(lambda: train_sweep(Ms, cfg, steps=steps, **kw))
-    t_s, _ = _timed(lambda: [train_sweep([M], cfg, steps=steps, **kw) for M in Ms])
+    t_b, _ = timed(lambda: train_sweep(Ms, cfg, steps=steps, **kw))
+    t_s, _ = timed(lambda: [train_sweep([M], cfg, steps=steps, **kw) for M in Ms])
     names = ", ".join("∞" if math.isinf(M) else str(M) for M in Ms)
     return [(f"{G} models (M = {names}), {steps} steps, batched",
              f"{steps / t_b:.1f} steps/s, {G * steps / t_b:.0f} model-steps/s"),
@@ -54,11 +48,11 @@ def run() -> list[tuple[str, str]]:
 
     pool = sample_pool(2**16, 8, seed=0)
     seqs = sample_sequences(256, 16, 0.25, pool=pool, seed=1)
-    t_d, _ = _timed(lambda: dmmse_predict(seqs.xs, seqs.ys, pool, 0.25))
+    t_d, _ = timed(lambda: dmmse_predict(seqs.xs, seqs.ys, pool, 0.25))
     rows.append(("dMMSE, M = 2¹⁶, D = 8, K = 16, 256 sequences (all 16 context lengths)",
                  f"{t_d:.2f} s, {256 * 15 * 2**16 / t_d / 1e6:.0f} M log-weights/s"))
 
-    t_nb, _ = _timed(lambda: train_sweep(S["Ms"], cfg, steps=S["steps"], seed=0, pool_seed=1,
+    t_nb, _ = timed(lambda: train_sweep(S["Ms"], cfg, steps=S["steps"], seed=0, pool_seed=1,
                                             **kw))
     rows.append((f"task_diversity.ipynb training call ({get_scale()} scale, {len(S['Ms'])} models "
                  f"× {S['steps']} steps)", f"{t_nb:.1f} s"))

@@ -9,22 +9,17 @@ Rows (all float64, one process, THEORY_THREADS torch threads):
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from theory.core import set_threads
 from theory.rich_lazy import (gradient_descent, gradient_flow_ode, init_from_beta,
                               whitened_trajectory)
+from _timing import timed
 
 
 def _best(fn, repeat=3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    """Best of three by default: these calls take milliseconds."""
+    return timed(fn, repeat)
 
 
 def run() -> list[tuple[str, str]]:

@@ -11,26 +11,19 @@ Rows (float32, THEORY_THREADS torch threads, one process):
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from theory.core import set_threads
 from theory.rich_lazy import deep
+from _timing import timed
 
 F32 = dict(device="cpu", dtype=torch.float32)
 
 
-def _time(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
 def _compare(rows, name, batched, single, n):
-    t_b, _ = _time(batched)
-    t_l, _ = _time(lambda: [single(b) for b in range(n)])
+    t_b, _ = timed(batched)
+    t_l, _ = timed(lambda: [single(b) for b in range(n)])
     rows.append((f"{name}: {n} networks batched", f"{t_b:.2f} s"))
     rows.append((f"{name}: the same {n} one by one", f"{t_l:.2f} s: batching {t_l / t_b:.1f}× faster"))
 
@@ -62,7 +55,7 @@ def run() -> list[tuple[str, str]]:
 
     x = torch.tensor(deep.digits(500, seed=0)[2][:32], dtype=torch.float32)
     cnn = deep.init_params("cnn", dict(channels=(8, 16), d_out=10), A, S, **F32)
-    t_k, _ = _time(lambda: deep.ntk_gram("cnn", cnn, x))
+    t_k, _ = timed(lambda: deep.ntk_gram("cnn", cnn, x))
     rows.append((f"empirical NTK of {len(A)} digits CNNs on 32 probe images (network by network)",
                  f"{t_k:.2f} s ({t_k / len(A) * 1e3:.0f} ms per network)"))
     return rows

@@ -19,12 +19,7 @@ import numpy as np
 
 from theory.core import get_scale, scaled, set_threads
 from theory.stochastic_collapse.deep import load_digits_data, train_mlp
-
-
-def _timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
+from _timing import timed
 
 
 def notebook_experiments(data) -> tuple[float, int]:
@@ -67,9 +62,9 @@ def run() -> list[tuple[str, str]]:
     lrs, seeds = np.repeat([0.05, 0.1, 0.2, 0.5], 8), np.tile(np.arange(8), 4)
     kw = dict(batch_size=32, weight_decay=5e-3, steps=steps, progress=False)
     train_mlp(data, lr=0.1, seed=0, **(kw | {"steps": 10}))          # warm-up
-    t_b, _ = _timed(lambda: train_mlp(data, lr=lrs, seed=seeds, **kw))
+    t_b, _ = timed(lambda: train_mlp(data, lr=lrs, seed=seeds, **kw))
     n_loop = 8
-    t_l, _ = _timed(lambda: [train_mlp(data, lr=lrs[i], seed=seeds[i], **kw)
+    t_l, _ = timed(lambda: [train_mlp(data, lr=lrs[i], seed=seeds[i], **kw)
                              for i in range(0, lrs.size, lrs.size // n_loop)])
     per_b = t_b / (lrs.size * steps)
     per_l = t_l / (n_loop * steps)
@@ -81,8 +76,8 @@ def run() -> list[tuple[str, str]]:
 
     bs, seeds = np.repeat([16, 32, 64, 128], 4), np.tile(np.arange(4), 4)
     kw = dict(lr=0.2, weight_decay=5e-3, steps=steps, progress=False)
-    t_g, _ = _timed(lambda: train_mlp(data, batch_size=bs, seed=seeds, **kw))
-    t_m, _ = _timed(lambda: train_mlp(data, batch_size=bs, seed=seeds, group_batches=False, **kw))
+    t_g, _ = timed(lambda: train_mlp(data, batch_size=bs, seed=seeds, **kw))
+    t_m, _ = timed(lambda: train_mlp(data, batch_size=bs, seed=seeds, group_batches=False, **kw))
     rows.append((f"batch sizes 16–128 × 4 seeds, {steps} steps: one program per batch size",
                  f"{t_g:.2f} s; one masked program: {t_m:.2f} s ({t_m / t_g:.1f}× the time)"))
 

@@ -9,28 +9,21 @@ paths through the same code with a batch of one and is scaled up to the full cou
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from theory.core import set_threads
 from theory.stochastic_collapse import label_noise_sgd, simulate_prototype, tanh_neuron_sde
-
-
-def _timed(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+from _timing import seconds
 
 
 def run() -> list[tuple[str, str]]:
     set_threads(None)
     rows = []
     zetas, P, steps = np.linspace(0.5, 3.0, 12), 2000, 2000
-    t_b = _timed(lambda: simulate_prototype(1.5, zetas, n_paths=P, T=5.0, steps=steps, theta0=1.0,
+    t_b = seconds(lambda: simulate_prototype(1.5, zetas, n_paths=P, T=5.0, steps=steps, theta0=1.0,
                                             record_every=steps))
     n_loop = 20
-    t_l = _timed(lambda: [simulate_prototype(1.5, [z], n_paths=1, T=5.0, steps=steps, theta0=1.0,
+    t_l = seconds(lambda: [simulate_prototype(1.5, [z], n_paths=1, T=5.0, steps=steps, theta0=1.0,
                                              record_every=steps) for z in zetas[:n_loop]])
     total = zetas.size * P * steps
     per_path_loop = t_l / min(n_loop, zetas.size) / steps      # seconds per path-step, one path at a time
@@ -40,8 +33,8 @@ def run() -> list[tuple[str, str]]:
 
     s_target = np.linspace(-0.5, 1.0, 32)
     sig = np.array([0.0, 2.0, 4.0, 6.0, 8.0])
-    t_b = _timed(lambda: label_noise_sgd(s_target, 0.01, sig, steps=steps, n_seeds=32, record_every=steps))
-    t_l = _timed(lambda: label_noise_sgd(s_target[:1], 0.01, sig[:1], steps=steps, n_seeds=1,
+    t_b = seconds(lambda: label_noise_sgd(s_target, 0.01, sig, steps=steps, n_seeds=32, record_every=steps))
+    t_l = seconds(lambda: label_noise_sgd(s_target[:1], 0.01, sig[:1], steps=steps, n_seeds=1,
                                          record_every=steps))
     total = sig.size * 32 * 32 * steps
     rows.append((f"label-noise SGD, 5 σ × 32 seeds × 32 modes × {steps} steps, batched",
@@ -52,9 +45,9 @@ def run() -> list[tuple[str, str]]:
     x = rng.normal(size=32)
     y = x + 0.1 * rng.normal(size=32)
     etas = np.linspace(0.5, 4.0, 12)
-    t_b = _timed(lambda: tanh_neuron_sde(x, y, etas, zeta=1.0, n_paths=100, T=10.0, dt=0.01,
+    t_b = seconds(lambda: tanh_neuron_sde(x, y, etas, zeta=1.0, n_paths=100, T=10.0, dt=0.01,
                                          record_every=1000))
-    t_l = _timed(lambda: tanh_neuron_sde(x, y, etas[:1], zeta=1.0, n_paths=1, T=10.0, dt=0.01,
+    t_l = seconds(lambda: tanh_neuron_sde(x, y, etas[:1], zeta=1.0, n_paths=1, T=10.0, dt=0.01,
                                          record_every=1000))
     total = etas.size * 100 * 1000
     rows.append(("tanh neuron SDE, 12 η × 100 paths × 1000 steps, batched",

@@ -16,23 +16,13 @@ Rows (float64, one process, THEORY_THREADS torch threads; n = 8 tokens):
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from theory.core import set_threads
 from theory.transformer_signal import (angle_exponent, block_map, collapsed_fixed_point,
                                        gradient_exponent, measure_angle_exponent,
                                        measure_gradient_exponent)
-
-
-def _time(fn, repeat=1):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _timing import seconds
 
 
 def _grid(k):
@@ -44,12 +34,12 @@ def run() -> list[tuple[str, str]]:
     set_threads(None)
     rows = []
     am, sw = _grid(200)
-    t = _time(lambda: (angle_exponent(0.3, am, sw), gradient_exponent(0.3, am, sw)), repeat=3)
+    t = seconds(lambda: (angle_exponent(0.3, am, sw), gradient_exponent(0.3, am, sw)), repeat=3)
     rows.append(("theory: closed-form λ_a and λ_g, 200 × 200 grid",
                  f"{t * 1e3:.1f} ms ({t / am.size * 1e6:.2f} µs per point)"))
     am_s, sw_s = _grid(4)
     q, _ = collapsed_fixed_point(0.3, am_s, sw_s)
-    t = _time(lambda: block_map(q, 0.99 * q, alpha_A=0.3, alpha_M=am_s, sigma_w=sw_s, sigma_A=1.0, n=8))
+    t = seconds(lambda: block_map(q, 0.99 * q, alpha_A=0.3, alpha_M=am_s, sigma_w=sw_s, sigma_A=1.0, n=8))
     rows.append(("theory: one block of the map (MC attention, 4000 samples)",
                  f"{t / am_s.size * 1e3:.1f} ms per point"))
 
@@ -58,8 +48,8 @@ def run() -> list[tuple[str, str]]:
     per_seed = {}
     for d, chunk in ((512, 64), (512, 1024), (64, 1024)):
         kw = dict(n=8, d=d, seeds=16, method="projected")
-        t_b = _time(lambda: measure_angle_exponent(0.3, am8, sw8, 1.0, q0=q8, chunk=chunk, **kw))
-        t_l = _time(lambda: [measure_angle_exponent(0.3, am8[i], sw8[i], 1.0, q0=q8[i], **kw)
+        t_b = seconds(lambda: measure_angle_exponent(0.3, am8, sw8, 1.0, q0=q8, chunk=chunk, **kw))
+        t_l = seconds(lambda: [measure_angle_exponent(0.3, am8[i], sw8[i], 1.0, q0=q8[i], **kw)
                              for i in range(am8.size)])
         per_seed.setdefault(d, t_b / am8.size / 16)
         rows.append((f"measured λ_a, projected weights, d = {d}, {am8.size} points × 16 seeds, "
@@ -71,8 +61,8 @@ def run() -> list[tuple[str, str]]:
 
     sel = slice(0, 64, 8)
     kw = dict(n=8, d=512, seeds=4, method="full")
-    t_b = _time(lambda: measure_angle_exponent(0.3, am8[sel], sw8[sel], 1.0, q0=q8[sel], chunk=32, **kw))
-    t_l = _time(lambda: [measure_angle_exponent(0.3, a, s, 1.0, q0=qq, **kw)
+    t_b = seconds(lambda: measure_angle_exponent(0.3, am8[sel], sw8[sel], 1.0, q0=q8[sel], chunk=32, **kw))
+    t_l = seconds(lambda: [measure_angle_exponent(0.3, a, s, 1.0, q0=qq, **kw)
                          for a, s, qq in zip(am8[sel], sw8[sel], q8[sel])])
     rows.append(("measured λ_a, full 512 × 512 weights, 8 points × 4 seeds, batched",
                  f"{t_b:.2f} s ({t_b / 8:.2f} s per point)"))
@@ -84,8 +74,8 @@ def run() -> list[tuple[str, str]]:
 
     sel = slice(0, 64, 4)
     kw = dict(n=8, d=256, depth=16, seeds=1)
-    t_b = _time(lambda: measure_gradient_exponent(0.3, am8[sel], sw8[sel], 1.0, q0=q8[sel], chunk=16, **kw))
-    t_l = _time(lambda: [measure_gradient_exponent(0.3, a, s, 1.0, q0=qq, **kw)
+    t_b = seconds(lambda: measure_gradient_exponent(0.3, am8[sel], sw8[sel], 1.0, q0=q8[sel], chunk=16, **kw))
+    t_l = seconds(lambda: [measure_gradient_exponent(0.3, a, s, 1.0, q0=qq, **kw)
                          for a, s, qq in zip(am8[sel], sw8[sel], q8[sel])])
     rows.append(("measured λ_g (autograd, d = 256, L = 16), 16 points, batched",
                  f"{t_b:.2f} s ({t_b / 16:.2f} s per point)"))
