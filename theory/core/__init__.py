@@ -26,3 +26,7 @@ __all__ += ["as_array", "non_negative", "positive", "positive_int"]
 from theory.core._ledger import ClaimFailed, Ledger, Record, identity_holds, read_records  # noqa: E402
 
 __all__ += ["ClaimFailed", "Ledger", "Record", "identity_holds", "read_records"]
+
+from theory.core._explorer import EXPLORERS, Explorer, explorer  # noqa: E402
+
+__all__ += ["EXPLORERS", "Explorer", "explorer"]
