@@ -151,8 +151,10 @@ def vanishing_neurons(w_cat, threshold: float = VANISH_THRESHOLD) -> np.ndarray:
     ``w_cat`` (..., h, d) holds one row per neuron (:func:`neuron_vectors`). A layer whose
     vectors are all zero is all vanishing (the paper's code would divide 0 by 0 there).
     """
-    w = _neuron_array(w_cat)
-    t = _threshold(threshold, "threshold")
+    return _vanishing(_neuron_array(w_cat), _threshold(threshold, "threshold"))
+
+
+def _vanishing(w: np.ndarray, t: float) -> np.ndarray:
     norms = np.linalg.norm(w, axis=-1)
     top = norms.max(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -171,6 +173,10 @@ def identical_pairs(w_cat, threshold: float = IDENTICAL_THRESHOLD,
     eps = float(as_array(eps, "eps", ndim=0))
     if eps < 0:
         raise ValueError(f"eps must be >= 0, got {eps!r}")
+    return _identical(w, t, eps)
+
+
+def _identical(w: np.ndarray, t: float, eps: float) -> np.ndarray:
     sq = np.sum(w * w, axis=-1)
     gram = w @ np.swapaxes(w, -1, -2)
     dist2 = np.maximum(sq[..., :, None] + sq[..., None, :] - 2.0 * gram, 0.0)
@@ -213,8 +219,9 @@ def count_independent(w_cat, vanish_threshold: float = VANISH_THRESHOLD,
     ``compute_ind_node`` in FIG3_FIG4.ipynb).
     """
     w = _neuron_array(w_cat)
-    vanish = vanishing_neurons(w, vanish_threshold)
-    same = identical_pairs(w, identical_threshold)
+    vanish = _vanishing(w, _threshold(vanish_threshold, "vanish_threshold"))
+    same = _identical(w.astype(np.float64, copy=False),
+                      _threshold(identical_threshold, "identical_threshold"), 1e-8)
     lead = w.shape[:-2]
     out = np.zeros(lead, dtype=np.int64)
     for idx in np.ndindex(*lead):
@@ -263,7 +270,8 @@ def collapse_stats(weights, biases, vanish_threshold: float = VANISH_THRESHOLD,
         n = count_independent(w_cat, vanish_threshold, identical_threshold)
         cnt.append(n)
         ind.append(n / h)
-        van.append(vanishing_neurons(w_cat, vanish_threshold).mean(axis=-1))
+        van.append(_vanishing(w_cat, _threshold(vanish_threshold, "vanish_threshold"))
+                   .mean(axis=-1))
         width.append(h)
     return CollapseStats(independent=np.stack(ind, -1), vanishing=np.stack(van, -1),
                          n_independent=np.stack(cnt, -1), width=np.array(width))
