@@ -1,12 +1,40 @@
-"""Shared core of the ``theory`` package: devices, seeds, scale, threads, validation, style."""
+"""Shared core of the ``theory`` package.
 
-from theory.core._device import default_device, default_dtype, set_threads
+Batched experiments (:class:`Sweep` → a batch of configurations → :func:`train_batched` →
+:class:`Result` → xarray), per-configuration random streams (:func:`config_seed`,
+:func:`counter_words`), the record schedule, devices and dtypes, progress bars, validation
+(:func:`check_scalar`), the figure style, explorers, and the reproduction ledger.
+"""
+
+from theory.core._device import default_device, default_dtype, resolve_device, resolve_dtype, set_threads
 from theory.core._scale import SCALES, get_scale, scaled
 from theory.core._seed import seed_everything
-from theory.core._plotting import COLORS, apply_style, offline_jshtml, setup_notebook
+from theory.core._plotting import COLORS, FIGURE_WIDTHS, apply_style, figure, offline_jshtml, setup_notebook
+from theory.core._progress import progress
+from theory.core._random import (config_seed, counter_normal, counter_uniform, counter_words,
+                                 torch_generator)
+from theory.core._result import Result
+from theory.core._schedule import first_crossing, record_steps
+from theory.core._sweep import Sweep
+from theory.core._trainer import train_batched
 
 __all__ = [
     "COLORS",
+    "FIGURE_WIDTHS",
+    "Result",
+    "Sweep",
+    "config_seed",
+    "counter_normal",
+    "counter_uniform",
+    "counter_words",
+    "figure",
+    "first_crossing",
+    "progress",
+    "record_steps",
+    "resolve_device",
+    "resolve_dtype",
+    "torch_generator",
+    "train_batched",
     "SCALES",
     "apply_style",
     "offline_jshtml",
@@ -19,9 +47,9 @@ __all__ = [
     "setup_notebook",
 ]
 
-from theory.core._validate import as_array, non_negative, positive, positive_int  # noqa: E402
+from theory.core._validate import as_array, check_scalar, non_negative, positive, positive_int  # noqa: E402
 
-__all__ += ["as_array", "non_negative", "positive", "positive_int"]
+__all__ += ["as_array", "check_scalar", "non_negative", "positive", "positive_int"]
 
 from theory.core._ledger import ClaimFailed, Ledger, Record, identity_holds, read_records  # noqa: E402
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import torch
 
 
@@ -45,3 +46,42 @@ def set_threads(n: int | None = None) -> int:
         raise ValueError(f"n must be a positive number of threads, got {n}")
     torch.set_num_threads(n)
     return n
+
+
+_DTYPES = {"float64": torch.float64, "double": torch.float64, "float32": torch.float32,
+           "float": torch.float32}
+
+
+def resolve_device(device=None) -> torch.device:
+    """``device`` as a ``torch.device``: None → :func:`default_device`; 'cpu', 'cuda', 'cuda:0', …"""
+    if device is None:
+        return default_device()
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        try:
+            dev = torch.device(device)
+        except RuntimeError:
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    else:
+        raise TypeError(f"device must be None, a str or a torch.device, got {type(device).__name__}")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be a CPU or CUDA device, got {dev}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={dev} was asked for but no CUDA device is available")
+    return dev
+
+
+def resolve_dtype(dtype=None) -> torch.dtype:
+    """``dtype`` as torch.float64 or torch.float32 (None → float64, the book's default)."""
+    if dtype is None:
+        return default_dtype()
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        return _DTYPES[dtype]
+    if dtype in (torch.float64, torch.float32):
+        return dtype
+    if dtype in (np.float64, np.float32):
+        return torch.float64 if dtype == np.float64 else torch.float32
+    raise TypeError(f"dtype must be torch.float64 or torch.float32, got {dtype!r}")

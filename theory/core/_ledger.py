@@ -12,6 +12,10 @@ claim is expected to hold, raises :class:`ClaimFailed` (an ``AssertionError``) w
 A claim declared ``needs="paper"`` is recorded, not asserted, at the laptop scale. Creating a
 ``Ledger`` for a notebook replaces that notebook's records. The book's "Reproduction ledger"
 page is generated from these files at build time (:mod:`theory.core.ledger_sphinx`).
+
+Every record carries the build key (:func:`theory.core._cache.build_key`: the package's code,
+the pins and the scale), which is what the execution cache is keyed on; the page calls a record
+stale when its key is not the build's. The commit is recorded as information only.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from theory.core._cache import build_key
 from theory.core._scale import SCALES, get_scale
 
 __all__ = ["ClaimFailed", "Ledger", "Record", "current_commit", "identity_holds", "ledger_dir",
@@ -75,6 +80,7 @@ class Record:
     needs: str
     commit: str
     time: float
+    key: str = ""  # the build key the notebook ran under (empty in records older than the key)
 
 
 def _finite_array(value, name: str) -> np.ndarray:
@@ -131,6 +137,7 @@ class Ledger:
         self.path.write_text("")
         self.records: list[Record] = []
         self._commit = current_commit()
+        self._key = build_key()
 
     def claim(self, id: str, *, source: str, statement: str, measured=None, section: str = "",
               paper_value=None, needs: str = "laptop", close_to=None, atol=None, rtol=None,
@@ -211,7 +218,7 @@ class Ledger:
                         source=source, statement=statement, section=section,
                         paper_value="" if paper_value is None else str(paper_value),
                         measured=shown, comparison=comparison, verdict=verdict, scale=scale,
-                        needs=needs, commit=self._commit, time=time.time())
+                        needs=needs, commit=self._commit, time=time.time(), key=self._key)
         self.records.append(record)
         with self.path.open("a") as fh:
             fh.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")

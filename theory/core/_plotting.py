@@ -46,6 +46,31 @@ _STYLE = {
 }
 
 
+# The one figure-size convention: widths in inches for the book's text column and for a wide
+# figure; the height follows from the rows (or is given).
+FIGURE_WIDTHS = {"text": 6.4, "wide": 9.6}
+ROW_HEIGHT = 3.2
+
+
+def figure(nrows: int = 1, ncols: int = 1, *, width: str = "text", height: float | None = None,
+           **subplot_kw):
+    """``(fig, axes)`` in the book's sizes: ``plt.subplots`` with width ``"text"`` (6.4 in) or
+    ``"wide"`` (9.6 in) and a height of 3.2 in per row unless ``height`` is given; the book's
+    style applied and a constrained layout. Extra keywords go to ``plt.subplots``."""
+    import matplotlib.pyplot as plt
+
+    from theory.core._validate import check_scalar
+
+    nrows = check_scalar(nrows, "nrows", kind="int", min=1)
+    ncols = check_scalar(ncols, "ncols", kind="int", min=1)
+    if width not in FIGURE_WIDTHS:
+        raise ValueError(f"width must be one of {tuple(FIGURE_WIDTHS)}, got {width!r}")
+    h = ROW_HEIGHT * nrows if height is None else check_scalar(height, "height", min=0.5, max=30)
+    apply_style()
+    subplot_kw.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(FIGURE_WIDTHS[width], h), **subplot_kw)
+
+
 def apply_style() -> None:
     """Apply the book's matplotlib style (rcParams) in this process."""
     mpl.rcParams.update(_STYLE)

@@ -56,3 +56,40 @@ def positive_int(x, name: str) -> int:
     if x <= 0:
         raise ValueError(f"{name} must be a positive integer, got {x}")
     return int(x)
+
+
+def check_scalar(x, name: str, *, kind: str = "float", min=None, max=None,
+                 include_min: bool = True, include_max: bool = True):
+    """One validator for every scalar argument of the package (after scikit-learn's).
+
+    Returns ``x`` as a Python ``float`` (``kind="float"``: any finite real number, ints
+    included) or ``int`` (``kind="int"``: an integral number, not a bool, not a float), or
+    raises a ``TypeError`` (wrong type) or ``ValueError`` (NaN, infinite, or outside
+    ``[min, max]``; ``include_min``/``include_max`` make either end open) whose message names
+    ``name`` and the allowed range.
+    """
+    if kind not in ("float", "int"):
+        raise ValueError(f"kind must be 'float' or 'int', got {kind!r}")
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x.item()
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {'an int' if kind == 'int' else 'a real number'}, got a bool")
+    if kind == "int":
+        if not isinstance(x, numbers.Integral):
+            raise TypeError(f"{name} must be an int, got {type(x).__name__}")
+        value = int(x)
+    else:
+        if not isinstance(x, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+        value = float(x)
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+    lo_ok = min is None or (value >= min if include_min else value > min)
+    hi_ok = max is None or (value <= max if include_max else value < max)
+    if not (lo_ok and hi_ok):
+        lo = "-inf" if min is None else repr(min)
+        hi = "inf" if max is None else repr(max)
+        interval = (("[" if include_min and min is not None else "(") + f"{lo}, {hi}"
+                    + ("]" if include_max and max is not None else ")"))
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return value

@@ -1,11 +1,16 @@
 """Sphinx extension: the "Reproduction ledger" page, generated at build time from the records.
 
 A page holding the directive ``reproduction-ledger`` gets, when it is written (after every
-notebook of the build has executed and recorded its claims), one table per chapter with the
-claim, its source in the paper, the paper's value, ours, the scale, the verdict and a link to
-the notebook section that checks it, and a summary line per chapter. The page is re-read on
-every build. Records from another commit or scale than the build's are marked as stale on the
-page, never shown as current; a notebook of a chapter that recorded no claim is listed too.
+notebook of the build has executed and recorded its claims), a summary table (one row per
+chapter: how many claims hold, need paper scale, do not hold), then one table per chapter with
+the claim and its source in the paper, the paper's value, ours, the verdict at its scale and a
+link to the notebook section that checks it, under a summary line. The page is re-read on every
+build. Records made under another build key than the build's (:func:`theory.core._cache.build_key`:
+the package's code, the pins, the scale) are marked as stale on the page, never shown as current;
+a notebook of a chapter that recorded no claim is listed too.
+
+The tables are laid out to fit the text column (``table-layout: fixed`` with the widths below and
+wrapping claim ids: ``book/_static/ledger.css``), so that every column shows in a 1280-px window.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from collections import defaultdict
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-from theory.core._ledger import current_commit, ledger_dir, read_records
+from theory.core._cache import build_key
+from theory.core._ledger import VERDICTS, current_commit, ledger_dir, read_records
 from theory.core._scale import get_scale
 
-COLUMNS = ("Claim", "Source", "Paper", "Ours", "Verdict (scale)", "Checked in")
-WIDTHS = (40, 10, 7, 16, 12, 15)
+COLUMNS = ("Claim (source)", "Paper", "Ours", "Verdict (scale)", "Checked in")
+WIDTHS = (36, 13, 22, 12, 17)
+SUMMARY_COLUMNS = ("Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold")
+SUMMARY_WIDTHS = (46, 12, 12, 18, 12)
 
 
 class ledger_placeholder(nodes.General, nodes.Element):
@@ -40,16 +48,17 @@ def _para(text, cls=None):
     return p
 
 
-def _table(rows):
-    table = nodes.table(classes=["ledger-table"])
-    group = nodes.tgroup(cols=len(COLUMNS))
+def _table(rows, columns=COLUMNS, widths=WIDTHS, cls="ledger-claims"):
+    # colwidths-given: the HTML writer emits the widths (as percentages) in a <colgroup>
+    table = nodes.table(classes=["ledger-table", cls, "colwidths-given"])
+    group = nodes.tgroup(cols=len(columns))
     table += group
-    for w in WIDTHS:
+    for w in widths:
         group += nodes.colspec(colwidth=w)
     head = nodes.thead()
     group += head
     hrow = nodes.row()
-    for title in COLUMNS:
+    for title in columns:
         hrow += nodes.entry("", _para(title))
     head += hrow
     body = nodes.tbody()
@@ -83,24 +92,36 @@ def _toc_position(env, chapter: str) -> tuple[int, str]:
     return _index_or_end(chapters, f"book/{chapter}/index"), chapter
 
 
+def _chapter_link(chapter, title):
+    """A link to the chapter's section on the ledger page itself."""
+    para = nodes.paragraph()
+    para += nodes.reference("", title, refuri=f"#{nodes.make_id(f'ledger-{chapter}')}",
+                            internal=True)
+    return para
+
+
 def _build_ledger(app, docname):
     env = app.env
-    commit, scale = current_commit(), get_scale()
+    commit, scale, key = current_commit(), get_scale(), build_key()
     records = read_records(ledger_dir())
     by_chapter = defaultdict(list)
     for r in records:
         by_chapter[r.chapter].append(r)
     notebooks = _notebooks_by_chapter(env)
     out = []
-    stale = [r for r in records if r.commit != commit or r.scale != scale]
-    out.append(_para(f"Built at commit {commit[:12]} at scale {scale}, from {len(records)} "
-                     f"claims recorded by the notebooks of this build.", "ledger-build"))
+    stale = [r for r in records if r.key != key or r.scale != scale]
+    out.append(_para(f"Built with build key {key} at scale {scale} (commit {commit[:12]}), from "
+                     f"{len(records)} claims recorded by the notebooks of this build.",
+                     "ledger-build"))
     if stale:
         warn = nodes.warning()
-        warn += _para(f"{len(stale)} stale records (another commit or scale than this "
-                      f"build's): they are marked below and count for nothing.")
+        warn += _para(f"{len(stale)} stale records (made under another build key than this "
+                      f"build's: other code, pins or scale): they are marked below and count for "
+                      f"nothing.")
         out.append(warn)
-    for chapter in sorted(set(notebooks) | set(by_chapter), key=lambda c: _toc_position(env, c)):
+    chapters = sorted(set(notebooks) | set(by_chapter), key=lambda c: _toc_position(env, c))
+    summary_rows, sections = [], []
+    for chapter in chapters:
         recs = by_chapter.get(chapter, [])
         pages = env.toctree_includes.get(f"book/{chapter}/index", [])
         recs = sorted(recs, key=lambda r: _index_or_end(pages, f"book/{chapter}/{r.notebook}"))
@@ -109,8 +130,9 @@ def _build_ledger(app, docname):
         section = nodes.section(ids=[nodes.make_id(f"ledger-{chapter}")])
         section += nodes.title(text=title)
         current = [r for r in recs if r not in stale]
-        counts = {v: sum(r.verdict == v for r in current) for v in
-                  ("holds", "needs paper scale", "does not hold")}
+        counts = {v: sum(r.verdict == v for r in current) for v in VERDICTS}
+        summary_rows.append([_chapter_link(chapter, title), len(current),
+                             *(counts[v] for v in VERDICTS)])
         papers = sorted({r.paper for r in recs})
         section += _para(f"{title}: {len(current)} claims, {counts['holds']} hold, "
                          f"{counts['needs paper scale']} need paper scale, "
@@ -134,17 +156,22 @@ def _build_ledger(app, docname):
                 link += nodes.Text(f"{r.notebook} (not in this book)")
             claim = nodes.paragraph()
             claim += nodes.literal(text=r.id)
-            claim += nodes.Text(f" {r.statement}")
-            verdict = r.verdict
+            claim += nodes.Text(f" {r.statement} ({r.source})")
+            verdict = f"{r.verdict} ({r.scale})"
             if r in stale:
-                verdict = f"stale record (commit {r.commit[:12]}, scale {r.scale})"
+                verdict = f"stale record (key {r.key[:8] or 'none'}, scale {r.scale})"
             ours = ("sympy residual → 0" if r.comparison.startswith("sympy") and r.measured == "0"
                     else f"{r.measured} ({r.comparison})")
-            rows.append([claim, r.source, r.paper_value or "–", ours, f"{verdict} ({r.scale})", link])
+            rows.append([claim, r.paper_value or "–", ours, verdict, link])
         if rows:
             section += _table(rows)
-        out.append(section)
-    return out
+        sections.append(section)
+    if summary_rows:
+        totals = [_para("All chapters")] + [sum(row[i] for row in summary_rows)
+                                            for i in range(1, len(SUMMARY_COLUMNS))]
+        out.append(_table(summary_rows + [totals], SUMMARY_COLUMNS, SUMMARY_WIDTHS,
+                          "ledger-overview"))
+    return out + sections
 
 
 def _always_reread(app, env, added, changed, removed):
