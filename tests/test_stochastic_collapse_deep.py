@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from theory.core import Result, Sweep, counter_words
 from theory.stochastic_collapse.deep import (DigitsData, _greedy_groups, _mlp_grads,
-                                             _random_words, collapse_stats, count_independent,
-                                             identical_pairs, load_digits_data, neuron_vectors,
+                                             collapse_stats, count_independent, identical_pairs,
+                                             load_digits_data, mlp_layers, neuron_vectors,
                                              train_mlp, vanishing_neurons)
 
 
@@ -180,58 +181,100 @@ KW = dict(steps=60, hidden=16, weight_decay=1e-3, momentum=0.5, progress=False)
 def test_shapes_and_records(data):
     run = train_mlp(data, lr=[0.1, 0.2, 0.3], batch_size=8, seed=[0, 1, 2], record_every=20,
                     depth=3, **KW)
-    assert run.n_configs == 3 and len(run.weights) == 4
-    assert [w.shape for w in run.weights] == [(3, 16, 64), (3, 16, 16), (3, 16, 16), (3, 10, 16)]
-    assert run.weights[0].dtype == np.float32
-    np.testing.assert_array_equal(run.record_steps, [0, 20, 40, 60])
-    assert run.test_accuracy.shape == (3, 4) and run.independent.shape == (3, 4, 3)
-    np.testing.assert_array_equal(run.independent[:, 0], 1.0)     # random init: all independent
-    np.testing.assert_array_equal(run.batch_size, [8, 8, 8])
-    np.testing.assert_allclose(run.collapse().independent, run.independent[:, -1])
-    assert np.all(run.train_loss[:, -1] < run.train_loss[:, 0])
+    assert isinstance(run, Result)
+    weights, biases = mlp_layers(run)
+    assert run.n_configs == 3 and len(weights) == 4 and len(biases) == 4
+    assert [w.shape for w in weights] == [(3, 16, 64), (3, 16, 16), (3, 16, 16), (3, 10, 16)]
+    assert weights[0].dtype == np.float32
+    np.testing.assert_array_equal(run.steps, [0, 20, 40, 60])
+    assert run["test_accuracy"].shape == (3, 4) and run["independent"].shape == (3, 4, 3)
+    assert set(run.metrics) == {"test_accuracy", "train_accuracy", "train_loss", "independent",
+                                "vanishing"}
+    np.testing.assert_array_equal(run["independent"][:, 0], 1.0)  # random init: all independent
+    np.testing.assert_array_equal(run.meta["config"]["batch_size"], [8, 8, 8])
+    np.testing.assert_allclose(collapse_stats(weights, biases).independent,
+                               run["independent"][:, -1])
+    assert np.all(run["train_loss"][:, -1] < run["train_loss"][:, 0])
 
 
-def test_batched_equals_single_runs(data):
-    cfg = dict(lr=np.array([0.1, 0.3, 0.2]), batch_size=np.array([8, 32, 16]),
-               seed=np.array([3, 1, 2]), label_noise=np.array([0.0, 0.5, 0.3]),
-               label_smoothing=np.array([0.1, 0.0, 0.0]))
-    grouped = train_mlp(data, **cfg, **KW)
+def test_a_configuration_is_bit_identical_alone_and_in_a_batch(data):
+    # Its initialisation (torch_generator of its seed), minibatches and label flips
+    # (counter_words of its seed) do not depend on the batch, and the batched matmuls act
+    # slice by slice: torch.equal, not allclose. (group_batches=False, the masked program,
+    # sums over more slots and agrees to rounding only.)
+    cfg = dict(lr=np.array([0.1, 0.3, 0.2, 0.25]), batch_size=np.array([8, 32, 16, 16]),
+               seed=np.array([3, 1, 2, 5]), label_noise=np.array([0.0, 0.5, 0.3, 0.1]),
+               label_smoothing=np.array([0.1, 0.0, 0.0, 0.2]))
+    grouped = train_mlp(data, **cfg, record_every=30, **KW)
     masked = train_mlp(data, **cfg, group_batches=False, **KW)
-    for c in range(3):
-        single = train_mlp(data, **{k: v[c] for k, v in cfg.items()}, **KW)
-        for l in range(3):
-            np.testing.assert_allclose(grouped.weights[l][c], single.weights[l][0], rtol=1e-5,
-                                       atol=1e-6)
-            np.testing.assert_allclose(masked.weights[l][c], grouped.weights[l][c], rtol=1e-5,
-                                       atol=1e-6)
-    np.testing.assert_array_equal(grouped.seed, cfg["seed"])        # callers' order kept
+    for c in (0, 2):
+        single = train_mlp(data, **{k: v[c] for k, v in cfg.items()}, record_every=30, **KW)
+        for name, p in single.params.items():
+            assert torch.equal(torch.from_numpy(grouped.params[name][c]), torch.from_numpy(p[0]))
+            np.testing.assert_allclose(masked.params[name][c], p[0], rtol=1e-5, atol=1e-6)
+        for name, m in single.metrics.items():
+            np.testing.assert_array_equal(grouped[name][c], m[0])
+    np.testing.assert_array_equal(grouped.meta["config"]["seed"], cfg["seed"])  # callers' order
+
+
+def test_sweep_fills_configurations_and_labels_the_result(data):
+    sweep = Sweep(lr=[0.1, 0.3], seed=[0, 1, 2])
+    run = train_mlp(data, sweep=sweep, batch_size=8, record_every=30, **KW)
+    assert run.sweep is sweep
+    np.testing.assert_array_equal(run.meta["config"]["lr"], sweep.column("lr"))
+    ds = run.to_dataset(dims={"independent": ("layer",), "vanishing": ("layer",)})
+    assert ds["independent"].dims == ("lr", "seed", "step", "layer")
+    assert ds["test_accuracy"].shape == (2, 3, 3)
+    flat = train_mlp(data, lr=sweep.column("lr"), seed=sweep.column("seed"), batch_size=8,
+                     record_every=30, **KW)
+    np.testing.assert_array_equal(flat["independent"], run["independent"])
+    with pytest.raises(ValueError, match="lr"):
+        train_mlp(data, sweep=sweep, lr=0.2, batch_size=8, **KW)
+    with pytest.raises(ValueError, match="sweep axes"):
+        train_mlp(data, sweep=Sweep(width=[1, 2]), lr=0.1, batch_size=8, **KW)
+    with pytest.raises(ValueError, match="equal lengths"):
+        train_mlp(data, sweep=sweep, batch_size=[8, 16], **KW)
+    with pytest.raises(TypeError, match="sweep"):
+        train_mlp(data, sweep={"lr": [0.1]}, batch_size=8, **KW)
+    with pytest.raises(TypeError, match="lr"):
+        train_mlp(data, batch_size=8, **KW)
 
 
 def test_schedule_and_stop(data):
     base = dict(batch_size=8, seed=4, hidden=16, progress=False)
-    stopped = train_mlp(data, lr=[0.2, 0.2], stop_step=[30, 50], steps=50, **base)
-    short = train_mlp(data, lr=0.2, steps=30, **base)
-    np.testing.assert_allclose(stopped.weights[0][0], short.weights[0][0], rtol=1e-5, atol=1e-6)
-    assert not np.allclose(stopped.weights[0][1], short.weights[0][0])
-    two = train_mlp(data, lr=0.2, lr_late=1e-9, switch_step=30, steps=50, **base)
-    np.testing.assert_allclose(two.weights[0][0], short.weights[0][0], rtol=1e-4, atol=1e-6)
+    stopped = mlp_layers(train_mlp(data, lr=[0.2, 0.2], stop_step=[30, 50], steps=50, **base))[0]
+    short = mlp_layers(train_mlp(data, lr=0.2, steps=30, **base))[0]
+    np.testing.assert_array_equal(stopped[0][0], short[0][0])      # η = 0 from step 30 on
+    assert not np.allclose(stopped[0][1], short[0][0])
+    two = mlp_layers(train_mlp(data, lr=0.2, lr_late=1e-9, switch_step=30, steps=50, **base))[0]
+    np.testing.assert_allclose(two[0][0], short[0][0], rtol=1e-4, atol=1e-6)
 
 
 def test_label_noise_draws():
+    # The minibatch and label-flip streams are theory.core.counter_words, the hash this module
+    # used before the core existed: pinned values of the former _random_words(seed, step, slot, 0).
+    seeds = torch.tensor([0, 7, 2**32 - 1])
+    pinned = [[[2488251732, 3002921059, 4258319090], [3475429279, 4241213211, 61273690],
+               [750385467, 4050140212, 2496964561]],
+              [[3330041933, 2347428647, 650905394], [208202600, 1612423397, 4108635729],
+               [1775295364, 3305893101, 2195530118]],
+              [[412379574, 756925070, 1985601698], [2827559606, 3630825251, 864216650],
+               [86434168, 2929813706, 752766367]]]
+    assert counter_words(seeds, torch.tensor([0, 1, 4095]), (3,), 0).tolist() == pinned
     seeds = torch.tensor([0, 1, 2**32 - 1])
-    w = _random_words(seeds, torch.arange(50), torch.arange(400), 0)
+    w = counter_words(seeds, torch.arange(50), (400,), 0)
     assert w.shape == (50, 3, 400) and w.min() >= 0 and w.max() < 2**32
     counts = np.bincount((w % 10).flatten().numpy(), minlength=10)
     assert np.all(np.abs(counts / counts.sum() - 0.1) < 0.01)       # uniform classes
     assert not torch.equal(w[:, 0], w[:, 1])                         # seeds have their own streams
-    other = _random_words(seeds, torch.arange(50), torch.arange(400), 1)
+    other = counter_words(seeds, torch.arange(50), (400,), 1)
     assert abs(np.corrcoef(w.flatten().double(), other.flatten().double())[0, 1]) < 0.02
 
 
 def test_all_labels_flipped_teaches_the_wrong_classes(data):
     run = train_mlp(data, lr=0.2, batch_size=32, label_noise=[0.0, 1.0], seed=0, steps=300,
                     hidden=32, progress=False)
-    assert run.test_accuracy[0, -1] > 0.85 and run.test_accuracy[1, -1] < 0.05
+    assert run["test_accuracy"][0, -1] > 0.85 and run["test_accuracy"][1, -1] < 0.05
 
 
 # ---------------------------------------------------------------- bad input

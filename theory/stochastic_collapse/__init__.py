@@ -12,8 +12,9 @@ dynamics towards simpler subnetworks", arXiv:2306.04251. Book chapter: ``book/st
 """
 
 from theory.stochastic_collapse import derivation
-from theory.stochastic_collapse.deep import (CollapseStats, DigitsData, MLPRun, collapse_stats,
+from theory.stochastic_collapse.deep import (CollapseStats, DigitsData, collapse_stats,
                                              count_independent, identical_pairs, load_digits_data,
+                                             mlp_layers,
                                              neuron_vectors, train_mlp, vanishing_neurons)
 from theory.stochastic_collapse.exact import *  # noqa: F401,F403
 from theory.stochastic_collapse.exact import __all__ as _exact_all
@@ -23,7 +24,7 @@ from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_no
                                                  simulate_prototype, tanh_neuron_sde,
                                                  tanh_neuron_sgd)
 
-__all__ = ["CollapseStats", "DigitsData", "MLPRun", "collapse_stats", "count_independent",
+__all__ = ["CollapseStats", "DigitsData", "collapse_stats", "count_independent", "mlp_layers",
            "identical_pairs", "load_digits_data", "neuron_vectors", "train_mlp", "vanishing_neurons",
            "Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "measured_exponent",
            "mlp_per_sample_grads", "tanh_neuron_fields",

@@ -35,18 +35,17 @@ expected target), a control that tells the noise apart from its average effect o
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from theory.core import (Result, Sweep, as_array, check_scalar, counter_uniform, counter_words,
+                         record_steps, resolve_device, resolve_dtype, torch_generator,
+                         train_batched)
 
-from theory.core import as_array, default_device, positive_int
-
-__all__ = ["CollapseStats", "DigitsData", "MLPRun", "collapse_stats", "count_independent",
-           "identical_pairs", "load_digits_data", "neuron_vectors", "train_mlp",
+__all__ = ["CollapseStats", "DigitsData", "collapse_stats", "count_independent",
+           "identical_pairs", "load_digits_data", "mlp_layers", "neuron_vectors", "train_mlp",
            "vanishing_neurons"]
 
 VANISH_THRESHOLD = 0.1      # ‖w‖ / max‖w‖ below this: vanishing (FIG3_FIG4.ipynb, `threshold`)
@@ -89,10 +88,9 @@ def load_digits_data(test_fraction: float = 0.25, seed: int = 0) -> DigitsData:
     """
     from sklearn.datasets import load_digits
 
-    frac = float(as_array(test_fraction, "test_fraction", ndim=0))
-    if not 0.0 < frac < 1.0:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
-    seed = _non_negative_int(seed, "seed")
+    frac = check_scalar(test_fraction, "test_fraction", min=0.0, max=1.0, include_min=False,
+                        include_max=False)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
     X, y = load_digits(return_X_y=True)
     n_test = int(round(frac * len(y)))
     if not 0 < n_test < len(y):
@@ -139,10 +137,7 @@ def _neuron_array(w_cat, name: str = "w_cat") -> np.ndarray:
 
 
 def _threshold(value, name: str) -> float:
-    t = float(as_array(value, name, ndim=0))
-    if t <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return t
+    return check_scalar(value, name, min=0.0, include_min=False)
 
 
 def vanishing_neurons(w_cat, threshold: float = VANISH_THRESHOLD) -> np.ndarray:
@@ -170,9 +165,7 @@ def identical_pairs(w_cat, threshold: float = IDENTICAL_THRESHOLD,
     """
     w = _neuron_array(w_cat).astype(np.float64, copy=False)
     t = _threshold(threshold, "threshold")
-    eps = float(as_array(eps, "eps", ndim=0))
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0, got {eps!r}")
+    eps = check_scalar(eps, "eps", min=0.0)
     return _identical(w, t, eps)
 
 
@@ -278,93 +271,8 @@ def collapse_stats(weights, biases, vanish_threshold: float = VANISH_THRESHOLD,
 
 
 # --------------------------------------------------------------------------------------------
-# Per-configuration random streams: a counter-based hash
+# Batched SGD on the MLP, on theory.core.train_batched
 # --------------------------------------------------------------------------------------------
-
-_M32 = 0xFFFFFFFF
-
-
-def _mul32(x: torch.Tensor, m: int) -> torch.Tensor:
-    """(x·m) mod 2³² for int64 x in [0, 2³²), in 16-bit halves so int64 never overflows."""
-    lo, hi = m & 0xFFFF, m >> 16
-    return (x * lo + (((x * hi) & 0xFFFF) << 16)) & _M32
-
-
-def _mix32(x: torch.Tensor) -> torch.Tensor:
-    """A bijective 32-bit integer hash (C. Wellons' "lowbias32")."""
-    x = x ^ (x >> 16)
-    x = _mul32(x, 0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = _mul32(x, 0x846CA68B)
-    return x ^ (x >> 16)
-
-
-def _random_words(seed: torch.Tensor, steps: torch.Tensor, slots: torch.Tensor,
-                  stream: int) -> torch.Tensor:
-    """Words in [0, 2³²) that depend only on (seed, step, slot, stream): (T, C, B) int64.
-
-    Each configuration's minibatches and label flips are drawn from this hash, not from a
-    shared generator: configurations share no stream, a run does not depend on what it is
-    batched with, and a single-configuration run reproduces its batched twin exactly.
-    """
-    key = _mix32((seed & _M32) ^ ((0x9E3779B9 * (stream + 1)) & _M32))         # (C,)
-    key = _mix32(key[None, :] ^ (steps[:, None] & _M32))                         # (T, C)
-    return _mix32(key[..., None] ^ slots[None, None, :])                         # (T, C, B)
-
-
-# --------------------------------------------------------------------------------------------
-# Batched SGD on the MLP
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MLPRun:
-    """C trained MLPs: stacked parameters, their configurations and what was recorded.
-
-    weights[l] (C, d_{l+1}, d_l), biases[l] (C, d_{l+1}) as float numpy arrays, input layer
-    first. Configurations (C,): lr, lr_late, switch_step, stop_step, batch_size,
-    label_noise, label_smoothing, seed. Recorded at ``record_steps`` (T,): test_accuracy
-    (C, T), train_loss (C, T) (cross-entropy on the clean training labels), train_accuracy
-    (C, T), and the collapse of each hidden layer (:func:`collapse_stats`): independent
-    (C, T, L) and vanishing (C, T, L) fractions.
-    """
-
-    weights: tuple
-    biases: tuple
-    activation: str
-    lr: np.ndarray
-    lr_late: np.ndarray
-    switch_step: np.ndarray
-    stop_step: np.ndarray
-    batch_size: np.ndarray
-    label_noise: np.ndarray
-    label_smoothing: np.ndarray
-    seed: np.ndarray
-    steps: int
-    record_steps: np.ndarray
-    test_accuracy: np.ndarray
-    train_accuracy: np.ndarray
-    train_loss: np.ndarray
-    independent: np.ndarray
-    vanishing: np.ndarray
-
-    @property
-    def n_configs(self) -> int:
-        return int(self.lr.shape[0])
-
-    def collapse(self, vanish_threshold: float = VANISH_THRESHOLD,
-                 identical_threshold: float = IDENTICAL_THRESHOLD) -> CollapseStats:
-        """:func:`collapse_stats` of the final parameters, (C, L)."""
-        return collapse_stats(list(self.weights), list(self.biases), vanish_threshold,
-                              identical_threshold)
-
-
-def _non_negative_int(x, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(x).__name__}")
-    if x < 0:
-        raise ValueError(f"{name} must be >= 0, got {x}")
-    return int(x)
-
 
 def _int_configs(x, name: str, minimum: int) -> np.ndarray:
     """A scalar or 1-D array of integers >= minimum, as int64 (no floats, no bools)."""
@@ -440,115 +348,162 @@ def _mlp_grads(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
     return grads
 
 
-def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0,
-              label_smoothing=0.0, seed=0, lr_late=None, switch_step=None, stop_step=None,
-              hidden: int = 64, depth: int = 2, activation: str = "gelu",
-              momentum: float = 0.0, weight_decay: float = 0.0,
-              record_every: int | None = None, group_batches: bool = True, chunk: int = 64,
-              device=None, dtype: torch.dtype = torch.float32,
-              progress: bool = True) -> MLPRun:
-    """Train C MLPs 64 → hidden (× depth) → 10 by SGD at once, one configuration each.
+def mlp_layers(result: Result) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The final weights [W_0, W_1, …] (G, d_{l+1}, d_l) and biases [b_0, …] (G, d_{l+1}) of a
+    :func:`train_mlp` result, input layer first (its ``params`` ``"W0"``, ``"b0"``, …)."""
+    if not isinstance(result, Result):
+        raise TypeError(f"result must be a theory.core.Result from train_mlp, got "
+                        f"{type(result).__name__}")
+    n = sum(1 for k in result.params if k.startswith("W"))
+    if n < 2 or any(f"W{l}" not in result.params or f"b{l}" not in result.params
+                    for l in range(n)):
+        raise ValueError("result must hold the parameters W0, b0, W1, b1, … of an MLP "
+                         "(a train_mlp result)")
+    return ([result.params[f"W{l}"] for l in range(n)],
+            [result.params[f"b{l}"] for l in range(n)])
 
-    Every configuration argument is a scalar or a 1-D array; they broadcast to C configurations.
-    The training step is one tensor program over all configurations (parameters stacked on a
-    leading axis, one ``baddbmm`` per layer, back-propagation by batched matmuls).
+
+_CONFIG_ARGS = ("lr", "batch_size", "label_noise", "label_smoothing", "seed", "lr_late",
+                "switch_step", "stop_step")
+
+
+def train_mlp(data: DigitsData, *, lr=None, batch_size=None, steps: int, label_noise=0.0,
+              label_smoothing=0.0, seed=0, lr_late=None, switch_step=None, stop_step=None,
+              sweep: Sweep | None = None, hidden: int = 64, depth: int = 2,
+              activation: str = "gelu", momentum: float = 0.0, weight_decay: float = 0.0,
+              record_every: int | None = None, group_batches: bool = True, chunk: int = 64,
+              device=None, dtype=torch.float32, progress: bool = True) -> Result:
+    """Train G MLPs 64 → hidden (× depth) → 10 by SGD at once, one configuration each.
+
+    Every configuration argument is a scalar or a 1-D array; they broadcast to G configurations.
+    Or give a ``sweep`` (:class:`theory.core.Sweep`) whose axes are configuration arguments
+    (e.g. ``Sweep(lr=[0.1, 0.2], seed=[0, 1])``): its columns fill those arguments, the result
+    carries it (``result.to_dataset()`` is labelled by its axes), and the other configuration
+    arguments are scalars or arrays over its G configurations. The training step is one tensor
+    program over all configurations, run by :func:`theory.core.train_batched` with the
+    hand-written gradients of :func:`_mlp_grads` (``grad_fn``).
 
     Parameters
     ----------
     data : :class:`DigitsData`.
     lr : learning rate η > 0, per configuration (the paper's Fig. 3 axis).
     batch_size : minibatch size, per configuration (Fig. 3). Configurations with different
-        sizes are handled in one of two ways, with identical results:
+        sizes are handled in one of two ways, with identical minibatches:
 
         - ``group_batches=True`` (default): one batched program per distinct batch size, run
           one after the other. A loop over the few distinct sizes, never over configurations;
-          compute is Σ_c batch_size[c] per step.
+          compute is Σ_g batch_size[g] per step.
         - ``group_batches=False``: a single program; each configuration draws
-          max(batch_size) examples a step and weights the first batch_size[c] of them by
-          1/batch_size[c], the rest by 0. Compute is C·max(batch_size) per step, wasteful
-          when the sizes differ a lot.
+          max(batch_size) examples a step and weights the first batch_size[g] of them by
+          1/batch_size[g], the rest by 0. Compute is G·max(batch_size) per step.
 
-        Masked slots never change a result: slot j of a step is the same draw whatever the
-        batch size, so a configuration's minibatch is the same in both modes.
+        Slot j of a step is the same draw whatever the batch size, so a configuration's
+        minibatch is the same in both modes (the sums differ in rounding only).
     steps : number of SGD steps.
     label_noise : probability p ∈ [0, 1] that a drawn label is replaced by another class,
         uniformly, fresh at each draw (the official ``cifar10labelnoise``; Fig. 4).
     label_smoothing : s ∈ [0, 1]; trains on the target (1 − s)·e_y + s·(1 − e_y)/(K − 1),
         which is the *mean* of label noise s: the expected loss of label noise without its
         noise, a control that separates the two.
-    seed : per configuration; fixes the initialisation (Kaiming normal, zero biases, as the
-        paper's models), the minibatches and the label flips. Configurations with the same
-        seed share their initialisation and data order: a sweep over η, batch size or p at
-        fixed seeds compares runs on common random numbers.
+    seed : per configuration, an int in [0, 2³²); fixes the initialisation (Kaiming normal,
+        zero biases, as the paper's models; :func:`theory.core.torch_generator`), the
+        minibatches and the label flips (:func:`theory.core.counter_words` of (seed, step,
+        slot), streams 0–2). Configurations with the same seed share their initialisation and
+        data order: a sweep over η, batch size or p at fixed seeds compares runs on common
+        random numbers, and a configuration trains bit for bit the same alone and in a batch.
     lr_late, switch_step : a two-phase schedule (Fig. 6): η until ``switch_step``, then
-        ``lr_late``. stop_step : the step at which a configuration stops (its parameters are
-        frozen from then on; default ``steps``), so that phases of different lengths fit one
-        batch.
+        ``lr_late``. stop_step : the step at which a configuration stops (its learning rate is
+        0 from then on; default ``steps``), so that phases of different lengths fit one batch.
     hidden, depth : width and number of hidden layers. activation : ``"gelu"`` or ``"tanh"``.
-    momentum, weight_decay : as in ``torch.optim.SGD`` (v ← μv + g + λθ, θ ← θ − ηv), shared.
-    record_every : also record at every k-th step (default: only the first and last step).
+    momentum, weight_decay : as in ``torch.optim.SGD`` (b ← μb + g + λθ, θ ← θ − ηb), shared.
+    record_every : also record at every k-th step (default: only the first and last step;
+        :func:`theory.core.record_steps`).
     chunk : steps whose random draws are made at once. device : default
-        :func:`theory.core.default_device`. dtype : float32 by default (no theory to compare).
-    progress : a ``tqdm`` bar over the steps (one per batch-size group).
+        :func:`theory.core.resolve_device`. dtype : float32 by default (no theory to compare
+        here; :func:`theory.core.resolve_dtype` accepts "float32"/"float64").
+    progress : a progress bar over the steps (one per batch-size group).
+
+    Returns
+    -------
+    :class:`theory.core.Result`: ``steps`` (T,) the recorded steps; metrics (G, T)
+    ``test_accuracy``, ``train_accuracy``, ``train_loss`` (cross-entropy on the clean training
+    labels) and (G, T, L) ``independent``, ``vanishing``: the collapse of each hidden layer
+    (:func:`collapse_stats`); ``params`` ``W0``, ``b0``, … the final weights (:func:`mlp_layers`);
+    ``meta["config"]`` the configuration arrays (G,), ``meta["activation"]``; ``sweep``.
 
     The loss is the softmax cross-entropy averaged over each configuration's minibatch (the
-    paper's ``soft_cross_entropy`` on one-hot targets). Minibatches are drawn with
-    replacement, from a counter-based hash of (seed, step, slot): see :func:`_random_words`.
+    paper's ``soft_cross_entropy`` on one-hot targets). Minibatches are drawn with replacement.
     """
     if not isinstance(data, DigitsData):
         raise TypeError(f"data must be a DigitsData (see load_digits_data), got "
                         f"{type(data).__name__}")
-    steps = positive_int(steps, "steps")
-    hidden = positive_int(hidden, "hidden")
-    depth = positive_int(depth, "depth")
-    chunk = positive_int(chunk, "chunk")
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    hidden = check_scalar(hidden, "hidden", kind="int", min=1)
+    depth = check_scalar(depth, "depth", kind="int", min=1)
+    chunk = check_scalar(chunk, "chunk", kind="int", min=1)
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
-    mom = float(as_array(momentum, "momentum", ndim=0))
-    if not 0.0 <= mom < 1.0:
-        raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
-    wd = float(as_array(weight_decay, "weight_decay", ndim=0))
-    if wd < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+    mom = check_scalar(momentum, "momentum", min=0.0, max=1.0, include_max=False)
+    wd = check_scalar(weight_decay, "weight_decay", min=0.0)
     if record_every is not None:
-        record_every = positive_int(record_every, "record_every")
+        record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     if not isinstance(group_batches, bool):
         raise TypeError(f"group_batches must be a bool, got {type(group_batches).__name__}")
-    if dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    dtype = resolve_dtype(dtype)
 
+    given = dict(lr=lr, batch_size=batch_size, label_noise=label_noise,
+                 label_smoothing=label_smoothing, seed=seed, lr_late=lr_late,
+                 switch_step=switch_step, stop_step=stop_step)
+    if sweep is not None:
+        if not isinstance(sweep, Sweep):
+            raise TypeError(f"sweep must be a theory.core.Sweep, got {type(sweep).__name__}")
+        for name in sweep.dims:
+            if name not in _CONFIG_ARGS:
+                raise ValueError(f"sweep axes must be configuration arguments {_CONFIG_ARGS}, "
+                                 f"got {name!r}")
+            if name not in ("label_noise", "label_smoothing", "seed") and given[name] is not None:
+                raise ValueError(f"{name} is an axis of the sweep: do not also pass it")
+            given[name] = sweep.column(name)
+    for name in ("lr", "batch_size"):
+        if given[name] is None:
+            raise TypeError(f"train_mlp needs {name}= (or a sweep with a {name!r} axis)")
     cfg = {
-        "lr": _float_configs(lr, "lr", low=0.0, low_open=True),
-        "batch_size": _int_configs(batch_size, "batch_size", 1),
-        "label_noise": _float_configs(label_noise, "label_noise", low=0.0, high=1.0),
-        "label_smoothing": _float_configs(label_smoothing, "label_smoothing", low=0.0, high=1.0),
-        "seed": _int_configs(seed, "seed", 0),
+        "lr": _float_configs(given["lr"], "lr", low=0.0, low_open=True),
+        "batch_size": _int_configs(given["batch_size"], "batch_size", 1),
+        "label_noise": _float_configs(given["label_noise"], "label_noise", low=0.0, high=1.0),
+        "label_smoothing": _float_configs(given["label_smoothing"], "label_smoothing", low=0.0,
+                                          high=1.0),
+        "seed": _int_configs(given["seed"], "seed", 0),
     }
-    if (lr_late is None) != (switch_step is None):
+    if (given["lr_late"] is None) != (given["switch_step"] is None):
         raise ValueError("lr_late and switch_step go together (a two-phase schedule): give both")
-    cfg["lr_late"] = (cfg["lr"].copy() if lr_late is None
-                      else _float_configs(lr_late, "lr_late", low=0.0, low_open=True))
-    cfg["switch_step"] = (np.array([steps]) if switch_step is None
-                          else _int_configs(switch_step, "switch_step", 0))
-    cfg["stop_step"] = (np.array([steps]) if stop_step is None
-                        else _int_configs(stop_step, "stop_step", 1))
+    cfg["lr_late"] = (cfg["lr"].copy() if given["lr_late"] is None
+                      else _float_configs(given["lr_late"], "lr_late", low=0.0, low_open=True))
+    cfg["switch_step"] = (np.array([steps]) if given["switch_step"] is None
+                          else _int_configs(given["switch_step"], "switch_step", 0))
+    cfg["stop_step"] = (np.array([steps]) if given["stop_step"] is None
+                        else _int_configs(given["stop_step"], "stop_step", 1))
     lengths = {k: v.shape[0] for k, v in cfg.items() if v.shape[0] != 1}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"configuration arrays must have equal lengths (or be scalars), got "
                          f"{lengths}")
-    C = max(lengths.values(), default=1)
-    cfg = {k: np.broadcast_to(v, (C,)).copy() for k, v in cfg.items()}
+    G = max(lengths.values(), default=1)
+    if sweep is not None and G != len(sweep):
+        raise ValueError(f"configuration arrays must have the sweep's {len(sweep)} entries, got "
+                         f"{lengths}")
+    cfg = {k: np.broadcast_to(v, (G,)).copy() for k, v in cfg.items()}
     if np.any(cfg["stop_step"] > steps):
         raise ValueError(f"stop_step must be <= steps = {steps}, got {cfg['stop_step']}")
     if np.any(cfg["seed"] >= 2**32):
         raise ValueError("seed must be < 2**32")
 
-    device = torch.device(device) if device is not None else default_device()
-    rec = (np.unique(np.r_[np.arange(0, steps + 1, record_every), steps]) if record_every
-           else np.array([0, steps]))
+    device = resolve_device(device)
+    rec = record_steps(steps, every=record_every) if record_every else record_steps(steps, at=[])
     sizes = [data.n_features] + [hidden] * depth + [data.n_classes]
     groups = ([np.flatnonzero(cfg["batch_size"] == b) for b in np.unique(cfg["batch_size"])]
-              if group_batches else [np.arange(C)])
+              if group_batches else [np.arange(G)])
     parts = []
     for members in groups:
         sub = {k: v[members] for k, v in cfg.items()}
@@ -556,36 +511,30 @@ def train_mlp(data: DigitsData, *, lr, batch_size, steps: int, label_noise=0.0,
                                   mom=mom, wd=wd, rec=rec, chunk=chunk, device=device,
                                   dtype=dtype, progress=progress))
     order = np.argsort(np.concatenate(groups), kind="stable")   # back to the callers' order
-
-    def gather(key):
-        return np.concatenate([p[key] for p in parts], axis=0)[order]
-
-    n_layers = len(sizes) - 1
-    return MLPRun(
-        weights=tuple(np.concatenate([p["params"][2 * l] for p in parts])[order]
-                      for l in range(n_layers)),
-        biases=tuple(np.concatenate([p["params"][2 * l + 1] for p in parts])[order]
-                     for l in range(n_layers)),
-        activation=activation, steps=steps, record_steps=rec,
-        test_accuracy=gather("test_accuracy"), train_accuracy=gather("train_accuracy"),
-        train_loss=gather("train_loss"), independent=gather("independent"),
-        vanishing=gather("vanishing"), **cfg)
+    return Result(
+        steps=rec,
+        metrics={k: np.concatenate([p.metrics[k] for p in parts])[order] for k in parts[0].metrics},
+        params={k: np.concatenate([p.params[k] for p in parts])[order] for k in parts[0].params},
+        sweep=sweep,
+        meta={"activation": activation, "steps": steps, "hidden": hidden, "depth": depth,
+              "momentum": mom, "weight_decay": wd, "config": cfg})
 
 
 def _init_params(seeds: np.ndarray, sizes: list[int], activation: str) -> list[np.ndarray]:
     """Kaiming-normal weights (gain √2 for GELU, 5/3 for tanh) and zero biases, per seed.
 
-    One ``torch.Generator`` per configuration: a loop over configurations, run once before
-    training (never in the training step), so that a configuration's initialisation depends
-    on its seed alone. Returns [W_0, b_0, W_1, b_1, ...] stacked on a leading axis, float64.
+    One ``torch.Generator`` per configuration (:func:`theory.core.torch_generator`): a loop
+    over configurations, run once before training (never in the training step), so that a
+    configuration's initialisation depends on its seed alone. Returns [W_0, b_0, W_1, b_1, ...]
+    stacked on a leading axis, float64.
     """
     gain = np.sqrt(2.0) if activation == "gelu" else 5.0 / 3.0
-    C = seeds.shape[0]
+    G = seeds.shape[0]
     out = []
     for l in range(len(sizes) - 1):
-        out += [np.empty((C, sizes[l + 1], sizes[l])), np.zeros((C, sizes[l + 1]))]
-    for c in range(C):
-        g = torch.Generator().manual_seed(int(seeds[c]))
+        out += [np.empty((G, sizes[l + 1], sizes[l])), np.zeros((G, sizes[l + 1]))]
+    for c in range(G):
+        g = torch_generator(int(seeds[c]))
         for l in range(len(sizes) - 1):
             W = torch.randn(sizes[l + 1], sizes[l], generator=g, dtype=torch.float64)
             out[2 * l][c] = (gain / np.sqrt(sizes[l])) * W.numpy()
@@ -593,16 +542,17 @@ def _init_params(seeds: np.ndarray, sizes: list[int], activation: str) -> list[n
 
 
 def _train_group(data: DigitsData, cfg: dict, *, steps, sizes, activation, mom, wd, rec, chunk,
-                 device, dtype, progress) -> dict:
-    """The batched training loop for the configurations ``cfg`` (arrays (C,)): one program."""
-    C = cfg["lr"].shape[0]
+                 device, dtype, progress) -> Result:
+    """The configurations ``cfg`` (arrays (G,)) of one batch size: one train_batched call."""
+    G = cfg["lr"].shape[0]
     act = F.gelu if activation == "gelu" else torch.tanh
+    n_layers = len(sizes) - 1
+    names = [f"{kind}{l}" for l in range(n_layers) for kind in ("W", "b")]
 
     def T(x, dt=dtype):
         return torch.tensor(np.asarray(x), dtype=dt, device=device)
 
-    params = [T(p) for p in _init_params(cfg["seed"], sizes, activation)]
-    velocity = [torch.zeros_like(p) for p in params] if mom > 0 else None
+    params = {k: T(p) for k, p in zip(names, _init_params(cfg["seed"], sizes, activation))}
     X_train, y_train = T(data.X_train), T(data.y_train, torch.int64)
     X_test, y_test = T(data.X_test), T(data.y_test, torch.int64)
     n, K = data.n_train, data.n_classes
@@ -611,58 +561,52 @@ def _train_group(data: DigitsData, cfg: dict, *, steps, sizes, activation, mom, 
     seed_t = T(cfg["seed"], torch.int64)
     slots = torch.arange(B_max, dtype=torch.int64, device=device)
     weight = (slots[None, :] < T(cfg["batch_size"], torch.int64)[:, None]).to(dtype)
-    weight = weight / T(cfg["batch_size"])[:, None]                          # (C, B_max)
+    weight = weight / T(cfg["batch_size"])[:, None]                          # (G, B_max)
     p_flip = T(cfg["label_noise"], torch.float64)
     any_noise = bool(np.any(cfg["label_noise"] > 0))
     smooth = T(cfg["label_smoothing"]) if np.any(cfg["label_smoothing"] > 0) else None
-    lr_hi, lr_lo = T(cfg["lr"]), T(cfg["lr_late"])
-    switch_t, stop_t = T(cfg["switch_step"], torch.int64), T(cfg["stop_step"], torch.int64)
+    draws = {}
 
-    L = len(sizes) - 2
-    out = {"test_accuracy": np.empty((C, rec.size)), "train_accuracy": np.empty((C, rec.size)),
-           "train_loss": np.empty((C, rec.size)), "independent": np.empty((C, rec.size, L)),
-           "vanishing": np.empty((C, rec.size, L))}
+    def grad_fn(P, t):
+        k = t % chunk
+        if k == 0 or "idx" not in draws:      # random draws for the next `chunk` steps
+            t0 = t - k
+            t_idx = torch.arange(t0, min(t0 + chunk, steps), dtype=torch.int64, device=device)
+            idx = counter_words(seed_t, t_idx, (B_max,), 0) % n                # (T, G, B_max)
+            y = y_train[idx]
+            if any_noise:
+                u = counter_uniform(seed_t, t_idx, (B_max,), 1)
+                other = counter_words(seed_t, t_idx, (B_max,), 2) % (K - 1)
+                y = torch.where(u < p_flip[None, :, None], (y + 1 + other) % K, y)
+            draws["idx"], draws["y"] = idx, y
+        grads = _mlp_grads([P[name] for name in names], X_train[draws["idx"][k]],
+                           draws["y"][k], smooth, weight, activation)
+        return dict(zip(names, grads))
 
-    def evaluate(j):
+    def metrics(P, t):
+        plist = [P[name] for name in names]
+        out = {}
         for X, y, kind in ((X_test, y_test, "test"), (X_train, y_train, "train")):
-            logits = _mlp_forward(params, X.unsqueeze(0).expand(C, -1, -1), act)
-            out[f"{kind}_accuracy"][:, j] = (logits.argmax(-1) == y).double().mean(-1).cpu().numpy()
+            logits = _mlp_forward(plist, X.unsqueeze(0).expand(G, -1, -1), act)
+            out[f"{kind}_accuracy"] = (logits.argmax(-1) == y).double().mean(-1)
             if kind == "train":
                 ce = torch.logsumexp(logits, -1) - logits.gather(
-                    -1, y.expand(C, -1).unsqueeze(-1)).squeeze(-1)
-                out["train_loss"][:, j] = ce.double().mean(-1).cpu().numpy()
-        stats = collapse_stats([p.cpu().numpy() for p in params[0::2]],
-                               [p.cpu().numpy() for p in params[1::2]])
-        out["independent"][:, j], out["vanishing"][:, j] = stats.independent, stats.vanishing
+                    -1, y.expand(G, -1).unsqueeze(-1)).squeeze(-1)
+                out["train_loss"] = ce.double().mean(-1)
+        stats = collapse_stats([p.cpu().numpy() for p in plist[0::2]],
+                               [p.cpu().numpy() for p in plist[1::2]])
+        out["independent"] = torch.as_tensor(stats.independent)
+        out["vanishing"] = torch.as_tensor(stats.vanishing)
+        return out
 
-    j_rec = 0
-    idx_chunk = y_chunk = None
+    if np.all(cfg["switch_step"] >= steps) and np.all(cfg["stop_step"] >= steps):
+        lr = cfg["lr"]
+    else:
+        def lr(t):                                   # the two-phase schedule, then a stop
+            return np.where(t < cfg["switch_step"], cfg["lr"], cfg["lr_late"]) * (
+                t < cfg["stop_step"])
     desc = (f"SGD, batch {B_max}" if np.all(cfg["batch_size"] == B_max)
-            else f"SGD, batch ≤ {B_max}") + f", {C} configurations"
-    with torch.no_grad():
-        for t in tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0):
-            if j_rec < rec.size and rec[j_rec] == t:
-                evaluate(j_rec)
-                j_rec += 1
-            k = t % chunk
-            if k == 0:                               # random draws for the next `chunk` steps
-                t_idx = torch.arange(t, min(t + chunk, steps), dtype=torch.int64, device=device)
-                idx_chunk = _random_words(seed_t, t_idx, slots, 0) % n      # (T, C, B_max)
-                y_chunk = y_train[idx_chunk]
-                if any_noise:
-                    u = _random_words(seed_t, t_idx, slots, 1).double() / 2.0**32
-                    other = _random_words(seed_t, t_idx, slots, 2) % (K - 1)
-                    flip = u < p_flip[None, :, None]
-                    y_chunk = torch.where(flip, (y_chunk + 1 + other) % K, y_chunk)
-            grads = _mlp_grads(params, X_train[idx_chunk[k]], y_chunk[k], smooth, weight,
-                               activation)
-            eta = torch.where(t < switch_t, lr_hi, lr_lo) * (t < stop_t)     # (C,)
-            for i, (p, g) in enumerate(zip(params, grads)):
-                if wd > 0:
-                    g = g.add_(p, alpha=wd)
-                if velocity is not None:
-                    g = velocity[i].mul_(mom).add_(g)
-                p.sub_(eta.view((C,) + (1,) * (p.dim() - 1)) * g)
-        evaluate(j_rec)
-    out["params"] = [p.cpu().numpy() for p in params]
-    return out
+            else f"SGD, batch ≤ {B_max}") + f", {G} configurations"
+    return train_batched(params, steps=steps, lr=lr, grad_fn=grad_fn, momentum=mom,
+                         weight_decay=wd, record=rec, metrics=metrics,
+                         progress=desc if progress else False, device=device)
