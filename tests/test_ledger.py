@@ -59,7 +59,14 @@ def test_rerun_replaces_records(tmp_path, monkeypatch):
     recs = read_records(tmp_path)
     assert [r.id for r in recs] == ["a", "b"]
     line = json.loads((tmp_path / "chap__nb.jsonl").read_text().splitlines()[0])
-    assert {"commit", "scale", "verdict", "source", "paper_value"} <= set(line)
+    assert {"commit", "key", "scale", "verdict", "source", "paper_value"} <= set(line)
+
+
+def test_records_carry_the_build_key(ledger):
+    from theory.core._cache import build_key
+
+    r = ledger.claim("k", source="S", statement="s", measured=1.0, at_most=2.0)
+    assert r.key == build_key() and read_records(ledger.path.parent)[0].key == r.key
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -112,18 +119,81 @@ class _App:
     env, builder = _Env(), _Builder()
 
 
+def _page(tmp_path):
+    from theory.core import ledger_sphinx
+
+    return ledger_sphinx._build_ledger(_App(), "book/ledger")
+
+
+def _text(nodes_):
+    return " ".join(n.astext() for n in nodes_)
+
+
 def test_ledger_page_marks_stale_records_and_silent_notebooks(tmp_path, monkeypatch):
+    monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
+    monkeypatch.delenv("THEORY_SCALE", raising=False)
+    led = Ledger("chap", "nb", paper="P")
+    led.claim("chap.a", source="Eq. 1", statement="fresh", measured=1.0, at_most=2.0, section="Checks")
+    text = _text(_page(tmp_path))
+    assert "1 claims, 1 hold, 0 need paper scale, 0 do not hold" in text
+    assert "stale record" not in text and "recorded no claim: silent" in text
+    path = tmp_path / "chap__nb.jsonl"
+    # another commit under the same build key is current: the key, not the commit, decides
+    path.write_text(path.read_text().replace('"commit": "', '"commit": "0000000old'))
+    assert "stale record" not in _text(_page(tmp_path))
+    # the same record under another build key counts for nothing and is marked
+    path.write_text(path.read_text().replace('"key": "', '"key": "0ther'))
+    text = _text(_page(tmp_path))
+    assert "stale record" in text and "0 claims, 0 hold" in text
+    # a record from before the key existed is stale too
+    line = json.loads(path.read_text())
+    del line["key"]
+    path.write_text(json.dumps(line) + "\n")
+    assert "stale record (key none" in _text(_page(tmp_path))
+
+
+def _tables(page):
+    from docutils import nodes
+
+    return [t for n in page for t in n.findall(nodes.table)]
+
+
+def _cells(table):
+    from docutils import nodes
+
+    return [[e.astext() for e in row.findall(nodes.entry)] for row in table.findall(nodes.row)]
+
+
+def test_ledger_page_opens_with_a_summary_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
+    monkeypatch.delenv("THEORY_SCALE", raising=False)
+    led = Ledger("chap", "nb", paper="P")
+    led.claim("chap.a", source="Eq. 1", statement="holds", measured=1.0, at_most=2.0)
+    led.claim("chap.b", source="Fig. 2", statement="big", measured=0.5, at_least=0.9, needs="paper")
+    led.claim("chap.c", source="Fig. 3", statement="also", measured=1.0, at_least=0.9)
+    page = _page(tmp_path)
+    overview, claims = _tables(page)
+    assert "ledger-overview" in overview["classes"] and "colwidths-given" in overview["classes"]
+    kinds = [n.tagname for n in page]
+    assert kinds.index("table") < kinds.index("section")  # above the chapters' tables
+    rows = _cells(overview)
+    assert rows[0] == ["Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold"]
+    assert rows[1] == ["chap", "3", "2", "1", "0"] and rows[-1] == ["All chapters", "3", "2", "1", "0"]
+    link = next(iter(overview.findall(lambda n: n.tagname == "reference")))
+    assert link["refuri"] == "#ledger-chap"
+
+
+def test_ledger_table_is_five_columns_with_widths(tmp_path, monkeypatch):
     from theory.core import ledger_sphinx
 
     monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
     monkeypatch.delenv("THEORY_SCALE", raising=False)
     led = Ledger("chap", "nb", paper="P")
-    led.claim("chap.a", source="Eq. 1", statement="fresh", measured=1.0, at_most=2.0, section="Checks")
-    text = " ".join(n.astext() for n in ledger_sphinx._build_ledger(_App(), "book/ledger"))
-    assert "1 claims, 1 hold, 0 need paper scale, 0 do not hold" in text
-    assert "stale record" not in text and "recorded no claim: silent" in text
-    # the same record from another commit counts for nothing and is marked
-    path = tmp_path / "chap__nb.jsonl"
-    path.write_text(path.read_text().replace('"commit": "', '"commit": "0000000old'))
-    text = " ".join(n.astext() for n in ledger_sphinx._build_ledger(_App(), "book/ledger"))
-    assert "stale record" in text and "0 claims, 0 hold" in text
+    led.claim("chap.a_rather_long_claim_identifier", source="Eq. 1", statement="holds",
+              measured=1.0, at_most=2.0, paper_value="≤ 2", section="Checks")
+    claims = _tables(_page(tmp_path))[1]
+    assert "colwidths-given" in claims["classes"] and "ledger-claims" in claims["classes"]
+    header, row = _cells(claims)
+    assert header == list(ledger_sphinx.COLUMNS) and len(header) == len(ledger_sphinx.WIDTHS) == 5
+    assert row[0] == "chap.a_rather_long_claim_identifier holds (Eq. 1)"
+    assert row[1:4] == ["≤ 2", "1 (≤ 2)", "holds (laptop)"] and row[4] == "nb § Checks"
