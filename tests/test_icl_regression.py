@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from theory.icl_regression import (ModelConfig, baseline_risks, dmmse_first_risk, dmmse_naive,
-                                   dmmse_posterior, dmmse_predict, forward, init_params,
-                                   interpolation_path, ridge_naive, ridge_predict,
-                                   ridge_risk_given_inputs, sample_pool, sample_sequences,
-                                   to_tokens, tokens_to_targets, train_sweep, triangle_lr)
+from theory.icl_regression import (ModelConfig, baseline_risks, distance, dmmse_first_risk,
+                                   dmmse_naive, dmmse_posterior, dmmse_predict, forward,
+                                   init_params, interpolation_path, loss, model_seeds,
+                                   ridge_naive, ridge_predict, ridge_risk_given_inputs,
+                                   sample_pool, sample_sequences, to_tokens, tokens_to_targets,
+                                   train_sweep, triangle_lr)
 
 
 # ------------------------------------------------------------------ data and layout
@@ -140,13 +141,15 @@ def test_dmmse_first_risk_matches_monte_carlo():
 
 def test_triangle_schedule():
     assert triangle_lr(0, 100, 1e-3) == 0 and triangle_lr(50, 100, 1e-3) == pytest.approx(1e-3)
+    assert triangle_lr(0, 2, 1.0) == 0 and triangle_lr(1, 2, 1.0) == 1 and triangle_lr(2, 2, 1.0) == 0
+    assert triangle_lr(2, 3, 1.0, warmup_frac=0.9) == 1.0      # warm-up capped at steps − 1
     assert triangle_lr(25, 100, 1e-3) == pytest.approx(5e-4)
     assert triangle_lr(75, 100, 1e-3) == pytest.approx(5e-4) and triangle_lr(100, 100, 1e-3) == 0
 
 
 def test_forward_is_causal_and_models_are_independent():
     cfg = ModelConfig(D=3, K=5, n_layer=2, n_embd=16, n_head=2)
-    params = init_params(cfg, 3, seed=0, device="cpu", dtype=torch.float64)
+    params = init_params(cfg, [0, 1, 2], device="cpu", dtype=torch.float64)
     for k in ("w_in", "w_qkv", "w_o"):          # make the models differ visibly
         params[k] = params[k] * 20
     s = sample_sequences(4, 5, 0.1, D=3, seed=1)
@@ -162,41 +165,91 @@ def test_forward_is_causal_and_models_are_independent():
         assert torch.allclose(forward(single, tok[g:g + 1], 2)[0], out[g], atol=1e-12)
 
 
-def test_init_does_not_depend_on_sweep_size():
+def test_init_depends_on_the_seed_only():
     cfg = ModelConfig(D=2, K=4, n_layer=1, n_embd=8, n_head=2)
-    a = init_params(cfg, 3, seed=5, device="cpu")
-    b = init_params(cfg, 1, seed=7, device="cpu")
+    a = init_params(cfg, [11, 12, 5], device="cpu")
+    b = init_params(cfg, [5], device="cpu")
     assert all(torch.equal(a[k][2], b[k][0]) for k in a)
+    assert not torch.equal(a["w_in"][0], a["w_in"][1])
 
 
-def test_batched_training_equals_separate_runs():
+def test_model_seeds_name_configurations_not_positions():
+    # the old scheme seeded model g with seed + g: model g at seed s was model g-1 at seed s+1
+    Ms = [2, 4, 8, math.inf]
+    s0, s1 = model_seeds(Ms, "init", seed=0), model_seeds(Ms, "init", seed=1)
+    assert len(set(s0.tolist()) | set(s1.tolist())) == 8
+    assert np.array_equal(model_seeds([8, 2], "init", seed=0), s0[[2, 0]])
+    assert not np.array_equal(model_seeds(Ms, "data", seed=0), s0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_configuration_trains_bit_identically_alone_and_in_a_batch(dtype):
+    cfg = ModelConfig(D=2, K=4, n_layer=2, n_embd=16, n_head=2)
+    kw = dict(sigma2=0.1, steps=6, batch_size=5, progress=False, device="cpu", dtype=dtype,
+              record_every=2, seed=3, pool_seed=4)
+    big = train_sweep([3, math.inf, 8], cfg, **kw)
+    for M, g_big in ((math.inf, 1), (8, 2)):
+        alone = train_sweep([M], cfg, **kw)
+        for k in big.params:
+            assert torch.equal(torch.as_tensor(big.params[k][g_big]),
+                               torch.as_tensor(alone.params[k][0])), k
+        assert np.array_equal(big["train_loss"][g_big], alone["train_loss"][0])
+    shuffled = train_sweep([8, 2, 3], cfg, **kw)                  # another order, another batch
+    for k in big.params:
+        assert torch.equal(torch.as_tensor(big.params[k][0]), torch.as_tensor(shuffled.params[k][2]))
+        assert torch.equal(torch.as_tensor(big.params[k][2]), torch.as_tensor(shuffled.params[k][0]))
+    assert torch.equal(big.pools[0], shuffled.pools[2])
+
+
+def test_sweep_run_is_a_core_result():
+    from theory.core import Result
+    cfg = ModelConfig(D=2, K=4, n_layer=1, n_embd=8, n_head=2)
+    run = train_sweep([2, math.inf], cfg, sigma2=0.1, steps=4, batch_size=3, progress=False,
+                      device="cpu", record_every=3)
+    assert isinstance(run, Result)
+    assert run.steps.tolist() == [0, 3, 4] and run["train_loss"].shape == (2, 3)
+    assert run.params["w_in"].shape == (2, 3, 8) and run.pools[1] is None
+
+
+def test_training_follows_torch_adam_and_the_triangle_schedule():
+    # one model trained by hand with torch.optim.Adam and LambdaLR on the same batches
+    from theory.icl_regression.transformer import _sweep_data
     cfg = ModelConfig(D=2, K=4, n_layer=1, n_embd=8, n_head=2)
     kw = dict(sigma2=0.1, steps=5, batch_size=4, progress=False, device="cpu",
-              dtype=torch.float64)
-    both = train_sweep([3, math.inf], cfg, seed=0, pool_seed=1, **kw)
-    # the gradient of the summed loss w.r.t. model g's weights is model g's own gradient:
-    # train model 0 alone from the same init, pool and data
-    params0 = init_params(cfg, 2, seed=0, device="cpu", dtype=torch.float64)
-    p = {k: v[:1].clone().requires_grad_(True) for k, v in params0.items()}
-    opt = torch.optim.Adam(list(p.values()), lr=1e-3)
+              dtype=torch.float64, seed=0, pool_seed=1, lr=1e-2)
+    run = train_sweep([3], cfg, **kw)
+    params0 = init_params(cfg, model_seeds([3], "init", seed=0), device="cpu",
+                          dtype=torch.float64)
+    p = {k: v.clone().requires_grad_(True) for k, v in params0.items()}
+    opt = torch.optim.Adam(list(p.values()), lr=1e-2)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: triangle_lr(s, 5, 1.0))
-    gen = torch.Generator().manual_seed(10_007)
-    pool = sample_pool(3, 2, seed=1)
-    sizes = torch.tensor([3.0, 1.0], dtype=torch.float64)
-    for _ in range(5):
-        idx = (torch.rand(2, 4, generator=gen, dtype=torch.float64) * sizes[:, None]).long()
-        torch.randn(2, 4, 2, generator=gen, dtype=torch.float64)
-        xs = torch.randn(2, 4, 4, 2, generator=gen, dtype=torch.float64)
-        eps = torch.randn(2, 4, 4, generator=gen, dtype=torch.float64)
-        ws = pool[idx[0]]
-        ys = torch.einsum("bkd,bd->bk", xs[0], ws) + math.sqrt(0.1) * eps[0]
-        out = forward(p, to_tokens(xs[0], ys)[None], 2)[..., 0::2]
+    pool = run.pools[0]
+    batch = _sweep_data((pool[None], torch.tensor([3.0], dtype=torch.float64)),
+                        torch.tensor([False]), model_seeds([3], "data", seed=0), 4, 4, 2, 0.1,
+                        torch.float64, torch.device("cpu"))
+    for step in range(5):
+        xs, ys = batch(step)
+        out = forward(p, to_tokens(xs, ys), 2)[..., 0::2]
         opt.zero_grad()
-        ((out[0] - ys) ** 2).mean().backward()
+        ((out - ys) ** 2).mean().backward()
         opt.step()
         sched.step()
     for k in p:
-        assert torch.allclose(p[k].detach()[0], both.params[k][0], atol=1e-10), k
+        assert torch.allclose(p[k].detach()[0], torch.as_tensor(run.params[k][0]), atol=1e-10), k
+
+
+def test_training_batches_come_from_the_pool():
+    from theory.icl_regression.transformer import _sweep_data
+    pool = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    batch = _sweep_data((pool[None], torch.tensor([2.0], dtype=torch.float64)),
+                        torch.tensor([False]), np.array([7]), 4000, 3, 2, 0.0,
+                        torch.float64, torch.device("cpu"))
+    xs, ys = batch(0)
+    assert xs.shape == (1, 4000, 3, 2) and abs(xs.var().item() - 1) < 0.05
+    on_first = torch.isclose(ys[0], xs[0, ..., 0]).all(-1)
+    on_second = torch.isclose(ys[0], 2 * xs[0, ..., 1]).all(-1)
+    assert bool((on_first | on_second).all()) and 0.45 < on_first.double().mean() < 0.55
+    assert not torch.equal(batch(1)[0], xs)                    # a fresh batch every step
 
 
 # ------------------------------------------------------------------ bad input
@@ -232,6 +285,27 @@ def test_bad_input_raises():
         train_sweep([], progress=False)
     with pytest.raises(ValueError, match="Ms entry must be"):
         train_sweep([0], progress=False)
+
+
+def test_bad_input_named_in_issue_11_raises_value_errors():
+    cfg = ModelConfig(D=2, K=4, n_layer=1, n_embd=8, n_head=2)
+    params = init_params(cfg, [0], device="cpu")
+    tok = to_tokens(*(lambda s: (s.xs, s.ys))(sample_sequences(2, 4, 0.1, D=2, seed=0)))[None]
+    with pytest.raises(ValueError, match="n_head"):
+        forward(params, tok.float(), 0)
+    with pytest.raises(ValueError, match="n_head=3 must divide the model's width n_embd=8"):
+        forward(params, tok.float(), 3)
+    with pytest.raises(ValueError, match="steps must be in \\[2, inf\\)"):
+        train_sweep([2], cfg, steps=1, progress=False)
+    with pytest.raises(ValueError, match="total_steps"):
+        triangle_lr(0, 1, 1e-3)
+    a, b = torch.zeros(3, 4), torch.zeros(3, 5)
+    with pytest.raises(ValueError, match="^f .* and g .* must have one shape"):
+        distance(a, b, 2)
+    with pytest.raises(TypeError, match="g must be a torch tensor"):
+        distance(a, b.numpy(), 2)
+    with pytest.raises(ValueError, match="pred .* and ys .* must have one shape"):
+        loss(a, b, 2)
 
 
 # ------------------------------------------------------------------ evaluation and the paper path

@@ -8,24 +8,29 @@ Book chapter: ``book/icl_regression``.
 - :mod:`~theory.icl_regression.estimators`: dMMSE (Eq. 2) and ridge (Eq. 3), exact and batched,
   with slow brute-force references;
 - :mod:`~theory.icl_regression.risks`: losses and distances (Eqs. 1, 4), closed-form risks,
-  baseline sweeps and the evaluation of trained transformers;
+  baseline sweeps, and the evaluation of trained transformers (losses, the crossing, paths);
 - :mod:`~theory.icl_regression.transformer`: a GPT-2-style model batched over a sweep of pool
-  sizes, trained with Adam and the triangle schedule.
+  sizes, trained with Adam and the triangle schedule on :func:`theory.core.train_batched`;
+- :mod:`~theory.icl_regression.plots`: the chapter's figures and explorers.
 """
 
 from theory.icl_regression.data import (Sequences, interpolation_path, is_infinite, sample_pool,
                                         sample_sequences, to_tokens, tokens_to_targets)
 from theory.icl_regression.estimators import (dmmse_naive, dmmse_posterior, dmmse_predict,
                                               ridge_naive, ridge_predict)
-from theory.icl_regression.risks import (BaselineRisks, PathLosses, SweepEval, baseline_risks,
-                                         dmmse_first_risk, distance, evaluate_sweep, loss,
-                                         path_losses, ridge_risk_given_inputs)
+from theory.icl_regression.risks import (BaselineRisks, PathLosses, PoolSizeSweep, RiskChecks,
+                                         SweepEval, Transition, baseline_risks, dimension_sweep,
+                                         distance, dmmse_first_risk, evaluate_sweep, loss,
+                                         noise_sweep, path_losses, path_table, pool_size_sweep,
+                                         ridge_risk_given_inputs, risk_checks, transition)
 from theory.icl_regression.transformer import (ModelConfig, SweepRun, forward, init_params,
-                                               predict, train_sweep, triangle_lr)
+                                               model_seeds, predict, train_sweep, triangle_lr)
 
-__all__ = ["BaselineRisks", "ModelConfig", "PathLosses", "path_losses", "Sequences", "SweepEval", "SweepRun",
-           "baseline_risks", "distance", "dmmse_first_risk", "dmmse_naive", "dmmse_posterior",
+__all__ = ["BaselineRisks", "ModelConfig", "PathLosses", "PoolSizeSweep", "RiskChecks",
+           "Sequences", "SweepEval", "SweepRun", "Transition", "baseline_risks",
+           "dimension_sweep", "distance", "dmmse_first_risk", "dmmse_naive", "dmmse_posterior",
            "dmmse_predict", "evaluate_sweep", "forward", "init_params", "interpolation_path",
-           "is_infinite", "loss", "predict", "ridge_naive", "ridge_predict",
-           "ridge_risk_given_inputs", "sample_pool", "sample_sequences", "to_tokens",
-           "tokens_to_targets", "train_sweep", "triangle_lr"]
+           "is_infinite", "loss", "model_seeds", "noise_sweep", "path_losses", "path_table",
+           "pool_size_sweep", "predict", "ridge_naive", "ridge_predict",
+           "ridge_risk_given_inputs", "risk_checks", "sample_pool", "sample_sequences",
+           "to_tokens", "tokens_to_targets", "train_sweep", "transition", "triangle_lr"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import as_array, non_negative, positive_int
+from theory.core import as_array, check_scalar, torch_generator
 
 __all__ = ["Sequences", "interpolation_path", "is_infinite", "sample_pool", "sample_sequences",
            "tokens_to_targets", "to_tokens"]
@@ -38,6 +38,8 @@ def is_infinite(M) -> bool:
 def _check_M(M, name: str = "M"):
     if is_infinite(M):
         return M
+    if isinstance(M, float) and not math.isfinite(M):
+        raise ValueError(f"{name} must be a positive int or math.inf, got {M}")
     if isinstance(M, bool) or not isinstance(M, numbers.Integral):
         raise TypeError(f"{name} must be a positive int or math.inf, got {type(M).__name__}")
     if M <= 0:
@@ -46,11 +48,7 @@ def _check_M(M, name: str = "M"):
 
 
 def _generator(seed) -> torch.Generator:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    return torch.Generator().manual_seed(int(seed))
+    return torch_generator(check_scalar(seed, "seed", kind="int", min=0))
 
 
 def sample_pool(M: int, D: int, *, seed: int = 0, task_scale: float = 1.0,
@@ -59,8 +57,8 @@ def sample_pool(M: int, D: int, *, seed: int = 0, task_scale: float = 1.0,
     M = _check_M(M)
     if is_infinite(M):
         raise ValueError("M must be finite to draw a pool (M = inf means a fresh task per sequence)")
-    D = positive_int(D, "D")
-    scale = float(non_negative(task_scale, "task_scale"))
+    D = check_scalar(D, "D", kind="int", min=1)
+    scale = check_scalar(task_scale, "task_scale", min=0.0)
     return scale * torch.randn(M, D, generator=_generator(seed), dtype=torch.float64).to(dtype)
 
 
@@ -99,12 +97,14 @@ def sample_sequences(n: int, K: int, sigma2: float, *, pool: torch.Tensor | None
     With ``pool`` (M, D): each sequence's task is a uniform draw from the pool (T_Pretrain);
     without it: a fresh task w ~ N(0, task_scale² I_D) per sequence (T_True; give ``D``).
     """
-    n, K = positive_int(n, "n"), positive_int(K, "K")
-    sigma2 = float(non_negative(sigma2, "sigma2"))
+    n, K = check_scalar(n, "n", kind="int", min=1), check_scalar(K, "K", kind="int", min=1)
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0)
     g = _generator(seed)
     if pool is not None:
         if not isinstance(pool, torch.Tensor) or pool.ndim != 2 or pool.shape[0] == 0:
             raise ValueError("pool must be a tensor of shape (M, D) with M >= 1")
+        if not torch.isfinite(pool).all():
+            raise ValueError("pool must be finite (no NaN or inf)")
         if D is not None and int(D) != pool.shape[1]:
             raise ValueError(f"D={D} disagrees with the pool's dimension {pool.shape[1]}")
         D = int(pool.shape[1])
@@ -113,9 +113,9 @@ def sample_sequences(n: int, K: int, sigma2: float, *, pool: torch.Tensor | None
     else:
         if D is None:
             raise ValueError("give D when no pool is given (fresh tasks)")
-        D = positive_int(D, "D")
+        D = check_scalar(D, "D", kind="int", min=1)
         idx = None
-        ws = float(non_negative(task_scale, "task_scale")) * torch.randn(
+        ws = check_scalar(task_scale, "task_scale", min=0.0) * torch.randn(
             n, D, generator=g, dtype=torch.float64)
     xs = torch.randn(n, K, D, generator=g, dtype=torch.float64)
     ys = torch.einsum("nkd,nd->nk", xs, ws) + math.sqrt(sigma2) * torch.randn(

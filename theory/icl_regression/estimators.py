@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from theory.core import positive, positive_int
+from theory.core import check_scalar
 
 __all__ = ["dmmse_naive", "dmmse_posterior", "dmmse_predict", "ridge_naive", "ridge_predict"]
 
@@ -42,6 +42,8 @@ def _check_pool(pool, D):
         raise TypeError("pool must be a torch tensor of shape (M, D)")
     if pool.ndim != 2 or pool.shape[0] == 0 or pool.shape[1] != D:
         raise ValueError(f"pool must have shape (M, D={D}) with M >= 1, got {tuple(pool.shape)}")
+    if not torch.isfinite(pool).all():
+        raise ValueError("pool must be finite (no NaN or inf)")
 
 
 def _dmmse_logits(xs, ys, pool, sigma2):
@@ -57,7 +59,7 @@ def dmmse_posterior(xs, ys, pool, sigma2) -> torch.Tensor:
     """Posterior probabilities (n, K, M) of the pool tasks given the first k−1 pairs (Eq. 2)."""
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
-    sigma2 = float(positive(sigma2, "sigma2"))
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     return torch.softmax(_dmmse_logits(xs, ys, pool.to(xs.dtype), sigma2), dim=-1)
 
 
@@ -70,8 +72,8 @@ def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements:
     """
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
-    sigma2 = float(positive(sigma2, "sigma2"))
-    max_elements = positive_int(max_elements, "max_elements")
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    max_elements = check_scalar(max_elements, "max_elements", kind="int", min=1)
     n, K, D = xs.shape
     pool = pool.to(device=xs.device, dtype=xs.dtype)
     w_hat = torch.empty(n, K, D, dtype=xs.dtype, device=xs.device)
@@ -94,8 +96,8 @@ def ridge_predict(xs, ys, sigma2, *, task_scale: float = 1.0, return_w: bool = F
     All prefixes at once: prefix sums of x_j x_jᵀ and y_j x_j, then one batched Cholesky solve.
     """
     _check_xy(xs, ys)
-    sigma2 = float(positive(sigma2, "sigma2"))
-    lam = sigma2 / float(positive(task_scale, "task_scale")) ** 2
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    lam = sigma2 / check_scalar(task_scale, "task_scale", min=0.0, include_min=False) ** 2
     D = xs.shape[2]
     outer = torch.cumsum(xs[..., :, None] * xs[..., None, :], dim=1)        # (n, K, D, D)
     xy = torch.cumsum(xs * ys[..., None], dim=1)                             # (n, K, D)
@@ -113,7 +115,7 @@ def dmmse_naive(xs, ys, pool, sigma2) -> torch.Tensor:
     is Π_{j<k} N(y_j; w⁽ⁱ⁾ᵀx_j, σ²) normalised over the pool, computed with plain exp."""
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
-    sigma2 = float(positive(sigma2, "sigma2"))
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     n, K = xs.shape[:2]
     out = torch.zeros(n, K, dtype=torch.float64)
     for b in range(n):
@@ -134,8 +136,8 @@ def dmmse_naive(xs, ys, pool, sigma2) -> torch.Tensor:
 def ridge_naive(xs, ys, sigma2, *, task_scale: float = 1.0) -> torch.Tensor:
     """Reference ridge: E[w | X, y] = τ²Xᵀ(τ²XXᵀ + σ²I)⁻¹y for w ~ N(0, τ²I), one prefix at a time."""
     _check_xy(xs, ys)
-    sigma2 = float(positive(sigma2, "sigma2"))
-    t2 = float(positive(task_scale, "task_scale")) ** 2
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    t2 = check_scalar(task_scale, "task_scale", min=0.0, include_min=False) ** 2
     n, K = xs.shape[:2]
     out = torch.zeros(n, K, dtype=torch.float64)
     for b in range(n):

@@ -1,6 +1,6 @@
 """Losses and distances of the paper (Eqs. 1 and 4), exact Bayes risks, and sweep evaluation.
 
-Raventós, Paul, Chen, Ganguli (2023), arXiv:2306.15063, Secs. 2–4. Losses are reported per
+Raventós, Paul, Chen, Ganguli (2023), arXiv:2306.15063, Secs. 2–3 (estimator losses: Fig. 2, left column). Losses are reported per
 dimension, L/D, as in the paper's figures:
 
 - loss of a predictor f on a task distribution T: (1/(KD)) Σ_k E[(f(S_k) − y_k)²] (Eq. 1 / D);
@@ -13,6 +13,11 @@ Closed forms used as checks (σ² the noise variance, tasks w ~ N(0, I_D) for T_
   over x_k, σ² + tr Σ_k (:func:`ridge_risk_given_inputs`); at k = 1 this is σ² + D;
 - dMMSE's first prediction is the pool mean w̄, so at k = 1 its risk is σ² + (1/M)Σ‖w⁽ⁱ⁾ − w̄‖²
   on the pool and σ² + D + ‖w̄‖² on new tasks (:func:`dmmse_first_risk`).
+
+The baseline sweeps of ``book/icl_regression/bayes_estimators.ipynb`` (:func:`risk_checks`,
+:func:`pool_size_sweep`, :func:`dimension_sweep`, :func:`noise_sweep`) and the analyses of a
+trained sweep in ``task_diversity.ipynb`` (:func:`evaluate_sweep`, :func:`transition`,
+:func:`path_losses`) live here.
 """
 
 from __future__ import annotations
@@ -23,32 +28,59 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import positive, positive_int
-from theory.icl_regression.data import sample_sequences
-from theory.icl_regression.estimators import dmmse_predict, ridge_predict
+from theory.core import check_scalar, first_crossing
+from theory.icl_regression.data import sample_pool, sample_sequences
+from theory.icl_regression.estimators import _check_pool, dmmse_predict, ridge_predict
 
-__all__ = ["BaselineRisks", "PathLosses", "SweepEval", "baseline_risks", "dmmse_first_risk",
-           "distance", "evaluate_sweep", "loss", "path_losses", "ridge_risk_given_inputs"]
+__all__ = ["BaselineRisks", "PathLosses", "PoolSizeSweep", "RiskChecks", "SweepEval",
+           "Transition", "baseline_risks", "dimension_sweep", "distance", "dmmse_first_risk",
+           "evaluate_sweep", "loss", "noise_sweep", "path_losses", "path_table",
+           "pool_size_sweep", "ridge_risk_given_inputs", "risk_checks", "transition"]
+
+
+def _check_same(a, b, names):
+    for x, name in zip((a, b), names):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} must be a torch tensor, got {type(x).__name__}")
+    if a.shape != b.shape:
+        raise ValueError(f"{names[0]} {tuple(a.shape)} and {names[1]} {tuple(b.shape)} must "
+                         f"have one shape")
+    if a.ndim < 1:
+        raise ValueError(f"{names[0]} and {names[1]} must have a positions axis (..., K)")
 
 
 def loss(pred: torch.Tensor, ys: torch.Tensor, D: int) -> np.ndarray:
-    """Per-position loss (K,) divided by D: E[(pred_k − y_k)²]/D over the leading axes."""
-    if pred.shape != ys.shape:
-        raise ValueError(f"pred {tuple(pred.shape)} and ys {tuple(ys.shape)} must have one shape")
-    D = positive_int(D, "D")
-    err = (pred.double() - ys.double()) ** 2
+    """Per-position loss (K,) divided by D: E[(pred_k − y_k)²]/D over the leading axes (Eq. 1)."""
+    _check_same(pred, ys, ("pred", "ys"))
+    return _per_position(pred, ys, D)
+
+
+def _per_position(a, b, D):
+    D = check_scalar(D, "D", kind="int", min=1)
+    err = (a.double() - b.double()) ** 2
     return err.reshape(-1, err.shape[-1]).mean(0).numpy() / D
 
 
 def distance(f: torch.Tensor, g: torch.Tensor, D: int) -> float:
-    """Eq. 4: (1/(KD)) Σ_k E[(f_k − g_k)²]."""
-    return float(loss(f, g, D).mean())
+    """Eq. 4: (1/(KD)) Σ_k E[(f_k − g_k)²], for predictions f and g of one shape (..., K)."""
+    _check_same(f, g, ("f", "g"))
+    return float(_per_position(f, g, D).mean())
+
+
+def _check_xs(xs):
+    if not isinstance(xs, torch.Tensor) or xs.ndim != 3:
+        raise ValueError(f"xs must be a tensor of shape (n, K, D), got "
+                         f"{getattr(xs, 'shape', type(xs).__name__)}")
+    if not torch.isfinite(xs).all():
+        raise ValueError("xs must be finite (no NaN or inf)")
 
 
 def ridge_risk_given_inputs(xs: torch.Tensor, sigma2: float) -> np.ndarray:
     """Per-position Bayes risk of ridge under T_True, given the inputs, per dimension (K,):
-    (σ² + σ² tr (X_{<k}ᵀX_{<k} + σ²I)⁻¹)/D averaged over the sequences in xs (n, K, D)."""
-    sigma2 = float(positive(sigma2, "sigma2"))
+    (σ² + σ² tr (X_{<k}ᵀX_{<k} + σ²I)⁻¹)/D averaged over the sequences in xs (n, K, D)
+    (the book's reconstruction from Eq. 3: ridge is the posterior mean)."""
+    _check_xs(xs)
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     D = xs.shape[2]
     outer = torch.cumsum(xs[..., :, None] * xs[..., None, :], dim=1).double()
     A = torch.zeros_like(outer)
@@ -59,8 +91,12 @@ def ridge_risk_given_inputs(xs: torch.Tensor, sigma2: float) -> np.ndarray:
 
 
 def dmmse_first_risk(pool: torch.Tensor, sigma2: float) -> tuple[float, float]:
-    """dMMSE's exact risk at k = 1 per dimension: (on the pool, on new tasks N(0, I_D))."""
-    sigma2 = float(positive(sigma2, "sigma2"))
+    """dMMSE's exact risk at k = 1 per dimension: (on the pool, on new tasks N(0, I_D)):
+    (σ² + (1/M)Σ‖w⁽ⁱ⁾ − w̄‖²)/D and (σ² + D + ‖w̄‖²)/D (Eq. 2 at k = 1: ŵ₁ = w̄)."""
+    if not isinstance(pool, torch.Tensor) or pool.ndim != 2:
+        raise ValueError("pool must be a tensor of shape (M, D)")
+    _check_pool(pool, pool.shape[1])
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     pool = pool.double()
     D = pool.shape[1]
     mean = pool.mean(0)
@@ -86,10 +122,15 @@ class BaselineRisks:
 
 def baseline_risks(pool: torch.Tensor, K: int, sigma2: float, *, n: int = 2048,
                    seed: int = 0) -> BaselineRisks:
-    """Monte Carlo risks of dMMSE (for ``pool``) and ridge, on n sequences from the pool and n
-    with fresh tasks, every context length at once. Standard errors are of the paired
-    difference dMMSE − ridge per position."""
-    K, n = positive_int(K, "K"), positive_int(n, "n")
+    """Monte Carlo risks of dMMSE (Eq. 2, for ``pool``) and ridge (Eq. 3), on n sequences from
+    the pool (seed ``seed``) and n with fresh tasks (seed ``seed + 1``), every context length at
+    once; Δ is Eq. 4. Standard errors are of the paired difference dMMSE − ridge per position."""
+    if not isinstance(pool, torch.Tensor) or pool.ndim != 2:
+        raise ValueError("pool must be a tensor of shape (M, D)")
+    _check_pool(pool, pool.shape[1])
+    K, n = check_scalar(K, "K", kind="int", min=1), check_scalar(n, "n", kind="int", min=1)
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
     D = pool.shape[1]
     out = {}
     for where, kw in (("pool", dict(pool=pool)), ("new", dict(D=D))):
@@ -104,10 +145,134 @@ def baseline_risks(pool: torch.Tensor, K: int, sigma2: float, *, n: int = 2048,
     return BaselineRisks(**out)
 
 
+# ------------------------------------------------------------------ the estimator page's sweeps
+
+@dataclass(frozen=True)
+class RiskChecks:
+    """Monte Carlo risks against their closed forms: ridge per position (K,) and dMMSE at k = 1
+    on the pool and on new tasks (2,), with |Monte Carlo − exact| in standard errors."""
+
+    ridge_exact: np.ndarray
+    ridge_mc: np.ndarray
+    z_ridge: np.ndarray
+    first_exact: np.ndarray
+    first_mc: np.ndarray
+    z_first: np.ndarray
+
+
+def risk_checks(pool: torch.Tensor, K: int, sigma2: float, *, n: int,
+                seed: int = 8) -> RiskChecks:
+    """Ridge's Monte Carlo risk per position on n new-task sequences (seed ``seed``) against
+    σ² + tr Σ_k (:func:`ridge_risk_given_inputs` on the same inputs), and dMMSE's risk at k = 1
+    on 4n sequences from the pool and 4n with new tasks (both seed ``seed + 1``) against
+    :func:`dmmse_first_risk`."""
+    if not isinstance(pool, torch.Tensor) or pool.ndim != 2:
+        raise ValueError("pool must be a tensor of shape (M, D)")
+    _check_pool(pool, pool.shape[1])
+    K, n = check_scalar(K, "K", kind="int", min=1), check_scalar(n, "n", kind="int", min=2)
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    D = pool.shape[1]
+    new = sample_sequences(n, K, sigma2, D=D, seed=seed)
+    exact = ridge_risk_given_inputs(new.xs, sigma2)
+    err = (ridge_predict(new.xs, new.ys, sigma2) - new.ys) ** 2
+    mc = err.mean(0).numpy() / D
+    z_ridge = np.abs(mc - exact) / (err.std(0).numpy() / D / math.sqrt(n))
+    first_exact = np.array(dmmse_first_risk(pool, sigma2))
+    first_mc, z_first = [], []
+    for kw in (dict(pool=pool), dict(D=D)):
+        s1 = sample_sequences(4 * n, 1, sigma2, seed=seed + 1, **kw)
+        e1 = (dmmse_predict(s1.xs, s1.ys, pool, sigma2) - s1.ys)[:, 0] ** 2 / D
+        first_mc.append(e1.mean().item())
+        z_first.append(abs(e1.mean().item() - first_exact[len(z_first)])
+                       / (e1.std().item() / math.sqrt(4 * n)))
+    return RiskChecks(ridge_exact=exact, ridge_mc=mc, z_ridge=z_ridge, first_exact=first_exact,
+                      first_mc=np.array(first_mc), z_first=np.array(z_first))
+
+
+@dataclass(frozen=True)
+class PoolSizeSweep:
+    """dMMSE and ridge against the pool size M: mean losses per dimension over the K positions
+    on the pool and on new tasks, Δ(dMMSE, ridge) on each (Eq. 4), and the mean paired standard
+    error of dMMSE − ridge on the pool; each (len(Ms),)."""
+
+    Ms: np.ndarray
+    D: int
+    K: int
+    sigma2: float
+    n: int
+    dmmse_pool: np.ndarray
+    ridge_pool: np.ndarray
+    dmmse_new: np.ndarray
+    ridge_new: np.ndarray
+    delta_pool: np.ndarray
+    delta_new: np.ndarray
+    se_pool: np.ndarray
+
+    def table(self) -> str:
+        rows = [("M:            ", self.Ms.tolist()),
+                ("dMMSE pool:   ", self.dmmse_pool.round(4)), ("ridge pool:   ", self.ridge_pool.round(4)),
+                ("dMMSE new:    ", self.dmmse_new.round(4)), ("ridge new:    ", self.ridge_new.round(4)),
+                ("Δ(dMMSE,R) new:", self.delta_new.round(4))]
+        return "\n".join(f"{name} {value}" for name, value in rows)
+
+
+def pool_size_sweep(Ms, D: int, K: int, sigma2: float, *, n: int, pool_seed: int = 100,
+                    seed: int = 200) -> PoolSizeSweep:
+    """:func:`baseline_risks` for pools of each size in ``Ms`` (Sec. 3, Fig. 2 left): the i-th
+    pool is ``sample_pool(Ms[i], D, seed=pool_seed + i)``, its sequences seed ``seed + i``
+    (one computation per M, so consecutive seeds never share a batch)."""
+    Ms = _check_sizes(Ms, "Ms")
+    D, pool_seed, seed = (check_scalar(v, name, kind="int", min=lo) for v, name, lo in
+                          ((D, "D", 1), (pool_seed, "pool_seed", 0), (seed, "seed", 0)))
+    rs = [baseline_risks(sample_pool(M, D, seed=pool_seed + i), K, sigma2, n=n, seed=seed + i)
+          for i, M in enumerate(Ms)]
+    return PoolSizeSweep(
+        Ms=np.array(Ms), D=D, K=K, sigma2=float(sigma2), n=n,
+        **{k: np.array([getattr(r, k).mean() for r in rs])
+           for k in ("dmmse_pool", "ridge_pool", "dmmse_new", "ridge_new", "se_pool")},
+        delta_pool=np.array([r.delta_pool for r in rs]),
+        delta_new=np.array([r.delta_new for r in rs]))
+
+
+def _check_sizes(Ms, name):
+    if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
+        raise TypeError(f"{name} must be a list of positive ints")
+    Ms = [check_scalar(M, f"{name} entry", kind="int", min=1) for M in Ms]
+    if not Ms:
+        raise ValueError(f"{name} must hold at least one value")
+    return Ms
+
+
+def dimension_sweep(Ds, Ms, *, n: int, pool_seed: int = 300, seed: int = 400) -> np.ndarray:
+    """Δ^{T_True}(dMMSE, ridge) (Eq. 4) against M for each dimension D, with K = 2D and
+    σ² = D/32 (the paper's matched signal-to-noise, Sec. 3.2): (len(Ds), len(Ms)). The pool of
+    size M is ``sample_pool(M, D, seed=pool_seed + M)``, its sequences seed ``seed + M``."""
+    Ds, Ms = _check_sizes(Ds, "Ds"), _check_sizes(Ms, "Ms")
+    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    return np.array([[baseline_risks(sample_pool(M, D, seed=pool_seed + M), 2 * D, D / 32,
+                                     n=n, seed=seed + M).delta_new for M in Ms] for D in Ds])
+
+
+def noise_sweep(pool: torch.Tensor, K: int, sigma2s, *, n: int, seed: int = 10) -> np.ndarray:
+    """dMMSE's minus ridge's mean loss per dimension on new tasks for each noise level in
+    ``sigma2s`` (the same pool, sequences seed ``seed``): (len(sigma2s),)."""
+    if isinstance(sigma2s, (str, bytes)) or not hasattr(sigma2s, "__iter__"):
+        raise TypeError("sigma2s must be a list of noise variances")
+    sigma2s = [check_scalar(s2, "sigma2s entry", min=0.0, include_min=False) for s2 in sigma2s]
+    out = []
+    for s2 in sigma2s:
+        r = baseline_risks(pool, K, s2, n=n, seed=seed)
+        out.append(r.dmmse_new.mean() - r.ridge_new.mean())
+    return np.array(out)
+
+
 @dataclass(frozen=True)
 class SweepEval:
     """Losses (per dimension, averaged over the K positions) and distances (Eq. 4) of a trained
-    sweep, one entry per pool size M. NaN marks dMMSE at M = ∞ (no pool)."""
+    sweep, one entry per pool size M; ``*_per_k`` are per position (G, K). NaN marks dMMSE at
+    M = ∞ (no pool)."""
 
     Ms: list
     pt_pool: np.ndarray
@@ -122,6 +287,10 @@ class SweepEval:
     d_pt_ridge_new: np.ndarray
     pt_new_per_k: np.ndarray          # (G, K)
     ridge_new_per_k: np.ndarray       # (K,)
+    pt_pool_per_k: np.ndarray         # (G, K)
+    dmmse_pool_per_k: np.ndarray      # (G, K)
+    ridge_pool_per_k: np.ndarray      # (G, K)
+    dmmse_new_per_k: np.ndarray       # (G, K)
     n: int
 
     def table(self) -> str:
@@ -138,11 +307,20 @@ class SweepEval:
         return "\n".join(rows)
 
 
+def _check_run(run):
+    from theory.icl_regression.transformer import SweepRun
+    if not isinstance(run, SweepRun):
+        raise TypeError(f"run must be a SweepRun (from train_sweep), got {type(run).__name__}")
+
+
 def evaluate_sweep(run, *, n: int = 2048, seed: int = 12345) -> SweepEval:
     """Evaluate every model of a trained sweep (:class:`~theory.icl_regression.transformer.SweepRun`)
-    on n sequences from its own pool (fresh tasks for M = ∞) and on n shared sequences with new
-    tasks, against dMMSE for its pool and ridge, all in float64."""
-    n = positive_int(n, "n")
+    on n sequences from its own pool (seed ``seed + 1 + g``; fresh tasks for M = ∞) and on n
+    shared sequences with new tasks (seed ``seed``), against dMMSE for its pool and ridge, all in
+    float64 (Eqs. 1 and 4)."""
+    _check_run(run)
+    n = check_scalar(n, "n", kind="int", min=1)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
     c, sigma2 = run.config, run.sigma2
     D, K, G = c.D, c.K, len(run.Ms)
     new = sample_sequences(n, K, sigma2, D=D, seed=seed)
@@ -151,7 +329,9 @@ def evaluate_sweep(run, *, n: int = 2048, seed: int = 12345) -> SweepEval:
     res = {k: np.full(G, np.nan) for k in ("pt_pool", "dmmse_pool", "ridge_pool", "pt_new",
                                            "dmmse_new", "ridge_new", "d_pt_dmmse_pool",
                                            "d_pt_ridge_pool", "d_pt_dmmse_new", "d_pt_ridge_new")}
-    per_k = np.zeros((G, K))
+    per_k = {k: np.full((G, K), np.nan) for k in ("pt_new_per_k", "pt_pool_per_k",
+                                                   "dmmse_pool_per_k", "ridge_pool_per_k",
+                                                   "dmmse_new_per_k")}
     own = [sample_sequences(n, K, sigma2, seed=seed + 1 + g,
                             **(dict(D=D) if pool is None else dict(pool=pool)))
            for g, pool in enumerate(run.pools)]
@@ -159,23 +339,79 @@ def evaluate_sweep(run, *, n: int = 2048, seed: int = 12345) -> SweepEval:
     for g, (pool, s) in enumerate(zip(run.pools, own)):
         pt = pt_own[g]
         rp = ridge_predict(s.xs, s.ys, sigma2)
-        res["pt_pool"][g] = loss(pt, s.ys, D).mean()
-        res["ridge_pool"][g] = loss(rp, s.ys, D).mean()
+        per_k["pt_pool_per_k"][g] = loss(pt, s.ys, D)
+        per_k["ridge_pool_per_k"][g] = loss(rp, s.ys, D)
+        per_k["pt_new_per_k"][g] = loss(pt_new[g], new.ys, D)
+        res["pt_pool"][g] = per_k["pt_pool_per_k"][g].mean()
+        res["ridge_pool"][g] = per_k["ridge_pool_per_k"][g].mean()
         res["d_pt_ridge_pool"][g] = distance(pt, rp, D)
-        res["pt_new"][g] = loss(pt_new[g], new.ys, D).mean()
+        res["pt_new"][g] = per_k["pt_new_per_k"][g].mean()
         res["ridge_new"][g] = loss(r_new, new.ys, D).mean()
         res["d_pt_ridge_new"][g] = distance(pt_new[g], r_new, D)
-        per_k[g] = loss(pt_new[g], new.ys, D)
         if pool is not None:
             dp = dmmse_predict(s.xs, s.ys, pool, sigma2)
             dn = dmmse_predict(new.xs, new.ys, pool, sigma2)
-            res["dmmse_pool"][g] = loss(dp, s.ys, D).mean()
+            per_k["dmmse_pool_per_k"][g] = loss(dp, s.ys, D)
+            per_k["dmmse_new_per_k"][g] = loss(dn, new.ys, D)
+            res["dmmse_pool"][g] = per_k["dmmse_pool_per_k"][g].mean()
             res["d_pt_dmmse_pool"][g] = distance(pt, dp, D)
-            res["dmmse_new"][g] = loss(dn, new.ys, D).mean()
+            res["dmmse_new"][g] = per_k["dmmse_new_per_k"][g].mean()
             res["d_pt_dmmse_new"][g] = distance(pt_new[g], dn, D)
-    return SweepEval(Ms=list(run.Ms), pt_new_per_k=per_k, ridge_new_per_k=loss(r_new, new.ys, D),
-                     n=n, **res)
+    return SweepEval(Ms=list(run.Ms), ridge_new_per_k=loss(r_new, new.ys, D), n=n, **per_k,
+                     **res)
 
+
+@dataclass(frozen=True)
+class Transition:
+    """Where the transformer turns from dMMSE to ridge on new tasks, over the finite M of a
+    sweep: ``gap`` = log Δ(PT, Ridge)/Δ(PT, dMMSE) (> 0: closer to dMMSE), Δ(dMMSE, Ridge),
+    and ``log2_star``, the first zero of the gap interpolated linearly in log₂ M (the smallest
+    M of the sweep if the gap is never positive; the largest, a lower bound, if never ≤ 0)."""
+
+    Ms: list
+    gap: np.ndarray
+    delta_dmmse_ridge: np.ndarray
+    log2_star: float
+    status: str           # "crossing", "below" (already closer to ridge) or "above" (never)
+
+    def table(self) -> str:
+        rows = [f"M = {M:>3}: log Δ(PT,Ridge)/Δ(PT,dMMSE) on new tasks = {gp:+.2f}   "
+                f"(Δ(dMMSE,Ridge) = {dd:.3f})"
+                for M, gp, dd in zip(self.Ms, self.gap, self.delta_dmmse_ridge)]
+        rows.append({"crossing": f"transition at this scale: log2 M* ≈ {self.log2_star:.1f} "
+                                 f"(M* ≈ {2 ** self.log2_star:.0f})",
+                     "below": "closer to ridge than to dMMSE already at the smallest M of the sweep",
+                     "above": f"closer to dMMSE than to ridge up to the largest finite M "
+                              f"({self.Ms[-1]}): log2 M* ≥ {self.log2_star:.0f}"}[self.status])
+        return "\n".join(rows)
+
+
+def transition(run, ev: SweepEval, *, n: int = 2048, seed: int = 5) -> Transition:
+    """The crossing of Δ^{T_True}(PT, Ridge) and Δ^{T_True}(PT, dMMSE) (Eq. 4) over the finite
+    pool sizes of a sweep (the book's criterion, not the paper's batch-doubling one of Sec. 3.1),
+    with Δ(dMMSE, Ridge) of each pool on n new-task sequences (:func:`baseline_risks`, seed
+    ``seed``). Uses :func:`theory.core.first_crossing` on the gap against log₂ M."""
+    _check_run(run)
+    if not isinstance(ev, SweepEval) or list(ev.Ms) != list(run.Ms):
+        raise ValueError("ev must be the SweepEval of this run (evaluate_sweep(run))")
+    finite = [g for g, M in enumerate(run.Ms) if not math.isinf(M)]
+    if len(finite) < 1:
+        raise ValueError("run must hold at least one finite pool size")
+    Ms = [int(run.Ms[g]) for g in finite]
+    if any(b <= a for a, b in zip(Ms, Ms[1:])):
+        raise ValueError(f"the finite pool sizes of run must increase, got {Ms}")
+    logM = np.log2(Ms)
+    gap = np.log(ev.d_pt_ridge_new[finite] / ev.d_pt_dmmse_new[finite])
+    dd = np.array([baseline_risks(run.pools[g], run.config.K, run.sigma2, n=n,
+                                  seed=seed).delta_new for g in finite])
+    if np.all(gap > 0):
+        status, star = "above", float(logM[-1])
+    elif gap[0] <= 0:
+        status, star = "below", float(logM[0])
+    else:
+        status = "crossing"
+        star = float(first_crossing(gap, logM, 0.0, direction="below", interpolate="linear"))
+    return Transition(Ms=Ms, gap=gap, delta_dmmse_ridge=dd, log2_star=star, status=status)
 
 
 @dataclass(frozen=True)
@@ -197,14 +433,19 @@ def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
     from theory.icl_regression.data import interpolation_path
     from theory.icl_regression.transformer import predict
 
+    _check_run(run)
     G = len(run.Ms)
     if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g < G:
         raise ValueError(f"g must be a model index in [0, {G}), got {g!r}")
-    n_pairs, n = positive_int(n_pairs, "n_pairs"), positive_int(n, "n")
-    alpha = np.asarray(alpha, dtype=float)
+    n_pairs = check_scalar(n_pairs, "n_pairs", kind="int", min=1)
+    n = check_scalar(n, "n", kind="int", min=1)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    alpha = np.atleast_1d(np.asarray(alpha, dtype=float))
+    if alpha.ndim != 1 or not np.all(np.isfinite(alpha)):
+        raise ValueError("alpha must be a finite 1-D array of path positions in [0, 1]")
     c, sigma2 = run.config, run.sigma2
     D, K = c.D, c.K
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(seed)
     pool = run.pools[g]
     if pool is not None and pool.shape[0] < 2:
         raise ValueError("a path needs a pool of at least two tasks")
@@ -222,8 +463,7 @@ def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
     ys = torch.einsum("pankd,pad->pank", xs, ws) + math.sqrt(sigma2) * torch.randn(
         n_pairs, A, n, K, generator=gen, dtype=torch.float64)
     flat_x, flat_y = xs.reshape(-1, K, D), ys.reshape(-1, K)
-    single = {k: v[g:g + 1] for k, v in run.params.items()}
-    pt = predict(single, flat_x[None], flat_y[None], c.n_head)[0]
+    pt = predict(run.model(g), flat_x[None], flat_y[None], c.n_head)[0]
     err = ((pt - flat_y) ** 2).mean(-1).reshape(n_pairs, A, n) / D           # per sequence
     r = ((ridge_predict(flat_x, flat_y, sigma2) - flat_y) ** 2).mean(-1).reshape(n_pairs, A, n) / D
     if pool is None:
@@ -234,3 +474,18 @@ def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
     se = (err.transpose(0, 1).reshape(A, -1).std(1) / math.sqrt(n_pairs * n)).numpy()
     return PathLosses(alpha=alpha, pt=err.mean((0, 2)).numpy(), dmmse=dm,
                       ridge=r.mean((0, 2)).numpy(), se_pt=se)
+
+
+def path_table(Ms, paths) -> str:
+    """One line per model: the losses at the path centre (α = 0.5, the middle entry) and the
+    mean at the two ends, for the transformer, dMMSE and ridge."""
+    if len(Ms) != len(paths) or not all(isinstance(p, PathLosses) for p in paths):
+        raise ValueError("paths must be one PathLosses per entry of Ms")
+    rows = []
+    for M, p in zip(Ms, paths):
+        mid = p.alpha.size // 2
+        label = "∞" if math.isinf(M) else str(int(M))
+        rows.append(f"M = {label:>3}: at α = {p.alpha[mid]:.1f}  transformer {p.pt[mid]:.3f}  "
+                    f"dMMSE {p.dmmse[mid]:.3f}  ridge {p.ridge[mid]:.3f};  ends: transformer "
+                    f"{p.pt[[0, -1]].mean():.3f} dMMSE {p.dmmse[[0, -1]].mean():.3f}")
+    return "\n".join(rows)

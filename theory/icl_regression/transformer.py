@@ -1,20 +1,29 @@
 """A GPT-2-style in-context regressor, batched over a sweep of pretraining task pools.
 
-Raventós, Paul, Chen, Ganguli (2023), arXiv:2306.15063, Sec. 2 and App. A: the model is a
-linear embedding of the (D + 1)-wide tokens (no bias), learned position embeddings, L pre-LayerNorm
-decoder blocks (causal multi-head attention, a 4× MLP with tanh-GELU, biases, LayerNorm ε = 1e-5),
-a final LayerNorm and a linear read-out to one number (no bias), read at the x tokens. It is
-trained with Adam on the mean squared error over all K positions (Eq. 1), with the paper's
-"triangle" schedule: linear warm-up from 0 to the peak learning rate over half the steps, then
-linear decay to 0. Initialisation as GPT-2: N(0, 0.02²), residual projections N(0, 0.02²/(2L)).
+Raventós, Paul, Chen, Ganguli (2023), arXiv:2306.15063, Sec. 3 and App. B (the official code's
+``icl/gpt2.py``): the model is a linear embedding of the (D + 1)-wide tokens (no bias), learned
+position embeddings, L pre-LayerNorm decoder blocks (causal multi-head attention, a 4× MLP with
+tanh-GELU, biases, LayerNorm ε = 1e-5), a final LayerNorm and a linear read-out to one number
+(no bias), read at the x tokens. It is trained with Adam on the mean squared error over all K
+positions (Eq. 1), with the paper's "triangle" schedule: linear warm-up from 0 to the peak
+learning rate over half the steps, then linear decay to 0. Initialisation as GPT-2:
+N(0, 0.02²), residual projections N(0, 0.02²/(2L)).
 
 Batching over the sweep. G models, one per pretraining pool size M_g (M = ∞ allowed), are one
 tensor program: every parameter carries a leading model axis g, every linear layer is a
 ``torch.baddbmm`` over g, attention runs over the (g, sequence) pairs together, and the loss
 is the *sum* over g of each model's own loss, so its gradient with respect to model g's
-parameters is exactly model g's own gradient. Adam acts elementwise, so one optimiser over
-the stacked parameters is G independent optimisers. Each model draws its own batches from its
-own pool; nothing in a step loops over g.
+parameters is exactly model g's own gradient; the core's :func:`theory.core.train_batched`
+applies Adam slice by slice.
+
+Seeds. Every random draw of a model comes from streams named by that model's own values, never
+by its position in the batch (:func:`theory.core.config_seed`): its initial weights from
+``config_seed("icl_regression.init", "M", M, "seed", seed)``, its pool from
+``config_seed("icl_regression.pool", "M", M, "D", D, "pool_seed", pool_seed)``, and every step's
+batch (task indices, fresh tasks, inputs, noise) from the counter-based streams of
+:func:`theory.core.counter_normal` keyed on ``config_seed("icl_regression.data", "M", M,
+"seed", seed)`` and the step. A model therefore trains bit for bit the same alone and inside any
+sweep, in any order (``tests/test_icl_regression.py``). Nothing in a step loops over g.
 """
 
 from __future__ import annotations
@@ -26,13 +35,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from theory.core import default_device, positive, positive_int
+from theory.core import (Result, check_scalar, config_seed, counter_normal, counter_uniform,
+                         record_steps, resolve_device, resolve_dtype, torch_generator,
+                         train_batched)
 from theory.icl_regression.data import _check_M, is_infinite, sample_pool, to_tokens
 
-__all__ = ["ModelConfig", "SweepRun", "forward", "init_params", "predict", "train_sweep",
-           "triangle_lr"]
+__all__ = ["ModelConfig", "SweepRun", "forward", "init_params", "model_seeds", "predict",
+           "train_sweep", "triangle_lr"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class ModelConfig:
 
     def __post_init__(self):
         for name in ("D", "K", "n_layer", "n_embd", "n_head"):
-            positive_int(getattr(self, name), name)
+            check_scalar(getattr(self, name), name, kind="int", min=1)
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
 
@@ -56,15 +66,41 @@ class ModelConfig:
         return 2 * self.K
 
 
-def init_params(config: ModelConfig, G: int, *, seed: int = 0, device=None,
-                dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    """GPT-2 initialisation for G independent models: a dict of (G, …) tensors.
+def _M_key(M):
+    """The value that names a pool size in a seed: the int M, or the string "inf"."""
+    return "inf" if is_infinite(M) else int(M)
 
-    Model g's parameters are drawn from its own generator seeded ``seed + g``, so a model's
-    initial weights do not depend on how many others share the batch.
+
+def model_seeds(Ms, purpose: str, **keys) -> np.ndarray:
+    """One seed per model (G,) from its own values: ``config_seed("icl_regression." + purpose,
+    "M", M, *keys)`` (the book's seeding convention; independent of the batch and its order)."""
+    Ms = [_check_M(M, "Ms entry") for M in Ms]
+    extra = [v for kv in sorted(keys.items()) for v in kv]
+    return np.array([config_seed(f"icl_regression.{purpose}", "M", _M_key(M), *extra)
+                     for M in Ms], dtype=np.int64)
+
+
+def _check_seeds(seeds) -> list[int]:
+    arr = np.asarray(seeds)
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"seeds must be a non-empty 1-D sequence of ints (one per model), got "
+                         f"{seeds!r}")
+    if np.any(arr < 0):
+        raise ValueError("seeds must be non-negative")
+    return [int(s) for s in arr]
+
+
+def init_params(config: ModelConfig, seeds, *, device=None,
+                dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """GPT-2 initialisation for G = len(seeds) independent models: a dict of (G, …) tensors.
+
+    Model g's parameters are drawn in float64 from its own ``torch_generator(seeds[g])``, so a
+    model's initial weights depend on its seed only, not on the other models of the batch.
     """
-    G = positive_int(G, "G")
-    device = default_device() if device is None else torch.device(device)
+    if not isinstance(config, ModelConfig):
+        raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
+    seeds = _check_seeds(seeds)
+    device = resolve_device(device)
     c, d, L = config, config.n_embd, config.n_layer
     shapes = {"w_in": (c.D + 1, d), "wpe": (c.T, d),
               "ln1_w": (L, d), "ln1_b": (L, d), "w_qkv": (L, d, 3 * d), "b_qkv": (L, 3 * d),
@@ -74,8 +110,8 @@ def init_params(config: ModelConfig, G: int, *, seed: int = 0, device=None,
     std = {"w_in": 0.02, "wpe": 0.02, "w_qkv": 0.02, "w_fc": 0.02, "w_out": 0.02,
            "w_o": 0.02 / math.sqrt(2 * L), "w_pr": 0.02 / math.sqrt(2 * L)}
     per_model = []
-    for g in range(G):
-        gen = torch.Generator().manual_seed(int(seed) + g)
+    for seed in seeds:
+        gen = torch_generator(seed)
         p = {}
         for name, shape in shapes.items():
             if name in std:
@@ -101,9 +137,26 @@ def _layer_norm(x, w, b):
 
 
 def forward(params: dict[str, torch.Tensor], tokens: torch.Tensor, n_head: int) -> torch.Tensor:
-    """Read-out (G, B, T) of G models on tokens (G, B, T, D + 1), each model on its own batch."""
-    G, B, T, _ = tokens.shape
+    """Read-out (G, B, T) of G models on tokens (G, B, T, D + 1), each model on its own batch.
+
+    ``n_head`` must be a positive int dividing the width; T at most the number of learned
+    positions.
+    """
+    if not isinstance(params, dict) or "w_in" not in params or "w_qkv" not in params:
+        raise TypeError("params must be the dict of stacked parameters from init_params")
+    if not isinstance(tokens, torch.Tensor) or tokens.ndim != 4:
+        raise ValueError(f"tokens must be a tensor of shape (G, B, T, D + 1), got "
+                         f"{getattr(tokens, 'shape', type(tokens).__name__)}")
+    G, B, T, width_in = tokens.shape
     d = params["w_in"].shape[-1]
+    n_head = check_scalar(n_head, "n_head", kind="int", min=1)
+    if d % n_head:
+        raise ValueError(f"n_head={n_head} must divide the model's width n_embd={d}")
+    if G != params["w_in"].shape[0] or width_in != params["w_in"].shape[1]:
+        raise ValueError(f"tokens (G={G}, width {width_in}) do not fit the parameters "
+                         f"(G={params['w_in'].shape[0]}, width {params['w_in'].shape[1]})")
+    if T > params["wpe"].shape[1]:
+        raise ValueError(f"tokens have T={T} positions, the model {params['wpe'].shape[1]}")
     L = params["w_qkv"].shape[1]
     hd = d // n_head
     h = _linear(tokens.reshape(G, B * T, -1), params["w_in"])
@@ -120,125 +173,171 @@ def forward(params: dict[str, torch.Tensor], tokens: torch.Tensor, n_head: int) 
                    approximate="tanh")
         h = h + _linear(m, p["w_pr"], p["b_pr"])
     h = _layer_norm(h, params["lnf_w"], params["lnf_b"])
-    return _linear(h, params["w_out"]).view(G, B, T)
+    # the read-out to one number as a product and a sum over the width, not a matrix-vector
+    # bmm: torch's CPU bmm takes another kernel for one model than for several, which would
+    # make a model's output depend (in the last bit) on the size of its batch of models
+    return (h * params["w_out"][:, None, :, 0]).sum(-1).view(G, B, T)
 
 
 def predict(params, xs: torch.Tensor, ys: torch.Tensor, n_head: int, *,
-            chunk: int = 1024) -> torch.Tensor:
+            chunk: int = 1024, device=None) -> torch.Tensor:
     """Predictions (G, n, K) of the G models at the x tokens, on xs (G or 1, n, K, D), ys (…, K).
 
-    Run without gradients in chunks of ``chunk`` sequences, in the parameters' dtype; returned
-    in float64.
+    ``params``: tensors or numpy arrays (G, …). Run without gradients in chunks of ``chunk``
+    sequences, in the parameters' dtype, on ``device`` (default: the parameters' own device for
+    tensors, :func:`theory.core.resolve_device` for arrays); returned in float64 on the CPU.
     """
+    chunk = check_scalar(chunk, "chunk", kind="int", min=1)
+    if not isinstance(xs, torch.Tensor) or not isinstance(ys, torch.Tensor):
+        raise TypeError("xs and ys must be torch tensors")
     if xs.ndim != 4 or ys.shape != xs.shape[:3]:
         raise ValueError("xs must be (G, n, K, D) and ys (G, n, K) (G may be 1 to share them)")
-    G = params["w_in"].shape[0]
+    if device is None and isinstance(params.get("w_in"), torch.Tensor):
+        dev = params["w_in"].device
+    else:
+        dev = resolve_device(device)
+    P = {k: torch.as_tensor(v, device=dev) for k, v in params.items()}
+    G = P["w_in"].shape[0]
     if xs.shape[0] not in (1, G):
         raise ValueError(f"xs has {xs.shape[0]} model groups, the parameters {G}")
-    dev, dt = params["w_in"].device, params["w_in"].dtype
+    dt = P["w_in"].dtype
     out = []
     with torch.no_grad():
         for s in range(0, xs.shape[1], chunk):
             tok = to_tokens(xs[:, s:s + chunk], ys[:, s:s + chunk]).to(device=dev, dtype=dt)
             tok = tok.expand(G, *tok.shape[1:])
-            out.append(forward(params, tok, n_head)[..., 0::2].double().cpu())
+            out.append(forward(P, tok, n_head)[..., 0::2].double().cpu())
     return torch.cat(out, dim=1)
 
 
 def triangle_lr(step, total_steps: int, peak: float, warmup_frac: float = 0.5) -> float:
-    """The paper's schedule: lr rises linearly from 0 to ``peak`` over the first
-    ``warmup_frac`` of the steps, then falls linearly to 0 at ``total_steps``."""
-    total_steps = positive_int(total_steps, "total_steps")
-    if not 0 < warmup_frac < 1:
-        raise ValueError(f"warmup_frac must lie in (0, 1), got {warmup_frac}")
-    warm = max(1, int(round(warmup_frac * total_steps)))
+    """The paper's schedule (Sec. 3; official ``icl/optim.py``): the rate rises linearly from 0
+    at step 0 to ``peak`` at step W = round(warmup_frac · total_steps) (at least 1, at most
+    total_steps − 1), then falls linearly to 0 at ``total_steps``. Needs total_steps ≥ 2 (a
+    warm-up and a decay)."""
+    total_steps = check_scalar(total_steps, "total_steps", kind="int", min=2)
+    step = check_scalar(step, "step", kind="int", min=0, max=total_steps)
+    peak = check_scalar(peak, "peak", min=0.0)
+    warmup_frac = check_scalar(warmup_frac, "warmup_frac", min=0.0, max=1.0, include_min=False,
+                               include_max=False)
+    warm = min(total_steps - 1, max(1, int(round(warmup_frac * total_steps))))
     if step < warm:
         return peak * step / warm
-    return peak * max(0.0, (total_steps - step) / (total_steps - warm))
+    return peak * (total_steps - step) / (total_steps - warm)
 
 
 @dataclass
-class SweepRun:
-    """A trained sweep: the stacked parameters, the pools, the training-loss history."""
+class SweepRun(Result):
+    """A trained sweep (a :class:`theory.core.Result`, configurations first).
 
-    config: ModelConfig
-    Ms: list
-    pools: list                      # per model: (M, D) float64 tensor, or None for M = ∞
-    params: dict
-    sigma2: float
-    steps: int
-    batch_size: int
-    lr: float
-    loss_steps: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    loss: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (records, G), per D
-    seconds: float = 0.0
+    ``steps`` (T,) the recorded steps (0 = initialisation); ``metrics["train_loss"]`` (G, T):
+    each model's loss per dimension, after s updates, on the batch of its next update;
+    ``params``: the final stacked parameters (numpy, (G, …)); ``meta``: the training settings
+    and the seeds. ``config``, ``Ms``, ``pools`` (per model: (M, D) float64 tensor, or None for
+    M = ∞) and ``sigma2`` describe the sweep.
+    """
 
-    def predict(self, xs, ys, chunk: int = 1024):
-        return predict(self.params, xs, ys, self.config.n_head, chunk=chunk)
+    config: ModelConfig | None = None
+    Ms: list = field(default_factory=list)
+    pools: list = field(default_factory=list)
+    sigma2: float = 0.0
+
+    def predict(self, xs, ys, chunk: int = 1024, device=None):
+        return predict(self.params, xs, ys, self.config.n_head, chunk=chunk, device=device)
+
+    def model(self, g: int) -> dict:
+        """Model g's parameters as a one-model stack (1, …)."""
+        G = len(self.Ms)
+        g = check_scalar(g, "g", kind="int", min=0, max=G - 1)
+        return {k: v[g:g + 1] for k, v in self.params.items()}
+
+
+def _sweep_data(pools, fresh, data_seeds, B, K, D, sigma2, dtype, device):
+    """The batch of one step for every model: xs (G, B, K, D), ys (G, B, K), from each model's
+    own counter streams (0: task index, 1: fresh task, 2: inputs, 3: noise)."""
+    padded, sizes = pools
+    noise_sd = math.sqrt(sigma2)
+
+    def batch(step):
+        u = counter_uniform(data_seeds, step, (B,), 0, device=device)
+        idx = torch.minimum((u * sizes[:, None]).long(), (sizes[:, None] - 1).long())
+        ws = torch.gather(padded, 1, idx[..., None].expand(-1, B, D))
+        new = counter_normal(data_seeds, step, (B, D), 1, device=device)
+        ws = torch.where(fresh[:, None, None], new, ws)
+        xs = counter_normal(data_seeds, step, (B, K, D), 2, device=device)
+        ys = torch.einsum("gbkd,gbd->gbk", xs, ws) + noise_sd * counter_normal(
+            data_seeds, step, (B, K), 3, device=device)
+        return xs.to(dtype), ys.to(dtype)
+
+    return batch
 
 
 def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.125,
                 steps: int = 2000, batch_size: int = 64, lr: float = 1e-3,
                 warmup_frac: float = 0.5, seed: int = 0, pool_seed: int = 1,
-                record_every: int = 50, device=None, dtype: torch.dtype = torch.float32,
+                record_every: int = 50, device=None, dtype=torch.float32,
                 progress: bool = True) -> SweepRun:
     """Train one transformer per pool size in ``Ms`` (ints, or math.inf) as one batched program.
 
-    Model g's pool is ``sample_pool(M_g, D, seed=pool_seed + g)``; ``M = inf`` draws a fresh
-    task per sequence. Batches of ``batch_size`` sequences are drawn afresh every step (the
-    paper's online setting). Adam (β = 0.9, 0.999, ε = 1e-8) with :func:`triangle_lr`.
+    Model g's pool is ``sample_pool(M_g, D, seed=config_seed("icl_regression.pool", "M", M_g,
+    "D", D, "pool_seed", pool_seed))``; ``M = inf`` draws a fresh task per sequence. Batches of
+    ``batch_size`` sequences are drawn afresh every step (the paper's online setting) from the
+    model's own counter streams. Adam (β = 0.9, 0.999, ε = 1e-8) with :func:`triangle_lr`
+    peaking at ``lr``, through :func:`theory.core.train_batched`. Records the training loss
+    every ``record_every`` steps (and at 0 and ``steps``).
     """
+    if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
+        raise TypeError(f"Ms must be a list of pool sizes, got {type(Ms).__name__}")
     Ms = [_check_M(M, "Ms entry") for M in Ms]
     if not Ms:
         raise ValueError("Ms must name at least one pool size")
-    sigma2 = float(positive(sigma2, "sigma2"))
-    steps, batch_size = positive_int(steps, "steps"), positive_int(batch_size, "batch_size")
-    record_every = positive_int(record_every, "record_every")
-    lr = float(positive(lr, "lr"))
-    device = default_device() if device is None else torch.device(device)
+    if not isinstance(config, ModelConfig):
+        raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=2)
+    batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    warmup_frac = check_scalar(warmup_frac, "warmup_frac", min=0.0, max=1.0, include_min=False,
+                               include_max=False)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
     G, D, K = len(Ms), config.D, config.K
-    pools = [None if is_infinite(M) else sample_pool(M, D, seed=pool_seed + g)
-             for g, M in enumerate(Ms)]
+
+    pools = [None if is_infinite(M) else
+             sample_pool(M, D, seed=config_seed("icl_regression.pool", "M", int(M), "D", D,
+                                                "pool_seed", pool_seed))
+             for M in Ms]
     Mmax = max([1] + [p.shape[0] for p in pools if p is not None])
-    padded = torch.zeros(G, Mmax, D, dtype=dtype, device=device)
+    padded = torch.zeros(G, Mmax, D, dtype=torch.float64, device=device)
     sizes = torch.ones(G, dtype=torch.float64, device=device)
     for g, p in enumerate(pools):
         if p is not None:
-            padded[g, :p.shape[0]] = p.to(device=device, dtype=dtype)
+            padded[g, :p.shape[0]] = p.to(device=device)
             sizes[g] = p.shape[0]
     fresh = torch.tensor([p is None for p in pools], device=device)
+    init_seeds = model_seeds(Ms, "init", seed=seed)
+    data_seeds = model_seeds(Ms, "data", seed=seed)
+    batch = _sweep_data((padded, sizes), fresh, data_seeds, batch_size, K, D, sigma2, dtype,
+                        device)
 
-    params = init_params(config, G, seed=seed, device=device, dtype=dtype)
-    for t in params.values():
-        t.requires_grad_(True)
-    opt = torch.optim.Adam(list(params.values()), lr=lr, betas=(0.9, 0.999), eps=1e-8)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: triangle_lr(s, steps, 1.0, warmup_frac))
-    gen = torch.Generator(device=device).manual_seed(int(seed) + 10_007)
-    noise_sd = math.sqrt(sigma2)
-    rec_steps, rec_loss = [], []
+    def per_model_loss(P, step):
+        xs, ys = batch(step)
+        out = forward(P, to_tokens(xs, ys), config.n_head)[..., 0::2]
+        return ((out - ys) ** 2).mean(dim=(1, 2))                         # (G,)
+
+    params = init_params(config, init_seeds, device=device, dtype=dtype)
     t0 = time.perf_counter()
-    for step in tqdm(range(1, steps + 1), disable=not progress, desc=f"training {G} models"):
-        idx = (torch.rand(G, batch_size, generator=gen, device=device, dtype=torch.float64)
-               * sizes[:, None]).long()
-        ws = torch.gather(padded, 1, idx[..., None].expand(G, batch_size, D))
-        new = torch.randn(G, batch_size, D, generator=gen, device=device, dtype=dtype)
-        ws = torch.where(fresh[:, None, None], new, ws)
-        xs = torch.randn(G, batch_size, K, D, generator=gen, device=device, dtype=dtype)
-        ys = torch.einsum("gbkd,gbd->gbk", xs, ws) + noise_sd * torch.randn(
-            G, batch_size, K, generator=gen, device=device, dtype=dtype)
-        out = forward(params, to_tokens(xs, ys), config.n_head)[..., 0::2]
-        per_model = ((out - ys) ** 2).mean(dim=(1, 2))                  # (G,)
-        opt.zero_grad(set_to_none=True)
-        per_model.sum().backward()
-        opt.step()
-        sched.step()
-        if step % record_every == 0 or step == steps:
-            rec_steps.append(step)
-            rec_loss.append(per_model.detach().double().cpu().numpy() / D)
+    res = train_batched(
+        params, steps=steps, loss_fn=per_model_loss, optimizer="adam", betas=(0.9, 0.999),
+        eps=1e-8, lr=lambda s: triangle_lr(s, steps, lr, warmup_frac),
+        record=record_steps(steps, every=record_every),
+        metrics=lambda P, s: {"train_loss": per_model_loss(P, s).double() / D},
+        progress=f"training {G} models" if progress else False, device=device)
     seconds = time.perf_counter() - t0
-    for t in params.values():
-        t.requires_grad_(False)
-    return SweepRun(config=config, Ms=Ms, pools=pools, params=params, sigma2=sigma2,
-                    steps=steps, batch_size=batch_size, lr=lr, loss_steps=np.array(rec_steps),
-                    loss=np.array(rec_loss), seconds=seconds)
+    meta = dict(res.meta, seconds=seconds, batch_size=batch_size, lr=lr, warmup_frac=warmup_frac,
+                seed=seed, pool_seed=pool_seed, device=str(device), dtype=str(dtype),
+                init_seeds=init_seeds, data_seeds=data_seeds)
+    return SweepRun(steps=res.steps, metrics=res.metrics, params=res.params, meta=meta,
+                    config=config, Ms=Ms, pools=pools, sigma2=sigma2)
