@@ -31,22 +31,27 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from theory.core import as_array, positive
+from theory.core import as_array, check_scalar, first_crossing, positive
 
 __all__ = [
     "ImplicitBias",
+    "RegimeMeasures",
     "Trajectory",
+    "balanced_limit_distance",
     "check_whitened",
     "conserved_delta",
     "downstream_limit",
     "function_space_metric",
     "implicit_bias",
+    "implicit_bias_curve",
     "init_from_beta",
     "kernel_distance",
     "kernel_distance_whitened",
     "lazy_limit",
     "metric_coefficients",
     "ntk_gram",
+    "null_direction",
+    "regime_measures",
     "riccati_nu",
     "whitened_solution",
     "whitened_trajectory",
@@ -125,6 +130,7 @@ def init_from_beta(beta0, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.n
 def check_whitened(X, *, atol: float = 1e-10) -> np.ndarray:
     """Return X as an (n, d) array after checking XᵀX = I_d, else raise ``ValueError``."""
     X = as_array(X, "X", ndim=2)
+    atol = check_scalar(atol, "atol", min=0.0)
     n, d = X.shape
     gram = X.T @ X
     err = np.max(np.abs(gram - np.eye(d)))
@@ -469,3 +475,118 @@ def downstream_limit(X, y, beta0) -> np.ndarray:
         raise ValueError("beta0 has no component in the row space of X: the limit is undefined")
     sigma = np.sign((X @ beta0) @ y) or 1.0
     return beta_mn + sigma * np.linalg.norm(beta_mn) / row * (p_null @ beta0)
+
+
+def null_direction(X) -> np.ndarray:
+    """The unit vector spanning the null space of X when it is one-dimensional (d − rank X = 1).
+
+    Its sign is fixed so that its first non-zero component is positive. The interpolants
+    {β : Xβ = y} then form the line β_mn + c·n̂, and c = (β − β_mn)·n̂ is a position on it.
+    """
+    X, _, _, p_null = _projections(X)
+    vals, vecs = np.linalg.eigh(p_null)
+    keep = vals > 0.5
+    if keep.sum() != 1:
+        raise ValueError(f"X must have a one-dimensional null space, got dimension {int(keep.sum())}")
+    n_hat = vecs[:, keep][:, 0]
+    first = n_hat[np.flatnonzero(np.abs(n_hat) > 1e-12)[0]]
+    return n_hat * np.sign(first)
+
+
+def implicit_bias_curve(X, y, beta0, deltas, eta_a=1.0, eta_w=1.0) -> np.ndarray:
+    """β∞(δ) for each δ of ``deltas`` with the initial function β₀ held fixed (paper, Thm 3.1).
+
+    For each δ, (a₀, w₀) = :func:`init_from_beta` (β₀, δ) and β∞ = :func:`implicit_bias`;
+    returns (K, d) for K values of δ (the curve drawn in the paper's Fig. 4b).
+    """
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    deltas = as_array(deltas, "deltas", ndim=(0, 1))
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
+    a0, w0 = init_from_beta(beta0, np.atleast_1d(deltas), eta_a, eta_w)
+    return np.array([implicit_bias(X, y, a0[i], w0[i], eta_a, eta_w).beta_inf
+                     for i in range(a0.shape[0])])
+
+
+def balanced_limit_distance(X, y, beta0, scales) -> np.ndarray:
+    """|β∞ − β_mn| at δ = 0 from the initial functions c·β₀, one per scale c (the book's result).
+
+    As c → 0, a∞² → ‖β_mn‖ and P_null w₀ → 0, so β∞ → β_mn; the implicit-bias notebook fits the
+    rate, ∝ c^{1/2}. Unit learning rates.
+    """
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    scales = as_array(scales, "scales", ndim=1)
+    if np.any(scales <= 0):
+        raise ValueError("scales must be > 0")
+    _, pinv, _, _ = _projections(X)
+    beta_mn = pinv @ as_array(y, "y", ndim=1)
+    out = []
+    for c in scales:
+        a0, w0 = init_from_beta(c * beta0, 0.0)
+        out.append(np.linalg.norm(implicit_bias(X, y, float(a0), w0).beta_inf - beta_mn))
+    return np.array(out)
+
+
+@dataclass(frozen=True)
+class RegimeMeasures:
+    """How lazy or rich each run of a δ sweep is, measured on its trajectory (paper, Sec. 3, Fig. 3).
+
+    ``S_end`` (B,): the kernel distance at the last time, S(∞). ``off_line`` (B,): the largest
+    distance of β(t) from the straight line through β₀ and β* (0 for a linear model).
+    ``t_loss`` (B,): the first recorded time with loss ≤ ``loss_level`` (NaN if never).
+    """
+
+    t: np.ndarray
+    S: np.ndarray
+    S_end: np.ndarray
+    off_line: np.ndarray
+    t_loss: np.ndarray
+    loss_level: float
+
+    def fraction(self, time: float) -> np.ndarray:
+        """S(t)/S(∞) at the first recorded t ≥ ``time``, per run: how far the kernel has moved."""
+        time = check_scalar(time, "time", min=0.0, max=float(self.t[-1]))
+        return self.S[:, int(np.searchsorted(self.t, time))] / self.S_end
+
+    def table(self, deltas, names=None):
+        """A pandas table, one row per δ: S(∞), distance from the segment, time to the loss level."""
+        import pandas as pd
+
+        deltas = as_array(deltas, "deltas", ndim=1)
+        if deltas.shape[0] != self.S_end.shape[0]:
+            raise ValueError(f"deltas must have one entry per run ({self.S_end.shape[0]}), "
+                             f"got {deltas.shape[0]}")
+        df = pd.DataFrame({"δ": deltas, "S(∞)": self.S_end, "max distance from segment": self.off_line,
+                           f"t(loss ≤ {self.loss_level:g})": self.t_loss})
+        if names is not None:
+            df["regime"] = list(names)
+        return df
+
+
+def regime_measures(traj: Trajectory, S, beta0, beta_star, *, loss_level: float = 1e-3) -> RegimeMeasures:
+    """The measures of :class:`RegimeMeasures` for a batch of trajectories (B, T) from one β₀.
+
+    ``traj`` is a :class:`Trajectory` with a (B, T), beta (B, T, d), loss (B, T); ``S`` (B, T) its
+    kernel distance from :func:`kernel_distance_whitened`; β₀, β* (d,) with β₀ ≠ β*.
+    """
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"traj must be a Trajectory, got {type(traj).__name__}")
+    t = as_array(traj.t, "traj.t", ndim=1)
+    beta = as_array(traj.beta, "traj.beta", ndim=3)
+    loss = as_array(traj.loss, "traj.loss", ndim=2)
+    S = as_array(S, "S", ndim=2)
+    if S.shape != loss.shape:
+        raise ValueError(f"S must have the shape of traj.loss {loss.shape}, got {S.shape}")
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    loss_level = check_scalar(loss_level, "loss_level", min=0.0, include_min=False)
+    seg = beta_star - beta0
+    if np.linalg.norm(seg) == 0:
+        raise ValueError("beta0 and beta_star must differ: the segment between them is a point")
+    seg = seg / np.linalg.norm(seg)
+    rel = beta - beta0
+    perp = rel - (rel @ seg)[..., None] * seg
+    off_line = np.max(np.linalg.norm(perp, axis=-1), axis=-1)
+    t_loss = first_crossing(loss, t, loss_level, direction="below")
+    return RegimeMeasures(t=t, S=S, S_end=S[:, -1], off_line=off_line, t_loss=t_loss,
+                          loss_level=loss_level)

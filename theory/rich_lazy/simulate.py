@@ -17,36 +17,48 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from theory.core import as_array, default_device, positive, positive_int
+from theory.core import as_array, check_scalar, positive, record_steps, resolve_device, resolve_dtype
+from theory.core import train_batched
 from theory.rich_lazy.exact import Trajectory
 
 __all__ = ["DescentLimit", "gradient_descent", "gradient_descent_limit", "gradient_flow_ode"]
 
 
-def _record_steps(steps: int, record_every: int | None, record_at) -> np.ndarray:
+def _schedule(steps: int, record_every, record_at) -> np.ndarray:
+    """The recorded steps: :func:`theory.core.record_steps` (0 and ``steps`` always included)."""
+    if record_every is not None:
+        record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     if record_at is not None:
-        rec = np.unique(np.asarray(record_at))
-        if rec.ndim != 1 or rec.size == 0 or not np.issubdtype(rec.dtype, np.integer):
+        at = np.atleast_1d(np.asarray(record_at))
+        if at.ndim != 1 or at.size == 0 or not np.issubdtype(at.dtype, np.integer):
             raise TypeError("record_at must be a non-empty 1-D array of integer step indices")
-        if rec[0] < 0 or rec[-1] > steps:
-            raise ValueError(f"record_at must lie in [0, steps={steps}]")
-        return rec
-    every = positive_int(record_every if record_every is not None else 1, "record_every")
-    return np.arange(0, steps + 1, every)
+        if at.min() < 0 or at.max() > steps:
+            raise ValueError(f"record_at must lie in [0, steps={steps}], got {at.min()} … {at.max()}")
+        record_at = at
+    if record_every is None and record_at is None:
+        return record_steps(steps)
+    return record_steps(steps, every=record_every, at=record_at)
 
 
 def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: int,
                      record_every: int | None = None, record_at=None, device=None,
-                     dtype: torch.dtype = torch.float64) -> Trajectory:
+                     dtype=torch.float64, progress=None) -> Trajectory:
     """Full-batch gradient descent, batched over parameter vectors (δ, seeds, rates).
+
+    The update (Kunin et al. 2024, Sec. 3, discretised with step dt) is
+    a ← a − dt·η_a wᵀXᵀr, w ← w − dt·η_w a Xᵀr, r = Xβ − y, run by
+    :func:`theory.core.train_batched` with these exact gradients (``grad_fn``, the layer rates
+    folded into them, learning rate dt), one configuration per row of the batch.
 
     Parameters
     ----------
     X : (n, d) or (B, n, d); y : (n,) or (B, n).
     a0 : (B,) or scalar; w0 : (B, d) or (d,); eta_a, eta_w : positive, scalar or (B,).
     dt : step size (time per step); steps : number of steps.
-    record_every / record_at : record every k-th step, or at the given step indices.
+    record_every / record_at : record every k-th step and/or at the given step indices; the
+        schedule is :func:`theory.core.record_steps`, which always holds step 0 and ``steps``.
     device : torch device (default: cuda when available); dtype: float64 by default.
+    progress : passed to ``train_batched`` (None: a bar from 200 steps on).
 
     Returns a :class:`~theory.rich_lazy.exact.Trajectory` of numpy arrays with t = k·dt;
     a (B, T), w (B, T, d), beta (B, T, d), loss (B, T), delta (B,) at initialisation.
@@ -65,8 +77,8 @@ def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: in
     for name, arr in (("eta_a", eta_a), ("eta_w", eta_w)):
         if arr.ndim != 1:
             raise ValueError(f"{name} must be a scalar or a 1-D array over the batch")
-    dt = float(positive(dt, "dt"))
-    steps = positive_int(steps, "steps")
+    dt = check_scalar(dt, "dt", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
     try:
         B = np.broadcast_shapes(a0.shape, w0.shape[:1], eta_a.shape, eta_w.shape,
                                 X.shape[:-2] or (1,), y.shape[:-1] or (1,))[0]
@@ -74,8 +86,9 @@ def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: in
         raise ValueError(
             f"batch sizes do not match: a0 {a0.shape}, w0 {w0.shape}, eta_a {eta_a.shape}, "
             f"eta_w {eta_w.shape}, X {X.shape}, y {y.shape}") from None
-    rec = _record_steps(steps, record_every, record_at)
-    device = torch.device(device) if device is not None else default_device()
+    rec = _schedule(steps, record_every, record_at)
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
 
     def T(x):
         return torch.tensor(np.array(x), dtype=dtype, device=device)
@@ -85,36 +98,26 @@ def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: in
     Xty = (Xt.transpose(-1, -2) @ yt.unsqueeze(-1)).squeeze(-1)  # (.., d)
     XtX = XtX.expand(B, d, d) if XtX.dim() == 2 else XtX
     Xty = Xty.expand(B, d) if Xty.dim() == 1 else Xty
-    a = T(np.broadcast_to(a0, (B,))).clone()
-    w = T(np.broadcast_to(w0, (B, d))).clone()
     ea = T(np.broadcast_to(eta_a, (B,)))
     ew = T(np.broadcast_to(eta_w, (B,)))
+    params = {"a": T(np.broadcast_to(a0, (B,))), "w": T(np.broadcast_to(w0, (B, d)))}
 
-    out_a = torch.empty((B, rec.size), dtype=dtype, device=device)
-    out_w = torch.empty((B, rec.size, d), dtype=dtype, device=device)
-    out_loss = torch.empty((B, rec.size), dtype=dtype, device=device)
+    def grad_fn(p, step):  # the layer rates times ∂L/∂a = wᵀXᵀr and ∂L/∂w = a Xᵀr
+        a, w = p["a"], p["w"]
+        g = (XtX @ (a.unsqueeze(-1) * w).unsqueeze(-1)).squeeze(-1) - Xty  # Xᵀr
+        return {"a": ea * (w * g).sum(-1), "w": (ew * a).unsqueeze(-1) * g}
 
-    def loss_of(beta):  # ½‖Xβ − y‖² from the residual itself (no cancellation near 0)
+    def metrics(p, step):  # ½‖Xβ − y‖² from the residual itself (no cancellation near 0)
+        beta = p["a"].unsqueeze(-1) * p["w"]
         r = (Xt @ beta.unsqueeze(-1)).squeeze(-1) - yt
-        return 0.5 * (r * r).sum(-1)
+        return {"a": p["a"].clone(), "w": p["w"].clone(), "train_loss": 0.5 * (r * r).sum(-1)}
 
-    j = 0
-    with torch.no_grad():
-        for k in range(steps + 1):
-            if j < rec.size and rec[j] == k:
-                out_a[:, j], out_w[:, j] = a, w
-                out_loss[:, j] = loss_of(a.unsqueeze(-1) * w)
-                j += 1
-            if k == steps:
-                break
-            beta = a.unsqueeze(-1) * w
-            g = (XtX @ beta.unsqueeze(-1)).squeeze(-1) - Xty  # Xᵀr
-            a, w = a - dt * ea * (w * g).sum(-1), w - (dt * ew * a).unsqueeze(-1) * g
-    a_np = out_a.cpu().numpy()
-    w_np = out_w.cpu().numpy()
+    res = train_batched(params, steps=steps, lr=dt, grad_fn=grad_fn, record=rec,
+                        metrics=metrics, progress=progress, device=device)
+    a_np, w_np = res["a"], res["w"]
     delta = np.broadcast_to(eta_w * a0**2 - eta_a * np.sum(w0**2, axis=-1), (B,)).copy()
-    return Trajectory(t=rec * dt, a=a_np, w=w_np, beta=a_np[..., None] * w_np,
-                      loss=out_loss.cpu().numpy(), delta=delta,
+    return Trajectory(t=res.steps * dt, a=a_np, w=w_np, beta=a_np[..., None] * w_np,
+                      loss=res["train_loss"], delta=delta,
                       eta_a=np.broadcast_to(eta_a, (B,)).copy(),
                       eta_w=np.broadcast_to(eta_w, (B,)).copy())
 
@@ -138,8 +141,12 @@ def gradient_flow_ode(t, X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, rtol: float = 1e
     w0 = as_array(w0, "w0", ndim=1)
     if w0.shape[0] != X.shape[1]:
         raise ValueError(f"w0 must have length d = {X.shape[1]}, got {w0.shape[0]}")
-    ea, ew = float(positive(eta_a, "eta_a")), float(positive(eta_w, "eta_w"))
-    rtol, atol = float(positive(rtol, "rtol")), float(positive(atol, "atol"))
+    ea = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    ew = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
+    rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
+    atol = check_scalar(atol, "atol", min=0.0, include_min=False)
+    if method not in ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"):
+        raise ValueError(f"method must be one of RK45, RK23, DOP853, Radau, BDF, LSODA, got {method!r}")
     XtX, Xty = X.T @ X, X.T @ y
 
     def rhs(_, z):
@@ -174,7 +181,8 @@ class DescentLimit:
 
 
 def gradient_descent_limit(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float = 2e-3,
-                           levels: int = 2, time: float = 40.0, device=None) -> DescentLimit:
+                           levels: int = 2, time: float = 40.0, device=None,
+                           progress=None) -> DescentLimit:
     """Run gradient descent to convergence at dt, dt/2, …, dt/2^{levels−1} (batched over a0, w0).
 
     Gradient descent does not conserve δ exactly: each step moves it by O(dt²), so the point
@@ -182,17 +190,15 @@ def gradient_descent_limit(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float = 2e
     difference, and the Richardson extrapolation 2β(dt/2) − β(dt) removes its leading term;
     the implicit-bias notebook compares the exact gradient-flow formula with both.
     """
-    levels = positive_int(levels, "levels")
-    if levels < 2:
-        raise ValueError(f"levels must be >= 2 to extrapolate, got {levels}")
-    dt = float(positive(dt, "dt"))
-    time = float(positive(time, "time"))
+    levels = check_scalar(levels, "levels", kind="int", min=2)
+    dt = check_scalar(dt, "dt", min=0.0, include_min=False)
+    time = check_scalar(time, "time", min=0.0, include_min=False)
     dts = dt / 2.0 ** np.arange(levels)
     betas, losses = [], []
     for h in dts:
         steps = int(np.ceil(time / h))
         run = gradient_descent(X, y, a0, w0, eta_a, eta_w, dt=h, steps=steps, record_at=[steps],
-                               device=device)
+                               device=device, progress=progress)
         betas.append(run.beta[:, -1])
         losses.append(run.loss[:, -1])
     beta = np.stack(betas)
