@@ -1,9 +1,11 @@
-"""theory.rich_lazy.deep: data generators, the kernel-distance metric, batched training."""
+"""theory.rich_lazy.deep: data generators, models, the kernel-distance metric, batched training on
+theory.core.train_batched, and the analyses the deep-network notebooks call."""
 
 import numpy as np
 import pytest
 import torch
 
+from theory.core import Result, Sweep, config_seed, torch_generator
 from theory.rich_lazy import deep
 
 F64 = dict(device="cpu", dtype=torch.float64)
@@ -139,10 +141,26 @@ def test_mean_imbalance_sign_follows_alpha():
     (lambda: deep.init_params("mlp", dict(d_in=2, width=2, d_out=2), [1.0, 2.0], [0, 1, 2]), ValueError),
     (lambda: deep.init_params("mlp", dict(d_in=2, width=2, d_out=2), 1.0, 0.5), TypeError),
     (lambda: deep.init_params("cnn", dict(channels=3, d_out=2), 1.0, 0), ValueError),
-    (lambda: deep.forward("rnn", [], torch.zeros(1)), ValueError)])
+    (lambda: deep.forward("rnn", [], torch.zeros(1)), ValueError),
+    (lambda: deep.init_params("mlp", dict(d_in=2, width=2, d_out=2), 1.0, [0, -1]), ValueError),
+    (lambda: deep.init_params("mlp", dict(d_in=2, width=2, d_out=2), float("nan"), 0), ValueError)])
 def test_model_bad_input(call, err):
     with pytest.raises(err):
         call()
+
+
+
+def test_init_params_streams_are_per_seed_and_independent_of_the_batch():
+    dims = dict(d_in=6, width=5, d_out=3)
+    big = deep.init_params("mlp", dims, [1.0, 1.0, 2.0, 1.0], [3, 0, 3, 7], **F64)
+    for g, (a, s) in enumerate([(1.0, 3), (1.0, 0), (2.0, 3), (1.0, 7)]):
+        one = deep.init_params("mlp", dims, a, s, **F64)
+        assert all(torch.equal(pb[g], p1[0]) for pb, p1 in zip(big, one))
+    # the stream is torch_generator(config_seed(salt, seed)): the He draw of the first layer
+    gen = torch_generator(config_seed("rich_lazy.deep.init_params", 7))
+    w = torch.randn((5, 6), generator=gen, dtype=torch.float64) * np.sqrt(2 / 6)
+    assert torch.equal(big[0][3], w)
+    assert not torch.equal(big[0][0], big[0][1])                        # seeds 3 and 0 differ
 
 
 # ---------------------------------------------------------------- training
@@ -153,19 +171,39 @@ def _mod_data(p=7, seed=0):
 
 
 @pytest.mark.parametrize("wd", [0.0, 0.5])
-def test_batched_training_equals_separate_runs(wd):
+def test_a_configuration_trains_bit_identically_alone_and_in_a_batch(wd):
     data = _mod_data()
     dims = dict(d_in=14, width=16, d_out=7)
-    alphas, seeds = np.array([0.3, 1.0, 3.0]), np.array([0, 1, 2])
-    batched = deep.train("mlp", deep.init_params("mlp", dims, alphas, seeds, **F64), *data, steps=40,
-                         lr=1e-2, weight_decay=wd, eval_every=10)
-    for b in range(3):
-        one = deep.train("mlp", deep.init_params("mlp", dims, alphas[b], seeds[b], **F64), *data,
+    sweep = Sweep(alpha=[0.3, 1.0, 3.0], seed=[0, 1])
+    A, S = sweep.column("alpha"), sweep.column("seed")
+    batched = deep.train("mlp", deep.init_params("mlp", dims, A, S, **F64), *data, steps=40,
+                         lr=1e-2, weight_decay=wd, eval_every=10, sweep=sweep)
+    assert isinstance(batched, Result) and batched.sweep is sweep
+    assert batched["test_accuracy"].shape == (6, 5) and list(batched.steps) == [0, 10, 20, 30, 40]
+    for g in (0, 3, 5):
+        one = deep.train("mlp", deep.init_params("mlp", dims, A[g], S[g], **F64), *data,
                          steps=40, lr=1e-2, weight_decay=wd, eval_every=10)
-        for pb, p1 in zip(batched.params, one.params):
-            torch.testing.assert_close(pb[b], p1[0], rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(batched.train_loss[b], one.train_loss[0], rtol=1e-10)
-        np.testing.assert_array_equal(batched.test_acc[b], one.test_acc[0])
+        for k in batched.params:
+            assert torch.equal(torch.as_tensor(batched.params[k][g]), torch.as_tensor(one.params[k][0]))
+        for name in ("train_loss", "train_accuracy", "test_accuracy"):
+            assert np.array_equal(batched[name][g], one[name][0])
+    ds = batched.to_dataset()
+    assert ds["test_accuracy"].dims == ("alpha", "seed", "step")
+
+
+def test_adamw_is_pytorchs_adamw():
+    data = _mod_data()
+    prm = deep.init_params("mlp", dict(d_in=14, width=16, d_out=7), 1.0, 0, **F64)
+    res = deep.train("mlp", prm, *data, steps=30, lr=1e-2, weight_decay=0.5, eval_every=30)
+    ps = [p.clone().requires_grad_(True) for p in prm]
+    opt = torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.5)
+    for _ in range(30):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(deep.forward("mlp", ps, data[0])[0], data[1]).backward()
+        opt.step()
+    for mine, ref in zip(deep.layers(res), ps):
+        torch.testing.assert_close(mine, ref.detach(), rtol=1e-12, atol=1e-14)
+    assert res.meta["optimizer"] == "adamw"
 
 
 def test_train_mask_equals_training_on_the_subset():
@@ -175,28 +213,30 @@ def test_train_mask_equals_training_on_the_subset():
     dims = dict(v=4, s=2, L=2, width=8, d_out=3)
     mask = np.zeros((2, 30))
     mask[0, :12], mask[1] = 1, 1
-    both = deep.train("hcnn", deep.init_params("hcnn", dims, 1.0, [0, 0], **F64), x, y, xe, ye,
-                      steps=25, lr=1e-2, train_mask=mask, eval_every=25)
-    sub = deep.train("hcnn", deep.init_params("hcnn", dims, 1.0, 0, **F64), x[:12], y[:12], xe, ye,
-                     steps=25, lr=1e-2, eval_every=25)
-    for pb, ps in zip(both.params, sub.params):
+    both = deep.layers(deep.train("hcnn", deep.init_params("hcnn", dims, 1.0, [0, 0], **F64), x, y, xe,
+                                  ye, steps=25, lr=1e-2, train_mask=mask, eval_every=25))
+    sub = deep.layers(deep.train("hcnn", deep.init_params("hcnn", dims, 1.0, 0, **F64), x[:12], y[:12],
+                                 xe, ye, steps=25, lr=1e-2, eval_every=25))
+    for pb, ps in zip(both, sub):
         torch.testing.assert_close(pb[0], ps[0], rtol=1e-10, atol=1e-12)
-    assert not torch.allclose(both.params[0][1], both.params[0][0])
+    assert not torch.allclose(both[0][1], both[0][0])
 
 
-def test_training_learns_and_stops_early():
+def test_training_learns():
     data = _mod_data(5)
     prm = deep.init_params("mlp", dict(d_in=10, width=32, d_out=5), 1.0, 0, **F64)
-    run = deep.train("mlp", prm, *data, steps=300, lr=3e-2, eval_every=5, stop_at_test_acc=0.0)
-    assert run.steps[-1] == 0                                            # threshold 0: stops at once
     run = deep.train("mlp", prm, *data, steps=300, lr=3e-2, eval_every=5)
-    assert run.train_acc[0, -1] == 1.0 and run.train_loss[0, -1] < run.train_loss[0, 0]
+    assert run.final("train_accuracy")[0] == 1.0 and run["train_loss"][0, -1] < run["train_loss"][0, 0]
+    assert run.steps[-1] == 300 and len(run.steps) == 61
 
 
 @pytest.mark.parametrize("kw, err", [(dict(steps=0), ValueError), (dict(lr=0.0), ValueError),
+                                     (dict(lr=float("nan")), ValueError),
                                      (dict(weight_decay=-1.0), ValueError),
+                                     (dict(weight_decay=float("inf")), ValueError),
                                      (dict(train_mask=np.ones((2, 3))), ValueError),
-                                     (dict(eval_every=1.5), TypeError)])
+                                     (dict(eval_every=1.5), TypeError),
+                                     (dict(sweep="alpha"), TypeError)])
 def test_train_bad_input(kw, err):
     data = _mod_data(5)
     prm = deep.init_params("mlp", dict(d_in=10, width=4, d_out=5), 1.0, 0, **F64)
@@ -205,6 +245,18 @@ def test_train_bad_input(kw, err):
         deep.train("mlp", prm, *data, **args)
     with pytest.raises(TypeError):
         deep.train("mlp", "weights", *data, steps=5, lr=1e-2)
+
+
+def test_layers_round_trip():
+    prm = deep.init_params("cnn", dict(channels=(2, 3), d_out=4), [0.5, 2.0], [0, 1], **F64)
+    as_dict = {f"W{k + 1}": p.numpy() for k, p in enumerate(prm)}
+    back = deep.layers(as_dict)
+    assert all(torch.equal(a, b) for a, b in zip(prm, back))
+    assert deep.layers(prm, dtype=torch.float32)[0].dtype == torch.float32
+    with pytest.raises(ValueError):
+        deep.layers({"W1": prm[0], "W3": prm[1]})
+    with pytest.raises(ValueError):
+        deep.layers([prm[0], prm[1][:1]])
 
 
 # ---------------------------------------------------------------- metrics
@@ -220,8 +272,10 @@ def test_kernel_distance():
     assert raw.shape == (2,) and raw[1] > 0.1 and abs(cen[1]) < 1e-12      # centring removes it
     with pytest.raises(ValueError):
         deep.kernel_distance(np.eye(3), np.eye(4))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="K0 or Kt"):
         deep.kernel_distance(np.zeros((3, 3)), np.eye(3))
+    with pytest.raises(ValueError, match="constant"):
+        deep.kernel_distance(np.ones((3, 3)), np.eye(3), center=True)      # a constant kernel
     with pytest.raises(TypeError):
         deep.kernel_distance(np.eye(3), np.eye(3), center="yes")
 
@@ -241,48 +295,128 @@ def test_ntk_gram_matches_per_output_gradients():
         np.testing.assert_allclose(theta[b], np.einsum("ncp,mcp->nm", G, G), rtol=1e-10)
     phi = deep.feature_gram("cnn", prm, x)
     assert phi.shape == (2, 3, 3) and np.allclose(phi, phi.transpose(0, 2, 1))
+    as_dict = {f"W{k + 1}": p.numpy() for k, p in enumerate(prm)}     # a Result's params work too
+    np.testing.assert_array_equal(deep.ntk_gram("cnn", as_dict, x), theta)
 
 
-def test_first_crossing():
-    v = np.array([[0.0, 0.4, 0.6, 0.9], [0.0, 0.0, 0.0, 0.1], [0.7, 0.8, 0.9, 1.0]])
-    s = np.array([1.0, 2.0, 4.0, 8.0])
-    out = deep.first_crossing(v, s, 0.5)
-    np.testing.assert_array_equal(out[[0, 2]], [4.0, 1.0])
-    assert np.isnan(out[1])
-    assert np.isclose(deep.first_crossing(v, s, 0.5, log_interpolate=True)[0], 2 * np.sqrt(2))
-    with pytest.raises(ValueError):
-        deep.first_crossing(v, s[:3], 0.5)
-    with pytest.raises(ValueError):
-        deep.first_crossing(v, s[::-1], 0.5)
-    with pytest.raises(ValueError):
-        deep.first_crossing(v, s - 1, 0.5, log_interpolate=True)
+@pytest.mark.parametrize("fn", [deep.ntk_gram, deep.feature_gram])
+def test_grams_reject_an_unknown_architecture(fn):
+    prm = deep.init_params("cnn", dict(channels=(2, 3), d_out=4), 1.0, 0, **F64)
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"arch must be one of \('mlp', 'cnn', 'hcnn'\), got 'resnet'"):
+        fn("resnet", prm, x)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        fn("cnn", prm, x.numpy())
+    with pytest.raises(ValueError, match="x must be finite"):
+        fn("cnn", prm, torch.full((3, 1, 8, 8), float("nan"), dtype=torch.float64))
 
 
 def test_gradient_descent_with_per_model_steps_equals_separate_runs():
     data = _mod_data()
     dims = dict(d_in=14, width=16, d_out=7)
     alphas, lrs = np.array([0.3, 3.0]), np.array([0.5, 0.05])
-    batched = deep.train("mlp", deep.init_params("mlp", dims, alphas, [0, 1], **F64), *data, steps=30,
-                         lr=lrs, optimizer="gd", eval_every=10)
+    batched = deep.layers(deep.train("mlp", deep.init_params("mlp", dims, alphas, [0, 1], **F64), *data,
+                                     steps=30, lr=lrs, optimizer="gd", eval_every=10))
     for b in range(2):
         prm = deep.init_params("mlp", dims, alphas[b], b, **F64)
-        one = deep.train("mlp", prm, *data, steps=30, lr=lrs[b], optimizer="gd", eval_every=10)
-        for pb, p1 in zip(batched.params, one.params):
-            torch.testing.assert_close(pb[b], p1[0], rtol=1e-10, atol=1e-12)
+        one = deep.layers(deep.train("mlp", prm, *data, steps=30, lr=lrs[b], optimizer="gd", eval_every=10))
+        for pb, p1 in zip(batched, one):
+            assert torch.equal(pb[b], p1[0])
     # one step by hand: θ ← θ − lr ∇L
     prm = deep.init_params("mlp", dims, 1.0, 0, **F64)
     ps = [p.clone().requires_grad_(True) for p in prm]
     logits = deep.forward("mlp", ps, data[0])[0]
     grads = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, data[1]), ps)
-    step = deep.train("mlp", prm, *data, steps=1, lr=0.3, optimizer="gd", eval_every=1)
-    for p0, g, p1 in zip(prm, grads, step.params):
+    step = deep.layers(deep.train("mlp", prm, *data, steps=1, lr=0.3, optimizer="gd", eval_every=1))
+    for p0, g, p1 in zip(prm, grads, step):
         torch.testing.assert_close(p1, p0 - 0.3 * g, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("kw", [dict(optimizer="sgd"), dict(optimizer="gd", weight_decay=0.1),
-                                dict(optimizer="gd", lr=np.ones(3)), dict(lr=np.ones(1))])
+                                dict(optimizer="gd", lr=np.ones(3)), dict(lr=np.ones(3)),
+                                dict(lr=np.ones((2, 1)))])
 def test_train_optimizer_bad_input(kw):
     data = _mod_data(5)
     prm = deep.init_params("mlp", dict(d_in=10, width=4, d_out=5), [1.0, 2.0], 0, **F64)
     with pytest.raises(ValueError):
         deep.train("mlp", prm, *data, **(dict(steps=5, lr=1e-2) | kw))
+
+
+# ---------------------------------------------------------------- analyses
+def test_modular_batch_stacks_the_split_of_each_seed():
+    xtr, ytr, xte, yte = deep.modular_batch(7, 0.5, [2, 0, 2], device="cpu")
+    d2 = deep.modular_addition(7, 0.5, seed=2)
+    assert xtr.shape == (3, 24, 2) and yte.shape == (3, 25)
+    assert np.array_equal(xtr[0].numpy(), d2.pairs[d2.train]) and torch.equal(xtr[0], xtr[2])
+    assert not torch.equal(xtr[0], xtr[1])
+    with pytest.raises(ValueError):
+        deep.modular_batch(7, 0.5, [0, -1])
+
+
+def test_balance_and_initial_spread():
+    sweep = Sweep(alpha=[0.1, 1.0, 10.0], seed=[0, 1])
+    A, S = sweep.column("alpha"), sweep.column("seed")
+    prm = deep.init_params("mlp", dict(d_in=20, width=200, d_out=10), A, S, **F64)
+    a0 = deep.balanced_alpha(prm, A)
+    std = A == 1.0
+    a2 = float((prm[1][std] ** 2).sum(1).mean())
+    w2 = float((prm[0][std] ** 2).sum(-1).mean())
+    assert np.isclose(a0, (a2 / w2) ** 0.25, rtol=1e-12)
+    d = sweep.unflatten(deep.mean_imbalance(prm)).mean(1)
+    assert np.all(np.sign(d) == np.sign(a0 - np.array([0.1, 1.0, 10.0])))
+    pairs = torch.tensor([[0, 3], [9, 1], [5, 5]])
+    assert deep.initial_spread("mlp", prm, pairs, A, S) < 1e-13
+    bad = [p.clone() for p in prm]
+    bad[1][0] *= 2                                                          # α = 0.1, seed 0 changed
+    assert np.isclose(deep.initial_spread("mlp", bad, pairs, A, S),
+                      float((deep.forward("mlp", prm, pairs)[0]).abs().max()
+                            / deep.forward("mlp", prm, pairs)[std].abs().max()), rtol=1e-12)
+    with pytest.raises(ValueError, match="reference"):
+        deep.initial_spread("mlp", prm, pairs, A, S, reference=3.0)
+    with pytest.raises(ValueError):
+        deep.balanced_alpha(deep.init_params("cnn", dict(channels=(2, 2), d_out=2), 1.0, 0), 1.0)
+
+
+def test_layer_and_kernel_movement():
+    prm = deep.init_params("cnn", dict(channels=(2, 3), d_out=4), [0.5, 2.0], [0, 1], **F64)
+    moved = [p.clone() for p in prm]
+    moved[0][0] *= 1.5                                                      # rescale one model's W1
+    mv = deep.layer_movement(prm, moved)
+    np.testing.assert_allclose(mv, [0.5, 0.0], atol=1e-15)
+    x = torch.rand(4, 1, 8, 8, dtype=torch.float64)
+    km = deep.kernel_movement("cnn", prm, prm, x)
+    for k in ("ntk", "ntk_uncentred", "feature", "first_layer"):
+        assert km[k].shape == (2,) and np.all(np.abs(km[k]) < 1e-12)        # no training: no movement
+    assert km["ntk0"].shape == (2, 4, 4)
+    eta = deep.ntk_step_size(km["ntk0"], 4.0)
+    np.testing.assert_allclose(eta, 4.0 * 4 / np.linalg.eigvalsh(km["ntk0"])[:, -1])
+    with pytest.raises(ValueError):
+        deep.ntk_step_size(np.zeros((1, 3, 3)))
+    with pytest.raises(ValueError):
+        deep.layer_movement(prm, moved[:2])
+
+
+def test_crossing_steps():
+    res = Result(steps=np.array([0, 10, 20]),
+                 metrics={"test_accuracy": np.array([[0.1, 0.5, 0.95], [0.2, 0.3, 0.4]])},
+                 sweep=Sweep(alpha=[1.0, 2.0]))
+    t = deep.crossing_steps(res, "test_accuracy", 0.9)
+    assert t[0] == 20 and np.isnan(t[1])
+    with pytest.raises(TypeError):
+        deep.crossing_steps({"test_accuracy": 1}, "test_accuracy", 0.9)
+
+
+def test_rhm_sample_complexity_small():
+    ds = deep.rhm_sample_complexity(3, 2, 2, 2, 2, sizes=[4, 16, 64], alphas=[0.3, 3.0], seeds=[0],
+                                    width=8, steps=30, lr=1e-2, n_test=50, device="cpu",
+                                    dtype=torch.float64, progress=False)
+    assert ds["test_accuracy"].dims == ("alpha", "seed", "P") and ds["p_star"].dims == ("alpha", "seed")
+    acc = ds["test_accuracy"].values
+    assert np.all((acc >= 0) & (acc <= 1))
+    from theory.core import first_crossing
+    np.testing.assert_array_equal(ds["p_star"].values.ravel(),
+                                  first_crossing(acc.reshape(2, 3), np.array([4, 16, 64]), 0.5,
+                                                 interpolate="log"))
+    with pytest.raises(ValueError):
+        deep.rhm_sample_complexity(3, 2, 2, 2, 2, sizes=[16, 4], alphas=[1.0], seeds=[0], width=4,
+                                   steps=2, lr=1e-2, n_test=5, progress=False)

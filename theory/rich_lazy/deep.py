@@ -1,17 +1,18 @@
 """Deep finite-width networks from upstream and downstream initialisations (Kunin et al. 2024,
-the deep-network experiments, Section 5 by our reading, and their four-panel figure: kernel
-distance, first-layer CNN filters, sample complexity on hierarchical data, time to grokking).
+the deep-network experiments, §5 and App. D.3, Fig. 6: kernel distance, first-layer CNN
+filters, sample complexity on hierarchical data, time to grokking).
 
-The paper's text could not be read for this chapter (the panels are known from its abstract and
-a third-party summary; section numbers are unverified), and its deep-network code is not public,
-so the set-ups here are the book's own reconstruction at laptop scale.
+The paper's deep-network code is not public, and App. D.3's set-ups (LeNet-5 on MNIST, a small
+ResNet on CIFAR-10, an MLP on the random hierarchy model, a one-layer transformer for grokking)
+are beyond a laptop, so the set-ups here are **the book's own reconstruction** at laptop scale.
 
 One knob sets the initialisation everywhere: starting from a standard draw, the **first** layer
-is multiplied by ``alpha`` and the **readout** by ``1/alpha``.
+is multiplied by ``alpha`` and the **readout** by ``1/alpha`` (the paper *divides* the first layer
+by its α, so the book's α = 0.1 is the paper's α = 10: same semantics, reciprocal numbers).
 The networks are bias-free ReLU networks, which are positively homogeneous in each layer, so the
 initial function is *identical* for every ``alpha`` (same seed); only the balance between the
 layers changes. In the two-layer case each hidden neuron i carries the imbalance of the paper's
-two-layer piecewise-linear analysis (Section 4 by our reading),
+piecewise-linear analysis (§5, Eqs. 9–10),
 
     δ_i = ‖a_i‖² − ‖w_i‖²        (η_a = η_w = 1),
 
@@ -19,55 +20,62 @@ with a_i its readout column and w_i its input weights: ``alpha < 1`` moves every
 (**upstream**: small first layer, large readout, the first layer learns relatively faster) and
 ``alpha > 1`` moves it down (**downstream**). :func:`mean_imbalance` measures it.
 
-Everything is batched: B models (seeds × values of ``alpha`` × training-set sizes) are one tensor
-program whose weights carry a leading batch axis, and the training loss is the *sum* of the B
-per-model losses, so each model's gradient is its own. Adam, AdamW and gradient descent act
-elementwise, hence a batched run equals B separate runs (``tests/test_rich_lazy_deep.py`` checks this).
+Everything is batched: G configurations (values of ``alpha`` × seeds, a
+:class:`theory.core.Sweep`) are one tensor program whose weights carry a leading configuration
+axis, trained by :func:`theory.core.train_batched` on per-configuration losses, so each model's
+gradient and optimiser state are its own, and a configuration trains bit for bit the same alone
+and inside a larger batch (``tests/test_rich_lazy_deep.py`` checks this).
 
 Contents
 --------
-- data: :func:`modular_addition`, :func:`random_hierarchy`, :func:`sample_hierarchy`,
-  :func:`digits`;
+- data: :func:`modular_addition`, :func:`modular_batch`, :func:`random_hierarchy`,
+  :func:`sample_hierarchy`, :func:`digits`;
 - models (functional, batched weights): ``mlp`` (one hidden layer on one-hot pairs),
   ``cnn`` (two 3×3 convolutions on 8×8 images), ``hcnn`` (hierarchical CNN with patch = stride =
-  s for the random hierarchy model); :func:`init_params`, :func:`forward`;
+  s for the random hierarchy model); :func:`init_params`, :func:`forward`, :func:`layers`;
 - training: :func:`train` (full-batch Adam/AdamW, or gradient descent with one step size per
-  model; cross-entropy; per-model sample masks);
+  model; cross-entropy; per-model sample masks), returning a :class:`theory.core.Result`;
 - metrics: :func:`kernel_distance`, :func:`ntk_gram`, :func:`feature_gram`, :func:`accuracy`,
-  :func:`first_crossing`, :func:`mean_imbalance`.
+  :func:`mean_imbalance`, :func:`balanced_alpha`, :func:`initial_spread`,
+  :func:`layer_movement`, :func:`kernel_movement`, :func:`ntk_step_size`;
+- experiments: :func:`crossing_steps` (steps to a threshold, per configuration),
+  :func:`rhm_sample_complexity` (test accuracy over training-set sizes, and P*).
 """
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from theory.core import as_array, default_device, positive, positive_int
+from theory.core import (Result, Sweep, as_array, check_scalar, config_seed, first_crossing,
+                         progress as _progress, resolve_device, torch_generator, train_batched)
 
-__all__ = ["ARCHITECTURES", "Hierarchy", "ModularData", "TrainResult", "accuracy", "digits",
-           "feature_gram", "first_crossing", "forward", "init_params", "kernel_distance",
-           "mean_imbalance", "modular_addition", "ntk_gram", "random_hierarchy",
-           "sample_hierarchy", "train"]
+__all__ = ["ARCHITECTURES", "Hierarchy", "ModularData", "accuracy", "balanced_alpha",
+           "crossing_steps", "digits", "feature_gram", "forward", "init_params", "initial_spread",
+           "kernel_distance", "kernel_movement", "layer_movement", "layers", "mean_imbalance",
+           "modular_addition", "modular_batch", "ntk_gram", "ntk_step_size", "random_hierarchy",
+           "rhm_sample_complexity", "sample_hierarchy", "train"]
 
 ARCHITECTURES = ("mlp", "cnn", "hcnn")
 
+#: the salt of the initial-weight streams: configuration seed s draws from config_seed(_INIT_SALT, s)
+_INIT_SALT = "rich_lazy.deep.init_params"
+
 
 def _seed_int(seed, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"{name} must be non-negative, got {seed}")
-    return int(seed)
+    return check_scalar(seed, name, kind="int", min=0)
 
 
 def _fraction(x, name: str) -> float:
-    x = float(as_array(x, name, ndim=0))
-    if not 0.0 < x < 1.0:
-        raise ValueError(f"{name} must lie strictly between 0 and 1, got {x}")
-    return x
+    return check_scalar(x, name, min=0.0, max=1.0, include_min=False, include_max=False)
+
+
+def _check_arch(arch) -> str:
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
+        raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
+    return arch
 
 
 # ----------------------------------------------------------------------------------------------
@@ -93,9 +101,7 @@ def modular_addition(p: int, train_fraction: float = 0.5, *, seed: int = 0) -> M
     A uniformly random ``train_fraction`` of the p² pairs (rounded down, at least one) is the
     training set, the rest the test set. The network sees the pair one-hot, x = e_a ⊕ e_b ∈ ℝ^{2p}.
     """
-    p = positive_int(p, "p")
-    if p < 2:
-        raise ValueError(f"p must be at least 2, got {p}")
+    p = check_scalar(p, "p", kind="int", min=2)
     frac = _fraction(train_fraction, "train_fraction")
     rng = np.random.default_rng(_seed_int(seed))
     a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
@@ -107,6 +113,22 @@ def modular_addition(p: int, train_fraction: float = 0.5, *, seed: int = 0) -> M
         raise ValueError(f"train_fraction = {frac} leaves no test pairs for p = {p}")
     return ModularData(p=p, pairs=pairs, labels=labels, train=np.sort(perm[:n_train]),
                        test=np.sort(perm[n_train:]))
+
+
+def modular_batch(p: int, train_fraction: float, seeds, *, device=None) -> tuple[torch.Tensor, ...]:
+    """The modular-addition splits of a batch of configurations, stacked: configuration g trains
+    and tests on ``modular_addition(p, train_fraction, seed=seeds[g])``.
+
+    ``seeds`` (G,) non-negative ints (e.g. ``sweep.column("seed")``): configurations with one seed
+    share a split whatever their other settings. Returns ``(x_train, y_train, x_test, y_test)``
+    as int64 tensors of shapes (G, N_train, 2), (G, N_train), (G, N_test, 2), (G, N_test).
+    """
+    seeds = _seed_array(seeds)
+    device = resolve_device(device)
+    splits = {s: modular_addition(p, train_fraction, seed=s) for s in dict.fromkeys(seeds.tolist())}
+    parts = [[d.pairs[d.train], d.labels[d.train], d.pairs[d.test], d.labels[d.test]]
+             for d in (splits[s] for s in seeds.tolist())]
+    return tuple(torch.as_tensor(np.stack(col), device=device) for col in zip(*parts))
 
 
 @dataclass(frozen=True)
@@ -146,12 +168,11 @@ def random_hierarchy(v: int, n_classes: int, m: int, s: int, L: int, *, seed: in
     v^s possible s-tuples, so the grammar is unambiguous; this needs m·v ≤ v^s and
     m·n_classes ≤ v^s.
     """
-    v, n_classes, m = positive_int(v, "v"), positive_int(n_classes, "n_classes"), positive_int(m, "m")
-    s, L = positive_int(s, "s"), positive_int(L, "L")
-    if v < 2:
-        raise ValueError(f"v must be at least 2, got {v}")
-    if s < 2:
-        raise ValueError(f"s must be at least 2 (patches of one symbol make no hierarchy), got {s}")
+    v = check_scalar(v, "v", kind="int", min=2)
+    n_classes = check_scalar(n_classes, "n_classes", kind="int", min=1)
+    m = check_scalar(m, "m", kind="int", min=1)
+    s = check_scalar(s, "s", kind="int", min=2)  # s = 1: patches of one symbol, no hierarchy
+    L = check_scalar(L, "L", kind="int", min=1)
     if m * max(v, n_classes) > v ** s:
         raise ValueError(f"need m·max(v, n_classes) ≤ v^s for distinct rules, got m = {m}, v = {v}, "
                          f"n_classes = {n_classes}, s = {s}")
@@ -173,7 +194,7 @@ def sample_hierarchy(rhm: Hierarchy, n: int, *, seed: int = 0) -> tuple[np.ndarr
     """
     if not isinstance(rhm, Hierarchy):
         raise TypeError(f"rhm must be a Hierarchy, got {type(rhm).__name__}")
-    n = positive_int(n, "n")
+    n = check_scalar(n, "n", kind="int", min=1)
     rng = np.random.default_rng(_seed_int(seed))
     y = rng.integers(rhm.n_classes, size=n)
     sym = y[:, None]
@@ -191,7 +212,7 @@ def digits(n_train: int = 1000, *, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     """
     from sklearn.datasets import load_digits
 
-    n_train = positive_int(n_train, "n_train")
+    n_train = check_scalar(n_train, "n_train", kind="int", min=1)
     data = load_digits()
     if n_train >= len(data.target):
         raise ValueError(f"n_train must be below {len(data.target)}, got {n_train}")
@@ -202,8 +223,20 @@ def digits(n_train: int = 1000, *, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 
 
 # ----------------------------------------------------------------------------------------------
-# Models: functional, weights with a leading batch axis B
+# Models: functional, weights with a leading configuration axis G
 # ----------------------------------------------------------------------------------------------
+def _seed_array(seeds, name: str = "seeds") -> np.ndarray:
+    """``seeds`` as a 1-D int64 array of non-negative ints (a scalar becomes one entry)."""
+    arr = np.atleast_1d(np.asarray(seeds))
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be a non-negative int or a 1-D array of non-negative ints, "
+                        f"got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.size == 0 or np.any(arr < 0):
+        raise ValueError(f"{name} must be a non-negative int or a non-empty 1-D array of "
+                         f"non-negative ints, got {seeds!r}")
+    return arr.astype(np.int64)
+
+
 def _shapes(arch: str, dims: dict) -> list[tuple[int, ...]]:
     """Per-model weight shapes, first layer first, readout last."""
     if arch == "mlp":
@@ -216,8 +249,9 @@ def _shapes(arch: str, dims: dict) -> list[tuple[int, ...]]:
 
 
 def _check_dims(arch: str, dims: dict) -> dict:
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
+    _check_arch(arch)
+    if not isinstance(dims, dict):
+        raise TypeError(f"dims must be a dict, got {type(dims).__name__}")
     need = {"mlp": ("d_in", "width", "d_out"), "cnn": ("channels", "d_out"),
             "hcnn": ("v", "s", "L", "width", "d_out")}[arch]
     missing = [k for k in need if k not in dims]
@@ -230,66 +264,102 @@ def _check_dims(arch: str, dims: dict) -> dict:
             ch = tuple(dims[k]) if isinstance(dims[k], (tuple, list)) else None
             if ch is None or len(ch) != 2:
                 raise ValueError(f"channels must be a pair (c1, c2), got {dims[k]!r}")
-            out[k] = (positive_int(ch[0], "channels[0]"), positive_int(ch[1], "channels[1]"))
+            out[k] = (check_scalar(ch[0], "channels[0]", kind="int", min=1),
+                      check_scalar(ch[1], "channels[1]", kind="int", min=1))
         else:
-            out[k] = positive_int(dims[k], k)
+            out[k] = check_scalar(dims[k], k, kind="int", min=1)
     return out
 
 
 def init_params(arch: str, dims: dict, alpha, seeds, *, device=None,
                 dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
-    """Batched initial weights: model b draws a He-normal standard initialisation from
-    ``seeds[b]`` (std √(2/fan_in) for hidden layers, √(1/fan_in) for the readout), then its first
-    layer is multiplied by ``alpha[b]`` and its readout by ``1/alpha[b]``.
+    """Batched initial weights: model g draws a He-normal standard initialisation (std
+    √(2/fan_in) for hidden layers, √(1/fan_in) for the readout) from its own stream,
+    ``torch_generator(config_seed("rich_lazy.deep.init_params", seeds[g]))``, then its first
+    layer is multiplied by ``alpha[g]`` and its readout by ``1/alpha[g]`` (the book's
+    reconstruction of App. D.3's rescaling; the paper divides by its α).
 
-    Two models with the same seed compute the same function at initialisation whatever their
-    ``alpha`` (bias-free ReLU networks are positively homogeneous layer by layer). ``alpha`` and
-    ``seeds`` broadcast against each other to the batch size B. Returns a list of tensors of
-    shapes (B, *shape) for the shapes of ``arch`` (first layer first, readout last).
+    The stream depends on the seed only, never on the batch: a configuration gets the same
+    weights alone and inside any batch, and two models with the same seed compute the same
+    function at initialisation whatever their ``alpha`` (bias-free ReLU networks are positively
+    homogeneous layer by layer). ``alpha`` and ``seeds`` broadcast against each other to the
+    batch size G. The draw is made in float64 on the CPU and then cast, so it is the same on
+    every device. Returns a list of tensors of shapes (G, *shape) for the shapes of ``arch``
+    (first layer first, readout last).
 
     dims: ``mlp``: d_in, width, d_out; ``cnn``: channels=(c1, c2), d_out;
     ``hcnn``: v, s, L, width, d_out.
     """
     dims = _check_dims(arch, dims)
-    alpha = np.atleast_1d(positive(alpha, "alpha"))
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
-        raise TypeError("seeds must be a non-negative int or a 1-D array of non-negative ints")
-    if alpha.ndim != 1:
-        raise ValueError("alpha must be a positive scalar or 1-D array")
+    alpha = np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1)))
+    if np.any(alpha <= 0):
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    seeds = _seed_array(seeds)
     try:
-        B = np.broadcast_shapes(alpha.shape, seeds.shape)[0]
+        G = np.broadcast_shapes(alpha.shape, seeds.shape)[0]
     except ValueError:
         raise ValueError(f"alpha {alpha.shape} and seeds {seeds.shape} do not broadcast") from None
-    alpha, seeds = np.broadcast_to(alpha, (B,)), np.broadcast_to(seeds, (B,))
-    device = torch.device(device) if device is not None else default_device()
+    alpha, seeds = np.broadcast_to(alpha, (G,)), np.broadcast_to(seeds, (G,))
+    device = resolve_device(device)
     shapes = _shapes(arch, dims)
-    out = [torch.empty((B, *sh), dtype=dtype, device=device) for sh in shapes]
-    for b in range(B):
-        gen = torch.Generator().manual_seed(int(seeds[b]))
+    out = [torch.empty((G, *sh), dtype=dtype, device=device) for sh in shapes]
+    for g in range(G):
+        gen = torch_generator(config_seed(_INIT_SALT, int(seeds[g])))
         for k, sh in enumerate(shapes):
             fan_in = int(np.prod(sh[1:]))
             std = np.sqrt((1.0 if k == len(shapes) - 1 else 2.0) / fan_in)
             w = torch.randn(sh, generator=gen, dtype=torch.float64) * std
             if k == 0:
-                w = w * float(alpha[b])
+                w = w * float(alpha[g])
             elif k == len(shapes) - 1:
-                w = w / float(alpha[b])
-            out[k][b] = w.to(dtype)
+                w = w / float(alpha[g])
+            out[k][g] = w.to(dtype)
+    return out
+
+
+def _layer_names(n: int) -> list[str]:
+    return [f"W{k + 1}" for k in range(n)]
+
+
+def layers(params, *, device=None, dtype=None) -> list[torch.Tensor]:
+    """The weights as a list of tensors (G, ...), first layer first, from a list of tensors, a
+    dict ``{"W1": …, "W2": …}`` (the parameters of a :class:`theory.core.Result`) or a
+    :class:`~theory.core.Result` itself; moved to ``device``/``dtype`` when they are given."""
+    if isinstance(params, Result):
+        params = params.params
+    if isinstance(params, dict):
+        names = _layer_names(len(params))
+        if sorted(params) != sorted(names):
+            raise ValueError(f"params must name its layers {names}, got {sorted(params)}")
+        params = [params[n] for n in names]
+    if not isinstance(params, (list, tuple)) or len(params) < 2:
+        raise TypeError("params must be a list of at least two weight tensors (from init_params), "
+                        "a dict of them or a Result")
+    out = []
+    for k, p in enumerate(params):
+        if not isinstance(p, (torch.Tensor, np.ndarray)):
+            raise TypeError(f"params[{k}] must be a tensor or an array, got {type(p).__name__}")
+        t = torch.as_tensor(p)
+        if device is not None or dtype is not None:
+            t = t.to(device=device if device is not None else t.device,
+                     dtype=dtype if dtype is not None else t.dtype)
+        out.append(t)
+    if len({t.shape[0] for t in out}) != 1:
+        raise ValueError("params must share their leading configuration axis")
     return out
 
 
 def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
-    """Last hidden layer, (B, N, width), for inputs x shared by all models or batched (B, N, ...)."""
+    """Last hidden layer, (G, N, width), for inputs x shared by all models or batched (G, N, ...)."""
     W = params
     B = W[0].shape[0]
-    if arch == "mlp":            # x: (N, 2) index pairs (a, b), or (B, N, 2)
+    if arch == "mlp":            # x: (N, 2) index pairs (a, b), or (G, N, 2)
         p = W[0].shape[-1] // 2
         onehot = torch.cat([torch.nn.functional.one_hot(x[..., 0], p),
                             torch.nn.functional.one_hot(x[..., 1], p)], dim=-1).to(W[0].dtype)
         eq = "nd,bhd->bnh" if x.dim() == 2 else "bnd,bhd->bnh"
         return torch.relu(torch.einsum(eq, onehot, W[0]))             # relu(W (e_a ⊕ e_b))
-    if arch == "cnn":            # x: (N, 1, 8, 8) shared, grouped convolutions over the B models
+    if arch == "cnn":            # x: (N, 1, 8, 8) shared, grouped convolutions over the G models
         conv = torch.nn.functional.conv2d
         c1, c2 = W[0].shape[1], W[1].shape[1]
         h = x.repeat(1, B, 1, 1) if x.dim() == 4 else x.transpose(0, 1).flatten(1, 2)
@@ -297,7 +367,7 @@ def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
         h = torch.nn.functional.avg_pool2d(h, 2)                         # 8×8 → 4×4
         h = torch.relu(conv(h, W[1].reshape(B * c2, c1, 3, 3), padding=1, groups=B))
         return h.mean(dim=(2, 3)).reshape(-1, B, c2).transpose(0, 1)  # global average pooling
-    # hcnn: x (N, s^L) symbols shared, or (B, N, s^L); the first layer sees one-hot patches
+    # hcnn: x (N, s^L) symbols shared, or (G, N, s^L); the first layer sees one-hot patches
     n_pos = x.shape[-1]
     # s from the second layer's fan-in (s·H) when there is one, else the input is one patch
     s = W[1].shape[-1] // W[1].shape[-2] if len(W) > 2 else n_pos
@@ -305,7 +375,7 @@ def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
     onehot = torch.nn.functional.one_hot(x, v).to(W[0].dtype)          # (.., N, s^L, v)
     onehot = onehot.reshape(*x.shape[:-1], n_pos // s, s * v)           # patches (position, symbol)
     eq = "npk,bhk->bnph" if x.dim() == 2 else "bnpk,bhk->bnph"
-    h = torch.relu(torch.einsum(eq, onehot, W[0]))                      # (B, N, s^{L−1}, H)
+    h = torch.relu(torch.einsum(eq, onehot, W[0]))                      # (G, N, s^{L−1}, H)
     for Wl in W[1:-1]:
         Bn, N, P, H = h.shape
         h = h.reshape(Bn, N, P // s, s * H)
@@ -314,16 +384,18 @@ def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
 
 
 def forward(arch: str, params, x: torch.Tensor) -> torch.Tensor:
-    """Logits (B, N, d_out) of the B models on inputs x (shared, or batched with leading B).
+    """Logits (G, N, d_out) of the G models on inputs x (shared, or batched with leading G).
 
     ``mlp``: f(x) = A relu(W x) on x = e_a ⊕ e_b given as index pairs (N, 2);
     ``cnn``: conv 3×3 (c1) → ReLU → 2×2 average pool → conv 3×3 (c2) → ReLU → global average
     pool → linear, on (N, 1, 8, 8) images (all maps positively homogeneous, no biases);
     ``hcnn``: L layers of a convolution with patch = stride = s and ReLU,
     then a linear readout, on (N, s^L) symbol strings (the input layer acts on one-hot symbols).
+    The book's reconstruction (App. D.3 uses LeNet-5, a ResNet and an MLP).
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
+    _check_arch(arch)
+    if not isinstance(params, (list, tuple)):
+        params = layers(params)
     phi = _features(arch, params, x)
     return torch.einsum("bnh,bch->bnc", phi, params[-1])
 
@@ -331,20 +403,8 @@ def forward(arch: str, params, x: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------------------------
-@dataclass
-class TrainResult:
-    """What :func:`train` returns: the weights at the end, and at each evaluated step the
-    per-model train/test accuracy and train loss, arrays of shape (B, T)."""
-
-    params: list
-    steps: np.ndarray
-    train_acc: np.ndarray
-    test_acc: np.ndarray
-    train_loss: np.ndarray
-
-
 def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Fraction of correct argmax predictions per model: logits (B, N, C), y (N,) or (B, N)."""
+    """Fraction of correct argmax predictions per model: logits (G, N, C), y (N,) or (G, N)."""
     correct = (logits.argmax(-1) == y).to(logits.dtype)
     if mask is None:
         return correct.mean(-1)
@@ -353,140 +413,100 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = 
 
 def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr,
           weight_decay: float = 0.0, optimizer: str = "adam", train_mask=None, eval_every: int = 10,
-          stop_at_test_acc: float | None = None, progress: bool = False) -> TrainResult:
-    """Full-batch training of the B models at once on the sum over models of each model's mean
-    cross-entropy, with ``optimizer``:
+          progress: bool = False, sweep: Sweep | None = None) -> Result:
+    """Full-batch training of the G models at once with :func:`theory.core.train_batched`, each
+    on its own mean cross-entropy, with ``optimizer``:
 
-    - ``"adam"``: Adam (``weight_decay = 0``) or AdamW (decoupled weight decay), scalar ``lr``;
-    - ``"gd"``: plain gradient descent θ_b ← θ_b − lr_b ∇L_b, with ``lr`` a scalar or one step
-      size per model (B,), so that models of very different kernel scales can each take a stable
-      step (no weight decay).
+    - ``"adam"``: Adam (``weight_decay = 0``) or AdamW (decoupled weight decay, Loshchilov &
+      Hutter 2019, in PyTorch's order: θ ← θ(1 − ηλ) − η·Adam step, the Adam step taken from the
+      gradient at the undecayed θ);
+    - ``"gd"``: plain gradient descent θ_g ← θ_g − η_g ∇L_g (no weight decay).
 
-    ``train_mask`` (B, N_train) of 0/1 lets model b train on its own subset of the training
-    inputs (the sample-complexity sweep batches several training-set sizes this way); inputs and
-    labels may also be batched with a leading B axis. Every ``eval_every`` steps (and at 0 and
-    ``steps``) the per-model train accuracy (on its own mask), test accuracy and train loss are
-    recorded. ``stop_at_test_acc`` ends training early once every model has reached it.
+    ``lr`` is a number or one step size per model (G,), so that models of very different kernel
+    scales can each take a stable step. ``train_mask`` (G, N_train) of 0/1 lets model g train on
+    its own subset of the training inputs (the sample-complexity sweep batches several
+    training-set sizes this way); inputs and labels may also be batched with a leading G axis.
+    Every ``eval_every`` steps (and at 0 and ``steps``) the per-model ``train_loss``,
+    ``train_accuracy`` (on its own mask) and ``test_accuracy`` are recorded: a
+    :class:`theory.core.Result` with metrics (G, T) and final parameters ``{"W1": …, "WL": …}``
+    (first layer first; :func:`layers` turns them back into tensors). ``sweep`` labels it.
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
-    steps = positive_int(steps, "steps")
+    _check_arch(arch)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
     if optimizer not in ("adam", "gd"):
         raise ValueError(f"optimizer must be 'adam' or 'gd', got {optimizer!r}")
-    lr = positive(lr, "lr")
-    if optimizer == "adam" and lr.ndim != 0:
-        raise ValueError("lr must be a scalar for optimizer='adam'")
-    wd = float(as_array(weight_decay, "weight_decay", ndim=0))
-    if wd < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {wd}")
-    eval_every = positive_int(eval_every, "eval_every")
-    if not isinstance(params, (list, tuple)) or not all(isinstance(p, torch.Tensor) for p in params):
-        raise TypeError("params must be a list of tensors (from init_params)")
-    params = [p.detach().clone().requires_grad_(True) for p in params]
-    B, dtype = params[0].shape[0], params[0].dtype
+    wd = check_scalar(weight_decay, "weight_decay", min=0.0)
+    if optimizer == "gd" and wd > 0:
+        raise ValueError("weight_decay is only available with optimizer='adam'")
+    eval_every = check_scalar(eval_every, "eval_every", kind="int", min=1)
+    if sweep is not None and not isinstance(sweep, Sweep):
+        raise TypeError(f"sweep must be a theory.core.Sweep or None, got {type(sweep).__name__}")
+    W0 = layers(params)
+    G, dtype, device = W0[0].shape[0], W0[0].dtype, W0[0].device
+    lr_arr = np.atleast_1d(as_array(lr, "lr", ndim=(0, 1)))
+    if np.any(lr_arr <= 0):
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if lr_arr.shape not in ((1,), (G,)):
+        raise ValueError(f"lr must be a number or have shape (G,) = ({G},), got shape {lr_arr.shape}")
+    lr_arr = np.broadcast_to(lr_arr, (G,)).copy()
     n_train = y_train.shape[-1]
     if train_mask is None:
-        mask = torch.ones((B, n_train), dtype=dtype, device=params[0].device)
+        mask = torch.ones((G, n_train), dtype=dtype, device=device)
     else:
-        mask = torch.as_tensor(train_mask, dtype=dtype, device=params[0].device)
-        if mask.shape != (B, n_train):
-            raise ValueError(f"train_mask must have shape (B, N_train) = {(B, n_train)}, "
+        mask = torch.as_tensor(train_mask, dtype=dtype, device=device)
+        if mask.shape != (G, n_train):
+            raise ValueError(f"train_mask must have shape (G, N_train) = {(G, n_train)}, "
                              f"got {tuple(mask.shape)}")
         if torch.any(mask.sum(-1) == 0):
             raise ValueError("train_mask leaves a model with no training inputs")
-    if optimizer == "gd":
-        if wd > 0:
-            raise ValueError("weight_decay is only available with optimizer='adam'")
-        if lr.ndim > 1 or (lr.ndim == 1 and lr.shape[0] != B):
-            raise ValueError(f"lr must be a scalar or have shape (B,) = ({B},), got {lr.shape}")
-        lr_b = torch.as_tensor(np.broadcast_to(lr, (B,)).copy(), dtype=dtype, device=params[0].device)
-        opt = None
-    else:
-        opt = (torch.optim.AdamW(params, lr=float(lr), weight_decay=wd) if wd > 0
-               else torch.optim.Adam(params, lr=float(lr)))
     count = mask.sum(-1)
-    rec_steps, tr_acc, te_acc, tr_loss = [], [], [], []
+    names = _layer_names(len(W0))
+    y_rows = y_train if y_train.dim() == 2 else y_train.expand(G, -1)
+    decay = torch.as_tensor(1.0 - lr_arr * wd, dtype=dtype, device=device)
 
-    def loss_and_logits():
-        logits = forward(arch, params, x_train)
-        ce = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
-            (y_train if y_train.dim() == 2 else y_train.expand(B, -1)).reshape(-1),
-            reduction="none").reshape(B, -1)
+    def per_model(W):
+        logits = forward(arch, W, x_train)
+        ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                               y_rows.reshape(-1), reduction="none").reshape(G, -1)
         return (ce * mask).sum(-1) / count, logits
 
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(range(steps + 1), desc=f"{arch}: {B} models", leave=False)
-    else:
-        it = range(steps + 1)
-    for k in it:
-        per_model, logits = loss_and_logits()
-        if k % eval_every == 0 or k == steps:
-            with torch.no_grad():
-                rec_steps.append(k)
-                tr_loss.append(per_model.detach().cpu().numpy())
-                tr_acc.append(accuracy(logits, y_train, mask).cpu().numpy())
-                te = accuracy(forward(arch, params, x_test), y_test).cpu().numpy()
-                te_acc.append(te)
-            if stop_at_test_acc is not None and np.all(te >= stop_at_test_acc):
-                break
-        if k == steps:
-            break
-        if opt is None:
-            grads = torch.autograd.grad(per_model.sum(), params)
-            with torch.no_grad():
-                for p_, g in zip(params, grads):
-                    p_.sub_(lr_b.reshape(-1, *[1] * (p_.dim() - 1)) * g)
-        else:
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()
-            opt.step()
-    return TrainResult(params=[p.detach() for p in params], steps=np.array(rec_steps),
-                       train_acc=np.stack(tr_acc, 1), test_acc=np.stack(te_acc, 1),
-                       train_loss=np.stack(tr_loss, 1))
+    def loss_fn(P, step):
+        if wd == 0:
+            return per_model([P[n] for n in names])[0]
+        # AdamW: the loss (and so the gradient) at the undecayed θ, read through a copy; then
+        # θ ← θ(1 − ηλ) in place, before the trainer's Adam step (PyTorch's AdamW order).
+        loss = per_model([P[n].clone() for n in names])[0]
+        with torch.no_grad():
+            for n in names:
+                P[n].mul_(decay.reshape(-1, *[1] * (P[n].dim() - 1)))
+        return loss
+
+    def metrics(P, step):
+        W = [P[n] for n in names]
+        loss, logits = per_model(W)
+        return {"train_loss": loss, "train_accuracy": accuracy(logits, y_train, mask),
+                "test_accuracy": accuracy(forward(arch, W, x_test), y_test)}
+
+    res = train_batched(dict(zip(names, W0)), steps=steps, lr=lr_arr, loss_fn=loss_fn,
+                        optimizer="adam" if optimizer == "adam" else "sgd",
+                        record=np.arange(0, steps + 1, eval_every), metrics=metrics,
+                        progress=f"{arch}: {G} models" if progress else False)
+    res.meta.update(arch=arch, optimizer=optimizer if wd == 0 else "adamw", weight_decay=wd)
+    return res.with_sweep(sweep) if sweep is not None else res
 
 
 # ----------------------------------------------------------------------------------------------
 # Metrics
 # ----------------------------------------------------------------------------------------------
-def first_crossing(values, steps, threshold: float, *, log_interpolate: bool = False) -> np.ndarray:
-    """For each row of ``values`` (B, T), where it first reaches ``threshold`` along ``steps``
-    (T,), increasing: the first entry of ``steps`` with value ≥ threshold, or with
-    ``log_interpolate`` the point between that entry and the one before it where the straight
-    line in (log step, value) crosses the threshold. ``nan`` where the row never reaches it.
-    Used for steps-to-generalise (test accuracy against step) and for the sample complexity
-    (test accuracy against training-set size)."""
-    values = np.atleast_2d(as_array(values, "values", ndim=(1, 2)))
-    steps = as_array(steps, "steps", ndim=1)
-    if values.shape[-1] != steps.shape[0]:
-        raise ValueError(f"values has {values.shape[-1]} columns but steps has {steps.shape[0]} entries")
-    if np.any(np.diff(steps) <= 0):
-        raise ValueError("steps must be strictly increasing")
-    if log_interpolate and np.any(steps <= 0):
-        raise ValueError("log_interpolate needs positive steps")
-    threshold = float(as_array(threshold, "threshold", ndim=0))
-    hit = values >= threshold
-    first = np.argmax(hit, axis=1)
-    out = np.where(hit.any(axis=1), steps[first], np.nan)
-    if log_interpolate:
-        for b in np.flatnonzero(hit.any(axis=1) & (first > 0)):
-            k = first[b]
-            v0, v1 = values[b, k - 1], values[b, k]
-            frac = (threshold - v0) / (v1 - v0)
-            out[b] = np.exp(np.log(steps[k - 1]) + frac * (np.log(steps[k]) - np.log(steps[k - 1])))
-    return out
-
-
 def kernel_distance(K0, Kt, *, center: bool = False) -> np.ndarray:
     """Kernel distance S = 1 − ⟨K₀, K_t⟩_F / (‖K₀‖_F ‖K_t‖_F) (Fortuin et al. 2020; the
-    paper's Section 3 and Fig. 1b use it for the NTK), batched over leading axes: 0 when the
-    kernel only rescales, up to 1 when it turns orthogonal.
+    paper's §2 defines it, uncentred, and Fig. 1b and Fig. 6a use it for the NTK), batched over
+    leading axes: 0 when the kernel only rescales, up to 1 when it turns orthogonal.
 
     ``center=True`` first centres both Gram matrices, K ← HKH with H = I − 11ᵀ/N (the distance
-    then equals one minus the centred kernel alignment). Kernels of non-negative features, such
-    as pooled ReLU maps, share a large constant component that the uncentred distance is
-    dominated by; centring removes it.
+    then equals one minus the centred kernel alignment; this is the book's choice, not the
+    paper's). Kernels of non-negative features, such as pooled ReLU maps, share a large
+    constant component that the uncentred distance is dominated by; centring removes it.
     """
     K0 = as_array(K0, "K0", min_ndim=2)
     Kt = as_array(Kt, "Kt", min_ndim=2)
@@ -494,39 +514,60 @@ def kernel_distance(K0, Kt, *, center: bool = False) -> np.ndarray:
         raise ValueError(f"K0 and Kt must be square Gram matrices of one shape, got {K0.shape}, {Kt.shape}")
     if not isinstance(center, bool):
         raise TypeError(f"center must be a bool, got {type(center).__name__}")
+    raw = np.linalg.norm(K0, axis=(-2, -1)), np.linalg.norm(Kt, axis=(-2, -1))
+    if np.any(raw[0] == 0) or np.any(raw[1] == 0):
+        raise ValueError("K0 or Kt is identically zero: the kernel distance is undefined")
     if center:
         n = K0.shape[-1]
         H = np.eye(n) - np.full((n, n), 1.0 / n)
         K0, Kt = H @ K0 @ H, H @ Kt @ H
-    num = np.sum(K0 * Kt, axis=(-2, -1))
-    den = np.linalg.norm(K0, axis=(-2, -1)) * np.linalg.norm(Kt, axis=(-2, -1))
-    if np.any(den == 0):
-        raise ValueError("a kernel is identically zero: the kernel distance is undefined")
-    return 1.0 - num / den
+        n0, nt = np.linalg.norm(K0, axis=(-2, -1)), np.linalg.norm(Kt, axis=(-2, -1))
+        if np.any(n0 <= 1e-12 * raw[0]) or np.any(nt <= 1e-12 * raw[1]):
+            raise ValueError("K0 or Kt is constant (zero after centring, to rounding): the centred "
+                             "kernel distance is undefined")
+    else:
+        n0, nt = raw
+    return 1.0 - np.sum(K0 * Kt, axis=(-2, -1)) / (n0 * nt)
+
+
+def _probe(x, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of inputs, got {type(x).__name__}")
+    if x.dtype.is_floating_point and not bool(torch.all(torch.isfinite(x))):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return x
 
 
 def feature_gram(arch: str, params, x) -> np.ndarray:
-    """Conjugate (last-hidden-layer) kernel K_φ(x, x') = φ(x)·φ(x') per model, (B, N, N)."""
+    """Conjugate (last-hidden-layer) kernel K_φ(x, x') = φ(x)·φ(x') per model, (G, N, N).
+
+    ``params``: a list of weight tensors, a dict of them or a :class:`~theory.core.Result`."""
+    _check_arch(arch)
+    x = _probe(x)
+    W = layers(params, device=x.device)
     with torch.no_grad():
-        phi = _features(arch, params, x)
+        phi = _features(arch, W, x)
         return (phi @ phi.transpose(1, 2)).cpu().numpy().astype(np.float64)
 
 
 def ntk_gram(arch: str, params, x) -> np.ndarray:
     """Empirical neural tangent kernel, traced over the outputs, per model:
 
-        Θ(x, x') = Σ_c Σ_θ ∂f_c(x)/∂θ · ∂f_c(x')/∂θ,   shape (B, N, N),
+        Θ(x, x') = Σ_c Σ_θ ∂f_c(x)/∂θ · ∂f_c(x')/∂θ,   shape (G, N, N),
 
-    all layers' weights θ included. Computed network by network from its full Jacobian (N·C
-    rows): a single Jacobian of the whole batch would also hold the B² − B zero blocks between
-    different networks, and is slower (``benchmarks/bench_rich_lazy_deep.py``). Keep the probe
-    set x small.
+    all layers' weights θ included (the paper's §2 kernel, traced over outputs). Computed network
+    by network from its full Jacobian (N·C rows): a single Jacobian of the whole batch would also
+    hold the G² − G zero blocks between different networks, and is slower
+    (``benchmarks/bench_rich_lazy_deep.py``). Keep the probe set x small.
     """
     from torch.func import jacrev
 
+    _check_arch(arch)
+    x = _probe(x)
+    W = layers(params, device=x.device)
     out = []
-    for b in range(params[0].shape[0]):
-        pb = [p[b:b + 1].detach() for p in params]
+    for b in range(W[0].shape[0]):
+        pb = [p[b:b + 1].detach() for p in W]
 
         def f(*q):
             return forward(arch, list(q), x)[0]                              # (N, C)
@@ -538,13 +579,175 @@ def ntk_gram(arch: str, params, x) -> np.ndarray:
 
 
 def mean_imbalance(params) -> np.ndarray:
-    """For a two-layer network (first layer W (B, H, d), readout A (B, C, H)), the mean over
+    """For a two-layer network (first layer W (G, H, d), readout A (G, C, H)), the mean over
     hidden neurons of δ_i = ‖a_i‖² − ‖w_i‖² (η = 1), the per-neuron quantity that gradient flow
-    conserves in bias-free two-layer ReLU networks (the paper's Section 4 by our reading).
-    Positive: upstream; negative: downstream. Shape (B,)."""
-    if len(params) != 2:
-        raise ValueError(f"mean_imbalance needs a two-layer network, got {len(params)} layers")
-    W, A = params
+    conserves in bias-free two-layer ReLU networks (the paper's §5, Eqs. 9–10).
+    Positive: upstream; negative: downstream. Shape (G,)."""
+    W = layers(params)
+    if len(W) != 2:
+        raise ValueError(f"mean_imbalance needs a two-layer network, got {len(W)} layers")
+    W, A = W
     with torch.no_grad():
-        d = (A**2).sum(1) - (W.flatten(2) ** 2).sum(-1)                    # (B, H)
+        d = (A**2).sum(1) - (W.flatten(2) ** 2).sum(-1)                    # (G, H)
     return d.mean(-1).cpu().numpy().astype(np.float64)
+
+
+def balanced_alpha(params, alpha) -> float:
+    """The first-layer scale α₀ at which a two-layer network of :func:`init_params` is balanced
+    on average, δ̄(α₀) = 0.
+
+    With the standard draw's mean squared norms ā² = mean_i ‖a_i‖² and w̄² = mean_i ‖w_i‖² (over
+    neurons and over all G models, each first brought back to α = 1: a ← αa, w ← w/α),
+    δ̄(α) = α⁻² ā² − α² w̄², so α₀ = (ā²/w̄²)^{1/4} (the book's reconstruction).
+    ``alpha``: (G,) the scale each model was drawn with.
+    """
+    W = layers(params)
+    if len(W) != 2:
+        raise ValueError(f"balanced_alpha needs a two-layer network, got {len(W)} layers")
+    G = W[0].shape[0]
+    alpha = np.broadcast_to(np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1))), (G,))
+    if np.any(alpha <= 0):
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    a = torch.as_tensor(alpha, dtype=torch.float64, device=W[0].device)
+    with torch.no_grad():
+        a2 = ((W[1].double() * a[:, None, None]) ** 2).sum(1).mean()
+        w2 = ((W[0].double() / a[:, None, None]) ** 2).flatten(2).sum(-1).mean()
+    return float((a2 / w2) ** 0.25)
+
+
+def initial_spread(arch: str, params, x, alpha, seeds, *, reference: float = 1.0) -> float:
+    """How far the initial function depends on α: max over configurations of
+    |f_g(x) − f_ref(x)|, divided by max |f_ref(x)|, where f_ref is the model with the same seed
+    at α = ``reference``. Zero up to rounding for the bias-free ReLU networks of
+    :func:`init_params` (positive homogeneity); ``x`` is shared or batched (G, N, ...).
+    """
+    _check_arch(arch)
+    W = layers(params)
+    G = W[0].shape[0]
+    alpha = np.broadcast_to(np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1))), (G,))
+    seeds = np.broadcast_to(_seed_array(seeds), (G,))
+    reference = check_scalar(reference, "reference", min=0.0, include_min=False)
+    with torch.no_grad():
+        f = forward(arch, W, _probe(x))
+    ref = {}
+    for g in range(G):
+        if alpha[g] == reference:
+            ref.setdefault(int(seeds[g]), g)
+    if set(ref) != set(int(s) for s in seeds):
+        raise ValueError(f"every seed needs a configuration at alpha = reference = {reference}")
+    idx = torch.as_tensor([ref[int(s)] for s in seeds], device=f.device)
+    ref_idx = torch.as_tensor(sorted(ref.values()), device=f.device)
+    return float((f - f[idx]).abs().max() / f[ref_idx].abs().max())
+
+
+def layer_movement(params0, params1, layer: int = 0) -> np.ndarray:
+    """‖W_ℓ(T) − W_ℓ(0)‖_F / ‖W_ℓ(0)‖_F per model, (G,), for layer ``layer`` (0: the first)."""
+    W0, W1 = layers(params0), layers(params1)
+    if len(W0) != len(W1):
+        raise ValueError(f"params0 has {len(W0)} layers but params1 has {len(W1)}")
+    layer = check_scalar(layer, "layer", kind="int", min=-len(W0), max=len(W0) - 1)
+    a = W0[layer].detach().cpu().double().flatten(1)
+    b = W1[layer].detach().cpu().double().flatten(1)
+    if a.shape != b.shape:
+        raise ValueError(f"layer {layer} has shape {tuple(a.shape)} in params0, {tuple(b.shape)} in params1")
+    return (torch.linalg.norm(b - a, dim=1) / torch.linalg.norm(a, dim=1)).numpy()
+
+
+def kernel_movement(arch: str, params0, params1, x) -> dict[str, np.ndarray]:
+    """How far training moved each model's kernels on the probe inputs ``x``, per model (G,):
+
+    - ``ntk``: centred :func:`kernel_distance` between the NTKs (:func:`ntk_gram`) at 0 and T;
+    - ``ntk_uncentred``: the same without centring (the paper's §2 metric);
+    - ``feature``: centred distance between the feature kernels (:func:`feature_gram`);
+    - ``first_layer``: :func:`layer_movement` of the first layer.
+
+    Also returns ``ntk0``, the initial NTK (G, N, N), for step sizes (:func:`ntk_step_size`).
+    """
+    K0, K1 = ntk_gram(arch, params0, x), ntk_gram(arch, params1, x)
+    return {"ntk": kernel_distance(K0, K1, center=True),
+            "ntk_uncentred": kernel_distance(K0, K1),
+            "feature": kernel_distance(feature_gram(arch, params0, x),
+                                       feature_gram(arch, params1, x), center=True),
+            "first_layer": layer_movement(params0, params1, 0), "ntk0": K0}
+
+
+def ntk_step_size(ntk, factor: float = 4.0) -> np.ndarray:
+    """One gradient-descent step size per model, η = factor / λ̂ with λ̂ = λ_max(Θ)/N the largest
+    eigenvalue of its NTK on the N probe inputs divided by N (the scale of the Hessian of a mean
+    loss in the kernel regime; the book's choice). ``ntk`` (G, N, N); returns (G,)."""
+    K = as_array(ntk, "ntk", ndim=3)
+    if K.shape[1] != K.shape[2]:
+        raise ValueError(f"ntk must be (G, N, N), got shape {K.shape}")
+    factor = check_scalar(factor, "factor", min=0.0, include_min=False)
+    lam = np.linalg.eigvalsh(K)[:, -1] / K.shape[1]
+    if np.any(lam <= 0):
+        raise ValueError("ntk has a model whose kernel is zero: no step size")
+    return factor / lam
+
+
+# ----------------------------------------------------------------------------------------------
+# Experiments
+# ----------------------------------------------------------------------------------------------
+def crossing_steps(result: Result, metric: str, threshold: float, *, sweep: Sweep | None = None) -> np.ndarray:
+    """The first recorded step at which ``result[metric]`` reaches ``threshold`` (≥), per
+    configuration (:func:`theory.core.first_crossing`), NaN where it never does; reshaped to
+    the sweep's shape when the result carries a sweep (or ``sweep`` is given)."""
+    if not isinstance(result, Result):
+        raise TypeError(f"result must be a theory.core.Result, got {type(result).__name__}")
+    t = first_crossing(result[metric], result.steps, threshold, direction="above")
+    sweep = sweep if sweep is not None else result.sweep
+    return sweep.unflatten(t) if sweep is not None else t
+
+
+def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, sizes, alphas, seeds,
+                          width: int, steps: int, lr: float, n_test: int, threshold: float = 0.5,
+                          device=None, dtype: torch.dtype = torch.float32, progress: bool = True):
+    """Test accuracy of the hierarchical CNN on the random hierarchy model over training-set
+    sizes P, and the sample complexity P* (the book's reconstruction of App. D.3's
+    hierarchical-data panel, Fig. 6c).
+
+    For each seed s: grammar ``random_hierarchy(..., seed=s)``, ``n_test`` test samples
+    (seed 10 000 + s) and, for each P, P training samples (seed 20 000 + s). For each P the
+    configurations ``Sweep(alpha=alphas, seed=seeds)`` train together with full-batch Adam
+    (``lr``, ``steps``) from :func:`init_params` (a new draw for each P, the same for every P).
+    P* is where the test accuracy first reaches ``threshold``, interpolated linearly in log P
+    between the measured sizes (NaN if it never does).
+
+    Returns an ``xarray.Dataset`` over (alpha, seed, P): ``test_accuracy`` and
+    ``train_accuracy`` (after training), and ``p_star`` over (alpha, seed).
+    """
+    sizes = np.atleast_1d(np.asarray(sizes))
+    if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
+        raise ValueError(f"sizes must be a 1-D list of positive ints, got {sizes!r}")
+    if np.any(np.diff(sizes) <= 0):
+        raise ValueError("sizes must be strictly increasing")
+    threshold = check_scalar(threshold, "threshold", min=0.0, max=1.0)
+    n_test = check_scalar(n_test, "n_test", kind="int", min=1)
+    sweep = Sweep(alpha=list(as_array(alphas, "alphas", ndim=1)), seed=list(_seed_array(seeds)))
+    A, S = sweep.column("alpha"), sweep.column("seed")
+    device = resolve_device(device)
+    seed_list = list(sweep.axes["seed"])
+    grammars = {q: random_hierarchy(v, n_classes, m, s, L, seed=q) for q in seed_list}
+    tests = {q: sample_hierarchy(grammars[q], n_test, seed=10_000 + q) for q in seed_list}
+
+    def stack(sets, j):
+        return torch.as_tensor(np.stack([sets[int(q)][j] for q in S]), device=device)
+
+    dims = dict(v=v, s=s, L=L, width=width, d_out=n_classes)
+    test_acc, train_acc = [], []
+    for P in _progress(sizes.tolist(), desc=f"RHM: {len(sizes)} sizes × {len(sweep)} networks",
+                       enable=progress):
+        trains = {q: sample_hierarchy(grammars[q], int(P), seed=20_000 + q) for q in seed_list}
+        prm = init_params("hcnn", dims, A, S, device=device, dtype=dtype)
+        res = train("hcnn", prm, stack(trains, 0), stack(trains, 1), stack(tests, 0), stack(tests, 1),
+                    steps=steps, lr=lr, eval_every=steps)
+        test_acc.append(res.final("test_accuracy"))
+        train_acc.append(res.final("train_accuracy"))
+    test_acc, train_acc = np.stack(test_acc, 1), np.stack(train_acc, 1)        # (G, n_P)
+    p_star = first_crossing(test_acc, sizes, threshold, direction="above", interpolate="log")
+    ds = sweep.to_dataset({"test_accuracy": test_acc, "train_accuracy": train_acc, "p_star": p_star},
+                          dims={"test_accuracy": ("P",), "train_accuracy": ("P",), "p_star": ()},
+                          coords={"P": sizes})
+    ds.attrs.update(v=v, n_classes=n_classes, m=m, s=s, L=L, width=width, steps=steps, lr=lr,
+                    n_test=n_test, threshold=threshold)
+    return ds

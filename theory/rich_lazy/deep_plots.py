@@ -1,0 +1,152 @@
+"""Figures of the deep-network pages (``deep_grokking``, ``deep_cnn_hierarchy``): pure functions of
+their arguments, each returning a matplotlib Figure in the book's sizes
+(:func:`theory.core.figure`). The α convention is that of :mod:`theory.rich_lazy.deep`: the first
+layer × α, the readout × 1/α, so small α is upstream (the paper's α is the reciprocal).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.core import COLORS, as_array, figure
+
+__all__ = ["alpha_colors", "cnn_filters_figure", "cnn_kernel_figure", "grokking_figure",
+           "rhm_figure"]
+
+_FIVE = ("blue", "sky", "grey", "orange", "red")
+
+
+def alpha_colors(alphas) -> list[str]:
+    """One colour per α, upstream (small α) blue to downstream (large α) red, the standard
+    α = 1 grey: the five-colour scale for five values, its ends and middle for three."""
+    alphas = as_array(alphas, "alphas", ndim=1)
+    if len(alphas) == 5:
+        return [COLORS[k] for k in _FIVE]
+    if len(alphas) == 3:
+        return [COLORS[k] for k in (_FIVE[0], _FIVE[2], _FIVE[4])]
+    return [COLORS["blue"] if a < 1 else COLORS["grey"] if a == 1 else COLORS["red"] for a in alphas]
+
+
+def _grid(name: str, arr, shape: tuple) -> np.ndarray:
+    """``arr`` as a float array with leading shape ``shape`` (NaN allowed: a run that never
+    crossed a threshold)."""
+    a = np.asarray(arr, dtype=float)
+    if a.shape[:len(shape)] != shape:
+        raise ValueError(f"{name} must have leading shape {shape}, got {a.shape}")
+    return a
+
+
+def grokking_figure(steps, train_accuracy, test_accuracy, t_generalise, t_memorise, *, alphas,
+                    delta_bar, alpha0: float, threshold: float, p: int):
+    """Left: test (solid) and train (dotted) accuracy over steps, mean over seeds with the range
+    as a band, one colour per α. Right: steps to ``threshold`` test accuracy per seed (circles)
+    and mean ± s.d. (squares) against α, the steps to memorise (train ≥ 99 %), and the balanced
+    α₀. Accuracies (n_α, n_seed, T); times (n_α, n_seed); ``delta_bar`` (n_α,) labels each α up-
+    or downstream."""
+    alphas = as_array(alphas, "alphas", ndim=1)
+    steps = as_array(steps, "steps", ndim=1)
+    n_a = len(alphas)
+    tr = _grid("train_accuracy", train_accuracy, (n_a,))
+    te = _grid("test_accuracy", test_accuracy, (n_a,))
+    t_gen = _grid("t_generalise", t_generalise, (n_a,))
+    t_mem = _grid("t_memorise", t_memorise, (n_a,))
+    delta_bar = as_array(delta_bar, "delta_bar", ndim=1)
+    colors = alpha_colors(alphas)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    for i, a in enumerate(alphas):
+        lab = f"α = {a:g} ({'up' if delta_bar[i] > 0 else 'down'}stream)"
+        ax0.plot(steps, te[i].mean(0), color=colors[i], label=lab)
+        ax0.fill_between(steps, te[i].min(0), te[i].max(0), color=colors[i], alpha=0.2)
+        ax0.plot(steps, tr[i].mean(0), ls=":", color=colors[i])
+    ax0.axhline(threshold, color="k", lw=0.8, ls="--")
+    ax0.set(xlabel="step", ylabel="accuracy (test: solid, train: dotted)", ylim=(0, 1.02),
+            title=f"Modular addition, p = {p}: mean and range over {te.shape[1]} seeds")
+    ax0.legend(fontsize=7, loc="lower right")
+    for i, a in enumerate(alphas):
+        ax1.plot(np.full(t_gen.shape[1], a), t_gen[i], "o", mfc="none", color=colors[i])
+        ax1.errorbar([a], [np.nanmean(t_gen[i])], yerr=[[np.nanstd(t_gen[i])]], fmt="s",
+                     color=colors[i], capsize=4)
+    ax1.plot(alphas, np.nanmean(t_mem, 1), "^--", color=COLORS["grey"], label="memorised (train ≥ 99 %)")
+    ax1.axvline(alpha0, color="k", lw=0.8, ls="--", label=f"balanced α₀ = {alpha0:.2f}")
+    ax1.set(xscale="log", xlabel="first-layer scale α (readout scale 1/α)",
+            ylabel=f"steps to test accuracy ≥ {threshold:.0%}",
+            title="Steps to generalise: seeds (○), mean ± s.d. (■)")
+    ax1.legend(fontsize=7, loc="center right")
+    return fig
+
+
+def cnn_kernel_figure(alphas, ntk, feature, first_layer, *, steps: int):
+    """Left: centred kernel distance S(0, T) of the NTK (circles) and of the feature kernel
+    (squares) against α, single seeds coloured, mean ± s.d. in black. Right: relative movement of
+    the first-layer filters ‖W₁(T) − W₁(0)‖/‖W₁(0)‖ against α (log–log). Arrays (n_α, n_seed)."""
+    alphas = as_array(alphas, "alphas", ndim=1)
+    n_a = len(alphas)
+    ntk, feature = _grid("ntk", ntk, (n_a,)), _grid("feature", feature, (n_a,))
+    move = _grid("first_layer", first_layer, (n_a,))
+    colors = alpha_colors(alphas)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    for S, mk, lab in ((ntk, "o", "NTK Θ"), (feature, "s", "feature kernel φ·φ")):
+        for i, a in enumerate(alphas):
+            ax0.plot(np.full(S.shape[1], a), S[i], mk, mfc="none", color=colors[i], alpha=0.6)
+        ax0.errorbar(alphas, S.mean(1), yerr=S.std(1), fmt=mk + "-", color="k", mfc="white",
+                     capsize=3, label=f"{lab}: mean ± s.d.")
+    ax0.set(xscale="log", xlabel="first-layer scale α (readout scale 1/α)",
+            ylabel="centred kernel distance S(0, T)",
+            title=f"Digits CNN, {steps} Adam steps, {ntk.shape[1]} seeds")
+    ax0.annotate("upstream", (alphas[0], 0.02), fontsize=9, color=colors[0])
+    ax0.annotate("downstream", (alphas[-1] * 0.4, 0.02), fontsize=9, color=colors[-1])
+    ax0.set_ylim(bottom=0)
+    ax0.legend(fontsize=8)
+    for i, a in enumerate(alphas):
+        ax1.plot(np.full(move.shape[1], a), move[i], "o", mfc="none", color=colors[i])
+    ax1.errorbar(alphas, move.mean(1), yerr=move.std(1), fmt="s-", color="k", mfc="white",
+                 capsize=3, label="mean ± s.d. over seeds")
+    ax1.set(xscale="log", yscale="log", xlabel="first-layer scale α",
+            ylabel=r"$\|W_1(T) - W_1(0)\|_F / \|W_1(0)\|_F$",
+            title="How far the first-layer filters move")
+    ax1.legend(fontsize=8)
+    return fig
+
+
+def cnn_filters_figure(rows: dict):
+    """The first-layer 3×3 filters, one row per entry of ``rows`` (label → array (c, 1, 3, 3) or
+    (c, 3, 3)), each filter scaled to its own largest absolute value (blue negative, red
+    positive)."""
+    if not isinstance(rows, dict) or not rows:
+        raise TypeError("rows must be a non-empty dict label → filters (c, 3, 3)")
+    filt = {k: np.asarray(v, dtype=float).reshape(len(v), 3, 3) for k, v in rows.items()}
+    n_c = max(len(v) for v in filt.values())
+    fig, axes = figure(len(filt), n_c, width="text", height=0.8 * len(filt) + 0.4, squeeze=False)
+    for r, (name, f) in enumerate(filt.items()):
+        for c in range(n_c):
+            ax = axes[r, c]
+            if c < len(f):
+                ax.imshow(f[c] / max(np.abs(f[c]).max(), 1e-300), cmap="RdBu_r", vmin=-1, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.grid(False)
+        axes[r, 0].set_ylabel(name, fontsize=7)
+    return fig
+
+
+def rhm_figure(sizes, test_accuracy, p_star, *, alphas, n_classes: int, m: int, L: int, v: int,
+               s: int, threshold: float = 0.5):
+    """Test accuracy against training-set size P on the random hierarchy model, mean over seeds
+    (line) and range (band) per α, each seed's P* as a tick on the threshold line, chance and
+    n_c m^L marked. ``test_accuracy`` (n_α, n_seed, n_P), ``p_star`` (n_α, n_seed)."""
+    alphas = as_array(alphas, "alphas", ndim=1)
+    sizes = as_array(sizes, "sizes", ndim=1)
+    acc = _grid("test_accuracy", test_accuracy, (len(alphas),))
+    ps = _grid("p_star", p_star, (len(alphas),))
+    colors = alpha_colors(alphas)
+    fig, ax = figure(1, 1, width="text", height=3.8)
+    for i, a in enumerate(alphas):
+        ax.plot(sizes, acc[i].mean(0), "o-", color=colors[i], label=f"α = {a:g}: mean over seeds")
+        ax.fill_between(sizes, acc[i].min(0), acc[i].max(0), color=colors[i], alpha=0.2)
+        ax.plot(ps[i], np.full(ps.shape[1], threshold), "|", ms=14, color=colors[i])
+    ax.axhline(1 / n_classes, color=COLORS["grey"], ls=":", label="chance")
+    ax.axhline(threshold, color="k", lw=0.8, ls="--")
+    ax.axvline(n_classes * m ** L, color=COLORS["green"], lw=1, label="$n_c m^L$")
+    ax.set(xscale="log", xlabel="training-set size P", ylabel="test accuracy", ylim=(0, 1),
+           title=f"RHM v = {v}, m = {m}, s = {s}, L = {L}: {acc.shape[1]} seeds (band: range; ticks: P*)")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
