@@ -526,7 +526,7 @@ selftest:function(){
     svg:b.querySelectorAll("svg").length,before:src()};
    r.play.push(p);pending++;b.click();p.pressed=b.getAttribute("aria-pressed");
    setTimeout(function(){p.after=src();p.changed=p.after!==p.before;b.click();
-    p.released=b.getAttribute("aria-pressed");pending--;done();},2.5*t.interval);
+    p.released=b.getAttribute("aria-pressed");pending--;done();},1.5*t.interval);
   });
   report.explorers.push(r);
  });
