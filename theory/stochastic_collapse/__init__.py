@@ -11,7 +11,7 @@ dynamics towards simpler subnetworks", arXiv:2306.04251. Book chapter: ``book/st
   independent-neuron metric.
 """
 
-from theory.stochastic_collapse import derivation
+from theory.stochastic_collapse import deep_experiments, derivation
 from theory.stochastic_collapse.deep import (CollapseStats, DigitsData, collapse_stats,
                                              count_independent, identical_pairs, load_digits_data,
                                              mlp_layers,
@@ -20,12 +20,16 @@ from theory.stochastic_collapse.exact import *  # noqa: F401,F403
 from theory.stochastic_collapse.exact import __all__ as _exact_all
 from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_noise_sgd, linearise,
                                                  measured_exponent, mlp_per_sample_grads,
-                                                 tanh_neuron_fields,
+                                                 tanh_neuron_fields, invariant_set_normals,
+                                                 label_noise_summary, mlp_on_invariant_sets,
+                                                 sgd_on_invariant_sets,
                                                  simulate_prototype, tanh_neuron_sde,
                                                  tanh_neuron_sgd)
 
 __all__ = ["CollapseStats", "DigitsData", "collapse_stats", "count_independent", "mlp_layers",
            "identical_pairs", "load_digits_data", "neuron_vectors", "train_mlp", "vanishing_neurons",
            "Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "measured_exponent",
-           "mlp_per_sample_grads", "tanh_neuron_fields",
+           "mlp_per_sample_grads", "tanh_neuron_fields", "deep_experiments",
+           "invariant_set_normals", "label_noise_summary", "mlp_on_invariant_sets",
+           "sgd_on_invariant_sets",
            "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", *_exact_all]

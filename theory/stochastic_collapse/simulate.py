@@ -21,7 +21,8 @@ from theory.stochastic_collapse.exact import _paired_xy
 
 __all__ = ["Paths", "euler_maruyama", "label_noise_sgd", "simulate_prototype", "tanh_neuron_sde",
            "tanh_neuron_sgd", "linearise", "measured_exponent", "mlp_per_sample_grads",
-           "tanh_neuron_fields"]
+           "tanh_neuron_fields", "invariant_set_normals", "mlp_on_invariant_sets",
+           "label_noise_summary", "sgd_on_invariant_sets"]
 
 
 @dataclass(frozen=True)
@@ -291,3 +292,121 @@ def mlp_per_sample_grads(params: dict, X, y, activation=torch.tanh) -> dict:
         return 0.5 * ((p["W3"] @ h2 + p["b3"])[0] - yi) ** 2
 
     return vmap(grad(loss), in_dims=(None, 0, 0))(params, X, y)
+
+
+# --------------------------------------------------------------------------------------------
+# Invariant sets of an MLP (book/stochastic_collapse/invariant_sets.ipynb)
+# --------------------------------------------------------------------------------------------
+
+VANISH_NEURON = 3          # neuron of hidden layer 1 put on the vanishing set
+TWIN_NEURONS = (5, 9)      # neurons of hidden layer 2 put on the identical-neuron set (9 := 5)
+
+
+def mlp_on_invariant_sets(*, n: int = 64, d: int = 8, h: int = 16, seed: int = 0):
+    """Random data and a two-hidden-layer MLP d → h → h → 1 (float64) placed on two invariant
+    sets (Chen et al. 2023, Sec. 3): neuron 3 of layer 1 vanishes (its incoming weights, bias
+    and outgoing weights are 0) and neuron 9 of layer 2 is a copy of neuron 5.
+
+    Draws, in this order from :func:`theory.core.torch_generator` (``seed``): X (n, d), y (n,),
+    then W1, b1, W2, b2, W3, b3 with entries N(0, 1)/√fan. Returns (params, X, y), params in
+    the layout of :func:`mlp_per_sample_grads`.
+    """
+    from theory.core import check_scalar, torch_generator
+
+    n = check_scalar(n, "n", kind="int", min=1)
+    d = check_scalar(d, "d", kind="int", min=1)
+    h = check_scalar(h, "h", kind="int", min=max(TWIN_NEURONS) + 1)
+    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0))
+    X = torch.randn(n, d, dtype=torch.float64, generator=gen)
+    y = torch.randn(n, dtype=torch.float64, generator=gen)
+    shapes = {"W1": (h, d), "b1": (h,), "W2": (h, h), "b2": (h,), "W3": (1, h), "b3": (1,)}
+    p = {k: torch.randn(*s, dtype=torch.float64, generator=gen) / np.sqrt(s[-1])
+         for k, s in shapes.items()}
+    v, (a, b) = VANISH_NEURON, TWIN_NEURONS
+    p["W1"][v], p["b1"][v], p["W2"][:, v] = 0, 0, 0
+    p["W2"][b], p["b2"][b], p["W3"][:, b] = p["W2"][a], p["b2"][a], p["W3"][:, a]
+    return p, X, y
+
+
+def invariant_set_normals(g: dict) -> tuple[float, float]:
+    """The largest components, normal to the two sets of :func:`mlp_on_invariant_sets`, of the
+    gradients ``g`` (per-sample (n, ...) or one step's): (vanishing set, identical set)."""
+    if not isinstance(g, dict) or not {"W1", "b1", "W2", "b2", "W3"} <= set(g):
+        raise TypeError("g must be a dict with the keys W1, b1, W2, b2, W3 (mlp_per_sample_grads)")
+    v, (a, b) = VANISH_NEURON, TWIN_NEURONS
+    vanish = torch.cat([g["W1"][..., v, :].abs().flatten(), g["b1"][..., v].abs().flatten(),
+                        g["W2"][..., :, v].abs().flatten()])
+    ident = torch.cat([(g["W2"][..., b, :] - g["W2"][..., a, :]).abs().flatten(),
+                       (g["b2"][..., b] - g["b2"][..., a]).abs().flatten(),
+                       (g["W3"][..., :, b] - g["W3"][..., :, a]).abs().flatten()])
+    return vanish.max().item(), ident.max().item()
+
+
+def sgd_on_invariant_sets(params: dict, X, y, *, steps: int = 500, batch_size: int = 8,
+                          lr: float = 0.1, seed: int = 1) -> tuple[float, float]:
+    """Minibatch SGD (tanh, ½(f − y)², batches drawn with replacement from
+    :func:`theory.core.torch_generator` (``seed``)) from ``params`` on the two sets.
+
+    Returns (distance from the sets after ``steps`` steps: the largest |component| of the
+    vanishing neuron and of the twins' difference; the largest change of W2 elsewhere, which
+    shows the network did train)."""
+    from theory.core import check_scalar, torch_generator
+
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0))
+    p = {k: v.clone() for k, v in params.items()}
+    n = X.shape[0]
+    for _ in range(steps):
+        idx = torch.randint(0, n, (batch_size,), generator=gen)
+        g = mlp_per_sample_grads(p, X[idx], y[idx])
+        p = {k: p[k] - lr * g[k].mean(0) for k in p}
+    v, (a, b) = VANISH_NEURON, TWIN_NEURONS
+    off = max(p["W1"][v].abs().max().item(), p["b1"][v].abs().item(),
+              p["W2"][:, v].abs().max().item(), (p["W2"][b] - p["W2"][a]).abs().max().item(),
+              (p["W3"][:, b] - p["W3"][:, a]).abs().max().item())
+    moved = (p["W2"] - params["W2"]).abs().max().item()
+    return off, moved
+
+
+def label_noise_summary(run: Paths, s_data, s_true, eta: float, sigmas, *, t_start: float,
+                        t_end: float) -> dict:
+    """What ``book/stochastic_collapse/teacher_student.ipynb`` measures on a
+    :func:`label_noise_sgd` run (x (σ, seeds, modes, T) on the elapsed time t).
+
+    Over the stationary window t_start < t ≤ t_end: ``mean_s`` (σ, modes), each mode's time-
+    and seed-averaged s, and its prediction ``fixed`` = sign(s*)·max(0, |s*| − ησ²/2)
+    (:func:`~theory.stochastic_collapse.exact.label_noise_fixed_point`); ``train_sim``,
+    ``test_sim`` (σ,), the mean losses ½Σ_j (s_j − s*_j)² and ½Σ_j (s_j − s^true_j)², and their
+    exact expectations ``train_exact``, ``test_exact``. At the last record: ``train_end``,
+    ``test_end`` (σ, seeds).
+    """
+    from theory.stochastic_collapse.exact import (label_noise_fixed_point,
+                                                  label_noise_stationary_losses)
+
+    if not isinstance(run, Paths):
+        raise TypeError(f"run must be the Paths of label_noise_sgd, got {type(run).__name__}")
+    s_data = as_array(s_data, "s_data", ndim=1)
+    s_true = as_array(s_true, "s_true", ndim=1)
+    sigmas = np.atleast_1d(non_negative(sigmas, "sigmas"))
+    eta = float(positive(eta, "eta"))
+    t_start, t_end = float(as_array(t_start, "t_start", ndim=0)), float(as_array(t_end, "t_end", ndim=0))
+    if run.x.ndim != 4 or run.x.shape[0] != sigmas.size or run.x.shape[2] != s_data.size:
+        raise ValueError(f"run.x must be (σ = {sigmas.size}, seeds, modes = {s_data.size}, T), "
+                         f"got {run.x.shape}")
+    window = (run.t > t_start) & (run.t <= t_end)
+    if not window.any():
+        raise ValueError(f"no record in the window ({t_start:g}, {t_end:g}]")
+    xs = run.x[..., window]
+    train_exact, test_exact = label_noise_stationary_losses(s_data, s_true, eta, sigmas)
+    final = run.x[..., -1]
+    return {
+        "mean_s": xs.mean(axis=(1, 3)),
+        "fixed": label_noise_fixed_point(s_data, eta, sigmas[:, None]),
+        "train_sim": 0.5 * ((xs - s_data[:, None]) ** 2).sum(axis=2).mean(axis=(1, 2)),
+        "test_sim": 0.5 * ((xs - s_true[:, None]) ** 2).sum(axis=2).mean(axis=(1, 2)),
+        "train_exact": train_exact, "test_exact": test_exact,
+        "train_end": 0.5 * ((final - s_data) ** 2).sum(-1),
+        "test_end": 0.5 * ((final - s_true) ** 2).sum(-1),
+    }

@@ -1,0 +1,212 @@
+"""The experiments of ``book/stochastic_collapse/deep_networks.ipynb`` and their analyses.
+
+Chen, Kunin, Yamamura, Ganguli (2023), Figs. 3–4 and 6, at laptop scale (the digits MLP of
+:mod:`theory.stochastic_collapse.deep`). Each experiment is a :class:`theory.core.Sweep` over one
+hyper-parameter and the seeds, trained in one call of :func:`~theory.stochastic_collapse.deep.
+train_mlp`; the seed axis carries the seed itself, so every level of a sweep shares its seeds'
+initialisations and data order (paired comparisons on common random numbers). The analyses turn
+a result into (level, seed) tables, per-seed Spearman correlations and the two controls of the
+notebook (equal gradient-flow time; label noise against its mean).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from theory.core import Result, Sweep, as_array, get_scale, scaled
+from theory.stochastic_collapse.deep import DigitsData, train_mlp
+
+__all__ = ["DeepSetup", "collapse_sweeps", "equal_time_gap", "final_table", "independent_table",
+           "noise_beyond_mean", "per_seed_spearman", "sweep_report", "two_phase"]
+
+
+@dataclass(frozen=True)
+class DeepSetup:
+    """The notebook's settings at one scale (``laptop`` or ``paper``; :func:`theory.core.scaled`).
+
+    seeds, hidden width, SGD steps, weight decay λ (ηλT is the same at both scales), the default
+    learning rate and batch, the levels of the three sweeps, and the two-phase schedule
+    (η = 0.5 for T₁ steps, then 0.05 for T₂ steps).
+    """
+
+    seeds: np.ndarray
+    hidden: int
+    steps: int
+    weight_decay: float
+    lr: float
+    batch_size: int
+    lrs: np.ndarray
+    batches: np.ndarray
+    noises: np.ndarray
+    t1: np.ndarray
+    t2: int
+    lr_high: float = 0.5
+    lr_low: float = 0.05
+    scale: str = "laptop"
+
+    @classmethod
+    def at_scale(cls) -> "DeepSetup":
+        """The settings at the active scale (``THEORY_SCALE``)."""
+        return cls(seeds=np.arange(scaled(4, 8)), hidden=scaled(64, 128),
+                   steps=scaled(8000, 80_000), weight_decay=scaled(5e-3, 5e-4), lr=0.2,
+                   batch_size=32, lrs=np.array([0.05, 0.1, 0.2, 0.5]),
+                   batches=np.array(scaled([16, 32, 64, 128], [32, 64, 128, 256, 512])),
+                   noises=np.array([0.0, 0.2, 0.4, 0.6]),
+                   t1=np.array(scaled([1000, 2000, 4000], [10_000, 20_000, 40_000])),
+                   t2=scaled(2000, 10_000), scale=get_scale())
+
+    @property
+    def net_note(self) -> str:
+        return (f"{self.scale} scale: MLP 64→{self.hidden}→{self.hidden}→10, GELU, "
+                f"λ = {self.weight_decay:g}, {self.seeds.size} seeds (mean ± sd)")
+
+    @property
+    def scale_note(self) -> str:
+        return f"{self.steps} SGD steps, {self.net_note}"
+
+
+def _common(setup: DeepSetup) -> dict:
+    return dict(hidden=setup.hidden, weight_decay=setup.weight_decay, steps=setup.steps,
+                progress=False)
+
+
+def _timed(**kwargs) -> Result:
+    t0 = time.perf_counter()
+    res = train_mlp(**kwargs)
+    res.meta["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def collapse_sweeps(data: DigitsData, setup: DeepSetup) -> dict[str, Result]:
+    """The Figs. 3–4 sweeps: ``"lr"``, ``"batch_size"``, ``"label_noise"`` and the control
+    ``"label_smoothing"`` (the mean of the noise, s = p > 0), each a Result over
+    Sweep(<level>, seed). The learning-rate sweep records 40 times (for the equal-time
+    control); the others at the start and the end."""
+    if not isinstance(setup, DeepSetup):
+        raise TypeError(f"setup must be a DeepSetup, got {type(setup).__name__}")
+    c, s = _common(setup), list(setup.seeds)
+    return {
+        "lr": _timed(data=data, sweep=Sweep(lr=setup.lrs, seed=s), batch_size=setup.batch_size,
+                     record_every=setup.steps // 40, **c),
+        "batch_size": _timed(data=data, sweep=Sweep(batch_size=setup.batches, seed=s),
+                             lr=setup.lr, **c),
+        "label_noise": _timed(data=data, sweep=Sweep(label_noise=setup.noises, seed=s),
+                              lr=setup.lr, batch_size=setup.batch_size, **c),
+        "label_smoothing": _timed(data=data,
+                                  sweep=Sweep(label_smoothing=setup.noises[1:], seed=s),
+                                  lr=setup.lr, batch_size=setup.batch_size, **c),
+    }
+
+
+def two_phase(data: DigitsData, setup: DeepSetup) -> Result:
+    """Fig. 6: η = lr_high for T₁ steps, then lr_low for T₂, over Sweep(switch_step=T₁, seed);
+    each configuration stops at its own T₁ + T₂ (one batch), recorded 24 times."""
+    if not isinstance(setup, DeepSetup):
+        raise TypeError(f"setup must be a DeepSetup, got {type(setup).__name__}")
+    sweep = Sweep(switch_step=setup.t1, seed=list(setup.seeds))
+    total = int(setup.t1.max() + setup.t2)
+    return _timed(data=data, sweep=sweep, lr=setup.lr_high, lr_late=setup.lr_low,
+                  stop_step=sweep.column("switch_step") + setup.t2,
+                  batch_size=setup.batch_size, hidden=setup.hidden,
+                  weight_decay=setup.weight_decay, steps=total, record_every=total // 24,
+                  progress=False)
+
+
+def independent_table(result: Result, *, step: int = -1, layer: int | None = None) -> np.ndarray:
+    """Fraction of independent neurons at record ``step`` over the sweep's axes (level, seed):
+    one hidden ``layer``, or the mean of the layers (``layer=None``)."""
+    if not isinstance(result, Result) or result.sweep is None or "independent" not in result:
+        raise TypeError("result must be a train_mlp Result with a sweep")
+    ind = result["independent"][:, step]
+    if layer is None:
+        ind = ind.mean(-1)
+    else:
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not (
+                0 <= layer < ind.shape[-1]):
+            raise ValueError(f"layer must be an int in [0, {ind.shape[-1]}), got {layer!r}")
+        ind = ind[:, layer]
+    return result.sweep.unflatten(ind)
+
+
+def final_table(result: Result, name: str) -> np.ndarray:
+    """The metric ``name`` at the last record over the sweep's axes (level, seed)."""
+    if not isinstance(result, Result) or result.sweep is None:
+        raise TypeError("result must be a Result with a sweep")
+    return result.sweep.unflatten(result[name][:, -1])
+
+
+def per_seed_spearman(levels, table) -> np.ndarray:
+    """Spearman's ρ between ``levels`` (L,) and each column of ``table`` (L, S): (S,).
+
+    A constant column (no trend) gives 0 instead of NaN."""
+    from scipy.stats import spearmanr
+
+    levels = as_array(levels, "levels", ndim=1)
+    table = as_array(table, "table", ndim=2)
+    if table.shape[0] != levels.size or levels.size < 2:
+        raise ValueError(f"table must have shape (len(levels) ≥ 2, seeds), got {table.shape} for "
+                         f"{levels.size} levels")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # a constant column: ρ undefined → 0
+        rho = [spearmanr(levels, table[:, i]).statistic for i in range(table.shape[1])]
+    return np.nan_to_num(np.array(rho, dtype=float), nan=0.0)
+
+
+def equal_time_gap(lr_result: Result, steps: int) -> dict:
+    """The equal-time control: the two largest learning rates η₋ < η₊ compared at the
+    gradient-flow time τ = η₋·steps that the smaller one reaches at its end.
+
+    Returns ``tau``, ``per_seed`` (independent fraction of η₊ at τ minus η₋ at its end, (S,)),
+    ``gap_fixed`` (the mean gap at equal steps) and ``share`` (mean equal-time gap over the
+    fixed-step gap; 0 when there is no fixed-step drop)."""
+    lrs = np.array(lr_result.sweep.axes["lr"])
+    tau = lrs[-2] * steps
+    hits = np.flatnonzero(np.isclose(lr_result.steps * lrs[-1], tau))
+    if hits.size == 0:
+        raise ValueError(f"the learning-rate run has no record at ηt = {tau:g} for η = {lrs[-1]:g}")
+    at_tau = independent_table(lr_result, step=int(hits[0]))[-1]
+    end = independent_table(lr_result)
+    per_seed = at_tau - end[-2]
+    gap_fixed = float((end[-1] - end[-2]).mean())
+    share = float(per_seed.mean() / gap_fixed) if gap_fixed < 0 else 0.0
+    return {"tau": float(tau), "per_seed": per_seed, "gap_fixed": gap_fixed, "share": share}
+
+
+def noise_beyond_mean(noise_result: Result, smoothing_result: Result) -> dict:
+    """Label noise against its mean: ``diff`` (levels > 0, seeds) = independent fraction with
+    noise p minus with smoothing s = p; ``trend`` the mean drop from p = 0; ``share`` the part
+    of that drop due to the noise, mean(diff)/trend (0 when there is no drop)."""
+    noisy = independent_table(noise_result)
+    smooth = independent_table(smoothing_result)
+    if noisy.shape[0] != smooth.shape[0] + 1:
+        raise ValueError("the smoothing sweep must have the noise sweep's levels above p = 0")
+    diff = noisy[1:] - smooth
+    trend = float((noisy[1:] - noisy[0]).mean())
+    share = float(diff.mean() / trend) if trend < 0 else 0.0
+    return {"diff": diff, "trend": trend, "share": share}
+
+
+def sweep_report(runs: dict[str, Result]) -> str:
+    """One line per level: independent fraction (mean ± sd over seeds), test accuracy, and for
+    label noise the smoothing control beside it."""
+    lines = []
+    symbols = {"lr": "η", "batch_size": "B", "label_noise": "p"}
+    smooth = independent_table(runs["label_smoothing"]) if "label_smoothing" in runs else None
+    for key, sym in symbols.items():
+        if key not in runs:
+            continue
+        res = runs[key]
+        tab, acc = independent_table(res), final_table(res, "test_accuracy").mean(1)
+        for k, (lv, row, a) in enumerate(zip(res.sweep.axes[key], tab, acc)):
+            line = (f"{sym} = {lv:<5g} independent {row.mean():.3f} ± {row.std():.3f}   "
+                    f"test accuracy {a:.3f}")
+            if key == "label_noise" and smooth is not None and k > 0:
+                line += (f"   | smoothing s = {lv:g}: {smooth[k - 1].mean():.3f} ± "
+                         f"{smooth[k - 1].std():.3f}")
+            lines.append(line)
+    return "\n".join(lines)
