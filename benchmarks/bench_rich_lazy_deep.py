@@ -1,8 +1,9 @@
 """Chapter 1, deep networks (theory.rich_lazy.deep): batched training against a loop of runs.
 
-Rows (float32, THEORY_THREADS torch threads, one process):
-- the grokking MLP (p = 23, width 128, AdamW), 15 networks (5 α × 3 seeds) × 200 full-batch
-  steps as one batched program, against the same 15 networks trained one by one;
+Rows (float32, THEORY_THREADS torch threads, one process), every run on
+theory.core.train_batched through deep.train:
+- the grokking MLP (p = 23, width 128, AdamW), 15 networks (a Sweep of 5 α × 3 seeds) × 200
+  full-batch steps as one batched program, against the same 15 networks trained one by one;
 - the RHM hierarchical CNN (v = 8, s = 2, L = 3, width 32, P = 1024), 9 networks × 100 steps,
   batched against one by one;
 - the empirical NTK of 15 digits CNNs on 32 probe images, network by network (a single Jacobian
@@ -11,10 +12,9 @@ Rows (float32, THEORY_THREADS torch threads, one process):
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from theory.core import set_threads
+from theory.core import Sweep, set_threads
 from theory.rich_lazy import deep
 from _timing import timed
 
@@ -32,10 +32,10 @@ def run() -> list[tuple[str, str]]:
     set_threads(None)
     rows: list[tuple[str, str]] = []
 
-    d = deep.modular_addition(23, 0.8, seed=0)
-    data = [torch.tensor(a) for a in (d.pairs[d.train], d.labels[d.train], d.pairs[d.test], d.labels[d.test])]
+    data = [x[0] for x in deep.modular_batch(23, 0.8, [0], device="cpu")]
     dims = dict(d_in=46, width=128, d_out=23)
-    A, S = np.repeat([0.1, 0.3, 1.0, 3.0, 10.0], 3), np.tile(np.arange(3), 5)
+    sweep = Sweep(alpha=[0.1, 0.3, 1.0, 3.0, 10.0], seed=[0, 1, 2])
+    A, S = sweep.column("alpha"), sweep.column("seed")
     kw = dict(steps=200, lr=3e-3, weight_decay=1.0, eval_every=200)
     _compare(rows, "grokking MLP, 200 AdamW steps",
              lambda: deep.train("mlp", deep.init_params("mlp", dims, A, S, **F32), *data, **kw),
@@ -46,7 +46,8 @@ def run() -> list[tuple[str, str]]:
     rdata = [torch.tensor(a) for a in (*deep.sample_hierarchy(rhm, 1024, seed=1),
                                        *deep.sample_hierarchy(rhm, 2000, seed=2))]
     hdims = dict(v=8, s=2, L=3, width=32, d_out=8)
-    RA, RS = np.repeat([0.1, 1.0, 10.0], 3), np.tile(np.arange(3), 3)
+    rsweep = Sweep(alpha=[0.1, 1.0, 10.0], seed=[0, 1, 2])
+    RA, RS = rsweep.column("alpha"), rsweep.column("seed")
     hk = dict(steps=100, lr=1e-2, eval_every=100)
     _compare(rows, "RHM hierarchical CNN, P = 1024, 100 Adam steps",
              lambda: deep.train("hcnn", deep.init_params("hcnn", hdims, RA, RS, **F32), *rdata, **hk),

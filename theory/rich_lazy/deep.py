@@ -39,11 +39,13 @@ Contents
   :func:`mean_imbalance`, :func:`balanced_alpha`, :func:`initial_spread`,
   :func:`layer_movement`, :func:`kernel_movement`, :func:`ntk_step_size`;
 - experiments: :func:`crossing_steps` (steps to a threshold, per configuration),
-  :func:`rhm_sample_complexity` (test accuracy over training-set sizes, and P*).
+  :func:`rhm_sample_complexity` (test accuracy over training-set sizes, and P*),
+  :func:`seed_table` (mean ± s.d. over seeds, for the printed summaries).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +58,7 @@ __all__ = ["ARCHITECTURES", "Hierarchy", "ModularData", "accuracy", "balanced_al
            "crossing_steps", "digits", "feature_gram", "forward", "init_params", "initial_spread",
            "kernel_distance", "kernel_movement", "layer_movement", "layers", "mean_imbalance",
            "modular_addition", "modular_batch", "ntk_gram", "ntk_step_size", "random_hierarchy",
-           "rhm_sample_complexity", "sample_hierarchy", "train"]
+           "rhm_sample_complexity", "sample_hierarchy", "seed_table", "train"]
 
 ARCHITECTURES = ("mlp", "cnn", "hcnn")
 
@@ -608,7 +610,7 @@ def balanced_alpha(params, alpha) -> float:
     alpha = np.broadcast_to(np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1))), (G,))
     if np.any(alpha <= 0):
         raise ValueError(f"alpha must be > 0, got {alpha}")
-    a = torch.as_tensor(alpha, dtype=torch.float64, device=W[0].device)
+    a = torch.tensor(alpha, dtype=torch.float64, device=W[0].device)
     with torch.no_grad():
         a2 = ((W[1].double() * a[:, None, None]) ** 2).sum(1).mean()
         w2 = ((W[0].double() / a[:, None, None]) ** 2).flatten(2).sum(-1).mean()
@@ -660,15 +662,13 @@ def kernel_movement(arch: str, params0, params1, x) -> dict[str, np.ndarray]:
     - ``ntk_uncentred``: the same without centring (the paper's §2 metric);
     - ``feature``: centred distance between the feature kernels (:func:`feature_gram`);
     - ``first_layer``: :func:`layer_movement` of the first layer.
-
-    Also returns ``ntk0``, the initial NTK (G, N, N), for step sizes (:func:`ntk_step_size`).
     """
     K0, K1 = ntk_gram(arch, params0, x), ntk_gram(arch, params1, x)
     return {"ntk": kernel_distance(K0, K1, center=True),
             "ntk_uncentred": kernel_distance(K0, K1),
             "feature": kernel_distance(feature_gram(arch, params0, x),
                                        feature_gram(arch, params1, x), center=True),
-            "first_layer": layer_movement(params0, params1, 0), "ntk0": K0}
+            "first_layer": layer_movement(params0, params1, 0)}
 
 
 def ntk_step_size(ntk, factor: float = 4.0) -> np.ndarray:
@@ -697,6 +697,32 @@ def crossing_steps(result: Result, metric: str, threshold: float, *, sweep: Swee
     t = first_crossing(result[metric], result.steps, threshold, direction="above")
     sweep = sweep if sweep is not None else result.sweep
     return sweep.unflatten(t) if sweep is not None else t
+
+
+def seed_table(columns: dict, index, *, index_name: str = "α"):
+    """A printable summary over seeds: ``columns`` maps a column name to an array
+    (n_index, n_seed) (NaN ignored: a run that never crossed), one row per value of ``index``;
+    each cell reads "mean ± s.d." (3 significant digits). Returns a ``pandas.DataFrame``."""
+    import pandas as pd
+
+    index = np.asarray(index)
+    if index.ndim != 1:
+        raise ValueError(f"index must be 1-D, got shape {index.shape}")
+    if not isinstance(columns, dict) or not columns:
+        raise TypeError("columns must be a non-empty dict name → array (n_index, n_seed)")
+    out = {}
+    for name, arr in columns.items():
+        a = np.asarray(arr, dtype=float)
+        if a.ndim != 2 or a.shape[0] != len(index):
+            raise ValueError(f"columns[{name!r}] must have shape ({len(index)}, n_seed), got {a.shape}")
+        if np.any(np.isinf(a)):
+            raise ValueError(f"columns[{name!r}] must not be infinite")
+        with warnings.catch_warnings():                       # an all-NaN row reads "nan ± nan"
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m, sd = np.nanmean(a, 1), np.nanstd(a, 1)
+        out[name] = [f"{mi:.3g} ± {si:.2g}" for mi, si in zip(m, sd)]
+    return pd.DataFrame(out, index=pd.Index([f"{v:g}" if isinstance(v, (float, np.floating)) else v
+                                             for v in index.tolist()], name=index_name))
 
 
 def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, sizes, alphas, seeds,
