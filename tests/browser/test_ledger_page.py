@@ -1,13 +1,19 @@
 """The Reproduction ledger page of the built book: present, current, complete, well linked.
 
 Runs after the build (``make test``). It fails when the page is missing, when it was built from
-records of another commit or scale than this checkout's, when a chapter notebook recorded no
-claim, or when a row links to a section that does not exist.
+records of another build key (code, pins, scale) than this checkout's, when a chapter notebook
+recorded no claim, when a row links to a section that does not exist, when its summary table does
+not add up, or when a table does not fit a 1280-px-wide window (Chromium; skipped without it).
 """
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
+import shutil
+import subprocess
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -15,7 +21,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 from sphinx_external_toc.parsing import parse_toc_yaml
 
-from theory.core._ledger import current_commit
+from theory.core._cache import build_key
 from theory.core._scale import get_scale
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,11 +72,11 @@ def chapter_notebooks():
             if (ROOT / f"{d}.ipynb").is_file() and d.count("/") == 2]
 
 
-def test_built_from_this_commit_and_scale(page):
-    m = re.search(r"Built at commit (\S+) at scale (\w+)", page.plain)
-    assert m, "the ledger page does not say which commit and scale it was built from"
-    assert current_commit().startswith(m.group(1)), (
-        f"ledger built at commit {m.group(1)}, this checkout is {current_commit()[:12]}")
+def test_built_under_this_build_key_and_scale(page):
+    m = re.search(r"Built with build key (\S+) at scale (\w+)", page.plain)
+    assert m, "the ledger page does not say which build key and scale it was built under"
+    assert m.group(1) == build_key(), (
+        f"ledger built under key {m.group(1)}, this checkout's is {build_key()}")
     assert m.group(2) == get_scale()
     assert "stale record" not in page.plain.lower(), "the ledger shows stale records"
 
@@ -91,6 +97,101 @@ def test_summary_line_per_chapter(page):
     for n, held, paper, failed in summaries:
         assert int(n) > 0 and int(held) + int(paper) + int(failed) == int(n)
         assert int(failed) == 0
+
+
+def test_summary_table_adds_up(page):
+    """The table at the top: one row per chapter and a total, holds + paper + fails = claims."""
+    html = PAGE.read_text(encoding="utf-8")
+    m = re.search(r'<table[^>]*ledger-overview.*?</table>', html, re.S)
+    assert m, "the ledger page has no summary table (class ledger-overview)"
+    assert html.index(m.group(0)) < html.index("ledger-claims"), "the summary is not at the top"
+    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)]
+            for r in re.findall(r"<tr[^>]*>(.*?)</tr>", m.group(0), re.S)]
+    assert rows[0] == ["Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold"]
+    chapters = {d.split("/")[1] for d in chapter_notebooks()}
+    body, total = rows[1:-1], rows[-1]
+    assert len(body) == len(chapters) and total[0] == "All chapters"
+    for row in body + [total]:
+        n, held, paper, failed = map(int, row[1:])
+        assert held + paper + failed == n and n > 0 and failed == 0, row
+    assert [sum(int(r[i]) for r in body) for i in range(1, 5)] == [int(x) for x in total[1:]]
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+# Run in the page after load: where each ledger table, its columns and its cells end, against the
+# window and the table's scrolling container; written into the DOM for --dump-dom to carry out.
+MEASURE = """
+<script>
+window.addEventListener("load", () => {
+  const out = {width: window.innerWidth, docWidth: document.documentElement.scrollWidth,
+               tables: []};
+  for (const table of document.querySelectorAll("table.ledger-table")) {
+    const box = table.parentElement;
+    const t = {cls: table.className, right: table.getBoundingClientRect().right,
+               scrollWidth: box.scrollWidth, clientWidth: box.clientWidth,
+               tableScroll: table.scrollWidth, tableClient: table.clientWidth,
+               heads: [], overflowing: []};
+    for (const th of table.querySelectorAll("thead th")) {
+      const r = th.getBoundingClientRect();
+      t.heads.push({text: th.innerText.trim(), left: r.left, right: r.right, width: r.width});
+    }
+    for (const td of table.querySelectorAll("td, th")) {
+      if (td.scrollWidth > td.clientWidth + 1) t.overflowing.push(td.innerText.trim().slice(0, 60));
+    }
+    out.tables.push(t);
+  }
+  const pre = document.createElement("pre");
+  pre.id = "ledger-measure";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def measure_at(chromium: str, width: int, height: int = 900) -> dict:
+    """Load a copy of the ledger page (its <base> the built page's folder) in a window of the
+    given size, run MEASURE, return what it wrote."""
+    html = PAGE.read_text(encoding="utf-8")
+    base = f'<base href="{PAGE.parent.as_uri()}/">'
+    html = html.replace("<head>", "<head>" + base, 1).replace("</body>", MEASURE + "</body>", 1)
+    with tempfile.TemporaryDirectory(prefix="ledger-chromium-") as tmp:
+        copy = Path(tmp) / "ledger.html"
+        copy.write_text(html, encoding="utf-8")
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-dev-shm-usage",
+               "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars",
+               f"--window-size={width},{height}", "--virtual-time-budget=10000",
+               f"--user-data-dir={tmp}/profile", "--dump-dom", copy.as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    m = re.search(r'<pre id="ledger-measure"[^>]*>(.*?)</pre>', proc.stdout, re.S)
+    assert m, f"no measurement from Chromium (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    return json.loads(html_lib.unescape(m.group(1)))
+
+
+def test_every_column_visible_at_1280_px(page):
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium not found (apt-get install -y --no-install-recommends chromium)")
+    m = measure_at(chromium, 1280)
+    assert m["width"] == 1280, m["width"]
+    assert m["docWidth"] <= m["width"], f"the page is {m['docWidth']} px wide in a 1280-px window"
+    assert len(m["tables"]) >= 2, "no ledger tables measured"
+    for t in m["tables"]:
+        what = f"table {t['cls']!r}"
+        assert t["scrollWidth"] <= t["clientWidth"] + 1, (
+            f"{what} scrolls: {t['scrollWidth']} px of content in {t['clientWidth']} px")
+        assert t["right"] <= m["width"], f"{what} ends at {t['right']:.0f} px, past the window"
+        for head in t["heads"]:
+            assert head["right"] <= m["width"] and head["width"] >= 40, (
+                f"{what}: column {head['text']!r} is at {head['left']:.0f}-{head['right']:.0f} px")
+        assert not t["overflowing"], f"{what}: cells whose content spills out: {t['overflowing']}"
 
 
 def test_links_reach_existing_sections(page):
