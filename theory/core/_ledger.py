@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.core._cache import build_key
 from theory.core._scale import SCALES, get_scale
 
 __all__ = ["ClaimFailed", "Ledger", "Record", "current_commit", "identity_holds", "ledger_dir",
@@ -136,6 +135,8 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text("")
         self.records: list[Record] = []
+        from theory.core._cache import build_key  # here: `python -m theory.core._cache` stays clean
+
         self._commit = current_commit()
         self._key = build_key()
 
