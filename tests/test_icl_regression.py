@@ -348,3 +348,91 @@ def test_paper_settings_are_the_papers(monkeypatch):
     assert (c.D, c.K, c.n_layer, c.n_embd, c.n_head) == (8, 16, 8, 128, 2)
     assert (s["sigma2"], s["batch_size"], s["lr"], s["steps"]) == (0.25, 256, 1e-3, 500_000)
     assert s["Ms"][:-1] == [2**k for k in range(16)] and math.isinf(s["Ms"][-1])
+
+
+# ------------------------------------------------------------------ the notebooks' analyses and figures
+
+def test_pool_size_sweep_is_baseline_risks_per_pool():
+    from theory.icl_regression import pool_size_sweep
+    sw = pool_size_sweep([1, 4], 2, 3, 0.2, n=16, pool_seed=5, seed=9)
+    for i, M in enumerate([1, 4]):
+        r = baseline_risks(sample_pool(M, 2, seed=5 + i), 3, 0.2, n=16, seed=9 + i)
+        assert sw.dmmse_new[i] == r.dmmse_new.mean() and sw.delta_pool[i] == r.delta_pool
+        assert sw.se_pool[i] == r.se_pool.mean()
+    assert "Δ(dMMSE,R) new" in sw.table()
+
+
+def test_dimension_study_and_noise_sweep():
+    from theory.icl_regression import dimension_study, dimension_sweep, noise_sweep
+    d = dimension_sweep([1, 2], [1, 4], n=8)
+    assert d.shape == (2, 2) and np.all(d >= 0)
+    # M = 1: dMMSE predicts with the single pool task, so its distance to ridge is large
+    st = dimension_study(n=8, n_positions=8, Ds=(1, 2), Ms=(1, 4), M=4, D=2, sigma2s=(0.1, 1.0))
+    assert np.array_equal(st.deltas, d) and st.gaps.shape == (2,)
+    assert st.ridge_theory.shape == (4,) and st.positions.dmmse_new.shape == (4,)
+    pool = sample_pool(4, 2, seed=9)
+    r = baseline_risks(pool, 4, 1.0, n=8, seed=10)
+    assert noise_sweep(pool, 4, [1.0], n=8)[0] == r.dmmse_new.mean() - r.ridge_new.mean()
+
+
+def test_risk_checks_agree_with_the_closed_forms():
+    from theory.icl_regression import risk_checks
+    chk = risk_checks(sample_pool(8, 3, seed=6), 5, 0.25, n=2000, seed=8)
+    assert chk.ridge_exact[0] == pytest.approx((3 + 0.25) / 3)
+    assert np.all(chk.z_ridge < 5) and np.all(chk.z_first < 5)
+    assert "Monte Carlo" in chk.table()
+
+
+def test_transition_interpolates_the_first_crossing():
+    import dataclasses
+
+    from theory.icl_regression import evaluate_sweep, transition
+    cfg = ModelConfig(D=2, K=3, n_layer=1, n_embd=8, n_head=2)
+    run = train_sweep([2, 4, 8, math.inf], cfg, sigma2=0.1, steps=2, batch_size=2,
+                      progress=False, device="cpu")
+    ev = evaluate_sweep(run, n=8)
+    e = math.e
+    fake = dataclasses.replace(ev, d_pt_ridge_new=np.array([e, e, 1.0, 1.0]),
+                               d_pt_dmmse_new=np.array([1.0, 1.0, e, np.nan]))
+    tr = transition(run, fake, n=8)
+    # gap = log(ridge/dmmse) = +1, +1, −1: the zero lies half way between M = 4 and M = 8
+    assert tr.status == "crossing" and tr.log2_star == pytest.approx(2.5)
+    assert np.allclose(tr.gap, [1, 1, -1]) and "log2 M*" in tr.table()
+    above = dataclasses.replace(fake, d_pt_dmmse_new=np.array([1.0, 1.0, 0.5, np.nan]))
+    assert transition(run, above, n=8).status == "above"
+    below = dataclasses.replace(fake, d_pt_ridge_new=np.array([0.5, e, 1.0, 1.0]))
+    t = transition(run, below, n=8)
+    assert t.status == "below" and t.log2_star == 1.0
+    with pytest.raises(ValueError, match="ev must be"):
+        transition(run, dataclasses.replace(ev, Ms=[2, 4]), n=8)
+
+
+def test_figures_and_explorer_frames():
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from theory.icl_regression import (dimension_study, evaluate_sweep, path_losses,
+                                       path_table, plots, pool_size_sweep)
+    matplotlib.use("Agg")
+    cfg = ModelConfig(D=2, K=3, n_layer=1, n_embd=8, n_head=2)
+    run = train_sweep([2, math.inf], cfg, sigma2=0.1, steps=2, batch_size=2, progress=False,
+                      device="cpu")
+    ev = evaluate_sweep(run, n=8)
+    paths = [path_losses(run, g, [0.0, 0.5, 1.0], n_pairs=1, n=4) for g in range(2)]
+    assert "at α = 0.5" in path_table(run.Ms, paths)
+    figs = [plots.training_figure(run), plots.sweep_figure(run, ev),
+            plots.paths_figure(run.Ms, paths),
+            plots.pool_size_figure(pool_size_sweep([1, 4], 2, 3, 0.2, n=8)),
+            plots.dimension_figure(dimension_study(n=8, n_positions=8, Ds=(1, 2), Ms=(1, 4),
+                                                   M=4, D=2, sigma2s=(0.1, 1.0))),
+            plots.paper_scale_figure({"M": [1, "inf"], "d_pt_dmmse_new": [0.1, None],
+                                      "d_pt_ridge_new": [0.2, 0.05], "seconds": 3600.0}),
+            plots.posterior_explorer(log2_M=3, k=2, sigma2=0.5)]
+    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
+    for f in figs:
+        plt.close(f)
+    with pytest.raises(TypeError, match="sweep must be a PoolSizeSweep"):
+        plots.pool_size_figure(ev)
+    with pytest.raises(ValueError, match="paths must be"):
+        plots.paths_figure(run.Ms, paths[:1])
+    assert plots.position_explorer.controls["tasks"] == ("new tasks", "pool tasks")

@@ -15,6 +15,7 @@ wall time and, per M, the losses and distances of :class:`~theory.icl_regression
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from theory.core import default_device, get_scale, scaled, set_threads
+from theory.core import check_scalar, default_device, get_scale, scaled, set_threads
 from theory.icl_regression.risks import evaluate_sweep
 from theory.icl_regression.transformer import ModelConfig, train_sweep
 
@@ -39,6 +40,23 @@ def paper_settings() -> dict:
         Ms=scaled([2, 4, 8, 16, 32, math.inf], [2**k for k in range(16)] + [math.inf]),
         sigma2=scaled(0.0625, 0.25), steps=scaled(800, 500_000),
         batch_size=scaled(128, 256), lr=scaled(3e-3, 1e-3), n_eval=scaled(2048, 16384))
+
+
+def trained_sweep(seed: int = 0):
+    """``(run, ev)``: the chapter's sweep (:func:`paper_settings` at the active scale) trained
+    with ``seed`` and pool seed 1 (:func:`~theory.icl_regression.train_sweep`) and evaluated
+    (:func:`~theory.icl_regression.evaluate_sweep`, ``n_eval`` sequences). Computed once per
+    scale and seed and cached, so the notebook and its explorer share one training run."""
+    return _trained_sweep(get_scale(), check_scalar(seed, "seed", kind="int", min=0))
+
+
+@functools.lru_cache(maxsize=4)
+def _trained_sweep(scale: str, seed: int):
+    s = paper_settings()
+    run = train_sweep(s["Ms"], s["config"], sigma2=s["sigma2"], steps=s["steps"],
+                      batch_size=s["batch_size"], lr=s["lr"], seed=seed, pool_seed=1,
+                      record_every=max(1, s["steps"] // 40))
+    return run, evaluate_sweep(run, n=s["n_eval"])
 
 
 def to_json(ev, settings, seconds, command) -> dict:

@@ -32,8 +32,8 @@ from theory.core import check_scalar, first_crossing
 from theory.icl_regression.data import sample_pool, sample_sequences
 from theory.icl_regression.estimators import _check_pool, dmmse_predict, ridge_predict
 
-__all__ = ["BaselineRisks", "PathLosses", "PoolSizeSweep", "RiskChecks", "SweepEval",
-           "Transition", "baseline_risks", "dimension_sweep", "distance", "dmmse_first_risk",
+__all__ = ["BaselineRisks", "DimensionStudy", "PathLosses", "PoolSizeSweep", "RiskChecks", "SweepEval",
+           "Transition", "baseline_risks", "dimension_study", "dimension_sweep", "distance", "dmmse_first_risk",
            "evaluate_sweep", "loss", "noise_sweep", "path_losses", "path_table",
            "pool_size_sweep", "ridge_risk_given_inputs", "risk_checks", "transition"]
 
@@ -159,6 +159,15 @@ class RiskChecks:
     first_mc: np.ndarray
     z_first: np.ndarray
 
+    def table(self) -> str:
+        rows = [f"dMMSE at k = 1 on {where}: Monte Carlo {mc:.4f}, exact {exact:.4f}"
+                for where, mc, exact in zip(("the pool", "new tasks"), self.first_mc,
+                                            self.first_exact)]
+        rows.append(f"ridge per-position risk, exact given inputs: {self.ridge_exact.round(3)}")
+        rows.append(f"largest |Monte Carlo − exact| in standard errors: ridge "
+                    f"{self.z_ridge.max():.2f}, dMMSE at k = 1 {self.z_first.round(2)}")
+        return "\n".join(rows)
+
 
 def risk_checks(pool: torch.Tensor, K: int, sigma2: float, *, n: int,
                 seed: int = 8) -> RiskChecks:
@@ -266,6 +275,38 @@ def noise_sweep(pool: torch.Tensor, K: int, sigma2s, *, n: int, seed: int = 10) 
         r = baseline_risks(pool, K, s2, n=n, seed=seed)
         out.append(r.dmmse_new.mean() - r.ridge_new.mean())
     return np.array(out)
+
+
+@dataclass(frozen=True)
+class DimensionStudy:
+    """The estimator page's last figure: Δ^{T_True}(dMMSE, Ridge) against M for each D
+    (``deltas`` (len(Ds), len(Ms)), :func:`dimension_sweep`); dMMSE and ridge per position on
+    new tasks at one pool (``positions``) with ridge's exact risk ``ridge_theory`` (K,); the gap
+    dMMSE − ridge on new tasks against the noise (``gaps`` (len(sigma2s),), :func:`noise_sweep`)."""
+
+    Ds: list
+    Ms: list
+    deltas: np.ndarray
+    positions: BaselineRisks
+    ridge_theory: np.ndarray
+    sigma2s: list
+    gaps: np.ndarray
+
+
+def dimension_study(*, n: int, n_positions: int, Ds=(2, 4, 8), Ms=tuple(4**k for k in range(7)),
+                    M=2**8, D=8, sigma2=0.25, sigma2s=(0.05, 0.1, 0.25, 0.5, 1.0)) -> DimensionStudy:
+    """The three panels' data (seeds fixed: :func:`dimension_sweep` with pool seeds 300 + M and
+    sequence seeds 400 + M; the per-position pool seed 7, sequences 8 (``n_positions`` each),
+    the inputs of ridge's exact risk seed 11; the noise sweep's pool seed 9, sequences 10)."""
+    M = check_scalar(M, "M", kind="int", min=1)
+    D = check_scalar(D, "D", kind="int", min=1)
+    n = check_scalar(n, "n", kind="int", min=1)
+    deltas = dimension_sweep(Ds, Ms, n=n, pool_seed=300, seed=400)
+    positions = baseline_risks(sample_pool(M, D, seed=7), 2 * D, sigma2, n=n_positions, seed=8)
+    theory = ridge_risk_given_inputs(sample_sequences(n, 2 * D, sigma2, D=D, seed=11).xs, sigma2)
+    gaps = noise_sweep(sample_pool(M, D, seed=9), 2 * D, sigma2s, n=n, seed=10)
+    return DimensionStudy(Ds=list(Ds), Ms=list(Ms), deltas=deltas, positions=positions,
+                          ridge_theory=theory, sigma2s=list(sigma2s), gaps=gaps)
 
 
 @dataclass(frozen=True)
