@@ -160,6 +160,10 @@ def _exact_cases():
         (lambda v: exact.em_exponent(v, 1.0, 1e-3), "rate"),
         (lambda v: exact.em_exponent(1.0, v, 1e-3), "zeta"),
         (lambda v: exact.em_exponent(1.0, 1.0, v), "dt"),
+        (lambda v: exact.linear_exponent(A, C, T=v), "T"),
+        (lambda v: exact.linear_exponent(A, C, dt=v), "dt"),
+        (lambda v: exact.linear_exponent(A + v, C), "A"),
+        (lambda v: exact.attractivity_bound(A + v, C), "A"),
     ]
 
 
@@ -186,6 +190,10 @@ def _simulate_cases():
         (lambda v: simulate.measured_exponent([0.0, v], np.zeros((2, 2))), "t"),
         (lambda v: simulate.measured_exponent([0.0, 1.0], np.full((2, 2), v)), "log_norm"),
         (lambda v: simulate.linearise(lambda t: -t, lambda t: t[:, None], [v], np.eye(1)), "theta_star"),
+        (lambda v: simulate.tanh_neuron_sde(_X, _X, [1.0], zeta=1.0, n_paths=2, T=0.1, dt=0.05,
+                                            init_std=v), "init_std"),
+        (lambda v: simulate.label_noise_sgd([1.0], 0.1, [1.0], steps=2, n_seeds=1,
+                                            lr_drop=(1, v)), "lr_drop"),
     ]
 
 
@@ -230,3 +238,15 @@ def test_train_mlp_rejects_non_finite_input(bad, arg):
         kwargs["switch_step"] = 1
     with pytest.raises(ValueError, match=rf"\b{arg}\b"):
         deep.train_mlp(data, **kwargs)
+
+
+def test_simulators_record_the_last_step_and_check_progress():
+    # theory.core.record_steps: step 0, every record_every-th step and always the last one
+    run = simulate.label_noise_sgd([1.0], 0.1, [0.5], steps=250, n_seeds=2, record_every=100)
+    np.testing.assert_allclose(run.t, 0.1 * np.array([0, 100, 200, 250]))
+    sgd = simulate.tanh_neuron_sgd(_X, _X, [0.1], zeta=1.0, n_paths=2, steps=25, record_every=10)
+    np.testing.assert_array_equal(sgd.t, [0, 10, 20, 25])
+    with pytest.raises(TypeError, match="progress"):
+        simulate.label_noise_sgd([1.0], 0.1, [0.5], steps=2, n_seeds=1, progress="yes")
+    with pytest.raises(TypeError, match="lr_drop"):
+        simulate.label_noise_sgd([1.0], 0.1, [0.5], steps=2, n_seeds=1, lr_drop=[1, 0.5])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, ndtr
 
-from theory.core import as_array, non_negative, positive
+from theory.core import as_array, check_scalar, non_negative, positive
 
 __all__ = [
     "attractivity_bound",
@@ -82,7 +82,8 @@ def stationary_moments(mu, zeta) -> tuple[np.ndarray, np.ndarray]:
 def stationary_density(theta, mu, zeta) -> np.ndarray:
     """The normalised stationary density of the quartic well on θ ∈ ℝ (requires ζ² < 2μ)."""
     theta = as_array(theta, "theta")
-    mu, zeta = float(positive(mu, "mu")), float(positive(zeta, "zeta"))
+    mu = check_scalar(mu, "mu", min=0.0, include_min=False)
+    zeta = check_scalar(zeta, "zeta", min=0.0, include_min=False)
     if zeta**2 >= 2 * mu:
         raise ValueError(f"no stationary density: zeta² = {zeta**2:g} >= 2 mu = {2 * mu:g} (collapse)")
     k = 2 * mu / zeta**2 - 2
@@ -177,6 +178,8 @@ def attractivity_bound(A, C, *, n_directions: int = 20_000, seed: int = 0) -> fl
     directions form a fine grid).
     """
     A = as_array(A, "A", ndim=2)
+    n_directions = check_scalar(n_directions, "n_directions", kind="int", min=1)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
     d = A.shape[0]
     if d == 1:
         u = np.ones((1, 1))
@@ -230,7 +233,7 @@ def tanh_sgd_exponents(x, y, etas, zeta) -> tuple[np.ndarray, np.ndarray]:
     """
     x, y = _paired_xy(x, y)
     etas = np.atleast_1d(non_negative(etas, "etas"))
-    zeta = float(positive(zeta, "zeta"))
+    zeta = check_scalar(zeta, "zeta", min=0.0, include_min=False)
     out = []
     for sign in (1.0, -1.0):
         a = sign * etas[:, None] * x * y          # 1 + a + bZ, Z ~ N(0, 1)
@@ -260,6 +263,12 @@ def linear_exponent(A, C, *, n_paths: int = 256, T: float = 200.0, dt: float = 1
     """
     A = as_array(A, "A", ndim=2)
     C = as_array(C, "C", ndim=3)
+    n_paths = check_scalar(n_paths, "n_paths", kind="int", min=1)
+    T = check_scalar(T, "T", min=0.0, include_min=False)
+    dt = check_scalar(dt, "dt", min=0.0, include_min=False)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    if A.shape[0] != A.shape[1] or C.shape[1:] != A.shape:
+        raise ValueError(f"A must be (d, d) and C (K, d, d), got {A.shape} and {C.shape}")
     mats = [A, *C]
     if all(np.allclose(M1 @ M2, M2 @ M1, atol=1e-12) for M1 in mats for M2 in mats):
         # a generic combination has simple eigenvalues shared by the commuting family

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import as_array, default_device, non_negative, positive, positive_int
+from theory.core import (as_array, check_scalar, non_negative, positive, progress as _progress,
+                         record_steps, resolve_device, resolve_dtype, torch_generator)
 from theory.stochastic_collapse.exact import _paired_xy
 
 __all__ = ["Paths", "euler_maruyama", "label_noise_sgd", "simulate_prototype", "tanh_neuron_sde",
@@ -34,30 +35,40 @@ class Paths:
     W: np.ndarray | None = None
 
 
+def _show(progress, steps: int) -> bool:
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be None or a bool, got {type(progress).__name__}")
+    return steps >= 10_000 if progress is None else progress
+
+
 def euler_maruyama(drift, diffusion, x0: torch.Tensor, *, dt: float, steps: int,
                    record_every: int = 1, generator: torch.Generator | None = None,
-                   keep_brownian: bool = False) -> Paths:
+                   keep_brownian: bool = False, progress: bool | None = None) -> Paths:
     """Integrate dX = b(X)dt + G(X)dW for a batch of paths at once.
 
     ``x0`` (P, d); ``drift(x)`` → (P, d); ``diffusion(x)`` → (P, d, k). One Gaussian increment
-    of shape (P, k) per step. With ``keep_brownian`` the recorded Brownian paths W (P, T, k) are
-    returned too (on the recording grid), for pathwise comparison with exact solutions.
+    of shape (P, k) per step. Recorded at :func:`theory.core.record_steps` (``steps``,
+    every=``record_every``): step 0, every ``record_every``-th step and the last. With
+    ``keep_brownian`` the recorded Brownian paths W (P, T, k) are returned too (on the recording
+    grid), for pathwise comparison with exact solutions. ``progress``: a bar over the steps
+    (None: when there are at least 10 000).
     """
     if not isinstance(x0, torch.Tensor) or x0.dim() != 2:
         raise TypeError("x0 must be a 2-D torch tensor (paths, dimension)")
-    dt = float(positive(dt, "dt"))
-    steps = positive_int(steps, "steps")
-    record_every = positive_int(record_every, "record_every")
+    dt = check_scalar(dt, "dt", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    rec = set(record_steps(steps, every=record_every).tolist())
     x = x0.clone()
     k = diffusion(x).shape[-1]
     W = torch.zeros(x.shape[0], k, dtype=x.dtype, device=x.device)
     rec_x, rec_w, rec_t = [x.clone()], [W.clone()], [0.0]
     sq = dt**0.5
-    for n in range(1, steps + 1):
+    for n in _progress(range(1, steps + 1), desc="Euler–Maruyama", enable=_show(progress, steps)):
         dW = torch.randn(x.shape[0], k, dtype=x.dtype, device=x.device, generator=generator) * sq
         x = x + drift(x) * dt + torch.einsum("pdk,pk->pd", diffusion(x), dW)
         W = W + dW
-        if n % record_every == 0:
+        if n in rec:
             rec_x.append(x.clone())
             rec_w.append(W.clone())
             rec_t.append(n * dt)
@@ -67,23 +78,25 @@ def euler_maruyama(drift, diffusion, x0: torch.Tensor, *, dt: float, steps: int,
 
 
 def simulate_prototype(mu: float, zetas, *, n_paths: int, T: float, steps: int, theta0,
-                       record_every: int = 1, seed: int = 0, device=None,
-                       dtype: torch.dtype = torch.float64, keep_brownian: bool = False) -> Paths:
+                       record_every: int = 1, seed: int = 0, device=None, dtype=None,
+                       keep_brownian: bool = False, progress: bool | None = None) -> Paths:
     """Euler–Maruyama for dθ = −(θ³ − μθ)dt + ζθ dW, batched over ζ (Z,) and paths (P).
 
-    ``theta0`` is a scalar or (P,) array of starting points, shared by every ζ. Returns
-    ``Paths`` with x of shape (Z, P, T_rec) (and W of the same shape when kept).
+    ``theta0`` is a scalar or (P,) array of starting points, shared by every ζ. The noise comes
+    from one generator (:func:`theory.core.torch_generator` of ``seed``) on ``device``
+    (:func:`theory.core.resolve_device`); ``dtype`` float64 unless given. Returns ``Paths`` with
+    x of shape (Z, P, T_rec) (and W of the same shape when kept).
     """
-    mu = float(as_array(mu, "mu", ndim=0))
+    mu = check_scalar(mu, "mu")
     zetas = np.atleast_1d(non_negative(zetas, "zetas"))
     if zetas.ndim != 1:
         raise ValueError("zetas must be a scalar or a 1-D array")
-    n_paths = positive_int(n_paths, "n_paths")
-    T = float(positive(T, "T"))
-    steps = positive_int(steps, "steps")
+    n_paths = check_scalar(n_paths, "n_paths", kind="int", min=1)
+    T = check_scalar(T, "T", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
     theta0 = np.broadcast_to(as_array(theta0, "theta0", ndim=(0, 1)), (n_paths,))
-    device = torch.device(device) if device is not None else default_device()
-    gen = torch.Generator(device=device).manual_seed(int(seed))
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
     Z = zetas.size
     z = torch.tensor(np.repeat(zetas, n_paths), dtype=dtype, device=device)[:, None]
     x0 = torch.tensor(np.tile(theta0, Z), dtype=dtype, device=device)[:, None]
@@ -95,7 +108,8 @@ def simulate_prototype(mu: float, zetas, *, n_paths: int, T: float, steps: int, 
         return (z * x)[:, :, None]
 
     paths = euler_maruyama(drift, diffusion, x0, dt=T / steps, steps=steps,
-                           record_every=record_every, generator=gen, keep_brownian=keep_brownian)
+                           record_every=record_every, generator=gen, keep_brownian=keep_brownian,
+                           progress=progress)
     x = paths.x[..., 0].reshape(Z, n_paths, -1)
     W = paths.W[..., 0].reshape(Z, n_paths, -1) if keep_brownian else None
     return Paths(t=paths.t, x=x, W=W)
@@ -103,7 +117,7 @@ def simulate_prototype(mu: float, zetas, *, n_paths: int, T: float, steps: int, 
 
 def label_noise_sgd(s_target, eta: float, sigmas, *, steps: int, n_seeds: int, init: float = 1e-2,
                     record_every: int = 100, seed: int = 0, lr_drop: tuple[int, float] | None = None,
-                    device=None, dtype: torch.dtype = torch.float64) -> Paths:
+                    device=None, dtype=None, progress: bool | None = None) -> Paths:
     """Discrete label-noise SGD on the modes of a diagonal linear network (paper, Fig. 5).
 
     Mode j has s_j = u_j v_j and loss ½(u_j v_j − s_target_j + ξ)², with ξ ~ N(0, σ²) drawn
@@ -112,33 +126,39 @@ def label_noise_sgd(s_target, eta: float, sigmas, *, steps: int, n_seeds: int, i
     independently (u = v exactly would stay balanced forever and could not reach s < 0).
     ``lr_drop=(step, factor)`` multiplies the learning rate by ``factor`` from that step on
     (the official run drops it ×0.1 at 50k of 60k steps). Returns ``Paths`` with x = s of shape
-    (S, n_seeds, M, T_rec) and t the elapsed time Σ η over steps.
+    (S, n_seeds, M, T_rec) and t the elapsed time Σ η over steps, recorded at
+    :func:`theory.core.record_steps` (``steps``, every=``record_every``). One generator
+    (:func:`theory.core.torch_generator` of ``seed``) draws the start and the noise.
     """
     s_target = np.atleast_1d(as_array(s_target, "s_target", ndim=(0, 1)))
-    eta = float(positive(eta, "eta"))
+    eta = check_scalar(eta, "eta", min=0.0, include_min=False)
     sigmas = np.atleast_1d(non_negative(sigmas, "sigmas"))
-    steps = positive_int(steps, "steps")
-    n_seeds = positive_int(n_seeds, "n_seeds")
-    record_every = positive_int(record_every, "record_every")
-    init = float(positive(init, "init"))
-    device = torch.device(device) if device is not None else default_device()
-    gen = torch.Generator(device=device).manual_seed(int(seed))
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    n_seeds = check_scalar(n_seeds, "n_seeds", kind="int", min=1)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    init = check_scalar(init, "init", min=0.0, include_min=False)
+    rec_at = set(record_steps(steps, every=record_every).tolist())
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
     S, M = sigmas.size, s_target.size
     target = torch.tensor(s_target, dtype=dtype, device=device)
     sig = torch.tensor(sigmas, dtype=dtype, device=device)[:, None, None]
     u = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * init
     v = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * init
     if lr_drop is not None:
-        drop_step, factor = positive_int(lr_drop[0], "lr_drop step"), float(positive(lr_drop[1], "lr_drop factor"))
+        if not isinstance(lr_drop, tuple) or len(lr_drop) != 2:
+            raise TypeError("lr_drop must be a pair (step, factor)")
+        drop_step = check_scalar(lr_drop[0], "lr_drop[0] (the step)", kind="int", min=1)
+        factor = check_scalar(lr_drop[1], "lr_drop[1] (the factor)", min=0.0, include_min=False)
     rec, t, elapsed, lr = [u * v], [0.0], 0.0, eta
-    for n in range(1, steps + 1):
+    for n in _progress(range(1, steps + 1), desc="label-noise SGD", enable=_show(progress, steps)):
         if lr_drop is not None and n == drop_step + 1:
             lr = eta * factor
         xi = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * sig
         r = u * v - target + xi
         u, v = u - lr * v * r, v - lr * u * r
         elapsed += lr
-        if n % record_every == 0:
+        if n in rec_at:
             rec.append(u * v)
             t.append(elapsed)
     return Paths(t=np.array(t), x=torch.stack(rec, dim=-1).cpu().numpy())
@@ -161,7 +181,8 @@ def tanh_neuron_fields(x, y, eta: float = 1.0, zeta: float = 1.0):
     functions for :func:`linearise`: drift −∇L with L = (1/2m)Σ(w₂tanh(w₁x_i) − y_i)², noise
     columns √(η/m) ζ ∇_w f(x_i) (2, m). :func:`tanh_neuron_sde` integrates the same fields."""
     x, y = _paired_xy(x, y)
-    eta, zeta = float(non_negative(eta, "eta")), float(non_negative(zeta, "zeta"))
+    eta = check_scalar(eta, "eta", min=0.0)
+    zeta = check_scalar(zeta, "zeta", min=0.0)
     X, Y = torch.tensor(x), torch.tensor(y)
     scale = (eta * zeta**2 / x.size) ** 0.5
 
@@ -179,7 +200,7 @@ def tanh_neuron_fields(x, y, eta: float = 1.0, zeta: float = 1.0):
 
 def tanh_neuron_sde(x, y, etas, *, zeta: float, n_paths: int, T: float, dt: float,
                     init_std: float = 1e-3, record_every: int = 100, seed: int = 0, device=None,
-                    dtype: torch.dtype = torch.float64) -> Paths:
+                    dtype=None, progress: bool | None = None) -> Paths:
     """The SDE of the paper's Fig. 2 for f(x) = w₂ tanh(w₁x), batched over η (E,) and paths.
 
     dw = −∇L dt + Σ_i (√η ζ/√m) ∇_w f(x_i) dW_i with L = (1/2m)Σ(f(x_i) − y_i)²: gradient flow
@@ -188,11 +209,13 @@ def tanh_neuron_sde(x, y, etas, *, zeta: float, n_paths: int, T: float, dt: floa
     """
     x, y = _paired_xy(x, y)
     etas = np.atleast_1d(non_negative(etas, "etas"))
-    zeta = float(non_negative(zeta, "zeta"))
-    n_paths = positive_int(n_paths, "n_paths")
-    T, dt = float(positive(T, "T")), float(positive(dt, "dt"))
-    device = torch.device(device) if device is not None else default_device()
-    gen = torch.Generator(device=device).manual_seed(int(seed))
+    zeta = check_scalar(zeta, "zeta", min=0.0)
+    n_paths = check_scalar(n_paths, "n_paths", kind="int", min=1)
+    T = check_scalar(T, "T", min=0.0, include_min=False)
+    dt = check_scalar(dt, "dt", min=0.0, include_min=False)
+    init_std = check_scalar(init_std, "init_std", min=0.0)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
     E, m = etas.size, x.size
     X = torch.tensor(x, dtype=dtype, device=device)
     Y = torch.tensor(y, dtype=dtype, device=device)
@@ -213,14 +236,14 @@ def tanh_neuron_sde(x, y, etas, *, zeta: float, n_paths: int, T: float, dt: floa
         cols = torch.stack([w[:, 1:] * (1 - th**2) * X, th], dim=1)  # (P, 2, m) = ∇_w f(x_i)
         return scale[:, :, None] * cols
 
-    paths = euler_maruyama(drift, diffusion, w0, dt=dt, steps=int(round(T / dt)),
-                           record_every=record_every, generator=gen)
+    paths = euler_maruyama(drift, diffusion, w0, dt=dt, steps=max(1, int(round(T / dt))),
+                           record_every=record_every, generator=gen, progress=progress)
     return Paths(t=paths.t, x=paths.x.reshape(E, n_paths, -1, 2))
 
 
 def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_size: int = 1,
                     init_std: float = 1e-3, record_every: int = 100, seed: int = 0, device=None,
-                    dtype: torch.dtype = torch.float64) -> Paths:
+                    dtype=None, progress: bool | None = None) -> Paths:
     """Real minibatch SGD with label noise on f(x) = w₂ tanh(w₁x), batched over η and paths.
 
     Each step draws ``batch_size`` samples uniformly (with replacement), adds label noise
@@ -229,12 +252,15 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
     """
     x, y = _paired_xy(x, y)
     etas = np.atleast_1d(non_negative(etas, "etas"))
-    zeta = float(non_negative(zeta, "zeta"))
-    n_paths, steps = positive_int(n_paths, "n_paths"), positive_int(steps, "steps")
-    batch_size = positive_int(batch_size, "batch_size")
-    record_every = positive_int(record_every, "record_every")
-    device = torch.device(device) if device is not None else default_device()
-    gen = torch.Generator(device=device).manual_seed(int(seed))
+    zeta = check_scalar(zeta, "zeta", min=0.0)
+    n_paths = check_scalar(n_paths, "n_paths", kind="int", min=1)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    init_std = check_scalar(init_std, "init_std", min=0.0)
+    rec_at = set(record_steps(steps, every=record_every).tolist())
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
     E, m = etas.size, x.size
     P = E * n_paths
     X = torch.tensor(x, dtype=dtype, device=device)
@@ -242,7 +268,7 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
     lr = torch.tensor(np.repeat(etas, n_paths), dtype=dtype, device=device)
     w = torch.randn(P, 2, dtype=dtype, device=device, generator=gen) * init_std
     rec, t = [w.clone()], [0]
-    for n in range(1, steps + 1):
+    for n in _progress(range(1, steps + 1), desc="tanh-neuron SGD", enable=_show(progress, steps)):
         idx = torch.randint(0, m, (P, batch_size), device=device, generator=gen)
         xb, yb = X[idx], Y[idx] + zeta * torch.randn(P, batch_size, dtype=dtype, device=device,
                                                          generator=gen)
@@ -250,7 +276,7 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
         r = w[:, 1:] * th - yb
         g = torch.stack([(r * w[:, 1:] * (1 - th**2) * xb).mean(-1), (r * th).mean(-1)], dim=-1)
         w = w - lr[:, None] * g
-        if n % record_every == 0:
+        if n in rec_at:
             rec.append(w.clone())
             t.append(n)
     return Paths(t=np.array(t, dtype=float), x=torch.stack(rec, dim=1).cpu().numpy().reshape(E, n_paths, -1, 2))
@@ -390,7 +416,7 @@ def label_noise_summary(run: Paths, s_data, s_true, eta: float, sigmas, *, t_sta
     s_data = as_array(s_data, "s_data", ndim=1)
     s_true = as_array(s_true, "s_true", ndim=1)
     sigmas = np.atleast_1d(non_negative(sigmas, "sigmas"))
-    eta = float(positive(eta, "eta"))
+    eta = check_scalar(eta, "eta", min=0.0, include_min=False)
     t_start, t_end = float(as_array(t_start, "t_start", ndim=0)), float(as_array(t_end, "t_end", ndim=0))
     if run.x.ndim != 4 or run.x.shape[0] != sigmas.size or run.x.shape[2] != s_data.size:
         raise ValueError(f"run.x must be (σ = {sigmas.size}, seeds, modes = {s_data.size}, T), "
