@@ -2,13 +2,13 @@
 
 Rows (THEORY_THREADS torch threads, float32, on theory.core.default_device()):
 - 32 configurations (4 learning rates × 8 seeds, batch 32, MLP 64→64→64→10, 1000 SGD steps)
-  trained as one tensor program: seconds per configuration-step;
+  trained as one tensor program (theory.core.train_batched): seconds per configuration-step;
 - 8 of the same configurations one at a time (a Python loop of single-configuration runs, same
   code, C = 1): seconds per configuration-step, and the speed-up of batching;
 - 4 batch sizes (16–128) × 4 seeds: one program per batch size (the default) against a single
   program masked to the largest batch;
-- the training calls of book/stochastic_collapse/deep_networks.ipynb at the active scale (the
-  same sizes as the notebook), their wall time.
+- the training calls of book/stochastic_collapse/deep_networks.ipynb at the active scale
+  (theory.stochastic_collapse.deep_experiments, the notebook's own calls), their wall time.
 """
 
 from __future__ import annotations
@@ -17,41 +17,18 @@ import time
 
 import numpy as np
 
-from theory.core import get_scale, scaled, set_threads
+from theory.core import get_scale, set_threads
+from theory.stochastic_collapse import deep_experiments as dx
 from theory.stochastic_collapse.deep import load_digits_data, train_mlp
 from _timing import timed
 
 
 def notebook_experiments(data) -> tuple[float, int]:
     """The notebook's training calls (its sweeps and the two-phase schedule): seconds, networks."""
-    seeds = np.arange(scaled(4, 8))
-    S = seeds.size
-    common = dict(hidden=scaled(64, 128), weight_decay=scaled(5e-3, 5e-4),
-                  steps=scaled(8000, 80_000), progress=False)
-    steps = common["steps"]
-
-    def grid(levels):
-        return np.repeat(levels, S), np.tile(seeds, len(levels))
-
-    n = 0
+    setup = dx.DeepSetup.at_scale()
     t0 = time.perf_counter()
-    lr_c, s = grid(np.array([0.05, 0.1, 0.2, 0.5]))
-    n += train_mlp(data, lr=lr_c, batch_size=32, seed=s, record_every=steps // 40,
-                   **common).n_configs
-    b_c, s = grid(np.array(scaled([16, 32, 64, 128], [32, 64, 128, 256, 512])))
-    n += train_mlp(data, lr=0.2, batch_size=b_c, seed=s, **common).n_configs
-    p_c, s = grid(np.array([0.0, 0.2, 0.4, 0.6]))
-    n += train_mlp(data, lr=0.2, batch_size=32, label_noise=np.r_[p_c, 0 * p_c[S:]],
-                   label_smoothing=np.r_[0 * p_c, p_c[S:]], seed=np.r_[s, s[S:]],
-                   **common).n_configs
-    T1 = np.array(scaled([1000, 2000, 4000], [10_000, 20_000, 40_000]))
-    T2 = scaled(2000, 10_000)
-    t1_c, s = grid(T1)
-    n += train_mlp(data, lr=0.5, lr_late=0.05, switch_step=t1_c, stop_step=t1_c + T2,
-                   batch_size=32, seed=s, hidden=common["hidden"],
-                   weight_decay=common["weight_decay"], steps=int(T1.max() + T2),
-                   record_every=int(T1.max() + T2) // 24, progress=False).n_configs
-    return time.perf_counter() - t0, n
+    runs = list(dx.collapse_sweeps(data, setup).values()) + [dx.two_phase(data, setup)]
+    return time.perf_counter() - t0, sum(r.n_configs for r in runs)
 
 
 def run() -> list[tuple[str, str]]:
