@@ -196,3 +196,27 @@ def test_prototype_explorer_draws_both_regimes(mu, zeta):
     title = fig._suptitle.get_text()
     assert ("no collapse" in title) == (zeta**2 < 2 * mu)
     plt.close(fig)
+
+
+def test_reports(runs):
+    _, sweeps, two = runs
+    gap = dx.equal_time_gap(sweeps["lr"], SMALL.steps)
+    noise = dx.noise_beyond_mean(sweeps["label_noise"], sweeps["label_smoothing"])
+    text = dx.controls_report(gap, noise, SMALL.lrs)
+    assert text.count("\n") == 2 and "ηt = 8" in text           # τ = 0.2 · 40
+    lines = dx.two_phase_report(two).splitlines()
+    assert len(lines) == 2 and lines[0].startswith("T1 =     10")
+    assert dx.levels_text(np.array([1000, 2000])) == "1000, 2000"
+    assert dx.levels_text([0.05, 0.5]) == "0.05, 0.5"
+
+
+def test_pathwise_errors_shrink_with_the_step():
+    from theory.stochastic_collapse import pathwise_errors
+
+    dts, errs = pathwise_errors(1.5, 1.0, theta0=0.7, T=2.0, steps=(200, 800, 3200), n_paths=50,
+                                seed=0)
+    np.testing.assert_allclose(dts, [0.01, 0.0025, 0.000625])
+    assert np.all(np.diff(errs) < 0)
+    assert 0.3 < np.polyfit(np.log(dts), np.log(errs), 1)[0] < 0.8       # strong order ½
+    with pytest.raises(ValueError, match="steps"):
+        pathwise_errors(1.5, 1.0, theta0=0.7, T=2.0, steps=(0, 10))

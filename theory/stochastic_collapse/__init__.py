@@ -22,6 +22,7 @@ from theory.stochastic_collapse.simulate import (Paths, euler_maruyama, label_no
                                                  measured_exponent, mlp_per_sample_grads,
                                                  tanh_neuron_fields, invariant_set_normals,
                                                  label_noise_summary, mlp_on_invariant_sets,
+                                                 pathwise_errors,
                                                  sgd_on_invariant_sets,
                                                  simulate_prototype, tanh_neuron_sde,
                                                  tanh_neuron_sgd)
@@ -30,6 +31,6 @@ __all__ = ["CollapseStats", "DigitsData", "collapse_stats", "count_independent",
            "identical_pairs", "load_digits_data", "neuron_vectors", "train_mlp", "vanishing_neurons",
            "Paths", "derivation", "euler_maruyama", "label_noise_sgd", "linearise", "measured_exponent",
            "mlp_per_sample_grads", "tanh_neuron_fields", "deep_experiments",
-           "invariant_set_normals", "label_noise_summary", "mlp_on_invariant_sets",
+           "invariant_set_normals", "label_noise_summary", "mlp_on_invariant_sets", "pathwise_errors",
            "sgd_on_invariant_sets",
            "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", *_exact_all]

@@ -19,8 +19,9 @@ import numpy as np
 from theory.core import Result, Sweep, as_array, get_scale, scaled
 from theory.stochastic_collapse.deep import DigitsData, train_mlp
 
-__all__ = ["DeepSetup", "collapse_sweeps", "equal_time_gap", "final_table", "independent_table",
-           "noise_beyond_mean", "per_seed_spearman", "sweep_report", "two_phase"]
+__all__ = ["DeepSetup", "collapse_sweeps", "controls_report", "equal_time_gap", "final_table",
+           "independent_table", "levels_text", "noise_beyond_mean", "per_seed_spearman",
+           "sweep_report", "two_phase", "two_phase_report"]
 
 
 @dataclass(frozen=True)
@@ -210,3 +211,28 @@ def sweep_report(runs: dict[str, Result]) -> str:
                          f"{smooth[k - 1].std():.3f}")
             lines.append(line)
     return "\n".join(lines)
+
+
+def controls_report(gap: dict, noise: dict, lrs) -> str:
+    """The two controls in words: :func:`equal_time_gap` and :func:`noise_beyond_mean`."""
+    lrs = as_array(lrs, "lrs", ndim=1)
+    return "\n".join([
+        f"at ηt = {gap['tau']:g}: independent(η = {lrs[-1]:g}) − independent(η = {lrs[-2]:g}) per "
+        f"seed {np.round(gap['per_seed'], 3)}, mean {gap['per_seed'].mean():+.3f}",
+        f"label noise − smoothing: per p {np.round(noise['diff'].mean(1), 3)}, mean "
+        f"{noise['diff'].mean():+.3f}",
+        f"share of the gap left at equal ηt: {gap['share']:.3f};  share of the label-noise trend "
+        f"due to the noise: {noise['share']:.3f}"])
+
+
+def two_phase_report(two: Result) -> str:
+    """One line per T₁: independent fraction and final test accuracy, mean ± sd over seeds."""
+    ind, acc = independent_table(two), final_table(two, "test_accuracy")
+    return "\n".join(f"T1 = {t1:>6}: independent {i.mean():.3f} ± {i.std():.3f}   final test "
+                     f"accuracy {a.mean():.4f} ± {a.std():.4f}"
+                     for t1, i, a in zip(two.sweep.axes["switch_step"], ind, acc))
+
+
+def levels_text(levels) -> str:
+    """Levels as the claims list them: ``0.05, 0.1, 0.2, 0.5``."""
+    return ", ".join(f"{v:g}" for v in np.asarray(levels).tolist())
