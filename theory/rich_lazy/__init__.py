@@ -13,10 +13,10 @@ from theory.rich_lazy import derivation
 from theory.rich_lazy.exact import *  # noqa: F401,F403
 from theory.rich_lazy.exact import __all__ as _exact_all
 from theory.rich_lazy.simulate import (DescentLimit, gradient_descent, gradient_descent_limit,
-                                       gradient_flow_ode)
+                                       gradient_flow_ode, whitened_problem)
 
 __all__ = ["DescentLimit", "derivation", "gradient_descent", "gradient_descent_limit",
-           "gradient_flow_ode", *_exact_all]
+           "gradient_flow_ode", "whitened_problem", *_exact_all]
 
 # Deep finite-width networks (the deep-network experiments): batched training, data, metrics.
 from theory.rich_lazy import deep  # noqa: E402

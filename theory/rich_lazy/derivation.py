@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
-from theory.core import identity_holds
+from theory.core import as_array, check_scalar, identity_holds
 
 __all__ = [
     "Derivation",
     "all_derivations",
     "display_form",
     "bernoulli_a_squared",
+    "closed_forms_agree",
     "conservation",
     "function_space_flow",
     "implicit_bias_quadratic",
@@ -35,6 +37,7 @@ __all__ = [
 D_SYM = 3  # dimension used for the explicit-component derivations
 
 t = sp.Symbol("t", nonnegative=True)
+t_sym = t  # the time symbol, under a name that numerical code does not shadow
 eta_a, eta_w = sp.symbols("eta_a eta_w", positive=True)
 a = sp.Function("a", real=True)(t)
 delta = sp.Symbol("delta", real=True)
@@ -57,6 +60,7 @@ class Derivation:
     rhs: sp.Expr
     residual: sp.Expr | sp.Matrix
     extra: dict = field(default_factory=dict)
+    shown: tuple = ()  # LaTeX lines the notebook displays; "<residual>" stands for the simplified residual
 
     def simplified_residual(self):
         r = self.residual
@@ -75,6 +79,22 @@ class Derivation:
 
     def latex(self) -> str:
         return sp.latex(sp.Eq(display_form(self.lhs), display_form(self.rhs), evaluate=False))
+
+    def display_latex(self) -> str:
+        """The lines of ``shown`` (or the statement ``lhs = rhs``) as one LaTeX block."""
+        lines = list(self.shown) or [self.latex()]
+        if any("<residual>" in ln for ln in lines):
+            res = sp.latex(self.simplified_residual())
+            lines = [ln.replace("<residual>", res) for ln in lines]
+        if len(lines) == 1:
+            return lines[0]
+        return r"\begin{gathered}" + r" \\[0.6em] ".join(lines) + r"\end{gathered}"
+
+    def show(self):
+        """An ``IPython.display.Math`` of :meth:`display_latex`: the cell's displayed result."""
+        from IPython.display import Math
+
+        return Math(self.display_latex())
 
 
 def display_form(expr):
@@ -103,7 +123,8 @@ def conservation() -> Derivation:
     ddt = _subs_flow(sp.diff(dl, t), w, adot, wdot)
     return Derivation("conservation", "δ = η_w a² − η_a‖w‖² is constant under gradient flow",
                       sp.Derivative(sp.Symbol("delta"), t), sp.Integer(0), ddt,
-                      extra={"delta": dl})
+                      extra={"delta": dl},
+                      shown=(r"\frac{d}{dt}\Big(" + sp.latex(display_form(dl)) + r"\Big) = <residual>",))
 
 
 def function_space_flow() -> Derivation:
@@ -117,7 +138,7 @@ def function_space_flow() -> Derivation:
     gi = sp.MatrixSymbol("g", D_SYM, 1)
     return Derivation("function_space_flow", "β̇ = −M(β) Xᵀ(Xβ − y), M = η_w a² I + η_a w wᵀ",
                       sp.Symbol(r"\dot{\beta}"), -sp.MatMul(Mi, gi), beta_dot + M * g,
-                      extra={"M": M})
+                      extra={"M": M}, shown=(r"M = " + sp.latex(display_form(M)),))
 
 
 def metric_in_delta_and_norm() -> Derivation:
@@ -137,7 +158,9 @@ def metric_in_delta_and_norm() -> Derivation:
         "M = u I + v β̂β̂ᵀ with u = η_w a² = (δ + √(δ² + 4η_aη_w‖β‖²))/2, v = η_a‖w‖² = u − δ",
         sp.Symbol("M"),
         (dsym + R) / 2 * sp.Symbol("I") + (-dsym + R) / 2 * sp.Symbol(r"\hat\beta\hat\beta^T"),
-        res, extra={"u": (dsym + R) / 2, "v": (-dsym + R) / 2})
+        res, extra={"u": (dsym + R) / 2, "v": (-dsym + R) / 2},
+        shown=(r"u = \eta_w a^2 = " + sp.latex((dsym + R) / 2) + r",\qquad v = \eta_a\|w\|^2 = "
+               + sp.latex((-dsym + R) / 2),))
 
 
 def _whitened():
@@ -159,7 +182,8 @@ def riccati() -> Derivation:
     nus = sp.Symbol("nu")
     return Derivation("riccati", "ν̇ = η_w s² − δν − η_a ν², ν = wᵀβ*/a, s = ‖β*‖ (XᵀX = I)",
                       sp.Symbol(r"\dot{\nu}"), eta_w * s**2 - delta * nus - eta_a * nus**2,
-                      sp.together(nu_dot - rhs))
+                      sp.together(nu_dot - rhs),
+                      shown=(r"\dot\nu = " + sp.latex(eta_w * s**2 - delta * nus - eta_a * nus**2),))
 
 
 def riccati_solution() -> Derivation:
@@ -172,7 +196,8 @@ def riccati_solution() -> Derivation:
     residual = sp.Matrix([ode.rewrite(sp.exp), (nu.subs(t, 0) - (-delta + D * z0) / (2 * eta_a))])
     return Derivation("riccati_solution",
                       "ν(t) = [−δ + D tanh(Dt/2 + artanh((δ + 2η_aν₀)/D))]/(2η_a)",
-                      sp.Symbol(r"\nu(t)"), nu, residual, extra={"D": D, "Q": Q, "nu": nu})
+                      sp.Symbol(r"\nu(t)"), nu, residual, extra={"D": D, "Q": Q, "nu": nu},
+                      shown=(r"\nu(t) = " + sp.latex(nu),))
 
 
 def bernoulli_a_squared() -> Derivation:
@@ -214,7 +239,8 @@ def bernoulli_a_squared() -> Derivation:
     return Derivation("bernoulli_a_squared",
                       "a²(t) = E(t)/(1/a₀² + 2η_w∫₀ᵗE), E = e^{δt}cosh²Q(t)/cosh²Q₀",
                       sp.Symbol("a^2(t)"), y_closed, residual,
-                      extra={"E": E, "F": F, "Q": Q, "D": D, "Q0": Q0, "a0": A0})
+                      extra={"E": E, "F": F, "Q": Q, "D": D, "Q0": Q0, "a0": A0},
+                      shown=(r"a^2(t) = " + sp.latex(y_closed),))
 
 
 def linear_lift() -> Derivation:
@@ -245,7 +271,8 @@ def linear_lift() -> Derivation:
     res_scalar = (sp.diff(c, t) + c**3 * n / 2).subs(sp.Derivative(Ifun, t), n)
     return Derivation("linear_lift", "q̇ = Gq − ½‖q‖²q for q = (w, a), unit rates",
                       sp.Symbol(r"\dot q"), sp.Symbol(r"G q - \tfrac12\|q\|^2 q"),
-                      sp.Matrix(list(res_flow) + [res_scalar]), extra={"G": G_display})
+                      sp.Matrix(list(res_flow) + [res_scalar]), extra={"G": G_display},
+                      shown=(r"G = " + sp.latex(G_display) + r",\qquad (b_1, b_2, b_3) = \beta_*",))
 
 
 def rate_rescaling() -> Derivation:
@@ -281,7 +308,7 @@ def implicit_bias_quadratic() -> Derivation:
     res = sp.simplify((conserved * A).subs(dl, b - eta_a * n0).subs(A, A_inf))
     return Derivation("implicit_bias_quadratic",
                       "a∞² = [b + √(b² + 4η_wη_a‖β_mn‖²)]/(2η_w), b = δ + η_a‖P_null w₀‖²",
-                      sp.Symbol(r"a_\infty^2"), A_inf, res)
+                      sp.Symbol(r"a_\infty^2"), A_inf, res, shown=(r"a_\infty^2 = " + sp.latex(A_inf),))
 
 
 def all_derivations() -> list[Derivation]:
@@ -289,3 +316,66 @@ def all_derivations() -> list[Derivation]:
     return [conservation(), function_space_flow(), metric_in_delta_and_norm(), riccati(),
             riccati_solution(), bernoulli_a_squared(), linear_lift(), rate_rescaling(),
             implicit_bias_quadratic()]
+
+
+def closed_forms_agree(deltas=(-2.0, -0.5, 0.5, 2.0), ratios=(0.5, 1.0, 3.0),
+                       beta0s=((0.3, 0.1), (0.2, 3.0)), beta_star=(0.0, 1.5),
+                       t_max: float = 6.0, n_t: int = 121) -> dict[str, float]:
+    """The derived closed forms, evaluated in float64, against the linear lift of the package.
+
+    For every δ (≠ 0: the integral F(t) of :func:`bernoulli_a_squared` divides by δ), learning-rate
+    ratio η_a/η_w (with η_aη_w = 1) and initial function β₀ (realised by
+    :func:`~theory.rich_lazy.exact.init_from_beta`), on t ∈ [0, ``t_max``]:
+
+    - ν(t) from :func:`~theory.rich_lazy.exact.riccati_nu` (the tanh branch for |z₀| < 1, coth
+      for z₀ > 1) against wᵀβ*/a of :func:`~theory.rich_lazy.exact.whitened_solution`;
+    - a²(t), lambdified from :func:`bernoulli_a_squared` (the tanh branch), against a² of the lift.
+
+    Returns the largest relative difference per comparison: keys "nu, tanh branch",
+    "nu, coth branch", "a^2, tanh branch". Raises ``ValueError`` if the starts leave a branch
+    unexercised or let a cross zero (z₀ ≤ −1), where the Riccati form has a pole.
+    """
+    from theory.rich_lazy.exact import init_from_beta, riccati_nu, whitened_solution
+
+    deltas = as_array(deltas, "deltas", ndim=1)
+    if np.any(deltas == 0):
+        raise ValueError("deltas must be non-zero: the closed form of a²(t) divides by δ")
+    ratios = as_array(ratios, "ratios", ndim=1)
+    if np.any(ratios <= 0):
+        raise ValueError("ratios must be > 0")
+    beta0s = as_array(beta0s, "beta0s", ndim=2)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    t_num = np.linspace(0.0, check_scalar(t_max, "t_max", min=0.0, include_min=False),
+                        check_scalar(n_t, "n_t", kind="int", min=2))
+    bern = bernoulli_a_squared()
+    a2_fn = sp.lambdify((t_sym, delta, bern.extra["D"], bern.extra["Q0"], bern.extra["a0"], eta_w),
+                        bern.rhs, "numpy")
+    s_norm = np.linalg.norm(beta_star)
+    worst = {"nu, tanh branch": 0.0, "nu, coth branch": 0.0, "a^2, tanh branch": 0.0}
+    seen = set()
+    for dl in deltas:
+        for ratio in ratios:
+            ea, ew = np.sqrt(ratio), 1 / np.sqrt(ratio)
+            for beta0 in beta0s:
+                a0, w0 = init_from_beta(beta0, dl, ea, ew)
+                lift = whitened_solution(t_num, a0, w0, beta_star, ea, ew)
+                nu0 = w0 @ beta_star / a0
+                D = np.sqrt(dl**2 + 4 * ea * ew * s_norm**2)
+                z0 = (dl + 2 * ea * nu0) / D
+                if not (-1 < z0 and abs(z0) != 1):
+                    raise ValueError(f"the start β₀ = {beta0.tolist()} at δ = {dl:g} has z₀ = {z0:.3g}: "
+                                     "a crosses zero, where the Riccati form has a pole")
+                branch = "tanh" if z0 < 1 else "coth"
+                seen.add(branch)
+                nu = riccati_nu(t_num, nu0, s_norm, dl, ea, ew)
+                rel = np.abs(nu / (lift.w @ beta_star / lift.a) - 1)
+                worst[f"nu, {branch} branch"] = max(worst[f"nu, {branch} branch"], float(rel.max()))
+                if branch == "tanh":
+                    rel = np.abs(a2_fn(t_num, dl, D, np.arctanh(z0), a0, ew) / lift.a**2 - 1)
+                    worst["a^2, tanh branch"] = max(worst["a^2, tanh branch"], float(rel.max()))
+                if not np.all(np.isfinite(rel)):
+                    raise ValueError(f"a closed form is not finite at δ = {dl:g}, β₀ = {beta0.tolist()}")
+    if seen != {"tanh", "coth"}:
+        raise ValueError(f"the starts exercise only the {sorted(seen)} branch(es): give starts on "
+                         "both sides of the fixed point ν₊")
+    return worst

@@ -1,23 +1,30 @@
-"""Figures of the rich/lazy chapter: pure functions of their arguments that draw on matplotlib.
+"""Figures and explorers of the single-neuron pages: functions of their arguments that return a
+matplotlib Figure, in the book's sizes (:func:`theory.core.figure`).
 
-Each one runs alone (the static book calls it once) and is what the notebook's widgets call.
-Theory is drawn as lines, simulation as markers.
+Theory is drawn as lines, simulation as markers. The explorers (:func:`single_neuron_explorer`,
+:func:`delta_scrubber`) are module-level :func:`theory.core.explorer` functions: live widgets in
+Jupyter, a grid of pre-rendered frames in the static book.
 """
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
 
-from theory.core import COLORS
-from theory.rich_lazy.exact import (init_from_beta, kernel_distance_whitened,
-                                    whitened_solution)
+from theory.core import COLORS, as_array, check_scalar, explorer, figure
+from theory.rich_lazy.exact import (Trajectory, init_from_beta, kernel_distance_whitened,
+                                    null_direction, whitened_solution)
 
-__all__ = ["delta_colors", "draw_level_set", "explorer_figure", "regime", "scrubber_animation"]
+__all__ = ["delta_colors", "delta_scrubber", "draw_level_set", "function_space_figure",
+           "implicit_bias_figure", "level_set_figure", "loss_kernel_figure", "regime",
+           "single_neuron_explorer"]
 
 
 def regime(delta: float) -> str:
-    """Name of the regime of an imbalance δ, as the paper names them."""
+    """Name of the regime of an imbalance δ, as the paper names them (Sec. 3, Fig. 2)."""
+    delta = check_scalar(delta, "delta")
     if delta > 0:
         return "upstream (δ > 0): lazy as δ grows"
     if delta < 0:
@@ -27,7 +34,7 @@ def regime(delta: float) -> str:
 
 def delta_colors(deltas) -> list:
     """A diverging colour per δ: downstream in warm colours, balanced black, upstream cool."""
-    deltas = np.asarray(deltas, dtype=float)
+    deltas = np.atleast_1d(as_array(deltas, "deltas", ndim=(0, 1)))
     m = max(np.max(np.abs(deltas)), 1e-12)
     cmap = plt.get_cmap("coolwarm_r")
     return [COLORS["theory"] if d == 0 else cmap(0.5 + 0.45 * np.sign(d) * (0.35 + 0.65 * abs(d) / m))
@@ -36,57 +43,227 @@ def delta_colors(deltas) -> list:
 
 def draw_level_set(ax, delta: float, eta_a: float = 1.0, eta_w: float = 1.0, *, extent: float = 2.5,
                    n: int = 41) -> None:
-    """Draw the surface η_w a² − η_a(w₁² + w₂²) = δ on a 3-D axis (w₁, w₂, a).
+    """Draw the surface η_w a² − η_a(w₁² + w₂²) = δ on a 3-D axis (w₁, w₂, a) (paper, Fig. 2).
 
     δ > 0: a two-sheeted hyperboloid; δ = 0: a double cone; δ < 0: a one-sheeted hyperboloid.
     """
+    delta = check_scalar(delta, "delta")
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
+    extent = check_scalar(extent, "extent", min=0.0, include_min=False)
+    n = check_scalar(n, "n", kind="int", min=2)
     phi = np.linspace(0, 2 * np.pi, n)
     r = np.linspace(0, extent, n)
     R, P = np.meshgrid(r, phi)
-    if delta >= 0:
-        A = np.sqrt((delta + eta_a * R**2) / eta_w)
-        sheets = (A, -A)
-    else:
+    if delta < 0:
         rmin = np.sqrt(-delta / eta_a)
         R = rmin + R * (extent - rmin) / extent if extent > rmin else R + rmin
-        A = np.sqrt(np.maximum(delta + eta_a * R**2, 0) / eta_w)
-        sheets = (A, -A)
-    for A_ in sheets:
-        ax.plot_surface(R * np.cos(P), R * np.sin(P), A_, color=COLORS["grey"], alpha=0.12,
+    A = np.sqrt(np.maximum(delta + eta_a * R**2, 0) / eta_w)
+    for sheet in (A, -A):
+        ax.plot_surface(R * np.cos(P), R * np.sin(P), sheet, color=COLORS["grey"], alpha=0.12,
                         linewidth=0, antialiased=False)
 
 
+def _check_runs(exact, gd, deltas):
+    for name, tr in (("exact", exact), ("gd", gd)):
+        if not isinstance(tr, Trajectory):
+            raise TypeError(f"{name} must be a Trajectory, got {type(tr).__name__}")
+    deltas = as_array(deltas, "deltas", ndim=1)
+    if exact.a.shape[0] != deltas.size or gd.a.shape[0] != deltas.size:
+        raise ValueError(f"exact and gd must hold one run per δ ({deltas.size}), got "
+                         f"{exact.a.shape[0]} and {gd.a.shape[0]}")
+    return deltas
+
+
+def level_set_figure(exact: Trajectory, gd: Trajectory, deltas, beta_star, *,
+                     shown=(-1.0, 0.0, 1.0), extent: float = 1.8):
+    """Parameter space (w₁, w₂, a): each run on its level set of δ, one panel per δ of ``shown``.
+
+    ``exact``/``gd``: trajectories batched over ``deltas`` (B,), d = 2; the green curve is the
+    set of global minima a w = β* (both branches), the square the start.
+    """
+    deltas = _check_runs(exact, gd, deltas)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    if beta_star.shape != (2,) or exact.w.shape[-1] != 2:
+        raise ValueError("level_set_figure draws d = 2 problems: beta_star and w must have 2 entries")
+    extent = check_scalar(extent, "extent", min=0.0, include_min=False)
+    fig, axes = figure(1, len(shown), width="wide", height=3.4, subplot_kw={"projection": "3d"})
+    axes = np.atleast_1d(axes)
+    a_min = np.linalg.norm(beta_star) / extent  # below it ‖w‖ = ‖β*‖/|a| leaves the box
+    for k, (ax, d) in enumerate(zip(axes, shown)):
+        hit = np.flatnonzero(deltas == d)
+        if hit.size == 0:
+            raise ValueError(f"shown holds δ = {d:g}, which is not among deltas {deltas.tolist()}")
+        i = int(hit[0])
+        draw_level_set(ax, d, extent=extent)
+        for sign in (1, -1):                          # the two branches of the minima aw = β*
+            a_line = sign * np.linspace(a_min, extent, 80)
+            ax.plot(beta_star[0] / a_line, beta_star[1] / a_line, a_line, color=COLORS["green"],
+                    lw=1.5, label="minima aw = β*" if sign == 1 else None)
+        ax.plot(exact.w[i, :, 0], exact.w[i, :, 1], exact.a[i], color=COLORS["blue"], lw=3,
+                label="exact")
+        ax.plot(gd.w[i, :, 0], gd.w[i, :, 1], gd.a[i], "o", ms=3, mfc="none", color="k",
+                label="gradient descent")
+        ax.plot([exact.w[i, 0, 0]], [exact.w[i, 0, 1]], [exact.a[i, 0]], "s", color="k", ms=5)
+        lim = (-extent, extent)
+        ax.set(xlabel="$w_1$", ylabel="$w_2$", zlabel="$a$", xlim=lim, ylim=lim, zlim=lim,
+               title=f"δ = {d:g}: {regime(d).split(':')[0]}")
+        ax.view_init(elev=22, azim=-50)
+        if k == 0:
+            ax.legend(loc="upper left", fontsize=7)
+    return fig
+
+
+def function_space_figure(exact: Trajectory, gd: Trajectory, deltas, beta0, beta_star):
+    """Function space β = a w for a δ sweep from one β₀ (d = 2): exact lines, descent circles,
+    over the loss contours ½‖β − β*‖² (whitened inputs)."""
+    deltas = _check_runs(exact, gd, deltas)
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    colors = delta_colors(deltas)
+    fig, ax = figure(height=5.0)
+    g = np.linspace(-0.3, 1.3, 161)
+    B1, B2 = np.meshgrid(g, g)
+    ax.contourf(B1, B2, 0.5 * ((B1 - beta_star[0]) ** 2 + (B2 - beta_star[1]) ** 2), levels=16,
+                cmap="Greys", alpha=0.3)
+    for i, d in enumerate(deltas):
+        ax.plot(exact.beta[i, :, 0], exact.beta[i, :, 1], color=colors[i], label=f"δ = {d:g}")
+        ax.plot(gd.beta[i, :, 0], gd.beta[i, :, 1], "o", ms=3.5, mfc="none", color=colors[i])
+    ax.plot(*beta0, "s", color="k", label=r"$\beta_0$")
+    ax.plot(*beta_star, "*", color=COLORS["red"], ms=14, label=r"$\beta_*$")
+    ax.annotate("upstream: lazy,\nnearly straight", (0.62, 0.55), fontsize=9, color=colors[-1])
+    ax.annotate("balanced: rich", (0.3, 0.22), fontsize=9)
+    ax.annotate("downstream: via the origin, delayed", (-0.25, -0.2), fontsize=9, color=colors[0])
+    ax.set(xlabel=r"$\beta_1$", ylabel=r"$\beta_2$", aspect="equal", xlim=(-0.3, 1.3),
+           ylim=(-0.3, 1.3), title="Function space: exact (lines), gradient descent (circles)")
+    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    return fig
+
+
+def loss_kernel_figure(exact: Trajectory, S, gd: Trajectory, S_gd, deltas):
+    """Loss and kernel distance S(t) against time for a δ sweep: exact lines, descent circles."""
+    deltas = _check_runs(exact, gd, deltas)
+    S, S_gd = as_array(S, "S", ndim=2), as_array(S_gd, "S_gd", ndim=2)
+    colors = delta_colors(deltas)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    for i, d in enumerate(deltas):
+        ax0.semilogy(exact.t, exact.loss[i], color=colors[i], label=f"δ = {d:g}")
+        ax0.semilogy(gd.t, gd.loss[i], "o", ms=3, mfc="none", color=colors[i])
+        ax1.plot(exact.t, S[i], color=colors[i], label=f"δ = {d:g}")
+        ax1.plot(gd.t, S_gd[i], "o", ms=3, mfc="none", color=colors[i])
+    ax0.set(xlabel="time t", ylabel=r"loss $\mathcal{L}(t)$", ylim=(1e-10, 1), title="Loss")
+    ax1.set(xlabel="time t", ylabel="kernel distance S(t)",
+            title="Kernel distance from initialisation")
+    ax1.annotate("downstream: frozen, then a late jump", (6, 0.82), fontsize=9, color=colors[0])
+    ax1.annotate("balanced: moves early", (19, 0.23), fontsize=9)
+    ax1.annotate("upstream: lazy, S ≈ 0", (19, 0.08), fontsize=9, color=colors[-1])
+    ax0.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def implicit_bias_figure(X, y, beta0, sweep, beta_inf, deltas, paths: Trajectory, end_points,
+                         lazy, down):
+    """Implicit bias for n < d, d = 2 (paper, Fig. 4b): function-space paths and end points of
+    gradient descent over the exact curve β∞(δ) (left); the position of β∞ along the line of
+    interpolants against δ (right).
+
+    ``sweep`` (K,) and ``beta_inf`` (K, 2): the exact curve; ``deltas`` (B,), ``paths`` (a
+    Trajectory batched over them) and ``end_points`` (B, 2): gradient descent; ``lazy``,
+    ``down``: the δ → ±∞ limits.
+    """
+    X = as_array(X, "X", ndim=2)
+    y = as_array(y, "y", ndim=1)
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    sweep, beta_inf = as_array(sweep, "sweep", ndim=1), as_array(beta_inf, "beta_inf", ndim=2)
+    deltas, end_points = as_array(deltas, "deltas", ndim=1), as_array(end_points, "end_points", ndim=2)
+    lazy, down = as_array(lazy, "lazy", ndim=1), as_array(down, "down", ndim=1)
+    if not isinstance(paths, Trajectory):
+        raise TypeError(f"paths must be a Trajectory, got {type(paths).__name__}")
+    if X.shape[1] != 2:
+        raise ValueError(f"implicit_bias_figure draws d = 2 problems, got X of shape {X.shape}")
+    beta_mn = np.linalg.pinv(X) @ y
+    null = null_direction(X)
+    colors = delta_colors(deltas)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=4.4)
+    line = beta_mn[None, :] + np.linspace(-1.6, 1.8, 2)[:, None] * null
+    ax0.plot(line[:, 0], line[:, 1], color=COLORS["grey"], lw=1, label=r"interpolants $X\beta = y$")
+    ax0.plot(beta_inf[:, 0], beta_inf[:, 1], color=COLORS["theory"], lw=3, alpha=0.35,
+             label=r"exact $\beta_\infty(\delta)$")
+    for i in range(deltas.size):
+        ax0.plot(paths.beta[i, :, 0], paths.beta[i, :, 1], ".", ms=2, color=colors[i])
+        ax0.plot(*end_points[i], "o", mfc="none", ms=8, color=colors[i],
+                 label="GD end points (red: δ < 0, blue: δ > 0)" if i == 0 else None)
+    ax0.plot(*beta0, "s", color="k", label=r"$\beta_0$")
+    ax0.plot(*beta_mn, "*", color=COLORS["red"], ms=12, label=r"$\beta_{\rm mn}$ (min norm)")
+    ax0.plot(*lazy, "D", color=COLORS["blue"], label=r"lazy limit $\beta_{\rm mn} + P_{\rm null}\beta_0$")
+    ax0.plot(*down, "^", color=COLORS["orange"], ms=8, label=r"downstream limit $\tau^*\beta_0$")
+    ax0.plot([0, down[0]], [0, down[1]], ":", color=COLORS["orange"], lw=1)
+    ax0.set(xlabel=r"$\beta_1$", ylabel=r"$\beta_2$", aspect="equal", xlim=(-0.1, 1.9),
+            ylim=(-0.3, 1.3), title="Function space: descent paths (dots) and end points")
+    ax0.legend(fontsize=7, loc="upper right")
+
+    ax1.plot(sweep, (beta_inf - beta_mn) @ null, color=COLORS["theory"], label=r"exact $\beta_\infty(\delta)$")
+    ax1.plot(deltas, (end_points - beta_mn) @ null, "o", mfc="none", ms=8, color=COLORS["blue"],
+             label="gradient descent, extrapolated to dt → 0")
+    ax1.axhline((lazy - beta_mn) @ null, ls="--", color=COLORS["blue"], label="lazy limit (δ → +∞)")
+    ax1.axhline((down - beta_mn) @ null, ls="--", color=COLORS["orange"], label="downstream limit (δ → −∞)")
+    ax1.axhline(0, ls=":", color=COLORS["red"], label="minimum norm")
+    ax1.set_xscale("symlog", linthresh=1e-2)
+    ax1.set(xlabel="imbalance δ", ylabel=r"$(\beta_\infty - \beta_{\rm mn})\cdot \hat n_{\rm null}$",
+            title="Position of the interpolant along the solution line")
+    ax1.set_xticks([-1e4, -1e2, -1, 0, 1, 1e2, 1e4])
+    ax1.annotate("downstream", (-5e3, 1.25), fontsize=9, color=COLORS["orange"])
+    ax1.annotate("upstream (lazy)", (30, 0.53), fontsize=9, color=COLORS["blue"])
+    ax1.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Explorers
+# ----------------------------------------------------------------------------------------------
+
+_BETA_STAR = np.array([0.0, 1.0])  # the explorers' whitened problem: X = I₂, β* = (0, 1)
+
+
 def _solve(beta0, deltas, eta_ratio: float, t_max: float, n_t: int):
-    """Exact trajectories from the initial function β₀ (target β* = (0, 1), X = I₂) for each δ,
-    with η_a/η_w = ``eta_ratio``: (t, trajectory, kernel distance S(t))."""
+    """Exact trajectories from the initial function β₀ (β* = (0, 1), X = I₂) for each δ, with
+    η_a/η_w = ``eta_ratio`` and η_aη_w = 1: (t, trajectory, kernel distance S(t))."""
     eta_a, eta_w = np.sqrt(eta_ratio), 1.0 / np.sqrt(eta_ratio)
     a0, w0 = init_from_beta(beta0, deltas, eta_a, eta_w)
     t = np.linspace(0.0, t_max, n_t)
-    tr = whitened_solution(t, a0, w0, np.array([0.0, 1.0]), eta_a, eta_w)
+    tr = whitened_solution(t, a0, w0, _BETA_STAR, eta_a, eta_w)
     return t, tr, kernel_distance_whitened(a0, w0, tr.a, tr.w, eta_a, eta_w)
 
 
-def explorer_figure(delta: float = 0.0, eta_ratio: float = 1.0, scale: float = 1.0, *,
-                    angle_deg: float = 90.0, t_max: float = 20.0):
-    """The chapter's explorer: one whitened single-neuron problem (β* = (0, 1), X = I₂).
+@explorer(delta=[-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0], eta_ratio=[0.1, 1.0, 10.0],
+          scale=[0.1, 1.0], labels={"delta": "δ", "eta_ratio": "η_a/η_w", "scale": "‖β₀‖"})
+def single_neuron_explorer(delta: float = 0.0, eta_ratio: float = 1.0, scale: float = 1.0, *,
+                           angle_deg: float = 90.0, t_max: float = 20.0):
+    """One whitened single-neuron problem (X = I₂, β* = (0, 1)), solved exactly (paper, Sec. 3).
 
     β₀ = scale·(sin θ, cos θ), θ = ``angle_deg`` the angle between β₀ and β*; its parameters
-    (a₀, w₀) realise that β₀ with imbalance δ, so the initial function is the same for every δ.
-    Left: β(t) in function space over the loss. Right: loss and kernel distance S(t).
-    Returns the figure.
+    (a₀, w₀) realise that β₀ with imbalance δ (:func:`init_from_beta`), so the initial function
+    is the same for every δ. Left: β(t) in function space over the loss. Right: loss and kernel
+    distance S(t).
     """
-    beta_star = np.array([0.0, 1.0])
-    theta = np.deg2rad(angle_deg)
+    delta = check_scalar(delta, "delta")
+    eta_ratio = check_scalar(eta_ratio, "eta_ratio", min=0.0, include_min=False)
+    scale = check_scalar(scale, "scale", min=0.0, include_min=False)
+    theta = np.deg2rad(check_scalar(angle_deg, "angle_deg", min=0.0, max=180.0))
+    t_max = check_scalar(t_max, "t_max", min=0.0, include_min=False)
     beta0 = scale * np.array([np.sin(theta), np.cos(theta)])
     t, tr, S = _solve(beta0, delta, eta_ratio, t_max, 600)
 
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
+    # a fixed layout: every frame has the same axes, and constrained layout would cost most of
+    # a frame's drawing time
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6, layout="none")
+    fig.subplots_adjust(left=0.07, right=0.92, bottom=0.14, top=0.86, wspace=0.3)
     g = np.linspace(-1.6, 1.6, 121)
     B1, B2 = np.meshgrid(g, g)
     ax0.contourf(B1, B2, 0.5 * (B1**2 + (B2 - 1) ** 2), levels=20, cmap="Greys", alpha=0.35)
     ax0.plot(tr.beta[:, 0], tr.beta[:, 1], color=COLORS["blue"], label="β(t), exact")
     ax0.plot(*beta0, "o", color=COLORS["blue"], label="β₀")
-    ax0.plot(*beta_star, "*", color=COLORS["red"], ms=12, label="β*")
+    ax0.plot(*_BETA_STAR, "*", color=COLORS["red"], ms=12, label="β*")
     ax0.set(xlabel=r"$\beta_1$", ylabel=r"$\beta_2$", aspect="equal", xlim=(-1.6, 1.6),
             ylim=(-1.6, 1.6), title=f"function space, δ = {delta:g}")
     ax0.legend(loc="lower left")
@@ -98,44 +275,43 @@ def explorer_figure(delta: float = 0.0, eta_ratio: float = 1.0, scale: float = 1
     ax2.grid(False)
     lines = ax1.get_lines() + ax2.get_lines()
     ax1.legend(lines, [ln.get_label() for ln in lines], loc="upper right")
-    ax1.set_title(f"{regime(delta)}\nη_a/η_w = {eta_ratio:g}, ‖β₀‖ = {scale:g}")
-    fig.tight_layout()
+    ax1.set_title(f"{regime(delta)}\nη_a/η_w = {eta_ratio:g}, ‖β₀‖ = {scale:g}", fontsize=9)
     return fig
 
 
-def scrubber_animation(deltas, *, eta_ratio: float = 1.0, scale: float = 1.0, t_max: float = 20.0):
-    """A matplotlib animation over δ (function-space path and S(t)), for ``to_jshtml``.
+SCRUBBER_DELTAS = tuple(float(d) for d in np.linspace(-4.0, 4.0, 17))
 
-    It is the static book's stand-in for the explorer: a self-contained scrubber that needs no
-    kernel. Returns (animation, figure).
+
+@functools.lru_cache(maxsize=4)
+def _scrubber_runs(t_max: float = 20.0):
+    """Every δ of the scrubber solved once (β₀ = (1, 0) ⟂ β*, unit rates): (t, trajectory, S)."""
+    return _solve(np.array([1.0, 0.0]), np.array(SCRUBBER_DELTAS), 1.0, t_max, 400)
+
+
+@explorer(delta=list(SCRUBBER_DELTAS), play="delta", labels={"delta": "δ"})
+def delta_scrubber(delta: float = 0.0):
+    """Step through δ from −4 to 4 with β₀ = (1, 0) held fixed (X = I₂, β* = (0, 1), unit rates):
+    the function-space path of that δ over the faint paths of all the others (left), and its
+    kernel distance S(t) and loss/loss(0) (right). Exact solutions (paper, Sec. 3, Fig. 3).
     """
-    from matplotlib.animation import FuncAnimation
-
-    deltas = np.asarray(deltas, dtype=float)
-    beta_star = np.array([0.0, 1.0])
-    beta0 = np.array([scale, 0.0])
-    t, tr, S = _solve(beta0, deltas, eta_ratio, t_max, 400)
-
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.8))
-    ax0.plot(*beta_star, "*", color=COLORS["red"], ms=12, label="β*")
-    ax0.plot(*beta0, "o", color=COLORS["grey"], label="β₀")
-    (path,) = ax0.plot([], [], color=COLORS["blue"], label="β(t), exact")
+    delta = check_scalar(delta, "delta")
+    if delta not in SCRUBBER_DELTAS:
+        raise ValueError(f"delta must be one of the scrubber's values {SCRUBBER_DELTAS}, got {delta}")
+    t, tr, S = _scrubber_runs()
+    i = SCRUBBER_DELTAS.index(delta)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.4, layout="none")
+    fig.subplots_adjust(left=0.07, right=0.97, bottom=0.15, top=0.9, wspace=0.25)
+    for j in range(len(SCRUBBER_DELTAS)):
+        ax0.plot(tr.beta[j, :, 0], tr.beta[j, :, 1], color=COLORS["grey"], lw=0.6, alpha=0.4)
+    ax0.plot(tr.beta[i, :, 0], tr.beta[i, :, 1], color=COLORS["blue"], label="β(t), exact")
+    ax0.plot(*_BETA_STAR, "*", color=COLORS["red"], ms=12, label="β*")
+    ax0.plot(1.0, 0.0, "o", color=COLORS["grey"], label="β₀")
     ax0.set(xlabel=r"$\beta_1$", ylabel=r"$\beta_2$", xlim=(-0.2, 1.4), ylim=(-0.4, 1.2),
-            aspect="equal")
+            aspect="equal", title=f"δ = {delta:g}: {regime(delta).split(':')[0]}")
     ax0.legend(loc="lower left")
-    (s_line,) = ax1.plot([], [], color=COLORS["orange"], label="S(t)")
-    (l_line,) = ax1.plot([], [], color=COLORS["blue"], label="loss")
-    ax1.set(xlabel="time t", ylabel="S(t), loss", xlim=(0, t_max), ylim=(0, 1))
+    ax1.plot(t, S[i], color=COLORS["orange"], label="kernel distance S(t)")
+    ax1.plot(t, tr.loss[i] / tr.loss[i, 0], color=COLORS["blue"], label="loss / loss(0)")
+    ax1.set(xlabel="time t", ylabel="S(t), loss/loss(0)", xlim=(0, t[-1]), ylim=(0, 1),
+            title="kernel distance and loss")
     ax1.legend(loc="upper right")
-    fig.tight_layout()
-
-    def frame(i):
-        path.set_data(tr.beta[i, :, 0], tr.beta[i, :, 1])
-        s_line.set_data(t, S[i])
-        l_line.set_data(t, tr.loss[i] / tr.loss[i, 0])
-        ax0.set_title(f"δ = {deltas[i]:g}: {regime(deltas[i]).split(':')[0]}")
-        ax1.set_title("S(t) and loss/loss(0)")
-        return path, s_line, l_line
-
-    anim = FuncAnimation(fig, frame, frames=len(deltas), interval=400, blit=False)
-    return anim, fig
+    return fig

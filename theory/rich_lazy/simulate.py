@@ -21,7 +21,28 @@ from theory.core import as_array, check_scalar, positive, record_steps, resolve_
 from theory.core import train_batched
 from theory.rich_lazy.exact import Trajectory
 
-__all__ = ["DescentLimit", "gradient_descent", "gradient_descent_limit", "gradient_flow_ode"]
+__all__ = ["DescentLimit", "gradient_descent", "gradient_descent_limit", "gradient_flow_ode",
+           "whitened_problem"]
+
+
+def whitened_problem(n: int, d: int, n_inits: int, *, init_norm: float = 0.5, seed: int = 1):
+    """A random whitened regression problem and initial functions (the book's test problem).
+
+    From ``numpy.random.default_rng(seed)``, in this order: X (n, d) with orthonormal columns
+    (the Q of a Gaussian matrix, so XᵀX = I_d; needs n ≥ d), y ~ N(0, I_n), and ``n_inits``
+    initial functions β₀ (n_inits, d) of norm ``init_norm`` in uniformly random directions.
+    Returns (X, y, beta0).
+    """
+    n = check_scalar(n, "n", kind="int", min=1)
+    d = check_scalar(d, "d", kind="int", min=1, max=n)
+    n_inits = check_scalar(n_inits, "n_inits", kind="int", min=1)
+    init_norm = check_scalar(init_norm, "init_norm", min=0.0, include_min=False)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    rng = np.random.default_rng(seed)
+    X = np.linalg.qr(rng.normal(size=(n, d)))[0]
+    y = rng.normal(size=n)
+    beta0 = rng.normal(size=(n_inits, d))
+    return X, y, init_norm * beta0 / np.linalg.norm(beta0, axis=1, keepdims=True)
 
 
 def _schedule(steps: int, record_every, record_at) -> np.ndarray:
