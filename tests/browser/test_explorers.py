@@ -6,8 +6,8 @@ explorer's own inline script then runs its self-test once the page has loaded: f
 explorer on the page and every control it sets the range input to its minimum and to its
 maximum, each time dispatching a real ``input`` event through the page's handler, and records
 the image shown (a fingerprint of the ``<img>`` src) after each; it presses every play button,
-lets the player run 1.5 intervals (one step), presses it again; and writes a JSON verdict into a hidden
-``<pre id="explorer-selftest">``, which ``--dump-dom`` returns. The checks here:
+lets the player run 1.5 intervals (one step), presses it again; and writes a JSON verdict into
+a hidden ``<pre id="explorer-selftest">``, which ``--dump-dom`` returns. The checks here:
 
 - every explorer of the page ran its script (as many verdicts as explorers in the HTML), and every
   control in the HTML was moved;
@@ -138,7 +138,8 @@ def test_every_control_changes_the_figure(docname, verdicts):
     text = (HTML / f"{docname}.html").read_text(encoding="utf-8")
     static = static_explorers(text)
     ran = {r["id"]: r for r in report["explorers"]}
-    assert set(ran) == set(static), f"{docname}: explorers whose script did not run: {set(static) - set(ran)}"
+    silent = sorted(set(static) - set(ran))
+    assert set(ran) == set(static), f"{docname}: explorers whose script did not run: {silent}"
     problems = []
     for uid, exp in static.items():
         r = ran[uid]

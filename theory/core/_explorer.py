@@ -1,4 +1,4 @@
-"""Explorers: one plotting function over a finite grid of controls, live in Jupyter, static in the book.
+"""Explorers: a plotting function over a grid of controls, live in Jupyter, static in the book.
 
 An explorer is a module-level function of a chapter's ``plots.py`` with explicit keyword
 arguments that returns a matplotlib Figure. ``@explorer(...)`` gives each argument it controls
@@ -46,7 +46,7 @@ EXPLORERS: dict[str, "Explorer"] = {}
 """Every explorer defined so far, by name ("<module>.<qualname>" unless named)."""
 
 MAX_FRAMES = 64  # default cap on the product of the controls' lengths
-DPI = 72  # resolution of the static frames (small pages, fast builds)
+DPI = 80  # resolution of the static frames (small pages, fast builds): 6.4 in → 512 px
 PLAY_INTERVAL_MS = 600
 _RESERVED = ("labels", "name", "play", "max_frames")
 _ids = itertools.count()  # element ids: deterministic within one kernel, unique on a page
@@ -116,7 +116,8 @@ def explorer(
         raise ValueError("explorer needs at least one control, e.g. @explorer(delta=[-1, 0, 1])")
     checked = OrderedDict((k, _check_control(k, v)) for k, v in controls.items())
 
-    if isinstance(max_frames, bool) or not isinstance(max_frames, numbers.Integral) or max_frames < 1:
+    if isinstance(max_frames, bool) or not isinstance(max_frames, numbers.Integral) \
+            or max_frames < 1:
         raise ValueError(f"max_frames must be a positive int, got {max_frames!r}")
     n_frames = math.prod(len(v) for v in checked.values())
     if n_frames > max_frames:
@@ -135,6 +136,11 @@ def explorer(
             raise ValueError(f"labels names {key!r}, which is not a control ({list(checked)})")
         if not isinstance(label, str) or not label:
             raise TypeError(f"labels[{key!r}] must be a non-empty str, got {label!r}")
+        if "$" in label or "\\" in label:
+            raise ValueError(
+                f"labels[{key!r}] = {label!r}: labels are plain text shown in the page as is, "
+                "not LaTeX; write symbols in Unicode (δ, τ, α²)"
+            )
 
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"name must be a non-empty str or None, got {name!r}")
@@ -148,9 +154,8 @@ def explorer(
             raise ValueError(f"play names {key!r}, which is not a control ({list(checked)})")
 
     def decorate(func: Callable) -> Explorer:
-        return Explorer(
-            func, checked, labels={k: labels.get(k, k) for k in checked}, name=name, play=tuple(play)
-        )
+        full = {k: labels.get(k, k) for k in checked}
+        return Explorer(func, checked, labels=full, name=name, play=tuple(play))
 
     return decorate
 
@@ -180,7 +185,8 @@ class Explorer:
         var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
         for key in self.controls:
             p = params.get(key)
-            if p is None and not var_kw or p is not None and p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL):
+            positional = p is not None and p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL)
+            if p is None and not var_kw or positional:
                 raise TypeError(
                     f"explorer control {key!r} is not a keyword parameter of {self.name}"
                     f"{sig}: controls must name the function's arguments"
@@ -198,8 +204,9 @@ class Explorer:
         for key, values in self.controls.items():
             p = params.get(key)
             default = p.default if p is not None else inspect.Parameter.empty
-            match = [v for v in values if default is not inspect.Parameter.empty and _same(v, default)]
-            self.defaults[key] = match[0] if match else values[len(values) // 2]
+            on_grid = [v for v in values if default is not inspect.Parameter.empty
+                       and _same(v, default)]  # fmt: skip
+            self.defaults[key] = on_grid[0] if on_grid else values[len(values) // 2]
         EXPLORERS[self.name] = self
 
     # -- the grid -------------------------------------------------------------------------
@@ -240,8 +247,9 @@ class Explorer:
         return f"<Explorer {self.name}({grid}): {self.n_frames} frames>"
 
     # -- static HTML ----------------------------------------------------------------------
-    def render_frame(self, values: dict[str, Any] | None = None, *, dpi: int = DPI,
-                     palette: bool = True) -> bytes:
+    def render_frame(
+        self, values: dict[str, Any] | None = None, *, dpi: int = DPI, palette: bool = True
+    ) -> bytes:
         """PNG bytes of the figure at ``values`` (controls not given take their defaults).
 
         Drawn once by Agg at ``dpi`` over the whole figure (no tight bounding box, so every
@@ -268,7 +276,7 @@ class Explorer:
             img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img)
         img = img.convert("RGB")
         if palette:
-            img = img.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            img = img.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         return buf.getvalue()
@@ -283,6 +291,7 @@ class Explorer:
         """
         import time
 
+        dpi = _check_dpi(dpi)
         uris: dict[str, int] = {}
         index = []
         t0 = time.perf_counter()
@@ -302,6 +311,7 @@ class Explorer:
         uid = f"thx-{re.sub(r'[^A-Za-z0-9]+', '-', self.name).strip('-')}-{next(_ids)}"
         values = [[_format_value(v) for v in self.controls[k]] for k in keys]
         data = {"frames": frames, "index": index, "strides": strides, "values": values,
+                "labels": [self.labels[k] for k in keys], "name": self.name,
                 "interval": PLAY_INTERVAL_MS}  # fmt: skip
         e = html.escape
         rows = []
@@ -310,8 +320,8 @@ class Explorer:
             button = ""
             if key in self.play:
                 button = (
-                    f'<button type="button" class="thx-play" data-for="{iid}" '
-                    f'aria-label="play {e(self.labels[key])}" title="play/pause">{_PLAY_SVG}{_PAUSE_SVG}</button>'
+                    f'<button type="button" class="thx-play" data-for="{iid}" aria-label="play '
+                    f'{e(self.labels[key])}" title="play/pause">{_PLAY_SVG}{_PAUSE_SVG}</button>'
                 )
             rows.append(
                 f'<div class="thx-row">{button}<label for="{iid}">{e(self.labels[key])}</label>'
@@ -321,7 +331,8 @@ class Explorer:
                 f'<output for="{iid}">{e(values[j][start[j]])}</output></div>'
             )
         payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-        alt = e(f"{self.name} at " + ", ".join(f"{self.labels[k]} = {values[j][start[j]]}" for j, k in enumerate(keys)))
+        at = ", ".join(f"{self.labels[k]} = {values[j][start[j]]}" for j, k in enumerate(keys))
+        alt = e(f"{self.name} at {at}")
         out = (
             f'<div class="theory-explorer" id="{uid}" data-name="{e(self.name)}" '
             f'data-frames="{len(index)}">{_CSS}'
@@ -376,7 +387,9 @@ class Explorer:
         redraw()
         return w.VBox([*rows, out])
 
-    def show(self, *, live: bool | None = None, dpi: int = DPI, palette: bool = True) -> "ExplorerView":
+    def show(
+        self, *, live: bool | None = None, dpi: int = DPI, palette: bool = True
+    ) -> "ExplorerView":
         """Display the explorer: the live widgets and the static HTML in one output.
 
         Jupyter picks the widget view when a widget manager is present; the book's HTML
@@ -477,11 +490,12 @@ init:function(root){
  var img=root.querySelector("img.thx-frame"),first=img.getAttribute("src");
  var inputs=Array.prototype.slice.call(root.querySelectorAll("input.thx-range"));
  function update(){
-  var k=0;
+  var k=0,at=[];
   inputs.forEach(function(inp,j){var i=+inp.value;k+=i*data.strides[j];
-   var v=data.values[j][i];inp.setAttribute("aria-valuetext",v);
+   var v=data.values[j][i];inp.setAttribute("aria-valuetext",v);at.push(data.labels[j]+" = "+v);
    var o=root.querySelector('output[for="'+inp.id+'"]');if(o)o.textContent=v;});
   img.setAttribute("src",data.frames[data.index[k]]||first);
+  img.setAttribute("alt",data.name+" at "+at.join(", "));
  }
  inputs.forEach(function(inp){inp.addEventListener("input",update);});
  var buttons=Array.prototype.slice.call(root.querySelectorAll("button.thx-play"));
