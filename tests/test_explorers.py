@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import theory  # noqa: E402
@@ -87,6 +88,7 @@ def test_explorer_at_corner(exp, corner):
         assert isinstance(fig, Figure)
         assert fig.axes, f"{exp.name} at {corner}: the figure has no axes"
         assert any(ax.has_data() for ax in fig.axes), f"{exp.name} at {corner}: no axes has data"
+        FigureCanvasAgg(fig).draw()  # what the static frame does: errors at draw time show here
     finally:
         plt.close(fig)
 
