@@ -11,8 +11,10 @@ a hidden ``<pre id="explorer-selftest">``, which ``--dump-dom`` returns. The che
 
 - every explorer of the page ran its script (as many verdicts as explorers in the HTML), and every
   control in the HTML was moved;
-- for each control, the image at its minimum differs from the image at its maximum (the other
-  controls at their defaults), both are inline PNG data URIs, and the start frame comes back;
+- for each control, moving it changes the image shown: the image at its minimum or at its
+  maximum differs from the one at its start value (the other controls at their defaults; the two
+  ends may show the same figure, e.g. for a control the figure is symmetric in); all are inline
+  PNG data URIs, and the start frame comes back when the control returns;
 - every play button holds its icons as inline SVG, starts and stops, and the frame advances;
 - the page fetched nothing over the network (Chromium's net log) and carries no widget view or
   widget state (no dead sliders);
@@ -154,8 +156,8 @@ def test_every_control_changes_the_figure(docname, verdicts):
                 problems.append(f"{uid}.{c['control']}: an image shown is not an inline PNG")
             if not c["changed"]:
                 problems.append(
-                    f"{uid}.{c['control']}: the figure at {c['min_value']} is the figure at "
-                    f"{c['max_value']} (a dead control)"
+                    f"{uid}.{c['control']}: the figure is the same at {c['min_value']}, at "
+                    f"{c['max_value']} and at its start value (a dead control)"
                 )
             if not c["restored"]:
                 problems.append(f"{uid}.{c['control']}: back at its start value, another image")

@@ -317,7 +317,7 @@ class Explorer:
         rows = []
         for j, key in enumerate(keys):
             iid = f"{uid}-{j}"
-            button = ""
+            button = "<span></span>"  # the play column, empty
             if key in self.play:
                 button = (
                     f'<button type="button" class="thx-play" data-for="{iid}" aria-label="play '
@@ -469,13 +469,15 @@ _PAUSE_SVG = (
     '<rect x="9" y="2" width="4" height="12" fill="currentColor"/></svg>'
 )
 _CSS = (
-    "<style>.theory-explorer{margin:.5em 0}.theory-explorer .thx-row{display:flex;"
-    "align-items:center;gap:.6em;margin:.2em 0}.theory-explorer label{min-width:4em;"
-    "text-align:right}.theory-explorer input[type=range]{width:14em}.theory-explorer output{"
-    "font-variant-numeric:tabular-nums;min-width:4em}.theory-explorer .thx-play{display:"
-    "inline-flex;align-items:center;justify-content:center;width:1.9em;height:1.9em;padding:0;"
-    "border:1px solid #999;border-radius:4px;background:transparent;color:inherit;cursor:"
-    "pointer}.theory-explorer img{display:block;max-width:100%;height:auto}</style>"
+    "<style>.theory-explorer{margin:.5em 0}.theory-explorer .thx-controls{display:grid;"
+    "grid-template-columns:auto auto minmax(8em,16em) auto;align-items:center;gap:.3em .6em;"
+    "justify-content:start;margin-bottom:.3em}.theory-explorer .thx-row{display:contents}"
+    ".theory-explorer label{text-align:right}.theory-explorer input[type=range]{width:100%;"
+    "margin:0}.theory-explorer output{font-variant-numeric:tabular-nums;min-width:3em}"
+    ".theory-explorer .thx-play{display:inline-flex;align-items:center;justify-content:center;"
+    "width:1.9em;height:1.9em;padding:0;border:1px solid #999;border-radius:4px;background:"
+    "transparent;color:inherit;cursor:pointer}.theory-explorer img{display:block;"
+    "max-width:100%;height:auto}</style>"
 )
 
 # The page's switcher. One copy of the machinery per page (window.theoryExplorer), one init per
@@ -533,7 +535,8 @@ selftest:function(){
    var start=src(),lo=set(inp.min),lov=inp.getAttribute("aria-valuetext");
    var hi=set(inp.max),hiv=inp.getAttribute("aria-valuetext");set(keep);
    r.controls.push({control:inp.getAttribute("data-control"),start:start,min:lo,max:hi,
-    min_value:lov,max_value:hiv,changed:lo!==hi,restored:src()===start});
+    min_value:lov,max_value:hiv,changed:lo!==start||hi!==start,ends_differ:lo!==hi,
+    restored:src()===start});
   });
   t.buttons.forEach(function(b){
    var p={control:document.getElementById(b.getAttribute("data-for")).getAttribute("data-control"),
