@@ -420,3 +420,24 @@ def test_rhm_sample_complexity_small():
     with pytest.raises(ValueError):
         deep.rhm_sample_complexity(3, 2, 2, 2, 2, sizes=[16, 4], alphas=[1.0], seeds=[0], width=4,
                                    steps=2, lr=1e-2, n_test=5, progress=False)
+
+
+def test_time_ratio_bounds_censored_times():
+    up, down = np.array([100.0, 200.0, 300.0]), np.array([400.0, np.nan, 500.0])
+    assert deep.time_ratio(up, down, 1000, reduce="max") == 0.6                 # never: at the budget
+    assert np.isclose(deep.time_ratio(up, down, 1000, reduce="mean"), 200 / (1900 / 3))
+    assert deep.time_ratio(down, up, 1000, reduce="max") == np.inf               # never: infinite
+    assert deep.time_ratio(down, up, 1000, bound="lower", reduce="min") == 5 / 3
+    np.testing.assert_allclose(deep.time_ratio(up, up * 2, 1000), 0.5)          # nothing censored
+    with pytest.raises(ValueError, match="t_num"):
+        deep.time_ratio([2000.0], [1.0], 1000)                                  # beyond the budget
+    with pytest.raises(ValueError, match="budget"):
+        deep.time_ratio(up, up, float("nan"))
+    with pytest.raises(ValueError, match="reduce"):
+        deep.time_ratio(up, up, 1000, reduce="median")
+
+
+def test_mlp_rejects_residues_out_of_range():
+    prm = deep.init_params("mlp", dict(d_in=10, width=3, d_out=5), 1.0, 0, **F64)
+    with pytest.raises(ValueError, match="residues"):
+        deep.forward("mlp", prm, torch.tensor([[0, 5]]))

@@ -40,6 +40,7 @@ Contents
   :func:`layer_movement`, :func:`kernel_movement`, :func:`ntk_step_size`;
 - experiments: :func:`crossing_steps` (steps to a threshold, per configuration),
   :func:`rhm_sample_complexity` (test accuracy over training-set sizes, and P*),
+  :func:`time_ratio` (ratios of crossing times when some runs never crossed),
   :func:`seed_table` (mean ± s.d. over seeds, for the printed summaries).
 """
 
@@ -58,7 +59,7 @@ __all__ = ["ARCHITECTURES", "Hierarchy", "ModularData", "accuracy", "balanced_al
            "crossing_steps", "digits", "feature_gram", "forward", "init_params", "initial_spread",
            "kernel_distance", "kernel_movement", "layer_movement", "layers", "mean_imbalance",
            "modular_addition", "modular_batch", "ntk_gram", "ntk_step_size", "random_hierarchy",
-           "rhm_sample_complexity", "sample_hierarchy", "seed_table", "train"]
+           "rhm_sample_complexity", "sample_hierarchy", "seed_table", "time_ratio", "train"]
 
 ARCHITECTURES = ("mlp", "cnn", "hcnn")
 
@@ -356,11 +357,16 @@ def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
     W = params
     B = W[0].shape[0]
     if arch == "mlp":            # x: (N, 2) index pairs (a, b), or (G, N, 2)
+        # W (e_a ⊕ e_b) = W[:, a] + W[:, p + b]: the one-hot product read as two column lookups
+        # (the same sums, without the 2p-long dot products of zeros)
         p = W[0].shape[-1] // 2
-        onehot = torch.cat([torch.nn.functional.one_hot(x[..., 0], p),
-                            torch.nn.functional.one_hot(x[..., 1], p)], dim=-1).to(W[0].dtype)
-        eq = "nd,bhd->bnh" if x.dim() == 2 else "bnd,bhd->bnh"
-        return torch.relu(torch.einsum(eq, onehot, W[0]))             # relu(W (e_a ⊕ e_b))
+        if x.min() < 0 or x.max() >= p:
+            raise ValueError(f"x must hold residues in [0, {p}) for this network")
+        cols = W[0].transpose(1, 2)                                       # (G, 2p, H)
+        if x.dim() == 2:
+            return torch.relu(cols[:, x[:, 0]] + cols[:, p + x[:, 1]])    # (G, N, H)
+        idx = lambda j: x[..., j, None].expand(-1, -1, cols.shape[-1])    # noqa: E731
+        return torch.relu(cols.gather(1, idx(0)) + cols.gather(1, p + idx(1)))
     if arch == "cnn":            # x: (N, 1, 8, 8) shared, grouped convolutions over the G models
         conv = torch.nn.functional.conv2d
         c1, c2 = W[0].shape[1], W[1].shape[1]
@@ -723,6 +729,36 @@ def seed_table(columns: dict, index, *, index_name: str = "α"):
         out[name] = [f"{mi:.3g} ± {si:.2g}" for mi, si in zip(m, sd)]
     return pd.DataFrame(out, index=pd.Index([f"{v:g}" if isinstance(v, (float, np.floating)) else v
                                              for v in index.tolist()], name=index_name))
+
+
+def time_ratio(t_num, t_den, budget, *, bound: str = "upper", reduce: str = "max") -> float:
+    """A bound on the ratio of times to a threshold, t_num / t_den, when some runs never crossed
+    within the step ``budget`` (NaN in :func:`crossing_steps`): their time is only known to
+    exceed the budget.
+
+    ``bound="upper"``: a never-crossed numerator counts as +∞, a never-crossed denominator as the
+    budget, so the result is at least the true ratio (a claim "ratio ≤ x" tested on it is
+    conservative); ``bound="lower"``: the reverse (for "ratio ≥ x"). ``reduce``: ``"max"`` or
+    ``"min"`` of the elementwise ratios (paired runs: same seed), or ``"mean"``, the ratio of the
+    means. ``t_num`` and ``t_den`` broadcast against each other. The book's analysis.
+    """
+    budget = check_scalar(budget, "budget", min=0.0, include_min=False)
+    if bound not in ("upper", "lower"):
+        raise ValueError(f"bound must be 'upper' or 'lower', got {bound!r}")
+    if reduce not in ("max", "min", "mean"):
+        raise ValueError(f"reduce must be 'max', 'min' or 'mean', got {reduce!r}")
+    num, den = np.asarray(t_num, dtype=float), np.asarray(t_den, dtype=float)
+    for name, t in (("t_num", num), ("t_den", den)):
+        if np.any(np.isinf(t)) or np.any(t[np.isfinite(t)] <= 0) or np.any(t[np.isfinite(t)] > budget):
+            raise ValueError(f"{name} must hold crossing steps in (0, budget] or NaN (never crossed)")
+    hi, lo = (np.inf, budget) if bound == "upper" else (budget, np.inf)
+    num, den = np.where(np.isnan(num), hi, num), np.where(np.isnan(den), lo, den)
+    if reduce == "mean":
+        return float(np.mean(num) / np.mean(den))
+    r = np.broadcast_arrays(num, den)
+    with np.errstate(invalid="ignore"):
+        ratio = r[0] / r[1]
+    return float(np.max(ratio) if reduce == "max" else np.min(ratio))
 
 
 def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, sizes, alphas, seeds,

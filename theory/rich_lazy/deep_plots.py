@@ -39,10 +39,11 @@ def _grid(name: str, arr, shape: tuple) -> np.ndarray:
 def grokking_figure(steps, train_accuracy, test_accuracy, t_generalise, t_memorise, *, alphas,
                     delta_bar, alpha0: float, threshold: float, p: int):
     """Left: test (solid) and train (dotted) accuracy over steps, mean over seeds with the range
-    as a band, one colour per α. Right: steps to ``threshold`` test accuracy per seed (circles)
-    and mean ± s.d. (squares) against α, the steps to memorise (train ≥ 99 %), and the balanced
-    α₀. Accuracies (n_α, n_seed, T); times (n_α, n_seed); ``delta_bar`` (n_α,) labels each α up-
-    or downstream."""
+    as a band, one colour per α. Right: steps to ``threshold`` test accuracy per seed (circles;
+    a cross at the last step for a seed that never reached it) and, where every seed reached it,
+    their mean ± s.d. (squares) against α, the steps to memorise (train ≥ 99 %), and the
+    balanced α₀. Accuracies (n_α, n_seed, T); times (n_α, n_seed), NaN for never; ``delta_bar``
+    (n_α,) labels each α up- or downstream."""
     alphas = as_array(alphas, "alphas", ndim=1)
     steps = as_array(steps, "steps", ndim=1)
     n_a = len(alphas)
@@ -62,10 +63,17 @@ def grokking_figure(steps, train_accuracy, test_accuracy, t_generalise, t_memori
     ax0.set(xlabel="step", ylabel="accuracy (test: solid, train: dotted)", ylim=(0, 1.02),
             title=f"Modular addition, p = {p}: mean and range over {te.shape[1]} seeds")
     ax0.legend(fontsize=7, loc="lower right")
+    never = np.isnan(t_gen)
     for i, a in enumerate(alphas):
         ax1.plot(np.full(t_gen.shape[1], a), t_gen[i], "o", mfc="none", color=colors[i])
-        ax1.errorbar([a], [np.nanmean(t_gen[i])], yerr=[[np.nanstd(t_gen[i])]], fmt="s",
-                     color=colors[i], capsize=4)
+        if never[i].any():
+            ax1.plot(np.full(never[i].sum(), a), np.full(never[i].sum(), steps[-1]), "x", ms=8,
+                     color=colors[i])
+        else:
+            ax1.errorbar([a], [t_gen[i].mean()], yerr=[[t_gen[i].std()]], fmt="s", color=colors[i],
+                         capsize=4)
+    if never.any():
+        ax1.plot([], [], "x", color="k", label=f"not reached within {steps[-1]:.0f} steps")
     ax1.plot(alphas, np.nanmean(t_mem, 1), "^--", color=COLORS["grey"], label="memorised (train ≥ 99 %)")
     ax1.axvline(alpha0, color="k", lw=0.8, ls="--", label=f"balanced α₀ = {alpha0:.2f}")
     ax1.set(xscale="log", xlabel="first-layer scale α (readout scale 1/α)",
