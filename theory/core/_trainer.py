@@ -118,9 +118,12 @@ def train_batched(params: dict, *, steps: int, lr, loss_fn: Callable | None = No
     use_mom = bool(torch.any(mom != 0))
     use_wd = bool(torch.any(wd != 0))
 
+    fixed_rate = None if callable(lr) else _per_config(lr, "lr", G, first)  # a constant: once
+
     def rate(step: int) -> torch.Tensor:
-        value = lr(step) if callable(lr) else lr
-        return _per_config(value, "lr", G, first)
+        if fixed_rate is not None:
+            return fixed_rate
+        return _per_config(lr(step), "lr", G, first)
 
     history: dict[str, list] = {}
 
