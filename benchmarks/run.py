@@ -1,8 +1,9 @@
 """Time every notebook of the book and the chapters' own benchmarks: `make bench`.
 
 Each notebook listed in _toc.yml runs top to bottom in a fresh kernel (nbclient), in its own
-folder, as the book build runs it. Reported: wall time and the peak resident memory of the
-kernel's process tree (sampled every 50 ms), against the budget of 3 minutes a notebook.
+folder, as the book build runs it (``THEORY_BUILD=1`` unless set). Reported: wall time and the
+peak resident memory of the kernel's process tree (sampled every 50 ms), against the budget of
+3 minutes a notebook.
 Then each chapter's bench module (benchmarks/bench_<chapter>.py, if present) is imported and
 its `run()` called; a returned list of (name, value) rows is printed as a table.
 
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("only", nargs="*", help="only notebooks whose path contains one of these")
     args = parser.parse_args(argv)
     os.environ.setdefault("THEORY_THREADS", "1")  # inherited by each kernel
+    os.environ.setdefault("THEORY_BUILD", "1")  # as the book build runs them (text progress bars)
 
     notebooks = [p for p in toc_notebooks() if not args.only or any(s in str(p) for s in args.only)]
     rows, ok = [], True
