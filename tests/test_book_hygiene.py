@@ -3,6 +3,8 @@
 - the toc and the files under book/ agree, in both directions;
 - notebooks are committed clean (no outputs, no execution counts) and each checks something
   (each opens its ledger and states claims through it);
+- notebooks are thin: at most MAX_CODE_LINES code lines each and MAX_TOTAL_CODE_LINES in all,
+  and no function defined in a notebook (analyses and figure code live in the package);
 - the pins that keep the install small and the build working.
 """
 
@@ -98,6 +100,56 @@ def test_notebook_checks_claims_on_the_ledger(path):
     assert re.search(r"\.claim\(", code), f"{nb_id(path)}: records no claim (ledger.claim(...))"
 
 
+# Code lines: non-blank lines of code cells that are not comments only (the count of issue 11:
+# 2,491 in 17 notebooks at e92ab29, 147 a notebook on average, the largest 233).
+MAX_CODE_LINES = 110
+MAX_TOTAL_CODE_LINES = 1200
+DEF = re.compile(r"^[ \t]*(async[ \t]+)?def[ \t]", re.M)
+
+
+def code_lines(path: Path) -> int:
+    nb = nbformat.read(path, as_version=4)
+    return sum(1 for cell in nb.cells if cell.cell_type == "code"
+               for line in cell.source.splitlines()
+               if line.strip() and not line.strip().startswith("#"))
+
+
+def test_code_lines_and_def_are_counted_as_stated(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1\n\n   \n# a comment\n  # another\ny = x  # kept"),
+                nbformat.v4.new_markdown_cell("def not_code():"),
+                nbformat.v4.new_code_cell("f = lambda v: v\nundefined = 1")]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert code_lines(tmp_path / "n.ipynb") == 4
+    assert not any(DEF.search(c.source) for c in nb.cells if c.cell_type == "code")
+    assert DEF.search("for i in x:\n    def g():\n        pass") and DEF.search("async def h(): ...")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_notebook_is_thin(path):
+    n = code_lines(path)
+    assert n <= MAX_CODE_LINES, (
+        f"{nb_id(path)}: {n} code lines, the cap is {MAX_CODE_LINES}; move analyses, grids and "
+        f"figure code into the chapter's package (theory/<chapter>/, plots.py) with tests")
+
+
+def test_notebooks_together_are_thin():
+    counts = {nb_id(p): code_lines(p) for p in NOTEBOOKS}
+    total = sum(counts.values())
+    assert total <= MAX_TOTAL_CODE_LINES, (
+        f"{total} code lines in {len(counts)} notebooks, the cap is {MAX_TOTAL_CODE_LINES}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_notebook_defines_no_function(path):
+    nb = nbformat.read(path, as_version=4)
+    cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and DEF.search(c.source)]
+    assert not cells, (
+        f"{nb_id(path)}: cells {cells} define functions; a notebook holds prose, calls into "
+        f"`theory`, figures and claims (functions go into the package, with tests)")
+
+
 def pins() -> dict[str, Requirement]:
     reqs = {}
     for line in (ROOT / "requirements.txt").read_text().splitlines():
@@ -117,6 +169,30 @@ def exact_version(req: Requirement) -> str:
 def test_torch_pinned_exactly():
     # Anything looser pulls a multi-GB CUDA build of a newer torch on a CPU-only machine.
     assert exact_version(pins()["torch"]) == "2.13.0"
+
+
+def project_requirements() -> list[Requirement]:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        reqs += extra
+    return [Requirement(r) for r in reqs]
+
+
+def test_pyproject_declares_ranges_that_hold_the_pins():
+    """pyproject.toml says which versions the package works with (ranges, no exact pins);
+    requirements.txt pins the versions the book is built with, each inside its range."""
+    pinned = pins()
+    for req in project_requirements():
+        ops = {spec.operator for spec in req.specifier}
+        assert ops and not ops & {"==", "==="}, f"pyproject.toml: {req} is not a version range"
+        name = req.name.lower()
+        if name in pinned:
+            version = exact_version(pinned[name])
+            assert req.specifier.contains(version, prereleases=True), (
+                f"requirements.txt pins {name}=={version}, outside pyproject.toml's {req}")
 
 
 def test_jupyter_book_pinned_to_1x():
