@@ -20,8 +20,9 @@ D = √(δ² + 4‖β*‖²), on span{β̂*, e_a} and −δ/2 on the rest of w-s
 of three exponentials. We evaluate it with every exponential rescaled by the fastest growing
 one (expm1 throughout, D ± δ computed without cancellation), so the result is finite and
 accurate for |δ| from 1e-8 to 1e8 and for any t ≥ 0, including a passing through zero, where
-the Riccati form ν = wᵀβ*/a of the paper has a pole. The Riccati/tanh solution (paper, Sec. 3)
-is :func:`riccati_nu`; the derivation notebook checks that the two agree.
+the Riccati form ν = wᵀβ*/a has a pole. The Riccati/tanh solution is :func:`riccati_nu` (the
+book's reconstruction: the paper solves the same flow for μ = a‖w‖ and φ = cos∠(w, β*), Sec. 3,
+Eq. 2 and App. A.2); the derivation notebook checks that the two agree.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _g(x: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def conserved_delta(a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
-    """The conserved quantity δ = η_w a² − η_a ‖w‖² (paper, Sec. 3).
+    """The conserved quantity δ = η_w a² − η_a ‖w‖² (paper, Sec. 3 and the caption of Fig. 2).
 
     ``a`` has shape (...), ``w`` shape (..., d). δ > 0 is *upstream* (the first layer w moves
     faster), δ = 0 *balanced*, δ < 0 *downstream*.
@@ -80,7 +81,7 @@ def conserved_delta(a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
 def metric_coefficients(beta_norm, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarray]:
     """(u, v) with M = u I + v β̂β̂ᵀ: u = η_w a², v = η_a ‖w‖² written in δ and ‖β‖ alone.
 
-    u = (δ + √(δ² + 4η_aη_w‖β‖²))/2 and v = (−δ + √(δ² + 4η_aη_w‖β‖²))/2 (paper, Sec. 3),
+    u = (δ + √(δ² + 4η_aη_w‖β‖²))/2 and v = (−δ + √(δ² + 4η_aη_w‖β‖²))/2 (paper, Sec. 3, Eq. 4),
     each evaluated in the form free of cancellation.
     """
     b = as_array(beta_norm, "beta_norm")
@@ -99,7 +100,7 @@ def metric_coefficients(beta_norm, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndar
 
 
 def function_space_metric(beta, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
-    """M(β) = u I + v β̂β̂ᵀ, so that β̇ = −M(β) Xᵀ(Xβ − y) (paper, Sec. 3). Shape (..., d, d)."""
+    """M(β) = u I + v β̂β̂ᵀ, so that β̇ = −M(β) Xᵀ(Xβ − y) (paper, Sec. 3, Eqs. 3–4). Shape (..., d, d)."""
     beta = as_array(beta, "beta", min_ndim=1)
     norm = np.linalg.norm(beta, axis=-1)
     u, v = metric_coefficients(norm, delta, eta_a, eta_w)
@@ -282,7 +283,8 @@ def whitened_trajectory(t, X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, atol: float = 
 
 
 def riccati_nu(t, nu0, s, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
-    """ν(t) = wᵀβ*/a, the solution of the Riccati equation ν̇ = η_w s² − δν − η_a ν² (paper, Sec. 3).
+    """ν(t) = wᵀβ*/a, the solution of the Riccati equation ν̇ = η_w s² − δν − η_a ν² (the book's
+    reconstruction of the whitened solution of Sec. 3; the paper's is in μ, φ, Eq. 2).
 
     ν(t) = [−δ + D z(t)]/(2η_a), D = √(δ² + 4η_aη_w s²), z₀ = (δ + 2η_aν₀)/D, and
     z(t) = tanh(Dt/2 + artanh z₀) for |z₀| < 1, coth(Dt/2 + arcoth z₀) for |z₀| > 1.
@@ -308,7 +310,7 @@ def riccati_nu(t, nu0, s, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
 
 
 def ntk_gram(X, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
-    """NTK Gram matrix on the inputs X: K = X M Xᵀ, M = η_w a² I + η_a w wᵀ (paper, Sec. 3).
+    """NTK Gram matrix on the inputs X: K = X M Xᵀ, M = η_w a² I + η_a w wᵀ (paper, Sec. 3, Eq. 3).
 
     ``a`` (...), ``w`` (..., d) → K (..., n, n).
     """
@@ -323,7 +325,7 @@ def ntk_gram(X, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
 
 
 def kernel_distance(K0, Kt) -> np.ndarray:
-    """S = 1 − ⟨K₀, K_t⟩_F / (‖K₀‖_F ‖K_t‖_F), the kernel distance of the paper (Sec. 3, Fig. 3).
+    """S = 1 − ⟨K₀, K_t⟩_F / (‖K₀‖_F ‖K_t‖_F), the kernel distance of the paper (Sec. 2; Fig. 3).
 
     Broadcasts over leading dimensions of the (n, n) Gram matrices.
     """
@@ -412,6 +414,9 @@ def _flow_sign(X, y, a0, w0, eta_a, eta_w) -> float:
 
 def implicit_bias(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, sign=None) -> ImplicitBias:
     """β∞ = β_mn + a∞ P_null w₀ for the underdetermined single neuron (paper, Sec. 3).
+
+    The book's closed form of the paper's Theorem 3.1 (Eq. 5, an argmin over the interpolants),
+    derived in :func:`theory.rich_lazy.derivation.implicit_bias_quadratic`.
 
     P_null w₀ is conserved (ẇ lies in the row space of X); δ = η_w a² − η_a‖w‖² is conserved;
     at convergence a∞ P_row w∞ = β_mn = X⁺y. Together these give
