@@ -11,17 +11,20 @@ Rows (float64, one process, THEORY_THREADS torch threads; n = 8 tokens):
   and d = 64: 64 configurations batched together against the same 64 one at a time;
 - the same with full d × d weights (8 configurations, 4 seeds a point);
 - measured λ_g by autograd (d = 256, L = 16, 1 seed a point, full weights): 16 configurations
-  batched against looped.
+  batched against looped;
+- training (float32, the trainability notebook's laptop networks: depth 16, width 32, batch 32):
+  20 Adam steps of 9 configurations in one batch on ``theory.core.train_batched`` against the
+  same 9 one at a time.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from theory.core import set_threads
+from theory.core import Sweep, set_threads
 from theory.transformer_signal import (angle_exponent, block_map, collapsed_fixed_point,
                                        gradient_exponent, measure_angle_exponent,
-                                       measure_gradient_exponent)
+                                       measure_gradient_exponent, train_transformers)
 from _timing import seconds
 
 
@@ -80,6 +83,17 @@ def run() -> list[tuple[str, str]]:
     rows.append(("measured λ_g (autograd, d = 256, L = 16), 16 points, batched",
                  f"{t_b:.2f} s ({t_b / 16:.2f} s per point)"))
     rows.append(("the same, one configuration at a time",
+                 f"{t_l:.2f} s: batching {t_l / t_b:.1f}× faster"))
+
+    grid = dict(alpha_M=[0.2, 0.6, 0.95], sigma_w=[0.5, 2.0, 5.0])
+    kw = dict(alpha_A=0.3, sigma_A=1.0, seed=100, n=8, d=32, depth=16, vocab=4, steps=20, batch=32,
+              lr=3e-3, test_batch=256)
+    t_b = seconds(lambda: train_transformers(Sweep(**grid), **kw))
+    t_l = seconds(lambda: [train_transformers(Sweep(alpha_M=[a], sigma_w=[s]), **kw)
+                           for a in grid["alpha_M"] for s in grid["sigma_w"]])
+    rows.append(("training: 20 Adam steps, 9 transformers (depth 16, width 32) in one batch",
+                 f"{t_b:.2f} s ({t_b / 20 * 1e3:.0f} ms per step)"))
+    rows.append(("the same, one transformer at a time",
                  f"{t_l:.2f} s: batching {t_l / t_b:.1f}× faster"))
     return rows
 

@@ -7,14 +7,20 @@ import numpy as np
 import pytest
 import torch
 
-from theory.core import identity_holds
-from theory.transformer_signal import (angle_exponent, angle_exponent_one_block, attention_moments,
-                                       block_map, chi_1, collapsed_fixed_point, derivation,
-                                       gradient_exponent, gradient_exponent_finite_depth,
-                                       histogram_task, iterate_map, measure_angle_exponent,
-                                       measure_gradient_exponent, mlp_kernel, propagate,
-                                       sample_tokens, simplex_fixed_point, token_geometry,
-                                       train_transformers)
+from theory.core import Result, Sweep, identity_holds
+from theory.transformer_signal import (angle_exponent, angle_exponent_check, angle_exponent_one_block,
+                                       attention_flatness, compare_phase_diagrams, in_gram_range,
+                                       layer_by_layer,
+                                       attention_moments, attention_output, attention_table, block_map, chi_1,
+                                       chi_1_finite_difference, collapsed_fixed_point, derivation,
+                                       fit_log_gap_slope, gap_rate, gradient_exponent,
+                                       gradient_exponent_finite_depth, gradient_norm_profile,
+                                       histogram_task, iterate_map, map_tracks,
+                                       measure_angle_exponent, measure_gradient_exponent,
+                                       measured_phase_diagram, mlp_kernel, propagate,
+                                       sample_tokens, simplex_fixed_point, simplex_scatter,
+                                       token_geometry, token_wise_baseline, train_transformers,
+                                       trainability_summary)
 from theory.transformer_signal.simulate import BatchedTransformer, _random_linear
 
 torch.set_num_threads(1)
@@ -137,6 +143,9 @@ def test_derivations_hold():
     assert identity_holds(derivation.collapsed_fixed_point_residual())
     assert all(identity_holds(r) for r in derivation.arcsine_kernel_slope())
     assert all(identity_holds(r) for r in derivation.relu_kernel_slope())
+    checks = derivation.checks()
+    assert len(checks) == 8 and len({c[0] for c in checks}) == 8
+    assert all(identity_holds(residual) for *_, residual in checks)
 
 
 # --- simulation against the map ---------------------------------------------------------------
@@ -199,10 +208,171 @@ def test_token_geometry_of_a_simplex():
 def test_histogram_task_and_training_runs():
     x, y = histogram_task(3, 6, 2, generator=torch.Generator().manual_seed(0), device="cpu")
     assert torch.equal(y, (x[:, :, None] == x[:, None, :]).sum(-1) - 1)
-    res = train_transformers([0.3, 0.3], [0.2, 0.9], [1.0, 1.0], 1.0, n=4, d=8, depth=2, vocab=2,
+    sweep = Sweep(alpha_M=[0.2, 0.9], sigma_w=[1.0])
+    res = train_transformers(sweep, alpha_A=0.3, sigma_A=1.0, seed=0, n=4, d=8, depth=2, vocab=2,
                              steps=3, batch=4, test_batch=16, device="cpu")
-    assert res.train_loss.shape == (3, 2) and res.test_loss.shape == (2,)
-    assert np.all(np.isfinite(res.test_loss))
+    assert isinstance(res, Result) and res.sweep is sweep
+    np.testing.assert_array_equal(res.steps, [0, 1, 2, 3])
+    assert res["train_loss"].shape == (2, 4) and res["test_loss"].shape == (2, 4)
+    assert np.all(np.isnan(res["test_loss"][:, :-1])) and np.all(np.isfinite(res.final("test_loss")))
+    assert set(res.params) == {"W_Q", "W_K", "W_V", "W_1", "W_2", "emb", "out"}
+    assert res.params["W_Q"].shape == (2, 2, 8, 8)
+
+
+def test_training_is_bit_identical_alone_and_in_a_batch():
+    """A configuration's initial transformer, its sequences and its training do not depend on
+    what it is batched with (per-configuration seeds, counter-based data)."""
+    kw = dict(alpha_A=0.3, sigma_A=1.0, n=4, d=8, depth=2, vocab=3, steps=4, batch=4,
+              test_batch=8, lr=1e-2, device="cpu", dtype="float64")
+    big = train_transformers(Sweep(alpha_M=[0.2, 0.9], sigma_w=[1.0, 2.5], seed=[0, 1]), **kw)
+    alone = train_transformers(Sweep(alpha_M=[0.9], sigma_w=[2.5], seed=[1]), **kw)
+    g = big.sweep.configs().index({"alpha_M": 0.9, "sigma_w": 2.5, "seed": 1})
+    for k in big.params:
+        assert torch.equal(torch.as_tensor(big.params[k][g]), torch.as_tensor(alone.params[k][0])), k
+    for k in big.metrics:
+        assert np.array_equal(big[k][g], alone[k][0], equal_nan=True), k
+    # and the batch order does not matter either: the sweep's axes reversed
+    rev = train_transformers(Sweep(seed=[1, 0], sigma_w=[2.5, 1.0], alpha_M=[0.9, 0.2]), **kw)
+    h = rev.sweep.configs().index({"alpha_M": 0.9, "sigma_w": 2.5, "seed": 1})
+    assert torch.equal(torch.as_tensor(rev.params["W_1"][h]), torch.as_tensor(alone.params["W_1"][0]))
+    # different seeds give different networks
+    assert not np.array_equal(big.params["W_1"][g], big.params["W_1"][g - 1])
+
+
+def test_trainability_summary_averages_seeds():
+    res = train_transformers(Sweep(alpha_M=[0.2, 0.9], sigma_w=[1.0, 3.0], seed=[0, 1]),
+                             alpha_A=0.3, sigma_A=1.0, n=4, d=8, depth=2, vocab=2, steps=2,
+                             batch=4, test_batch=8, device="cpu")
+    s = trainability_summary(res, alpha_A=0.3)
+    final = res.final("test_loss").reshape(2, 2, 2).mean(-1).ravel()
+    np.testing.assert_allclose(s.test_loss, final, rtol=1e-6)
+    np.testing.assert_allclose(s.lambda_a, angle_exponent(0.3, [0.2, 0.2, 0.9, 0.9], [1.0, 3.0, 1.0, 3.0]))
+    assert s.train_loss.shape == (4, 3) and -1 <= s.spearman <= 1
+    assert s.spearman_per_seed.shape == (2,)
+    assert "2 seed(s)" in s.describe and "α_M=0.90" in s.table()
+
+
+def test_token_wise_baseline_is_the_entropy_of_the_count():
+    # n = 2, vocab = 2: the other token matches with probability 1/2: entropy log 2
+    assert token_wise_baseline(2, 2) == pytest.approx(np.log(2))
+    assert token_wise_baseline(8, 4) == pytest.approx(1.5, abs=0.1)
+
+
+def test_batched_transformer_seeds_make_slices_independent():
+    one = BatchedTransformer(0.3, 0.6, 1.5, 1.0, d=6, depth=2, seeds=[7], device="cpu")
+    two = BatchedTransformer([0.5, 0.3], 0.6, [1.0, 1.5], 1.0, d=6, depth=2, seeds=[3, 7], device="cpu")
+    for k in one.weights:
+        assert torch.equal(one.weights[k][0], two.weights[k][1])
+    with pytest.raises(ValueError, match="seeds"):
+        BatchedTransformer(0.3, 0.6, 1.5, 1.0, d=6, depth=2, seeds=[1, 2], device="cpu")
+
+
+# --- analyses ---------------------------------------------------------------------------------
+
+def test_attention_output_and_flatness():
+    qA, pA = attention_output(np.array([0.0, 0.5, 1.0]), 1.0, 6, samples=500)
+    a2, a11 = attention_moments(np.array([0.0, 0.5, 1.0]), 1.0, 6, samples=500)
+    np.testing.assert_allclose(qA, [a2[0], 0.5 + 0.5 * a2[1], 1.0])
+    assert np.all(qA >= pA)
+    ratio = attention_flatness(1.0, 8)
+    assert np.all(ratio[1:] / ratio[:-1] < 0.2)
+
+
+def test_attention_table_interpolates_the_moments_for_the_map():
+    table = attention_table(1.0, 8, points=41, samples=500)
+    a2, a11 = attention_moments(table.rho[5:8], 1.0, 8, samples=500)
+    np.testing.assert_array_equal(table(table.rho[5:8])[0], a2)     # exact at the nodes
+    np.testing.assert_array_equal(table(table.rho[5:8])[1], a11)
+    assert table(1.0)[0] == pytest.approx(1 / 8)
+    kw = dict(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=8, samples=500)
+    tab, mc = iterate_map(1.0, 0.3, 10, moments=table, **kw), iterate_map(1.0, 0.3, 10, **kw)
+    np.testing.assert_allclose(tab.rho, mc.rho, atol=5e-3)
+    fp_tab = simplex_fixed_point(moments=table, **kw)
+    assert fp_tab.rho == pytest.approx(simplex_fixed_point(**kw).rho, abs=5e-3)
+    with pytest.raises(ValueError, match="tabulated"):
+        block_map(1.0, 0.5, alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=2.0, n=8, moments=table)
+    with pytest.raises(TypeError, match="moments"):
+        block_map(1.0, 0.5, alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=1.0, n=8, moments="x")
+
+
+def test_chi_1_finite_difference_and_gap_rate():
+    np.testing.assert_allclose(chi_1_finite_difference([0.5, 1.5], "erf", 1e-7),
+                               chi_1(np.array([0.5, 1.5]), "erf"), rtol=1e-5)
+    rho = 1 - 0.5 * np.exp(-0.3 * np.arange(10))
+    assert gap_rate(rho, 2, 7) == pytest.approx(-0.3)
+    with pytest.raises(ValueError, match="stop"):
+        gap_rate(rho, 5, 5)
+
+
+def test_gradient_norm_profile_ends_at_zero_and_matches_finite_depth():
+    prof = gradient_norm_profile(np.array([0.3, 0.5]), np.array([0.6, 0.0]), np.array([2.0, 1.0]), 12, 8)
+    assert prof.shape == (13, 2)
+    np.testing.assert_allclose(prof[-1], 0.0, atol=1e-12)
+    np.testing.assert_allclose(prof[0] / 12, gradient_exponent_finite_depth([0.3, 0.5], [0.6, 0.0],
+                                                                            [2.0, 1.0], 12, 8))
+
+
+def test_map_tracks_and_fit_log_gap_slope():
+    tracks = map_tracks({"att": (0.5, 0.0, 1.0)}, [0.2, 0.9], 5, sigma_A=1.0, n=8, samples=500)
+    direct = iterate_map(np.ones(2), [0.2, 0.9], 5, alpha_A=0.5, alpha_M=0.0, sigma_w=1.0,
+                         sigma_A=1.0, n=8, samples=500)
+    np.testing.assert_array_equal(tracks["att"].rho, direct.rho)
+    rho = 1 - 0.5 * np.exp(-0.4 * np.arange(60))          # 1 − ρ below 1e-9 from layer 51 on
+    slope, layers = fit_log_gap_slope(rho, floor=1e-9, skip=3)
+    assert slope == pytest.approx(-0.4, abs=1e-8)
+    assert layers[0] == 3 and layers[-1] == np.flatnonzero(1 - rho > 1e-9)[-1]
+    with pytest.raises(ValueError, match="cases"):
+        map_tracks({"bad": (0.5, 0.0)}, [0.2], 3, sigma_A=1.0, n=8)
+
+
+def test_measured_phase_diagram_shapes_and_seeds():
+    la = measured_phase_diagram(0.3, [0.0, 0.9], [1.0, 3.0, 5.0], 1.0, n=4, d=32, seeds=2, seed=0)
+    assert la.shape == (2, 3)
+    q0, _ = collapsed_fixed_point(0.3, np.repeat([0.0, 0.9], 3), np.tile([1.0, 3.0, 5.0], 2))
+    direct = measure_angle_exponent(0.3, np.repeat([0.0, 0.9], 3), np.tile([1.0, 3.0, 5.0], 2), 1.0,
+                                    n=4, d=32, q0=q0, seeds=2, seed=0, method="projected")
+    np.testing.assert_array_equal(la.ravel(), direct.mean(1))    # C order: σ_w fastest
+    lg = measured_phase_diagram(0.3, [0.0, 0.9], [1.0], 1.0, n=4, d=16, seeds=1, seed=0,
+                                kind="gradient", depth=2, chunk=1)
+    alone, _ = measure_gradient_exponent(0.3, 0.9, 1.0, 1.0, n=4, d=16, depth=2, seeds=1, seed=1,
+                                         q0=collapsed_fixed_point(0.3, 0.9, 1.0)[0])
+    assert lg.shape == (2, 1) and lg[1, 0] == pytest.approx(alone.mean())
+
+
+def test_layer_by_layer_and_gram_range():
+    mf, sim, full, dev, dev_full = layer_by_layer([0.5, 0.3], [0.0, 0.9], [1.0, 3.0], 1.0, n=4, d=32,
+                                                  depth=4, seeds=2, seed=1, full_depth=2,
+                                                  full_seeds=1, full_seed=2)
+    assert mf.rho.shape == (5, 2) and sim.rho.shape == (5, 2, 2) and full.rho.shape == (3, 2, 1)
+    np.testing.assert_array_equal(dev, np.abs(sim.rho.mean(-1) - mf.rho).max(0))
+    assert dev_full.shape == (2,) and in_gram_range(sim.rho, 4).all()
+    np.testing.assert_array_equal(in_gram_range([-1 / 3, -0.34, 1.0, 1.01], 4), [True, False, True, False])
+    with pytest.raises(ValueError, match="full_depth"):
+        layer_by_layer(0.5, 0.0, 1.0, 1.0, n=4, d=8, depth=2, full_depth=3)
+
+
+def test_angle_exponent_check_and_phase_comparison():
+    cfg = np.array([(0.5, 0.0, 1.0), (0.3, 0.9, 3.0)])
+    chk = angle_exponent_check(cfg, 1.0, n=4, d=32, seeds_projected=3, seed_projected=5,
+                               seeds_full=2, seed_full=6)
+    assert chk["projected"].shape == (2, 3) and chk["full"].shape == (2, 2)
+    np.testing.assert_allclose(chk["linear"], angle_exponent(cfg[:, 0], cfg[:, 1], cfg[:, 2]))
+    assert chk["report"].count("\n") == 1
+    with pytest.raises(ValueError, match="configs"):
+        angle_exponent_check(cfg[:, :2], 1.0, n=4, d=8)
+    am, sw = np.array([0.0, 0.9]), np.array([1.0, 5.0])
+    la = angle_exponent(0.3, am[:, None], sw[None, :])
+    lg = gradient_exponent_finite_depth(0.3, am[:, None], sw[None, :], 8, 4)
+    cmp = compare_phase_diagrams(0.3, la, am, sw, lg, am, sw, depth=8, n=4)
+    assert cmp["sign_agree"] == 1.0 and cmp["lg_close"] == 1.0 and cmp["la_max_dev"] == 0.0
+    cmp = compare_phase_diagrams(0.3, -la, am, sw, lg + 1, am, sw, depth=8, n=4)
+    assert cmp["sign_agree"] == 0.0 and cmp["lg_close"] == 0.0 and "λ_g" in cmp["report"]
+
+
+def test_simplex_scatter_shrinks_with_width():
+    final, spread, exponent = simplex_scatter(0.3, 0.9, 3.0, 1.0, widths=[64, 256], n=6, depth=12,
+                                              seeds=2, seed=0, last=4)
+    assert final.shape == spread.shape == (2,) and spread[1] < spread[0] and exponent < 0
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -229,7 +399,21 @@ def test_histogram_task_and_training_runs():
     (lambda: sample_tokens(2, 4, 0, 0.5), ValueError, "d"),
     (lambda: token_geometry(np.zeros((2, 3, 4))), TypeError, "X"),
     (lambda: histogram_task(4, 1, 3), ValueError, "n"),
-    (lambda: train_transformers(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, lr=-1.0, steps=1), ValueError, "lr"),
+    (lambda: train_transformers(Sweep(seed=[0]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0,
+                                n=4, d=8, depth=2, lr=-1.0, steps=1), ValueError, "lr"),
+    (lambda: train_transformers(Sweep(seed=[0]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, n=4, d=8,
+                                depth=2, steps=1), ValueError, "sigma_A"),
+    (lambda: train_transformers(Sweep(seed=[0], width=[2]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0,
+                                sigma_A=1.0, n=4, d=8, depth=2, steps=1), ValueError, "axes"),
+    (lambda: train_transformers(Sweep(seed=[0]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0,
+                                seed=1, n=4, d=8, depth=2, steps=1), ValueError, "seed"),
+    (lambda: train_transformers([0.3], alpha_A=0.3, n=4, d=8, depth=2), TypeError, "sweep"),
+    (lambda: propagate(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, rho0=0.5, seed=1.5), TypeError, "seed"),
+    (lambda: attention_moments(0.5, 1.0, 3, seed=-1), ValueError, "seed"),
+    (lambda: measured_phase_diagram(0.3, [0.5], [1.0], 1.0, n=4, d=8, seeds=1, seed=0, kind="x"),
+     ValueError, "kind"),
+    (lambda: fit_log_gap_slope(np.ones(5)), ValueError, "floor"),
+    (lambda: trainability_summary("x", alpha_A=0.3), TypeError, "res"),
 ])
 def test_bad_input_raises_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):

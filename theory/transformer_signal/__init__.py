@@ -7,7 +7,11 @@ trainability of transformers", arXiv:2403.02579. Book chapter: ``book/transforme
 - :mod:`theory.transformer_signal.exact`: the mean-field map of the token geometry, its fixed
   points and its angle and gradient exponents (numpy, scipy, fixed-seed Monte Carlo);
 - :mod:`theory.transformer_signal.simulate`: the same model in torch, batched over
-  configurations and seeds, autograd gradient exponents, and batched training.
+  configurations and seeds, autograd gradient exponents, and training on the shared batched
+  trainer (:func:`theory.core.train_batched`, a :class:`theory.core.Sweep` in, a
+  :class:`theory.core.Result` out);
+- :mod:`theory.transformer_signal.plots`: every figure of the chapter and its explorer
+  (``signal_explorer``).
 
 The model's definitions are the book's reconstruction (the paper's text could not be read):
 see the docstring of :mod:`theory.transformer_signal.exact`.

@@ -12,6 +12,7 @@ import sympy as sp
 __all__ = [
     "alpha_symbols",
     "arcsine_kernel_slope",
+    "checks",
     "collapsed_fixed_point_residual",
     "linearised_block",
     "relu_kernel_slope",
@@ -96,3 +97,22 @@ def linearised_block():
         "d_delta_d_delta": sp.simplify(d_dd - (1 - a) * ((1 - b) + b * chi / qY0)),
         "d_q_d_q": at_collapse(sp.diff(q_new, q) - (1 - a) * (1 - b)),
     }
+
+
+def checks():
+    """Every identity of this module as (claim id, source, statement, residual): the list the
+    theory notebook asserts through the ledger (each residual must simplify to zero)."""
+    out = []
+    for key, residual in linearised_block().items():
+        out.append((f"transformer_signal.linearised_{key}", "Subsec. 3.3 (book's derivation)",
+                    f"linearisation of the block at the collapsed point: {key} as stated", residual))
+    out.append(("transformer_signal.collapsed_q_star", "Subsec. 3.3 (book's derivation)",
+                "q* solves the norm equation at ρ = 1", collapsed_fixed_point_residual()))
+    for k, res in enumerate(arcsine_kernel_slope()):
+        out.append((f"transformer_signal.arcsine_slope_{k}", "book's derivation (erf MLP)",
+                    "erf MLP: χ₁ = σ_w²/√(1+πσ_w²) = K′(1) of the arcsine kernel", res))
+    for k, res in enumerate(relu_kernel_slope()):
+        out.append((f"transformer_signal.relu_marginal_{k}", "book's derivation (ReLU MLP)",
+                    "ReLU MLP: K′(1) = V = σ_w²/2, so χ₁/V = 1: LN-ReLU is marginal for every σ_w",
+                    res))
+    return out

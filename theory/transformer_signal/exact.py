@@ -44,21 +44,29 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
-from theory.core import as_array, non_negative, positive, positive_int
+from theory.core import as_array, check_scalar, non_negative, positive
 
 __all__ = [
     "ACTIVATIONS",
+    "AttentionTable",
     "MapTrajectory",
     "SimplexFixedPoint",
     "angle_exponent",
     "angle_exponent_one_block",
+    "attention_flatness",
     "attention_moments",
+    "attention_output",
+    "attention_table",
     "block_map",
     "chi_1",
+    "chi_1_finite_difference",
     "collapsed_fixed_point",
+    "gap_rate",
     "gradient_exponent",
     "gradient_exponent_finite_depth",
+    "gradient_norm_profile",
     "iterate_map",
+    "map_tracks",
     "mlp_kernel",
     "simplex_fixed_point",
 ]
@@ -83,10 +91,7 @@ def _alpha(x, name: str) -> np.ndarray:
 
 
 def _n_tokens(n) -> int:
-    n = positive_int(n, "n")
-    if n < 2:
-        raise ValueError(f"n must be at least 2 tokens, got {n}")
-    return n
+    return check_scalar(n, "n", kind="int", min=2)
 
 
 def _rho(rho, n: int | None = None, name: str = "rho") -> np.ndarray:
@@ -140,7 +145,7 @@ def mlp_kernel(rho, sigma_w, activation: str = "erf", n_quad: int = 200):
     if activation == "erf":
         c = np.pi * s2 / (2 + np.pi * s2)
         return (2 / np.pi) * np.arcsin(c), (2 / np.pi) * np.arcsin(c * rho)
-    n_quad = positive_int(n_quad, "n_quad")
+    n_quad = check_scalar(n_quad, "n_quad", kind="int", min=1)
     z, w = _hermite(n_quad)
     s = np.sqrt(s2)[..., None, None]
     r = rho[..., None, None]
@@ -163,7 +168,7 @@ def chi_1(sigma_w, activation: str = "erf", n_quad: int = 200):
         return s2 / 2
     if activation == "erf":
         return s2 / np.sqrt(1 + np.pi * s2)
-    z, w = _hermite(positive_int(n_quad, "n_quad"))
+    z, w = _hermite(check_scalar(n_quad, "n_quad", kind="int", min=1))
     return s2 * np.sum(w * (1 - np.tanh(np.sqrt(s2)[..., None] * z) ** 2) ** 2, axis=-1)
 
 
@@ -190,9 +195,8 @@ def attention_moments(rho, sigma_A, n: int, *, samples: int = 4000, seed: int = 
     n = _n_tokens(n)
     rho = _rho(rho, n)
     sA = non_negative(sigma_A, "sigma_A")
-    samples = positive_int(samples, "samples")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError("seed must be an int")
+    samples = check_scalar(samples, "samples", kind="int", min=1)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
     rho, sA = np.broadcast_arrays(rho, sA)
     G = _logit_noise(n, samples, int(seed))
     a2 = np.empty(rho.shape)
@@ -216,6 +220,44 @@ def attention_moments(rho, sigma_A, n: int, *, samples: int = 4000, seed: int = 
     return a2, a11
 
 
+@dataclass(frozen=True)
+class AttentionTable:
+    """:func:`attention_moments` tabulated once on a grid of ρ for one (σ_A, n, samples) and
+    interpolated linearly: a cheap stand-in for the Monte Carlo average where a map is iterated
+    many times (the chapter's explorer). Exact at the nodes, and at ρ = 1 (a₂ = a₁₁ = 1/n)."""
+
+    sigma_A: float
+    n: int
+    rho: np.ndarray
+    a2: np.ndarray
+    a11: np.ndarray
+
+    def __call__(self, rho):
+        rho = np.asarray(rho, float)
+        return np.interp(rho, self.rho, self.a2), np.interp(rho, self.rho, self.a11)
+
+
+def attention_table(sigma_A: float, n: int, *, points: int = 201, samples: int = 4000) -> AttentionTable:
+    """An :class:`AttentionTable` on ``points`` equally spaced ρ in [−1/(n−1), 1]."""
+    n = _n_tokens(n)
+    sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
+    points = check_scalar(points, "points", kind="int", min=2)
+    rho = np.linspace(-1 / (n - 1), 1.0, points)
+    a2, a11 = attention_moments(rho, sigma_A, n, samples=samples)
+    return AttentionTable(sigma_A=sigma_A, n=n, rho=rho, a2=a2, a11=a11)
+
+
+def _moments(rho, sigma_A, n, samples, moments):
+    if moments is None:
+        return attention_moments(rho, sigma_A, n, samples=samples)
+    if not isinstance(moments, AttentionTable):
+        raise TypeError(f"moments must be an AttentionTable or None, got {type(moments).__name__}")
+    if moments.n != n or moments.sigma_A != float(np.asarray(sigma_A)):
+        raise ValueError(f"moments was tabulated for sigma_A={moments.sigma_A}, n={moments.n}; "
+                         f"the map has sigma_A={sigma_A}, n={n}")
+    return moments(rho)
+
+
 # ---------------------------------------------------------------------------------------------
 # The two-dimensional map, its fixed points and exponents
 # ---------------------------------------------------------------------------------------------
@@ -229,12 +271,13 @@ class BlockOutput:
 
 
 def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: str = "erf",
-              samples: int = 4000) -> BlockOutput:
+              samples: int = 4000, moments=None) -> BlockOutput:
     """One transformer block of the mean-field map (q, p) → (q′, p′); see the module docstring.
 
     Returns the output (q, p) and the state after the attention sub-block (q_mid, p_mid) =
     (q_Y, p_Y). Book's reconstruction of the paper's update map (permutation-symmetric
-    ansatz). Broadcasts over every numeric argument.
+    ansatz). Broadcasts over every numeric argument. ``moments``: optional
+    :class:`AttentionTable` for this (σ_A, n), used instead of the Monte Carlo average.
     """
     q = positive(q, "q")
     p = as_array(p, "p")
@@ -244,7 +287,7 @@ def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: s
     if np.any(rho > 1 + 1e-9) or np.any(rho < -1 / (n - 1) - 1e-9):
         raise ValueError("p/q must lie in [-1/(n-1), 1]: (q, p) is not a Gram matrix of n tokens")
     rho = np.clip(rho, -1 / (n - 1), 1.0)
-    a2, a11 = attention_moments(rho, sigma_A, n, samples=samples)
+    a2, a11 = _moments(rho, sigma_A, n, samples, moments)
     qA, pA = rho + (1 - rho) * a2, rho + (1 - rho) * a11
     qY = (1 - aA**2) * q + aA**2 * qA
     pY = (1 - aA**2) * p + aA**2 * pA
@@ -267,7 +310,7 @@ class MapTrajectory:
 
 def iterate_map(q0, rho0, depth: int, **params) -> MapTrajectory:
     """Iterate :func:`block_map` ``depth`` times from (q0, ρ0 q0); params as for block_map."""
-    depth = positive_int(depth, "depth")
+    depth = check_scalar(depth, "depth", kind="int", min=1)
     q = positive(q0, "q0")
     p = q * as_array(rho0, "rho0")
     qs, ps = [np.asarray(q, float)], [np.asarray(p, float)]
@@ -331,7 +374,7 @@ def gradient_exponent_finite_depth(alpha_A, alpha_M, sigma_w, depth: int, n: int
     A fraction 1/n of ‖R‖² is token-common (rate λ_g) and 1 − 1/n token-differential
     (rate λ_a): λ_g(L) = (1/L) log[e^{Lλ_g}/n + (1 − 1/n) e^{Lλ_a}] → λ_g as L → ∞.
     """
-    depth, n = positive_int(depth, "depth"), _n_tokens(n)
+    depth, n = check_scalar(depth, "depth", kind="int", min=1), _n_tokens(n)
     la = angle_exponent(alpha_A, alpha_M, sigma_w, activation)
     lg = gradient_exponent(alpha_A, alpha_M, sigma_w, activation)
     with np.errstate(divide="ignore"):
@@ -356,8 +399,8 @@ class SimplexFixedPoint:
     rho: float
 
 
-def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int,
-                        activation: str = "erf", samples: int = 4000) -> SimplexFixedPoint | None:
+def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: str = "erf",
+                        samples: int = 4000, moments=None) -> SimplexFixedPoint | None:
     """The fixed point with ρ* < 1 of the two-dimensional map, or None if there is none.
 
     For a given ρ the q-equation is linear (q_M = V does not depend on ρ):
@@ -371,10 +414,10 @@ def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int,
         raise ValueError("alpha_A = alpha_M = 0 makes every state a fixed point")
     V = float(mlp_kernel(1.0, sigma_w, activation)[0])
     params = dict(alpha_A=aA, alpha_M=aM, sigma_w=sigma_w, sigma_A=sigma_A, n=n,
-                  activation=activation, samples=samples)
+                  activation=activation, samples=samples, moments=moments)
 
     def q_of(r):
-        a2, _ = attention_moments(r, sigma_A, n, samples=samples)
+        a2, _ = _moments(r, sigma_A, n, samples, moments)
         qA = r + (1 - r) * a2
         return ((1 - aM**2) * aA**2 * qA + aM**2 * V) / den
 
@@ -388,3 +431,78 @@ def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int,
         return None
     r = brentq(F, lo, hi, xtol=1e-12)
     return SimplexFixedPoint(q=float(q_of(r)), rho=float(r))
+
+
+# ---------------------------------------------------------------------------------------------
+# Analyses the chapter's notebooks report (each a few lines over the functions above)
+# ---------------------------------------------------------------------------------------------
+
+def attention_output(rho, sigma_A, n: int, *, samples: int = 4000):
+    """(q_A, p_A) = (ρ + (1−ρ)a₂, ρ + (1−ρ)a₁₁): the mean Gram entries of the attention
+    branch's output A C Aᵀ for input cosine ρ (book's reconstruction, module docstring)."""
+    rho = _rho(rho, _n_tokens(n))
+    a2, a11 = attention_moments(rho, sigma_A, n, samples=samples)
+    return rho + (1 - rho) * a2, rho + (1 - rho) * a11
+
+
+def attention_flatness(sigma_A, n: int, gaps=(1e-2, 1e-3, 1e-4), *, samples: int = 4000):
+    """(a₂ − a₁₁)/(1 − ρ) at 1 − ρ = ``gaps``: it tends to 0 as ρ → 1 when the attention
+    output is collapsed to first order (q_A − p_A = (1−ρ)(a₂ − a₁₁) = O((1−ρ)²))."""
+    gaps = as_array(gaps, "gaps", ndim=1)
+    if np.any((gaps <= 0) | (gaps >= 1)):
+        raise ValueError(f"gaps must lie in (0, 1), got {gaps}")
+    a2, a11 = attention_moments(1 - gaps, sigma_A, n, samples=samples)
+    return (a2 - a11) / gaps
+
+
+def chi_1_finite_difference(sigma_w, activation: str = "tanh", h: float = 1e-5, n_quad: int = 200):
+    """(V − K(1 − h))/h: a one-sided finite difference of the kernel at ρ = 1, which tends to
+    χ₁ = ∂K/∂ρ|_{ρ=1} as h → 0 (an independent check of :func:`chi_1`'s quadrature)."""
+    h = check_scalar(h, "h", min=0.0, max=0.5, include_min=False)
+    V, K = mlp_kernel(1 - h, sigma_w, activation, n_quad)
+    return (V - K) / h
+
+
+def gap_rate(rho, start: int, stop: int):
+    """log[(1 − ρ_stop)/(1 − ρ_start)]/(stop − start): the mean growth rate per layer of 1 − ρ
+    between two layers of a trajectory ``rho`` (layers first). Equals λ_a on the collapsing
+    tail of an ordered stack (linearisation of the map, Subsec. 3.3)."""
+    rho = as_array(rho, "rho", min_ndim=1)
+    start = check_scalar(start, "start", kind="int", min=0, max=rho.shape[0] - 1)
+    stop = check_scalar(stop, "stop", kind="int", min=start + 1, max=rho.shape[0] - 1)
+    if np.any(rho[[start, stop]] >= 1):
+        raise ValueError("rho must be < 1 at both layers to measure a rate of 1 − ρ")
+    return np.log((1 - rho[stop]) / (1 - rho[start])) / (stop - start)
+
+
+def gradient_norm_profile(alpha_A, alpha_M, sigma_w, depth: int, n: int, activation: str = "erf"):
+    """Theory for log(‖∂(X_L·R)/∂X_ℓ‖²/‖R‖²) at ℓ = 0..L: (L+1, *broadcast shape).
+
+    The L − ℓ blocks above layer ℓ multiply the token-common 1/n of ‖R‖² by e^{λ_g} each and
+    the token-differential rest by e^{λ_a} (book's derivation; see
+    :func:`gradient_exponent_finite_depth`, its value at ℓ = 0 divided by L).
+    """
+    depth, n = check_scalar(depth, "depth", kind="int", min=1), _n_tokens(n)
+    la = np.asarray(angle_exponent(alpha_A, alpha_M, sigma_w, activation))
+    lg = np.asarray(gradient_exponent(alpha_A, alpha_M, sigma_w, activation))
+    above = (depth - np.arange(depth + 1)).reshape((-1,) + (1,) * la.ndim)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.logaddexp(above * lg - np.log(n), above * la + np.log1p(-1 / n))
+
+
+def map_tracks(cases: dict, rho0, depth: int, *, sigma_A, n: int, activation: str = "erf",
+               samples: int = 4000) -> dict:
+    """name → :class:`MapTrajectory` of ``depth`` blocks from q₀ = 1 and each ρ₀ in ``rho0``,
+    for named stacks ``cases`` = {name: (α_A, α_M, σ_w)}."""
+    if not isinstance(cases, dict) or not cases:
+        raise TypeError("cases must be a non-empty dict name → (alpha_A, alpha_M, sigma_w)")
+    rho0 = as_array(rho0, "rho0", ndim=1)
+    out = {}
+    for name, cfg in cases.items():
+        if len(cfg) != 3:
+            raise ValueError(f"cases[{name!r}] must be (alpha_A, alpha_M, sigma_w), got {cfg!r}")
+        aA, aM, sw = cfg
+        out[name] = iterate_map(np.ones_like(rho0), rho0, depth, alpha_A=aA, alpha_M=aM,
+                                sigma_w=sw, sigma_A=sigma_A, n=n, activation=activation,
+                                samples=samples)
+    return out

@@ -1,56 +1,93 @@
-"""Figures of the transformer-signal chapter: pure functions that draw on matplotlib.
+"""Figures and the explorer of the transformer-signal chapter (``book/transformer_signal``).
 
-Each runs alone (the static book calls it once with defaults) and is what the widgets call.
-Theory is drawn as lines, simulation as markers.
+Every function takes explicit arguments (the data it draws, computed by
+:mod:`theory.transformer_signal.exact` or :mod:`~theory.transformer_signal.simulate`), sizes its
+figure with :func:`theory.core.figure` and returns the ``matplotlib`` Figure. Theory is drawn as
+lines, simulation as markers.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import matplotlib.pyplot as plt
 import numpy as np
 
-from theory.core import COLORS
-from theory.transformer_signal.exact import (angle_exponent, gradient_exponent, iterate_map,
-                                             simplex_fixed_point)
+from theory.core import COLORS, explorer, figure
+from theory.transformer_signal.exact import (angle_exponent, attention_table, gradient_exponent,
+                                             iterate_map, simplex_fixed_point)
 
-__all__ = ["explorer_figure", "phase_axes"]
+__all__ = [
+    "angle_exponent_figure",
+    "attention_figure",
+    "attention_only_figure",
+    "gradient_figure",
+    "layer_by_layer_figure",
+    "map_phases_figure",
+    "measured_phase_figure",
+    "phase_axes",
+    "phase_figure",
+    "simplex_width_figure",
+    "theory_phase_figure",
+    "signal_explorer",
+    "trainability_figure",
+]
+
+_CASE_COLORS = (COLORS["blue"], COLORS["orange"], COLORS["green"], COLORS["red"], COLORS["purple"],
+                COLORS["sky"], COLORS["grey"])
 
 
-def explorer_figure(alpha_A: float = 0.3, alpha_M: float = 0.6, sigma_w: float = 3.0,
-                    sigma_A: float = 1.0, n: int = 8, depth: int = 48, simulate: bool = False,
-                    d: int = 256):
-    """ρ and q against depth from the mean-field map for several starting cosines ρ₀.
+def _colors(k: int):
+    return [_CASE_COLORS[i % len(_CASE_COLORS)] for i in range(k)]
 
-    Prints λ_a, λ_g and the simplex fixed point; with ``simulate=True`` also draws random
-    transformers of width ``d`` (markers, 2 seeds, projected sampling).
+
+# --- theory.ipynb ---------------------------------------------------------------------------
+
+def attention_figure(rho, a2, a11, *, n: int, sigma_A: float):
+    """Left: the softmax moments a₂(ρ), a₁₁(ρ) against 1/n. Right: the attention output cosine
+    ρ_A = p_A/q_A, with q_A = ρ + (1−ρ)a₂ and p_A = ρ + (1−ρ)a₁₁, against the identity."""
+    rho, a2, a11 = (np.asarray(v, float) for v in (rho, a2, a11))
+    fig, (ax0, ax1) = figure(1, 2, width="wide")
+    ax0.plot(rho, a2, label=r"$a_2 = \mathbb{E}\sum_j A_{ij}^2$")
+    ax0.plot(rho, a11, label=r"$a_{11} = \mathbb{E}\sum_j A_{ij}A_{kj}$")
+    ax0.axhline(1 / n, color=COLORS["grey"], ls=":", label="1/n")
+    ax0.set(xlabel=r"cosine $\rho$", ylabel="softmax moment",
+            title=f"Attention moments, n = {n}, σ_A = {sigma_A:g}")
+    ax0.legend()
+    qA, pA = rho + (1 - rho) * a2, rho + (1 - rho) * a11
+    ax1.plot(rho, pA / qA, label=r"attention output $\rho_A = p_A/q_A$")
+    ax1.plot(rho, rho, color=COLORS["grey"], ls=":", label="identity")
+    ax1.set(xlabel=r"input cosine $\rho$", ylabel="output cosine",
+            title="Attention pulls tokens together")
+    ax1.legend()
+    return fig
+
+
+def map_phases_figure(tracks: dict, exponents: dict, *, simplex_rho: float, fit_from: int = 20):
+    """ρ_ℓ of the map for each named stack (solid: from the first ρ₀, dashed: the second) and
+    1 − ρ_ℓ on a log scale, with the slope λ_a (dotted) for the collapsing stacks.
+
+    ``tracks``: name → :class:`~theory.transformer_signal.exact.MapTrajectory` with two starts;
+    ``exponents``: name → λ_a.
     """
-    rho0 = np.array([0.05, 0.3, 0.6, 0.9, 0.99])
-    params = dict(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A, n=n)
-    tr = iterate_map(np.ones_like(rho0), rho0, depth, **params, samples=1000)
-    la, lg = float(angle_exponent(alpha_A, alpha_M, sigma_w)), float(gradient_exponent(alpha_A, alpha_M, sigma_w))
-    fp = simplex_fixed_point(**params, samples=1000) if la > 0 else None
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.8))
-    layers = np.arange(depth + 1)
-    colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, rho0.size))
-    for k, r0 in enumerate(rho0):
-        ax0.plot(layers, tr.rho[:, k], color=colors[k], label=f"map, ρ₀ = {r0:g}")
-        ax1.plot(layers, tr.q[:, k], color=colors[k])
-    if simulate:
-        from theory.transformer_signal.simulate import propagate
-        sim = propagate(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=d, depth=depth, rho0=rho0,
-                        seeds=2)
-        for k in range(rho0.size):
-            ax0.plot(layers[::3], sim.rho[::3, k].mean(-1), "o", ms=3.5, mfc="none", color=colors[k])
-            ax1.plot(layers[::3], sim.q[::3, k].mean(-1), "o", ms=3.5, mfc="none", color=colors[k])
-    if fp is not None:
-        ax0.axhline(fp.rho, color=COLORS["red"], ls="--", lw=1, label=f"simplex ρ* = {fp.rho:.3f}")
-    ax0.set(xlabel="layer ℓ", ylabel="cosine ρ", ylim=(-0.05, 1.02),
-            title=f"λ_a = {la:+.3f}, λ_g = {lg:+.3f} ({'chaotic' if la > 0 else 'ordered'})")
-    ax1.set(xlabel="layer ℓ", ylabel="norm q", title="per-coordinate token norm")
-    ax0.legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Mean-field map, n = {n}: α_A = {alpha_A:g}, α_M = {alpha_M:g}, σ_w = {sigma_w:g}, "
-                 f"σ_A = {sigma_A:g}" + (f"; markers: width {d}, 2 seeds" if simulate else ""))
-    fig.tight_layout()
+    fig, (ax0, ax1) = figure(1, 2, width="wide")
+    for (name, tr), col in zip(tracks.items(), _colors(len(tracks))):
+        lam = float(exponents[name])
+        depth = tr.rho.shape[0] - 1
+        ax0.plot(tr.rho[:, 0], color=col, label=f"{name}: λ_a = {lam:+.2f}")
+        ax0.plot(tr.rho[:, 1], color=col, ls="--")
+        ax1.semilogy(np.clip(1 - tr.rho[:, 0], 1e-16, None), color=col, label=name)
+        if lam < 0:
+            ell = np.arange(depth + 1)
+            ax1.semilogy(ell, (1 - tr.rho[fit_from, 0]) * np.exp(lam * (ell - fit_from)), color=col,
+                         ls=":", lw=1)
+    ax0.axhline(simplex_rho, color=COLORS["grey"], lw=1, label=f"simplex fixed point ρ* = {simplex_rho:.3f}")
+    ax0.set(xlabel="layer ℓ", ylabel=r"cosine $\rho_\ell$",
+            title="The map from ρ₀ = 0.2 (solid) and 0.95 (dashed)")
+    ax1.set(xlabel="layer ℓ", ylabel=r"$1-\rho_\ell$", ylim=(1e-9, 2),
+            title="Distance from collapse; dotted: slope λ_a")
+    ax0.legend(fontsize=8)
+    ax1.legend(fontsize=8)
     return fig
 
 
@@ -60,12 +97,14 @@ def phase_axes(ax, alphas, sigma_ws, values, *, alpha_A: float, label: str,
     diverging about 0, with the theoretical zero contours of λ_a (solid) and λ_g (dashed)."""
     from matplotlib.colors import TwoSlopeNorm
 
+    alphas, sigma_ws = np.asarray(alphas, float), np.asarray(sigma_ws, float)
     values = np.asarray(values, float)
     vmax = vmax or float(np.nanmax(np.abs(values)))
     im = ax.pcolormesh(alphas, sigma_ws, values.T, cmap="RdBu_r", shading="nearest",
                        norm=TwoSlopeNorm(0.0, -vmax, vmax))
     plt.colorbar(im, ax=ax, label=label)
-    fa, fs = np.linspace(alphas.min(), alphas.max(), 120), np.linspace(sigma_ws.min(), sigma_ws.max(), 120)
+    fa = np.linspace(alphas.min(), alphas.max(), 120)
+    fs = np.linspace(sigma_ws.min(), sigma_ws.max(), 120)
     A, S = np.meshgrid(fa, fs, indexing="ij")
     ax.contour(A, S, angle_exponent(alpha_A, A, S), levels=[0], colors="k", linewidths=1.8)
     ax.contour(A, S, gradient_exponent(alpha_A, A, S), levels=[0], colors="k", linewidths=1.8,
@@ -74,3 +113,235 @@ def phase_axes(ax, alphas, sigma_ws, values, *, alpha_A: float, label: str,
     ax.plot([], [], "k--", label="theory λ_g = 0")
     ax.set(xlabel="α_M", ylabel="σ_w")
     return im
+
+
+def phase_figure(left, right, *, alpha_A: float, labels, titles, suptitle: str, vmax: float = 1.0):
+    """Two :func:`phase_axes` panels side by side. ``left``/``right``: (alphas, sigma_ws, values).
+
+    :func:`theory_phase_figure` and :func:`measured_phase_figure` are the chapter's two uses."""
+    fig, axes = figure(1, 2, width="wide", height=4.2)
+    for ax, (al, sw, val), lab, tit in zip(axes, (left, right), labels, titles):
+        phase_axes(ax, al, sw, val, alpha_A=alpha_A, label=lab, vmax=vmax)
+        ax.set_title(tit)
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(suptitle)
+    return fig
+
+
+def theory_phase_figure(alphas, sigma_ws, lambda_a, lambda_g, *, alpha_A: float):
+    """The closed-form λ_a and λ_g over (α_M, σ_w) at fixed α_A (theory notebook)."""
+    grid = (alphas, sigma_ws)
+    return phase_figure((*grid, lambda_a), (*grid, lambda_g), alpha_A=alpha_A,
+                        labels=(r"$\lambda_a$ (theory)", r"$\lambda_g$ (theory)"),
+                        titles=("Angle exponent: ordered (blue) | chaotic (red)", "Gradient exponent"),
+                        suptitle=f"Theory at α_A = {alpha_A:g}, σ_A = 1, erf MLP (closed form)")
+
+
+def measured_phase_figure(la_grid, lg_grid, *, alpha_A: float, sigma_A: float, d_a: int, seeds_a: int,
+                          d_g: int, depth_g: int, seeds_g: int):
+    """Measured λ_a and λ_g over (α_M, σ_w): ``la_grid``/``lg_grid`` = (alphas, sigma_ws, values)."""
+    return phase_figure(la_grid, lg_grid, alpha_A=alpha_A,
+                        labels=(r"measured $\lambda_a$", r"measured $\lambda_g$"),
+                        titles=(f"λ_a: one block, d = {d_a}, {seeds_a} seeds",
+                                f"λ_g: autograd, L = {depth_g}, d = {d_g}, {seeds_g} seed(s)"),
+                        suptitle=f"Measured exponents over (α_M, σ_w) at α_A = {alpha_A:g}, "
+                                 f"σ_A = {sigma_A:g}; lines: theory zero contours")
+
+
+# --- simulation.ipynb -----------------------------------------------------------------------
+
+def layer_by_layer_figure(mf, sim, full, *, names, alpha_A, alpha_M, sigma_w, d: int, n: int,
+                          sigma_A: float):
+    """ρ_ℓ and q_ℓ: map (lines), mean of projected-weight simulations (circles, every second
+    layer) and of full-weight ones (crosses). ``mf``: MapTrajectory; ``sim``/``full``:
+    GeometryTrajectory (layers, configs, seeds)."""
+    depth = mf.rho.shape[0] - 1
+    la = angle_exponent(alpha_A, alpha_M, sigma_w)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=4.0)
+    ell = np.arange(depth + 1)
+    seeds, seeds_full = sim.rho.shape[-1], full.rho.shape[-1]
+    for k, col in enumerate(_colors(len(names))):
+        lab = (f"{names[k]}: α_A={alpha_A[k]:g}, α_M={alpha_M[k]:g}, σ_w={sigma_w[k]:g} "
+               f"(λ_a={la[k]:+.2f})")
+        ax0.plot(ell, mf.rho[:, k], color=col, label=lab)
+        ax0.plot(ell[::2], sim.rho[::2, k].mean(-1), "o", ms=3.5, mfc="none", color=col)
+        ax0.plot(np.arange(full.rho.shape[0]), full.rho[:, k].mean(-1), "x", ms=4, color=col)
+        ax1.plot(ell, mf.q[:, k], color=col)
+        ax1.plot(ell[::2], sim.q[::2, k].mean(-1), "o", ms=3.5, mfc="none", color=col)
+    ax0.plot([], [], "ko", mfc="none", label=f"simulation (projected weights, {seeds} seeds)")
+    ax0.plot([], [], "kx", label=f"simulation (full weights, {seeds_full} seeds)")
+    ax0.set(xlabel="layer ℓ", ylabel=r"cosine $\rho_\ell$", ylim=(-0.02, 1.05))
+    ax1.set(xlabel="layer ℓ", ylabel=r"norm $q_\ell$")
+    ax0.legend(fontsize=7, loc="center right")
+    fig.suptitle(f"Map (lines) against random transformers (markers): d = {d}, n = {n}, "
+                 f"σ_A = {sigma_A:g}, float64")
+    return fig
+
+
+def attention_only_figure(rho_mean, alphas, fits, *, d: int, seeds: int):
+    """1 − ρ_ℓ of attention-only stacks (markers, mean over seeds) and the theory slope
+    log(1 − α_A²) (lines) from the first fitted layer. ``fits``: list of (slope, layers)."""
+    rho_mean = np.asarray(rho_mean, float)
+    fig, ax = figure()
+    for k, (a, (slope, ok), col) in enumerate(zip(alphas, fits, _colors(len(alphas)))):
+        gap = 1 - rho_mean[:, k]
+        ax.semilogy(np.arange(gap.size), gap, "o", ms=3.5, mfc="none", color=col,
+                    label=f"α_A = {a:g}: fitted {slope:+.3f}")
+        ax.semilogy(ok, gap[ok[0]] * np.exp(np.log(1 - a**2) * (ok - ok[0])), color=col,
+                    label=f"theory log(1−α_A²) = {np.log(1 - a**2):+.3f}")
+    ax.set(xlabel="layer ℓ", ylabel=r"$1-\rho_\ell$", ylim=(1e-12, 2),
+           title=f"Attention only: collapse to a line (d = {d}, {seeds} seeds)")
+    ax.legend(fontsize=8, ncol=1)
+    return fig
+
+
+def simplex_width_figure(widths, spread, *, seeds: int, title: str):
+    """Scatter of the pairwise cosines against width (markers) and the d^{-1/2} law (line)."""
+    widths, spread = np.asarray(widths, float), np.asarray(spread, float)
+    fig, ax = figure(height=3.8)
+    ax.loglog(widths, spread, "o", color=COLORS["red"], label="std of pairwise cosines, last 16 layers")
+    ax.loglog(widths, spread[0] * np.sqrt(widths[0] / widths), color=COLORS["theory"],
+              label=r"$\propto d^{-1/2}$")
+    ax.set(xlabel="width d", ylabel="spread of cosines", title=f"{title}: {seeds} seeds")
+    ax.legend()
+    return fig
+
+
+def angle_exponent_figure(lam_step, lam_lin, m_proj, m_full, *, d: int, n: int):
+    """Measured one-block exponents (mean ± s.e. over seeds; projected circles, full crosses)
+    against the map's one-block value, and (squares) against the linear λ_a."""
+    m_proj, m_full = np.asarray(m_proj, float), np.asarray(m_full, float)
+    sp, sf = m_proj.shape[1], m_full.shape[1]
+    fig, ax = figure(height=4.4)
+    lim = [-1.0, 1.2]
+    ax.plot(lim, lim, color=COLORS["theory"], label="measured = theory")
+    ax.errorbar(lam_step, m_proj.mean(1), yerr=m_proj.std(1) / np.sqrt(sp), fmt="o", mfc="none",
+                color=COLORS["blue"], label=f"vs one-block map, projected ({sp} seeds)")
+    ax.errorbar(lam_step, m_full.mean(1), yerr=m_full.std(1) / np.sqrt(sf), fmt="x",
+                color=COLORS["red"], label=f"vs one-block map, full weights ({sf} seeds)")
+    ax.plot(lam_lin, m_proj.mean(1), "s", ms=4, mfc="none", color=COLORS["grey"],
+            label="vs linear λ_a, projected")
+    ax.axhline(0, color=COLORS["grey"], lw=0.8)
+    ax.axvline(0, color=COLORS["grey"], lw=0.8)
+    ax.set(xlabel="theory", ylabel=r"measured $\log[(1-\rho_1)/(1-\rho_0)]$", xlim=lim, ylim=lim,
+           title=f"Angle exponent, one block from ρ₀ = 0.99, d = {d}, n = {n}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def gradient_figure(log_norms, theory_norms, lg_meas, lg_theory, ordered, *, configs, d: int):
+    """Left: log backpropagated gradient norms per layer (markers: mean over seeds; lines:
+    theory). Right: measured λ_g against the finite-depth theory, ordered and chaotic stacks.
+    ``configs``: one (α_A, α_M, σ_w) per stack, for the legend."""
+    labels = [f"α_A={a:g}, α_M={m:g}, σ_w={s:g}" for a, m, s in np.asarray(configs, float)]
+    log_norms, lg_meas = np.asarray(log_norms, float), np.asarray(lg_meas, float)
+    depth, seeds = log_norms.shape[0] - 1, log_norms.shape[-1]
+    ordered = np.asarray(ordered, bool)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=4.0)
+    lay = np.arange(depth + 1)
+    for k, lab in enumerate(labels):
+        c = plt.get_cmap("tab10")(k)
+        ax0.plot(lay, log_norms[:, k].mean(-1), "o", ms=3.5, mfc="none", color=c)
+        ax0.plot(lay, theory_norms[:, k], color=c, label=lab)
+    ax0.set(xlabel="layer ℓ", ylabel=r"$\log(\|\partial(X_L\cdot R)/\partial X_\ell\|^2/\|R\|^2)$",
+            title="Backpropagated gradient norms (lines: theory)")
+    ax0.legend(fontsize=7)
+    lims = [-0.3, 1.2]
+    ax1.plot(lims, lims, color=COLORS["theory"], label="measured = theory")
+    se = lg_meas.std(1) / np.sqrt(seeds)
+    ax1.errorbar(lg_theory[ordered], lg_meas.mean(1)[ordered], yerr=se[ordered], fmt="o",
+                 color=COLORS["blue"], label="ordered (λ_a < 0)")
+    ax1.errorbar(lg_theory[~ordered], lg_meas.mean(1)[~ordered], yerr=se[~ordered], fmt="s",
+                 mfc="none", color=COLORS["red"], label="chaotic (λ_a > 0)")
+    ax1.set(xlabel=rf"theory $\lambda_g(L={depth})$", ylabel=r"measured $\lambda_g$",
+            title=f"d = {d}, L = {depth}, {seeds} seeds")
+    ax1.legend(fontsize=8)
+    return fig
+
+
+# --- trainability.ipynb ---------------------------------------------------------------------
+
+def trainability_figure(summary):
+    """Left: trained networks in the (λ_a, λ_g) plane coloured by final test loss. Middle: test
+    loss against √(λ_a² + λ_g²) with the token-wise baseline. Right: training curves coloured
+    by that distance. ``summary``: a :class:`~theory.transformer_signal.simulate.Trainability`."""
+    s = summary
+    fig, (ax0, ax1, ax2) = figure(1, 3, width="wide", height=4.0)
+    sc = ax0.scatter(s.lambda_a, s.lambda_g, c=s.test_loss, cmap="viridis", s=80, edgecolor="k",
+                     vmin=0, vmax=s.baseline)
+    plt.colorbar(sc, ax=ax0, label="final test loss")
+    ax0.axvline(0, color=COLORS["grey"], lw=1)
+    ax0.axhline(0, color=COLORS["grey"], lw=1)
+    ax0.plot([0], [0], "*", color=COLORS["red"], ms=14, label="λ_a = λ_g = 0")
+    ax0.set(xlabel=r"$\lambda_a$ at initialisation", ylabel=r"$\lambda_g$ at initialisation",
+            title="Trained networks in the exponent plane")
+    ax0.legend(fontsize=8)
+    ax1.plot(s.distance, s.test_loss, "o", color=COLORS["blue"], label="trained networks")
+    ax1.axhline(s.baseline, color=COLORS["grey"], ls=":", label="token-wise baseline")
+    ax1.set(xlabel=r"$\sqrt{\lambda_a^2+\lambda_g^2}$", ylabel="final test loss (nats)",
+            title=s.describe)
+    ax1.legend(fontsize=8)
+    for k in np.argsort(s.distance):
+        ax2.plot(s.steps, s.train_loss[k], color=plt.get_cmap("viridis")(min(s.distance[k], 1.0)),
+                 lw=1.2)
+    ax2.set(xlabel="step", ylabel="train loss", yscale="log",
+            title="Training curves, coloured by distance (dark = near 0)")
+    return fig
+
+
+# --- explorer -------------------------------------------------------------------------------
+
+_EXPLORER_RHO0 = (0.05, 0.3, 0.6, 0.9, 0.99)
+
+
+@lru_cache(maxsize=4)
+def _explorer_table(sigma_A: float, n: int):
+    """The attention moments of the explorer's (σ_A, n), tabulated once (a few seconds)."""
+    return attention_table(sigma_A, n, points=161, samples=2000)
+
+
+@lru_cache(maxsize=128)
+def _explorer_map(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: float, n: int,
+                  depth: int):
+    """The map's trajectories from the explorer's five starting cosines, and the simplex ρ*."""
+    rho0 = np.array(_EXPLORER_RHO0)
+    params = dict(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A, n=n,
+                  moments=_explorer_table(sigma_A, n))
+    tr = iterate_map(np.ones_like(rho0), rho0, depth, **params)
+    la = float(angle_exponent(alpha_A, alpha_M, sigma_w))
+    fp = None
+    if la > 0 and (alpha_A > 0 or alpha_M > 0):
+        fp = simplex_fixed_point(**params)
+    return tr, fp
+
+
+@explorer(alpha_A=[0.1, 0.3, 0.6, 0.9], alpha_M=[0.0, 0.3, 0.6, 0.9], sigma_w=[0.5, 2.0, 6.0],
+          labels={"alpha_A": "α_A", "alpha_M": "α_M", "sigma_w": "σ_w"})
+def signal_explorer(alpha_A: float = 0.3, alpha_M: float = 0.6, sigma_w: float = 6.0):
+    """ρ_ℓ and q_ℓ through 32 blocks of the mean-field map (n = 8 tokens, σ_A = 1) from five
+    starting cosines, with λ_a, λ_g and (in the chaotic phase) the simplex fixed point ρ*.
+
+    The book's reconstruction of the paper's update map (Subsec. 3.3), with the attention
+    moments tabulated once at 161 cosines (2000 fixed-seed logit matrices each) and
+    interpolated, so that a frame costs a few hundredths of a second before drawing.
+    """
+    n, depth, sigma_A = 8, 32, 1.0
+    tr, fp = _explorer_map(float(alpha_A), float(alpha_M), float(sigma_w), sigma_A, n, depth)
+    la = float(angle_exponent(alpha_A, alpha_M, sigma_w))
+    lg = float(gradient_exponent(alpha_A, alpha_M, sigma_w))
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.4)
+    layers = np.arange(depth + 1)
+    colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, len(_EXPLORER_RHO0)))
+    for k, r0 in enumerate(_EXPLORER_RHO0):
+        ax0.plot(layers, tr.rho[:, k], color=colors[k], label=f"ρ₀ = {r0:g}")
+        ax1.plot(layers, tr.q[:, k], color=colors[k])
+    if fp is not None:
+        ax0.axhline(fp.rho, color=COLORS["red"], ls="--", lw=1, label=f"simplex ρ* = {fp.rho:.3f}")
+    phase = "chaotic" if la > 0 else "ordered"
+    ax0.set(xlabel="layer ℓ", ylabel=r"cosine $\rho_\ell$", ylim=(-0.05, 1.02),
+            title=f"λ_a = {la:+.3f}, λ_g = {lg:+.3f} ({phase})")
+    ax1.set(xlabel="layer ℓ", ylabel=r"norm $q_\ell$", title="per-coordinate token norm")
+    ax0.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Mean-field map, n = {n}, σ_A = {sigma_A:g}: α_A = {alpha_A:g}, "
+                 f"α_M = {alpha_M:g}, σ_w = {sigma_w:g}")
+    return fig

@@ -20,28 +20,48 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import as_array, default_device, positive, positive_int
-from theory.transformer_signal.exact import _activation, _alpha, _n_tokens
+from theory.core import (Result, as_array, check_scalar, config_seed, counter_words, positive,
+                         record_steps, resolve_device, resolve_dtype, torch_generator,
+                         train_batched)
+from theory.core import progress as _progress
+from theory.transformer_signal.exact import (_activation, _alpha, _n_tokens, angle_exponent,
+                                             gradient_exponent)
 
 __all__ = [
     "BatchedTransformer",
     "GeometryTrajectory",
-    "TrainingResult",
-    "configs_grid",
+    "TRAINABILITY_AXES",
+    "Trainability",
+    "angle_exponent_check",
+    "angle_exponent_table",
+    "compare_phase_diagrams",
+    "fit_log_gap_slope",
+    "in_gram_range",
+    "layer_by_layer",
     "histogram_task",
     "measure_angle_exponent",
     "measure_gradient_exponent",
+    "measured_phase_diagram",
     "propagate",
     "sample_tokens",
+    "simplex_scatter",
     "token_geometry",
+    "token_wise_baseline",
     "train_transformers",
+    "trainability_summary",
 ]
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu,
         "erf": lambda u: torch.erf(u * (math.sqrt(math.pi) / 2))}
+_WEIGHTS = ("W_Q", "W_K", "W_V", "W_1", "W_2")
+
+
+def _int(x, name: str, minimum: int = 1) -> int:
+    return check_scalar(x, name, kind="int", min=minimum)
 
 
 def _configs(alpha_A, alpha_M, sigma_w, sigma_A):
+    """The four hyper-parameters broadcast to 1-D arrays of one length (one per configuration)."""
     aA = np.atleast_1d(_alpha(alpha_A, "alpha_A"))
     aM = np.atleast_1d(_alpha(alpha_M, "alpha_M"))
     sw = np.atleast_1d(positive(sigma_w, "sigma_w"))
@@ -66,22 +86,16 @@ def _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0):
         raise ValueError("rho0 and q0 must broadcast with the configurations") from None
 
 
-def configs_grid(alphas, sigma_ws):
-    """(α, σ_w) meshgrid flattened: α_A = α_M = α on a row, σ_w on a column (shapes (Na·Ns,))."""
-    a, s = np.meshgrid(as_array(alphas, "alphas", ndim=1), as_array(sigma_ws, "sigma_ws", ndim=1),
-                       indexing="ij")
-    return a.ravel(), s.ravel()
-
-
 def sample_tokens(batch: int, n: int, d: int, rho, q=1.0, *, generator=None, device=None,
-                  dtype=torch.float64) -> torch.Tensor:
-    """(batch, n, d) permutation-symmetric cloud x_i = √q(√ρ g + √(1−ρ) z_i), E x_i·x_j/d = qρ."""
-    batch, n, d = positive_int(batch, "batch"), _n_tokens(n), positive_int(d, "d")
+                  dtype=None) -> torch.Tensor:
+    """(batch, n, d) permutation-symmetric cloud x_i = √q(√ρ g + √(1−ρ) z_i), E x_i·x_j/d = qρ
+    (the paper's input cloud, App. A, as the third-party scripts read it; float64 default)."""
+    batch, n, d = _int(batch, "batch"), _n_tokens(n), _int(d, "d")
     rho = as_array(rho, "rho")
     if np.any((rho < 0) | (rho > 1)):
         raise ValueError(f"rho must lie in [0, 1] for this construction, got {rho}")
     q = positive(q, "q")
-    device = device or default_device()
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
     r = torch.as_tensor(np.broadcast_to(rho, (batch,)).copy(), dtype=dtype, device=device)
     qq = torch.as_tensor(np.broadcast_to(q, (batch,)).copy(), dtype=dtype, device=device)
     g = torch.randn(batch, 1, d, generator=generator, dtype=dtype, device=device)
@@ -105,38 +119,67 @@ def token_geometry(X: torch.Tensor):
     return q, p, cos[:, off].std(-1)
 
 
+def _weight_stds(aA, aM, sw, sA, d: int) -> dict:
+    """Per-configuration standard deviations of each weight's entries (module docstring)."""
+    B = aA.size
+    return {"W_Q": np.sqrt(sA / d), "W_K": np.sqrt(sA / d), "W_V": np.full(B, 1 / np.sqrt(d)),
+            "W_1": sw / np.sqrt(d), "W_2": np.full(B, 1 / np.sqrt(d))}
+
+
 class BatchedTransformer:
     """``depth`` random blocks for a batch of configurations (one slice per (config, seed)).
 
-    Weights are drawn at construction (float64 by default) from ``generator``; set
-    ``requires_grad=True`` to differentiate or train through them.
+    Weights live in ``self.weights``: name → (batch, depth, d, d), float64 by default. They are
+    drawn at construction either from one shared ``generator`` (layer by layer, each weight for
+    the whole batch at once) or, with ``seeds`` (one int per slice), slice g entirely from
+    ``torch_generator(seeds[g])``, so that a slice's weights do not depend on the batch it is in.
+    Set ``requires_grad=True`` to differentiate through them.
     """
 
     def __init__(self, alpha_A, alpha_M, sigma_w, sigma_A, *, d: int, depth: int,
-                 activation: str = "erf", generator=None, device=None, dtype=torch.float64,
+                 activation: str = "erf", generator=None, seeds=None, device=None, dtype=None,
                  requires_grad: bool = False):
         aA, aM, sw, sA = _configs(alpha_A, alpha_M, sigma_w, sigma_A)
-        self.d, self.depth = positive_int(d, "d"), positive_int(depth, "depth")
+        self.d, self.depth = _int(d, "d"), _int(depth, "depth")
         self.activation = _activation(activation)
-        device = device or default_device()
+        device, dtype = resolve_device(device), resolve_dtype(dtype)
         B = aA.size
         t = lambda v: torch.as_tensor(v, dtype=dtype, device=device)[:, None, None]  # noqa: E731
         self.skip_A, self.gain_A = t(np.sqrt(1 - aA**2)), t(aA)
         self.skip_M, self.gain_M = t(np.sqrt(1 - aM**2)), t(aM)
-        std = {"W_Q": t(np.sqrt(sA / d)), "W_K": t(np.sqrt(sA / d)),
-               "W_V": t(np.full(B, 1 / np.sqrt(d))), "W_1": t(sw / np.sqrt(d)),
-               "W_2": t(np.full(B, 1 / np.sqrt(d)))}
-        self.layers = []
-        for _ in range(self.depth):
-            layer = {}
-            for name, s in std.items():
-                w = torch.randn(B, d, d, generator=generator, dtype=dtype, device=device) * s
-                layer[name] = w.requires_grad_(requires_grad)
-            self.layers.append(layer)
+        std = {k: t(v) for k, v in _weight_stds(aA, aM, sw, sA, self.d).items()}
+        d = self.d
+        if seeds is not None:
+            if generator is not None:
+                raise ValueError("give generator= or seeds=, not both")
+            seeds = np.asarray(seeds)
+            if seeds.shape != (B,) or not np.issubdtype(seeds.dtype, np.integer):
+                raise ValueError(f"seeds must be {B} ints, one per configuration, got {seeds!r}")
+            draws = []
+            for g in range(B):
+                gen = torch_generator(int(seeds[g]), device)
+                draws.append(torch.randn(self.depth, len(_WEIGHTS), d, d, generator=gen,
+                                         dtype=dtype, device=device))
+            raw = torch.stack(draws)                                  # (B, L, 5, d, d)
+            self.weights = {k: raw[:, :, i] * std[k][:, None] for i, k in enumerate(_WEIGHTS)}
+        else:
+            per_layer = {k: [] for k in _WEIGHTS}
+            for _ in range(self.depth):
+                for k in _WEIGHTS:
+                    w = torch.randn(B, d, d, generator=generator, dtype=dtype, device=device)
+                    per_layer[k].append(w * std[k])
+            self.weights = {k: torch.stack(v, dim=1) for k, v in per_layer.items()}
+        for w in self.weights.values():
+            w.requires_grad_(requires_grad)
         self.batch = B
 
+    @property
+    def layers(self) -> list[dict]:
+        """The weights block by block: a list of dicts name → (batch, d, d)."""
+        return [{k: w[:, ell] for k, w in self.weights.items()} for ell in range(self.depth)]
+
     def parameters(self):
-        return [w for layer in self.layers for w in layer.values()]
+        return list(self.weights.values())
 
     def block(self, X: torch.Tensor, layer: dict) -> torch.Tensor:
         """One block on X of shape (batch, n, d) or (batch, sequences, n, d)."""
@@ -152,13 +195,15 @@ class BatchedTransformer:
         M = lin(_ACT[self.activation](lin(H2, layer["W_1"])), layer["W_2"])
         return gain(self.skip_M) * Y + gain(self.gain_M) * M
 
-    def forward(self, X: torch.Tensor, *, keep: bool = False):
-        """X_L, or the list [X_0, …, X_L] with ``keep=True``."""
+    def forward(self, X: torch.Tensor, *, keep: bool = False, weights: dict | None = None):
+        """X_L, or the list [X_0, …, X_L] with ``keep=True``; ``weights`` (same layout as
+        ``self.weights``) replaces the model's own, e.g. the parameters inside a trainer."""
         if X.shape[0] != self.batch or X.shape[-1] != self.d:
             raise ValueError(f"X must have shape ({self.batch}, n, {self.d}), got {tuple(X.shape)}")
+        W = self.weights if weights is None else weights
         xs = [X]
-        for layer in self.layers:
-            xs.append(self.block(xs[-1], layer))
+        for ell in range(self.depth):
+            xs.append(self.block(xs[-1], {k: W[k][:, ell] for k in _WEIGHTS}))
         return xs if keep else xs[-1]
 
 
@@ -212,30 +257,32 @@ def _block_projected(X, cfg, activation: str, generator):
 @torch.no_grad()
 def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int, rho0, q0=1.0,
               seeds: int = 1, seed: int = 0, activation: str = "erf", chunk: int = 64,
-              method: str = "projected", device=None, dtype=torch.float64,
+              method: str = "projected", device=None, dtype=None,
               progress: bool = False) -> GeometryTrajectory:
     """Token geometry through ``depth`` random blocks, for each config × ``seeds`` replicates.
 
     Configurations broadcast to C entries; rho0 and q0 are scalars or (C,). Slices are run in
-    batches of ``chunk`` (config, seed) pairs to bound memory.
+    batches of ``chunk`` (config, seed) pairs to bound memory, all from one generator seeded
+    with ``seed`` (a measurement of the whole batch: a slice's draws depend on its position).
     ``method="full"`` draws every d × d weight matrix (:class:`BatchedTransformer`);
     ``"projected"`` draws each weight only along the n directions it acts on
     (:func:`_random_linear`): the same law of the forward pass, d/n times fewer random numbers.
+    Float64 by default.
     """
     if method not in ("full", "projected"):
         raise ValueError(f"method must be 'full' or 'projected', got {method!r}")
     activation = _activation(activation)
     aA, aM, sw, sA, r0, qq0 = _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0)
-    C, seeds = aA.size, positive_int(seeds, "seeds")
-    depth, chunk = positive_int(depth, "depth"), positive_int(chunk, "chunk")
+    C, seeds = aA.size, _int(seeds, "seeds")
+    depth, chunk = _int(depth, "depth"), _int(chunk, "chunk")
+    seed = _int(seed, "seed", 0)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
     r0, qq0 = np.repeat(r0, seeds), np.repeat(qq0, seeds)
     cfg = [np.repeat(v, seeds) for v in (aA, aM, sw, sA)]
-    gen = torch.Generator(device=device or default_device()).manual_seed(int(seed))
+    gen = torch_generator(seed, device)
     out = np.zeros((3, depth + 1, C * seeds))
-    slices = list(_chunks(C * seeds, chunk))
-    if progress:
-        from tqdm.auto import tqdm
-        slices = tqdm(slices, desc="random transformers")
+    slices = _progress(list(_chunks(C * seeds, chunk)), desc="random transformers",
+                       enable=bool(progress))
     for sl in slices:
         X = sample_tokens(sl.stop - sl.start, n, d, r0[sl], qq0[sl], generator=gen,
                           device=device, dtype=dtype)
@@ -258,11 +305,12 @@ def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
 def measure_angle_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, rho0=0.99,
                            q0=1.0, seeds: int = 4, seed: int = 0, activation: str = "erf",
                            chunk: int = 64, method: str = "full", device=None,
-                           dtype=torch.float64) -> np.ndarray:
+                           dtype=None) -> np.ndarray:
     """log[(1 − ρ₁)/(1 − ρ₀)] over one random block, with the realised input ρ₀: (C, seeds).
 
-    Start from ρ₀ close to 1 and q₀ = q* (the collapsed fixed point) to measure λ_a.
-    Full d × d weights by default (see :func:`propagate` for ``method``).
+    The paper's λ_a measurement (Sec. 4.1 as cited by the third-party scripts): start from ρ₀
+    close to 1 and q₀ = q* (the collapsed fixed point). Full d × d weights by default (see
+    :func:`propagate` for ``method``).
     """
     tr = propagate(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=d, depth=1, rho0=rho0, q0=q0,
                    seeds=seeds, seed=seed, activation=activation, chunk=chunk, method=method,
@@ -273,20 +321,23 @@ def measure_angle_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int
 def measure_gradient_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
                               rho0=0.99, q0=1.0, seeds: int = 2, seed: int = 0,
                               activation: str = "erf", chunk: int = 16, device=None,
-                              dtype=torch.float64):
-    """λ_g by autograd: (1/L) log(‖∂(X_L·R)/∂X_0‖²_F/‖R‖²_F), R with i.i.d. N(0, 1) entries.
+                              dtype=None):
+    """λ_g by autograd: (1/L) log(‖∂(X_L·R)/∂X_0‖²_F/‖R‖²_F), R with i.i.d. N(0, 1) entries
+    (the paper's Subsec. 3.4 definition through the end-to-end Jacobian; L = 16 in its scripts).
 
     Returns (lambda_g (C, seeds), log_norms (L+1, C, seeds)) where log_norms[ℓ] is
     log(‖∂(X_L·R)/∂X_ℓ‖²/‖R‖²), the backpropagated squared gradient norm at every layer.
     """
     aA, aM, sw, sA, r0, qq0 = _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0)
-    C, seeds = aA.size, positive_int(seeds, "seeds")
-    depth = positive_int(depth, "depth")
+    C, seeds = aA.size, _int(seeds, "seeds")
+    depth, chunk = _int(depth, "depth"), _int(chunk, "chunk")
+    seed = _int(seed, "seed", 0)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
     r0, qq0 = np.repeat(r0, seeds), np.repeat(qq0, seeds)
     cfg = [np.repeat(v, seeds) for v in (aA, aM, sw, sA)]
-    gen = torch.Generator(device=device or default_device()).manual_seed(int(seed))
+    gen = torch_generator(seed, device)
     logs = np.zeros((depth + 1, C * seeds))
-    for sl in _chunks(C * seeds, positive_int(chunk, "chunk")):
+    for sl in _chunks(C * seeds, chunk):
         X = sample_tokens(sl.stop - sl.start, n, d, r0[sl], qq0[sl], generator=gen,
                           device=device, dtype=dtype)
         model = BatchedTransformer(*(v[sl] for v in cfg), d=d, depth=depth, activation=activation,
@@ -302,82 +353,394 @@ def measure_gradient_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: 
 
 
 # ---------------------------------------------------------------------------------------------
+# Analyses of the simulation notebook
+# ---------------------------------------------------------------------------------------------
+
+def fit_log_gap_slope(rho, *, floor: float = 1e-9, skip: int = 3):
+    """Least-squares slope of log(1 − ρ_ℓ) against ℓ over the layers where 1 − ρ > ``floor``,
+    dropping the first ``skip`` of them: (slope, layers used). ``rho``: (L+1,)."""
+    rho = as_array(rho, "rho", ndim=1)
+    floor = check_scalar(floor, "floor", min=0.0, max=1.0, include_min=False)
+    skip = _int(skip, "skip", 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_gap = np.log(1 - rho)
+    ok = np.flatnonzero(log_gap > np.log(floor))[skip:]
+    if ok.size < 2:
+        raise ValueError(f"fewer than 2 layers have 1 − rho > floor = {floor:g} after skipping {skip}")
+    return float(np.polyfit(ok, log_gap[ok], 1)[0]), ok
+
+
+def simplex_scatter(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: float, *, widths,
+                    n: int, depth: int, seeds: int, seed: int, last: int = 16):
+    """Mean cosine and scatter (std over pairs) of the tokens over the last ``last`` layers of a
+    stack, at each width: (final_rho (W,), spread (W,), exponent of spread ∝ d^exponent)."""
+    widths = [_int(w, "widths") for w in np.atleast_1d(widths).tolist()]
+    last = _int(last, "last")
+    if last > _int(depth, "depth") + 1:
+        raise ValueError(f"last must be at most depth + 1 = {depth + 1}, got {last}")
+    spread, final = [], []
+    for w in widths:
+        tr = propagate(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=w, depth=depth, rho0=0.2,
+                       seeds=seeds, seed=seed)
+        spread.append(tr.spread[-last:].mean())
+        final.append(tr.rho[-last:].mean())
+    spread, final = np.array(spread), np.array(final)
+    exponent = float(np.polyfit(np.log(widths), np.log(spread), 1)[0]) if len(widths) > 1 else np.nan
+    return final, spread, exponent
+
+
+def measured_phase_diagram(alpha_A: float, alpha_M, sigma_w, sigma_A: float, *, n: int, d: int,
+                           seeds: int, seed: int, kind: str = "angle", depth: int = 16,
+                           chunk: int = 16, progress: bool = False) -> np.ndarray:
+    """Measured exponent over the grid alpha_M × sigma_w: (len(alpha_M), len(sigma_w)).
+
+    ``kind="angle"``: one block from ρ₀ = 0.99, q₀ = q*, ``seeds`` seeds a point, projected
+    weights, one generator (``seed``). ``kind="gradient"``: λ_g by autograd through ``depth``
+    full-weight blocks, 1 replicate per seed, the grid in chunks of ``chunk`` points, chunk i
+    (starting at point i) with generator seed ``seed + i``. Mean over seeds.
+    """
+    from theory.core import Sweep
+    from theory.transformer_signal.exact import collapsed_fixed_point
+
+    if kind not in ("angle", "gradient"):
+        raise ValueError(f"kind must be 'angle' or 'gradient', got {kind!r}")
+    sweep = Sweep(alpha_M=as_array(alpha_M, "alpha_M", ndim=1), sigma_w=as_array(sigma_w, "sigma_w", ndim=1))
+    aM, sw = sweep.column("alpha_M"), sweep.column("sigma_w")
+    q0, _ = collapsed_fixed_point(alpha_A, aM, sw)
+    if kind == "angle":
+        m = measure_angle_exponent(alpha_A, aM, sw, sigma_A, n=n, d=d, q0=q0, seeds=seeds,
+                                   seed=seed, method="projected")
+        return sweep.unflatten(m.mean(1))
+    chunk = _int(chunk, "chunk")
+    parts = []
+    for i in _progress(range(0, len(sweep), chunk), desc="λ_g grid", enable=bool(progress)):
+        sl = slice(i, i + chunk)
+        lg, _ = measure_gradient_exponent(alpha_A, aM[sl], sw[sl], sigma_A, n=n, d=d, depth=depth,
+                                          q0=q0[sl], seeds=seeds, seed=seed + i)
+        parts.append(lg.mean(1))
+    return sweep.unflatten(np.concatenate(parts))
+
+
+def angle_exponent_check(configs, sigma_A: float, *, n: int, d: int, rho0: float = 0.99,
+                         seeds_projected: int = 64, seed_projected: int = 5, seeds_full: int = 16,
+                         seed_full: int = 6) -> dict:
+    """λ_a three ways for each (α_A, α_M, σ_w) of ``configs``, from q₀ = q* and ``rho0``: the
+    closed form ``linear``, the map's one-block value ``step``, and one random block measured
+    with projected (``projected``: (C, seeds_projected)) and full (``full``) weights; with
+    ``q_star`` and the table of all of it (``report``)."""
+    from theory.transformer_signal.exact import angle_exponent_one_block, collapsed_fixed_point
+
+    cfg = as_array(configs, "configs", ndim=2)
+    if cfg.shape[1] != 3:
+        raise ValueError(f"configs must be (C, 3) rows (alpha_A, alpha_M, sigma_w), got {cfg.shape}")
+    cA, cM, cs = cfg.T
+    q_star, _ = collapsed_fixed_point(cA, cM, cs)
+    out = dict(q_star=q_star, linear=angle_exponent(cA, cM, cs),
+               step=angle_exponent_one_block(q_star, rho0, alpha_A=cA, alpha_M=cM, sigma_w=cs,
+                                             sigma_A=sigma_A, n=n))
+    out["projected"] = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
+                                              seeds=seeds_projected, seed=seed_projected,
+                                              method="projected")
+    out["full"] = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
+                                         seeds=seeds_full, seed=seed_full, method="full")
+    out["report"] = angle_exponent_table(cfg, out["linear"], out["step"], out["projected"], out["full"])
+    return out
+
+
+def angle_exponent_table(configs, lam_lin, lam_step, measured_proj, measured_full) -> str:
+    """One line per (α_A, α_M, σ_w): linear λ_a, the map's one-block value, and the measured
+    one-block exponents (mean over seeds) with projected and full weights."""
+    rows = []
+    for c, l, s_, p_, f_ in zip(np.asarray(configs, float), lam_lin, lam_step,
+                                np.asarray(measured_proj).mean(1), np.asarray(measured_full).mean(1)):
+        rows.append(f"α_A={c[0]:.1f} α_M={c[1]:.2f} σ_w={c[2]:.0f}: λ_a {l:+.3f}  one-block map "
+                    f"{s_:+.3f}  measured {p_:+.3f} (projected), {f_:+.3f} (full)")
+    return "\n".join(rows)
+
+
+def layer_by_layer(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int, rho0=0.2,
+                   seeds: int = 8, seed: int = 1, full_depth: int = 16, full_seeds: int = 2,
+                   full_seed: int = 2):
+    """The map against random transformers layer by layer, from q₀ = 1 and ``rho0``.
+
+    Returns (map, projected, full, dev, dev_full): the map's :class:`MapTrajectory` through
+    ``depth`` blocks, :func:`propagate` with projected weights (``seeds`` seeds, generator
+    ``seed``) and with full weights (``full_seeds``, ``full_seed``, ``full_depth`` blocks), and
+    per configuration the largest |mean simulated ρ − map ρ| over layers for each.
+    """
+    from theory.transformer_signal.exact import iterate_map
+
+    aA, aM, sw, sA = _configs(alpha_A, alpha_M, sigma_w, sigma_A)
+    full_depth = _int(full_depth, "full_depth")
+    if full_depth > _int(depth, "depth"):
+        raise ValueError(f"full_depth must be at most depth = {depth}, got {full_depth}")
+    sim = propagate(aA, aM, sw, sA, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds, seed=seed)
+    full = propagate(aA, aM, sw, sA, n=n, d=d, depth=full_depth, rho0=rho0, seeds=full_seeds,
+                     seed=full_seed, method="full")
+    mf = iterate_map(np.ones(aA.size), np.full(aA.size, as_array(rho0, "rho0")), depth, alpha_A=aA,
+                     alpha_M=aM, sigma_w=sw, sigma_A=sA, n=n)
+    dev = np.abs(sim.rho.mean(-1) - mf.rho).max(0)
+    dev_full = np.abs(full.rho.mean(-1) - mf.rho[:full_depth + 1]).max(0)
+    return mf, sim, full, dev, dev_full
+
+
+def in_gram_range(rho, n: int, *, tol: float = 1e-12) -> np.ndarray:
+    """Elementwise −1/(n−1) − tol ≤ ρ ≤ 1 + tol: the cosines n vectors can have on average
+    (‖Σᵢ xᵢ‖² ≥ 0 gives the lower end; Cauchy–Schwarz the upper)."""
+    n = _n_tokens(n)
+    tol = check_scalar(tol, "tol", min=0.0)
+    rho = as_array(rho, "rho")
+    return (rho >= -1 / (n - 1) - tol) & (rho <= 1 + tol)
+
+
+def compare_phase_diagrams(alpha_A: float, la_measured, alpha_M, sigma_w, lg_measured, alpha_M_g,
+                           sigma_w_g, *, depth: int, n: int, margin: float = 0.05,
+                           tol: float = 0.1) -> dict:
+    """Measured phase diagrams against the theory: the fraction of the λ_a grid (alpha_M ×
+    sigma_w) with |λ_a| > ``margin`` where the measured sign is the theory's, the number of such
+    points, the largest |measured − λ_a|; the fraction of the λ_g grid (alpha_M_g × sigma_w_g)
+    within ``tol`` of the finite-depth theory and its largest deviation; and a printable report."""
+    from theory.transformer_signal.exact import gradient_exponent_finite_depth
+
+    margin = check_scalar(margin, "margin", min=0.0)
+    tol = check_scalar(tol, "tol", min=0.0, include_min=False)
+    am, sw = as_array(alpha_M, "alpha_M", ndim=1), as_array(sigma_w, "sigma_w", ndim=1)
+    amg, swg = as_array(alpha_M_g, "alpha_M_g", ndim=1), as_array(sigma_w_g, "sigma_w_g", ndim=1)
+    la_m = as_array(la_measured, "la_measured", ndim=2)
+    lg_m = as_array(lg_measured, "lg_measured", ndim=2)
+    if la_m.shape != (am.size, sw.size) or lg_m.shape != (amg.size, swg.size):
+        raise ValueError("la_measured and lg_measured must be (len(alpha_M), len(sigma_w)) grids")
+    la_t = angle_exponent(alpha_A, am[:, None], sw[None, :])
+    clear = np.abs(la_t) > margin
+    lg_t = gradient_exponent_finite_depth(alpha_A, amg[:, None], swg[None, :], depth, n)
+    out = dict(sign_agree=float(np.mean(np.sign(la_m[clear]) == np.sign(la_t[clear]))),
+               n_clear=int(clear.sum()), la_max_dev=float(np.abs(la_m - la_t).max()),
+               lg_close=float(np.mean(np.abs(lg_m - lg_t) < tol)),
+               lg_max_dev=float(np.abs(lg_m - lg_t).max()))
+    out["report"] = (f"λ_a: sign agrees with theory at {out['sign_agree']:.1%} of the "
+                     f"{out['n_clear']} points with |λ_a| > {margin:g}; largest |measured − theory| "
+                     f"{out['la_max_dev']:.3f}\nλ_g: {out['lg_close']:.1%} of the grid within "
+                     f"{tol:g} of the finite-depth theory; largest deviation {out['lg_max_dev']:.3f}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Trainability: a synthetic task that needs attention
 # ---------------------------------------------------------------------------------------------
+
+def _histogram_targets(x: torch.Tensor) -> torch.Tensor:
+    return (x[..., :, None] == x[..., None, :]).sum(-1) - 1
+
 
 def histogram_task(batch: int, n: int, vocab: int, *, generator=None, device=None):
     """Sequences of n tokens uniform over ``vocab``; target at i: (# of j with x_j = x_i) − 1.
 
     Solving it needs attention (each output depends on the whole sequence) and no positions
     (the target is permutation-equivariant, like the model, which has no positional code).
+    The book's task choice (the paper's task could not be read).
     """
-    batch, n, vocab = positive_int(batch, "batch"), _n_tokens(n), positive_int(vocab, "vocab")
-    x = torch.randint(vocab, (batch, n), generator=generator, device=device or default_device())
-    y = (x[:, :, None] == x[:, None, :]).sum(-1) - 1
-    return x, y
+    batch, n, vocab = _int(batch, "batch"), _n_tokens(n), _int(vocab, "vocab")
+    x = torch.randint(vocab, (batch, n), generator=generator, device=resolve_device(device))
+    return x, _histogram_targets(x)
 
 
-@dataclass(frozen=True)
-class TrainingResult:
-    """Per configuration: train loss curve (steps, C) and final test loss (C,)."""
-
-    train_loss: np.ndarray
-    test_loss: np.ndarray
-    test_accuracy: np.ndarray
+def _histogram_batch(data_seeds, step: int, batch: int, n: int, vocab: int, stream: int, device):
+    """(G, batch, n) sequences, configuration g's from the counter stream of data_seeds[g]."""
+    x = counter_words(data_seeds, step, (batch, n), stream, device=device) % vocab
+    return x, _histogram_targets(x)
 
 
-def train_transformers(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
-                       vocab: int = 4, steps: int = 300, batch: int = 32, lr: float = 1e-3,
-                       test_batch: int = 1024, seed: int = 0, activation: str = "erf",
-                       device=None, dtype=torch.float32, progress: bool = False) -> TrainingResult:
-    """Train one deep transformer per configuration, all at once, on :func:`histogram_task`.
+TRAINABILITY_AXES = ("alpha_A", "alpha_M", "sigma_w", "sigma_A", "seed")
 
-    Embedding E (vocab × d, N(0, 1) entries, so q = 1 at the input), the random blocks above
-    (every weight trained, initialised as in the theory), a final LN and a linear readout to
-    the n classes (N(0, 1/d)). Adam with learning rate ``lr`` (elementwise, hence exactly the
-    per-configuration optimiser though the parameters are batched); cross-entropy; fresh
-    sequences every step; test loss on ``test_batch`` held-out sequences.
+
+def _sweep_values(sweep, fixed: dict) -> dict:
+    """Each of TRAINABILITY_AXES per configuration (G,): a sweep axis or a fixed keyword."""
+    from theory.core import Sweep
+
+    if not isinstance(sweep, Sweep):
+        raise TypeError(f"sweep must be a theory.core.Sweep, got {type(sweep).__name__}")
+    unknown = set(sweep.dims) - set(TRAINABILITY_AXES)
+    if unknown:
+        raise ValueError(f"the sweep's axes must be among {TRAINABILITY_AXES}, got {sorted(unknown)}")
+    G, out = len(sweep), {}
+    for name in TRAINABILITY_AXES:
+        given = fixed.get(name)
+        if name in sweep.dims:
+            if given is not None:
+                raise ValueError(f"{name} is an axis of the sweep; do not also pass {name}=")
+            out[name] = sweep.column(name)
+        elif given is None:
+            raise ValueError(f"{name} must be an axis of the sweep or given as {name}=")
+        else:
+            kind = "int" if name == "seed" else "float"
+            out[name] = np.full(G, check_scalar(given, name, kind=kind,
+                                                min=0 if name != "sigma_w" else 0.0,
+                                                include_min=name != "sigma_w"))
+    if not np.all(np.equal(np.mod(out["seed"], 1), 0)) or np.any(out["seed"] < 0):
+        raise ValueError(f"seed must hold non-negative ints, got {out['seed']}")
+    out["seed"] = out["seed"].astype(np.int64)
+    return out
+
+
+def train_transformers(sweep, *, alpha_A=None, alpha_M=None, sigma_w=None, sigma_A=None,
+                       seed=None, n: int, d: int, depth: int, vocab: int = 4, steps: int = 300,
+                       batch: int = 32, lr: float = 1e-3, test_batch: int = 1024,
+                       record_every: int | None = None, activation: str = "erf", device=None,
+                       dtype="float32", progress: bool = False) -> Result:
+    """Train one deep transformer per configuration of ``sweep``, all at once, on
+    :func:`histogram_task`, with :func:`theory.core.train_batched` (Adam).
+
+    The sweep's axes are among (alpha_A, alpha_M, sigma_w, sigma_A, seed); every other one is
+    given as a keyword. The model: embedding E (vocab × d, N(0, 1) entries, so q = 1 at the
+    input), the random blocks of :class:`BatchedTransformer` (every weight trained, initialised
+    as in the theory), a final LN and a linear readout to the n classes (N(0, 1/d)).
+    Cross-entropy on fresh sequences every step; learning rate ``lr``.
+
+    Randomness is per configuration, never per batch: the initial weights of a configuration
+    come from ``torch_generator(config_seed("transformer_signal.init", α_A, α_M, σ_w, σ_A,
+    seed))``; its training and test sequences from the counter streams of
+    ``config_seed("transformer_signal.histogram", seed)`` (so networks of one seed see the same
+    sequences: a paired comparison). A configuration trains identically alone and in any batch.
+
+    Returns a :class:`theory.core.Result` labelled by ``sweep``: ``train_loss`` (G, T), the
+    cross-entropy of the step's batch at the recorded steps (every ``record_every`` steps,
+    default steps // 50), and ``test_loss``, ``test_accuracy`` (G, T) on ``test_batch`` held-out
+    sequences, evaluated at the last record only (NaN before it).
     """
-    steps = positive_int(steps, "steps")
-    lr = float(positive(lr, "lr"))
-    device = device or default_device()
-    gen = torch.Generator(device=device).manual_seed(int(seed))
-    model = BatchedTransformer(alpha_A, alpha_M, sigma_w, sigma_A, d=d, depth=depth,
-                               activation=activation, generator=gen, device=device, dtype=dtype,
-                               requires_grad=True)
-    B = model.batch
-    emb = torch.randn(B, vocab, d, generator=gen, dtype=dtype, device=device).requires_grad_(True)
-    out = (torch.randn(B, d, n, generator=gen, dtype=dtype, device=device) / math.sqrt(d))
-    out.requires_grad_(True)
-    params = model.parameters() + [emb, out]
-    opt = torch.optim.Adam(params, lr=lr)
+    cfg = _sweep_values(sweep, dict(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w,
+                                    sigma_A=sigma_A, seed=seed))
+    n, d, depth = _n_tokens(n), _int(d, "d"), _int(depth, "depth")
+    vocab, batch, test_batch = _int(vocab, "vocab"), _int(batch, "batch"), _int(test_batch, "test_batch")
+    steps = _int(steps, "steps")
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    every = max(1, steps // 50) if record_every is None else _int(record_every, "record_every")
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    G = len(sweep)
+    init_seeds = np.array([config_seed("transformer_signal.init", *(float(cfg[k][g]) for k in
+                                       TRAINABILITY_AXES[:4]), int(cfg["seed"][g]))
+                           for g in range(G)], dtype=np.int64)
+    data_seeds = np.array([config_seed("transformer_signal.histogram", int(s)) for s in cfg["seed"]],
+                          dtype=np.int64)
+    model = BatchedTransformer(cfg["alpha_A"], cfg["alpha_M"], cfg["sigma_w"], cfg["sigma_A"], d=d,
+                               depth=depth, activation=activation, seeds=init_seeds, device=device,
+                               dtype=dtype)
+    emb, out = [], []
+    for g in range(G):
+        gen = torch_generator(config_seed("transformer_signal.readout", int(init_seeds[g])), device)
+        emb.append(torch.randn(vocab, d, generator=gen, dtype=dtype, device=device))
+        out.append(torch.randn(d, n, generator=gen, dtype=dtype, device=device) / math.sqrt(d))
+    params = {**model.weights, "emb": torch.stack(emb), "out": torch.stack(out)}
+    index = torch.arange(G, device=device)[:, None, None]
 
-    def loss_fn(x, y):
-        X = emb[:, x]                                          # (B, batch, n, d)
-        h = model.forward(X)
+    def evaluate(P, x, y):
+        X = P["emb"][index, x]                                   # (G, batch, n, d)
+        h = model.forward(X, weights=P)
         h = math.sqrt(d) * h / h.norm(dim=-1, keepdim=True)
-        logits = h.reshape(B, -1, d) @ out                     # (B, batch·n, classes)
-        target = y.reshape(1, -1).expand(B, -1)
+        logits = h.reshape(G, -1, d) @ P["out"]                  # (G, batch·n, classes)
+        target = y.reshape(G, -1)
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, n), target.reshape(-1),
-                                               reduction="none").reshape(B, -1).mean(-1)
+                                               reduction="none").reshape(G, -1).mean(-1)
         acc = (logits.argmax(-1) == target).to(dtype).mean(-1)
         return ce, acc
 
-    curve = np.zeros((steps, B))
-    it = range(steps)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc="training")
-    for step in it:
-        x, y = histogram_task(batch, n, vocab, generator=gen, device=device)
-        ce, _ = loss_fn(x, y)
-        opt.zero_grad()
-        ce.sum().backward()
-        opt.step()
-        curve[step] = ce.detach().cpu().numpy()
-    test_gen = torch.Generator(device=device).manual_seed(10_000 + int(seed))
-    with torch.no_grad():
-        x, y = histogram_task(test_batch, n, vocab, generator=test_gen, device=device)
-        ce, acc = loss_fn(x, y)
-    return TrainingResult(train_loss=curve, test_loss=ce.cpu().numpy(),
-                          test_accuracy=acc.cpu().numpy())
+    def loss_fn(P, step):
+        x, y = _histogram_batch(data_seeds, step, batch, n, vocab, 0, device)
+        return evaluate(P, x, y)[0]
+
+    def metrics(P, step):
+        out = {"train_loss": loss_fn(P, step)}
+        nan = torch.full((G,), float("nan"), dtype=dtype, device=device)
+        if step == steps:
+            x, y = _histogram_batch(data_seeds, 0, test_batch, n, vocab, 1, device)
+            out["test_loss"], out["test_accuracy"] = evaluate(P, x, y)
+        else:
+            out["test_loss"], out["test_accuracy"] = nan, nan.clone()
+        return out
+
+    res = train_batched(params, steps=steps, lr=lr, loss_fn=loss_fn, optimizer="adam",
+                        record=record_steps(steps, every=every), metrics=metrics,
+                        progress="training transformers" if progress else False, device=device)
+    res = res.with_sweep(sweep)
+    res.meta.update(n=n, d=d, depth=depth, vocab=vocab, batch=batch, lr=lr, test_batch=test_batch,
+                    activation=activation, dtype=str(dtype))
+    return res
+
+
+@dataclass(frozen=True)
+class Trainability:
+    """Per (α_M, σ_w) setting, averaged over the sweep's seeds: the exponents at initialisation,
+    the distance √(λ_a² + λ_g²) from where both vanish, the final test loss and accuracy, the
+    mean training curve (settings, T) at ``steps``; the token-wise baseline; the Spearman
+    correlation of the mean loss with distance, and of each seed's loss alone (seeds,); the
+    index of the best setting."""
+
+    alpha_M: np.ndarray
+    sigma_w: np.ndarray
+    lambda_a: np.ndarray
+    lambda_g: np.ndarray
+    distance: np.ndarray
+    test_loss: np.ndarray
+    test_accuracy: np.ndarray
+    steps: np.ndarray
+    train_loss: np.ndarray
+    baseline: float
+    spearman: float
+    spearman_per_seed: np.ndarray
+    best: int
+    describe: str
+
+    def table(self) -> str:
+        rows = [f"α_M={a:.2f} σ_w={s:.1f}: λ_a={la:+.2f} λ_g={lg:+.2f}  test loss {lo:.3f}  "
+                f"accuracy {ac:.2f}" for a, s, la, lg, lo, ac in
+                zip(self.alpha_M, self.sigma_w, self.lambda_a, self.lambda_g, self.test_loss,
+                    self.test_accuracy)]
+        rows.append(f"token-wise baseline (marginal of the count): {self.baseline:.3f} nats")
+        return "\n".join(rows)
+
+
+def token_wise_baseline(n: int, vocab: int) -> float:
+    """Cross-entropy of the best token-wise predictor: the entropy of the count's marginal law,
+    1 + Binomial(n − 1, 1/vocab) (book's derivation: a token alone says nothing about the rest)."""
+    from scipy.stats import binom
+
+    n, vocab = _n_tokens(n), _int(vocab, "vocab")
+    pk = binom.pmf(np.arange(n), n - 1, 1 / vocab)
+    pk = pk[pk > 0]
+    return float(-np.sum(pk * np.log(pk)))
+
+
+def trainability_summary(res: Result, *, alpha_A: float) -> Trainability:
+    """Average a :func:`train_transformers` result over its ``seed`` axis (if any) and set the
+    final test loss against the closed-form exponents at initialisation (α_A fixed)."""
+    from scipy.stats import spearmanr
+
+    if not isinstance(res, Result) or res.sweep is None:
+        raise TypeError("res must be a Result of train_transformers (labelled by its sweep)")
+    if set(res.sweep.dims) - {"seed"} != {"alpha_M", "sigma_w"}:
+        raise ValueError(f"the sweep's axes must be alpha_M, sigma_w (and seed), got {res.sweep.dims}")
+    alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
+    ds = res.to_dataset()
+    final = ds["test_loss"].isel(step=-1)
+    if "seed" in ds.dims:
+        per_seed = final.transpose("seed", "alpha_M", "sigma_w").values
+        ds = ds.mean("seed")
+    else:
+        per_seed = final.transpose("alpha_M", "sigma_w").values[None]
+    per_seed = per_seed.reshape(per_seed.shape[0], -1)
+    ds = ds.transpose("alpha_M", "sigma_w", "step")
+    AM, SW = np.meshgrid(ds["alpha_M"].values, ds["sigma_w"].values, indexing="ij")
+    aM, sw = AM.ravel(), SW.ravel()
+    la, lg = angle_exponent(alpha_A, aM, sw), gradient_exponent(alpha_A, aM, sw)
+    loss = ds["test_loss"].values[..., -1].ravel()
+    acc = ds["test_accuracy"].values[..., -1].ravel()
+    curve = ds["train_loss"].values.reshape(aM.size, -1)
+    dist = np.hypot(la, lg)
+    seeds = len(res.sweep.axes.get("seed", (None,)))
+    m = res.meta
+    describe = f"depth {m['depth']}, width {m['d']}, {m['steps']} steps, {seeds} seed(s)"
+    return Trainability(alpha_M=aM, sigma_w=sw, lambda_a=la, lambda_g=lg, distance=dist,
+                        test_loss=loss, test_accuracy=acc, steps=res.steps, train_loss=curve,
+                        baseline=token_wise_baseline(m["n"], m["vocab"]),
+                        spearman=float(spearmanr(dist, loss).statistic),
+                        spearman_per_seed=np.array([spearmanr(dist, row).statistic for row in per_seed]),
+                        best=int(np.argmin(loss)), describe=describe)
