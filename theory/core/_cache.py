@@ -158,7 +158,7 @@ def stage_notebook(nb, path: str | os.PathLike, staging: str | os.PathLike, *,
 
 
 def import_staged(staging: str | os.PathLike, cache: str | os.PathLike) -> list[tuple[str, int]]:
-    """File every notebook staged in ``staging`` into the jupyter-cache at ``cache``; empty the folder.
+    """File every notebook staged in ``staging`` into the jupyter-cache at ``cache``; remove the folder.
 
     Call from one process only (the cache is an sqlite database). Replaces a cached notebook
     with the same hash. Returns ``(source path, cache record id)`` pairs.
@@ -182,6 +182,8 @@ def import_staged(staging: str | os.PathLike, cache: str | os.PathLike) -> list[
                                          check_validity=True, overwrite=True)
         done.append((record["uri"], entry.pk))
         staged.unlink()
+    if not any(staging.iterdir()):
+        staging.rmdir()
     return done
 
 
