@@ -50,19 +50,3 @@ def test_validation():
         positive(0, "lr")
     with pytest.raises(TypeError, match="k must be an int"):
         positive_int(True, "k")
-
-
-def test_offline_jshtml_has_no_remote_resources():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation
-
-    from theory.core import offline_jshtml
-
-    fig, ax = plt.subplots()
-    (line,) = ax.plot([], [])
-    html = offline_jshtml(FuncAnimation(fig, lambda i: (line,), frames=2))
-    plt.close(fig)
-    assert "http" not in html.split("<img")[0] and "font-awesome" not in html and "▶" in html

@@ -9,7 +9,7 @@ Batched experiments (:class:`Sweep` → a batch of configurations → :func:`tra
 from theory.core._device import default_device, default_dtype, resolve_device, resolve_dtype, set_threads
 from theory.core._scale import SCALES, get_scale, scaled
 from theory.core._seed import seed_everything
-from theory.core._plotting import COLORS, FIGURE_WIDTHS, apply_style, figure, offline_jshtml, setup_notebook
+from theory.core._plotting import COLORS, FIGURE_WIDTHS, apply_style, figure, setup_notebook
 from theory.core._progress import progress
 from theory.core._random import (config_seed, counter_normal, counter_uniform, counter_words,
                                  torch_generator)
@@ -37,7 +37,6 @@ __all__ = [
     "train_batched",
     "SCALES",
     "apply_style",
-    "offline_jshtml",
     "default_device",
     "default_dtype",
     "get_scale",

@@ -96,31 +96,3 @@ def setup_notebook(seed: int = 0, threads: int | None = None) -> NotebookSetup:
     n = set_threads(threads)
     seed_everything(seed)
     return NotebookSetup(scale=get_scale(), device=str(default_device()), threads=n, seed=seed)
-
-
-# Player buttons of matplotlib's to_jshtml use Font Awesome icons loaded from a CDN; offline
-# pages get plain Unicode glyphs instead, and the CDN link is removed.
-_FA_GLYPHS = {
-    "fa fa-play fa-flip-horizontal": "◀",
-    "fa fa-fast-backward": "⏮",
-    "fa fa-fast-forward": "⏭",
-    "fa fa-step-backward": "⏴",
-    "fa fa-step-forward": "⏵",
-    "fa fa-minus": "−",
-    "fa fa-plus": "+",
-    "fa fa-pause": "⏸",
-    "fa fa-play": "▶",
-}
-
-
-def offline_jshtml(animation, **kwargs) -> str:
-    """``animation.to_jshtml(**kwargs)`` with no network dependency: a self-contained scrubber."""
-    import re
-
-    html = animation.to_jshtml(**kwargs)
-    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
-    for cls, glyph in _FA_GLYPHS.items():
-        html = html.replace(f'<i class="{cls}"></i>', glyph)
-    if "font-awesome" in html or 'class="fa ' in html:
-        raise RuntimeError("to_jshtml output changed: Font Awesome references remain")
-    return html
