@@ -36,10 +36,10 @@ def run() -> list[tuple[str, str]]:
     rows = []
     steps = 4000
     t0 = time.perf_counter()
-    out = relu_descent(ts.X, ts.y, a0, W0, lr=lr, steps=steps, record_at=[0, steps],
+    out = relu_descent(ts.X, ts.y, a0, W0, lr=lr, steps=steps, record=[0, steps],
                        X_test=ts.X_test, y_test=ts.y_test, keep_weights=False)
     t_full = time.perf_counter() - t0
-    assert np.all(np.isfinite(out.kernel_distance))
+    assert np.all(np.isfinite(out["kernel_distance"]))
     rows.append((f"phase diagram, {B} students × {steps} steps, one batch (notebook set-up)",
                  f"{t_full:.1f} s ({B * steps / t_full:,.0f} student-steps/s)"))
 
@@ -53,9 +53,9 @@ def run() -> list[tuple[str, str]]:
         for g in range(G):
             one = relu_descent(ts.X[s], ts.y[s], a0[s, g][None], W0[s, g][None], lr=lr[s, g],
                                steps=short, keep_weights=False)
-            loop[s, g] = one.loss[0, -1]
+            loop[s, g] = one["train_loss"][0, -1]
     t_loop = time.perf_counter() - t0
-    diff = np.max(np.abs(loop - batched.loss[..., -1]))
+    diff = np.max(np.abs(loop - batched["train_loss"][:, -1].reshape(S, G)))
     rows.append((f"the same {B} students × {short} steps, batched", f"{t_batch:.2f} s"))
     rows.append((f"the same {B} students × {short} steps, one at a time",
                  f"{t_loop:.2f} s: batching {t_loop / t_batch:.1f}× faster "

@@ -112,7 +112,8 @@ def test_batched_descent_matches_autograd_descent():
     for b, net in enumerate(nets):
         ref = linear_network_gd(X, Y, net, etas, dt=1e-3, steps=150)[-1]
         for l in range(3):
-            assert np.max(np.abs(run.weights[l][b, -1] - ref[l])) < 1e-13
+            assert np.max(np.abs(run[f"W{l + 1}"][b, -1] - ref[l])) < 1e-13
+            np.testing.assert_array_equal(run.params[f"W{l + 1}"][b], run[f"W{l + 1}"][b, -1])
 
 
 def test_kernel_distance_matches_autograd_ntk():
@@ -178,8 +179,8 @@ def test_square_flow_matches_descent():
         steps = int(round(3.0 / lr))
         run = linear_descent(X, Y, [W1, W2], [1.0, 1.0], lr=lr, steps=steps)
         fl = square_flow(np.array([0.0, 3.0]), X, Y, beta0, deltas)
-        errs.append(np.max(np.abs(run.weights[1][:, -1] @ run.weights[0][:, -1] - fl.beta[:, -1])))
-        assert np.max(np.abs(run.kernel_distance[:, -1] - fl.kernel_distance[:, -1])) < 5e-3
+        errs.append(np.max(np.abs(run["W2"][:, -1] @ run["W1"][:, -1] - fl.beta[:, -1])))
+        assert np.max(np.abs(run["kernel_distance"][:, -1] - fl.kernel_distance[:, -1])) < 5e-3
     assert errs[1] < 6e-3 and 1.6 < errs[0] / errs[1] < 2.4       # O(lr) convergence to the flow
 
 
@@ -195,7 +196,7 @@ def test_aligned_solution_with_wide_hidden_layer():
     assert W1.shape == (2, h, d) and W2.shape == (2, k, h)
     run = linear_descent(np.eye(d), np.eye(d) @ (U @ np.diag(s) @ V.T).T, [W1[:1], W2[:1]],
                          [1.0, 1.0], lr=5e-4, steps=4000)
-    assert np.max(np.abs(run.weights[1][0, -1] @ run.weights[0][0, -1] - W2[1] @ W1[1])) < 2e-3
+    assert np.max(np.abs(run["W2"][0, -1] @ run["W1"][0, -1] - W2[1] @ W1[1])) < 2e-3
 
 
 def test_batched_bad_input():
@@ -205,9 +206,9 @@ def test_batched_bad_input():
         square_metric(np.ones((2, 3)), 0.0)
     with pytest.raises(ValueError, match="one learning rate per layer"):
         linear_descent(np.eye(2), np.eye(2), [np.eye(2), np.eye(2)], [1.0, 1.0, 1.0], lr=0.1, steps=2)
-    with pytest.raises(ValueError, match="record_at"):
+    with pytest.raises(ValueError, match="record"):
         linear_descent(np.eye(2), np.eye(2), [np.eye(2), np.eye(2)], [1.0, 1.0], lr=0.1, steps=2,
-                       record_at=[5])
+                       record=[5])
     with pytest.raises(ValueError, match="lr"):
         linear_descent(np.eye(2), np.eye(2), [np.eye(2), np.eye(2)], [1.0, 1.0], lr=-1.0, steps=2)
     with pytest.raises(ValueError, match="orthonormal"):

@@ -54,18 +54,18 @@ def test_batched_descent_matches_autograd(layout):
     if layout == "shared":
         run = relu_descent(ts.X[0], ts.y[0], a0, W0, lr=lr, eta_a=eta_a, eta_w=eta_w, steps=steps)
         data = [0, 0, 0]
-        got_a, got_W = run.a[:, -1], run.W[:, -1]
+        got_a, got_W = run["a"][:, -1], run["W"][:, -1]
     elif layout == "per_run":
         idx = [0, 1, 0]
         run = relu_descent(ts.X[idx], ts.y[idx], a0, W0, lr=lr, eta_a=eta_a, eta_w=eta_w, steps=steps)
         data = idx
-        got_a, got_W = run.a[:, -1], run.W[:, -1]
+        got_a, got_W = run["a"][:, -1], run["W"][:, -1]
     else:                                   # (S = 2 data sets, G = 3 runs each)
         A0, WW0 = np.stack([a0, a0]), np.stack([W0, W0])
         run = relu_descent(ts.X, ts.y, A0, WW0, lr=lr, eta_a=eta_a, eta_w=eta_w, steps=steps)
-        assert run.a.shape == (2, 3, 2, 6) and run.kernel_distance.shape == (2, 3, 2)
-        data = [1, 1, 1]
-        got_a, got_W = run.a[1, :, -1], run.W[1, :, -1]
+        assert run["a"].shape == (6, 2, 6) and run["kernel_distance"].shape == (6, 2)
+        data = [1, 1, 1]                     # runs 3, 4, 5: data set 1 (data set first)
+        got_a, got_W = run["a"][3:, -1], run["W"][3:, -1]
     for b in range(3):
         a, W = a0[b], W0[b]
         for _ in range(steps):
@@ -94,10 +94,10 @@ def test_per_neuron_delta_drift_is_order_lr():
     for lr in (0.04, 0.02):
         run = relu_descent(ts.X[0], ts.y[0], a0, W0, lr=lr, steps=int(round(40 / lr)),
                            keep_weights=True)
-        delta = neuron_imbalance(run.a[:, -1], run.W[:, -1])
+        delta = neuron_imbalance(run["a"][:, -1], run["W"][:, -1])
         np.testing.assert_allclose(np.abs(delta - neuron_imbalance(a0, W0)).max(-1),
-                                   run.delta_drift[:, -1], atol=1e-14)
-        drifts.append(run.delta_drift[:, -1].max())
+                                   run["delta_drift"][:, -1], atol=1e-14)
+        drifts.append(run["delta_drift"][:, -1].max())
     assert drifts[1] < 1e-3 and 1.7 < drifts[0] / drifts[1] < 2.3
 
 
@@ -145,8 +145,8 @@ def test_bad_input():
         relu_descent(ts.X[0], ts.y[0], a0, W0, lr=0.0, steps=3)
     with pytest.raises(ValueError, match="lr"):
         relu_descent(ts.X[0], ts.y[0], a0, W0, lr=[0.1, 0.2], steps=3)
-    with pytest.raises(ValueError, match="record_at"):
-        relu_descent(ts.X[0], ts.y[0], a0, W0, lr=0.1, steps=3, record_at=[4])
+    with pytest.raises(ValueError, match="record"):
+        relu_descent(ts.X[0], ts.y[0], a0, W0, lr=0.1, steps=3, record=[4])
     with pytest.raises(ValueError, match="X must be"):
         relu_descent(np.ones((5, 3)), ts.y[0], a0, W0, lr=0.1, steps=3)
     with pytest.raises(TypeError, match="steps"):
@@ -158,10 +158,10 @@ def test_recorded_kernel_distance_matches_gram_of_recorded_weights():
     a0, W0 = relu_student_init([0.2, 0.2, 1.0], [0.5, -0.5, 0.0], 6, 3, seeds=[0, 1, 2])
     A0, WW0 = np.stack([a0, a0]), np.stack([W0, W0])
     run = relu_descent(ts.X, ts.y, A0, WW0, lr=0.5, eta_a=[[1.0, 2.0, 1.0]] * 2, steps=200,
-                       record_at=[0, 50, 200])
+                       record=[0, 50, 200])
+    a, W, S = (run[k].reshape((2, 3) + run[k].shape[1:]) for k in ("a", "W", "kernel_distance"))
     for s in range(2):
         K0 = relu_ntk_gram(ts.X[s], a0, W0, eta_a=[1.0, 2.0, 1.0])
-        K = relu_ntk_gram(ts.X[s], run.a[s, :, -1], run.W[s, :, -1], eta_a=[1.0, 2.0, 1.0])
-        np.testing.assert_allclose(run.kernel_distance[s, :, -1], kernel_distance_batched(K0, K),
-                                   atol=1e-13)
-    assert np.all(run.kernel_distance[..., -1] > 1e-6)
+        K = relu_ntk_gram(ts.X[s], a[s, :, -1], W[s, :, -1], eta_a=[1.0, 2.0, 1.0])
+        np.testing.assert_allclose(S[s, :, -1], kernel_distance_batched(K0, K), atol=1e-13)
+    assert np.all(S[..., -1] > 1e-6)

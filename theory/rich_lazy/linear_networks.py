@@ -10,9 +10,11 @@ With whitened inputs and an initialisation aligned with the singular vectors of 
 β* = U S Vᵀ, W_1 = R diag(w) Vᵀ, W_2 = U diag(a) Rᵀ, each mode (a_i, w_i) is a single neuron with
 target s_i, solved in closed form by :func:`theory.rich_lazy.exact.whitened_solution`.
 :func:`square_flow` integrates the reduced function-space flow of a square network with Δ = δI,
-:func:`linear_descent` is batched descent of many networks at once, and
-:func:`linear_kernel_distance` the NTK distance without forming the nk×nk kernel.
-Book page: ``book/rich_lazy/linear_networks``.
+:func:`linear_descent` is batched descent of many networks at once (on
+:func:`theory.core.train_batched`, exact gradients), and :func:`linear_kernel_distance` the NTK
+distance without forming the nk×nk kernel. The page's three experiments are
+:func:`conservation_experiment`, :func:`aligned_modes_experiment` and
+:func:`square_grid_experiment`. Book page: ``book/rich_lazy/linear_networks``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from theory.core import as_array, default_device, positive, positive_int
+from theory.core import (Result, Sweep, as_array, check_scalar, first_crossing, positive,
+                         record_steps, resolve_device, resolve_dtype, train_batched)
 from theory.rich_lazy.exact import whitened_solution
-from theory.rich_lazy.two_layer import init_scales
 
-__all__ = ["LinearRun", "SquareFlow", "aligned_two_layer_solution", "conserved_matrices",
-           "linear_descent", "linear_kernel_distance", "linear_network_flow", "linear_network_gd",
-           "square_flow", "square_init", "square_metric"]
+__all__ = ["AlignedModes", "ConservationCheck", "SquareFlow", "SquareGrid",
+           "aligned_modes_experiment", "aligned_two_layer_solution", "conservation_experiment",
+           "conserved_matrices", "linear_descent", "linear_kernel_distance", "linear_network_flow",
+           "linear_network_gd", "square_flow", "square_grid_experiment", "square_init",
+           "square_metric", "square_problem"]
 
 
 def _check_chain(weights) -> list[np.ndarray]:
@@ -73,30 +77,43 @@ def linear_network_gd(X, Y, weights, etas, *, dt: float, steps: int, record_ever
                       device=None) -> list[list[np.ndarray]]:
     """Full-batch gradient descent on L = ½‖X W_1ᵀ ⋯ W_Lᵀ − Y‖²_F (rows of X are samples).
 
-    W_ℓ ← W_ℓ − dt η_ℓ ∂L/∂W_ℓ in float64; returns the weights at the recorded steps
-    (every ``record_every`` steps, default only the last), each a list [W_1, …, W_L].
+    W_ℓ ← W_ℓ − dt η_ℓ ∂L/∂W_ℓ in float64, the gradients by autograd (an independent reference
+    for the hand-written backpropagation of :func:`linear_descent`), on
+    :func:`theory.core.train_batched`. Returns the weights at steps 0, ``record_every``,
+    2·``record_every``, … and ``steps`` (default: 0 and ``steps``), each a list [W_1, …, W_L].
     """
     Ws, X, Y, etas = _check_problem(weights, X, Y, etas)
-    dt = float(positive(dt, "dt"))
-    steps = positive_int(steps, "steps")
-    every = positive_int(record_every if record_every is not None else steps, "record_every")
-    device = torch.device(device) if device is not None else default_device()
+    dt = check_scalar(dt, "dt", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    every = check_scalar(record_every if record_every is not None else steps, "record_every",
+                         kind="int", min=1)
+    device = resolve_device(device)
     Xt = torch.tensor(X, dtype=torch.float64, device=device)
     Yt = torch.tensor(Y, dtype=torch.float64, device=device)
-    params = [torch.tensor(W, dtype=torch.float64, device=device, requires_grad=True) for W in Ws]
-    out = [[W.copy() for W in Ws]]
-    for n in range(1, steps + 1):
-        h = Xt
-        for W in params:
-            h = h @ W.T
-        loss = 0.5 * ((h - Yt) ** 2).sum()
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for W, g, eta in zip(params, grads, etas):
-                W -= dt * float(eta) * g
-        if n % every == 0:
-            out.append([W.detach().cpu().numpy().copy() for W in params])
-    return out
+    names = [f"W{l + 1}" for l in range(len(Ws))]
+
+    def grad_fn(P, step):
+        with torch.enable_grad():
+            h = Xt
+            for name in names:
+                h = h @ P[name][0].T
+            loss = 0.5 * ((h - Yt) ** 2).sum()
+            grads = torch.autograd.grad(loss, [P[name] for name in names])
+        return {name: float(eta) * g for name, eta, g in zip(names, etas, grads)}
+
+    params = {name: torch.tensor(W[None], dtype=torch.float64, device=device)
+              for name, W in zip(names, Ws)}
+    res = train_batched(params, steps=steps, lr=dt, grad_fn=_requires_grad(grad_fn),
+                        record=record_steps(steps, every=every), progress=False,
+                        metrics=lambda P, step: {name: P[name] for name in names})
+    return [[res[name][0, j] for name in names] for j in range(res.steps.size)]
+
+
+def _requires_grad(grad_fn):
+    """``grad_fn`` on parameters that autograd tracks (the trainer hands over plain tensors)."""
+    def wrapped(P, step):
+        return grad_fn({k: p.detach().requires_grad_(True) for k, p in P.items()}, step)
+    return wrapped
 
 
 def linear_network_flow(t, X, Y, weights, etas, *, rtol: float = 1e-10, atol: float = 1e-12):
@@ -107,6 +124,10 @@ def linear_network_flow(t, X, Y, weights, etas, *, rtol: float = 1e-10, atol: fl
     """
     Ws, X, Y, etas = _check_problem(weights, X, Y, etas)
     t = as_array(t, "t", ndim=1)
+    if t.size == 0 or t[0] < 0 or np.any(np.diff(t) < 0):
+        raise ValueError("t must be a non-empty, non-negative, non-decreasing array of times")
+    rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
+    atol = check_scalar(atol, "atol", min=0.0, include_min=False)
     shapes = [W.shape for W in Ws]
     cuts = np.cumsum([0] + [W.size for W in Ws])
 
@@ -160,22 +181,6 @@ def aligned_two_layer_solution(t, U, s, V, a0, w0, eta_1: float = 1.0, eta_2: fl
 # ----------------------------------------------------------------------------------------------
 # Batched descent, the NTK of a linear network, and the square network with Δ = δI
 # ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LinearRun:
-    """Batched gradient descent of B linear networks, recorded at ``steps`` (T,).
-
-    weights: [W_1, …, W_L], each (B, T, out, in); loss (B, T) = ½‖XW_1ᵀ⋯W_Lᵀ − Y‖²_F;
-    kernel_distance (B, T) of the NTK on X from step 0; delta_drift (B, T): the largest entry of
-    |Δ_ℓ(step) − Δ_ℓ(0)| over every adjacent pair ℓ.
-    """
-
-    steps: np.ndarray
-    weights: list
-    loss: np.ndarray
-    kernel_distance: np.ndarray
-    delta_drift: np.ndarray
 
 
 def _batched_chain(weights) -> list[np.ndarray]:
@@ -250,15 +255,20 @@ def linear_kernel_distance(X, weights0, weights, etas) -> np.ndarray:
     return _kron_distance(_ntk_terms(W0s, t(etas)), _ntk_terms(Wts, t(etas)), G).numpy()
 
 
-def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record_at=None, device=None,
-                   dtype: torch.dtype = torch.float64, progress: bool = False) -> LinearRun:
-    """Full-batch gradient descent of B linear networks at once, with explicit backpropagation.
+def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record=None, device=None,
+                   dtype=None, progress: bool = False) -> Result:
+    """Full-batch gradient descent of G linear networks at once, with explicit backpropagation.
 
     L = ½‖X W_1ᵀ⋯W_Lᵀ − Y‖²_F; with h_0 = X, h_ℓ = h_{ℓ−1}W_ℓᵀ, r = h_L − Y, g_L = r and
-    g_{ℓ−1} = g_ℓW_ℓ, the gradient is ∂L/∂W_ℓ = g_ℓᵀh_{ℓ−1} and W_ℓ ← W_ℓ − lr η_ℓ ∂L/∂W_ℓ.
-    X (n, d) shared; Y (n, k) or (B, n, k); weights: list of (B, out, in); etas (L,) or (B, L).
-    Records weights, loss, NTK distance and the drift of every Δ_ℓ (paper, Sec. 4) at ``record_at``
-    (default: 0 and ``steps``).
+    g_{ℓ−1} = g_ℓW_ℓ, the gradient is ∂L/∂W_ℓ = g_ℓᵀh_{ℓ−1} and W_ℓ ← W_ℓ − lr η_ℓ ∂L/∂W_ℓ
+    (:func:`theory.core.train_batched` with ``grad_fn``). X (n, d) shared; Y (n, k) or (G, n, k);
+    weights: list of (G, out, in); etas (L,) or (G, L). ``record``: the steps recorded
+    (:func:`theory.core.record_steps`; default 0 and ``steps``).
+
+    Returns a :class:`theory.core.Result` whose metrics are (G, T, ...): ``train_loss``
+    ½‖XW_1ᵀ⋯W_Lᵀ − Y‖²_F, ``kernel_distance`` of the NTK on X from step 0
+    (:func:`linear_kernel_distance`), ``delta_drift`` the largest entry of |Δ_ℓ(step) − Δ_ℓ(0)|
+    over every adjacent pair (paper, Sec. 4), and the weights ``W1`` … ``WL``.
     """
     Ws = _batched_chain(weights)
     B, L = Ws[0].shape[0], len(Ws)
@@ -272,59 +282,55 @@ def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record_at=None
     if etas.shape[-1] != L or etas.ndim > 2:
         raise ValueError(f"etas must have one learning rate per layer ({L}), got shape {etas.shape}")
     etas = np.broadcast_to(etas, (B, L))
-    lr = float(positive(lr, "lr"))
-    steps = positive_int(steps, "steps")
-    rec = np.array([0, steps]) if record_at is None else np.unique(np.asarray(record_at))
-    if rec.ndim != 1 or not np.issubdtype(rec.dtype, np.integer) or rec[0] < 0 or rec[-1] > steps:
-        raise ValueError(f"record_at must be integer steps in [0, steps={steps}]")
-    device = torch.device(device) if device is not None else default_device()
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    try:
+        rec = record_steps(steps, at=[] if record is None else record)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"record must be integer steps in [0, steps={steps}]: {exc}") from None
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
 
     def T(x):
         return torch.tensor(np.array(x), dtype=dtype, device=device)
 
     Xt, Yt = T(X), T(np.broadcast_to(Y, (B, n, k)))
+    Xb = Xt.expand(B, n, X.shape[1])
     G = (Xt.T @ Xt).expand(B, X.shape[1], X.shape[1])
-    params = [T(W) for W in Ws]
     eta_t = T(etas)
-    steps_l = [(lr * eta_t[:, l])[:, None, None] for l in range(L)]
+    names = [f"W{l + 1}" for l in range(L)]
+    params = {name: T(W) for name, W in zip(names, Ws)}
 
-    def deltas(P):
-        return [eta_t[:, l, None, None] * P[l + 1].transpose(1, 2) @ P[l + 1]
-                - eta_t[:, l + 1, None, None] * P[l] @ P[l].transpose(1, 2) for l in range(L - 1)]
+    def forward(P):
+        hs = [Xb]
+        for name in names:
+            hs.append(hs[-1] @ P[name].transpose(1, 2))
+        return hs
 
-    D0, K0 = deltas(params), _ntk_terms(params, eta_t)
-    R = rec.size
-    out_W = [torch.empty((B, R) + P.shape[1:], dtype=dtype, device=device) for P in params]
-    out_loss, out_S, out_drift = (torch.empty(B, R, dtype=dtype, device=device) for _ in range(3))
-    it = range(steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc=f"{B} linear networks, batched", mininterval=1.0)
-    j = 0
-    with torch.no_grad():
-        for s in it:
-            hs = [Xt.expand(B, n, X.shape[1])]
-            for P in params:
-                hs.append(hs[-1] @ P.transpose(1, 2))
-            r = hs[-1] - Yt
-            if j < R and rec[j] == s:
-                out_loss[:, j] = 0.5 * (r * r).sum((1, 2))
-                out_S[:, j] = _kron_distance(K0, _ntk_terms(params, eta_t), G)
-                out_drift[:, j] = torch.stack([(D - D_0).abs().amax((1, 2))
-                                               for D, D_0 in zip(deltas(params), D0)]).amax(0)
-                for l, P in enumerate(params):
-                    out_W[l][:, j] = P
-                j += 1
-            if s == steps:
-                break
-            g, grads = r, [None] * L
-            for l in range(L - 1, -1, -1):
-                grads[l] = g.transpose(1, 2) @ hs[l]
-                g = g @ params[l]
-            params = [P - st * gr for P, st, gr in zip(params, steps_l, grads)]
-    return LinearRun(steps=rec, weights=[W.cpu().numpy() for W in out_W],
-                     loss=out_loss.cpu().numpy(), kernel_distance=out_S.cpu().numpy(),
-                     delta_drift=out_drift.cpu().numpy())
+    def deltas(Ps):
+        return [eta_t[:, l, None, None] * Ps[l + 1].transpose(1, 2) @ Ps[l + 1]
+                - eta_t[:, l + 1, None, None] * Ps[l] @ Ps[l].transpose(1, 2) for l in range(L - 1)]
+
+    def grad_fn(P, step):
+        hs = forward(P)
+        g, grads = hs[-1] - Yt, {}
+        for l in range(L - 1, -1, -1):
+            grads[names[l]] = eta_t[:, l, None, None] * (g.transpose(1, 2) @ hs[l])
+            g = g @ P[names[l]]
+        return grads
+
+    Ps0 = [params[name] for name in names]
+    D0, K0 = deltas(Ps0), _ntk_terms(Ps0, eta_t)
+
+    def metrics(P, step):
+        Ps = [P[name] for name in names]
+        r = forward(P)[-1] - Yt
+        drift = torch.stack([(D - D_0).abs().amax((1, 2)) for D, D_0 in zip(deltas(Ps), D0)])
+        return {"train_loss": 0.5 * (r * r).sum((1, 2)),
+                "kernel_distance": _kron_distance(K0, _ntk_terms(Ps, eta_t), G),
+                "delta_drift": drift.amax(0), **{name: P[name] for name in names}}
+
+    return train_batched(params, steps=steps, lr=lr, grad_fn=grad_fn, record=rec, metrics=metrics,
+                         progress=f"{B} linear networks, batched" if progress else False)
 
 
 def square_init(beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *, R=None):
@@ -341,7 +347,8 @@ def square_init(beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *, R=None)
     if beta0.shape[2] != d:
         raise ValueError(f"beta0 must be square, got {beta0.shape[1:]}")
     delta = np.broadcast_to(np.atleast_1d(as_array(delta, "delta")), (Bn,)).copy()
-    eta_2 = float(positive(eta_2, "eta_2"))
+    eta_1 = check_scalar(eta_1, "eta_1", min=0.0, include_min=False)
+    eta_2 = check_scalar(eta_2, "eta_2", min=0.0, include_min=False)
     sv = np.linalg.svd(beta0, compute_uv=False)
     if np.any(sv[:, -1] <= 1e-12 * np.maximum(sv[:, 0], 1e-300)):
         raise ValueError("beta0 must be full rank (every W_1 with Δ = δI is then invertible)")
@@ -381,7 +388,8 @@ def square_metric(beta, delta, eta_1: float = 1.0, eta_2: float = 1.0):
     if beta.shape[1] != beta.shape[2]:
         raise ValueError(f"beta must be square (the closed form needs square layers), got {beta.shape[1:]}")
     delta = np.broadcast_to(np.atleast_1d(as_array(delta, "delta")), beta.shape[:1])
-    c = float(positive(eta_1, "eta_1") * positive(eta_2, "eta_2"))
+    c = (check_scalar(eta_1, "eta_1", min=0.0, include_min=False)
+         * check_scalar(eta_2, "eta_2", min=0.0, include_min=False))
     bT = np.swapaxes(beta, 1, 2)
     return _psd_sqrt_shift(c * beta @ bT, delta, +1.0), _psd_sqrt_shift(c * bT @ beta, delta, -1.0)
 
@@ -407,8 +415,10 @@ def square_flow(t, X, Y, beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *
     the weights. beta0 (B, d, d) or (d, d), delta scalar or (B,); X (n, d), Y (n, d).
     """
     t = as_array(t, "t", ndim=1)
-    if np.any(np.diff(t) < 0) or t[0] < 0:
+    if t.size == 0 or np.any(np.diff(t) < 0) or t[0] < 0:
         raise ValueError("t must be non-negative and increasing")
+    rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
+    atol = check_scalar(atol, "atol", min=0.0, include_min=False)
     X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
     beta0 = as_array(beta0, "beta0", ndim=(2, 3))
     beta0 = beta0[None] if beta0.ndim == 2 else beta0
@@ -441,3 +451,285 @@ def square_flow(t, X, Y, beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *
               for a_, b_ in terms]
     S = _kron_distance(terms0, terms, tt(G).expand(flat.shape[0], d, d)).numpy()
     return SquareFlow(t=t, beta=betas, loss=loss, kernel_distance=S.reshape(Bn, t.size))
+
+
+# ----------------------------------------------------------------------------------------------
+# The page's experiments: conservation, aligned modes, the square-network grid
+# ----------------------------------------------------------------------------------------------
+
+
+def square_problem(d: int = 4, seed: int = 0, singular_values=(2.0, 1.5, 1.0, 0.5)):
+    """The square-network task of the linear-networks page: whitened X (2d × d, orthonormal
+    columns), a target β* = U diag(s) Vᵀ with the given singular values, and a random direction
+    G (d × d, entries N(0, 1/d)) for the initial function β₀ = τ²G; numpy ``default_rng(seed)``.
+    Returns (X, Y = Xβ*ᵀ, beta_star, G)."""
+    d = check_scalar(d, "d", kind="int", min=1)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    s = as_array(singular_values, "singular_values", ndim=1)
+    if s.shape != (d,):
+        raise ValueError(f"singular_values must have d = {d} entries, got {s.shape}")
+    rng = np.random.default_rng(seed)
+    X = np.linalg.qr(rng.normal(size=(2 * d, d)))[0]
+    U = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    V = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    beta_star = U @ np.diag(s) @ V.T
+    G = rng.normal(size=(d, d)) / np.sqrt(d)
+    return X, X @ beta_star.T, beta_star, G
+
+
+def _page_problems(seed: int):
+    """The random problems of the page's first two experiments, drawn in the page's order from
+    one ``default_rng(seed)``: a 5→8→6→3 regression with 8 random networks, then the aligned
+    5→7→4 network's U (4×3), V (5×3), R (7×3) and whitened X (12×5)."""
+    rng = np.random.default_rng(seed)
+    shapes = [(8, 5), (6, 8), (3, 6)]
+    X, Y = rng.normal(size=(20, 5)) / np.sqrt(5), rng.normal(size=(20, 3))
+    W_init = [0.6 * rng.normal(size=(8,) + s) / np.sqrt(s[1]) for s in shapes]
+    U = np.linalg.qr(rng.normal(size=(4, 3)))[0]
+    V = np.linalg.qr(rng.normal(size=(5, 3)))[0]
+    R = np.linalg.qr(rng.normal(size=(7, 3)))[0]
+    Xa = np.linalg.qr(rng.normal(size=(12, 5)))[0]
+    return (X, Y, W_init), (U, V, R, Xa)
+
+
+@dataclass(frozen=True)
+class ConservationCheck:
+    """Δ_ℓ along gradient flow and descent of a 5→8→6→3 network (:func:`conservation_experiment`).
+
+    flow_drift: max entry of |Δ_ℓ(t_end) − Δ_ℓ(0)| under the flow (first network); moved: the
+    largest weight change over the flow; lrs (2,); descent_drift (2, 8): that drift after descent
+    to t_end at each lr, per network; ratio (8,): descent_drift[0]/descent_drift[1].
+    """
+
+    t_end: float
+    etas: np.ndarray
+    flow_drift: float
+    moved: float
+    lrs: np.ndarray
+    descent_drift: np.ndarray
+    ratio: np.ndarray
+
+    def summary(self) -> str:
+        """The numbers the page prints."""
+        return (f"flow: max |Δ(t) − Δ(0)| = {self.flow_drift:.1e} while the weights moved by up to "
+                f"{self.moved:.2f}\ndescent, {self.ratio.size} networks, t = {self.t_end:g}: drift at "
+                f"lr = {self.lrs[0]:g}: {self.descent_drift[0].max():.2e}, at {self.lrs[1]:g}: "
+                f"{self.descent_drift[1].max():.2e}; ratios {self.ratio.min():.3f} … {self.ratio.max():.3f}")
+
+
+def conservation_experiment(*, seed: int = 0, t_end: float = 3.0, lrs=(4e-3, 2e-3),
+                            etas=(0.5, 1.0, 2.0)) -> ConservationCheck:
+    """dΔ_ℓ/dt = 0 (paper, Sec. 4) checked numerically on a wide, deep 5→8→6→3 network.
+
+    The flow (:func:`linear_network_flow`, Radau, rtol 1e-11) of the first of 8 random networks
+    conserves Δ_1, Δ_2 to integration error; descent (:func:`linear_descent`, all 8 batched) moves
+    them by O(lr²) a step, O(lr) to a fixed time, so the drift ratio between the two ``lrs`` is
+    their ratio.
+    """
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
+    lrs = positive(lrs, "lrs")
+    if lrs.shape != (2,):
+        raise ValueError(f"lrs must be two learning rates, got shape {lrs.shape}")
+    etas = positive(etas, "etas")
+    (X, Y, W_init), _ = _page_problems(seed)
+    flow = linear_network_flow([0.0, t_end], X, Y, [W[0] for W in W_init], etas,
+                               rtol=1e-11, atol=1e-12)
+    flow_drift = max(np.abs(D1 - D0).max() for D0, D1 in
+                     zip(conserved_matrices(flow[0], etas), conserved_matrices(flow[-1], etas)))
+    moved = max(np.abs(W1 - W0).max() for W0, W1 in zip(flow[0], flow[-1]))
+    drift = np.stack([linear_descent(X, Y, W_init, etas, lr=float(lr),
+                                     steps=int(round(t_end / lr)))["delta_drift"][:, -1]
+                      for lr in lrs])
+    return ConservationCheck(t_end=t_end, etas=etas, flow_drift=float(flow_drift),
+                             moved=float(moved), lrs=lrs, descent_drift=drift,
+                             ratio=drift[0] / drift[1])
+
+
+@dataclass(frozen=True)
+class AlignedModes:
+    """Exact aligned-mode solution against descent of a 5→7→4 network (:func:`aligned_modes_experiment`).
+
+    s (r,): the target's singular values; patterns (P, r): δ_i per mode for each run; t (T,):
+    the recorded descent times; t_fine (T_f,); sv_exact (P, T_f, r) and sv_gd (P, T, r): the
+    singular values of β(t) = W₂W₁, exact and by descent; beta_error (P,): max |β_GD − β_exact|
+    over the records; delta_error (P,): max |Δ_GD(t_end) − R diag(δ)Rᵀ|.
+    """
+
+    s: np.ndarray
+    patterns: np.ndarray
+    lr: float
+    t: np.ndarray
+    t_fine: np.ndarray
+    sv_exact: np.ndarray
+    sv_gd: np.ndarray
+    beta_error: np.ndarray
+    delta_error: np.ndarray
+
+    def summary(self) -> str:
+        """The numbers the page prints."""
+        return "\n".join(f"δ pattern {p}: max |β_GD − β_exact| = {e:.2e}, |Δ_GD(T) − R diag(δ) Rᵀ| = "
+                         f"{de:.1e}" for p, e, de in zip(self.patterns, self.beta_error, self.delta_error))
+
+
+def aligned_modes_experiment(*, seed: int = 0, s=(2.0, 1.0, 0.5),
+                             patterns=((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), (-1.0, 0.0, 1.0)),
+                             b0: float = 1e-2, lr: float = 1e-3, t_end: float = 12.0,
+                             record_every: int = 200, n_fine: int = 400) -> AlignedModes:
+    """Whitened inputs, target β* = U diag(s)Vᵀ, aligned start W_1 = R diag(w)Vᵀ, W_2 = U diag(a)Rᵀ
+    with a_iw_i = b0 and a_i² − w_i² = δ_i: :func:`aligned_two_layer_solution` (each mode a single
+    neuron, paper Sec. 4) against :func:`linear_descent` of the full network, all patterns in one
+    batch. U, V, R and X (n = 12) come from the page's random stream (seed)."""
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    s = positive(s, "s")
+    patterns = as_array(patterns, "patterns", ndim=2)
+    if s.ndim != 1 or patterns.shape[1] != s.size or s.size != 3:
+        raise ValueError(f"s must be 3 singular values and patterns (P, 3), got {s.shape}, "
+                         f"{patterns.shape}")
+    b0 = check_scalar(b0, "b0", min=0.0, include_min=False)
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    n_fine = check_scalar(n_fine, "n_fine", kind="int", min=2)
+    _, (U, V, R, X) = _page_problems(seed)
+    Y = X @ (U @ np.diag(s) @ V.T).T
+    a_init = np.sqrt((patterns + np.sqrt(patterns**2 + 4 * b0**2)) / 2)   # a_i w_i = b0, δ_i
+    w_init = b0 / a_init
+    W1_0 = np.einsum("hi,pi,di->phd", R, w_init, V)
+    W2_0 = np.einsum("ki,pi,hi->pkh", U, a_init, R)
+    steps = int(round(t_end / lr))
+    run = linear_descent(X, Y, [W1_0, W2_0], [1.0, 1.0], lr=lr, steps=steps,
+                         record=record_steps(steps, every=record_every))
+    t, t_fine, r = run.steps * lr, np.linspace(0, t_end, n_fine), s.size
+    out = {k: [] for k in ("err", "sv_exact", "sv_gd", "delta")}
+    for p in range(len(patterns)):
+        W1e, W2e = aligned_two_layer_solution(t, U, s, V, a_init[p], w_init[p], R=R)
+        beta_gd = run["W2"][p] @ run["W1"][p]
+        out["err"].append(np.abs(beta_gd - W2e @ W1e).max())
+        W1f, W2f = aligned_two_layer_solution(t_fine, U, s, V, a_init[p], w_init[p], R=R)
+        out["sv_exact"].append(np.linalg.svd(W2f @ W1f, compute_uv=False)[:, :r])
+        out["sv_gd"].append(np.linalg.svd(beta_gd, compute_uv=False)[:, :r])
+        D = conserved_matrices([run["W1"][p, -1], run["W2"][p, -1]], [1.0, 1.0])[0]
+        out["delta"].append(np.abs(D - R @ np.diag(patterns[p]) @ R.T).max())
+    return AlignedModes(s=s, patterns=patterns, lr=lr, t=t, t_fine=t_fine,
+                        sv_exact=np.stack(out["sv_exact"]), sv_gd=np.stack(out["sv_gd"]),
+                        beta_error=np.array(out["err"]), delta_error=np.array(out["delta"]))
+
+
+@dataclass(frozen=True)
+class SquareGrid:
+    """Square networks with Δ = δI over a (τ, δ, seed) sweep (:func:`square_grid_experiment`).
+
+    sweep: Sweep(tau, delta, seed); t (T,) the recorded times; kernel_distance (τ, δ, seed, T)
+    by descent, flow_kernel_distance (τ, δ, T) by the reduced flow (seed 0); t_fit (τ, δ, seed):
+    the first recorded time with loss ≤ fit_fraction·loss(0) (inf: never); init_delta_error:
+    max |Δ − δI| at initialisation; beta_error, kernel_error: max |β_GD − β_flow| and
+    |S_GD − S_flow| (seed 0); metric_error: max |η₁W₂W₂ᵀ − Ã(β)| along descent (seed 0).
+    """
+
+    sweep: Sweep
+    lr: float
+    t: np.ndarray
+    kernel_distance: np.ndarray
+    flow_kernel_distance: np.ndarray
+    t_fit: np.ndarray
+    init_delta_error: float
+    beta_error: float
+    kernel_error: float
+    metric_error: float
+
+    @property
+    def taus(self) -> np.ndarray:
+        return np.array(self.sweep.axes["tau"])
+
+    @property
+    def deltas(self) -> np.ndarray:
+        return np.array(self.sweep.axes["delta"])
+
+    @property
+    def S_end(self) -> np.ndarray:
+        """Kernel distance at the end, (τ, δ, seed)."""
+        return self.kernel_distance[..., -1]
+
+    @property
+    def S_mean(self) -> np.ndarray:
+        """Kernel distance at the end, mean over seeds, (τ, δ)."""
+        return self.S_end.mean(-1)
+
+    @property
+    def t_fit_median(self) -> np.ndarray:
+        """Median over seeds of the time to fit, (τ, δ)."""
+        return np.median(self.t_fit, axis=-1)
+
+    @property
+    def balanced(self) -> int:
+        """The index of δ = 0 on the δ axis."""
+        hits = np.flatnonzero(self.deltas == 0)
+        if hits.size == 0:
+            raise ValueError("the sweep has no δ = 0")
+        return int(hits[0])
+
+    def checks(self) -> str:
+        """The comparison of descent with the reduced flow, as the page prints it."""
+        return (f"{len(self.sweep)} networks; init: max |Δ − δI| = {self.init_delta_error:.1e};  "
+                f"reduced flow vs descent: max |Δβ| = {self.beta_error:.2e}, max |ΔS| = "
+                f"{self.kernel_error:.2e}, max |W₂W₂ᵀ − Ã(β)| = {self.metric_error:.2e}")
+
+    def summary(self) -> str:
+        """S(t_end) per τ over δ and the median times to fit, as the page prints them."""
+        j0, med = self.balanced, self.t_fit_median
+        rows = [f"τ = {tau:.3g}: S({self.t[-1]:g}) over δ = {np.round(S, 3)}"
+                for tau, S in zip(self.taus, self.S_mean)]
+        rows.append(f"median time to fit over δ at τ = {self.taus[0]:.2g}: {np.round(med[0], 2)}")
+        rows.append(f"median time to fit at δ = 0 over τ: {np.round(med[:, j0], 2)}; runs not fitted "
+                    f"by t = {self.t[-1]:g}: {int(np.isinf(self.t_fit).sum())}")
+        return "\n".join(rows)
+
+
+def square_grid_experiment(taus=tuple(np.logspace(-1, 0.3, 5)),
+                           deltas=(-4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0), n_seeds: int = 3,
+                           *, lr: float = 2e-3, t_end: float = 40.0,
+                           n_records: int = 80, fit_fraction: float = 1e-3,
+                           progress: bool = False) -> SquareGrid:
+    """Descent of square two-layer networks (:func:`square_problem`, d = 4) from β₀ = τ²G_seed with
+    Δ = δI (:func:`square_init`), over Sweep(tau, delta, seed), all in one batch, against the
+    reduced flow β̇ = −(Ã∇L + ∇LB̃) (:func:`square_flow`, the book's reconstruction) for seed 0.
+    Records every ``steps // n_records`` steps; G_seed = ``square_problem(seed=seed)``'s G."""
+    n_seeds = check_scalar(n_seeds, "n_seeds", kind="int", min=1)
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
+    n_records = check_scalar(n_records, "n_records", kind="int", min=1)
+    fit_fraction = check_scalar(fit_fraction, "fit_fraction", min=0.0, max=1.0, include_min=False)
+    sweep = Sweep(tau=positive(taus, "taus"), delta=as_array(deltas, "deltas", ndim=1),
+                  seed=np.arange(n_seeds))
+    X, Y, _, _ = square_problem()
+    d = X.shape[1]
+    G_init = np.stack([square_problem(seed=s)[3] for s in range(n_seeds)])
+    tau, delta, seed = sweep.column("tau"), sweep.column("delta"), sweep.column("seed")
+    beta0 = tau[:, None, None] ** 2 * G_init[seed]
+    W1_0, W2_0 = square_init(beta0, delta)
+    init_err = max(np.abs(conserved_matrices([W1_0[i], W2_0[i]], [1.0, 1.0])[0]
+                          - delta[i] * np.eye(d)).max() for i in range(len(sweep)))
+    steps = int(round(t_end / lr))
+    grid = linear_descent(X, Y, [W1_0, W2_0], [1.0, 1.0], lr=lr, steps=steps,
+                          record=record_steps(steps, every=max(1, steps // n_records)),
+                          progress=progress)
+    t = grid.steps * lr
+    first = seed == 0
+    flows = square_flow(t, X, Y, beta0[first], delta[first], rtol=1e-9, atol=1e-11)
+    beta_gd = grid["W2"][first] @ grid["W1"][first]
+    W2 = grid["W2"][first]
+    A_th, _ = square_metric(beta_gd.reshape(-1, d, d), np.repeat(delta[first], t.size))
+    metric_err = np.abs((W2 @ np.swapaxes(W2, -1, -2)).reshape(-1, d, d) - A_th).max()
+    loss = grid["train_loss"]
+    t_fit = first_crossing(loss / loss[:, :1], t, fit_fraction, direction="below")
+    shape = sweep.shape
+    return SquareGrid(sweep=sweep, lr=lr, t=t,
+                      kernel_distance=grid["kernel_distance"].reshape(shape + (t.size,)),
+                      flow_kernel_distance=flows.kernel_distance.reshape(shape[:2] + (t.size,)),
+                      t_fit=np.where(np.isnan(t_fit), np.inf, t_fit).reshape(shape),
+                      init_delta_error=float(init_err),
+                      beta_error=float(np.abs(beta_gd - flows.beta).max()),
+                      kernel_error=float(np.abs(grid["kernel_distance"][first]
+                                                - flows.kernel_distance).max()),
+                      metric_error=float(metric_err))

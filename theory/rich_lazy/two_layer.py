@@ -1,6 +1,6 @@
 """Two-layer piecewise-linear (ReLU) networks: per-neuron imbalance, teacher-student, phase diagram.
 
-Kunin et al. (2024), Sec. 4 and Fig. 1. The student is f(x) = Σ_i a_i σ(w_iᵀx) with σ = ReLU,
+Kunin et al. (2024), Sec. 5 (Eqs. 9–10) and Fig. 1. The student is f(x) = Σ_i a_i σ(w_iᵀx) with σ = ReLU,
 trained by full-batch gradient descent on L = (1/2n) Σ_k (f(x_k) − y_k)² with layer learning
 rates η_a (readout) and η_w (first layer):
 
@@ -12,30 +12,41 @@ by a scale τ and an imbalance δ: every neuron starts with |a_i|·‖w_i‖ = �
 of equal w_i and opposite a_i so that f ≡ 0 at initialisation.
 
 Everything is batched: the weights of B runs (grid points × seeds) are one tensor, and one step
-of all of them is a handful of ``bmm`` calls. The loss here is half the mean squared error; the
-paper's code descends the mean squared error itself, i.e. its learning rate is half of ``lr``.
+of all of them is a handful of ``bmm`` calls (:func:`theory.core.train_batched` with exact
+gradients). The loss here is half the mean squared error; the paper's code descends the mean
+squared error itself, i.e. its learning rate is half of ``lr``. The page's experiments are
+:func:`fig1a_experiment` (Fig. 1a) and :func:`phase_diagram` (Fig. 1b). Piecewise-linear
+networks are the paper's Sec. 5 (Eqs. 9–10); Fig. 1's settings are its App. D.1.
+Book page: ``book/rich_lazy/two_layer_relu``.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from theory.core import as_array, default_device, non_negative, positive, positive_int
+from theory.core import (Result, Sweep, as_array, check_scalar, first_crossing, non_negative,
+                         positive, record_steps, resolve_device, resolve_dtype, train_batched)
 
 __all__ = [
-    "ReluRun",
+    "FIG1A_RUNS",
+    "Fig1a",
+    "PhaseDiagram",
     "TeacherStudent",
+    "fig1a_experiment",
     "init_scales",
     "kernel_distance_batched",
     "linearised_descent",
     "neuron_imbalance",
+    "phase_diagram",
     "relu_descent",
     "relu_ntk_gram",
     "relu_student_init",
     "sphere_points",
+    "tau_rich",
     "teacher_student",
 ]
 
@@ -64,6 +75,10 @@ def init_scales(tau, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarra
 
 def sphere_points(n: int, d: int, generator: torch.Generator, *, dtype=torch.float64) -> torch.Tensor:
     """n points drawn uniformly on the unit sphere of ℝᵈ (normalised Gaussians), on the CPU."""
+    n = check_scalar(n, "n", kind="int", min=1)
+    d = check_scalar(d, "d", kind="int", min=1)
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     x = torch.randn(n, d, generator=generator, dtype=dtype)
     return x / x.norm(dim=1, keepdim=True)
 
@@ -85,8 +100,9 @@ class TeacherStudent:
 def teacher_student(d: int, n: int, seeds, *, n_test: int = 1000, m0: int = 3) -> TeacherStudent:
     """The paper's Fig. 1 task: a ReLU teacher with m0 unit-norm first-layer vectors and ±1
     readouts, n training and n_test test inputs uniform on the unit sphere, one set per seed."""
-    d, n = positive_int(d, "d"), positive_int(n, "n")
-    n_test, m0 = positive_int(n_test, "n_test"), positive_int(m0, "m0")
+    d, n = check_scalar(d, "d", kind="int", min=1), check_scalar(n, "n", kind="int", min=1)
+    n_test = check_scalar(n_test, "n_test", kind="int", min=1)
+    m0 = check_scalar(m0, "m0", kind="int", min=1)
     seeds = np.atleast_1d(np.asarray(seeds))
     if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer):
         raise TypeError("seeds must be an int or a 1-D array of ints")
@@ -116,7 +132,7 @@ def relu_student_init(tau, delta, m: int, d: int, seeds, eta_a=1.0, eta_w=1.0,
     from :func:`init_scales`. ``symmetric``: neurons m/2..m−1 copy w of neurons 0..m/2−1 with
     the opposite a, so that f ≡ 0 at initialisation (the paper's code does this).
     """
-    m, d = positive_int(m, "m"), positive_int(d, "d")
+    m, d = check_scalar(m, "m", kind="int", min=1), check_scalar(d, "d", kind="int", min=1)
     if symmetric and m % 2:
         raise ValueError(f"m must be even when symmetric=True, got {m}")
     tau, delta = np.atleast_1d(positive(tau, "tau")), np.atleast_1d(as_array(delta, "delta"))
@@ -193,32 +209,26 @@ def _kdist(K0, K):
 
 
 def kernel_distance_batched(K0, K) -> np.ndarray:
-    """S = 1 − ⟨K₀, K⟩_F / (‖K₀‖_F‖K‖_F) over the last two axes (paper, Fig. 1b)."""
-    K0, K = as_array(K0, "K0", min_ndim=2), as_array(K, "K", min_ndim=2)
-    return _kdist(torch.as_tensor(K0), torch.as_tensor(K)).numpy()
+    """S = 1 − ⟨K₀, K⟩_F / (‖K₀‖_F‖K‖_F) over the last two axes (paper, Sec. 2 and Fig. 1b).
 
-
-@dataclass(frozen=True)
-class ReluRun:
-    """Batched gradient descent of two-layer ReLU students, recorded at the given steps.
-
-    With B = the batch shape of ``a0`` (``(B,)`` or ``(S, G)``): steps (T,); a (*B, T, m) and
-    W (*B, T, m, d) where ``keep_weights`` (else None); loss, test_loss (*B, T): ½-MSE on the
-    training set and the MSE on the test set (None without test data); kernel_distance (*B, T)
-    of the training-set NTK from step 0; delta_drift (*B, T): max_i |δ_i(step) − δ_i(0)|;
-    lr, eta_a, eta_w (*B).
+    K0 (..., n, n) and K (..., n, n) must have the same last two axes and batch shapes that
+    broadcast. S is undefined for a zero kernel (0/0), which raises a ``ValueError``; S is
+    invariant under K → cK for c > 0 and S(K, K) = 0.
     """
-
-    steps: np.ndarray
-    a: np.ndarray | None
-    W: np.ndarray | None
-    loss: np.ndarray
-    test_loss: np.ndarray | None
-    kernel_distance: np.ndarray
-    delta_drift: np.ndarray
-    lr: np.ndarray
-    eta_a: np.ndarray
-    eta_w: np.ndarray
+    K0, K = as_array(K0, "K0", min_ndim=2), as_array(K, "K", min_ndim=2)
+    if K0.shape[-2:] != K.shape[-2:]:
+        raise ValueError(f"K0 and K must have the same last two axes (n, n), got K0 {K0.shape} "
+                         f"and K {K.shape}")
+    try:
+        np.broadcast_shapes(K0.shape[:-2], K.shape[:-2])
+    except ValueError:
+        raise ValueError(f"the batch shapes of K0 {K0.shape} and K {K.shape} do not "
+                         f"broadcast") from None
+    for name, M in (("K0", K0), ("K", K)):
+        if np.any(np.all(M == 0, axis=(-1, -2))):
+            raise ValueError(f"{name} contains a zero kernel (shape {M.shape}): the kernel "
+                             f"distance of a zero kernel is undefined")
+    return _kdist(torch.as_tensor(K0), torch.as_tensor(K)).numpy()
 
 
 def _layout(X, y, a0, W0, name):
@@ -249,122 +259,115 @@ def _layout(X, y, a0, W0, name):
     return X, y, a0[:, None], W0[:, None]     # one data set per run: S = B, G = 1
 
 
-def relu_descent(X, y, a0, W0, *, lr, steps: int, record_at=None, eta_a=1.0, eta_w=1.0,
+def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=1.0,
                  X_test=None, y_test=None, keep_weights: bool = True, device=None,
-                 dtype: torch.dtype = torch.float64, progress: bool = False) -> ReluRun:
+                 dtype=None, progress: bool = False, sweep: Sweep | None = None) -> Result:
     """Full-batch gradient descent of many students f(x) = Σ_i a_i σ(w_iᵀx) at once (paper, Fig. 1).
 
     Each step: r = f(X) − y, a ← a − lr η_a Φᵀr/n, w_i ← w_i − lr η_w a_i Σ_k r_k 1[w_iᵀx_k > 0] x_k/n,
-    i.e. descent on L = (1/2n)‖r‖² with per-run ``lr``, ``eta_a``, ``eta_w`` (scalars or arrays
-    of the batch shape).
+    i.e. descent on L = (1/2n)‖r‖² (:func:`theory.core.train_batched` with these exact gradients)
+    with per-run ``lr``, ``eta_a``, ``eta_w`` (scalars or arrays of the batch shape).
 
     Layouts: a0 (B, m), W0 (B, m, d) with X (n, d), y (n,) shared by all runs or X (B, n, d),
     y (B, n) one per run; or a0 (S, G, m), W0 (S, G, m, d) with X (S, n, d), y (S, n): S data sets
-    (seeds), G runs on each (grid points). All runs on one data set are stacked side by side, so
-    a step is two large matrix products per data set, not G small ones. X_test, y_test likewise.
-    ``record_at``: step indices to record (default: 0 and ``steps``); the NTK distance from step 0,
-    the losses and the per-neuron δ drift are measured there.
+    (seeds), G runs on each (grid points), flattened data set first (run s·G + g). Every run is
+    its own slice of one batched matrix product, so it trains bit for bit the same alone and in
+    any batch. X_test, y_test likewise. ``record``: the steps recorded (default 0 and ``steps``).
+
+    Returns a :class:`theory.core.Result` over the flattened runs (``sweep`` labels it, if given):
+    metrics (runs, T, ...) ``train_loss`` (½-MSE), ``test_loss`` (MSE on the test set, with test
+    data), ``kernel_distance`` of the training-set NTK from step 0, ``delta_drift``
+    max_i |δ_i(step) − δ_i(0)|, and with ``keep_weights`` ``a`` (runs, T, m) and ``W``
+    (runs, T, m, d); ``meta`` holds the per-run ``lr``, ``eta_a``, ``eta_w``.
     """
     shape_in = np.shape(a0)[:-1]
     X, y, a0, W0 = _layout(X, y, a0, W0, ("X", "y"))
     S, G, m, d = W0.shape
-    n = X.shape[1]
+    n, B = X.shape[1], S * G
     has_test = X_test is not None or y_test is not None
     if has_test:
         X_test, y_test, _, _ = _layout(X_test, y_test, a0, W0, ("X_test", "y_test"))
         if X_test.shape[0] != S:
             X_test = np.broadcast_to(X_test, (S,) + X_test.shape[1:])
             y_test = np.broadcast_to(y_test, (S,) + y_test.shape[1:])
-    steps = positive_int(steps, "steps")
-    rec = np.array([0, steps]) if record_at is None else np.unique(np.asarray(record_at))
-    if rec.ndim != 1 or not np.issubdtype(rec.dtype, np.integer) or rec[0] < 0 or rec[-1] > steps:
-        raise ValueError(f"record_at must be integer steps in [0, steps={steps}]")
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    try:
+        rec = record_steps(steps, at=[] if record is None else record)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"record must be integer steps in [0, steps={steps}]: {exc}") from None
+    if sweep is not None and (not isinstance(sweep, Sweep) or len(sweep) != B):
+        raise ValueError(f"sweep must be a Sweep of the {B} runs, got {sweep!r}")
 
     def per_run(v, name):
         v = positive(v, name)
         try:
-            return np.broadcast_to(np.reshape(v, np.shape(v)), shape_in).reshape(S, G).copy()
+            return np.broadcast_to(np.reshape(v, np.shape(v)), shape_in).reshape(B).copy()
         except ValueError:
             raise ValueError(f"{name} must be a scalar or have the batch shape {shape_in}, "
                              f"got {np.shape(v)}") from None
 
     lr, eta_a, eta_w = per_run(lr, "lr"), per_run(eta_a, "eta_a"), per_run(eta_w, "eta_w")
-    device = torch.device(device) if device is not None else default_device()
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
 
     def T(x):
         return torch.tensor(np.array(x), dtype=dtype, device=device)
 
-    Xt, yt = T(X), T(y)
-    XtT = Xt.transpose(1, 2).contiguous()
+    data = np.repeat(np.arange(S), G)                          # the data set of each run
+    Xs = T(X)
+    Xb = Xs.expand(B, n, d) if S == 1 else Xs[torch.as_tensor(data, device=device)]
+    yb = T(y)[torch.as_tensor(data, device=device)]            # (B, n)
     if has_test:
-        Xs, ys = T(X_test), T(y_test)
-    a, W = T(a0), T(W0)
-    ea, ew, lrt = T(eta_a), T(eta_w), T(lr)
-    step_a, step_w = (lrt * ea / n)[..., None], (lrt * ew / n)[..., None, None]
-    delta0 = ew[..., None] * a**2 - ea[..., None] * (W**2).sum(-1)
-    a_init, W_init = a.clone(), W.clone()
+        Xts, yts = T(X_test), T(y_test)
+    ea, ew = T(eta_a), T(eta_w)
+    a_init, W_init = T(a0.reshape(B, m)), T(W0.reshape(B, m, d))
+    delta0 = ew[:, None] * a_init**2 - ea[:, None] * (W_init**2).sum(-1)
     chunk = max(1, int(2**24 // (n * n)))             # runs per Gram batch: ≤ 16M entries (128 MiB)
 
-    def kernel_distance_now(a_, W_):
-        """S of every run against its step-0 NTK, in chunks of runs (K₀ is recomputed, not stored)."""
-        out_S = torch.empty(S, G, dtype=dtype, device=device)
-        for s_ in range(S):
-            for g0 in range(0, G, chunk):
-                g1 = min(G, g0 + chunk)
-                Xc = Xt[s_].expand(g1 - g0, n, d)
-                e_a, e_w = ea[s_, g0:g1], ew[s_, g0:g1]
-                K_0 = _gram(Xc, a_init[s_, g0:g1], W_init[s_, g0:g1], e_a, e_w)
-                out_S[s_, g0:g1] = _kdist(K_0, _gram(Xc, a_[s_, g0:g1], W_[s_, g0:g1], e_a, e_w))
-        return out_S
-
-    def forward(Xd, W_, a_):
-        pre = Xd @ W_.reshape(S, G * m, d).transpose(1, 2)                  # (S, n, G·m)
+    def forward(Xd, W, a):
+        pre = torch.bmm(Xd, W.transpose(1, 2))                            # (B, n, m)
         act = torch.relu(pre)
-        f = (act.view(S, -1, G, m) * a_[:, None]).sum(-1)                   # (S, n, G)
-        return pre, act, f
+        return pre, act, (act * a[:, None, :]).sum(-1)                     # f (B, n)
 
-    R = rec.size
-    out = {k: torch.empty(S, G, R, dtype=dtype, device=device) for k in ("loss", "S", "drift", "test")}
-    if keep_weights:
-        out["a"] = torch.empty(S, G, R, m, dtype=dtype, device=device)
-        out["W"] = torch.empty(S, G, R, m, d, dtype=dtype, device=device)
-    it = range(steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc=f"{S * G} students, batched", mininterval=1.0)
-    j = 0
-    with torch.no_grad():
-        for k in it:
-            pre, act, f = forward(Xt, W, a)
-            r = f - yt[..., None]                                             # (S, n, G)
-            if j < R and rec[j] == k:
-                out["loss"][..., j] = 0.5 * (r * r).mean(1)
-                out["S"][..., j] = kernel_distance_now(a, W)
-                delta = ew[..., None] * a**2 - ea[..., None] * (W**2).sum(-1)
-                out["drift"][..., j] = (delta - delta0).abs().amax(-1)
-                if has_test:
-                    ft = forward(Xs, W, a)[2]
-                    out["test"][..., j] = ((ft - ys[..., None]) ** 2).mean(1)
-                if keep_weights:
-                    out["a"][..., j, :], out["W"][..., j, :, :] = a, W
-                j += 1
-            if k == steps:
-                break
-            grad_a = (act.view(S, n, G, m) * r[..., None]).sum(1)               # Φᵀr, (S, G, m)
-            back = ((pre > 0).view(S, n, G, m) * r[..., None]).view(S, n, G * m)
-            grad_w = (XtT @ back).transpose(1, 2).reshape(S, G, m, d) * a[..., None]
-            a = a - step_a * grad_a
-            W = W - step_w * grad_w
+    def grad_fn(P, step):
+        a, W = P["a"], P["W"]
+        pre, act, f = forward(Xb, W, a)
+        r = f - yb                                                        # (B, n)
+        grad_a = (act * r[..., None]).sum(1)                              # Φᵀr, (B, m)
+        back = (pre > 0).to(dtype) * r[..., None]                         # (B, n, m)
+        grad_w = torch.bmm(back.transpose(1, 2), Xb) * a[..., None]       # (B, m, d)
+        return {"a": (ea / n)[:, None] * grad_a, "W": (ew / n)[:, None, None] * grad_w}
 
-    def np_(x):
-        return x.cpu().numpy().reshape(shape_in + x.shape[2:])
+    def kernel_distance_now(a, W):
+        """S of every run against its step-0 NTK, in chunks of runs (K₀ is recomputed, not stored)."""
+        out = torch.empty(B, dtype=dtype, device=device)
+        for g0 in range(0, B, chunk):
+            sl = slice(g0, min(B, g0 + chunk))
+            K_0 = _gram(Xb[sl], a_init[sl], W_init[sl], ea[sl], ew[sl])
+            out[sl] = _kdist(K_0, _gram(Xb[sl], a[sl], W[sl], ea[sl], ew[sl]))
+        return out
 
-    return ReluRun(steps=rec, a=np_(out["a"]) if keep_weights else None,
-                   W=np_(out["W"]) if keep_weights else None, loss=np_(out["loss"]),
-                   test_loss=np_(out["test"]) if has_test else None,
-                   kernel_distance=np_(out["S"]), delta_drift=np_(out["drift"]),
-                   lr=lr.reshape(shape_in), eta_a=eta_a.reshape(shape_in),
-                   eta_w=eta_w.reshape(shape_in))
+    def metrics(P, step):
+        a, W = P["a"], P["W"]
+        r = forward(Xb, W, a)[2] - yb
+        delta = ew[:, None] * a**2 - ea[:, None] * (W**2).sum(-1)
+        out = {"train_loss": 0.5 * (r * r).mean(1), "kernel_distance": kernel_distance_now(a, W),
+               "delta_drift": (delta - delta0).abs().amax(-1)}
+        if has_test:
+            test = torch.empty(B, dtype=dtype, device=device)
+            for s_ in range(S):                        # one data set at a time: no copies of X_test
+                sl = slice(s_ * G, (s_ + 1) * G)
+                ft = forward(Xts[s_].expand(G, *Xts.shape[1:]), W[sl], a[sl])[2]
+                test[sl] = ((ft - yts[s_]) ** 2).mean(1)
+            out["test_loss"] = test
+        if keep_weights:
+            out["a"], out["W"] = a, W
+        return out
+
+    res = train_batched({"a": a_init, "W": W_init}, steps=steps, lr=lr, grad_fn=grad_fn,
+                        record=rec, metrics=metrics,
+                        progress=f"{B} students, batched" if progress else False)
+    res.meta.update(lr=lr, eta_a=eta_a, eta_w=eta_w, batch_shape=tuple(shape_in))
+    return res.with_sweep(sweep) if sweep is not None else res
 
 
 def linearised_descent(K0, r0, *, lr: float, n: int, steps, K_test=None, f0_test=None):
@@ -380,8 +383,8 @@ def linearised_descent(K0, r0, *, lr: float, n: int, steps, K_test=None, f0_test
     r0 = as_array(r0, "r0", ndim=1)
     if K0.shape != (r0.size, r0.size):
         raise ValueError(f"K0 must be (n, n) with n = r0.size = {r0.size}, got {K0.shape}")
-    lr = float(positive(lr, "lr"))
-    n = positive_int(n, "n")
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    n = check_scalar(n, "n", kind="int", min=1)
     steps = np.atleast_1d(non_negative(steps, "steps"))
     lam, V = np.linalg.eigh(0.5 * (K0 + K0.T))
     lam = np.maximum(lam, 0.0)
@@ -410,3 +413,250 @@ def linearised_descent(K0, r0, *, lr: float, n: int, steps, K_test=None, f0_test
     gain = np.where(lam[None, :] > 0, one_minus / safe, k * lr / n)
     c = (gain * coef) @ V.T                                # (T, n)
     return resid, f0_test[None, :] - c @ K_test.T
+
+
+# ----------------------------------------------------------------------------------------------
+# The page's experiments: Fig. 1a (four runs against their linearisations), Fig. 1b (phase diagram)
+# ----------------------------------------------------------------------------------------------
+
+FIG1A_RUNS = {"small, balanced": (0.1, 0.0), "large, balanced": (2.0, 0.0),
+              "small, upstream": (0.1, 0.9999), "small, downstream": (0.1, -0.9999)}
+"""The four (τ, δ) of the paper's Fig. 1a (its code's ±0.9999 for δ = ±1; App. D.1)."""
+
+
+@dataclass(frozen=True)
+class Fig1a:
+    """The Fig. 1a runs over Sweep(seed, run) (:func:`fig1a_experiment`); arrays (seed, run, ...).
+
+    result: the descent at ``lr`` (flat runs, weights kept); result_half: at lr/2 for twice the
+    steps (ends only); data: the teacher-student sets; tau, delta (run,); lin_loss (seed, run, T):
+    the training loss of the model linearised at initialisation, exact; lin_gap (seed, run):
+    ‖f_network − f_linearised‖/‖y‖ on the test points at the end; S_end, test_end, drift,
+    drift_half, fit_ratio (final/initial training loss) (seed, run).
+    """
+
+    sweep: Sweep
+    lr: float
+    result: Result
+    result_half: Result
+    data: TeacherStudent
+    tau: np.ndarray
+    delta: np.ndarray
+    lin_loss: np.ndarray
+    lin_gap: np.ndarray
+
+    def _grid(self, res: Result, name: str) -> np.ndarray:
+        return self.sweep.unflatten(res[name])
+
+    @property
+    def names(self) -> tuple:
+        return self.sweep.axes["run"]
+
+    def metric(self, name: str) -> np.ndarray:
+        """A metric of ``result`` as (seed, run, T, ...)."""
+        return self._grid(self.result, name)
+
+    @property
+    def S_end(self) -> np.ndarray:
+        return self.metric("kernel_distance")[..., -1]
+
+    @property
+    def test_end(self) -> np.ndarray:
+        return self.metric("test_loss")[..., -1]
+
+    @property
+    def drift(self) -> np.ndarray:
+        return self.metric("delta_drift")[..., -1]
+
+    @property
+    def drift_half(self) -> np.ndarray:
+        return self._grid(self.result_half, "delta_drift")[..., -1]
+
+    @property
+    def fit_ratio(self) -> np.ndarray:
+        loss = self.metric("train_loss")
+        return loss[..., -1] / loss[..., 0]
+
+    def init_summary(self) -> str:
+        """The initial imbalances and products |a_i|‖w_i‖ (every neuron of a run shares them)."""
+        a, W = self.metric("a")[:, :, 0], self.metric("W")[:, :, 0]
+        return (f"initial δ_i: {np.unique(np.round(neuron_imbalance(a, W), 6))} (every neuron of a "
+                f"run shares its δ)\n|a_i|·‖w_i‖ at init: "
+                f"{np.unique(np.round(np.abs(a) * np.linalg.norm(W, axis=-1), 8))}")
+
+    def summary(self) -> str:
+        """Per run (over seeds): S at the end, training and test loss, the gap to the linearised
+        model; then the δ_i drift at lr and lr/2."""
+        loss = self.metric("train_loss")[..., -1]
+        rows = [f"{name:18s} τ = {self.tau[g]:4g}, δ = {self.delta[g]:+7.4f}: S(end) = "
+                f"{np.round(self.S_end[:, g], 4)}, train loss ≤ {loss[:, g].max():.1e}, test MSE = "
+                f"{np.round(self.test_end[:, g], 4)}, network vs linearised on test = "
+                f"{np.round(self.lin_gap[:, g], 3)}" for g, name in enumerate(self.names)]
+        r = self.drift / self.drift_half
+        rows.append(f"δ_i drift over the run: max {self.drift.max():.2e} at lr = {self.lr:g}, "
+                    f"{self.drift_half.max():.2e} at lr/2; ratio over runs {r.min():.2f} … {r.max():.2f}")
+        return "\n".join(rows)
+
+
+def fig1a_experiment(*, seeds=(0, 1, 2, 3), lr: float = 0.02, steps: int = 20_000,
+                     n_records: int = 50, d: int = 2, n: int = 20, m: int = 50,
+                     n_test: int = 1000, progress: bool = False) -> Fig1a:
+    """The paper's Fig. 1a task (App. D.1): a 3-neuron teacher, n points on the sphere in ℝᵈ, a
+    student of m neurons in ± pairs, for the four :data:`FIG1A_RUNS` × ``seeds`` (teacher, data and
+    student directions from each seed), one batch. Recorded at 0 and ``n_records`` log-spaced steps.
+    Also: the same runs at lr/2 for 2·steps (the O(lr) drift of δ_i), and the exact descent of each
+    run's linearisation at initialisation (:func:`linearised_descent`, the lazy limit)."""
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    n_records = check_scalar(n_records, "n_records", kind="int", min=2)
+    sweep = Sweep(seed=list(seeds), run=list(FIG1A_RUNS))
+    S, G = sweep.shape
+    data = teacher_student(d, n, np.asarray(sweep.axes["seed"]), n_test=n_test)
+    tau = np.array([FIG1A_RUNS[r][0] for r in sweep.axes["run"]])
+    delta = np.array([FIG1A_RUNS[r][1] for r in sweep.axes["run"]])
+    a0, W0 = relu_student_init(np.tile(tau, S), np.tile(delta, S), m, d, sweep.column("seed"))
+    a0, W0 = a0.reshape(S, G, m), W0.reshape(S, G, m, d)
+    rec = np.unique(np.r_[0, np.geomspace(1, steps, n_records).astype(int)])
+    run = relu_descent(data.X, data.y, a0, W0, lr=lr, steps=steps, record=rec, X_test=data.X_test,
+                       y_test=data.y_test, progress=progress, sweep=sweep)
+    half = relu_descent(data.X, data.y, a0, W0, lr=lr / 2, steps=2 * steps, keep_weights=False,
+                        sweep=sweep)
+    lin_loss = np.empty((S, G, run.steps.size))
+    lin_gap = np.empty((S, G))
+    a_end, W_end = sweep.unflatten(run["a"])[:, :, -1], sweep.unflatten(run["W"])[:, :, -1]
+    for s in range(S):
+        Xcat = np.concatenate([data.X_test[s], data.X[s]])
+        for g in range(G):
+            K0 = relu_ntk_gram(data.X[s], a0[s, g][None], W0[s, g][None])[0]
+            Kt = relu_ntk_gram(Xcat, a0[s, g][None], W0[s, g][None])[0][:n_test, n_test:]
+            resid, f_test = linearised_descent(K0, -data.y[s], lr=lr, n=n, steps=run.steps,
+                                               K_test=Kt, f0_test=np.zeros(n_test))
+            lin_loss[s, g] = 0.5 * np.mean(resid**2, axis=1)
+            f_net = np.maximum(data.X_test[s] @ W_end[s, g].T, 0) @ a_end[s, g]
+            lin_gap[s, g] = np.linalg.norm(f_net - f_test[-1]) / np.linalg.norm(data.y_test[s])
+    return Fig1a(sweep=sweep, lr=lr, result=run, result_half=half, data=data, tau=tau,
+                 delta=delta, lin_loss=lin_loss, lin_gap=lin_gap)
+
+
+def tau_rich(S, taus, threshold: float) -> np.ndarray:
+    """The largest τ at which the kernel distance S(τ) ≥ threshold, log S linear in log τ between
+    records (:func:`theory.core.first_crossing` scanning τ downwards); NaN where S < threshold at
+    every τ, taus[-1] where S ≥ threshold at the largest τ. S (..., n_tau), taus (n_tau,)
+    increasing, > 0. The book's boundary of the rich region (the paper's Fig. 1b shows it by eye).
+    """
+    taus = positive(taus, "taus")
+    if taus.ndim != 1 or np.any(np.diff(taus) <= 0):
+        raise ValueError("taus must be a 1-D increasing array")
+    S = as_array(S, "S", min_ndim=1)
+    if S.shape[-1] != taus.size:
+        raise ValueError(f"S must have the {taus.size} values of taus on its last axis, got {S.shape}")
+    threshold = check_scalar(threshold, "threshold", min=0.0, include_min=False)
+    logS = np.log(np.maximum(S[..., ::-1], 1e-300))
+    x = first_crossing(logS, -np.log(taus[::-1]), np.log(threshold), direction="above",
+                       interpolate="linear")
+    return np.exp(-x)
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """The Fig. 1b sweep (:func:`phase_diagram`): Sweep(seed, tau, delta), one batch.
+
+    result: the descent (flat runs); S (τ, δ): kernel distance at the end, mean over seeds;
+    test (τ, δ): test MSE at the end, mean over seeds; train (seed, τ, δ): training loss at the
+    end; S_t (τ, δ, T): kernel distance at every record, mean over seeds; drift (τ, δ): the largest
+    δ_i drift at the end over seeds.
+    """
+
+    sweep: Sweep
+    d: int
+    n: int
+    result: Result
+
+    def _grid(self, name: str) -> np.ndarray:
+        return self.sweep.unflatten(self.result[name])          # (seed, τ, δ, T)
+
+    @property
+    def taus(self) -> np.ndarray:
+        return np.array(self.sweep.axes["tau"])
+
+    @property
+    def deltas(self) -> np.ndarray:
+        return np.array(self.sweep.axes["delta"])
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.result.steps
+
+    @property
+    def S_t(self) -> np.ndarray:
+        return self._grid("kernel_distance").mean(0)
+
+    @property
+    def S(self) -> np.ndarray:
+        return self.S_t[..., -1]
+
+    @property
+    def test(self) -> np.ndarray:
+        return self._grid("test_loss")[..., -1].mean(0)
+
+    @property
+    def train(self) -> np.ndarray:
+        return self._grid("train_loss")[..., -1]
+
+    @property
+    def train_start(self) -> float:
+        return float(self.result["train_loss"][:, 0].mean())
+
+    @property
+    def drift(self) -> np.ndarray:
+        return self._grid("delta_drift")[..., -1].max(0)
+
+    def tau_rich(self, threshold: float) -> np.ndarray:
+        """:func:`tau_rich` of the seed-mean S for every δ: (n_delta,)."""
+        return tau_rich(self.S.T, self.taus, threshold)
+
+    def summary(self) -> str:
+        """The tables the page prints: S and test MSE over (τ, δ), S against step at the smallest
+        τ (δ = −1, 0, +1), the δ_i drift, and per δ the S and test MSE at the two ends of τ."""
+        n_seed, nt, nd = self.sweep.shape
+        fmt = functools.partial(np.array2string, precision=4, suppress_small=True, max_line_width=150)
+        cols = [0, nd // 2, nd - 1]
+        rows = [f"{len(self.sweep)} students, {self.steps[-1]} steps; training loss: start "
+                f"{self.train_start:.3g}, end ≤ {self.train.max():.2e}; largest δ_i drift "
+                f"{self.result['delta_drift'].max():.2e}",
+                f"τ = {np.round(self.taus, 3)} (rows);  δ = {np.round(self.deltas, 3)} (columns)",
+                "kernel distance S, mean over seeds:\n" + fmt(self.S),
+                "test MSE, mean over seeds:\n" + fmt(self.test),
+                f"at τ = {self.taus[0]:.2g}, S against step (rows δ = −1, 0, +1; steps {self.steps}):\n"
+                + fmt(self.S_t[0, cols]),
+                "largest δ_i drift per (τ, δ):\n" + fmt(self.drift)]
+        rows += [f"δ = {self.deltas[j]:+.3f}: S at τ = {self.taus[0]:.2g}: {self.S[0, j]:.4f}, at τ = "
+                 f"{self.taus[-1]:.2g}: {self.S[-1, j]:.2e};  test MSE {self.test[0, j]:.4f} vs "
+                 f"{self.test[-1, j]:.4f}" for j in range(nd)]
+        return "\n".join(rows)
+
+
+def phase_diagram(*, n_tau: int = 7, n_seed: int = 2, d: int = 20, n: int = 100,
+                  steps: int = 4000, m: int = 50, n_test: int = 1000, lr_scale: float = 0.01,
+                  n_records: int = 6, progress: bool = False, device=None) -> PhaseDiagram:
+    """The paper's Fig. 1b set-up (App. D.1) on an n_tau × n_tau grid: τ log-spaced in [0.1, 2],
+    δ linear in [−1, 1], ``n_seed`` seeds (teacher, data, student directions), lr = lr_scale/τ²
+    (the paper's 5·10⁻³/τ² on the mean squared error is lr_scale = 0.01 here), all students in one
+    batch; recorded at 0 and ``n_records`` log-spaced steps from 10 to ``steps``."""
+    n_tau = check_scalar(n_tau, "n_tau", kind="int", min=2)
+    n_seed = check_scalar(n_seed, "n_seed", kind="int", min=1)
+    steps = check_scalar(steps, "steps", kind="int", min=10)
+    lr_scale = check_scalar(lr_scale, "lr_scale", min=0.0, include_min=False)
+    n_records = check_scalar(n_records, "n_records", kind="int", min=2)
+    sweep = Sweep(seed=np.arange(n_seed), tau=np.logspace(-1, 0.3, n_tau),
+                  delta=np.linspace(-1, 1, n_tau))
+    data = teacher_student(d, n, np.arange(n_seed), n_test=n_test)
+    tau = sweep.column("tau")
+    a0, W0 = relu_student_init(tau, sweep.column("delta"), m, d, sweep.column("seed"))
+    G = n_tau * n_tau
+    rec = np.unique(np.r_[0, np.geomspace(10, steps, n_records).astype(int)])
+    run = relu_descent(data.X, data.y, a0.reshape(n_seed, G, m), W0.reshape(n_seed, G, m, d),
+                       lr=(lr_scale / tau**2).reshape(n_seed, G), steps=steps, record=rec,
+                       X_test=data.X_test, y_test=data.y_test, keep_weights=False,
+                       progress=progress, sweep=sweep, device=device)
+    return PhaseDiagram(sweep=sweep, d=d, n=n, result=run)
