@@ -436,3 +436,26 @@ def test_figures_and_explorer_frames():
     with pytest.raises(ValueError, match="paths must be"):
         plots.paths_figure(run.Ms, paths[:1])
     assert plots.position_explorer.controls["tasks"] == ("new tasks", "pool tasks")
+
+
+def test_position_explorer_frames_at_its_corners(monkeypatch):
+    # the explorer reads the cached trained sweep; a tiny stand-in with the same pool sizes keeps
+    # the test cheap (tests/test_explorers.py calls it on the real, cached laptop sweep)
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from theory.icl_regression import evaluate_sweep, plots
+    from theory.icl_regression.paper_run import paper_settings
+    cfg = ModelConfig(D=2, K=3, n_layer=1, n_embd=8, n_head=2)
+    run = train_sweep(paper_settings()["Ms"], cfg, sigma2=0.1, steps=2, batch_size=2,
+                      progress=False, device="cpu")
+    tiny = (run, evaluate_sweep(run, n=8))
+    monkeypatch.setattr(plots, "trained_sweep", lambda seed=0: tiny)
+    models = plots.position_explorer.controls["model"]
+    for model in (models[0], models[-1]):
+        for tasks in ("new tasks", "pool tasks"):
+            fig = plots.position_explorer(model=model, tasks=tasks)
+            assert isinstance(fig, matplotlib.figure.Figure)
+            plt.close(fig)
+    with pytest.raises(ValueError, match="model must be one of"):
+        plots.position_explorer.func(model="3")
