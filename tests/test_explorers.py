@@ -271,14 +271,23 @@ class Tags(HTMLParser):
         return [a for t, a in self.tags if t == tag and attrs.items() <= a.items()]
 
 
+@pytest.fixture(scope="module")
+def tiny():
+    """A 12-frame explorer (removed from the registry after this module), and its static HTML
+    rendered once for the tests that only read it."""
+    exp = explorer(a=[0.5, 2.0], b=[-1, 0, 1], kind=["sin", "cos"], labels={"a": "α <1>"},
+                   play=("b",), name="tests.tiny")(line)  # fmt: skip
+    yield exp, exp.static_html(), dict(exp.last_render)
+    EXPLORERS.pop("tests.tiny", None)
+
+
 @pytest.fixture
-def tiny(registry):
-    return explorer(a=[0.5, 2.0], b=[-1, 0, 1], kind=["sin", "cos"], labels={"a": "α <1>"},
-                    play=("b",))(line)  # fmt: skip
+def small(registry):
+    return explorer(a=[1.0, 2.0])(line)
 
 
 def test_static_html(tiny):
-    text = tiny.static_html()
+    tiny, text, last_render = tiny
     page = Tags(text)
     roots = page.find("div", **{"class": "theory-explorer"})
     assert len(roots) == 1 and roots[0]["data-frames"] == str(tiny.n_frames) == "12"
@@ -305,20 +314,20 @@ def test_static_html(tiny):
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
     assert len(set(srcs)) == len(srcs)
     assert not re.search(r"https?:|url\(|\b(src|href)=\"//", text)  # nothing to fetch
-    assert tiny.last_render["frames"] == 12 and tiny.last_render["bytes"] == len(text.encode())
+    assert last_render["frames"] == 12 and last_render["bytes"] == len(text.encode())
 
 
 def test_static_html_play_buttons_are_svg(tiny):
-    text = tiny.static_html()
+    text = tiny[1]
     buttons = re.findall(r'<button[^>]*class="thx-play"[^>]*>(.*?)</button>', text)
     assert len(buttons) == 1
     assert buttons[0].count("<svg") == 2 and "<path" in buttons[0] and "<rect" in buttons[0]
     assert not re.search(r"[\u2190-\u2BFF]|fa-|font-awesome", text)  # no glyphs, no icon font
 
 
-def test_static_html_ids_are_unique(tiny):
-    ids = [a["id"] for _, a in Tags(tiny.static_html() + tiny.static_html()).tags if "id" in a]
-    assert len(ids) == len(set(ids)) == 2 * (1 + 3)
+def test_static_html_ids_are_unique(small):
+    ids = [a["id"] for _, a in Tags(small.static_html() + small.static_html()).tags if "id" in a]
+    assert len(ids) == len(set(ids)) == 2 * (1 + 1)
 
 
 def test_static_frames_match_the_function(tiny):
@@ -327,7 +336,8 @@ def test_static_frames_match_the_function(tiny):
 
     from PIL import Image
 
-    page = Tags(tiny.static_html())
+    tiny, text, _ = tiny
+    page = Tags(text)
     (data,) = [json.loads(b) for a, b in page.scripts if a.get("type") == "application/json"]
     for k, kw in enumerate(tiny.grid()):
         uri = data["frames"][data["index"][k]] or page.find("img")[0]["src"]
@@ -336,20 +346,20 @@ def test_static_frames_match_the_function(tiny):
         assert Image.open(BytesIO(png)).size == (240, 160)  # 3 × 2 in at 80 dpi, no tight crop
 
 
-def test_render_frame_closes_figures(tiny):
+def test_render_frame_closes_figures(small):
     before = plt.get_fignums()
-    tiny.render_frame({"a": 0.5})
-    tiny.static_html()
+    small.render_frame({"a": 2.0})
+    small.static_html()
     assert plt.get_fignums() == before
 
 
 # -- the live explorer --------------------------------------------------------------------
 
 
-def test_show_bundle_live_and_static(tiny, monkeypatch):
+def test_show_bundle_live_and_static(small, monkeypatch):
     pytest.importorskip("ipywidgets")
     monkeypatch.delenv("THEORY_BUILD", raising=False)
-    view = tiny.show()
+    view = small.show()
     bundle = view._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"}
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.widget.model_id
@@ -357,12 +367,12 @@ def test_show_bundle_live_and_static(tiny, monkeypatch):
 
 
 @pytest.mark.parametrize("value", ["1", "true"])
-def test_show_creates_no_widget_in_the_build(tiny, monkeypatch, value):
+def test_show_creates_no_widget_in_the_build(small, monkeypatch, value):
     monkeypatch.setenv("THEORY_BUILD", value)
-    view = tiny.show()
+    view = small.show()
     assert view.widget is None
     assert set(view._repr_mimebundle_()) == {"text/plain", "text/html"}
-    assert tiny.show(live=False).widget is None
+    assert small.show(live=False).widget is None
 
 
 def test_live_widgets(registry):
