@@ -398,6 +398,8 @@ def test_transition_interpolates_the_first_crossing():
     # gap = log(ridge/dmmse) = +1, +1, −1: the zero lies half way between M = 4 and M = 8
     assert tr.status == "crossing" and tr.log2_star == pytest.approx(2.5)
     assert np.allclose(tr.gap, [1, 1, -1]) and "log2 M*" in tr.table()
+    assert tr.table().splitlines()[-1] == (
+        "paper, base model at D = 8: log2 M* between 14 and 15; small model: about 11.5")
     above = dataclasses.replace(fake, d_pt_dmmse_new=np.array([1.0, 1.0, 0.5, np.nan]))
     assert transition(run, above, n=8).status == "above"
     below = dataclasses.replace(fake, d_pt_ridge_new=np.array([0.5, e, 1.0, 1.0]))
@@ -459,3 +461,103 @@ def test_position_explorer_frames_at_its_corners(monkeypatch):
             plt.close(fig)
     with pytest.raises(ValueError, match="model must be one of"):
         plots.position_explorer.func(model="3")
+
+
+# ------------------------------------------------------------------ the thin notebooks' helpers
+
+def test_reference_errors_are_round_off_and_reproduce_the_direct_computation():
+    from theory.icl_regression import reference_errors
+    ref = reference_errors(M=4, D=2, K=5, sigma2=0.3, n=3, pool_seed=1, seed=2)
+    pool = sample_pool(4, 2, seed=1)
+    s = sample_sequences(3, 5, 0.3, pool=pool, seed=2)
+    direct = (dmmse_predict(s.xs, s.ys, pool, 0.3) - dmmse_naive(s.xs, s.ys, pool, 0.3)).abs().max()
+    assert ref.dmmse == direct.item() and ref.dmmse < 1e-10 and ref.ridge < 1e-10
+    new = sample_sequences(3, 5, 0.3, D=2, seed=3)
+    assert ref.ridge == (ridge_predict(new.xs, new.ys, 0.3)
+                         - ridge_naive(new.xs, new.ys, 0.3)).abs().max().item()
+    assert ref.table().startswith("max |batched − reference|: dMMSE ")
+    with pytest.raises(ValueError, match="sigma2"):
+        reference_errors(sigma2=0.0)
+
+
+def test_posterior_concentration_reads_the_true_task():
+    from theory.icl_regression import posterior_concentration
+    pc = posterior_concentration(32, 2, 12, 0.05, n=6, pool_seed=4, seed=5)
+    pool = sample_pool(32, 2, seed=4)
+    s = sample_sequences(6, 12, 0.05, pool=pool, seed=5)
+    post = dmmse_posterior(s.xs, s.ys, pool, 0.05)
+    assert pc.true_weight.shape == (6, 12) and pc.finite
+    assert np.array_equal(pc.true_weight[:, 0], np.full(6, 1 / 32))      # prior: uniform
+    for i in range(6):
+        assert np.array_equal(pc.true_weight[i], post[i, :, s.task_index[i]].numpy())
+    assert np.array_equal(pc.top_is_true, (post[:, -1].argmax(-1) == s.task_index).numpy())
+    med = np.median(pc.true_weight, axis=0)[[0, 4]].round(4)
+    assert pc.table(positions=(1, 5)) == (
+        f"median posterior weight of the true task at k = 1, 5: {med}")
+    with pytest.raises(ValueError, match="positions entry"):
+        pc.table(positions=(13,))
+
+
+def test_dimension_study_table_and_z():
+    from theory.icl_regression import dimension_study
+    st = dimension_study(n=8, n_positions=8, Ds=(1, 2), Ms=(1, 4), M=4, D=2, sigma2s=(0.1,))
+    p = st.positions
+    assert np.array_equal(st.z_new, (p.dmmse_new - p.ridge_new) / p.se_new)
+    assert np.array_equal(p.z_new, st.z_new)
+    lines = st.table().splitlines()
+    deltas = {1: st.deltas[0].round(4).tolist(), 2: st.deltas[1].round(4).tolist()}
+    assert lines[0] == f"Δ(dMMSE, Ridge) on new tasks: {deltas}"
+    assert lines[1].endswith(str(st.z_new.round(1)))
+
+
+def test_sweep_paths_centre_ends_report_and_results(tmp_path):
+    import json
+
+    from theory.icl_regression import PATH_ALPHA, PAPER_THRESHOLD_LOG2, path_losses, sweep_paths
+    from theory.icl_regression.paper_run import load_results, report
+    assert PATH_ALPHA.size == 11 and PATH_ALPHA[5] == 0.5 and PAPER_THRESHOLD_LOG2["base"] == (14, 15)
+    cfg = ModelConfig(D=2, K=3, n_layer=1, n_embd=8, n_head=2)
+    run = train_sweep([2, math.inf], cfg, sigma2=0.1, steps=2, batch_size=2, progress=False,
+                      device="cpu")
+    paths = sweep_paths(run, [0.0, 0.5, 1.0], n_pairs=1, n=4, seed=7)
+    for g, p in enumerate(paths):
+        q = path_losses(run, g, [0.0, 0.5, 1.0], n_pairs=1, n=4, seed=7)
+        assert np.array_equal(p.pt, q.pt) and np.array_equal(p.ridge, q.ridge, equal_nan=True)
+        assert p.centre("pt") == p.pt[1] and p.ends("ridge") == p.ridge[[0, -1]].mean()
+    with pytest.raises(ValueError, match="name must be"):
+        paths[0].centre("transformer")
+    lines = report(run).splitlines()
+    assert lines[0] == ("D=2 K=3 layers=1 width=8 heads=2 σ²=0.1 batch=2 steps=2 lr=0.001 "
+                        "M=[2, inf]")
+    assert lines[1].startswith("2 models × 2 steps in ")
+    with pytest.raises(TypeError, match="run must be a SweepRun"):
+        report(paths)
+    assert load_results("paper", tmp_path) is None
+    (tmp_path / "sweep_paper.json").write_text(json.dumps({"M": [1]}))
+    assert load_results("paper", tmp_path) == {"M": [1]}
+    with pytest.raises(ValueError, match="scale must be"):
+        load_results("huge", tmp_path)
+
+
+def test_laptop_settings_are_the_pages():
+    # task_diversity.ipynb states these sizes in its prose and trains trained_sweep() with them
+    from pathlib import Path
+
+    import nbformat
+
+    from theory.core import get_scale
+    from theory.icl_regression.paper_run import paper_settings
+    if get_scale() != "laptop":
+        pytest.skip("the page's prose describes the laptop scale")
+    s = paper_settings()
+    c = s["config"]
+    assert (c.D, c.K, c.n_layer, c.n_embd, c.n_head) == (2, 8, 2, 32, 2)
+    assert (s["sigma2"], s["batch_size"], s["lr"], s["steps"], s["n_eval"]) == (
+        0.0625, 128, 3e-3, 800, 2048)
+    assert s["Ms"][:-1] == [2, 4, 8, 16, 32] and math.isinf(s["Ms"][-1])
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "book" / "icl_regression"
+                       / "task_diversity.ipynb", as_version=4)
+    prose = " ".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    for text in ("800 steps", "batch 128", r"$\sigma^2 = 1/16$", r"$3\cdot10^{-3}$",
+                 r"$M \in \{2, 4, 8, 16, 32, \infty\}$"):
+        assert text in prose, text

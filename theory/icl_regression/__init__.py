@@ -18,20 +18,25 @@ from theory.icl_regression.data import (Sequences, interpolation_path, is_infini
                                         sample_sequences, to_tokens, tokens_to_targets)
 from theory.icl_regression.estimators import (dmmse_naive, dmmse_posterior, dmmse_predict,
                                               ridge_naive, ridge_predict)
-from theory.icl_regression.risks import (BaselineRisks, DimensionStudy, PathLosses, PoolSizeSweep, RiskChecks,
-                                         SweepEval, Transition, baseline_risks, dimension_study,
-                                         dimension_sweep,
+from theory.icl_regression.risks import (PAPER_THRESHOLD_LOG2, PATH_ALPHA, BaselineRisks, DimensionStudy,
+                                         PathLosses, PoolSizeSweep, PosteriorConcentration,
+                                         ReferenceErrors, RiskChecks, SweepEval, Transition,
+                                         baseline_risks, dimension_study, dimension_sweep,
                                          distance, dmmse_first_risk, evaluate_sweep, loss,
                                          noise_sweep, path_losses, path_table, pool_size_sweep,
-                                         ridge_risk_given_inputs, risk_checks, transition)
+                                         posterior_concentration, reference_errors,
+                                         ridge_risk_given_inputs, risk_checks, sweep_paths,
+                                         transition)
 from theory.icl_regression.transformer import (ModelConfig, SweepRun, forward, init_params,
                                                model_seeds, predict, train_sweep, triangle_lr)
 
-__all__ = ["BaselineRisks", "DimensionStudy", "ModelConfig", "PathLosses", "PoolSizeSweep", "RiskChecks",
+__all__ = ["BaselineRisks", "DimensionStudy", "ModelConfig", "PAPER_THRESHOLD_LOG2", "PATH_ALPHA",
+           "PathLosses", "PoolSizeSweep", "PosteriorConcentration", "ReferenceErrors", "RiskChecks",
            "Sequences", "SweepEval", "SweepRun", "Transition", "baseline_risks",
            "dimension_study", "dimension_sweep", "distance", "dmmse_first_risk", "dmmse_naive", "dmmse_posterior",
            "dmmse_predict", "evaluate_sweep", "forward", "init_params", "interpolation_path",
            "is_infinite", "loss", "model_seeds", "noise_sweep", "path_losses", "path_table",
-           "pool_size_sweep", "predict", "ridge_naive", "ridge_predict",
-           "ridge_risk_given_inputs", "risk_checks", "sample_pool", "sample_sequences",
-           "to_tokens", "tokens_to_targets", "train_sweep", "transition", "triangle_lr"]
+           "pool_size_sweep", "posterior_concentration", "predict", "reference_errors",
+           "ridge_naive", "ridge_predict", "ridge_risk_given_inputs", "risk_checks", "sample_pool",
+           "sample_sequences", "sweep_paths", "to_tokens", "tokens_to_targets", "train_sweep",
+           "transition", "triangle_lr"]

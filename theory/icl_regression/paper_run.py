@@ -59,6 +59,30 @@ def _trained_sweep(scale: str, seed: int):
     return run, evaluate_sweep(run, n=s["n_eval"])
 
 
+def report(run) -> str:
+    """Two lines on a trained sweep (:class:`~theory.icl_regression.SweepRun`): its settings
+    (model, noise, batch, steps, peak learning rate, pool sizes) and its training throughput
+    (``meta["seconds"]``, the wall time of :func:`~theory.icl_regression.train_sweep`)."""
+    from theory.icl_regression.transformer import SweepRun
+    if not isinstance(run, SweepRun):
+        raise TypeError(f"run must be a SweepRun (from train_sweep), got {type(run).__name__}")
+    c, m = run.config, run.meta
+    G, steps, wall = len(run.Ms), m["steps"], m["seconds"]
+    return (f"D={c.D} K={c.K} layers={c.n_layer} width={c.n_embd} heads={c.n_head} "
+            f"σ²={run.sigma2} batch={m['batch_size']} steps={steps} lr={m['lr']} M={run.Ms}\n"
+            f"{G} models × {steps} steps in {wall:.1f} s wall: {steps / wall:.1f} batched steps/s, "
+            f"{G * steps / wall:.1f} model-steps/s")
+
+
+def load_results(scale: str = "paper", directory: Path = RESULTS) -> dict | None:
+    """The results file ``sweep_<scale>.json`` that :func:`main` writes, read as a dict, or None
+    where no such run has been made."""
+    if scale not in ("laptop", "paper"):
+        raise ValueError(f"scale must be 'laptop' or 'paper', got {scale!r}")
+    path = Path(directory) / f"sweep_{scale}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def to_json(ev, settings, seconds, command) -> dict:
     def clean(a):
         return [None if (isinstance(x, float) and math.isnan(x)) else x

@@ -14,10 +14,11 @@ Closed forms used as checks (σ² the noise variance, tasks w ~ N(0, I_D) for T_
 - dMMSE's first prediction is the pool mean w̄, so at k = 1 its risk is σ² + (1/M)Σ‖w⁽ⁱ⁾ − w̄‖²
   on the pool and σ² + D + ‖w̄‖² on new tasks (:func:`dmmse_first_risk`).
 
-The baseline sweeps of ``book/icl_regression/bayes_estimators.ipynb`` (:func:`risk_checks`,
-:func:`pool_size_sweep`, :func:`dimension_sweep`, :func:`noise_sweep`) and the analyses of a
-trained sweep in ``task_diversity.ipynb`` (:func:`evaluate_sweep`, :func:`transition`,
-:func:`path_losses`) live here.
+The checks and baseline sweeps of ``book/icl_regression/bayes_estimators.ipynb``
+(:func:`reference_errors`, :func:`posterior_concentration`, :func:`risk_checks`,
+:func:`pool_size_sweep`, :func:`dimension_sweep`, :func:`noise_sweep`, :func:`dimension_study`)
+and the analyses of a trained sweep in ``task_diversity.ipynb`` (:func:`evaluate_sweep`,
+:func:`transition`, :func:`path_losses`, :func:`sweep_paths`) live here.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ import torch
 
 from theory.core import check_scalar, first_crossing
 from theory.icl_regression.data import sample_pool, sample_sequences
-from theory.icl_regression.estimators import _check_pool, dmmse_predict, ridge_predict
+from theory.icl_regression.estimators import (_check_pool, dmmse_naive, dmmse_posterior, dmmse_predict,
+                                              ridge_naive, ridge_predict)
 
-__all__ = ["BaselineRisks", "DimensionStudy", "PathLosses", "PoolSizeSweep", "RiskChecks", "SweepEval",
+__all__ = ["BaselineRisks", "DimensionStudy", "PAPER_THRESHOLD_LOG2", "PATH_ALPHA", "PathLosses",
+           "PoolSizeSweep", "PosteriorConcentration", "ReferenceErrors", "RiskChecks", "SweepEval",
            "Transition", "baseline_risks", "dimension_study", "dimension_sweep", "distance", "dmmse_first_risk",
            "evaluate_sweep", "loss", "noise_sweep", "path_losses", "path_table",
-           "pool_size_sweep", "ridge_risk_given_inputs", "risk_checks", "transition"]
+           "pool_size_sweep", "posterior_concentration", "reference_errors", "ridge_risk_given_inputs",
+           "risk_checks", "sweep_paths", "transition"]
 
 
 def _check_same(a, b, names):
@@ -119,6 +123,11 @@ class BaselineRisks:
     delta_pool: float
     delta_new: float
 
+    @property
+    def z_new(self) -> np.ndarray:
+        """dMMSE's minus ridge's loss on new tasks per position, in paired standard errors (K,)."""
+        return (self.dmmse_new - self.ridge_new) / self.se_new
+
 
 def baseline_risks(pool: torch.Tensor, K: int, sigma2: float, *, n: int = 2048,
                    seed: int = 0) -> BaselineRisks:
@@ -146,6 +155,78 @@ def baseline_risks(pool: torch.Tensor, K: int, sigma2: float, *, n: int = 2048,
 
 
 # ------------------------------------------------------------------ the estimator page's sweeps
+
+@dataclass(frozen=True)
+class ReferenceErrors:
+    """Largest |batched − slow reference| of dMMSE (on pool sequences) and of ridge (on new-task
+    sequences) over all sequences and positions (:func:`reference_errors`)."""
+
+    dmmse: float
+    ridge: float
+
+    def table(self) -> str:
+        return f"max |batched − reference|: dMMSE {self.dmmse:.1e}, ridge {self.ridge:.1e}"
+
+
+def reference_errors(M: int = 6, D: int = 3, K: int = 7, sigma2: float = 0.3, *, n: int = 5,
+                     pool_seed: int = 1, seed: int = 2) -> ReferenceErrors:
+    """The batched estimators against their slow references: dMMSE (Eq. 2,
+    :func:`~theory.icl_regression.dmmse_predict`) against explicit posterior weights
+    (:func:`~theory.icl_regression.dmmse_naive`) on n sequences from a pool of M tasks (pool seed
+    ``pool_seed``, sequences seed ``seed``), and ridge (Eq. 3) against Gaussian conditioning in
+    kernel form (:func:`~theory.icl_regression.ridge_naive`) on n new-task sequences (seed
+    ``seed + 1``)."""
+    M, D, K, n = (check_scalar(v, name, kind="int", min=1) for v, name in
+                  ((M, "M"), (D, "D"), (K, "K"), (n, "n")))
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    pool = sample_pool(M, D, seed=pool_seed)
+    s = sample_sequences(n, K, sigma2, pool=pool, seed=seed)
+    s_new = sample_sequences(n, K, sigma2, D=D, seed=seed + 1)
+    err_dmmse = (dmmse_predict(s.xs, s.ys, pool, sigma2) - dmmse_naive(s.xs, s.ys, pool, sigma2))
+    err_ridge = ridge_predict(s_new.xs, s_new.ys, sigma2) - ridge_naive(s_new.xs, s_new.ys, sigma2)
+    return ReferenceErrors(dmmse=err_dmmse.abs().max().item(), ridge=err_ridge.abs().max().item())
+
+
+@dataclass(frozen=True)
+class PosteriorConcentration:
+    """The dMMSE posterior weight of each sequence's true pool task per position, ``true_weight``
+    (n, K); ``top_is_true`` (n,): whether the true task carries the largest weight after all K − 1
+    examples (position K); ``finite``: whether every posterior weight is finite."""
+
+    M: int
+    true_weight: np.ndarray
+    top_is_true: np.ndarray
+    finite: bool
+
+    def table(self, positions=(1, 5, 9, 13, 16)) -> str:
+        """The median weight of the true task over the sequences at the given positions k."""
+        positions = [check_scalar(k, "positions entry", kind="int", min=1,
+                                  max=self.true_weight.shape[1]) for k in positions]
+        med = np.median(self.true_weight, axis=0)[[k - 1 for k in positions]].round(4)
+        return (f"median posterior weight of the true task at k = {', '.join(map(str, positions))}:"
+                f" {med}")
+
+
+def posterior_concentration(M: int, D: int, K: int, sigma2: float, *, n: int, pool_seed: int = 4,
+                            seed: int = 5) -> PosteriorConcentration:
+    """The dMMSE posterior (Eq. 2, :func:`~theory.icl_regression.dmmse_posterior`) over a pool
+    of M tasks (seed ``pool_seed``) on n sequences of K pairs from the pool (seed ``seed``), read
+    at each sequence's true task."""
+    M, D, K, n = (check_scalar(v, name, kind="int", min=1) for v, name in
+                  ((M, "M"), (D, "D"), (K, "K"), (n, "n")))
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    pool = sample_pool(M, D, seed=pool_seed)
+    s = sample_sequences(n, K, sigma2, pool=pool, seed=seed)
+    post = dmmse_posterior(s.xs, s.ys, pool, sigma2)                     # (n, K, M)
+    return PosteriorConcentration(
+        M=M, true_weight=post[torch.arange(n), :, s.task_index].numpy(),
+        top_is_true=(post[:, -1].argmax(-1) == s.task_index).numpy(),
+        finite=bool(torch.isfinite(post).all()))
+
 
 @dataclass(frozen=True)
 class RiskChecks:
@@ -292,6 +373,17 @@ class DimensionStudy:
     sigma2s: list
     gaps: np.ndarray
 
+    @property
+    def z_new(self) -> np.ndarray:
+        """dMMSE − ridge on new tasks per position at the one pool, in paired standard errors."""
+        return self.positions.z_new
+
+    def table(self) -> str:
+        deltas = {D: v.round(4).tolist() for D, v in zip(self.Ds, self.deltas)}
+        return (f"Δ(dMMSE, Ridge) on new tasks: {deltas}\n"
+                f"dMMSE − ridge on new tasks per position, in paired standard errors: "
+                f"{self.z_new.round(1)}")
+
 
 def dimension_study(*, n: int, n_positions: int, Ds=(2, 4, 8), Ms=tuple(4**k for k in range(7)),
                     M=2**8, D=8, sigma2=0.25, sigma2s=(0.05, 0.1, 0.25, 0.5, 1.0)) -> DimensionStudy:
@@ -402,6 +494,12 @@ def evaluate_sweep(run, *, n: int = 2048, seed: int = 12345) -> SweepEval:
                      **res)
 
 
+#: The paper's task-diversity threshold, log₂ M*, at D = 8 (Raventós et al. 2023, Sec. 3.1,
+#: Figs. 2–3): between 14 and 15 for the base model (8 layers × 128), about 11.5 for the small
+#: one. :meth:`Transition.table` prints it beside the crossing found at the book's scale.
+PAPER_THRESHOLD_LOG2 = {"base": (14, 15), "small": 11.5}
+
+
 @dataclass(frozen=True)
 class Transition:
     """Where the transformer turns from dMMSE to ridge on new tasks, over the finite M of a
@@ -424,6 +522,9 @@ class Transition:
                      "below": "closer to ridge than to dMMSE already at the smallest M of the sweep",
                      "above": f"closer to dMMSE than to ridge up to the largest finite M "
                               f"({self.Ms[-1]}): log2 M* ≥ {self.log2_star:.0f}"}[self.status])
+        lo, hi = PAPER_THRESHOLD_LOG2["base"]
+        rows.append(f"paper, base model at D = 8: log2 M* between {lo} and {hi}; small model: "
+                    f"about {PAPER_THRESHOLD_LOG2['small']}")
         return "\n".join(rows)
 
 
@@ -464,6 +565,24 @@ class PathLosses:
     dmmse: np.ndarray
     ridge: np.ndarray
     se_pt: np.ndarray
+
+    def _curve(self, name):
+        if name not in ("pt", "dmmse", "ridge"):
+            raise ValueError(f"name must be 'pt', 'dmmse' or 'ridge', got {name!r}")
+        return getattr(self, name)
+
+    def centre(self, name: str) -> float:
+        """The loss of ``name`` ("pt", "dmmse" or "ridge") at the path centre: the middle entry
+        of ``alpha`` (α = 0.5 for an odd, symmetric grid)."""
+        return float(self._curve(name)[self.alpha.size // 2])
+
+    def ends(self, name: str) -> float:
+        """The mean loss of ``name`` at the two ends of the path (the pool tasks themselves)."""
+        return float(self._curve(name)[[0, -1]].mean())
+
+
+#: The path positions α of the chapter's Eq. 5 paths: 11 points from 0 to 1 (centre α = 0.5).
+PATH_ALPHA = np.linspace(0, 1, 11)
 
 
 def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
@@ -517,6 +636,14 @@ def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
                       ridge=r.mean((0, 2)).numpy(), se_pt=se)
 
 
+def sweep_paths(run, alpha=PATH_ALPHA, *, n_pairs: int = 8, n: int = 128,
+                seed: int = 0) -> list[PathLosses]:
+    """:func:`path_losses` for every model g of a sweep, in order, with the same ``alpha``,
+    ``n_pairs``, ``n`` and ``seed`` (Eq. 5)."""
+    _check_run(run)
+    return [path_losses(run, g, alpha, n_pairs=n_pairs, n=n, seed=seed) for g in range(len(run.Ms))]
+
+
 def path_table(Ms, paths) -> str:
     """One line per model: the losses at the path centre (α = 0.5, the middle entry) and the
     mean at the two ends, for the transformer, dMMSE and ridge."""
@@ -524,9 +651,9 @@ def path_table(Ms, paths) -> str:
         raise ValueError("paths must be one PathLosses per entry of Ms")
     rows = []
     for M, p in zip(Ms, paths):
-        mid = p.alpha.size // 2
         label = "∞" if math.isinf(M) else str(int(M))
-        rows.append(f"M = {label:>3}: at α = {p.alpha[mid]:.1f}  transformer {p.pt[mid]:.3f}  "
-                    f"dMMSE {p.dmmse[mid]:.3f}  ridge {p.ridge[mid]:.3f};  ends: transformer "
-                    f"{p.pt[[0, -1]].mean():.3f} dMMSE {p.dmmse[[0, -1]].mean():.3f}")
+        rows.append(f"M = {label:>3}: at α = {p.alpha[p.alpha.size // 2]:.1f}  transformer "
+                    f"{p.centre('pt'):.3f}  dMMSE {p.centre('dmmse'):.3f}  ridge "
+                    f"{p.centre('ridge'):.3f};  ends: transformer {p.ends('pt'):.3f} dMMSE "
+                    f"{p.ends('dmmse'):.3f}")
     return "\n".join(rows)
