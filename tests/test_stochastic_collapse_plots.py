@@ -220,3 +220,49 @@ def test_pathwise_errors_shrink_with_the_step():
     assert 0.3 < np.polyfit(np.log(dts), np.log(errs), 1)[0] < 0.8       # strong order ½
     with pytest.raises(ValueError, match="steps"):
         pathwise_errors(1.5, 1.0, theta0=0.7, T=2.0, steps=(0, 10))
+
+
+def test_deep_analyses_bundle_the_tables(runs):
+    data, sweeps, two = runs
+    rho = dx.collapse_trends(sweeps)
+    assert set(rho) == {"lr", "batch_size", "label_noise"}
+    for k, levels in [("lr", SMALL.lrs), ("batch_size", SMALL.batches), ("label_noise", SMALL.noises)]:
+        np.testing.assert_array_equal(rho[k], dx.per_seed_spearman(levels, dx.independent_table(sweeps[k])))
+    text = dx.trends_report(rho)
+    assert text.startswith("per-seed Spearman ρ: η [") and ",  B [" in text and ",  p [" in text
+    assert dx.trends_report({"lr": np.array([-1.0, -0.5])}) == "per-seed Spearman ρ: η [-1.  -0.5]"
+    with pytest.raises(ValueError, match="rho"):
+        dx.trends_report({"depth": np.zeros(2)})
+    with pytest.raises(ValueError, match="runs"):
+        dx.collapse_trends({"label_smoothing": sweeps["label_smoothing"]})
+    gap, noise = dx.noise_controls(sweeps, SMALL.steps)
+    ref = dx.equal_time_gap(sweeps["lr"], SMALL.steps)
+    assert gap.keys() == ref.keys() and gap["share"] == ref["share"] and gap["tau"] == 8.0
+    np.testing.assert_array_equal(gap["per_seed"], ref["per_seed"])
+    np.testing.assert_array_equal(
+        noise["diff"], dx.noise_beyond_mean(sweeps["label_noise"], sweeps["label_smoothing"])["diff"])
+    with pytest.raises(ValueError, match="label_smoothing"):
+        dx.noise_controls({k: sweeps[k] for k in ("lr", "label_noise")}, SMALL.steps)
+    trend = dx.two_phase_trend(two)
+    acc = dx.final_table(two, "test_accuracy")
+    np.testing.assert_array_equal(trend["rho"],
+                                  dx.per_seed_spearman(SMALL.t1, dx.independent_table(two)))
+    assert trend["acc_gain"] == acc[-1].mean() - acc[0].mean()
+    assert "T1 = 20 minus T1 = 10" in trend["report"]
+    with pytest.raises(TypeError, match="two_phase"):
+        dx.two_phase_trend(sweeps["lr"])
+
+
+def test_deep_text_reports(runs):
+    data, sweeps, two = runs
+    timed = dx.sweep_report(sweeps, timing=True).splitlines()
+    assert timed[0].startswith(f"{sum(r.n_configs for r in sweeps.values())} networks trained in ")
+    assert timed[1:] == dx.sweep_report(sweeps).splitlines()
+    with pytest.raises(TypeError, match="timing"):
+        dx.sweep_report(sweeps, timing=1)
+    assert dx.setup_report(SMALL, data) == (f"digits: {data.n_train} train, {data.y_test.size} test.  "
+                                            f"{SMALL.scale_note}; seeds [0, 1]")
+    with pytest.raises(TypeError, match="data"):
+        dx.setup_report(SMALL, None)
+    assert dx.training_time(sweeps, two).startswith("training time: sweeps ")
+    assert dx.training_time(sweeps, two).endswith(f"two-phase {two.meta['wall_s']:.1f} s")

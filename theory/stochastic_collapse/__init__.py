@@ -7,11 +7,15 @@ dynamics towards simpler subnetworks", arXiv:2306.04251. Book chapter: ``book/st
   law and pathwise solution of the quartic well, invariant sets, label-noise modes);
 - :mod:`~theory.stochastic_collapse.exact`: closed forms in numpy;
 - :mod:`~theory.stochastic_collapse.simulate`: batched Euler–Maruyama and SGD in torch;
+- :mod:`~theory.stochastic_collapse.analysis`: the quartic-well and tanh-neuron analyses of the
+  notebooks (a simulation, its collapse fractions and exponents, and the theory, in one call);
 - :mod:`~theory.stochastic_collapse.deep`: batched SGD on a digits MLP and the paper's
   independent-neuron metric.
 """
 
-from theory.stochastic_collapse import deep_experiments, derivation
+from theory.stochastic_collapse import analysis, deep_experiments, derivation
+from theory.stochastic_collapse.analysis import *  # noqa: F401,F403
+from theory.stochastic_collapse.analysis import __all__ as _analysis_all
 from theory.stochastic_collapse.deep import (CollapseStats, DigitsData, collapse_stats,
                                              count_independent, identical_pairs, load_digits_data,
                                              mlp_layers,
@@ -33,4 +37,5 @@ __all__ = ["CollapseStats", "DigitsData", "collapse_stats", "count_independent",
            "mlp_per_sample_grads", "tanh_neuron_fields", "deep_experiments",
            "invariant_set_normals", "label_noise_summary", "mlp_on_invariant_sets", "pathwise_errors",
            "sgd_on_invariant_sets",
-           "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", *_exact_all]
+           "simulate_prototype", "tanh_neuron_sde", "tanh_neuron_sgd", "analysis", *_analysis_all,
+           *_exact_all]

@@ -19,9 +19,10 @@ import numpy as np
 from theory.core import Result, Sweep, as_array, get_scale, scaled
 from theory.stochastic_collapse.deep import DigitsData, train_mlp
 
-__all__ = ["DeepSetup", "collapse_sweeps", "controls_report", "equal_time_gap", "final_table",
-           "independent_table", "levels_text", "noise_beyond_mean", "per_seed_spearman",
-           "sweep_report", "two_phase", "two_phase_report"]
+__all__ = ["DeepSetup", "collapse_sweeps", "collapse_trends", "controls_report", "equal_time_gap",
+           "final_table", "independent_table", "levels_text", "noise_beyond_mean", "noise_controls",
+           "per_seed_spearman", "setup_report", "sweep_report", "training_time", "trends_report",
+           "two_phase", "two_phase_report", "two_phase_trend"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,16 @@ class DeepSetup:
     @property
     def scale_note(self) -> str:
         return f"{self.steps} SGD steps, {self.net_note}"
+
+
+def setup_report(setup: DeepSetup, data: DigitsData) -> str:
+    """The data split, the scale's settings and the seeds, in one line."""
+    if not isinstance(setup, DeepSetup):
+        raise TypeError(f"setup must be a DeepSetup, got {type(setup).__name__}")
+    if not isinstance(data, DigitsData):
+        raise TypeError(f"data must be a DigitsData, got {type(data).__name__}")
+    return (f"digits: {data.n_train} train, {data.y_test.size} test.  {setup.scale_note}; "
+            f"seeds {setup.seeds.tolist()}")
 
 
 def _common(setup: DeepSetup) -> dict:
@@ -158,6 +169,53 @@ def per_seed_spearman(levels, table) -> np.ndarray:
     return np.nan_to_num(np.array(rho, dtype=float), nan=0.0)
 
 
+def collapse_trends(runs: dict[str, Result]) -> dict[str, np.ndarray]:
+    """The Figs. 3–4 trends: for each of the sweeps ``"lr"``, ``"batch_size"`` and
+    ``"label_noise"`` in ``runs``, the per-seed Spearman ρ (S,) between the level and the final
+    independent fraction, mean of the layers (:func:`independent_table`,
+    :func:`per_seed_spearman`)."""
+    keys = [k for k in ("lr", "batch_size", "label_noise") if k in runs]
+    if not keys:
+        raise ValueError("runs must hold at least one of the sweeps 'lr', 'batch_size', "
+                         "'label_noise'")
+    return {k: per_seed_spearman(runs[k].sweep.axes[k], independent_table(runs[k])) for k in keys}
+
+
+def trends_report(rho: dict[str, np.ndarray]) -> str:
+    """The per-seed correlations of :func:`collapse_trends` in one line (η, B, p)."""
+    symbols = {"lr": "η", "batch_size": "B", "label_noise": "p"}
+    if not isinstance(rho, dict) or not rho or set(rho) - set(symbols):
+        raise ValueError(f"rho must be a non-empty dict with keys among {list(symbols)}")
+    return "per-seed Spearman ρ: " + ",  ".join(f"{symbols[k]} {np.round(rho[k], 2)}"
+                                                for k in symbols if k in rho)
+
+
+def noise_controls(runs: dict[str, Result], steps: int) -> tuple[dict, dict]:
+    """The two controls of "Is it the noise?": :func:`equal_time_gap` on the learning-rate sweep
+    (trained for ``steps`` steps) and :func:`noise_beyond_mean` on the label-noise sweep against
+    its smoothing control."""
+    for k in ("lr", "label_noise", "label_smoothing"):
+        if k not in runs:
+            raise ValueError(f"runs must hold the {k!r} sweep (collapse_sweeps gives it)")
+    return (equal_time_gap(runs["lr"], steps),
+            noise_beyond_mean(runs["label_noise"], runs["label_smoothing"]))
+
+
+def two_phase_trend(two: Result) -> dict:
+    """Fig. 6 in numbers: ``rho`` the per-seed Spearman ρ (S,) between T₁ and the final
+    independent fraction, ``acc_gain`` the mean final test accuracy at the largest T₁ minus at
+    the smallest, and ``report``, both in words."""
+    if not isinstance(two, Result) or two.sweep is None or "switch_step" not in two.sweep.axes:
+        raise TypeError("two must be the Result of two_phase (a Sweep over switch_step, seed)")
+    t1 = np.asarray(two.sweep.axes["switch_step"])
+    acc = final_table(two, "test_accuracy")
+    rho = per_seed_spearman(t1, independent_table(two))
+    gain = float(acc[-1].mean() - acc[0].mean())
+    report = (f"per-seed Spearman ρ(T1, independent) {np.round(rho, 2)};  test accuracy at "
+              f"T1 = {t1[-1]} minus T1 = {t1[0]}: {100 * gain:+.2f} points")
+    return {"rho": rho, "acc_gain": gain, "report": report}
+
+
 def equal_time_gap(lr_result: Result, steps: int) -> dict:
     """The equal-time control: the two largest learning rates η₋ < η₊ compared at the
     gradient-flow time τ = η₋·steps that the smaller one reaches at its end.
@@ -192,10 +250,16 @@ def noise_beyond_mean(noise_result: Result, smoothing_result: Result) -> dict:
     return {"diff": diff, "trend": trend, "share": share}
 
 
-def sweep_report(runs: dict[str, Result]) -> str:
+def sweep_report(runs: dict[str, Result], *, timing: bool = False) -> str:
     """One line per level: independent fraction (mean ± sd over seeds), test accuracy, and for
-    label noise the smoothing control beside it."""
+    label noise the smoothing control beside it; with ``timing``, first a line with the number
+    of networks trained and their wall time (``meta["wall_s"]``)."""
+    if not isinstance(timing, bool):
+        raise TypeError(f"timing must be a bool, got {type(timing).__name__}")
     lines = []
+    if timing:
+        lines.append(f"{sum(r.n_configs for r in runs.values())} networks trained in "
+                     f"{sum(r.meta['wall_s'] for r in runs.values()):.1f} s")
     symbols = {"lr": "η", "batch_size": "B", "label_noise": "p"}
     smooth = independent_table(runs["label_smoothing"]) if "label_smoothing" in runs else None
     for key, sym in symbols.items():
@@ -231,6 +295,12 @@ def two_phase_report(two: Result) -> str:
     return "\n".join(f"T1 = {t1:>6}: independent {i.mean():.3f} ± {i.std():.3f}   final test "
                      f"accuracy {a.mean():.4f} ± {a.std():.4f}"
                      for t1, i, a in zip(two.sweep.axes["switch_step"], ind, acc))
+
+
+def training_time(runs: dict[str, Result], two: Result) -> str:
+    """The wall time of the sweeps and of the two-phase run (``meta["wall_s"]``), in one line."""
+    t_sweeps = sum(r.meta["wall_s"] for r in runs.values())
+    return f"training time: sweeps {t_sweeps:.1f} s, two-phase {two.meta['wall_s']:.1f} s"
 
 
 def levels_text(levels) -> str:
