@@ -441,3 +441,158 @@ def test_mlp_rejects_residues_out_of_range():
     prm = deep.init_params("mlp", dict(d_in=10, width=3, d_out=5), 1.0, 0, **F64)
     with pytest.raises(ValueError, match="residues"):
         deep.forward("mlp", prm, torch.tensor([[0, 5]]))
+
+
+# ---------------------------------------------------------------- the pages' analyses
+def test_float32_device_turns_tf32_off():
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        assert deep.float32_device("cpu") == torch.device("cpu")
+        assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+    assert deep.ALPHAS == (0.1, 0.3, 1.0, 3.0, 10.0) and deep.CONTROL_ALPHAS == (0.1, 1.0, 10.0)
+
+
+def _digits_small():
+    xtr, ytr, xte, yte = deep.digits(40, seed=0)
+    return (xtr, ytr, xte, yte), xte[:5]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "gd"])
+def test_cnn_kernel_study_is_the_sequence_of_its_calls(optimizer):
+    data, probe = _digits_small()
+    sweep = Sweep(alpha=[0.3, 1.0], seed=[0, 1])
+    A, S = sweep.column("alpha"), sweep.column("seed")
+    lr = dict(lr=1e-2) if optimizer == "adam" else dict(ntk_factor=4.0)
+    st = deep.cnn_kernel_study(sweep, data, probe, steps=3, optimizer=optimizer, channels=(2, 3),
+                               device="cpu", dtype=torch.float64, **lr)
+    t = [torch.as_tensor(d, dtype=torch.float64) if k % 2 == 0 else torch.as_tensor(d)
+         for k, d in enumerate(data)]
+    xp = torch.as_tensor(probe, dtype=torch.float64)
+    p0 = deep.init_params("cnn", dict(channels=(2, 3), d_out=10), A, S, **F64)
+    step = 1e-2 if optimizer == "adam" else deep.ntk_step_size(deep.ntk_gram("cnn", p0, xp), 4.0)
+    res = deep.train("cnn", p0, *t, steps=3, lr=step, optimizer=optimizer, eval_every=3)
+    km = deep.kernel_movement("cnn", p0, res, xp)
+    assert st.initial_spread == deep.initial_spread("cnn", p0, xp, A, S) and st.initial_spread < 1e-12
+    for k in ("ntk", "ntk_uncentred", "feature", "first_layer"):
+        np.testing.assert_array_equal(getattr(st, k), sweep.unflatten(km[k]))
+    np.testing.assert_array_equal(st.result["train_loss"], res["train_loss"])
+    assert st.result.sweep is sweep and st.result.steps.tolist() == [0, 3]
+    table = st.table()
+    assert list(table.index) == ["0.3", "1"]
+    if optimizer == "adam":
+        assert st.lam_hat is None
+        assert list(table.columns) == ["test accuracy", "NTK distance", "uncentred",
+                                       "feature-kernel distance", "‖ΔW₁‖/‖W₁(0)‖"]
+    else:
+        np.testing.assert_allclose(st.lam_hat, sweep.unflatten(4.0 / step), rtol=1e-15)
+        assert list(table.columns) == ["λ̂", "train loss", "NTK distance", "‖ΔW₁‖/‖W₁(0)‖"]
+    f = st.filters(1.0, seed=1)                                       # configuration 3
+    assert list(f) == ["α = 1, init", "α = 1, trained"]
+    np.testing.assert_array_equal(f["α = 1, init"], p0[0][3].numpy())
+    np.testing.assert_array_equal(f["α = 1, trained"], res.params["W1"][3])
+    with pytest.raises(ValueError, match="alpha = 3.0"):
+        st.filters(3.0)
+
+
+def test_cnn_kernel_study_bad_input():
+    data, probe = _digits_small()
+    sweep = Sweep(alpha=[1.0], seed=[0])
+    kw = dict(steps=1, device="cpu", channels=(2, 2))
+    with pytest.raises(ValueError, match="exactly one"):
+        deep.cnn_kernel_study(sweep, data, probe, **kw)
+    with pytest.raises(ValueError, match="exactly one"):
+        deep.cnn_kernel_study(sweep, data, probe, lr=1e-2, ntk_factor=4.0, optimizer="gd", **kw)
+    with pytest.raises(ValueError, match="optimizer='gd'"):
+        deep.cnn_kernel_study(sweep, data, probe, ntk_factor=4.0, **kw)
+    with pytest.raises(TypeError, match="data"):
+        deep.cnn_kernel_study(sweep, data[:2], probe, lr=1e-2, **kw)
+    with pytest.raises(ValueError, match="alpha and seed"):
+        deep.cnn_kernel_study(Sweep(alpha=[1.0]), data, probe, lr=1e-2, **kw)
+    with pytest.raises(TypeError, match="Sweep"):
+        deep.cnn_kernel_study({"alpha": [1.0]}, data, probe, lr=1e-2, **kw)
+    with pytest.raises(ValueError, match="ntk_factor"):
+        deep.cnn_kernel_study(sweep, data, probe, ntk_factor=-1.0, optimizer="gd", **kw)
+
+
+def _grokking_result():
+    sweep = Sweep(alpha=[0.1, 1.0, 10.0], seed=[0, 1])
+    steps = np.array([0, 10, 20, 30, 40])
+    train = np.array([[0.1, 1.0, 1, 1, 1], [0.1, 0.5, 1, 1, 1], [0.1, 1, 1, 1, 1],
+                      [0.1, 1, 1, 1, 1], [0.1, 1, 1, 1, 1], [0.1, 0.2, 1, 1, 1]])
+    test = np.array([[0.1, 0.6, 0.95, 1, 1], [0.1, 0.2, 0.6, 0.95, 1], [0.1, 0.2, 0.6, 0.95, 1],
+                     [0.1, 0.6, 0.7, 0.95, 1], [0.1, 0.2, 0.3, 0.6, 0.95], [0.1, 0.2, 0.3, 0.6, 0.7]])
+    return Result(steps=steps, metrics={"train_accuracy": train, "test_accuracy": test}, sweep=sweep)
+
+
+def test_grokking_times_ratios_and_report():
+    res = _grokking_result()
+    t = deep.grokking_times(res, 0.9)
+    np.testing.assert_array_equal(t.memorise, deep.crossing_steps(res, "train_accuracy", 0.99))
+    np.testing.assert_array_equal(t.generalise, [[20, 30], [30, 30], [40, np.nan]])
+    np.testing.assert_array_equal(t.onset, deep.crossing_steps(res, "test_accuracy", 0.5))
+    assert t.budget == 40.0 and t.alphas.tolist() == [0.1, 1.0, 10.0]
+    g, B = t.generalise, 40.0
+    expect = {"mean": deep.time_ratio(g[0], g[2], B, reduce="mean"),
+              "seed": deep.time_ratio(g[0], g[2], B, reduce="max"),
+              "onset": deep.time_ratio(t.onset[0], t.onset[2], B, reduce="mean"),
+              "standard": deep.time_ratio(g[0], g[1], B, reduce="mean"),
+              "standard_seed": deep.time_ratio(g[0], g[1], B, reduce="max"),
+              "gap": deep.time_ratio(g, t.memorise, B, bound="lower", reduce="min")}
+    assert t.ratios == expect
+    assert expect["seed"] == 30 / 40 and expect["mean"] == 25 / 40 and expect["gap"] == 1.5
+    lines = t.report().splitlines()
+    assert lines[0] == f"mean steps to 50 %, α = 0.1 over α = 10: {expect['onset']:.2f}"
+    assert lines[1] == ("steps to 90%, α = 0.1 over the standard α = 1: mean 0.83, largest per-seed "
+                        "ratio 1.00")
+    assert lines[2] == ("mean steps, α = 0.1 over α = 10: 0.62;  largest per-seed ratio: 0.75;  "
+                        "smallest generalise/memorise ratio: 1.5")
+    table = t.table()
+    assert list(table.columns) == ["memorised (train ≥ 99 %)", "generalised (test ≥ 90%)",
+                                   "test ≥ 50 %"]
+    assert table.iloc[2, 1] == "40 ± 0"                                   # NaN ignored
+
+
+def test_grokking_times_bad_input():
+    res = _grokking_result()
+    with pytest.raises(TypeError):
+        deep.grokking_times({"test_accuracy": 1}, 0.9)
+    with pytest.raises(ValueError, match="threshold"):
+        deep.grokking_times(res, 1.5)
+    rev = Result(res.steps, res.metrics, sweep=Sweep(seed=[0, 1], alpha=[0.1, 1.0, 10.0]))
+    with pytest.raises(ValueError, match="order"):
+        deep.grokking_times(rev, 0.9)
+    down = Result(res.steps, res.metrics, sweep=Sweep(alpha=[10.0, 1.0, 0.1], seed=[0, 1]))
+    with pytest.raises(ValueError, match="increasing"):
+        deep.grokking_times(down, 0.9)
+    no_std = deep.grokking_times(Result(res.steps, res.metrics, sweep=Sweep(alpha=[0.1, 0.3, 10.0],
+                                                                           seed=[0, 1])), 0.9)
+    with pytest.raises(ValueError, match="alpha = 1"):
+        no_std.ratios
+
+
+def test_rhm_report_and_table():
+    ds = deep.rhm_sample_complexity(3, 2, 2, 2, 2, sizes=[4, 16], alphas=[0.3, 1.0, 3.0], seeds=[0, 1],
+                                    width=4, steps=5, lr=1e-2, n_test=20, device="cpu",
+                                    dtype=torch.float64, progress=False)
+    lines = deep.rhm_report(ds).split("\n", 2)                      # P* (α, seed) spans lines
+    g = deep.random_hierarchy(3, 2, 2, 2, 2, seed=0)
+    assert lines[0] == f"{g} input length 4, {g.n_inputs:,} distinct inputs, n_c m^L = 8"
+    below = (ds["train_accuracy"].values < 0.99).sum((0, 1))
+    assert lines[1] == f"networks below 99 % train accuracy at each P: {below}"
+    assert lines[2] == (f"P* per seed: {np.array2string(ds['p_star'].values, precision=0)} ; test "
+                        "accuracy at each P and P*, mean ± s.d.:")
+    table = deep.rhm_table(ds)
+    assert list(table.columns) == ["P = 4", "P = 16", "P*"] and list(table.index) == ["0.3", "1", "3"]
+    acc = ds["test_accuracy"].values[1, :, 0]
+    assert table.iloc[1, 0] == f"{acc.mean():.3g} ± {acc.std():.2g}"
+
+
+def test_imbalance_report():
+    text = deep.imbalance_report([0.1, 10.0], [2.5, -0.25])
+    assert text.splitlines() == ["  α =   0.1:  mean imbalance δ̄ =   +2.500  (upstream)",
+                                 "  α =  10.0:  mean imbalance δ̄ =   -0.250  (downstream)"]
+    with pytest.raises(ValueError, match="delta_bar"):
+        deep.imbalance_report([0.1, 10.0], [1.0])

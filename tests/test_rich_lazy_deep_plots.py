@@ -65,3 +65,32 @@ def test_rhm_figure():
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and len(ax.get_legend().get_texts()) == 5
     _close(fig)
+
+
+def test_figures_of_a_run_and_of_a_dataset():
+    import xarray as xr
+
+    from theory.core import Result, Sweep
+    from theory.rich_lazy import deep
+
+    sweep = Sweep(alpha=ALPHAS.tolist(), seed=[0, 1])
+    steps = np.arange(0, 41, 10)
+    acc = np.sort(RNG.uniform(size=(10, 5)), axis=1)
+    acc[:, -1] = 1.0                                                  # every run memorises
+    run = Result(steps=steps, metrics={"train_accuracy": acc, "test_accuracy": acc}, sweep=sweep)
+    times = deep.grokking_times(run, 0.5)
+    fig = deep_plots.grokking_run_figure(run, times, delta_bar=[1, 1, -1, -1, -1], alpha0=0.6, p=7)
+    assert len(fig.axes) == 2 and "p = 7" in fig.axes[0].get_title()
+    _close(fig)
+    with pytest.raises(ValueError, match="Sweep"):
+        deep_plots.grokking_run_figure(Result(steps=steps, metrics=run.metrics), times,
+                                       delta_bar=np.ones(5), alpha0=0.6, p=7)
+    ds = xr.Dataset({"test_accuracy": (("alpha", "seed", "P"), RNG.uniform(size=(3, 2, 4))),
+                     "p_star": (("alpha", "seed"), RNG.uniform(16, 128, size=(3, 2)))},
+                    coords={"alpha": [0.1, 1.0, 10.0], "seed": [0, 1], "P": [16, 32, 64, 128]},
+                    attrs=dict(v=4, n_classes=4, m=2, s=2, L=2, threshold=0.5))
+    fig = deep_plots.rhm_dataset_figure(ds)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.get_legend().get_texts()) == 5
+    assert "v = 4, m = 2, s = 2, L = 2" in ax.get_title()
+    _close(fig)

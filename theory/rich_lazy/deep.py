@@ -41,7 +41,10 @@ Contents
 - experiments: :func:`crossing_steps` (steps to a threshold, per configuration),
   :func:`rhm_sample_complexity` (test accuracy over training-set sizes, and P*),
   :func:`time_ratio` (ratios of crossing times when some runs never crossed),
-  :func:`seed_table` (mean ± s.d. over seeds, for the printed summaries).
+  :func:`seed_table` (mean ± s.d. over seeds, for the printed summaries);
+- the pages' set-ups and analyses: :data:`ALPHAS`, :data:`CONTROL_ALPHAS`, :func:`float32_device`,
+  :func:`cnn_kernel_study` (a :class:`KernelStudy`), :func:`rhm_report`, :func:`rhm_table`,
+  :func:`imbalance_report`, :func:`grokking_times` (a :class:`GrokkingTimes`).
 """
 
 from __future__ import annotations
@@ -55,11 +58,14 @@ import torch
 from theory.core import (Result, Sweep, as_array, check_scalar, config_seed, first_crossing,
                          progress as _progress, resolve_device, torch_generator, train_batched)
 
-__all__ = ["ARCHITECTURES", "Hierarchy", "ModularData", "accuracy", "balanced_alpha",
-           "crossing_steps", "digits", "feature_gram", "forward", "init_params", "initial_spread",
+__all__ = ["ALPHAS", "ARCHITECTURES", "CONTROL_ALPHAS", "GrokkingTimes", "Hierarchy",
+           "KernelStudy", "ModularData", "accuracy", "balanced_alpha", "cnn_kernel_study",
+           "crossing_steps", "digits", "feature_gram", "float32_device", "forward",
+           "grokking_times", "imbalance_report", "init_params", "initial_spread",
            "kernel_distance", "kernel_movement", "layer_movement", "layers", "mean_imbalance",
            "modular_addition", "modular_batch", "ntk_gram", "ntk_step_size", "random_hierarchy",
-           "rhm_sample_complexity", "sample_hierarchy", "seed_table", "time_ratio", "train"]
+           "rhm_report", "rhm_sample_complexity", "rhm_table", "sample_hierarchy", "seed_table",
+           "time_ratio", "train"]
 
 ARCHITECTURES = ("mlp", "cnn", "hcnn")
 
@@ -813,3 +819,239 @@ def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, siz
     ds.attrs.update(v=v, n_classes=n_classes, m=m, s=s, L=L, width=width, steps=steps, lr=lr,
                     n_test=n_test, threshold=threshold)
     return ds
+
+
+# ----------------------------------------------------------------------------------------------
+# The pages' set-ups and analyses (deep_cnn_hierarchy, deep_grokking)
+# ----------------------------------------------------------------------------------------------
+#: The five first-layer scales α of both deep pages, upstream (0.1) to downstream (10); the
+#: book's α multiplies the first layer, so it is the reciprocal of the paper's.
+ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0)
+#: The three scales of the control runs (gradient descent on the CNN, the random hierarchy
+#: model): the most upstream, the standard and the most downstream start.
+CONTROL_ALPHAS = (0.1, 1.0, 10.0)
+
+
+def float32_device(device=None) -> torch.device:
+    """``resolve_device(device)`` (None: the default device, cuda when a GPU is visible), with
+    TF32 turned off for CUDA matrix products and cuDNN convolutions, so that the pages' float32
+    runs are full float32 on GPUs too. The two switches are global (``torch.backends``)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return resolve_device(device)
+
+
+def _check_sweep(sweep) -> Sweep:
+    if not isinstance(sweep, Sweep):
+        raise TypeError(f"sweep must be a theory.core.Sweep, got {type(sweep).__name__}")
+    if set(sweep.dims) != {"alpha", "seed"}:
+        raise ValueError(f"sweep must have the axes alpha and seed, got {sweep.dims}")
+    return sweep
+
+
+@dataclass(frozen=True)
+class KernelStudy:
+    """What :func:`cnn_kernel_study` measured. Per-configuration arrays have the sweep's shape
+    (n_α, n_seed) (``sweep.dims == ("alpha", "seed")``, α slowest):
+
+    - ``ntk``, ``ntk_uncentred``, ``feature``, ``first_layer``: :func:`kernel_movement`;
+    - ``lam_hat``: λ̂ = λ_max(Θ₀)/N of :func:`ntk_step_size` (gradient descent), else None;
+    - ``initial_spread``: :func:`initial_spread` of the initial networks against α = 1;
+    - ``result``: the training :class:`~theory.core.Result`; ``params0``/``params``: the initial
+      and trained weights (lists of tensors (G, ...), first layer first).
+    """
+
+    sweep: Sweep
+    result: Result = field(repr=False)
+    params0: list = field(repr=False)
+    params: list = field(repr=False)
+    initial_spread: float
+    ntk: np.ndarray
+    ntk_uncentred: np.ndarray
+    feature: np.ndarray
+    first_layer: np.ndarray
+    lam_hat: np.ndarray | None = None
+
+    @property
+    def alphas(self) -> np.ndarray:
+        return np.array(self.sweep.axes["alpha"])
+
+    def table(self):
+        """Mean ± s.d. over seeds per α (:func:`seed_table`): under Adam the final test accuracy,
+        the centred and uncentred NTK distances, the feature-kernel distance and the first layer's
+        relative movement; under gradient descent λ̂, the final training loss, the centred NTK
+        distance and the first layer's movement."""
+        final = {k: self.sweep.unflatten(self.result.final(k)) for k in ("test_accuracy", "train_loss")}
+        if self.lam_hat is None:
+            cols = {"test accuracy": final["test_accuracy"], "NTK distance": self.ntk,
+                    "uncentred": self.ntk_uncentred, "feature-kernel distance": self.feature}
+        else:
+            cols = {"λ̂": self.lam_hat, "train loss": final["train_loss"], "NTK distance": self.ntk}
+        return seed_table(cols | {"‖ΔW₁‖/‖W₁(0)‖": self.first_layer}, self.alphas)
+
+    def filters(self, alpha: float, seed: int = 0) -> dict:
+        """The first-layer filters of the network (``alpha``, ``seed``) at initialisation and after
+        training, ``{"α = …, init": (c, 1, 3, 3), "α = …, trained": …}`` as numpy arrays (the rows
+        of :func:`theory.rich_lazy.deep_plots.cnn_filters_figure`)."""
+        A, S = self.sweep.column("alpha"), self.sweep.column("seed")
+        hit = np.flatnonzero((A == alpha) & (S == seed))
+        if hit.size == 0:
+            raise ValueError(f"no configuration alpha = {alpha!r}, seed = {seed!r} in the sweep")
+        g = int(hit[0])
+        return {f"α = {alpha:g}, init": self.params0[0][g].cpu().numpy(),
+                f"α = {alpha:g}, trained": self.params[0][g].cpu().numpy()}
+
+
+def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_factor=None,
+                     optimizer: str = "adam", channels=(8, 16), device=None,
+                     dtype: torch.dtype = torch.float32, progress: bool = False) -> KernelStudy:
+    """The digits-CNN experiment of the deep page (the book's reconstruction of App. D.3's
+    kernel-distance and filter panels, Fig. 6a–b): the CNNs ``Sweep(alpha=…, seed=…)`` from
+    :func:`init_params` (``channels``, 10 classes), checked for the α-invariance of their initial
+    function (:func:`initial_spread` against α = 1, which the sweep must hold), trained
+    full-batch (:func:`train`, recorded at 0 and ``steps``), and their kernels' movement on the
+    ``probe`` images measured (:func:`kernel_movement`).
+
+    ``data``: ``(x_train, y_train, x_test, y_test)`` as from :func:`digits` (arrays or tensors;
+    images are cast to ``dtype`` on ``device``). The step size is ``lr`` (a number, or (G,)), or,
+    with ``ntk_factor`` (gradient descent only), one per network, η_g = ntk_factor / λ̂_g
+    (:func:`ntk_step_size` of the initial NTK on the probe). Returns a :class:`KernelStudy`.
+    """
+    sweep = _check_sweep(sweep)
+    if (lr is None) == (ntk_factor is None):
+        raise ValueError("give exactly one of lr and ntk_factor")
+    if ntk_factor is not None and optimizer != "gd":
+        raise ValueError("ntk_factor sets gradient-descent steps: it needs optimizer='gd'")
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise TypeError("data must be a tuple (x_train, y_train, x_test, y_test)")
+    device = resolve_device(device)
+    xtr, xte, probe = (torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x,
+                                       dtype=dtype, device=device) for x in (data[0], data[2], probe))
+    ytr, yte = (torch.as_tensor(y, device=device) for y in (data[1], data[3]))
+    A, S = sweep.column("alpha"), sweep.column("seed")
+    params0 = init_params("cnn", dict(channels=channels, d_out=10), A, S, device=device, dtype=dtype)
+    spread = initial_spread("cnn", params0, probe, A, S)
+    lam_hat = None
+    if ntk_factor is not None:
+        ntk_factor = check_scalar(ntk_factor, "ntk_factor", min=0.0, include_min=False)
+        lr = ntk_step_size(ntk_gram("cnn", params0, probe), ntk_factor)
+        lam_hat = sweep.unflatten(ntk_factor / lr)
+    res = train("cnn", params0, xtr, ytr, xte, yte, steps=steps, lr=lr, optimizer=optimizer,
+                eval_every=steps, progress=progress, sweep=sweep)
+    params = layers(res, device=device)
+    km = {k: sweep.unflatten(v) for k, v in kernel_movement("cnn", params0, params, probe).items()}
+    return KernelStudy(sweep=sweep, result=res, params0=params0, params=params, initial_spread=spread,
+                       ntk=km["ntk"], ntk_uncentred=km["ntk_uncentred"], feature=km["feature"],
+                       first_layer=km["first_layer"], lam_hat=lam_hat)
+
+
+def rhm_report(ds) -> str:
+    """The printed summary of :func:`rhm_sample_complexity`'s Dataset: the grammar of the first
+    seed with its input length, number of distinct inputs and n_c m^L; the number of networks
+    below 99 % train accuracy at each P; P* per seed (rows α, columns seed)."""
+    a = ds.attrs
+    g = random_hierarchy(a["v"], a["n_classes"], a["m"], a["s"], a["L"], seed=int(ds["seed"].values[0]))
+    return "\n".join([
+        f"{g} input length {g.input_length}, {g.n_inputs:,} distinct inputs, "
+        f"n_c m^L = {a['n_classes'] * a['m'] ** a['L']}",
+        f"networks below 99 % train accuracy at each P: {(ds['train_accuracy'].values < 0.99).sum((0, 1))}",
+        f"P* per seed: {np.array2string(ds['p_star'].values, precision=0)} ; test accuracy at each P "
+        "and P*, mean ± s.d.:"])
+
+
+def rhm_table(ds):
+    """Mean ± s.d. over seeds per α (:func:`seed_table`) of the test accuracy at each training-set
+    size P and of P*, from :func:`rhm_sample_complexity`'s Dataset."""
+    acc = ds["test_accuracy"].values
+    cols = {f"P = {P}": acc[..., k] for k, P in enumerate(ds["P"].values)}
+    return seed_table(cols | {"P*": ds["p_star"].values}, ds["alpha"].values)
+
+
+def imbalance_report(alphas, delta_bar) -> str:
+    """One line per α: the mean imbalance δ̄ (:func:`mean_imbalance`) and the side of balance it
+    puts the start on (δ̄ > 0: upstream)."""
+    alphas = as_array(alphas, "alphas", ndim=1)
+    delta_bar = as_array(delta_bar, "delta_bar", ndim=1)
+    if delta_bar.shape != alphas.shape:
+        raise ValueError(f"delta_bar must have shape {alphas.shape}, got {delta_bar.shape}")
+    side = ["upstream" if d > 0 else "downstream" for d in delta_bar]
+    return "\n".join(f"  α = {a:5.1f}:  mean imbalance δ̄ = {d:+8.3f}  ({w})"
+                     for a, d, w in zip(alphas, delta_bar, side))
+
+
+@dataclass(frozen=True)
+class GrokkingTimes:
+    """Steps to the thresholds of the grokking page, per configuration (n_α, n_seed), NaN where a
+    run never got there within ``budget`` steps (:func:`crossing_steps`): ``memorise`` (train
+    accuracy ≥ ``memorised``), ``generalise`` (test accuracy ≥ ``threshold``) and ``onset``
+    (test accuracy ≥ ``onset_level``); ``alphas`` (n_α,) ascending."""
+
+    alphas: np.ndarray
+    memorise: np.ndarray
+    generalise: np.ndarray
+    onset: np.ndarray
+    threshold: float
+    budget: float
+    memorised: float = 0.99
+    onset_level: float = 0.5
+
+    def table(self):
+        """Mean ± s.d. over seeds per α of the three times (:func:`seed_table`; NaN ignored)."""
+        return seed_table({f"memorised (train ≥ {100 * self.memorised:g} %)": self.memorise,
+                           f"generalised (test ≥ {self.threshold:.0%})": self.generalise,
+                           f"test ≥ {100 * self.onset_level:g} %": self.onset}, self.alphas)
+
+    @property
+    def ratios(self) -> dict:
+        """Conservative bounds (:func:`time_ratio`, budget ``budget``) on the ratios of times, the
+        most upstream α (first) over the most downstream (last) or the standard α = 1:
+
+        - ``"mean"``, ``"seed"``: steps to ``threshold``, ratio of the means, largest per-seed
+          ratio (upper bounds); ``"onset"``: the same for ``onset``, ratio of the means;
+        - ``"standard"``, ``"standard_seed"``: steps to ``threshold`` against α = 1 (upper);
+        - ``"gap"``: the smallest ratio generalise / memorise over all runs (a lower bound).
+        """
+        std = np.flatnonzero(self.alphas == 1.0)
+        if std.size == 0:
+            raise ValueError("the ratios need the standard alpha = 1 among the alphas")
+        up, down, std, B = 0, len(self.alphas) - 1, int(std[0]), self.budget
+        g = self.generalise
+        return {"mean": time_ratio(g[up], g[down], B, reduce="mean"),
+                "seed": time_ratio(g[up], g[down], B, reduce="max"),
+                "onset": time_ratio(self.onset[up], self.onset[down], B, reduce="mean"),
+                "standard": time_ratio(g[up], g[std], B, reduce="mean"),
+                "standard_seed": time_ratio(g[up], g[std], B, reduce="max"),
+                "gap": time_ratio(g, self.memorise, B, bound="lower", reduce="min")}
+
+    def report(self) -> str:
+        """The printed summary of :attr:`ratios`, one line each for the onset, the comparison with
+        the standard start and the comparison with the most downstream start."""
+        r, up, down = self.ratios, f"{self.alphas[0]:g}", f"{self.alphas[-1]:g}"
+        return "\n".join([
+            f"mean steps to {100 * self.onset_level:g} %, α = {up} over α = {down}: {r['onset']:.2f}",
+            f"steps to {self.threshold:.0%}, α = {up} over the standard α = 1: mean {r['standard']:.2f}, "
+            f"largest per-seed ratio {r['standard_seed']:.2f}",
+            f"mean steps, α = {up} over α = {down}: {r['mean']:.2f};  largest per-seed ratio: "
+            f"{r['seed']:.2f};  smallest generalise/memorise ratio: {r['gap']:.1f}"])
+
+
+def grokking_times(result: Result, threshold: float, *, memorised: float = 0.99,
+                   onset: float = 0.5) -> GrokkingTimes:
+    """:func:`crossing_steps` of a grokking run over ``Sweep(alpha=…, seed=…)``: steps to train
+    accuracy ≥ ``memorised``, to test accuracy ≥ ``threshold`` and to test accuracy ≥ ``onset``,
+    with the step budget (the last recorded step). Returns a :class:`GrokkingTimes`."""
+    if not isinstance(result, Result):
+        raise TypeError(f"result must be a theory.core.Result, got {type(result).__name__}")
+    _check_sweep(result.sweep)
+    if result.sweep.dims != ("alpha", "seed"):
+        raise ValueError(f"the result's sweep must have the axes (alpha, seed) in that order, "
+                         f"got {result.sweep.dims}")
+    alphas = np.array(result.sweep.axes["alpha"], dtype=float)
+    if np.any(np.diff(alphas) <= 0):
+        raise ValueError(f"the sweep's alphas must be increasing, got {alphas}")
+    for name, v in (("threshold", threshold), ("memorised", memorised), ("onset", onset)):
+        check_scalar(v, name, min=0.0, max=1.0)
+    return GrokkingTimes(alphas=alphas, memorise=crossing_steps(result, "train_accuracy", memorised),
+                         generalise=crossing_steps(result, "test_accuracy", threshold),
+                         onset=crossing_steps(result, "test_accuracy", onset), threshold=threshold,
+                         budget=float(result.steps[-1]), memorised=memorised, onset_level=onset)

@@ -11,7 +11,7 @@ import numpy as np
 from theory.core import COLORS, as_array, figure
 
 __all__ = ["alpha_colors", "cnn_filters_figure", "cnn_kernel_figure", "grokking_figure",
-           "rhm_figure"]
+           "grokking_run_figure", "rhm_dataset_figure", "rhm_figure"]
 
 _FIVE = ("blue", "sky", "grey", "orange", "red")
 
@@ -158,3 +158,24 @@ def rhm_figure(sizes, test_accuracy, p_star, *, alphas, n_classes: int, m: int, 
            title=f"RHM v = {v}, m = {m}, s = {s}, L = {L}: {acc.shape[1]} seeds (band: range; ticks: P*)")
     ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+def grokking_run_figure(run, times, *, delta_bar, alpha0: float, p: int):
+    """:func:`grokking_figure` of a grokking run: ``run`` a :class:`theory.core.Result` over
+    ``Sweep(alpha=…, seed=…)`` with ``train_accuracy`` and ``test_accuracy``, ``times`` its
+    :func:`theory.rich_lazy.deep.grokking_times` (α, the threshold and the times read from it)."""
+    if getattr(run, "sweep", None) is None:
+        raise ValueError("run must be a Result labelled by its Sweep(alpha=…, seed=…)")
+    acc = {k: run.sweep.unflatten(run[k]) for k in ("train_accuracy", "test_accuracy")}
+    return grokking_figure(run.steps, acc["train_accuracy"], acc["test_accuracy"], times.generalise,
+                           times.memorise, alphas=times.alphas, delta_bar=delta_bar, alpha0=alpha0,
+                           threshold=times.threshold, p=p)
+
+
+def rhm_dataset_figure(ds):
+    """:func:`rhm_figure` of the Dataset of :func:`theory.rich_lazy.deep.rhm_sample_complexity`
+    (sizes, accuracies, P*, α, the grammar's parameters and the threshold read from it)."""
+    a = ds.attrs
+    return rhm_figure(ds["P"].values, ds["test_accuracy"].values, ds["p_star"].values,
+                      alphas=ds["alpha"].values, n_classes=a["n_classes"], m=a["m"], L=a["L"],
+                      v=a["v"], s=a["s"], threshold=a["threshold"])
