@@ -8,9 +8,14 @@ import pytest
 import torch
 
 from theory.core import Result, Sweep, identity_holds
-from theory.transformer_signal import (angle_exponent, angle_exponent_check, angle_exponent_one_block,
-                                       attention_flatness, compare_phase_diagrams, in_gram_range,
-                                       layer_by_layer,
+from theory.transformer_signal import (MAP_CONFIGS, MAP_STACKS, SIMULATION_CONFIGS,
+                                       SIMULATION_STACKS, angle_exponent, angle_exponent_check,
+                                       angle_exponent_one_block, attention_flatness,
+                                       attention_only_collapse, attention_summary,
+                                       compare_phase_diagrams, gradient_exponent_check,
+                                       in_gram_range, layer_by_layer, map_phases,
+                                       measured_phase_diagrams, one_block_exponents,
+                                       theory_phase_diagram,
                                        attention_moments, attention_output, attention_table, block_map, chi_1,
                                        chi_1_finite_difference, collapsed_fixed_point, derivation,
                                        fit_log_gap_slope, gap_rate, gradient_exponent,
@@ -340,24 +345,109 @@ def test_measured_phase_diagram_shapes_and_seeds():
 
 
 def test_layer_by_layer_and_gram_range():
-    mf, sim, full, dev, dev_full = layer_by_layer([0.5, 0.3], [0.0, 0.9], [1.0, 3.0], 1.0, n=4, d=32,
-                                                  depth=4, seeds=2, seed=1, full_depth=2,
-                                                  full_seeds=1, full_seed=2)
+    stacks = {"a": (0.5, 0.0, 1.0), "b": (0.3, 0.9, 3.0)}
+    res = layer_by_layer(stacks, 1.0, n=4, d=32, depth=4, seeds=2, seed=1, full_depth=2,
+                         full_seeds=1, full_seed=2)
+    mf, sim, full = res.map, res.projected, res.full
     assert mf.rho.shape == (5, 2) and sim.rho.shape == (5, 2, 2) and full.rho.shape == (3, 2, 1)
-    np.testing.assert_array_equal(dev, np.abs(sim.rho.mean(-1) - mf.rho).max(0))
-    assert dev_full.shape == (2,) and in_gram_range(sim.rho, 4).all()
+    assert res.names == ["a", "b"] and res.configs.shape == (2, 3) and (res.d, res.n) == (32, 4)
+    np.testing.assert_array_equal(res.dev, np.abs(sim.rho.mean(-1) - mf.rho).max(0))
+    np.testing.assert_array_equal(res.dev_full, np.abs(full.rho.mean(-1) - mf.rho[:3]).max(0))
+    direct = propagate([0.5, 0.3], [0.0, 0.9], [1.0, 3.0], 1.0, n=4, d=32, depth=4, rho0=0.2,
+                       seeds=2, seed=1)
+    np.testing.assert_array_equal(sim.rho, direct.rho)               # the stacks in dict order
+    assert res.report.startswith("largest |ρ_sim − ρ_map| over layers, per stack: [")
+    assert "  full weights: [" in res.report
+    assert in_gram_range(sim.rho, 4).all()
     np.testing.assert_array_equal(in_gram_range([-1 / 3, -0.34, 1.0, 1.01], 4), [True, False, True, False])
     with pytest.raises(ValueError, match="full_depth"):
-        layer_by_layer(0.5, 0.0, 1.0, 1.0, n=4, d=8, depth=2, full_depth=3)
+        layer_by_layer({"a": (0.5, 0.0, 1.0)}, 1.0, n=4, d=8, depth=2, full_depth=3)
+    with pytest.raises(TypeError, match="stacks"):
+        layer_by_layer([(0.5, 0.0, 1.0)], 1.0, n=4, d=8, depth=2)
+    with pytest.raises(ValueError, match="stacks"):
+        layer_by_layer({"a": (0.5, 0.0)}, 1.0, n=4, d=8, depth=2)
+
+
+def test_the_chapters_named_configurations():
+    assert list(SIMULATION_STACKS) == ["attention only", "ordered", "near the edge", "chaotic"]
+    signs = [np.sign(angle_exponent(*v)) for v in SIMULATION_STACKS.values()]
+    assert signs == [-1, -1, 1, 1]
+    assert list(MAP_STACKS) == ["attention only", "ordered", "chaotic"]
+    assert [np.sign(angle_exponent(*v)) for v in MAP_STACKS.values()] == [-1, -1, 1]
+    assert MAP_CONFIGS.shape == (6, 3) and SIMULATION_CONFIGS.shape == (7, 3)
+    la = angle_exponent(*SIMULATION_CONFIGS.T)
+    assert (la < 0).any() and (la > 0).any()                        # both phases are sampled
+
+
+def test_attention_summary_is_the_moments_the_output_and_the_flatness():
+    rho = np.linspace(0.0, 1.0, 5)
+    s = attention_summary(1.0, 4, rho=rho, gaps=[1e-2, 2e-3], samples=200)
+    a2, a11 = attention_moments(rho, 1.0, 4, samples=200)
+    np.testing.assert_array_equal(s.a2, a2)
+    np.testing.assert_array_equal(s.a11, a11)
+    qA, pA = attention_output(rho, 1.0, 4, samples=200)
+    np.testing.assert_allclose(s.q_A, qA, rtol=1e-15)
+    np.testing.assert_allclose(s.p_A, pA, rtol=1e-15)
+    np.testing.assert_array_equal(s.flatness, attention_flatness(1.0, 4, [1e-2, 2e-3], samples=200))
+    assert s.report.startswith("(a₂ − a₁₁)/(1 − ρ) at 1 − ρ = 1e-2, 2e-3: [")
+    with pytest.raises(ValueError, match="rho"):
+        attention_summary(1.0, 4, rho=[0.5, 1.5])
+    with pytest.raises(ValueError, match="sigma_A"):
+        attention_summary(-1.0, 4, rho=[0.5])
+
+
+def test_one_block_exponents_and_map_phases():
+    cfg = np.array([(0.5, 0.0, 1.0), (0.3, 0.9, 3.0)])
+    one = one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=0.9, samples=200)
+    q_star, _ = collapsed_fixed_point(cfg[:, 0], cfg[:, 1], cfg[:, 2])
+    np.testing.assert_array_equal(one.q_star, q_star)
+    np.testing.assert_array_equal(one.linear, angle_exponent(*cfg.T))
+    np.testing.assert_array_equal(one.step, angle_exponent_one_block(
+        q_star, 0.9, alpha_A=cfg[:, 0], alpha_M=cfg[:, 1], sigma_w=cfg[:, 2], sigma_A=1.0, n=4,
+        samples=200))
+    lines = one.report.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("α_A = 0.50, α_M = 0.00, σ_w = 1.0:  map ")
+    with pytest.raises(ValueError, match="rho0"):
+        one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=1.0)
+    with pytest.raises(ValueError, match="configs"):
+        one_block_exponents(cfg[:, :2], sigma_A=1.0, n=4, rho0=0.9)
+    stacks = {"att": (0.5, 0.0, 1.0), "chaos": (0.3, 0.9, 3.0)}
+    ph = map_phases(stacks, [0.2, 0.9], 30, sigma_A=1.0, n=4, samples=200)
+    direct = map_tracks(stacks, [0.2, 0.9], 30, sigma_A=1.0, n=4, samples=200)
+    np.testing.assert_array_equal(ph.tracks["chaos"].rho, direct["chaos"].rho)
+    assert list(ph.simplex) == ["chaos"] and ph.exponents["att"] == angle_exponent(0.5, 0.0, 1.0)
+    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=4, samples=200)
+    assert ph.simplex["chaos"] == fp
+    assert ph.report.startswith(f"simplex fixed point: ρ* = {fp.rho:.4f}, q* = {fp.q:.4f}; map after 30")
+    two = map_phases({"x": (0.3, 0.9, 3.0), "y": (0.1, 0.95, 5.0)}, [0.5], 2, sigma_A=1.0, n=4,
+                     samples=200)
+    assert [line.split(":")[0] for line in two.report.splitlines()] == ["x", "y"]
+
+
+def test_theory_phase_diagram_broadcasts_the_closed_forms():
+    am, sw = np.array([0.0, 0.5, 0.9]), np.array([0.5, 3.0])
+    ph = theory_phase_diagram(0.3, alpha_M=am, sigma_w=sw)
+    assert ph.lambda_a.shape == ph.lambda_g.shape == (3, 2)
+    assert ph.lambda_a[2, 1] == angle_exponent(0.3, 0.9, 3.0)
+    assert ph.lambda_g[1, 0] == gradient_exponent(0.3, 0.5, 0.5)
+    with pytest.raises(ValueError, match="alpha_A"):
+        theory_phase_diagram(1.5, alpha_M=am, sigma_w=sw)
+    with pytest.raises(ValueError, match="alpha_M"):
+        theory_phase_diagram(0.3, alpha_M=[[0.1]], sigma_w=sw)
 
 
 def test_angle_exponent_check_and_phase_comparison():
     cfg = np.array([(0.5, 0.0, 1.0), (0.3, 0.9, 3.0)])
     chk = angle_exponent_check(cfg, 1.0, n=4, d=32, seeds_projected=3, seed_projected=5,
                                seeds_full=2, seed_full=6)
-    assert chk["projected"].shape == (2, 3) and chk["full"].shape == (2, 2)
-    np.testing.assert_allclose(chk["linear"], angle_exponent(cfg[:, 0], cfg[:, 1], cfg[:, 2]))
-    assert chk["report"].count("\n") == 1
+    assert chk.projected.shape == (2, 3) and chk.full.shape == (2, 2) and (chk.d, chk.n) == (32, 4)
+    np.testing.assert_allclose(chk.linear, angle_exponent(cfg[:, 0], cfg[:, 1], cfg[:, 2]))
+    one = one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=0.99)
+    np.testing.assert_array_equal(chk.step, one.step)
+    direct = measure_angle_exponent(cfg[:, 0], cfg[:, 1], cfg[:, 2], 1.0, n=4, d=32, q0=one.q_star,
+                                    seeds=2, seed=6, method="full")
+    np.testing.assert_array_equal(chk.full, direct)
+    assert chk.report.count("\n") == 1
     with pytest.raises(ValueError, match="configs"):
         angle_exponent_check(cfg[:, :2], 1.0, n=4, d=8)
     am, sw = np.array([0.0, 0.9]), np.array([1.0, 5.0])
@@ -370,9 +460,56 @@ def test_angle_exponent_check_and_phase_comparison():
 
 
 def test_simplex_scatter_shrinks_with_width():
-    final, spread, exponent = simplex_scatter(0.3, 0.9, 3.0, 1.0, widths=[64, 256], n=6, depth=12,
-                                              seeds=2, seed=0, last=4)
-    assert final.shape == spread.shape == (2,) and spread[1] < spread[0] and exponent < 0
+    res = simplex_scatter(0.3, 0.9, 3.0, 1.0, widths=[64, 256], n=6, depth=12, seeds=2, seed=0,
+                          last=4)
+    assert res.final_rho.shape == res.spread.shape == (2,)
+    assert res.spread[1] < res.spread[0] and res.exponent < 0
+    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=6)
+    assert res.fixed_point == fp
+    assert res.report.startswith(f"simplex fixed point ρ* = {fp.rho:.4f}; mean cosine over layers 9–12: [")
+    assert res.report.endswith(f"spread ∝ d^{res.exponent:.2f}")
+
+
+def test_attention_only_collapse_fits_the_seed_mean():
+    res = attention_only_collapse([0.5, 0.7], 1.0, n=4, d=32, depth=12, seeds=2, seed=3)
+    tr = propagate([0.5, 0.7], 0.0, 1.0, 1.0, n=4, d=32, depth=12, rho0=0.2, seeds=2, seed=3)
+    np.testing.assert_array_equal(res.rho, tr.rho.mean(-1))
+    slope, layers = fit_log_gap_slope(tr.rho[:, 1].mean(-1), floor=1e-9, skip=3)
+    assert res.slopes[1] == slope and np.array_equal(res.fits[1][1], layers)
+    np.testing.assert_allclose(res.slopes, np.log(1 - np.array([0.5, 0.7])**2), atol=0.1)
+    with pytest.raises(ValueError, match="alpha_A"):
+        attention_only_collapse([[0.5]], 1.0, n=4, d=8, depth=4, seeds=1, seed=0)
+
+
+def test_gradient_exponent_check_measures_from_the_collapsed_point():
+    cfg = np.array([(0.5, 0.0, 1.0), (0.3, 0.9, 3.0)])
+    chk = gradient_exponent_check(cfg, 1.0, n=4, d=16, depth=3, seeds=2, seed=7)
+    q_star, _ = collapsed_fixed_point(*cfg.T)
+    lg, logs = measure_gradient_exponent(*cfg.T, 1.0, n=4, d=16, depth=3, q0=q_star, seeds=2, seed=7)
+    np.testing.assert_array_equal(chk.measured, lg)
+    np.testing.assert_array_equal(chk.log_norms, logs)
+    np.testing.assert_array_equal(chk.lambda_g, lg.mean(1))
+    np.testing.assert_array_equal(chk.finite_depth, gradient_exponent_finite_depth(*cfg.T, 3, 4))
+    np.testing.assert_array_equal(chk.profile, gradient_norm_profile(*cfg.T, 3, 4))
+    np.testing.assert_array_equal(chk.ordered, [True, False])
+    assert chk.report.splitlines()[1].startswith("theory (L=3): [")
+    with pytest.raises(ValueError, match="configs"):
+        gradient_exponent_check(cfg[:, :2], 1.0, n=4, d=8, depth=2, seeds=1, seed=0)
+
+
+def test_measured_phase_diagrams_are_both_kinds_and_their_comparison():
+    grid = (np.array([0.0, 0.9]), np.array([1.0, 4.0]))
+    res = measured_phase_diagrams(0.3, 1.0, n=4, d_angle=16, seeds_angle=2, seed_angle=8,
+                                  d_gradient=8, depth=2, seeds_gradient=1, seed_gradient=9,
+                                  grid_angle=grid, grid_gradient=grid, chunk=2)
+    la = measured_phase_diagram(0.3, *grid, 1.0, n=4, d=16, seeds=2, seed=8)
+    lg = measured_phase_diagram(0.3, *grid, 1.0, n=4, d=8, seeds=1, seed=9, kind="gradient",
+                                depth=2, chunk=2)
+    np.testing.assert_array_equal(res.lambda_a, la)
+    np.testing.assert_array_equal(res.lambda_g, lg)
+    cmp = compare_phase_diagrams(0.3, la, *grid, lg, *grid, depth=2, n=4)
+    assert res.sign_agree == cmp["sign_agree"] and res.lg_close == cmp["lg_close"]
+    assert res.report == cmp["report"]
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -13,7 +13,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from theory.core import EXPLORERS, Sweep  # noqa: E402
-from theory.transformer_signal import (iterate_map, map_tracks, plots, propagate,  # noqa: E402
+from theory.transformer_signal import (AngleExponentCheck, AttentionOnlyCollapse,  # noqa: E402
+                                       GradientExponentCheck, MeasuredPhaseDiagrams,
+                                       SimplexScatter, SimplexFixedPoint, attention_summary,
+                                       layer_by_layer, map_phases, plots, theory_phase_diagram,
                                        train_transformers, trainability_summary)
 
 torch.set_num_threads(1)
@@ -30,47 +33,56 @@ def _n_axes(fig):
 
 
 def test_attention_and_map_figures():
-    rho = np.linspace(0, 1, 5)
-    fig = plots.attention_figure(rho, 0.2 + 0 * rho, 0.1 + 0 * rho, n=8, sigma_A=1.0)
-    assert _n_axes(fig) == 2
-    tracks = map_tracks({"a": (0.5, 0.0, 1.0), "b": (0.3, 0.9, 3.0)}, [0.2, 0.95], 25, sigma_A=1.0,
+    fig = plots.attention_figure(attention_summary(1.0, 8, rho=np.linspace(0, 1, 5), samples=50))
+    assert _n_axes(fig) == 2 and "n = 8" in fig.axes[0].get_title()
+    phases = map_phases({"a": (0.5, 0.0, 1.0), "b": (0.3, 0.9, 3.0)}, [0.2, 0.95], 25, sigma_A=1.0,
                         n=4, samples=50)
-    fig = plots.map_phases_figure(tracks, {"a": -0.3, "b": 0.4}, simplex_rho=0.3)
-    assert len(fig.axes[0].lines) >= 4
+    fig = plots.map_phases_figure(phases)
+    assert len(fig.axes[0].lines) >= 5                    # two tracks each and the simplex ρ*
+    assert any("simplex" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
 
 
 def test_phase_figures():
     a, s = np.linspace(0, 1, 4), np.linspace(0.5, 5, 5)
     val = np.outer(a - 0.5, s)
-    fig = plots.theory_phase_figure(a, s, val, val, alpha_A=0.3)
+    fig = plots.theory_phase_figure(theory_phase_diagram(0.3, alpha_M=a, sigma_w=s))
     assert fig.axes[0].get_xlabel() == "α_M"
-    fig = plots.measured_phase_figure((a, s, val), (a, s, -val), alpha_A=0.3, sigma_A=1.0, d_a=64,
-                                      seeds_a=4, d_g=32, depth_g=8, seeds_g=1)
-    assert "d = 64" in fig.axes[0].get_title()
+    m = MeasuredPhaseDiagrams(alpha_A=0.3, sigma_A=1.0, grid_angle=(a, s), lambda_a=val,
+                              grid_gradient=(a, s), lambda_g=-val, d_angle=64, seeds_angle=4,
+                              d_gradient=32, depth=8, seeds_gradient=1, comparison={})
+    fig = plots.measured_phase_figure(m)
+    assert "d = 64" in fig.axes[0].get_title() and "L = 8" in fig.axes[1].get_title()
 
 
 def test_simulation_figures():
-    aA, aM, sw = np.array([0.5, 0.3]), np.array([0.0, 0.9]), np.array([1.0, 3.0])
-    mf = iterate_map(np.ones(2), np.full(2, 0.2), 6, alpha_A=aA, alpha_M=aM, sigma_w=sw,
-                     sigma_A=1.0, n=4, samples=50)
-    sim = propagate(aA, aM, sw, 1.0, n=4, d=16, depth=6, rho0=0.2, seeds=2, device="cpu")
-    full = propagate(aA, aM, sw, 1.0, n=4, d=16, depth=3, rho0=0.2, seeds=1, method="full",
-                     device="cpu")
-    fig = plots.layer_by_layer_figure(mf, sim, full, names=["x", "y"], alpha_A=aA, alpha_M=aM,
-                                      sigma_w=sw, d=16, n=4, sigma_A=1.0)
+    res = layer_by_layer({"x": (0.5, 0.0, 1.0), "y": (0.3, 0.9, 3.0)}, 1.0, n=4, d=16, depth=6,
+                         seeds=2, full_depth=3, full_seeds=1)
+    fig = plots.layer_by_layer_figure(res)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("2 seeds" in t for t in texts) and any("1 seeds" in t for t in texts)
+    assert any(t.startswith("x: α_A=0.5") for t in texts)
     gap = 1 - np.exp(-0.3 * np.arange(10))[::-1][None].T * np.ones((1, 2)) * 0.5
     fits = [(-0.3, np.arange(3, 9)), (-0.5, np.arange(3, 9))]
-    assert isinstance(plots.attention_only_figure(gap, [0.3, 0.5], fits, d=16, seeds=2), plt.Figure)
-    assert isinstance(plots.simplex_width_figure([64, 256], [0.1, 0.05], seeds=2, title="t"), plt.Figure)
+    att = AttentionOnlyCollapse(alpha_A=np.array([0.3, 0.5]), d=16, seeds=2, rho=gap, fits=fits,
+                                slopes=np.array([-0.3, -0.5]))
+    assert isinstance(plots.attention_only_figure(att), plt.Figure)
+    simp = SimplexScatter(config=(0.3, 0.9, 3.0), widths=np.array([64, 256]), depth=12, last=4,
+                          seeds=2, final_rho=np.array([0.3, 0.3]), spread=np.array([0.1, 0.05]),
+                          exponent=-0.5, fixed_point=SimplexFixedPoint(q=1.0, rho=0.3))
+    fig = plots.simplex_width_figure(simp, title="t")
+    assert "last 4 layers" in fig.axes[0].get_legend().get_texts()[0].get_text()
     m = np.random.default_rng(0).normal(size=(3, 4))
-    fig = plots.angle_exponent_figure([0.1, -0.2, 0.3], [0.1, -0.2, 0.35], m, m[:, :2], d=16, n=4)
+    chk = AngleExponentCheck(configs=np.zeros((3, 3)), d=16, n=4, q_star=np.ones(3),
+                             linear=np.array([0.1, -0.2, 0.35]), step=np.array([0.1, -0.2, 0.3]),
+                             projected=m, full=m[:, :2])
+    fig = plots.angle_exponent_figure(chk)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("4 seeds" in t for t in texts) and any("2 seeds" in t for t in texts)
-    logs = np.zeros((5, 3, 2))
-    fig = plots.gradient_figure(logs, np.zeros((5, 3)), m[:, :2], np.zeros(3), [True, False, True],
-                                configs=[(0.5, 0.0, 1.0)] * 3, d=16)
+    grad = GradientExponentCheck(configs=np.array([(0.5, 0.0, 1.0)] * 3), d=16, depth=4,
+                                 measured=m[:, :2], log_norms=np.zeros((5, 3, 2)),
+                                 finite_depth=np.zeros(3), asymptotic=np.zeros(3),
+                                 profile=np.zeros((5, 3)), ordered=np.array([True, False, True]))
+    fig = plots.gradient_figure(grad)
     assert "L = 4" in fig.axes[1].get_title()
 
 

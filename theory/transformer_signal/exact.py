@@ -48,14 +48,21 @@ from theory.core import as_array, check_scalar, non_negative, positive
 
 __all__ = [
     "ACTIVATIONS",
+    "AttentionSummary",
     "AttentionTable",
+    "MAP_CONFIGS",
+    "MAP_STACKS",
+    "MapPhases",
     "MapTrajectory",
+    "OneBlockExponents",
+    "PhaseDiagram",
     "SimplexFixedPoint",
     "angle_exponent",
     "angle_exponent_one_block",
     "attention_flatness",
     "attention_moments",
     "attention_output",
+    "attention_summary",
     "attention_table",
     "block_map",
     "chi_1",
@@ -66,9 +73,12 @@ __all__ = [
     "gradient_exponent_finite_depth",
     "gradient_norm_profile",
     "iterate_map",
+    "map_phases",
     "map_tracks",
     "mlp_kernel",
+    "one_block_exponents",
     "simplex_fixed_point",
+    "theory_phase_diagram",
 ]
 
 ACTIVATIONS = ("tanh", "erf", "relu")
@@ -506,3 +516,158 @@ def map_tracks(cases: dict, rho0, depth: int, *, sigma_A, n: int, activation: st
                                 sigma_w=sw, sigma_A=sigma_A, n=n, activation=activation,
                                 samples=samples)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The theory notebook's configurations and analyses (each a small result with a printable report)
+# ---------------------------------------------------------------------------------------------
+
+#: The three named stacks (α_A, α_M, σ_w) of the theory notebook's "Collapse, order and chaos"
+#: section: attention only, an ordered stack with MLPs and a chaotic one (λ_a < 0, < 0, > 0).
+MAP_STACKS = {"attention only": (0.5, 0.0, 1.0), "ordered": (0.3, 0.5, 1.0),
+              "chaotic": (0.3, 0.9, 3.0)}
+
+#: The six (α_A, α_M, σ_w) rows at which the theory notebook checks λ_a against one block of
+#: the map: both phases, with and without MLPs, small and large σ_w.
+MAP_CONFIGS = np.array([(0.5, 0.0, 1.0), (0.3, 0.5, 1.0), (0.3, 0.6, 2.0), (0.3, 0.9, 3.0),
+                        (0.8, 0.8, 2.0), (0.1, 0.95, 5.0)])
+
+
+def _configs_table(configs) -> np.ndarray:
+    cfg = as_array(configs, "configs", ndim=2)
+    if cfg.shape[1] != 3:
+        raise ValueError(f"configs must be (C, 3) rows (alpha_A, alpha_M, sigma_w), got {cfg.shape}")
+    return cfg
+
+
+def _short_float(x: float) -> str:
+    """1e-2 rather than 0.01: a power of ten (times a mantissa) as it is written in the text."""
+    e = int(np.floor(np.log10(abs(x))))
+    return f"{x / 10.0**e:g}e{e}"
+
+
+@dataclass(frozen=True)
+class AttentionSummary:
+    """The attention branch at infinite width over a grid of input cosines ``rho``: the softmax
+    moments ``a2``, ``a11``, the output Gram entries ``q_A``, ``p_A`` (module docstring) and
+    the flatness (a₂ − a₁₁)/(1 − ρ) at 1 − ρ = ``gaps``; for (σ_A, n) = (``sigma_A``, ``n``)."""
+
+    sigma_A: float
+    n: int
+    rho: np.ndarray
+    a2: np.ndarray
+    a11: np.ndarray
+    q_A: np.ndarray
+    p_A: np.ndarray
+    gaps: np.ndarray
+    flatness: np.ndarray
+
+    @property
+    def report(self) -> str:
+        gaps = ", ".join(_short_float(g) for g in self.gaps)
+        return f"(a₂ − a₁₁)/(1 − ρ) at 1 − ρ = {gaps}: {np.round(self.flatness, 5)}"
+
+
+def attention_summary(sigma_A: float, n: int, *, rho, gaps=(1e-2, 1e-3, 1e-4),
+                      samples: int = 4000) -> AttentionSummary:
+    """:func:`attention_moments` on the grid ``rho``, the output (q_A, p_A) = (ρ + (1−ρ)a₂,
+    ρ + (1−ρ)a₁₁) and :func:`attention_flatness` at ``gaps`` (book's reconstruction)."""
+    n = _n_tokens(n)
+    sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
+    rho = _rho(as_array(rho, "rho", ndim=1), n)
+    a2, a11 = attention_moments(rho, sigma_A, n, samples=samples)
+    gaps = as_array(gaps, "gaps", ndim=1)
+    return AttentionSummary(sigma_A=sigma_A, n=n, rho=rho, a2=a2, a11=a11,
+                            q_A=rho + (1 - rho) * a2, p_A=rho + (1 - rho) * a11, gaps=gaps,
+                            flatness=attention_flatness(sigma_A, n, gaps, samples=samples))
+
+
+@dataclass(frozen=True)
+class OneBlockExponents:
+    """Per (α_A, α_M, σ_w) row of ``configs``: q* of the collapsed fixed point, the closed-form
+    λ_a (``linear``) and the map's one-block exponent from (q*, ``rho0``) (``step``)."""
+
+    configs: np.ndarray
+    rho0: float
+    q_star: np.ndarray
+    linear: np.ndarray
+    step: np.ndarray
+
+    @property
+    def report(self) -> str:
+        return "\n".join(f"α_A = {c[0]:.2f}, α_M = {c[1]:.2f}, σ_w = {c[2]:.1f}:  map {m:+.5f}   "
+                         f"λ_a {t:+.5f}" for c, m, t in zip(self.configs, self.step, self.linear))
+
+
+def one_block_exponents(configs, *, sigma_A: float, n: int, rho0: float,
+                        samples: int = 4000) -> OneBlockExponents:
+    """λ_a two ways at each row of ``configs``: :func:`angle_exponent` and
+    :func:`angle_exponent_one_block` from q₀ = q* and ``rho0`` (book's derivation: they agree
+    as ρ₀ → 1, the linearisation of Subsec. 3.3)."""
+    cfg = _configs_table(configs)
+    rho0 = check_scalar(rho0, "rho0", min=-1.0, max=1.0, include_max=False)
+    aA, aM, sw = cfg.T
+    q_star, _ = collapsed_fixed_point(aA, aM, sw)
+    step = angle_exponent_one_block(q_star, rho0, alpha_A=aA, alpha_M=aM, sigma_w=sw,
+                                    sigma_A=sigma_A, n=n, samples=samples)
+    return OneBlockExponents(configs=cfg, rho0=rho0, q_star=q_star,
+                             linear=angle_exponent(aA, aM, sw), step=step)
+
+
+@dataclass(frozen=True)
+class MapPhases:
+    """The map through ``depth`` blocks for named stacks: ``tracks`` (name →
+    :class:`MapTrajectory`, one column per ρ₀), ``exponents`` (name → λ_a) and ``simplex``
+    (name → :class:`SimplexFixedPoint`, for the stacks with λ_a > 0)."""
+
+    depth: int
+    tracks: dict
+    exponents: dict
+    simplex: dict
+
+    @property
+    def report(self) -> str:
+        lines = []
+        for name, fp in self.simplex.items():
+            head = f"{name}: " if len(self.simplex) > 1 else ""
+            lines.append(f"{head}simplex fixed point: ρ* = {fp.rho:.4f}, q* = {fp.q:.4f}; map after "
+                         f"{self.depth} blocks: {self.tracks[name].rho[-1]}")
+        return "\n".join(lines)
+
+
+def map_phases(stacks: dict, rho0, depth: int, *, sigma_A: float, n: int,
+               samples: int = 4000) -> MapPhases:
+    """:func:`map_tracks` for ``stacks`` = {name: (α_A, α_M, σ_w)} from q₀ = 1 and each ρ₀,
+    their λ_a, and :func:`simplex_fixed_point` of every chaotic (λ_a > 0) stack."""
+    tracks = map_tracks(stacks, rho0, depth, sigma_A=sigma_A, n=n, samples=samples)
+    exponents = {k: angle_exponent(*v) for k, v in stacks.items()}
+    simplex = {}
+    for k, (aA, aM, sw) in stacks.items():
+        fp = None
+        if exponents[k] > 0:
+            fp = simplex_fixed_point(alpha_A=aA, alpha_M=aM, sigma_w=sw, sigma_A=sigma_A, n=n,
+                                     samples=samples)
+        if fp is not None:
+            simplex[k] = fp
+    return MapPhases(depth=depth, tracks=tracks, exponents=exponents, simplex=simplex)
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """Closed-form λ_a and λ_g on the grid ``alpha_M`` × ``sigma_w`` at fixed ``alpha_A``."""
+
+    alpha_A: float
+    alpha_M: np.ndarray
+    sigma_w: np.ndarray
+    lambda_a: np.ndarray
+    lambda_g: np.ndarray
+
+
+def theory_phase_diagram(alpha_A: float, *, alpha_M, sigma_w) -> PhaseDiagram:
+    """:func:`angle_exponent` and :func:`gradient_exponent` over (α_M, σ_w) by broadcasting:
+    arrays (len(alpha_M), len(sigma_w))."""
+    alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
+    am, sw = as_array(alpha_M, "alpha_M", ndim=1), as_array(sigma_w, "sigma_w", ndim=1)
+    return PhaseDiagram(alpha_A=alpha_A, alpha_M=am, sigma_w=sw,
+                        lambda_a=angle_exponent(alpha_A, am[:, None], sw[None, :]),
+                        lambda_g=gradient_exponent(alpha_A, am[:, None], sw[None, :]))

@@ -43,10 +43,12 @@ def _colors(k: int):
 
 # --- theory.ipynb ---------------------------------------------------------------------------
 
-def attention_figure(rho, a2, a11, *, n: int, sigma_A: float):
+def attention_figure(summary):
     """Left: the softmax moments a₂(ρ), a₁₁(ρ) against 1/n. Right: the attention output cosine
-    ρ_A = p_A/q_A, with q_A = ρ + (1−ρ)a₂ and p_A = ρ + (1−ρ)a₁₁, against the identity."""
-    rho, a2, a11 = (np.asarray(v, float) for v in (rho, a2, a11))
+    ρ_A = p_A/q_A, with q_A = ρ + (1−ρ)a₂ and p_A = ρ + (1−ρ)a₁₁, against the identity.
+    ``summary``: an :class:`~theory.transformer_signal.exact.AttentionSummary`."""
+    rho, a2, a11 = (np.asarray(v, float) for v in (summary.rho, summary.a2, summary.a11))
+    n, sigma_A = summary.n, summary.sigma_A
     fig, (ax0, ax1) = figure(1, 2, width="wide")
     ax0.plot(rho, a2, label=r"$a_2 = \mathbb{E}\sum_j A_{ij}^2$")
     ax0.plot(rho, a11, label=r"$a_{11} = \mathbb{E}\sum_j A_{ij}A_{kj}$")
@@ -63,13 +65,14 @@ def attention_figure(rho, a2, a11, *, n: int, sigma_A: float):
     return fig
 
 
-def map_phases_figure(tracks: dict, exponents: dict, *, simplex_rho: float, fit_from: int = 20):
+def map_phases_figure(phases, *, fit_from: int = 20):
     """ρ_ℓ of the map for each named stack (solid: from the first ρ₀, dashed: the second) and
-    1 − ρ_ℓ on a log scale, with the slope λ_a (dotted) for the collapsing stacks.
+    1 − ρ_ℓ on a log scale, with the slope λ_a (dotted) for the collapsing stacks and the
+    simplex fixed point ρ* of each chaotic one.
 
-    ``tracks``: name → :class:`~theory.transformer_signal.exact.MapTrajectory` with two starts;
-    ``exponents``: name → λ_a.
+    ``phases``: a :class:`~theory.transformer_signal.exact.MapPhases` (tracks with two starts).
     """
+    tracks, exponents = phases.tracks, phases.exponents
     fig, (ax0, ax1) = figure(1, 2, width="wide")
     for (name, tr), col in zip(tracks.items(), _colors(len(tracks))):
         lam = float(exponents[name])
@@ -81,7 +84,10 @@ def map_phases_figure(tracks: dict, exponents: dict, *, simplex_rho: float, fit_
             ell = np.arange(depth + 1)
             ax1.semilogy(ell, (1 - tr.rho[fit_from, 0]) * np.exp(lam * (ell - fit_from)), color=col,
                          ls=":", lw=1)
-    ax0.axhline(simplex_rho, color=COLORS["grey"], lw=1, label=f"simplex fixed point ρ* = {simplex_rho:.3f}")
+    for name, fp in phases.simplex.items():
+        head = f"{name}: " if len(phases.simplex) > 1 else ""
+        ax0.axhline(fp.rho, color=COLORS["grey"], lw=1,
+                    label=f"{head}simplex fixed point ρ* = {fp.rho:.3f}")
     ax0.set(xlabel="layer ℓ", ylabel=r"cosine $\rho_\ell$",
             title="The map from ρ₀ = 0.2 (solid) and 0.95 (dashed)")
     ax1.set(xlabel="layer ℓ", ylabel=r"$1-\rho_\ell$", ylim=(1e-9, 2),
@@ -128,33 +134,39 @@ def phase_figure(left, right, *, alpha_A: float, labels, titles, suptitle: str, 
     return fig
 
 
-def theory_phase_figure(alphas, sigma_ws, lambda_a, lambda_g, *, alpha_A: float):
-    """The closed-form λ_a and λ_g over (α_M, σ_w) at fixed α_A (theory notebook)."""
-    grid = (alphas, sigma_ws)
-    return phase_figure((*grid, lambda_a), (*grid, lambda_g), alpha_A=alpha_A,
+def theory_phase_figure(diagram):
+    """The closed-form λ_a and λ_g over (α_M, σ_w) at fixed α_A (theory notebook); ``diagram``:
+    a :class:`~theory.transformer_signal.exact.PhaseDiagram`."""
+    grid, alpha_A = (diagram.alpha_M, diagram.sigma_w), diagram.alpha_A
+    return phase_figure((*grid, diagram.lambda_a), (*grid, diagram.lambda_g), alpha_A=alpha_A,
                         labels=(r"$\lambda_a$ (theory)", r"$\lambda_g$ (theory)"),
                         titles=("Angle exponent: ordered (blue) | chaotic (red)", "Gradient exponent"),
                         suptitle=f"Theory at α_A = {alpha_A:g}, σ_A = 1, erf MLP (closed form)")
 
 
-def measured_phase_figure(la_grid, lg_grid, *, alpha_A: float, sigma_A: float, d_a: int, seeds_a: int,
-                          d_g: int, depth_g: int, seeds_g: int):
-    """Measured λ_a and λ_g over (α_M, σ_w): ``la_grid``/``lg_grid`` = (alphas, sigma_ws, values)."""
-    return phase_figure(la_grid, lg_grid, alpha_A=alpha_A,
+def measured_phase_figure(diagrams):
+    """Measured λ_a and λ_g over (α_M, σ_w); ``diagrams``: a
+    :class:`~theory.transformer_signal.simulate.MeasuredPhaseDiagrams`."""
+    m = diagrams
+    return phase_figure((*m.grid_angle, m.lambda_a), (*m.grid_gradient, m.lambda_g),
+                        alpha_A=m.alpha_A,
                         labels=(r"measured $\lambda_a$", r"measured $\lambda_g$"),
-                        titles=(f"λ_a: one block, d = {d_a}, {seeds_a} seeds",
-                                f"λ_g: autograd, L = {depth_g}, d = {d_g}, {seeds_g} seed(s)"),
-                        suptitle=f"Measured exponents over (α_M, σ_w) at α_A = {alpha_A:g}, "
-                                 f"σ_A = {sigma_A:g}; lines: theory zero contours")
+                        titles=(f"λ_a: one block, d = {m.d_angle}, {m.seeds_angle} seeds",
+                                f"λ_g: autograd, L = {m.depth}, d = {m.d_gradient}, "
+                                f"{m.seeds_gradient} seed(s)"),
+                        suptitle=f"Measured exponents over (α_M, σ_w) at α_A = {m.alpha_A:g}, "
+                                 f"σ_A = {m.sigma_A:g}; lines: theory zero contours")
 
 
 # --- simulation.ipynb -----------------------------------------------------------------------
 
-def layer_by_layer_figure(mf, sim, full, *, names, alpha_A, alpha_M, sigma_w, d: int, n: int,
-                          sigma_A: float):
+def layer_by_layer_figure(result):
     """ρ_ℓ and q_ℓ: map (lines), mean of projected-weight simulations (circles, every second
-    layer) and of full-weight ones (crosses). ``mf``: MapTrajectory; ``sim``/``full``:
-    GeometryTrajectory (layers, configs, seeds)."""
+    layer) and of full-weight ones (crosses). ``result``: a
+    :class:`~theory.transformer_signal.simulate.LayerByLayer`."""
+    mf, sim, full, names = result.map, result.projected, result.full, result.names
+    alpha_A, alpha_M, sigma_w = result.configs.T
+    d, n, sigma_A = result.d, result.n, result.sigma_A
     depth = mf.rho.shape[0] - 1
     la = angle_exponent(alpha_A, alpha_M, sigma_w)
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=4.0)
@@ -178,10 +190,12 @@ def layer_by_layer_figure(mf, sim, full, *, names, alpha_A, alpha_M, sigma_w, d:
     return fig
 
 
-def attention_only_figure(rho_mean, alphas, fits, *, d: int, seeds: int):
+def attention_only_figure(result):
     """1 − ρ_ℓ of attention-only stacks (markers, mean over seeds) and the theory slope
-    log(1 − α_A²) (lines) from the first fitted layer. ``fits``: list of (slope, layers)."""
-    rho_mean = np.asarray(rho_mean, float)
+    log(1 − α_A²) (lines) from the first fitted layer. ``result``: an
+    :class:`~theory.transformer_signal.simulate.AttentionOnlyCollapse`."""
+    rho_mean, alphas, fits = np.asarray(result.rho, float), result.alpha_A, result.fits
+    d, seeds = result.d, result.seeds
     fig, ax = figure()
     for k, (a, (slope, ok), col) in enumerate(zip(alphas, fits, _colors(len(alphas)))):
         gap = 1 - rho_mean[:, k]
@@ -195,11 +209,14 @@ def attention_only_figure(rho_mean, alphas, fits, *, d: int, seeds: int):
     return fig
 
 
-def simplex_width_figure(widths, spread, *, seeds: int, title: str):
-    """Scatter of the pairwise cosines against width (markers) and the d^{-1/2} law (line)."""
-    widths, spread = np.asarray(widths, float), np.asarray(spread, float)
+def simplex_width_figure(result, *, title: str):
+    """Scatter of the pairwise cosines against width (markers) and the d^{-1/2} law (line).
+    ``result``: a :class:`~theory.transformer_signal.simulate.SimplexScatter`."""
+    widths, spread = np.asarray(result.widths, float), np.asarray(result.spread, float)
+    seeds = result.seeds
     fig, ax = figure(height=3.8)
-    ax.loglog(widths, spread, "o", color=COLORS["red"], label="std of pairwise cosines, last 16 layers")
+    ax.loglog(widths, spread, "o", color=COLORS["red"],
+              label=f"std of pairwise cosines, last {result.last} layers")
     ax.loglog(widths, spread[0] * np.sqrt(widths[0] / widths), color=COLORS["theory"],
               label=r"$\propto d^{-1/2}$")
     ax.set(xlabel="width d", ylabel="spread of cosines", title=f"{title}: {seeds} seeds")
@@ -207,10 +224,12 @@ def simplex_width_figure(widths, spread, *, seeds: int, title: str):
     return fig
 
 
-def angle_exponent_figure(lam_step, lam_lin, m_proj, m_full, *, d: int, n: int):
+def angle_exponent_figure(check):
     """Measured one-block exponents (mean ± s.e. over seeds; projected circles, full crosses)
-    against the map's one-block value, and (squares) against the linear λ_a."""
-    m_proj, m_full = np.asarray(m_proj, float), np.asarray(m_full, float)
+    against the map's one-block value, and (squares) against the linear λ_a. ``check``: an
+    :class:`~theory.transformer_signal.simulate.AngleExponentCheck`."""
+    lam_step, lam_lin, d, n = check.step, check.linear, check.d, check.n
+    m_proj, m_full = np.asarray(check.projected, float), np.asarray(check.full, float)
     sp, sf = m_proj.shape[1], m_full.shape[1]
     fig, ax = figure(height=4.4)
     lim = [-1.0, 1.2]
@@ -229,11 +248,13 @@ def angle_exponent_figure(lam_step, lam_lin, m_proj, m_full, *, d: int, n: int):
     return fig
 
 
-def gradient_figure(log_norms, theory_norms, lg_meas, lg_theory, ordered, *, configs, d: int):
+def gradient_figure(check):
     """Left: log backpropagated gradient norms per layer (markers: mean over seeds; lines:
     theory). Right: measured λ_g against the finite-depth theory, ordered and chaotic stacks.
-    ``configs``: one (α_A, α_M, σ_w) per stack, for the legend."""
-    labels = [f"α_A={a:g}, α_M={m:g}, σ_w={s:g}" for a, m, s in np.asarray(configs, float)]
+    ``check``: a :class:`~theory.transformer_signal.simulate.GradientExponentCheck`."""
+    log_norms, theory_norms, lg_meas = check.log_norms, check.profile, check.measured
+    lg_theory, ordered, d = check.finite_depth, check.ordered, check.d
+    labels = [f"α_A={a:g}, α_M={m:g}, σ_w={s:g}" for a, m, s in np.asarray(check.configs, float)]
     log_norms, lg_meas = np.asarray(log_norms, float), np.asarray(lg_meas, float)
     depth, seeds = log_norms.shape[0] - 1, log_norms.shape[-1]
     ordered = np.asarray(ordered, bool)

@@ -24,24 +24,37 @@ from theory.core import (Result, as_array, check_scalar, config_seed, counter_wo
                          record_steps, resolve_device, resolve_dtype, torch_generator,
                          train_batched)
 from theory.core import progress as _progress
-from theory.transformer_signal.exact import (_activation, _alpha, _n_tokens, angle_exponent,
-                                             gradient_exponent)
+from theory.transformer_signal.exact import (_activation, _alpha, _configs_table, _n_tokens,
+                                             angle_exponent, gradient_exponent)
 
 __all__ = [
+    "AngleExponentCheck",
+    "AttentionOnlyCollapse",
     "BatchedTransformer",
     "GeometryTrajectory",
+    "GradientExponentCheck",
+    "LayerByLayer",
+    "MeasuredPhaseDiagrams",
+    "PHASE_GRID_ANGLE",
+    "PHASE_GRID_GRADIENT",
+    "SIMULATION_CONFIGS",
+    "SIMULATION_STACKS",
+    "SimplexScatter",
     "TRAINABILITY_AXES",
     "Trainability",
     "angle_exponent_check",
     "angle_exponent_table",
+    "attention_only_collapse",
     "compare_phase_diagrams",
     "fit_log_gap_slope",
+    "gradient_exponent_check",
     "in_gram_range",
     "layer_by_layer",
     "histogram_task",
     "measure_angle_exponent",
     "measure_gradient_exponent",
     "measured_phase_diagram",
+    "measured_phase_diagrams",
     "propagate",
     "sample_tokens",
     "simplex_scatter",
@@ -370,10 +383,146 @@ def fit_log_gap_slope(rho, *, floor: float = 1e-9, skip: int = 3):
     return float(np.polyfit(ok, log_gap[ok], 1)[0]), ok
 
 
+#: The four named stacks (α_A, α_M, σ_w) of the simulation notebook's "Layer by layer"
+#: section: attention only, ordered, near the edge of chaos and chaotic (λ_a = −0.29, −0.13,
+#: +0.06 and +0.54 for the erf MLP).
+SIMULATION_STACKS = {"attention only": (0.5, 0.0, 1.0), "ordered": (0.3, 0.5, 1.0),
+                     "near the edge": (0.3, 0.6, 2.0), "chaotic": (0.3, 0.9, 3.0)}
+
+#: The seven (α_A, α_M, σ_w) rows at which the simulation notebook measures both exponents:
+#: ordered and chaotic stacks, with and without MLPs, small and large σ_w.
+SIMULATION_CONFIGS = np.array([(0.5, 0.0, 1.0), (0.3, 0.5, 1.0), (0.3, 0.6, 2.0), (0.3, 0.9, 3.0),
+                               (0.8, 0.8, 2.0), (0.5, 0.7, 4.0), (0.1, 0.95, 5.0)])
+
+#: The (α_M, σ_w) grids of the measured phase diagrams: 13 × 13 for λ_a (one block, cheap),
+#: 8 × 8 for λ_g (autograd through full-weight blocks).
+PHASE_GRID_ANGLE = (np.linspace(0.0, 1.0, 13), np.linspace(0.25, 6.0, 13))
+PHASE_GRID_GRADIENT = (np.linspace(0.0, 1.0, 8), np.linspace(0.25, 6.0, 8))
+
+
+def _stacks(stacks) -> tuple[list, np.ndarray]:
+    if not isinstance(stacks, dict) or not stacks:
+        raise TypeError("stacks must be a non-empty dict name → (alpha_A, alpha_M, sigma_w)")
+    for name, cfg in stacks.items():
+        if len(cfg) != 3:
+            raise ValueError(f"stacks[{name!r}] must be (alpha_A, alpha_M, sigma_w), got {cfg!r}")
+    return list(stacks), np.array([tuple(v) for v in stacks.values()], dtype=float)
+
+
+@dataclass(frozen=True)
+class LayerByLayer:
+    """The map against random transformers for named stacks: ``map`` (a
+    :class:`~theory.transformer_signal.exact.MapTrajectory`), ``projected`` and ``full``
+    (:class:`GeometryTrajectory`, projected and full weights), and per stack the largest
+    |mean simulated ρ − map ρ| over layers, ``dev`` and ``dev_full``."""
+
+    names: list
+    configs: np.ndarray
+    sigma_A: float
+    n: int
+    d: int
+    map: object
+    projected: GeometryTrajectory
+    full: GeometryTrajectory
+    dev: np.ndarray
+    dev_full: np.ndarray
+
+    @property
+    def report(self) -> str:
+        return (f"largest |ρ_sim − ρ_map| over layers, per stack: {np.round(self.dev, 3)}  "
+                f"full weights: {np.round(self.dev_full, 3)}")
+
+
+def layer_by_layer(stacks: dict, sigma_A: float, *, n: int, d: int, depth: int, rho0=0.2,
+                   seeds: int = 8, seed: int = 1, full_depth: int = 16, full_seeds: int = 2,
+                   full_seed: int = 2) -> LayerByLayer:
+    """The map against random transformers layer by layer, from q₀ = 1 and ``rho0``, for
+    ``stacks`` = {name: (α_A, α_M, σ_w)} (e.g. :data:`SIMULATION_STACKS`).
+
+    The map's :class:`~theory.transformer_signal.exact.MapTrajectory` through ``depth``
+    blocks, :func:`propagate` with projected weights (``seeds`` seeds, generator ``seed``) and
+    with full weights (``full_seeds``, ``full_seed``, ``full_depth`` blocks), and per stack the
+    largest |mean simulated ρ − map ρ| over layers for each (a :class:`LayerByLayer`).
+    """
+    from theory.transformer_signal.exact import iterate_map
+
+    names, cfg = _stacks(stacks)
+    aA, aM, sw, sA = _configs(*cfg.T, sigma_A)
+    full_depth = _int(full_depth, "full_depth")
+    if full_depth > _int(depth, "depth"):
+        raise ValueError(f"full_depth must be at most depth = {depth}, got {full_depth}")
+    sim = propagate(aA, aM, sw, sA, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds, seed=seed)
+    full = propagate(aA, aM, sw, sA, n=n, d=d, depth=full_depth, rho0=rho0, seeds=full_seeds,
+                     seed=full_seed, method="full")
+    mf = iterate_map(np.ones(aA.size), np.full(aA.size, as_array(rho0, "rho0")), depth, alpha_A=aA,
+                     alpha_M=aM, sigma_w=sw, sigma_A=sA, n=n)
+    return LayerByLayer(names=names, configs=cfg, sigma_A=float(sA[0]), n=n, d=d, map=mf,
+                        projected=sim, full=full,
+                        dev=np.abs(sim.rho.mean(-1) - mf.rho).max(0),
+                        dev_full=np.abs(full.rho.mean(-1) - mf.rho[:full_depth + 1]).max(0))
+
+
+@dataclass(frozen=True)
+class AttentionOnlyCollapse:
+    """Attention-only stacks (α_M = 0) at each ``alpha_A``: the mean cosine over seeds per layer
+    ``rho`` (L+1, C), and per stack the fitted rate of log(1 − ρ_ℓ) (``slopes``) with the
+    layers used (``fits``: list of (slope, layers), :func:`fit_log_gap_slope`)."""
+
+    alpha_A: np.ndarray
+    d: int
+    seeds: int
+    rho: np.ndarray
+    fits: list
+    slopes: np.ndarray
+
+
+def attention_only_collapse(alpha_A, sigma_A: float, *, n: int, d: int, depth: int, rho0=0.2,
+                            seeds: int, seed: int, floor: float = 1e-9,
+                            skip: int = 3) -> AttentionOnlyCollapse:
+    """:func:`propagate` attention-only stacks (α_M = 0; σ_w plays no part) with projected
+    weights from q₀ = 1, ``rho0``, and fit the slope of log(1 − ρ_ℓ) of the seed-mean cosine
+    over the layers where 1 − ρ > ``floor``, skipping the first ``skip``. The map predicts
+    log(1 − α_A²) per layer (book's derivation, the attention output collapsed to first order)."""
+    alpha_A = as_array(alpha_A, "alpha_A", ndim=1)
+    tr = propagate(alpha_A, 0.0, 1.0, sigma_A, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds,
+                   seed=seed)
+    rho = tr.rho.mean(-1)
+    fits = [fit_log_gap_slope(rho[:, k], floor=floor, skip=skip) for k in range(alpha_A.size)]
+    return AttentionOnlyCollapse(alpha_A=alpha_A, d=d, seeds=seeds, rho=rho, fits=fits,
+                                 slopes=np.array([slope for slope, _ in fits]))
+
+
+@dataclass(frozen=True)
+class SimplexScatter:
+    """A chaotic stack at several widths: the mean cosine (``final_rho``) and the scatter of the
+    pairwise cosines (``spread``) over the last ``last`` of ``depth`` layers, the fitted
+    exponent of spread ∝ d^exponent, and the map's simplex fixed point (``fixed_point``)."""
+
+    config: tuple
+    widths: np.ndarray
+    depth: int
+    last: int
+    seeds: int
+    final_rho: np.ndarray
+    spread: np.ndarray
+    exponent: float
+    fixed_point: object
+
+    @property
+    def report(self) -> str:
+        layers = f"{self.depth - self.last + 1}–{self.depth}"
+        return (f"simplex fixed point ρ* = {self.fixed_point.rho:.4f}; mean cosine over layers "
+                f"{layers}: {np.round(self.final_rho, 4)}; spread ∝ d^{self.exponent:.2f}")
+
+
 def simplex_scatter(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: float, *, widths,
-                    n: int, depth: int, seeds: int, seed: int, last: int = 16):
+                    n: int, depth: int, seeds: int, seed: int, last: int = 16) -> SimplexScatter:
     """Mean cosine and scatter (std over pairs) of the tokens over the last ``last`` layers of a
-    stack, at each width: (final_rho (W,), spread (W,), exponent of spread ∝ d^exponent)."""
+    stack from ρ₀ = 0.2 (projected weights), at each width, the exponent of spread ∝
+    d^exponent (least squares in log–log) and the map's
+    :func:`~theory.transformer_signal.exact.simplex_fixed_point` (None if it has none)."""
+    from theory.transformer_signal.exact import simplex_fixed_point
+
     widths = [_int(w, "widths") for w in np.atleast_1d(widths).tolist()]
     last = _int(last, "last")
     if last > _int(depth, "depth") + 1:
@@ -386,7 +535,10 @@ def simplex_scatter(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: flo
         final.append(tr.rho[-last:].mean())
     spread, final = np.array(spread), np.array(final)
     exponent = float(np.polyfit(np.log(widths), np.log(spread), 1)[0]) if len(widths) > 1 else np.nan
-    return final, spread, exponent
+    fp = simplex_fixed_point(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A, n=n)
+    return SimplexScatter(config=(alpha_A, alpha_M, sigma_w), widths=np.array(widths), depth=depth,
+                          last=last, seeds=seeds, final_rho=final, spread=spread, exponent=exponent,
+                          fixed_point=fp)
 
 
 def measured_phase_diagram(alpha_A: float, alpha_M, sigma_w, sigma_A: float, *, n: int, d: int,
@@ -421,32 +573,6 @@ def measured_phase_diagram(alpha_A: float, alpha_M, sigma_w, sigma_A: float, *, 
     return sweep.unflatten(np.concatenate(parts))
 
 
-def angle_exponent_check(configs, sigma_A: float, *, n: int, d: int, rho0: float = 0.99,
-                         seeds_projected: int = 64, seed_projected: int = 5, seeds_full: int = 16,
-                         seed_full: int = 6) -> dict:
-    """λ_a three ways for each (α_A, α_M, σ_w) of ``configs``, from q₀ = q* and ``rho0``: the
-    closed form ``linear``, the map's one-block value ``step``, and one random block measured
-    with projected (``projected``: (C, seeds_projected)) and full (``full``) weights; with
-    ``q_star`` and the table of all of it (``report``)."""
-    from theory.transformer_signal.exact import angle_exponent_one_block, collapsed_fixed_point
-
-    cfg = as_array(configs, "configs", ndim=2)
-    if cfg.shape[1] != 3:
-        raise ValueError(f"configs must be (C, 3) rows (alpha_A, alpha_M, sigma_w), got {cfg.shape}")
-    cA, cM, cs = cfg.T
-    q_star, _ = collapsed_fixed_point(cA, cM, cs)
-    out = dict(q_star=q_star, linear=angle_exponent(cA, cM, cs),
-               step=angle_exponent_one_block(q_star, rho0, alpha_A=cA, alpha_M=cM, sigma_w=cs,
-                                             sigma_A=sigma_A, n=n))
-    out["projected"] = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
-                                              seeds=seeds_projected, seed=seed_projected,
-                                              method="projected")
-    out["full"] = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
-                                         seeds=seeds_full, seed=seed_full, method="full")
-    out["report"] = angle_exponent_table(cfg, out["linear"], out["step"], out["projected"], out["full"])
-    return out
-
-
 def angle_exponent_table(configs, lam_lin, lam_step, measured_proj, measured_full) -> str:
     """One line per (α_A, α_M, σ_w): linear λ_a, the map's one-block value, and the measured
     one-block exponents (mean over seeds) with projected and full weights."""
@@ -456,32 +582,6 @@ def angle_exponent_table(configs, lam_lin, lam_step, measured_proj, measured_ful
         rows.append(f"α_A={c[0]:.1f} α_M={c[1]:.2f} σ_w={c[2]:.0f}: λ_a {l:+.3f}  one-block map "
                     f"{s_:+.3f}  measured {p_:+.3f} (projected), {f_:+.3f} (full)")
     return "\n".join(rows)
-
-
-def layer_by_layer(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int, rho0=0.2,
-                   seeds: int = 8, seed: int = 1, full_depth: int = 16, full_seeds: int = 2,
-                   full_seed: int = 2):
-    """The map against random transformers layer by layer, from q₀ = 1 and ``rho0``.
-
-    Returns (map, projected, full, dev, dev_full): the map's :class:`MapTrajectory` through
-    ``depth`` blocks, :func:`propagate` with projected weights (``seeds`` seeds, generator
-    ``seed``) and with full weights (``full_seeds``, ``full_seed``, ``full_depth`` blocks), and
-    per configuration the largest |mean simulated ρ − map ρ| over layers for each.
-    """
-    from theory.transformer_signal.exact import iterate_map
-
-    aA, aM, sw, sA = _configs(alpha_A, alpha_M, sigma_w, sigma_A)
-    full_depth = _int(full_depth, "full_depth")
-    if full_depth > _int(depth, "depth"):
-        raise ValueError(f"full_depth must be at most depth = {depth}, got {full_depth}")
-    sim = propagate(aA, aM, sw, sA, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds, seed=seed)
-    full = propagate(aA, aM, sw, sA, n=n, d=d, depth=full_depth, rho0=rho0, seeds=full_seeds,
-                     seed=full_seed, method="full")
-    mf = iterate_map(np.ones(aA.size), np.full(aA.size, as_array(rho0, "rho0")), depth, alpha_A=aA,
-                     alpha_M=aM, sigma_w=sw, sigma_A=sA, n=n)
-    dev = np.abs(sim.rho.mean(-1) - mf.rho).max(0)
-    dev_full = np.abs(full.rho.mean(-1) - mf.rho[:full_depth + 1]).max(0)
-    return mf, sim, full, dev, dev_full
 
 
 def in_gram_range(rho, n: int, *, tol: float = 1e-12) -> np.ndarray:
@@ -522,6 +622,153 @@ def compare_phase_diagrams(alpha_A: float, la_measured, alpha_M, sigma_w, lg_mea
                      f"{out['la_max_dev']:.3f}\nλ_g: {out['lg_close']:.1%} of the grid within "
                      f"{tol:g} of the finite-depth theory; largest deviation {out['lg_max_dev']:.3f}")
     return out
+
+
+@dataclass(frozen=True)
+class AngleExponentCheck:
+    """λ_a three ways per (α_A, α_M, σ_w) row of ``configs``, from q₀ = q* and ``rho0``: the
+    closed form ``linear``, the map's one-block value ``step``, and one random block of width
+    ``d`` measured with projected (``projected``: (C, seeds)) and full (``full``) weights."""
+
+    configs: np.ndarray
+    d: int
+    n: int
+    q_star: np.ndarray
+    linear: np.ndarray
+    step: np.ndarray
+    projected: np.ndarray
+    full: np.ndarray
+
+    @property
+    def report(self) -> str:
+        return angle_exponent_table(self.configs, self.linear, self.step, self.projected, self.full)
+
+
+def angle_exponent_check(configs, sigma_A: float, *, n: int, d: int, rho0: float = 0.99,
+                         seeds_projected: int = 64, seed_projected: int = 5, seeds_full: int = 16,
+                         seed_full: int = 6) -> AngleExponentCheck:
+    """λ_a three ways for each (α_A, α_M, σ_w) of ``configs`` (e.g. :data:`SIMULATION_CONFIGS`):
+    :func:`~theory.transformer_signal.exact.one_block_exponents` (closed form and the map's
+    one-block step from (q*, ``rho0``)) and :func:`measure_angle_exponent` with projected and
+    with full weights (an :class:`AngleExponentCheck`)."""
+    from theory.transformer_signal.exact import one_block_exponents
+
+    cfg = _configs_table(configs)
+    cA, cM, cs = cfg.T
+    theory = one_block_exponents(cfg, sigma_A=sigma_A, n=n, rho0=rho0)
+    q_star = theory.q_star
+    proj = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
+                                  seeds=seeds_projected, seed=seed_projected, method="projected")
+    full = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
+                                  seeds=seeds_full, seed=seed_full, method="full")
+    return AngleExponentCheck(configs=cfg, d=d, n=n, q_star=q_star, linear=theory.linear,
+                              step=theory.step, projected=proj, full=full)
+
+
+@dataclass(frozen=True)
+class GradientExponentCheck:
+    """λ_g by autograd per (α_A, α_M, σ_w) row of ``configs`` through ``depth`` full-weight
+    blocks of width ``d`` from (q*, ρ₀): ``measured`` (C, seeds) and its mean ``lambda_g``,
+    ``log_norms`` (L+1, C, seeds); the theory at finite depth (``finite_depth``), as L → ∞
+    (``asymptotic``) and per layer (``profile``, (L+1, C)); ``ordered``: λ_a < 0."""
+
+    configs: np.ndarray
+    d: int
+    depth: int
+    measured: np.ndarray
+    log_norms: np.ndarray
+    finite_depth: np.ndarray
+    asymptotic: np.ndarray
+    profile: np.ndarray
+    ordered: np.ndarray
+
+    @property
+    def lambda_g(self) -> np.ndarray:
+        return self.measured.mean(1)
+
+    @property
+    def report(self) -> str:
+        return (f"measured λ_g: {np.round(self.lambda_g, 3)}\n"
+                f"theory (L={self.depth}): {np.round(self.finite_depth, 3)}\n"
+                f"theory (L→∞): {np.round(self.asymptotic, 3)}")
+
+
+def gradient_exponent_check(configs, sigma_A: float, *, n: int, d: int, depth: int,
+                            rho0: float = 0.99, seeds: int, seed: int) -> GradientExponentCheck:
+    """:func:`measure_gradient_exponent` from q₀ = q* (the collapsed fixed point) and ``rho0``
+    at each row of ``configs``, against
+    :func:`~theory.transformer_signal.exact.gradient_exponent_finite_depth` and
+    :func:`~theory.transformer_signal.exact.gradient_norm_profile` (book's derivation)."""
+    from theory.transformer_signal.exact import (collapsed_fixed_point,
+                                                 gradient_exponent_finite_depth,
+                                                 gradient_norm_profile)
+
+    cfg = _configs_table(configs)
+    cA, cM, cs = cfg.T
+    depth = _int(depth, "depth")
+    q_star, _ = collapsed_fixed_point(cA, cM, cs)
+    measured, logs = measure_gradient_exponent(cA, cM, cs, sigma_A, n=n, d=d, depth=depth,
+                                               rho0=rho0, q0=q_star, seeds=seeds, seed=seed)
+    return GradientExponentCheck(configs=cfg, d=d, depth=depth, measured=measured, log_norms=logs,
+                                 finite_depth=gradient_exponent_finite_depth(cA, cM, cs, depth, n),
+                                 asymptotic=gradient_exponent(cA, cM, cs),
+                                 profile=gradient_norm_profile(cA, cM, cs, depth, n),
+                                 ordered=angle_exponent(cA, cM, cs) < 0)
+
+
+@dataclass(frozen=True)
+class MeasuredPhaseDiagrams:
+    """Measured λ_a (``lambda_a`` on ``grid_angle`` = (α_M, σ_w) axes) and λ_g (``lambda_g`` on
+    ``grid_gradient``) at fixed α_A, with their comparison with the theory
+    (:func:`compare_phase_diagrams`: ``sign_agree``, ``lg_close``, ..., ``report``) and the
+    widths, depth and seeds they were measured at."""
+
+    alpha_A: float
+    sigma_A: float
+    grid_angle: tuple
+    lambda_a: np.ndarray
+    grid_gradient: tuple
+    lambda_g: np.ndarray
+    d_angle: int
+    seeds_angle: int
+    d_gradient: int
+    depth: int
+    seeds_gradient: int
+    comparison: dict
+
+    @property
+    def sign_agree(self) -> float:
+        return self.comparison["sign_agree"]
+
+    @property
+    def lg_close(self) -> float:
+        return self.comparison["lg_close"]
+
+    @property
+    def report(self) -> str:
+        return self.comparison["report"]
+
+
+def measured_phase_diagrams(alpha_A: float, sigma_A: float, *, n: int, d_angle: int,
+                            seeds_angle: int, seed_angle: int, d_gradient: int, depth: int,
+                            seeds_gradient: int, seed_gradient: int,
+                            grid_angle=PHASE_GRID_ANGLE, grid_gradient=PHASE_GRID_GRADIENT,
+                            chunk: int = 16, progress: bool = False) -> MeasuredPhaseDiagrams:
+    """Both :func:`measured_phase_diagram` kinds at fixed α_A: λ_a (one block, projected
+    weights, width ``d_angle``) on ``grid_angle`` and λ_g (autograd through ``depth`` full-weight
+    blocks, width ``d_gradient``, in chunks of ``chunk`` points) on ``grid_gradient``, each an
+    (α_M values, σ_w values) pair, and :func:`compare_phase_diagrams` of both with the theory."""
+    (am, sw), (amg, swg) = grid_angle, grid_gradient
+    la = measured_phase_diagram(alpha_A, am, sw, sigma_A, n=n, d=d_angle, seeds=seeds_angle,
+                                seed=seed_angle)
+    lg = measured_phase_diagram(alpha_A, amg, swg, sigma_A, n=n, d=d_gradient, seeds=seeds_gradient,
+                                seed=seed_gradient, kind="gradient", depth=depth, chunk=chunk,
+                                progress=progress)
+    cmp = compare_phase_diagrams(alpha_A, la, am, sw, lg, amg, swg, depth=depth, n=n)
+    return MeasuredPhaseDiagrams(alpha_A=alpha_A, sigma_A=sigma_A, grid_angle=(am, sw), lambda_a=la,
+                                 grid_gradient=(amg, swg), lambda_g=lg, d_angle=d_angle,
+                                 seeds_angle=seeds_angle, d_gradient=d_gradient, depth=depth,
+                                 seeds_gradient=seeds_gradient, comparison=cmp)
 
 
 # ---------------------------------------------------------------------------------------------
