@@ -361,9 +361,12 @@ def test_show_bundle_live_and_static(small, monkeypatch):
     monkeypatch.delenv("THEORY_BUILD", raising=False)
     view = small.show()
     bundle = view._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"}
+    # live in Jupyter: the widget view only, no static frames drawn for a reader to wait on
+    assert set(bundle) == {"text/plain", "application/vnd.jupyter.widget-view+json"}
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.widget.model_id
-    assert 'class="theory-explorer"' in bundle["text/html"]
+    both = small.show(static=True)._repr_mimebundle_()
+    assert set(both) == {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"}
+    assert 'class="theory-explorer"' in both["text/html"]
 
 
 @pytest.mark.parametrize("value", ["1", "true"])

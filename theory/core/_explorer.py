@@ -388,17 +388,23 @@ class Explorer:
         return w.VBox([*rows, out])
 
     def show(
-        self, *, live: bool | None = None, dpi: int = DPI, palette: bool = True
+        self, *, live: bool | None = None, static: bool | None = None, dpi: int = DPI,
+        palette: bool = True,
     ) -> "ExplorerView":
-        """Display the explorer: the live widgets and the static HTML in one output.
+        """Display the explorer: the live widgets, the static HTML, or both in one output.
 
-        Jupyter picks the widget view when a widget manager is present; the book's HTML
-        builder is configured to pick ``text/html``. ``live=None`` creates the widgets unless
-        ``THEORY_BUILD=1`` (nbval and the book build), so that no widget state is saved.
+        ``live=None`` creates the widgets unless ``THEORY_BUILD=1`` (nbval and the book build),
+        so that no widget state is saved there. ``static=None`` draws the static explorer
+        exactly when there are no live widgets: in the build, where the HTML builder is
+        configured to pick ``text/html``, and not in Jupyter, where drawing every frame would
+        keep a reader waiting 10–25 s for output the widget view hides. ``static=True`` gives
+        both (Jupyter shows the widget view when a widget manager is present).
         """
         if live is None:
             live = os.environ.get("THEORY_BUILD", "") in ("", "0")
-        return ExplorerView(self, live=bool(live), dpi=_check_dpi(dpi), palette=bool(palette))
+        view = ExplorerView(self, live=bool(live), dpi=_check_dpi(dpi), palette=bool(palette))
+        view.static = (view.widget is None) if static is None else bool(static)
+        return view
 
 
 def _check_dpi(dpi) -> int:
@@ -438,6 +444,7 @@ class ExplorerView:
             except ImportError:  # no ipywidgets/IPython: the static explorer alone
                 self.widget = None
         self._html: str | None = None
+        self.static = True
 
     @property
     def html(self) -> str:
@@ -446,7 +453,9 @@ class ExplorerView:
         return self._html
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = {"text/plain": repr(self.explorer), "text/html": self.html}
+        bundle = {"text/plain": repr(self.explorer)}
+        if self.static or self.widget is None:
+            bundle["text/html"] = self.html
         if self.widget is not None:
             view = self.widget._repr_mimebundle_()
             key = "application/vnd.jupyter.widget-view+json"
