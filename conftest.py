@@ -80,9 +80,17 @@ def pytest_sessionstart(session):
         shutil.rmtree(_staging(cache), ignore_errors=True)  # leftovers of an interrupted run
 
 
+# nbval waits only 5 s for a cell's outputs after the kernel has replied; on a loaded 2-core
+# machine (two kernels, each drawing explorer frames) that fails a cell whose code passed. The
+# cell's own time limit stays nbval's --nbval-cell-timeout.
+OUTPUT_TIMEOUT_S = 60
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item):
     config = item.config
+    if _is_cell(item):
+        item.output_timeout = max(getattr(item, "output_timeout", 0), OUTPUT_TIMEOUT_S)
     if _cache_dir(config) is not None and _is_cell(item) and item.cell_num == 0:
         run = config._execution_runs.setdefault(item.parent.nodeid, _Run())
         try:  # the kernel's language_info, as nbclient stores it in an executed notebook
