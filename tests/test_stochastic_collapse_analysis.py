@@ -31,6 +31,8 @@ def test_collapsed_fraction_known_values():
     vector[0, :, -1] = [[1e-3, 1e-3], [1.0, 0.0], [0.0, 0.0], [3e-3, -4e-3]]   # norms: 1.4e-3, 1, 0, 5e-3
     vector[1, :, -1] = 1.0
     np.testing.assert_allclose(analysis.collapsed_fraction(vector, 1e-2), [0.75, 0.0])
+    diverged = np.array([[[1.0, np.inf], [1.0, np.nan], [1.0, 0.0], [1.0, -np.inf]]])
+    np.testing.assert_allclose(analysis.collapsed_fraction(diverged, 1e-3), [0.25])   # only 0 collapsed
     with pytest.raises(ValueError, match="radius"):
         analysis.collapsed_fraction(scalar, 0.0)
     with pytest.raises(ValueError, match="x"):

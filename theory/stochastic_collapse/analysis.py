@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.core import as_array, check_scalar, non_negative
+from theory.core import check_scalar, non_negative
 from theory.stochastic_collapse.exact import (_paired_xy, em_exponent, linear_exponent,
                                               prototype_exponent, stationary_moments,
                                               tanh_sgd_exponents)
@@ -31,8 +31,13 @@ def collapsed_fraction(x, radius: float) -> np.ndarray:
 
     ``x`` (E, P, T) holds scalar paths (|θ_T| < radius), ``x`` (E, P, T, d) vector paths
     (‖w_T‖ < radius): an array of four or more dimensions is read as vector paths. Returns (E,).
+    A path that diverged (inf or NaN) counts as not collapsed.
     """
-    x = as_array(x, "x", min_ndim=2)
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"x must be an array of paths, got {type(x).__name__}")
+    x = np.asarray(x, dtype=np.float64)           # non-finite entries allowed: diverged paths
+    if x.ndim < 2:
+        raise ValueError(f"x must have at least 2 dimensions (paths, records), got shape {x.shape}")
     radius = check_scalar(radius, "radius", min=0.0, include_min=False)
     if x.ndim >= 4:
         dist = np.linalg.norm(x[..., -1, :], axis=-1)
