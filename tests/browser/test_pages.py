@@ -7,7 +7,8 @@ and checks that
 - math is typeset by MathJax (`mjx-container`) on pages with math, and no raw `\\(`, `\\[`
   or `$$` is left in the visible text;
 - every `<img src>` is a data: URI or a file inside _build/html;
-- no output shows a traceback or an exception, and widget snapshots are drawn;
+- no output shows a traceback or an exception; a page that carries an ipywidgets snapshot fails
+  (the book ships no widget JavaScript, so a snapshot would be a dead widget);
 - the page asked for nothing over the network (Chromium's net log), and its HTML names no
   http(s) script, stylesheet, font or image.
 
