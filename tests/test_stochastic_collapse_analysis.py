@@ -3,7 +3,6 @@ on small runs with the same seeds (bit-identical), and on inputs with known answ
 
 import numpy as np
 import pytest
-import torch
 
 from theory.stochastic_collapse import (Paths, analysis, em_exponent, measured_exponent,
                                         prototype_exponent, simulate_prototype,
@@ -11,12 +10,6 @@ from theory.stochastic_collapse import (Paths, analysis, em_exponent, measured_e
                                         tanh_sgd_exponents)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

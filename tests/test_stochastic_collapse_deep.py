@@ -12,13 +12,6 @@ from theory.stochastic_collapse.deep import (DigitsData, _greedy_groups, _mlp_gr
                                              train_mlp, vanishing_neurons)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: two spin-waiting threads slow down sharply beside other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,8 @@ from theory.stochastic_collapse.simulate import (Paths, invariant_set_normals,  
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def close_figures():
     yield
-    torch.set_num_threads(before)
     plt.close("all")
 
 

@@ -168,6 +168,16 @@ class ReferenceErrors:
         return f"max |batched − reference|: dMMSE {self.dmmse:.1e}, ridge {self.ridge:.1e}"
 
 
+def _check_problem(M, D, K, n, sigma2, pool_seed, seed):
+    """The sizes, noise and seeds of a small estimator check, validated."""
+    M, D, K, n = (check_scalar(v, name, kind="int", min=1) for v, name in
+                  ((M, "M"), (D, "D"), (K, "K"), (n, "n")))
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    return M, D, K, n, sigma2, pool_seed, seed
+
+
 def reference_errors(M: int = 6, D: int = 3, K: int = 7, sigma2: float = 0.3, *, n: int = 5,
                      pool_seed: int = 1, seed: int = 2) -> ReferenceErrors:
     """The batched estimators against their slow references: dMMSE (Eq. 2,
@@ -176,11 +186,7 @@ def reference_errors(M: int = 6, D: int = 3, K: int = 7, sigma2: float = 0.3, *,
     ``pool_seed``, sequences seed ``seed``), and ridge (Eq. 3) against Gaussian conditioning in
     kernel form (:func:`~theory.icl_regression.ridge_naive`) on n new-task sequences (seed
     ``seed + 1``)."""
-    M, D, K, n = (check_scalar(v, name, kind="int", min=1) for v, name in
-                  ((M, "M"), (D, "D"), (K, "K"), (n, "n")))
-    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    M, D, K, n, sigma2, pool_seed, seed = _check_problem(M, D, K, n, sigma2, pool_seed, seed)
     pool = sample_pool(M, D, seed=pool_seed)
     s = sample_sequences(n, K, sigma2, pool=pool, seed=seed)
     s_new = sample_sequences(n, K, sigma2, D=D, seed=seed + 1)
@@ -214,11 +220,7 @@ def posterior_concentration(M: int, D: int, K: int, sigma2: float, *, n: int, po
     """The dMMSE posterior (Eq. 2, :func:`~theory.icl_regression.dmmse_posterior`) over a pool
     of M tasks (seed ``pool_seed``) on n sequences of K pairs from the pool (seed ``seed``), read
     at each sequence's true task."""
-    M, D, K, n = (check_scalar(v, name, kind="int", min=1) for v, name in
-                  ((M, "M"), (D, "D"), (K, "K"), (n, "n")))
-    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    M, D, K, n, sigma2, pool_seed, seed = _check_problem(M, D, K, n, sigma2, pool_seed, seed)
     pool = sample_pool(M, D, seed=pool_seed)
     s = sample_sequences(n, K, sigma2, pool=pool, seed=seed)
     post = dmmse_posterior(s.xs, s.ys, pool, sigma2)                     # (n, K, M)
