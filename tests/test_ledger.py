@@ -18,14 +18,14 @@ def ledger(tmp_path, monkeypatch):
 
 def test_comparisons_that_hold(ledger):
     x = sp.Symbol("x")
-    ledger.claim("a", source="Eq. 1", statement="close", measured=1.0 + 1e-9, close_to=1.0, atol=1e-8)
-    ledger.claim("b", source="Eq. 2", statement="rel", measured=[2.0, 4.0], close_to=[2.0, 4.0001],
+    ledger.claim("a", source="Eq. 1", origin="paper", statement="close", measured=1.0 + 1e-9, close_to=1.0, atol=1e-8)
+    ledger.claim("b", source="Eq. 2", origin="paper", statement="rel", measured=[2.0, 4.0], close_to=[2.0, 4.0001],
                  rtol=1e-4)
-    ledger.claim("c", source="Fig. 1", statement="bound", measured=[0.1, 0.2], at_most=0.5)
-    ledger.claim("d", source="Fig. 1", statement="interval", measured=0.3, at_least=0.2, at_most=0.4)
-    ledger.claim("e", source="Tab. 1", statement="sign", measured=[-1.0, -3.0], sign=-1)
-    ledger.claim("f", source="Sec. 2", statement="identity", identity=sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1)
-    ledger.claim("g", source="Sec. 2", statement="matrix identity",
+    ledger.claim("c", source="Fig. 1", origin="paper", statement="bound", measured=[0.1, 0.2], at_most=0.5)
+    ledger.claim("d", source="Fig. 1", origin="paper", statement="interval", measured=0.3, at_least=0.2, at_most=0.4)
+    ledger.claim("e", source="Tab. 1", origin="paper", statement="sign", measured=[-1.0, -3.0], sign=-1)
+    ledger.claim("f", source="Sec. 2", origin="paper", statement="identity", identity=sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1)
+    ledger.claim("g", source="Sec. 2", origin="paper", statement="matrix identity",
                  identity=sp.Matrix([x - x, sp.expand((x + 1) ** 2) - x**2 - 2 * x - 1]))
     assert all(r.verdict == "holds" for r in ledger.records)
     assert ledger.summary() == "chap/nb: 7 claims, 7 hold"
@@ -33,29 +33,29 @@ def test_comparisons_that_hold(ledger):
 
 def test_failure_raises_and_is_recorded(ledger):
     with pytest.raises(ClaimFailed, match="bound"):
-        ledger.claim("x", source="Eq. 3", statement="bound", measured=2.0, at_most=1.0)
+        ledger.claim("x", source="Eq. 3", origin="paper", statement="bound", measured=2.0, at_most=1.0)
     with pytest.raises(AssertionError):
-        ledger.claim("y", source="Eq. 3", statement="identity", identity=sp.Symbol("z"))
+        ledger.claim("y", source="Eq. 3", origin="paper", statement="identity", identity=sp.Symbol("z"))
     assert [r.verdict for r in read_records(ledger.path.parent)] == ["does not hold"] * 2
 
 
 def test_needs_paper_scale(ledger, monkeypatch):
-    r = ledger.claim("p", source="Fig. 5", statement="big", measured=0.5, at_least=0.9, needs="paper")
+    r = ledger.claim("p", source="Fig. 5", origin="paper", statement="big", measured=0.5, at_least=0.9, needs="paper")
     assert r.verdict == "needs paper scale" and r.scale == "laptop"
-    r = ledger.claim("q", source="Fig. 5", statement="big", measured=0.95, at_least=0.9, needs="paper")
+    r = ledger.claim("q", source="Fig. 5", origin="paper", statement="big", measured=0.95, at_least=0.9, needs="paper")
     assert r.verdict == "holds"
     monkeypatch.setenv("THEORY_SCALE", "paper")
     with pytest.raises(ClaimFailed):
-        ledger.claim("r", source="Fig. 5", statement="big", measured=0.5, at_least=0.9, needs="paper")
+        ledger.claim("r", source="Fig. 5", origin="paper", statement="big", measured=0.5, at_least=0.9, needs="paper")
 
 
 def test_rerun_replaces_records(tmp_path, monkeypatch):
     monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
     for _ in range(2):
         led = Ledger("chap", "nb", paper="P")
-        led.claim("a", source="S", statement="s", measured=1.0, at_most=2.0)
+        led.claim("a", source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0)
     other = Ledger("chap", "other", paper="P")
-    other.claim("b", source="S", statement="s", measured=1.0, at_most=2.0)
+    other.claim("b", source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0)
     recs = read_records(tmp_path)
     assert [r.id for r in recs] == ["a", "b"]
     line = json.loads((tmp_path / "chap__nb.jsonl").read_text().splitlines()[0])
@@ -65,24 +65,28 @@ def test_rerun_replaces_records(tmp_path, monkeypatch):
 def test_records_carry_the_build_key(ledger):
     from theory.core._cache import build_key
 
-    r = ledger.claim("k", source="S", statement="s", measured=1.0, at_most=2.0)
+    r = ledger.claim("k", source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0)
     assert r.key == build_key() and read_records(ledger.path.parent)[0].key == r.key
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(source="", statement="s", measured=1.0, at_most=1.0), ValueError, "source"),
-    (dict(source="S", statement="s", measured=1.0), ValueError, "exactly one comparison"),
-    (dict(source="S", statement="s", measured=1.0, at_most=1.0, sign=1), ValueError, "exactly one"),
-    (dict(source="S", statement="s", measured=1.0, close_to=1.0, atol=-1e-3), ValueError, "atol"),
-    (dict(source="S", statement="s", measured=1.0, close_to=1.0, rtol=float("nan")), ValueError, "rtol"),
-    (dict(source="S", statement="s", measured=1.0, close_to=1.0), ValueError, "atol= or rtol="),
-    (dict(source="S", statement="s", measured=float("nan"), at_most=1.0), ValueError, "measured"),
-    (dict(source="S", statement="s", measured=[1.0, np.nan], at_most=1.0), ValueError, "NaN"),
-    (dict(source="S", statement="s", measured="big", at_most=1.0), TypeError, "measured"),
-    (dict(source="S", statement="s", measured=1.0, sign=0), ValueError, "sign"),
-    (dict(source="S", statement="s", measured=1.0, at_least=2.0, at_most=1.0), ValueError, "exceeds"),
-    (dict(source="S", statement="s", measured=1.0, at_most=2.0, needs="gpu"), ValueError, "needs"),
-    (dict(source="S", statement="s", measured=0.0, identity=sp.Integer(0)), ValueError, "identity"),
+    (dict(source="", origin="paper", statement="s", measured=1.0, at_most=1.0), ValueError, "source"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0), ValueError, "exactly one comparison"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, at_most=1.0, sign=1), ValueError, "exactly one"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, close_to=1.0, atol=-1e-3), ValueError, "atol"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, close_to=1.0, rtol=float("nan")), ValueError, "rtol"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, close_to=1.0), ValueError, "atol= or rtol="),
+    (dict(source="S", origin="reconstruction", statement="s", measured=float("nan"), at_most=1.0), ValueError, "measured"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=[1.0, np.nan], at_most=1.0), ValueError, "NaN"),
+    (dict(source="S", origin="reconstruction", statement="s", measured="big", at_most=1.0), TypeError, "measured"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, sign=0), ValueError, "sign"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, at_least=2.0, at_most=1.0), ValueError, "exceeds"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0, needs="gpu"), ValueError, "needs"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=0.0, identity=sp.Integer(0)), ValueError, "identity"),
+    (dict(source="S", statement="s", measured=1.0, at_most=2.0), TypeError, "origin"),
+    (dict(source="S", origin="mine", statement="s", measured=1.0, at_most=2.0), ValueError, "origin must be one of"),
+    (dict(source="S", origin=None, statement="s", measured=1.0, at_most=2.0), ValueError, "origin must be one of"),
+    (dict(source="the paper", origin="paper", statement="s", measured=1.0, at_most=2.0), ValueError, "must cite"),
 ])
 def test_bad_claims(ledger, kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -90,9 +94,9 @@ def test_bad_claims(ledger, kwargs, error, match):
 
 
 def test_duplicate_id_and_bad_names(ledger, tmp_path):
-    ledger.claim("a", source="S", statement="s", measured=1.0, at_most=2.0)
+    ledger.claim("a", source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0)
     with pytest.raises(ValueError, match="duplicate"):
-        ledger.claim("a", source="S", statement="s", measured=1.0, at_most=2.0)
+        ledger.claim("a", source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0)
     with pytest.raises(ValueError, match="chapter"):
         Ledger("bad/name", "nb", paper="P")
     with pytest.raises(ValueError, match="paper"):
@@ -133,7 +137,7 @@ def test_ledger_page_marks_stale_records_and_silent_notebooks(tmp_path, monkeypa
     monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
     monkeypatch.delenv("THEORY_SCALE", raising=False)
     led = Ledger("chap", "nb", paper="P")
-    led.claim("chap.a", source="Eq. 1", statement="fresh", measured=1.0, at_most=2.0, section="Checks")
+    led.claim("chap.a", source="Eq. 1", origin="paper", statement="fresh", measured=1.0, at_most=2.0, section="Checks")
     text = _text(_page(tmp_path))
     assert "1 claims, 1 hold, 0 need paper scale, 0 do not hold" in text
     assert "stale record" not in text and "recorded no claim: silent" in text
@@ -168,17 +172,23 @@ def test_ledger_page_opens_with_a_summary_table(tmp_path, monkeypatch):
     monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
     monkeypatch.delenv("THEORY_SCALE", raising=False)
     led = Ledger("chap", "nb", paper="P")
-    led.claim("chap.a", source="Eq. 1", statement="holds", measured=1.0, at_most=2.0)
-    led.claim("chap.b", source="Fig. 2", statement="big", measured=0.5, at_least=0.9, needs="paper")
-    led.claim("chap.c", source="Fig. 3", statement="also", measured=1.0, at_least=0.9)
+    led.claim("chap.a", source="Eq. 1", origin="paper", statement="holds", measured=1.0, at_most=2.0)
+    led.claim("chap.b", source="Fig. 2", origin="paper", statement="big", measured=0.5, at_least=0.9, needs="paper")
+    led.claim("chap.c", source="Fig. 3", origin="reconstruction", statement="also", measured=1.0,
+              at_least=0.9)
     page = _page(tmp_path)
     overview, claims = _tables(page)
     assert "ledger-overview" in overview["classes"] and "colwidths-given" in overview["classes"]
     kinds = [n.tagname for n in page]
     assert kinds.index("table") < kinds.index("section")  # above the chapters' tables
     rows = _cells(overview)
-    assert rows[0] == ["Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold"]
-    assert rows[1] == ["chap", "3", "2", "1", "0"] and rows[-1] == ["All chapters", "3", "2", "1", "0"]
+    assert rows[0] == ["Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold",
+                       "The paper's", "Official code's", "Book's reconstruction"]
+    assert rows[1] == ["chap", "3", "2", "1", "0", "2", "0", "1"]
+    assert rows[-1] == ["All chapters", "3", "2", "1", "0", "2", "0", "1"]
+    claims_text = _cells(claims)
+    assert claims_text[1][0].endswith("the paper's")
+    assert claims_text[3][0].endswith("the book's reconstruction")
     link = next(iter(overview.findall(lambda n: n.tagname == "reference")))
     assert link["refuri"] == "#ledger-chap"
 
@@ -189,11 +199,20 @@ def test_ledger_table_is_five_columns_with_widths(tmp_path, monkeypatch):
     monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
     monkeypatch.delenv("THEORY_SCALE", raising=False)
     led = Ledger("chap", "nb", paper="P")
-    led.claim("chap.a_rather_long_claim_identifier", source="Eq. 1", statement="holds",
+    led.claim("chap.a_rather_long_claim_identifier", source="Eq. 1", origin="paper", statement="holds",
               measured=1.0, at_most=2.0, paper_value="≤ 2", section="Checks")
     claims = _tables(_page(tmp_path))[1]
     assert "colwidths-given" in claims["classes"] and "ledger-claims" in claims["classes"]
     header, row = _cells(claims)
     assert header == list(ledger_sphinx.COLUMNS) and len(header) == len(ledger_sphinx.WIDTHS) == 5
-    assert row[0] == "chap.a_rather_long_claim_identifier holds (Eq. 1)"
+    assert row[0] == "chap.a_rather_long_claim_identifier holds (Eq. 1) the paper's"
     assert row[1:4] == ["≤ 2", "1 (≤ 2)", "holds (laptop)"] and row[4] == "nb § Checks"
+
+
+@pytest.mark.parametrize("origin, source", [("paper", "Theorem B.6"), ("paper", "§5, Eq. 9"),
+                                            ("paper", "abstract"), ("official code", "Fig1.ipynb"),
+                                            ("reconstruction", "the book")])
+def test_origin_is_recorded(ledger, origin, source):
+    r = ledger.claim("o", source=source, origin=origin, statement="s", measured=1.0, at_most=2.0)
+    assert r.origin == origin
+    assert read_records(ledger.path.parent)[-1].origin == origin

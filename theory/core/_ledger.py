@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -32,10 +33,20 @@ import numpy as np
 
 from theory.core._scale import SCALES, get_scale
 
-__all__ = ["ClaimFailed", "Ledger", "Record", "current_commit", "identity_holds", "ledger_dir",
-           "read_records"]
+__all__ = ["ClaimFailed", "Ledger", "ORIGINS", "Record", "current_commit", "identity_holds",
+           "ledger_dir", "read_records"]
 
 VERDICTS = ("holds", "needs paper scale", "does not hold")
+# Whose result a claim is: the paper's (its text is known and ``source`` cites the equation,
+# section, figure or theorem), the official code's (the paper's text for it is not available but
+# the authors' released code shows it), or the book's reconstruction (derived or designed here).
+ORIGINS = ("paper", "official code", "reconstruction")
+ORIGIN_LABELS = {"paper": "the paper's", "official code": "the official code's",
+                 "reconstruction": "the book's reconstruction"}
+# A claim of origin "paper" must point into the paper: one of these words in its source.
+_LOCATOR = re.compile(r"§|\b(Eqs?\.|Sec(s|tion)?\.?|Subsec\.|Figs?\.|Fig(ure)?|Theorems?|Thm\.|"
+                      r"Lemma|Prop(osition)?\.?|Cor(ollary)?\.?|App(endix)?\.?|Table|Tab\.|"
+                      r"Assumption|[Aa]bstract|footnote|Introduction)", re.U)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,6 +91,7 @@ class Record:
     commit: str
     time: float
     key: str = ""  # the build key the notebook ran under (empty in records older than the key)
+    origin: str = ""  # one of ORIGINS (empty in records older than the field)
 
 
 def _finite_array(value, name: str) -> np.ndarray:
@@ -140,7 +152,8 @@ class Ledger:
         self._commit = current_commit()
         self._key = build_key()
 
-    def claim(self, id: str, *, source: str, statement: str, measured=None, section: str = "",
+    def claim(self, id: str, *, source: str, statement: str, origin: str, measured=None,
+              section: str = "",
               paper_value=None, needs: str = "laptop", close_to=None, atol=None, rtol=None,
               at_least=None, at_most=None, sign=None, identity=None) -> Record:
         """Check one claim, record it, and raise :class:`ClaimFailed` if it fails where it should hold.
@@ -150,6 +163,11 @@ class Ledger:
         measured value has it), or ``identity`` (a sympy expression or matrix that must simplify
         to zero; ``measured`` is then omitted). Array measurements are compared elementwise
         and summarised by their worst element.
+
+        ``origin`` says whose result it is (one of :data:`ORIGINS`): ``"paper"`` when the paper's
+        text states it (``source`` must then cite an equation, section, figure, theorem, appendix
+        or the abstract), ``"official code"`` when only the authors' released code shows it, and
+        ``"reconstruction"`` for the book's own derivation or experiment.
         """
         if not isinstance(id, str) or not id.strip():
             raise ValueError("id must be a non-empty string")
@@ -158,6 +176,11 @@ class Ledger:
         for name, value in (("source", source), ("statement", statement)):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be a non-empty string (where in the paper; what it says)")
+        if not isinstance(origin, str) or origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {ORIGINS}, got {origin!r}")
+        if origin == "paper" and not _LOCATOR.search(source):
+            raise ValueError(f"source of a claim with origin='paper' must cite where in the paper "
+                             f"(Eq., Sec., Fig., Theorem, App., abstract ...), got {source!r}")
         if needs not in SCALES:
             raise ValueError(f"needs must be one of {SCALES}, got {needs!r}")
         kinds = [k for k, v in (("close_to", close_to), ("bounds", at_least if at_least is not None
@@ -219,7 +242,8 @@ class Ledger:
                         source=source, statement=statement, section=section,
                         paper_value="" if paper_value is None else str(paper_value),
                         measured=shown, comparison=comparison, verdict=verdict, scale=scale,
-                        needs=needs, commit=self._commit, time=time.time(), key=self._key)
+                        needs=needs, commit=self._commit, time=time.time(), key=self._key,
+                        origin=origin)
         self.records.append(record)
         with self.path.open("a") as fh:
             fh.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")

@@ -4,7 +4,10 @@ A page holding the directive ``reproduction-ledger`` gets, when it is written (a
 notebook of the build has executed and recorded its claims), a summary table (one row per
 chapter: how many claims hold, need paper scale, do not hold), then one table per chapter with
 the claim and its source in the paper, the paper's value, ours, the verdict at its scale and a
-link to the notebook section that checks it, under a summary line. The page is re-read on every
+link to the notebook section that checks it, under a summary line. Each claim is marked with
+whose result it is: the paper's (its text states it; the source gives the equation, section or
+figure), the official code's, or the book's reconstruction (:data:`theory.core._ledger.ORIGINS`);
+the summary counts each kind. The page is re-read on every
 build. Records made under another build key than the build's (:func:`theory.core._cache.build_key`:
 the package's code, the pins, the scale) are marked as stale on the page, never shown as current;
 a notebook of a chapter that recorded no claim is listed too.
@@ -21,13 +24,15 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 
 from theory.core._cache import build_key
-from theory.core._ledger import VERDICTS, current_commit, ledger_dir, read_records
+from theory.core._ledger import (ORIGIN_LABELS, ORIGINS, VERDICTS, current_commit, ledger_dir,
+                                 read_records)
 from theory.core._scale import get_scale
 
 COLUMNS = ("Claim (source)", "Paper", "Ours", "Verdict (scale)", "Checked in")
 WIDTHS = (36, 13, 22, 12, 17)
-SUMMARY_COLUMNS = ("Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold")
-SUMMARY_WIDTHS = (46, 12, 12, 18, 12)
+SUMMARY_COLUMNS = ("Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold",
+                   "The paper's", "Official code's", "Book's reconstruction")
+SUMMARY_WIDTHS = (28, 8, 8, 11, 10, 10, 11, 14)
 
 
 class ledger_placeholder(nodes.General, nodes.Element):
@@ -131,8 +136,9 @@ def _build_ledger(app, docname):
         section += nodes.title(text=title)
         current = [r for r in recs if r not in stale]
         counts = {v: sum(r.verdict == v for r in current) for v in VERDICTS}
+        origins = {o: sum(r.origin == o for r in current) for o in ORIGINS}
         summary_rows.append([_chapter_link(chapter, title), len(current),
-                             *(counts[v] for v in VERDICTS)])
+                             *(counts[v] for v in VERDICTS), *(origins[o] for o in ORIGINS)])
         papers = sorted({r.paper for r in recs})
         section += _para(f"{title}: {len(current)} claims, {counts['holds']} hold, "
                          f"{counts['needs paper scale']} need paper scale, "
@@ -156,7 +162,10 @@ def _build_ledger(app, docname):
                 link += nodes.Text(f"{r.notebook} (not in this book)")
             claim = nodes.paragraph()
             claim += nodes.literal(text=r.id)
-            claim += nodes.Text(f" {r.statement} ({r.source})")
+            claim += nodes.Text(f" {r.statement} ({r.source}) ")
+            mark = nodes.inline(text=ORIGIN_LABELS.get(r.origin, "origin not recorded"),
+                                classes=["ledger-origin", f"ledger-origin-{(r.origin or 'none').replace(' ', '-')}"])
+            claim += mark
             verdict = f"{r.verdict} ({r.scale})"
             if r in stale:
                 verdict = f"stale record (key {r.key[:8] or 'none'}, scale {r.scale})"
