@@ -107,14 +107,28 @@ def test_summary_table_adds_up(page):
     assert html.index(m.group(0)) < html.index("ledger-claims"), "the summary is not at the top"
     rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)]
             for r in re.findall(r"<tr[^>]*>(.*?)</tr>", m.group(0), re.S)]
-    assert rows[0] == ["Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold"]
+    assert rows[0] == ["Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold",
+                       "The paper's", "Official code's", "Book's reconstruction"]
     chapters = {d.split("/")[1] for d in chapter_notebooks()}
     body, total = rows[1:-1], rows[-1]
     assert len(body) == len(chapters) and total[0] == "All chapters"
     for row in body + [total]:
-        n, held, paper, failed = map(int, row[1:])
+        n, held, paper, failed, *origins = map(int, row[1:])
         assert held + paper + failed == n and n > 0 and failed == 0, row
-    assert [sum(int(r[i]) for r in body) for i in range(1, 5)] == [int(x) for x in total[1:]]
+        assert sum(origins) == n, f"{row}: claims without an origin (paper / code / reconstruction)"
+    assert [sum(int(r[i]) for r in body) for i in range(1, 8)] == [int(x) for x in total[1:]]
+
+
+def test_every_claim_is_marked_with_whose_result_it_is(page):
+    """Each claim row carries one origin mark: the paper's, the official code's, the book's."""
+    html = PAGE.read_text(encoding="utf-8")
+    marks = re.findall(r'<span class="ledger-origin ledger-origin-([a-z-]+)">', html)
+    assert marks, "no origin marks on the ledger page"
+    assert "none" not in marks, f"{marks.count('none')} claims record no origin"
+    claims = len(re.findall(r'<table[^>]*ledger-claims.*?</table>', html, re.S))
+    rows = sum(len(re.findall(r"<tr", t)) - 1
+               for t in re.findall(r'<table[^>]*ledger-claims.*?</table>', html, re.S))
+    assert claims and len(marks) == rows, (len(marks), rows)
 
 
 def find_chromium() -> str | None:
