@@ -218,7 +218,7 @@ def test_validators_reject_non_finite_input(bad):
 
 
 def test_figures_reject_the_wrong_result_type():
-    for fig_fn, arg in ((npl.phase_diagram_figure, "pd"), (npl.fig1a_figure, "exp"),
+    for fig_fn, arg in ((npl.phase_diagram_figure, "pd"), (npl.fig1a_figure, "exp"), (npl.fig5b_figure, "pd"),
                         (npl.square_grid_figure, "grid"), (npl.aligned_modes_figure, "res")):
         with pytest.raises(TypeError, match=arg):
             fig_fn(None)
@@ -267,7 +267,10 @@ def test_relu_experiments_small():
     pd = phase_diagram(n_tau=3, n_seed=2, d=4, n=15, steps=60, n_test=20, n_records=3)
     assert pd.S.shape == (3, 3) and pd.S_t.shape == (3, 3, pd.steps.size) and pd.train.shape == (2, 3, 3)
     assert pd.tau_rich(0.01).shape == (3,)
-    for fig in (npl.fig1a_figure(e, seed_index=1), npl.phase_diagram_figure(pd)):
+    for grid in (pd.hamming_t, pd.param_t, pd.relative_param_t):
+        assert grid.shape == (3, 3, pd.steps.size) and np.all(grid[..., 0] == 0) and np.all(grid >= 0)
+    assert np.all(pd.hamming_t <= 1) and "Hamming" in pd.fig5b_summary()
+    for fig in (npl.fig1a_figure(e, seed_index=1), npl.phase_diagram_figure(pd), npl.fig5b_figure(pd)):
         assert isinstance(fig, Figure)
         plt.close(fig)
     with pytest.raises(ValueError, match="seed_index"):

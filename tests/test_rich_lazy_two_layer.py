@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from theory.rich_lazy.two_layer import (init_scales, kernel_distance_batched, linearised_descent,
-                                        neuron_imbalance, relu_descent, relu_ntk_gram,
+                                        neuron_imbalance, paper_alpha, relu_descent, relu_ntk_gram,
                                         relu_student_init, teacher_student)
 
 
@@ -17,12 +17,44 @@ def test_init_scales_realise_tau_and_delta(tau, delta):
     assert 2.0 * a**2 - 0.5 * w**2 == pytest.approx(delta, abs=1e-12)
 
 
-def test_init_scales_is_the_papers_alpha_mapping():
-    tau, delta = 0.3, 0.4
-    r = delta / tau**2
-    alpha = np.sqrt((np.sqrt(4 + r**2) - r) / 2)
+@pytest.mark.parametrize("tau", [0.1, 0.3, 2.0])
+@pytest.mark.parametrize("delta", [-1.0, -0.4, 0.0, 0.4, 1.0])
+def test_init_scales_is_the_papers_alpha_mapping(tau, delta):
+    """Fig. 1 caption: ‖w‖ = τ/α, |a| = ατ with δ = τ²(α² − α⁻²); the old α_b is 1/α."""
+    alpha = paper_alpha(tau, delta)
+    assert tau**2 * (alpha**2 - alpha**-2) == pytest.approx(delta, abs=1e-12)
     w, a = init_scales(tau, delta)
-    assert w == pytest.approx(tau * alpha, rel=1e-12) and a == pytest.approx(tau / alpha, rel=1e-12)
+    assert w == pytest.approx(tau / alpha, rel=1e-12) and a == pytest.approx(tau * alpha, rel=1e-12)
+    r = delta / tau**2
+    alpha_b = np.sqrt((np.sqrt(4 + r**2) - r) / 2)            # the book's former α (official get_alpha)
+    assert alpha_b == pytest.approx(1 / alpha, rel=1e-12)
+    assert (alpha > 1) == (delta > 0) and (alpha < 1) == (delta < 0)
+
+
+def test_paper_alpha_no_cancellation_and_validation():
+    assert paper_alpha(0.1, -1.0) == pytest.approx(0.1, rel=1e-3)     # α ≈ τ/√|δ| for δ ≪ −τ²
+    assert paper_alpha(0.1, 1.0) == pytest.approx(10.0, rel=1e-3)
+    np.testing.assert_allclose(paper_alpha(1.0, np.array([-3.0, 3.0])).prod(), 1.0, rtol=1e-12)
+    with pytest.raises(ValueError, match="tau"):
+        paper_alpha(0.0, 0.5)
+
+
+def test_hamming_and_parameter_distance_match_direct_computation():
+    ts = teacher_student(3, 15, [0], n_test=5)
+    a0, W0 = relu_student_init([0.1, 0.1, 2.0], [1.0, -1.0, 0.0], 6, 3, seeds=[0, 0, 0])
+    run = relu_descent(ts.X[0], ts.y[0], a0, W0, lr=0.5, steps=300, record=[0, 30, 300])
+    for t in range(3):
+        a, W = run["a"][:, t], run["W"][:, t]
+        start = np.einsum("nd,bmd->bnm", ts.X[0], W0) > 0
+        now = np.einsum("nd,bmd->bnm", ts.X[0], W) > 0
+        np.testing.assert_allclose(run["hamming_distance"][:, t], (now != start).mean((1, 2)), atol=0)
+        moved = np.sqrt(((a - a0) ** 2).sum(-1) + ((W - W0) ** 2).sum((-1, -2)))
+        np.testing.assert_allclose(run["param_distance"][:, t], moved, rtol=1e-12, atol=1e-15)
+        norm0 = np.sqrt((a0**2).sum(-1) + (W0**2).sum((-1, -2)))
+        np.testing.assert_allclose(run["relative_param_distance"][:, t], moved / norm0, rtol=1e-12,
+                                   atol=1e-15)
+    assert np.all(run["hamming_distance"][:, 0] == 0) and np.all(run["param_distance"][:, 0] == 0)
+    assert run["hamming_distance"][0, -1] > 0                          # the small upstream run re-patterns
 
 
 def test_student_init_symmetric_pairs_and_shared_directions():

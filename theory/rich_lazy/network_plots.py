@@ -18,11 +18,12 @@ import numpy as np
 
 from theory.core import COLORS, check_scalar, explorer, figure
 from theory.rich_lazy.linear_networks import AlignedModes, SquareGrid, square_flow, square_problem
+from theory.rich_lazy.mirror_flow import DeepBias, MirrorFlowCheck, hyperbolic_entropy
 from theory.rich_lazy.two_layer import (Fig1a, PhaseDiagram, relu_descent, relu_student_init,
                                         teacher_student)
 
-__all__ = ["RELU_EXPLORER_GRID", "aligned_modes_figure", "fig1a_figure", "linear_explorer",
-           "phase_diagram_figure", "relu_explorer", "square_grid_figure"]
+__all__ = ["RELU_EXPLORER_GRID", "aligned_modes_figure", "deep_bias_figure", "fig1a_figure",
+           "linear_explorer", "mirror_flow_figure", "fig5b_figure", "phase_diagram_figure", "relu_explorer", "square_grid_figure"]
 
 _MODE_COLORS = (COLORS["blue"], COLORS["orange"], COLORS["green"], COLORS["red"])
 
@@ -41,6 +42,69 @@ def _twin_legend(ax1, ax2, **kw):
 
 
 # ---- linear networks ---------------------------------------------------------------------------
+
+
+def mirror_flow_figure(check: MirrorFlowCheck, *, q_deltas=(1e-8, 1e-2, 1.0, 1e2)):
+    """Theorem B.6. Left: the hyperbolic entropy q_δ(x)/q_δ(1) (Eq. 119) for several δ (lines)
+    against |x| (ℓ¹) and x² (ℓ²) (dashed). Right: the relative error of the mirror-flow rate
+    −√(4λ² + δ²)∂L/∂λ against λ̇ of the simulated network along each flow (markers), and for the
+    non-isotropic control (squares)."""
+    _check(check, MirrorFlowCheck, "check")
+    q_deltas = np.atleast_1d(np.asarray(q_deltas, dtype=float))
+    if q_deltas.ndim != 1 or np.any(q_deltas == 0) or not np.all(np.isfinite(q_deltas)):
+        raise ValueError("q_deltas must be non-zero finite values of δ")
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.3)
+    x = np.linspace(-2, 2, 401)
+    colors = [plt.cm.viridis(i / max(len(q_deltas) - 1, 1) * 0.9) for i in range(len(q_deltas))]
+    for dl, c in zip(q_deltas, colors):
+        ax0.plot(x, hyperbolic_entropy(x, dl) / hyperbolic_entropy(1.0, dl), color=c,
+                 label=f"|δ| = {abs(dl):g}")
+    ax0.plot(x, np.abs(x), "--", color=COLORS["grey"], label="|x| (ℓ¹, δ → 0)")
+    ax0.plot(x, x**2, ":", color=COLORS["grey"], label="x² (ℓ², δ → ±∞)")
+    ax0.set(xlabel="singular value x", ylabel="q_δ(x) / q_δ(1)", ylim=(0, 4),
+            title="hyperbolic entropy, Eq. 119")
+    ax0.legend(fontsize=6)
+    floor = 1e-17
+    for p, dl in enumerate(check.deltas):
+        ax1.semilogy(check.t, np.maximum(check.error[p], floor), "o", ms=4,
+                     color=_MODE_COLORS[p % len(_MODE_COLORS)], label=f"Δ = δI, δ = {dl:+g}")
+    ax1.semilogy(check.t, check.control_error, "s", ms=4, color=COLORS["grey"],
+                 label="control: Gaussian init, Δ ≠ δI")
+    ax1.set(xlabel="time t", ylabel="max |λ̇ − λ̇_mirror| / max |λ̇|", ylim=(floor, 10),
+            title="mirror flow (Eq. 118) along simulated flows")
+    ax1.legend(fontsize=6, loc="center right")
+    return fig
+
+
+def deep_bias_figure(bias: DeepBias):
+    """Theorem B.10. Left: the entries of the flow's interpolant (markers) and of argmin Q
+    (Eq. 123, lines) per depth, minus those of the minimum-norm interpolant (grey, zero). Right: the relative
+    distance of the flow's interpolant from argmin Q against |δ| (δ < 0 markers; the δ = 0 value
+    as a dotted line)."""
+    _check(bias, DeepBias, "bias")
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.3)
+    idx = np.arange(bias.beta0.size)
+    for k, L in enumerate(bias.depths):
+        c = _MODE_COLORS[k % len(_MODE_COLORS)]
+        ax0.plot(idx, bias.beta_Q[k] - bias.beta_mn, "-", color=c, label=f"argmin Q, L = {L}")
+        ax0.plot(idx, bias.beta_flow[k, 0] - bias.beta_mn, "o", mfc="none", color=c)
+    ax0.axhline(0.0, ls="--", color=COLORS["grey"], label="minimum norm")
+    ax0.plot([], [], "o", mfc="none", color="k", label=f"gradient flow, δ = {bias.deltas[0]:g}")
+    ax0.set(xlabel="coordinate j", ylabel="β_j − β_mn,j at interpolation",
+            title="interpolants, relative to the minimum-norm one")
+    ax0.legend(fontsize=6)
+    neg = bias.deltas < 0
+    for k, L in enumerate(bias.depths):
+        c = _MODE_COLORS[k % len(_MODE_COLORS)]
+        if neg.any():
+            ax1.loglog(-bias.deltas[neg], bias.error[k, neg], "o-", color=c, label=f"L = {L}")
+        zero = bias.deltas == 0
+        if zero.any():
+            ax1.axhline(max(bias.error[k, zero][0], 1e-16), color=c, ls=":")
+    ax1.plot([], [], ":", color="k", label="δ = 0")
+    ax1.set(xlabel="|δ| (δ < 0)", ylabel="‖β_flow − β_Q‖ / ‖β_Q‖", title="rich limit δ → 0")
+    ax1.legend(fontsize=6)
+    return fig
 
 
 def aligned_modes_figure(res: AlignedModes, *, every: int = 3):
@@ -201,6 +265,35 @@ def phase_diagram_figure(pd: PhaseDiagram, *, threshold: float = 0.01):
         axes[2].loglog(taus, pd.S[:, j], "o", color=c, label=f"δ = {deltas[j]:+g}")
     axes[2].axhline(threshold, color=COLORS["grey"], ls=":", label=f"S = {threshold:g}")
     axes[2].set(xlabel="initial scale τ", ylabel="kernel distance S", title="S against τ")
+    axes[2].legend(fontsize=6)
+    return fig
+
+
+def fig5b_figure(pd: PhaseDiagram):
+    """Fig. 5b on the Fig. 1b sweep: the Hamming distance of the activation patterns from step 0
+    (left) and the parameter distance ‖θ − θ₀‖ (middle) at the end over (τ, δ), seed means; right,
+    one against the other through training (markers at the records, joined in time order) at the
+    smallest τ for δ = −1, 0, +1 and at the largest τ for δ = 0."""
+    _check(pd, PhaseDiagram, "pd")
+    taus, deltas = pd.taus, pd.deltas
+    nt, nd = taus.size, deltas.size
+    fig, axes = figure(1, 3, width="wide", height=3.2)
+    ext = [deltas[0] - 1 / nd, deltas[-1] + 1 / nd, 0, nt]
+    for ax, Z, title, cmap in ((axes[0], pd.hamming_t[..., -1], "Hamming distance H", "magma"),
+                               (axes[1], pd.param_t[..., -1], "parameter distance ‖θ − θ₀‖",
+                                "viridis")):
+        im = ax.imshow(Z, origin="lower", aspect="auto", extent=ext, cmap=cmap)
+        ax.set_yticks(np.arange(nt) + 0.5, [f"{x:.2g}" for x in taus])
+        ax.set(xlabel="imbalance δ", ylabel="initial scale τ", title=title)
+        ax.grid(False)
+        fig.colorbar(im, ax=ax)
+    runs = [(0, 0, COLORS["red"], "o"), (0, nd // 2, COLORS["theory"], "o"),
+            (0, nd - 1, COLORS["blue"], "o"), (nt - 1, nd // 2, COLORS["grey"], "s")]
+    for i, j, c, mk in runs:
+        axes[2].plot(pd.param_t[i, j], pd.hamming_t[i, j], mk + "-", ms=4, lw=0.8, color=c,
+                     label=f"τ = {taus[i]:.2g}, δ = {deltas[j]:+g}")
+    axes[2].set(xlabel="parameter distance ‖θ − θ₀‖", ylabel="Hamming distance H",
+                title="through training (records)")
     axes[2].legend(fontsize=6)
     return fig
 

@@ -41,6 +41,7 @@ __all__ = [
     "kernel_distance_batched",
     "linearised_descent",
     "neuron_imbalance",
+    "paper_alpha",
     "phase_diagram",
     "relu_descent",
     "relu_ntk_gram",
@@ -55,11 +56,28 @@ def _tensor(x, device, dtype):
     return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
 
 
+def paper_alpha(tau, delta) -> np.ndarray:
+    """The paper's relative scale α > 0 of Fig. 1 (caption): δ = τ²(α² − α⁻²), i.e.
+    α² = (δ/τ² + √((δ/τ²)² + 4))/2, evaluated without cancellation for either sign of δ.
+
+    The student then starts at w_i ~ Unif(S^{d−1}(τ/α)) and a_i = ±ατ (Fig. 1 caption), so α > 1
+    is upstream (δ > 0) and α < 1 downstream. Until issue 12 the book used α_b = 1/α (‖w‖ = τα_b,
+    |a| = τ/α_b), which is also the official code's ``get_alpha``; App. D.1's "δ² = τ²(α² − α⁻²)"
+    is a typo for the caption's δ (the sweep takes δ of both signs).
+    """
+    tau = positive(tau, "tau")
+    r = as_array(delta, "delta") / tau**2
+    root = np.sqrt(r**2 + 4.0)
+    big = (np.abs(r) + root) / 2.0                         # α² if r ≥ 0, else 1/α²
+    return np.sqrt(np.where(r >= 0, big, 1.0 / big))
+
+
 def init_scales(tau, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarray]:
     """(‖w₀‖, |a₀|) of a neuron with |a₀|‖w₀‖ = τ² and η_w a₀² − η_a‖w₀‖² = δ (paper, Fig. 1).
 
     η_w a₀² = (δ + √(δ² + 4η_aη_wτ⁴))/2, evaluated without cancellation for either sign of δ.
-    With η_a = η_w = 1 this is the paper's ‖w₀‖ = τα, |a₀| = τ/α, α² = (√(4 + (δ/τ²)²) − δ/τ²)/2.
+    With η_a = η_w = 1 this is the paper's ‖w₀‖ = τ/α, |a₀| = ατ with δ = τ²(α² − α⁻²)
+    (Fig. 1 caption; :func:`paper_alpha`).
     """
     tau = positive(tau, "tau")
     delta = as_array(delta, "delta")
@@ -277,7 +295,11 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
     Returns a :class:`theory.core.Result` over the flattened runs (``sweep`` labels it, if given):
     metrics (runs, T, ...) ``train_loss`` (½-MSE), ``test_loss`` (MSE on the test set, with test
     data), ``kernel_distance`` of the training-set NTK from step 0, ``delta_drift``
-    max_i |δ_i(step) − δ_i(0)|, and with ``keep_weights`` ``a`` (runs, T, m) and ``W``
+    max_i |δ_i(step) − δ_i(0)|, ``hamming_distance`` the fraction of the n·m activation entries
+    c_ik = 1[w_iᵀx_k > 0] on the training inputs that differ from step 0 (the official code's
+    Hamming distance, which sums the per-neuron fractions, is m times it), ``param_distance``
+    ‖θ − θ₀‖ over all of (a, W) (the official code's parameter distance) and
+    ``relative_param_distance`` ‖θ − θ₀‖/‖θ₀‖ (paper, Fig. 5b), and with ``keep_weights`` ``a`` (runs, T, m) and ``W``
     (runs, T, m, d); ``meta`` holds the per-run ``lr``, ``eta_a``, ``eta_w``.
     """
     shape_in = np.shape(a0)[:-1]
@@ -346,12 +368,28 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
             out[sl] = _kdist(K_0, _gram(Xb[sl], a[sl], W[sl], ea[sl], ew[sl]))
         return out
 
+    norm0_sq = (a_init**2).sum(-1) + (W_init**2).sum((-1, -2))
+
+    def hamming_now(W):
+        """Fraction of the n·m activation entries 1[w_iᵀx_k > 0] that differ from step 0."""
+        out = torch.empty(B, dtype=dtype, device=device)
+        step_ = max(1, int(2**24 // (n * m)))
+        for g0 in range(0, B, step_):
+            sl = slice(g0, min(B, g0 + step_))
+            now = torch.bmm(Xb[sl], W[sl].transpose(1, 2)) > 0
+            start = torch.bmm(Xb[sl], W_init[sl].transpose(1, 2)) > 0
+            out[sl] = (now != start).to(dtype).mean((1, 2))
+        return out
+
     def metrics(P, step):
         a, W = P["a"], P["W"]
         r = forward(Xb, W, a)[2] - yb
         delta = ew[:, None] * a**2 - ea[:, None] * (W**2).sum(-1)
+        moved = ((a - a_init) ** 2).sum(-1) + ((W - W_init) ** 2).sum((-1, -2))
         out = {"train_loss": 0.5 * (r * r).mean(1), "kernel_distance": kernel_distance_now(a, W),
-               "delta_drift": (delta - delta0).abs().amax(-1)}
+               "delta_drift": (delta - delta0).abs().amax(-1),
+               "hamming_distance": hamming_now(W), "param_distance": moved.sqrt(),
+               "relative_param_distance": (moved / norm0_sq).sqrt()}
         if has_test:
             test = torch.empty(B, dtype=dtype, device=device)
             for s_ in range(S):                        # one data set at a time: no copies of X_test
@@ -610,6 +648,37 @@ class PhaseDiagram:
     @property
     def drift(self) -> np.ndarray:
         return self._grid("delta_drift")[..., -1].max(0)
+
+    @property
+    def hamming_t(self) -> np.ndarray:
+        """Hamming distance of the activation patterns from step 0, mean over seeds (τ, δ, T)."""
+        return self._grid("hamming_distance").mean(0)
+
+    @property
+    def param_t(self) -> np.ndarray:
+        """‖θ − θ₀‖, mean over seeds (τ, δ, T)."""
+        return self._grid("param_distance").mean(0)
+
+    @property
+    def relative_param_t(self) -> np.ndarray:
+        """‖θ − θ₀‖/‖θ₀‖, mean over seeds (τ, δ, T)."""
+        return self._grid("relative_param_distance").mean(0)
+
+    def fig5b_summary(self) -> str:
+        """The Fig. 5b tables: Hamming distance and ‖θ − θ₀‖ (and relative) at the end over (τ, δ),
+        and at the smallest τ their ratio for δ = −1, 0, +1."""
+        fmt = functools.partial(np.array2string, precision=4, suppress_small=True, max_line_width=150)
+        nd = len(self.deltas)
+        cols = [0, nd // 2, nd - 1]
+        ratio = self.hamming_t[0, cols, -1] / self.param_t[0, cols, -1]
+        return "\n".join([
+            f"τ = {np.round(self.taus, 3)} (rows);  δ = {np.round(self.deltas, 3)} (columns)",
+            "Hamming distance of the activation patterns from step 0 (fraction of n·m), end, seed mean:\n"
+            + fmt(self.hamming_t[..., -1]),
+            "parameter distance ‖θ − θ₀‖, end, seed mean:\n" + fmt(self.param_t[..., -1]),
+            "relative parameter distance ‖θ − θ₀‖/‖θ₀‖, end, seed mean:\n"
+            + fmt(self.relative_param_t[..., -1]),
+            f"at τ = {self.taus[0]:.2g}, δ = −1, 0, +1: Hamming / ‖θ − θ₀‖ = {np.round(ratio, 4)}"])
 
     def tau_rich(self, threshold: float) -> np.ndarray:
         """:func:`tau_rich` of the seed-mean S for every δ: (n_delta,)."""
