@@ -8,7 +8,9 @@ from theory.rich_lazy import derivation as dv
 @pytest.mark.parametrize("make", [dv.conservation, dv.function_space_flow,
                                   dv.metric_in_delta_and_norm, dv.riccati, dv.riccati_solution,
                                   dv.bernoulli_a_squared, dv.linear_lift, dv.rate_rescaling,
-                                  dv.implicit_bias_quadratic])
+                                  dv.implicit_bias_quadratic, dv.paper_mu_phi,
+                                  dv.balanced_mu_phi, dv.downstream_alignment,
+                                  dv.theorem_3_1_gradient])
 def test_derivation_holds(make):
     d = make()
     assert d.holds(), d.name
@@ -25,4 +27,4 @@ def test_a_wrong_identity_fails():
 
 def test_all_derivations_lists_each_once():
     names = [d.name for d in dv.all_derivations()]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 13

@@ -1,5 +1,13 @@
 """Symbolic derivations for the single neuron f(x) = a wᵀx (Kunin et al. 2024, Section 3).
 
+The paper's results derived here: the conservation of δ (Sec. 3, Fig. 2), Eqs. 3–4
+(:func:`function_space_flow`, :func:`metric_in_delta_and_norm`), Eq. 2 in μ = a‖w‖ and
+φ = cos∠(w, β*) with its balanced and downstream reductions (:func:`paper_mu_phi`,
+:func:`balanced_mu_phi`, :func:`downstream_alignment`) and the potential of Theorem 3.1, Eq. 5
+(:func:`theorem_3_1_gradient`). The book's reconstruction: the Riccati route in ν = wᵀβ*/a
+(which the authors' notebook also takes, at unit rates), a²(t), the linear lift, the rate
+rescaling and the closed-form interpolant.
+
 Each function derives one result with sympy and returns a :class:`Derivation`: the statement
 as a sympy equation, and the residual that must simplify to zero. ``Derivation.check()``
 asserts it. The derivation notebook renders each statement in LaTeX and calls ``check()``.
@@ -22,16 +30,21 @@ __all__ = [
     "Derivation",
     "all_derivations",
     "display_form",
+    "balanced_mu_phi",
     "bernoulli_a_squared",
     "closed_forms_agree",
     "conservation",
+    "downstream_alignment",
+    "eq2_agreement",
     "function_space_flow",
     "implicit_bias_quadratic",
     "linear_lift",
     "metric_in_delta_and_norm",
+    "paper_mu_phi",
     "rate_rescaling",
     "riccati",
     "riccati_solution",
+    "theorem_3_1_gradient",
 ]
 
 D_SYM = 3  # dimension used for the explicit-component derivations
@@ -313,9 +326,10 @@ def implicit_bias_quadratic() -> Derivation:
 
 def all_derivations() -> list[Derivation]:
     """Every derivation of the chapter, in the order of the notebook."""
-    return [conservation(), function_space_flow(), metric_in_delta_and_norm(), riccati(),
-            riccati_solution(), bernoulli_a_squared(), linear_lift(), rate_rescaling(),
-            implicit_bias_quadratic()]
+    return [conservation(), function_space_flow(), metric_in_delta_and_norm(), paper_mu_phi(),
+            balanced_mu_phi(), downstream_alignment(), riccati(), riccati_solution(),
+            bernoulli_a_squared(), linear_lift(), rate_rescaling(), implicit_bias_quadratic(),
+            theorem_3_1_gradient()]
 
 
 def closed_forms_agree(deltas=(-2.0, -0.5, 0.5, 2.0), ratios=(0.5, 1.0, 3.0),
@@ -378,4 +392,147 @@ def closed_forms_agree(deltas=(-2.0, -0.5, 0.5, 2.0), ratios=(0.5, 1.0, 3.0),
     if seen != {"tanh", "coth"}:
         raise ValueError(f"the starts exercise only the {sorted(seen)} branch(es): give starts on "
                          "both sides of the fixed point ν₊")
+    return worst
+
+
+# ----------------------------------------------------------------------------------------------
+# The paper's own form of the whitened solution: μ = a‖w‖, φ = cos∠(w, β*) (Eq. 2, App. A.2)
+# ----------------------------------------------------------------------------------------------
+
+
+def _mu_phi_symbols():
+    """μ, φ, δ and κ = √(δ² + 4η_aη_wμ²) as expressions of a(t), w(t) on the whitened flow."""
+    w, beta_star, adot, wdot = _whitened()
+    norm_w = sp.sqrt((w.T * w)[0])
+    mu = a * norm_w
+    phi = (w.T * beta_star)[0] / (norm_w * s)
+    dl = eta_w * a**2 - eta_a * (w.T * w)[0]
+    # δ² + 4η_aη_wμ² = (η_w a² + η_a‖w‖²)²: factor() exposes the square, so the root is exact
+    kappa = sp.sqrt(sp.factor(sp.expand(dl**2 + 4 * eta_a * eta_w * mu**2)))
+    return w, adot, wdot, mu, phi, dl, kappa
+
+
+def paper_mu_phi() -> Derivation:
+    """The paper's Eq. 2 from the whitened flow (XᵀX = I, β* = Xᵀy, s = ‖β*‖):
+
+        μ̇ = √(δ² + 4η_aη_wμ²)(φs − μ),   φ̇ = 2η_aη_wμs(1 − φ²)/(√(δ² + 4η_aη_wμ²) − δ),
+
+    for μ = a‖w‖ and φ = wᵀβ*/(‖w‖s), with δ = η_w a² − η_a‖w‖². The residual is the
+    chain-rule derivative of μ and φ along the flow minus Eq. 2, both written in a and w.
+    """
+    w, adot, wdot, mu, phi, dl, kappa = _mu_phi_symbols()
+    mu_dot = _subs_flow(sp.diff(mu, t), w, adot, wdot)
+    phi_dot = _subs_flow(sp.diff(phi, t), w, adot, wdot)
+    res = sp.Matrix([mu_dot - kappa * (phi * s - mu),
+                     phi_dot - 2 * eta_a * eta_w * mu * s * (1 - phi**2) / (kappa - dl)])
+    m, f = sp.symbols("mu phi", real=True)
+    K = sp.sqrt(delta**2 + 4 * eta_a * eta_w * m**2)
+    rhs_mu, rhs_phi = K * (f * s - m), 2 * eta_a * eta_w * m * s * (1 - f**2) / (K - delta)
+    return Derivation(
+        "paper_mu_phi",
+        "μ̇ = √(δ² + 4η_aη_wμ²)(φ‖β*‖ − μ), φ̇ = 2η_aη_wμ‖β*‖(1 − φ²)/(√(δ² + 4η_aη_wμ²) − δ) (Eq. 2)",
+        sp.Matrix([sp.Symbol(r"\dot\mu"), sp.Symbol(r"\dot\phi")]), sp.Matrix([rhs_mu, rhs_phi]),
+        res, extra={"rhs_mu": rhs_mu, "rhs_phi": rhs_phi, "mu": m, "phi": f},
+        shown=(r"\dot\mu = " + sp.latex(rhs_mu) + r",\qquad \dot\phi = " + sp.latex(rhs_phi),))
+
+
+def balanced_mu_phi() -> Derivation:
+    """At δ = 0 (μ > 0) Eq. 2 becomes a Riccati equation for φ and a Bernoulli equation for μ
+    (the paper's "Balanced" paragraph, Sec. 3): φ̇ = √(η_aη_w) s (1 − φ²),
+    μ̇ = 2√(η_aη_w) μ(φs − μ)."""
+    m = sp.Symbol("mu", positive=True)
+    f = sp.Symbol("phi", real=True)
+    eq2 = paper_mu_phi()
+    sub = {eq2.extra["mu"]: m, eq2.extra["phi"]: f, delta: 0}
+    ric = sp.sqrt(eta_a * eta_w) * s * (1 - f**2)
+    bern = 2 * sp.sqrt(eta_a * eta_w) * m * (f * s - m)
+    res = sp.Matrix([eq2.extra["rhs_phi"].subs(sub) - ric, eq2.extra["rhs_mu"].subs(sub) - bern])
+    return Derivation("balanced_mu_phi", "δ = 0: φ̇ = √(η_aη_w)s(1 − φ²) (Riccati), μ̇ = 2√(η_aη_w)μ(φs − μ) (Bernoulli)",
+                      sp.Matrix([sp.Symbol(r"\dot\phi"), sp.Symbol(r"\dot\mu")]), sp.Matrix([ric, bern]),
+                      res, shown=(r"\delta = 0:\quad \dot\phi = " + sp.latex(ric)
+                                  + r",\qquad \dot\mu = " + sp.latex(bern),))
+
+
+def downstream_alignment() -> Derivation:
+    """The paper's downstream alignment phase (Sec. 3, p. 5–6) and the delay it implies.
+
+    (i) On the slow manifold μ = φs, |δ|·φ̇ of Eq. 2 tends to η_aη_w s² φ(1 − φ²) as δ → −∞,
+    the paper's φ̇ = η_aη_w‖β*‖²|δ|⁻¹φ(1 − φ²); (ii) φ(t) = φ₀e^{ct}/√(1 − φ₀² + φ₀²e^{2ct}),
+    c = η_aη_w s²/|δ|, solves it; (iii) it reaches φ₁ at
+    T = ln[φ₁²(1 − φ₀²)/(φ₀²(1 − φ₁²))]/(2c), proportional to |δ|.
+    """
+    D = sp.Symbol("D", positive=True)  # |δ|, δ = −D
+    f, f0, f1 = sp.symbols("phi phi_0 phi_1", positive=True)
+    eq2 = paper_mu_phi()
+    phi_dot = eq2.extra["rhs_phi"].subs({eq2.extra["mu"]: f * s, eq2.extra["phi"]: f, delta: -D})
+    reduced = eta_a * eta_w * s**2 * f * (1 - f**2)
+    res_limit = sp.limit(D * phi_dot, D, sp.oo) - reduced
+    c = eta_a * eta_w * s**2 / D
+    phi_t = f0 * sp.exp(c * t) / sp.sqrt(1 - f0**2 + f0**2 * sp.exp(2 * c * t))
+    res_ode = sp.diff(phi_t, t) - c * phi_t * (1 - phi_t**2)
+    T = sp.log(f1**2 * (1 - f0**2) / (f0**2 * (1 - f1**2))) / (2 * c)
+    res_T = phi_t.subs(t, T) ** 2 - f1**2
+    return Derivation(
+        "downstream_alignment",
+        "δ → −∞ on μ = φ‖β*‖: φ̇ = η_aη_w‖β*‖²|δ|⁻¹φ(1 − φ²); φ reaches φ₁ from φ₀ at T ∝ |δ|",
+        sp.Symbol("T"), T, sp.Matrix([res_limit, sp.together(res_ode), sp.simplify(res_T)]),
+        extra={"T": T, "reduced": reduced},
+        shown=(r"\dot\phi \simeq \frac{" + sp.latex(reduced) + r"}{|\delta|},\qquad T = "
+               + sp.latex(T.subs(D, sp.Symbol(r"|\delta|"))),))
+
+
+def theorem_3_1_gradient() -> Derivation:
+    """∇Ψ_δ(β) = 2β/√(√(δ² + 4‖β‖²) + δ) for the potential of the paper's Theorem 3.1 (Eq. 5),
+    Ψ_δ = ⅓(√(δ² + 4r²) − 2δ)√(√(δ² + 4r²) + δ), r = ‖β‖; and Ψ_δ″(r) > 0 (strict convexity):
+    Ψ_δ″ = 2(δ² + 2r² + δκ)/(κ(κ + δ)^{3/2}), κ = √(δ² + 4r²), where δ² + 2r² + δκ > 0 because
+    (δ² + 2r²)² − δ²κ² = 4r⁴. The residual holds the derivative, Ψ″ and that difference of squares.
+    """
+    r = sp.Symbol("r", positive=True)
+    K = sp.sqrt(delta**2 + 4 * r**2)
+    Psi = (K - 2 * delta) * sp.sqrt(K + delta) / 3
+    d1 = 2 * r / sp.sqrt(K + delta)
+    d2 = 2 * (delta**2 + 2 * r**2 + delta * K) / (K * (K + delta) ** sp.Rational(3, 2))
+    res = sp.Matrix([sp.simplify(sp.diff(Psi, r) - d1), sp.simplify(sp.diff(d1, r) - d2),
+                     sp.expand((delta**2 + 2 * r**2) ** 2 - delta**2 * K**2 - 4 * r**4)])
+    return Derivation("theorem_3_1_gradient", "dΨ_δ/d‖β‖ = 2‖β‖/√(√(δ² + 4‖β‖²) + δ), Ψ_δ″ > 0",
+                      sp.Symbol(r"\Psi_\delta'(r)"), d1, res,
+                      shown=(r"\Psi_\delta(r) = " + sp.latex(Psi) + r",\qquad \Psi_\delta'(r) = "
+                             + sp.latex(d1),))
+
+
+def eq2_agreement(deltas=(-3.0, -0.5, 0.0, 0.5, 3.0), rates=((2.0, 0.5), (0.5, 3.0)),
+                  beta0s=((0.3, 0.1), (0.8, 1.2), (1.0, -0.5)), beta_star=(0.0, 1.5),
+                  t_max: float = 8.0, n_t: int = 401) -> dict[str, float]:
+    """The book's closed form against the paper's Eq. 2 integrated numerically, in float64.
+
+    For every δ, pair of rates (η_a, η_w) and initial function β₀ (realised with a₀ > 0 by
+    :func:`~theory.rich_lazy.exact.init_from_beta`): μ(t) = a‖w‖ and φ(t) = cos∠(w, β*) read off
+    :func:`~theory.rich_lazy.exact.whitened_solution` (the linear lift), against
+    :func:`~theory.rich_lazy.exact.solve_mu_phi` (Eq. 2, DOP853 at rtol 1e-11) from the same
+    (μ₀, φ₀), on t ∈ [0, ``t_max``]. Returns the largest absolute differences, keys "mu",
+    "phi", and "runs" (how many); raises ``ValueError`` if no pair has η_a ≠ η_w.
+    """
+    from theory.rich_lazy.exact import init_from_beta, mu_phi, solve_mu_phi, whitened_solution
+
+    deltas = as_array(deltas, "deltas", ndim=1)
+    rates = as_array(rates, "rates", ndim=2)
+    if rates.shape[1] != 2 or np.any(rates <= 0):
+        raise ValueError("rates must be (K, 2) pairs (eta_a, eta_w) of positive numbers")
+    if np.all(rates[:, 0] == rates[:, 1]):
+        raise ValueError("give at least one pair of rates with eta_a != eta_w")
+    beta0s = as_array(beta0s, "beta0s", ndim=2)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    s_norm = float(np.linalg.norm(beta_star))
+    t_num = np.linspace(0.0, check_scalar(t_max, "t_max", min=0.0, include_min=False),
+                        check_scalar(n_t, "n_t", kind="int", min=2))
+    worst = {"mu": 0.0, "phi": 0.0, "runs": 0}
+    for dl in deltas:
+        for ea, ew in rates:
+            for beta0 in beta0s:
+                a0, w0 = init_from_beta(beta0, dl, ea, ew)
+                mu, phi = mu_phi(whitened_solution(t_num, a0, w0, beta_star, ea, ew), beta_star)
+                mu_n, phi_n = solve_mu_phi(t_num, mu[0], phi[0], s_norm, dl, ea, ew)
+                worst["mu"] = max(worst["mu"], float(np.abs(mu - mu_n).max()))
+                worst["phi"] = max(worst["phi"], float(np.abs(phi - phi_n).max()))
+                worst["runs"] += 1
     return worst

@@ -27,6 +27,7 @@ Eq. 2 and App. A.2); the derivation notebook checks that the two agree.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,12 +36,15 @@ from scipy.integrate import solve_ivp
 from theory.core import as_array, check_scalar, first_crossing, positive
 
 __all__ = [
+    "AlignmentDelay",
     "ImplicitBias",
     "RegimeMeasures",
     "Trajectory",
+    "alignment_delay",
     "balanced_limit_distance",
     "check_whitened",
     "conserved_delta",
+    "downstream_alignment_time",
     "downstream_limit",
     "function_space_metric",
     "implicit_bias",
@@ -50,10 +54,17 @@ __all__ = [
     "kernel_distance_whitened",
     "lazy_limit",
     "metric_coefficients",
+    "mu_phi",
+    "mu_phi_rhs",
     "ntk_gram",
     "null_direction",
     "regime_measures",
     "riccati_nu",
+    "solve_mu_phi",
+    "theorem_3_1_agreement",
+    "theorem_3_1_argmin",
+    "theorem_3_1_check",
+    "theorem_3_1_objective",
     "whitened_solution",
     "whitened_trajectory",
 ]
@@ -595,3 +606,319 @@ def regime_measures(traj: Trajectory, S, beta0, beta_star, *, loss_level: float 
     t_loss = first_crossing(loss, t, loss_level, direction="below")
     return RegimeMeasures(t=t, S=S, S_end=S[:, -1], off_line=off_line, t_loss=t_loss,
                           loss_level=loss_level)
+
+
+# ----------------------------------------------------------------------------------------------
+# The paper's own variables: μ = a‖w‖ and φ = cos∠(w, β*) (Eq. 2, App. A.2)
+# ----------------------------------------------------------------------------------------------
+
+
+def mu_phi(traj: Trajectory, beta_star) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's coordinates of a trajectory: μ = a‖w‖ and φ = wᵀβ*/(‖w‖‖β*‖) (Sec. 3, Eq. 2).
+
+    ``traj`` a :class:`Trajectory` (a (..., T), w (..., T, d)); ``beta_star`` (..., d) with
+    β* ≠ 0. Returns (μ, φ), each (..., T). φ is undefined where w = 0 (``ValueError``).
+    """
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"traj must be a Trajectory, got {type(traj).__name__}")
+    beta_star = as_array(beta_star, "beta_star", min_ndim=1)
+    s = np.linalg.norm(beta_star, axis=-1)
+    if np.any(s == 0):
+        raise ValueError("beta_star must be non-zero: φ = cos∠(w, β*) needs a direction")
+    norm_w = np.linalg.norm(traj.w, axis=-1)
+    if np.any(norm_w == 0):
+        raise ValueError("w = 0 somewhere on the trajectory: φ is undefined there")
+    proj = np.sum(traj.w * beta_star[..., None, :], axis=-1)
+    return traj.a * norm_w, proj / (norm_w * s[..., None])
+
+
+def _kappa_minus_delta(mu2, delta, eta_a, eta_w):
+    """κ − δ with κ = √(δ² + 4η_aη_wμ²), without cancellation (= 2η_a‖w‖² on the level set)."""
+    prod = 4.0 * eta_a * eta_w * mu2
+    root = np.sqrt(delta**2 + prod)
+    return np.where(delta > 0, prod / np.where(root + delta > 0, root + delta, 1.0), root - delta)
+
+
+def mu_phi_rhs(mu, phi, s, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The right-hand side of the paper's Eq. 2 (Sec. 3; solved in App. A.2):
+
+        μ̇ = √(δ² + 4η_aη_wμ²) (φ‖β*‖ − μ),
+        φ̇ = 2η_aη_w μ‖β*‖ (1 − φ²) / (√(δ² + 4η_aη_wμ²) − δ),
+
+    with s = ‖β*‖ > 0. The denominator κ − δ is evaluated as 4η_aη_wμ²/(κ + δ) for δ > 0.
+    Broadcasts; returns (μ̇, φ̇).
+    """
+    mu, phi = as_array(mu, "mu"), as_array(phi, "phi")
+    s, delta = positive(s, "s"), as_array(delta, "delta")
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    kappa = np.sqrt(delta**2 + 4.0 * eta_a * eta_w * mu**2)
+    km = _kappa_minus_delta(mu**2, delta, eta_a, eta_w)
+    if np.any(km == 0):
+        raise ValueError("κ − δ = 0 (μ = 0 with δ ≥ 0): w = 0 there and φ is undefined")
+    return kappa * (phi * s - mu), 2.0 * eta_a * eta_w * mu * s * (1.0 - phi**2) / km
+
+
+def solve_mu_phi(t, mu0, phi0, s, delta, eta_a=1.0, eta_w=1.0, *, method: str = "DOP853",
+                 rtol: float = 1e-11, atol: float = 1e-13) -> tuple[np.ndarray, np.ndarray]:
+    """μ(t), φ(t) by integrating the paper's Eq. 2 numerically (``scipy.integrate.solve_ivp``).
+
+    An independent route to the paper's exact solution (App. A.2), used to check the book's
+    closed form against Eq. 2. One start (scalars), times ``t`` (T,) increasing from 0;
+    ``method`` any of ``solve_ivp``'s ("Radau" or "LSODA" for large |δ|, where Eq. 2 is stiff).
+    Returns (μ, φ), each (T,).
+    """
+    t = as_array(t, "t", ndim=1)
+    if t[0] != 0 or np.any(np.diff(t) <= 0):
+        raise ValueError("t must start at 0 and increase strictly")
+    mu0 = float(as_array(mu0, "mu0", ndim=0))
+    phi0 = float(check_scalar(phi0, "phi0", min=-1.0, max=1.0))
+    s = float(positive(s, "s"))
+    delta = float(check_scalar(delta, "delta"))
+    eta_a, eta_w = float(positive(eta_a, "eta_a")), float(positive(eta_w, "eta_w"))
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a solve_ivp method name, got {type(method).__name__}")
+    rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
+    atol = check_scalar(atol, "atol", min=0.0, include_min=False)
+
+    c = 4.0 * eta_a * eta_w
+
+    def rhs(_, z):  # Eq. 2 in plain floats (the validated form is mu_phi_rhs)
+        m, p = z
+        kappa = math.sqrt(delta * delta + c * m * m)
+        km = c * m * m / (kappa + delta) if delta > 0 else kappa - delta
+        return [kappa * (p * s - m), 0.5 * c * m * s * (1.0 - p * p) / km]
+
+    sol = solve_ivp(rhs, (0.0, float(t[-1])), [mu0, phi0], t_eval=t, method=method,
+                    rtol=rtol, atol=atol)
+    if not sol.success:  # pragma: no cover - solve_ivp failure
+        raise RuntimeError(f"solve_ivp failed on Eq. 2: {sol.message}")
+    return sol.y[0], sol.y[1]
+
+
+def downstream_alignment_time(delta, phi_from, phi_to, s, eta_a=1.0, eta_w=1.0) -> np.ndarray:
+    """Time for φ to go from ``phi_from`` to ``phi_to`` in the paper's downstream alignment phase.
+
+    The paper (Sec. 3, p. 5–6, "Downstream"): after the fast phase μ ≈ φ‖β*‖, and Eq. 2 reduces
+    to the Bernoulli equation φ̇ = η_aη_w‖β*‖²|δ|⁻¹ φ(1 − φ²). Its solution gives
+
+        T = |δ| / (2η_aη_w s²) · ln[φ_to²(1 − φ_from²) / (φ_from²(1 − φ_to²))],
+
+    proportional to |δ| (derived in :func:`theory.rich_lazy.derivation.downstream_alignment`).
+    Needs δ < 0 and 0 < phi_from < phi_to < 1. Broadcasts.
+    """
+    delta = as_array(delta, "delta")
+    if np.any(delta >= 0):
+        raise ValueError("delta must be < 0: the alignment phase is the downstream one")
+    p0, p1 = as_array(phi_from, "phi_from"), as_array(phi_to, "phi_to")
+    if np.any(p0 <= 0) or np.any(p1 >= 1) or np.any(p0 >= p1):
+        raise ValueError("need 0 < phi_from < phi_to < 1")
+    s = positive(s, "s")
+    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    return (np.abs(delta) / (2.0 * eta_a * eta_w * s**2)
+            * np.log(p1**2 * (1.0 - p0**2) / (p0**2 * (1.0 - p1**2))))
+
+
+@dataclass(frozen=True)
+class AlignmentDelay:
+    """Downstream alignment times over a sweep of δ < 0 (the book's measure of the paper's delay).
+
+    ``t_exact`` (K,): first time φ(t) = ``phi_to`` on the closed-form trajectory;
+    ``t_eq2`` (K,): the same on Eq. 2 integrated numerically (:func:`solve_mu_phi`);
+    ``t_reduced`` (K,): :func:`downstream_alignment_time` from φ₀ (the paper's reduced equation);
+    ``slope``: least-squares slope of log t_exact against log |δ|.
+    """
+
+    deltas: np.ndarray
+    phi0: float
+    phi_to: float
+    t_exact: np.ndarray
+    t_eq2: np.ndarray
+    t_reduced: np.ndarray
+    slope: float
+
+
+def alignment_delay(deltas, beta0, beta_star, eta_a=1.0, eta_w=1.0, *, phi_to: float = 0.9,
+                    n_t: int = 4001) -> AlignmentDelay:
+    """How long the downstream neuron takes to align, for each δ < 0, with β₀ held fixed.
+
+    For each δ: (a₀, w₀) = :func:`init_from_beta` (β₀, δ); φ(t) of :func:`whitened_solution`
+    on a grid of ``n_t`` times up to 1.5× the reduced prediction (plus a margin), the crossing
+    of ``phi_to`` refined by ``scipy.optimize.brentq`` on the closed form; the same crossing on
+    Eq. 2 integrated by :func:`solve_mu_phi` (LSODA); and the reduced-equation time from φ₀.
+    Needs 0 < φ₀ < ``phi_to`` < 1, with φ₀ = cos∠(β₀, β*) (φ₀ = 0 is the saddle of the reduced
+    equation, where the delay grows like |δ| log|δ| instead).
+    """
+    from scipy.optimize import brentq
+
+    deltas = as_array(deltas, "deltas", ndim=1)
+    if np.any(deltas >= 0):
+        raise ValueError("deltas must all be < 0 (downstream)")
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    if beta0.shape != beta_star.shape:
+        raise ValueError(f"beta0 and beta_star must have the same shape, got {beta0.shape} and "
+                         f"{beta_star.shape}")
+    eta_a = float(check_scalar(eta_a, "eta_a", min=0.0, include_min=False))
+    eta_w = float(check_scalar(eta_w, "eta_w", min=0.0, include_min=False))
+    phi_to = float(check_scalar(phi_to, "phi_to", min=0.0, max=1.0, include_min=False,
+                                include_max=False))
+    n_t = check_scalar(n_t, "n_t", kind="int", min=10)
+    s = float(np.linalg.norm(beta_star))
+    if s == 0 or np.linalg.norm(beta0) == 0:
+        raise ValueError("beta0 and beta_star must be non-zero")
+    phi0 = float(beta0 @ beta_star / (np.linalg.norm(beta0) * s))
+    if not 0 < phi0 < phi_to:
+        raise ValueError(f"need 0 < φ₀ < phi_to, got φ₀ = {phi0:.3g}, phi_to = {phi_to:g}")
+    t_exact, t_eq2 = [], []
+    t_red = downstream_alignment_time(deltas, phi0, phi_to, s, eta_a, eta_w)
+    for dl, tr in zip(deltas, t_red):
+        a0, w0 = init_from_beta(beta0, dl, eta_a, eta_w)
+        grid = np.linspace(0.0, 1.5 * tr + 10.0, n_t)
+
+        def phi_at(tt, a0=a0, w0=w0):
+            tr_ = whitened_solution(np.atleast_1d(tt), a0, w0, beta_star, eta_a, eta_w)
+            return mu_phi(tr_, beta_star)[1]
+
+        phi = phi_at(grid)
+        k = int(np.argmax(phi >= phi_to))
+        if phi[k] < phi_to:
+            raise RuntimeError(f"φ did not reach {phi_to} by t = {grid[-1]:.3g} at δ = {dl:g}")  # pragma: no cover
+        t_exact.append(brentq(lambda tt: phi_at(tt)[0] - phi_to, grid[k - 1], grid[k],
+                              xtol=1e-12, rtol=1e-14))
+        mu_e, phi_e = solve_mu_phi(grid, float(np.linalg.norm(beta0)), phi0, s, dl, eta_a, eta_w,
+                                   method="LSODA", rtol=1e-10, atol=1e-12)
+        j = int(np.argmax(phi_e >= phi_to))
+        # linear interpolation between the two grid points that bracket the crossing
+        t_eq2.append(grid[j - 1] + (phi_to - phi_e[j - 1]) * (grid[j] - grid[j - 1])
+                     / (phi_e[j] - phi_e[j - 1]))
+    t_exact, t_eq2 = np.array(t_exact), np.array(t_eq2)
+    slope = float(np.polyfit(np.log(np.abs(deltas)), np.log(t_exact), 1)[0])
+    return AlignmentDelay(deltas=deltas, phi0=phi0, phi_to=phi_to, t_exact=t_exact, t_eq2=t_eq2,
+                          t_reduced=t_red, slope=slope)
+
+
+# ----------------------------------------------------------------------------------------------
+# Theorem 3.1 (Eq. 5): the interpolant as an argmin
+# ----------------------------------------------------------------------------------------------
+
+
+def theorem_3_1_objective(beta, beta0, delta) -> tuple[np.ndarray, np.ndarray]:
+    """The objective of the paper's Theorem 3.1 (Eq. 5), unit learning rates, and its gradient:
+
+        Ψ_δ(β) − ψ_δ β̂₀ᵀβ,   Ψ_δ(β) = ⅓(√(δ² + 4‖β‖²) − 2δ) √(√(δ² + 4‖β‖²) + δ),
+        ψ_δ = √(√(δ² + 4‖β₀‖²) − δ);   ∇Ψ_δ(β) = 2β / √(√(δ² + 4‖β‖²) + δ).
+
+    ``beta`` (..., d), ``beta0`` (d,) ≠ 0, δ scalar. √(κ ± δ) are computed without
+    cancellation. Returns (objective (...), gradient (..., d)).
+    """
+    beta = as_array(beta, "beta", min_ndim=1)
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    delta = float(check_scalar(delta, "delta"))
+    n0 = np.linalg.norm(beta0)
+    if n0 == 0:
+        raise ValueError("beta0 must be non-zero (Theorem 3.1 needs its direction)")
+    r2 = np.sum(beta**2, axis=-1)
+
+    def plus_minus(x2):
+        root = np.sqrt(delta**2 + 4.0 * x2)
+        big = root + abs(delta)
+        small = np.divide(4.0 * x2, big, out=np.zeros_like(np.asarray(big, dtype=float)),
+                          where=big > 0)
+        return (root, big, small) if delta >= 0 else (root, small, big)  # (κ, κ + δ, κ − δ)
+
+    kappa, kp, _ = plus_minus(r2)
+    _, _, km0 = plus_minus(n0**2)
+    if np.any(kp == 0):
+        raise ValueError("β = 0 with δ ≤ 0: Ψ_δ is not differentiable there")
+    psi = (kappa - 2.0 * delta) * np.sqrt(kp) / 3.0
+    obj = psi - np.sqrt(km0) * (beta @ beta0) / n0
+    grad = 2.0 * beta / np.sqrt(kp)[..., None] - np.sqrt(km0) * beta0 / n0
+    return obj, grad
+
+
+def theorem_3_1_argmin(X, y, beta0, delta) -> np.ndarray:
+    """argmin of :func:`theorem_3_1_objective` over {β : Xβ = y}, found numerically (Eq. 5).
+
+    β = β_mn + N c with N an orthonormal basis of the null space of X, minimised over c by
+    ``scipy.optimize.minimize`` (BFGS, analytic gradient, from c = 0). The objective is strictly
+    convex on the affine set, so the minimiser is unique. An independent check of
+    :func:`implicit_bias` (the book's closed form); unit rates.
+    """
+    from scipy.optimize import minimize
+
+    X, pinv, _, _ = _projections(X)
+    y = as_array(y, "y", ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have length n = {X.shape[0]}, got {y.shape[0]}")
+    beta_mn = pinv @ y
+    _, sv, vt = np.linalg.svd(X)
+    rank = int(np.sum(sv > 1e-12 * sv.max()))
+    N = vt[rank:].T
+    if N.shape[1] == 0:
+        raise ValueError("X has a trivial null space: the interpolant is unique (n >= d)")
+
+    def fun(c):
+        obj, grad = theorem_3_1_objective(beta_mn + N @ c, beta0, delta)
+        return float(obj), N.T @ grad
+
+    res = minimize(fun, np.zeros(N.shape[1]), jac=True, method="BFGS",
+                   options={"gtol": 1e-13, "maxiter": 10_000})
+    return beta_mn + N @ res.x
+
+
+def theorem_3_1_check(X, y, beta0, delta, eta_a=1.0, eta_w=1.0) -> dict[str, float]:
+    """The book's closed-form interpolant against the paper's Theorem 3.1 (Eq. 5), one problem.
+
+    Returns ``kkt``: |P_null ∇(objective)(β∞)| (zero at the constrained minimiser; the
+    objective is strictly convex), ``argmin``: |β∞ − :func:`theorem_3_1_argmin`|, and
+    ``crosses``: 1.0 when a passes through zero on the way (sign a∞ ≠ sign a₀, so β(t) = 0
+    at some t, which Theorem 3.1 excludes), else 0.0. For η_a ≠ η_w Eq. 5 is applied with
+    δ/√(η_aη_w), the imbalance of the unit-rate flow that :func:`~theory.rich_lazy.derivation.rate_rescaling`
+    maps the problem onto (β is unchanged by that map: the book's extension of Eq. 5).
+    """
+    X, _, _, p_null = _projections(X)
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    delta = float(check_scalar(delta, "delta"))
+    eta_a = float(check_scalar(eta_a, "eta_a", min=0.0, include_min=False))
+    eta_w = float(check_scalar(eta_w, "eta_w", min=0.0, include_min=False))
+    a0, w0 = init_from_beta(beta0, delta, eta_a, eta_w)
+    ib = implicit_bias(X, y, float(a0), w0, eta_a, eta_w)
+    d_unit = delta / np.sqrt(eta_a * eta_w)
+    _, grad = theorem_3_1_objective(ib.beta_inf, beta0, d_unit)
+    return {"kkt": float(np.linalg.norm(p_null @ grad)),
+            "argmin": float(np.abs(ib.beta_inf - theorem_3_1_argmin(X, y, beta0, d_unit)).max()),
+            "crosses": float(ib.sign != np.sign(a0))}
+
+
+def theorem_3_1_agreement(n_problems: int = 8, *, seed: int = 0, deltas=(-3.0, -0.3, 0.3, 3.0),
+                          rates=((1.0, 1.0), (2.0, 1.0))) -> dict[str, np.ndarray]:
+    """:func:`theorem_3_1_check` over random underdetermined problems (the book's test set).
+
+    Problem i draws from ``numpy.random.default_rng(config_seed(seed, "theorem_3_1", i))``:
+    d ∈ {2, …, 5}, n ∈ {1, …, d − 1}, X (n, d) and y (n,) Gaussian, β₀ (d,) Gaussian. Each is
+    solved for every δ of ``deltas`` and every pair of rates (η_a, η_w). Returns arrays over the
+    runs: ``kkt``, ``argmin``, ``crosses`` (see :func:`theorem_3_1_check`), ``delta`` and
+    ``unit_rates`` (True where η_a = η_w = 1, the paper's statement).
+    """
+    from theory.core import config_seed
+
+    n_problems = check_scalar(n_problems, "n_problems", kind="int", min=1)
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    deltas = as_array(deltas, "deltas", ndim=1)
+    rates = as_array(rates, "rates", ndim=2)
+    if rates.shape[1] != 2 or np.any(rates <= 0):
+        raise ValueError("rates must be (K, 2) pairs (eta_a, eta_w) of positive numbers")
+    out = {k: [] for k in ("kkt", "argmin", "crosses", "delta", "unit_rates")}
+    for i in range(n_problems):
+        rng = np.random.default_rng(config_seed(seed, "theorem_3_1", i))
+        d = int(rng.integers(2, 6))
+        n = int(rng.integers(1, d))
+        X, y, beta0 = rng.normal(size=(n, d)), rng.normal(size=n), rng.normal(size=d)
+        for dl in deltas:
+            for ea, ew in rates:
+                res = theorem_3_1_check(X, y, beta0, dl, ea, ew)
+                for k in ("kkt", "argmin", "crosses"):
+                    out[k].append(res[k])
+                out["delta"].append(dl)
+                out["unit_rates"].append(ea == 1.0 and ew == 1.0)
+    return {k: np.array(v) for k, v in out.items()}

@@ -14,10 +14,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from theory.core import COLORS, as_array, check_scalar, explorer, figure
-from theory.rich_lazy.exact import (Trajectory, init_from_beta, kernel_distance_whitened,
-                                    null_direction, whitened_solution)
+from theory.rich_lazy.exact import (AlignmentDelay, Trajectory, init_from_beta,
+                                    kernel_distance_whitened, mu_phi, null_direction,
+                                    whitened_solution)
 
-__all__ = ["delta_colors", "delta_scrubber", "draw_level_set", "function_space_figure",
+__all__ = ["alignment_delay_figure", "delta_colors", "delta_scrubber", "draw_level_set", "function_space_figure",
            "implicit_bias_figure", "level_set_figure", "loss_kernel_figure", "regime",
            "single_neuron_explorer"]
 
@@ -212,8 +213,12 @@ def implicit_bias_figure(X, y, beta0, sweep, beta_inf, deltas, paths: Trajectory
     ax1.set(xlabel="imbalance δ", ylabel=r"$(\beta_\infty - \beta_{\rm mn})\cdot \hat n_{\rm null}$",
             title="Position of the interpolant along the solution line")
     ax1.set_xticks([-1e4, -1e2, -1, 0, 1, 1e2, 1e4])
-    ax1.annotate("downstream", (-5e3, 1.25), fontsize=9, color=COLORS["orange"])
-    ax1.annotate("upstream (lazy)", (30, 0.53), fontsize=9, color=COLORS["blue"])
+    pos_down, pos_lazy = float((down - beta_mn) @ null), float((lazy - beta_mn) @ null)
+    gap = 0.06 * (abs(pos_down - pos_lazy) + 1e-12)
+    ax1.annotate("downstream", (-5e3, pos_down - 2 * gap if pos_down > pos_lazy else pos_down + gap),
+                 fontsize=9, color=COLORS["orange"])
+    ax1.annotate("upstream (lazy)", (30, pos_lazy + gap if pos_down > pos_lazy else pos_lazy - 2 * gap),
+                 fontsize=9, color=COLORS["blue"])
     ax1.legend(fontsize=7, loc="lower left")
     return fig
 
@@ -311,4 +316,53 @@ def delta_scrubber(delta: float = 0.0):
     ax1.set(xlabel="time t", ylabel="S(t), loss/loss(0)", xlim=(0, t[-1]), ylim=(0, 1),
             title="kernel distance and loss")
     ax1.legend(loc="upper right")
+    return fig
+
+
+def alignment_delay_figure(delay: AlignmentDelay, beta0, beta_star, eta_a: float = 1.0,
+                           eta_w: float = 1.0, *, n_t: int = 400):
+    """The downstream delay (paper, Sec. 3, p. 5–6): φ(t) against t/|δ| and T against |δ|.
+
+    Left: φ(t) of the closed form for each δ of ``delay`` (lines), against the rescaled time
+    t/|δ|, over the solution of the paper's reduced equation φ̇ = η_aη_w‖β*‖²|δ|⁻¹φ(1 − φ²)
+    (dashed): they collapse. Right: the time to reach φ = ``delay.phi_to``, from the closed
+    form (circles) and from Eq. 2 integrated numerically (crosses), against |δ| on log-log
+    axes, with the reduced-equation time (line), ∝ |δ|. ``delay`` from
+    :func:`theory.rich_lazy.exact.alignment_delay` with the same β₀, β*, η_a, η_w.
+    """
+    if not isinstance(delay, AlignmentDelay):
+        raise TypeError(f"delay must be an AlignmentDelay, got {type(delay).__name__}")
+    beta0 = as_array(beta0, "beta0", ndim=1)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
+    n_t = check_scalar(n_t, "n_t", kind="int", min=2)
+    s = float(np.linalg.norm(beta_star))
+    scale = float(np.max(delay.t_reduced / np.abs(delay.deltas)))  # T/|δ| of the reduced equation
+    x = np.linspace(0.0, 1.6 * scale, n_t)
+    colors = delta_colors(np.concatenate([delay.deltas, [-delay.deltas.min()]]))[:-1]
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    for dl, col in zip(delay.deltas, colors):
+        a0, w0 = init_from_beta(beta0, dl, eta_a, eta_w)
+        _, phi = mu_phi(whitened_solution(np.abs(dl) * x, a0, w0, beta_star, eta_a, eta_w), beta_star)
+        ax0.plot(x, phi, color=col, label=f"δ = {dl:g}")
+    c = eta_a * eta_w * s**2
+    p0 = delay.phi0
+    reduced = p0 * np.exp(c * x) / np.sqrt(1 - p0**2 + p0**2 * np.exp(2 * c * x))
+    ax0.plot(x, reduced, "--", color=COLORS["theory"], label="reduced equation")
+    ax0.axhline(delay.phi_to, color=COLORS["grey"], lw=0.8)
+    ax0.set(xlabel=r"rescaled time $t/|\delta|$", ylabel=r"alignment $\phi(t)$",
+            title=r"$\phi$ against $t/|\delta|$: one curve")
+    ax0.legend(fontsize=8)
+    mags = np.abs(delay.deltas)
+    ax1.loglog(mags, delay.t_reduced, "-", color=COLORS["theory"],
+               label=r"reduced equation, $T \propto |\delta|$")
+    ax1.loglog(mags, delay.t_exact, "o", mfc="none", color=colors[0], label="closed form")
+    ax1.loglog(mags, delay.t_eq2, "x", color=COLORS["grey"], label="Eq. 2, integrated")
+    ax1.set_xticks(mags, labels=[f"{m:g}" for m in mags])
+    ax1.minorticks_off()
+    ax1.set(xlabel=r"$|\delta|$",
+            ylabel=rf"time $T$ to reach $\phi = {delay.phi_to:g}$",
+            title=f"Delay against |δ| (slope {delay.slope:.3f})")
+    ax1.legend(fontsize=8)
     return fig
