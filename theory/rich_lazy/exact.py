@@ -21,8 +21,15 @@ of three exponentials. We evaluate it with every exponential rescaled by the fas
 one (expm1 throughout, D ± δ computed without cancellation), so the result is finite and
 accurate for |δ| from 1e-8 to 1e8 and for any t ≥ 0, including a passing through zero, where
 the Riccati form ν = wᵀβ*/a has a pole. The Riccati/tanh solution is :func:`riccati_nu` (the
-book's reconstruction: the paper solves the same flow for μ = a‖w‖ and φ = cos∠(w, β*), Sec. 3,
-Eq. 2 and App. A.2); the derivation notebook checks that the two agree.
+book's reconstruction, the route the authors' notebook also takes at unit rates); the derivation
+notebook checks that the two agree.
+
+The paper's own form of the solution is in μ = a‖w‖ and φ = cos∠(w, β*), Eq. 2 (App. A.2):
+:func:`mu_phi` reads them off a trajectory, :func:`mu_phi_rhs` and :func:`solve_mu_phi` give
+and integrate Eq. 2, and :func:`alignment_delay` measures the downstream delay that Eq. 2's
+reduced form makes proportional to |δ| (Sec. 3). Theorem 3.1 (Eq. 5), the interpolant as an
+argmin, is :func:`theorem_3_1_objective`, checked against the book's closed form
+:func:`implicit_bias` by :func:`theorem_3_1_check`.
 """
 
 from __future__ import annotations
@@ -382,7 +389,7 @@ def kernel_distance_whitened(a0, w0, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ImplicitBias:
-    """The interpolant reached by gradient flow from (a₀, w₀) when n < d (paper, Sec. 3).
+    """The interpolant reached by gradient flow from (a₀, w₀) when n < d (paper, Theorem 3.1).
 
     beta_inf = beta_mn + a_inf P_null w₀, with a_inf² the positive root of
     η_w A² − b A − η_a‖β_mn‖² = 0, b = δ + η_a‖P_null w₀‖².
