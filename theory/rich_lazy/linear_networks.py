@@ -1,4 +1,4 @@
-"""Wide and deep linear networks (Kunin et al. 2024, Sec. 4): conserved matrices and aligned modes.
+"""Wide and deep linear networks (Kunin et al. 2024, Sec. 4 and App. B): conserved matrices, aligned modes.
 
 For f(x) = W_L ⋯ W_1 x trained by gradient flow W_ℓ' = −η_ℓ ∂L/∂W_ℓ, adjacent layers satisfy
 W_{ℓ+1}ᵀ ∂L/∂W_{ℓ+1} = ∂L/∂W_ℓ W_ℓᵀ, so every
@@ -55,7 +55,7 @@ def _check_etas(etas, layers: int) -> np.ndarray:
 
 
 def conserved_matrices(weights, etas) -> list[np.ndarray]:
-    """[Δ_1, …, Δ_{L−1}] with Δ_ℓ = η_ℓ W_{ℓ+1}ᵀW_{ℓ+1} − η_{ℓ+1} W_ℓW_ℓᵀ (paper, Sec. 4)."""
+    """[Δ_1, …, Δ_{L−1}] with Δ_ℓ = η_ℓ W_{ℓ+1}ᵀW_{ℓ+1} − η_{ℓ+1} W_ℓW_ℓᵀ (paper, App. B; its deep form p. 33)."""
     Ws = _check_chain(weights)
     etas = _check_etas(etas, len(Ws))
     return [etas[i] * Ws[i + 1].T @ Ws[i + 1] - etas[i + 1] * Ws[i] @ Ws[i].T
@@ -154,7 +154,8 @@ def linear_network_flow(t, X, Y, weights, etas, *, rtol: float = 1e-10, atol: fl
 
 def aligned_two_layer_solution(t, U, s, V, a0, w0, eta_1: float = 1.0, eta_2: float = 1.0, *, R=None):
     """Exact W_1(t), W_2(t) of f = W_2W_1x for whitened inputs and a target β* = U diag(s) Vᵀ,
-    from the aligned start W_1 = R diag(w0) Vᵀ, W_2 = U diag(a0) Rᵀ (paper, Sec. 4).
+    from the aligned start W_1 = R diag(w0) Vᵀ, W_2 = U diag(a0) Rᵀ (the book's reconstruction; the
+    paper, App. B after Theorem B.6, states only that such modes decouple).
 
     R (h, r) has orthonormal columns (default: I_r, hidden width = rank r). Mode i obeys the single
     neuron's flow ẇ_i = −η_1 a_i(a_iw_i − s_i), ȧ_i = −η_2 w_i(a_iw_i − s_i), i.e.
@@ -268,7 +269,7 @@ def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record=None, d
     Returns a :class:`theory.core.Result` whose metrics are (G, T, ...): ``train_loss``
     ½‖XW_1ᵀ⋯W_Lᵀ − Y‖²_F, ``kernel_distance`` of the NTK on X from step 0
     (:func:`linear_kernel_distance`), ``delta_drift`` the largest entry of |Δ_ℓ(step) − Δ_ℓ(0)|
-    over every adjacent pair (paper, Sec. 4), and the weights ``W1`` … ``WL``.
+    over every adjacent pair (paper, App. B), and the weights ``W1`` … ``WL``.
     """
     Ws = _batched_chain(weights)
     B, L = Ws[0].shape[0], len(Ws)
@@ -381,7 +382,8 @@ def square_metric(beta, delta, eta_1: float = 1.0, eta_2: float = 1.0):
 
     Ã = η_1W_2W_2ᵀ = (δI + √(δ²I + 4η_1η_2ββᵀ))/2 and B̃ = η_2W_1ᵀW_1 = (−δI + √(δ²I + 4η_1η_2βᵀβ))/2,
     since η_1η_2ββᵀ = Ã² − δÃ and η_1η_2βᵀβ = B̃² + δB̃ (derived in the linear-networks notebook; the
-    matrix analogue of the single neuron's u, v). beta (B, d, d), delta (B,) → two (B, d, d).
+    matrix analogue of the single neuron's u, v; the book's reconstruction, standing in for the paper's
+    Theorem 4.2, whose statement is not available). beta (B, d, d), delta (B,) → two (B, d, d).
     """
     beta = as_array(beta, "beta", ndim=(2, 3))
     beta = beta[None] if beta.ndim == 2 else beta
@@ -519,7 +521,7 @@ class ConservationCheck:
 
 def conservation_experiment(*, seed: int = 0, t_end: float = 3.0, lrs=(4e-3, 2e-3),
                             etas=(0.5, 1.0, 2.0)) -> ConservationCheck:
-    """dΔ_ℓ/dt = 0 (paper, Sec. 4) checked numerically on a wide, deep 5→8→6→3 network.
+    """dΔ_ℓ/dt = 0 (paper, App. B) checked numerically on a wide, deep 5→8→6→3 network.
 
     The flow (:func:`linear_network_flow`, Radau, rtol 1e-11) of the first of 8 random networks
     conserves Δ_1, Δ_2 to integration error; descent (:func:`linear_descent`, all 8 batched) moves
@@ -578,7 +580,7 @@ def aligned_modes_experiment(*, seed: int = 0, s=(2.0, 1.0, 0.5),
                              record_every: int = 200, n_fine: int = 400) -> AlignedModes:
     """Whitened inputs, target β* = U diag(s)Vᵀ, aligned start W_1 = R diag(w)Vᵀ, W_2 = U diag(a)Rᵀ
     with a_iw_i = b0 and a_i² − w_i² = δ_i: :func:`aligned_two_layer_solution` (each mode a single
-    neuron, paper Sec. 4) against :func:`linear_descent` of the full network, all patterns in one
+    neuron; the book's reconstruction) against :func:`linear_descent` of the full network, all patterns in one
     batch. U, V, R and X (n = 12) come from the page's random stream (seed)."""
     seed = check_scalar(seed, "seed", kind="int", min=0)
     s = positive(s, "s")
