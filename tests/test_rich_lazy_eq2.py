@@ -175,3 +175,20 @@ def test_alignment_delay_figure():
     with pytest.raises(TypeError, match="AlignmentDelay"):
         plots.alignment_delay_figure((1, 2), b0, bs)
     plt.close("all")
+
+
+def test_mu_phi_figure_draws_the_papers_variables():
+    from theory.rich_lazy import gradient_descent, whitened_trajectory
+
+    X, y = np.eye(2), np.array([0.0, 1.0])
+    deltas = np.array([-1.0, 0.0, 1.0])
+    a0, w0 = init_from_beta(np.array([1.0, 0.0]), deltas)
+    gd = gradient_descent(X, y, a0, w0, dt=1e-2, steps=200, record_every=50, progress=False)
+    exact = whitened_trajectory(np.linspace(0, 2, 41), X, y, a0, w0)
+    fig = plots.mu_phi_figure(exact, gd, deltas, y)
+    assert len(fig.axes) == 2
+    mu_line = fig.axes[0].get_lines()[0].get_ydata()
+    np.testing.assert_allclose(mu_line, exact.a[0] * np.linalg.norm(exact.w[0], axis=-1))
+    with pytest.raises(ValueError, match="one run per δ"):
+        plots.mu_phi_figure(exact, gd, deltas[:2], y)
+    plt.close("all")

@@ -18,9 +18,9 @@ from theory.rich_lazy.exact import (AlignmentDelay, Trajectory, init_from_beta,
                                     kernel_distance_whitened, mu_phi, null_direction,
                                     whitened_solution)
 
-__all__ = ["alignment_delay_figure", "delta_colors", "delta_scrubber", "draw_level_set", "function_space_figure",
-           "implicit_bias_figure", "level_set_figure", "loss_kernel_figure", "regime",
-           "single_neuron_explorer"]
+__all__ = ["alignment_delay_figure", "delta_colors", "delta_scrubber", "draw_level_set",
+           "function_space_figure", "implicit_bias_figure", "level_set_figure", "loss_kernel_figure",
+           "mu_phi_figure", "regime", "single_neuron_explorer"]
 
 
 def regime(delta: float) -> str:
@@ -365,4 +365,24 @@ def alignment_delay_figure(delay: AlignmentDelay, beta0, beta_star, eta_a: float
             ylabel=rf"time $T$ to reach $\phi = {delay.phi_to:g}$",
             title=f"Delay against |δ| (slope {delay.slope:.3f})")
     ax1.legend(fontsize=8)
+    return fig
+
+
+def mu_phi_figure(exact: Trajectory, gd: Trajectory, deltas, beta_star):
+    """The paper's Fig. 3a–b in its own variables: μ = a‖w‖ and φ = cos∠(w, β*) against time
+    (Sec. 3, Eq. 2) for a δ sweep, exact lines and gradient-descent circles."""
+    deltas = _check_runs(exact, gd, deltas)
+    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    mu, phi = mu_phi(exact, beta_star)
+    mu_gd, phi_gd = mu_phi(gd, beta_star)
+    colors = delta_colors(deltas)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.4)
+    for i, d in enumerate(deltas):
+        ax0.plot(exact.t, mu[i], color=colors[i], label=f"δ = {d:g}")
+        ax0.plot(gd.t, mu_gd[i], "o", ms=3, mfc="none", color=colors[i])
+        ax1.plot(exact.t, phi[i], color=colors[i], label=f"δ = {d:g}")
+        ax1.plot(gd.t, phi_gd[i], "o", ms=3, mfc="none", color=colors[i])
+    ax0.set(xlabel="time t", ylabel=r"$\mu = a\|w\|$", title=r"$\mu(t)$")
+    ax1.set(xlabel="time t", ylabel=r"$\phi = \cos\angle(w, \beta_*)$", title=r"$\phi(t)$")
+    ax1.legend(fontsize=8, ncol=2)
     return fig
