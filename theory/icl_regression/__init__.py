@@ -27,10 +27,10 @@ from theory.icl_regression.risks import (PAPER_THRESHOLD_LOG2, PATH_ALPHA, Basel
                                          posterior_concentration, reference_errors,
                                          ridge_risk_given_inputs, risk_checks, sweep_paths,
                                          transition)
-from theory.icl_regression.transformer import (ModelConfig, SweepRun, forward, init_params,
+from theory.icl_regression.transformer import (DECAYED, ModelConfig, SweepRun, forward, init_params,
                                                model_seeds, predict, train_sweep, triangle_lr)
 
-__all__ = ["BaselineRisks", "DimensionStudy", "ModelConfig", "PAPER_THRESHOLD_LOG2", "PATH_ALPHA",
+__all__ = ["BaselineRisks", "DECAYED", "DimensionStudy", "ModelConfig", "PAPER_THRESHOLD_LOG2", "PATH_ALPHA",
            "PathLosses", "PoolSizeSweep", "PosteriorConcentration", "ReferenceErrors", "RiskChecks",
            "Sequences", "SweepEval", "SweepRun", "Transition", "baseline_risks",
            "dimension_study", "dimension_sweep", "distance", "dmmse_first_risk", "dmmse_naive", "dmmse_posterior",

@@ -22,6 +22,7 @@ from theory.icl_regression.risks import (BaselineRisks, DimensionStudy, PathLoss
                                          SweepEval)
 
 __all__ = ["dimension_figure", "paper_scale_figure", "paths_figure", "pool_size_figure",
+           "stopping_figure", "threshold_figure",
            "position_explorer", "posterior_explorer", "sweep_figure", "training_figure"]
 
 _MODEL_COLORS = ("blue", "green", "orange", "red", "purple", "sky", "grey")
@@ -225,19 +226,124 @@ def position_explorer(model=_POSITION_MODELS[-1], tasks="new tasks", seed=0):
 
 
 def paper_scale_figure(res: dict):
-    """The distances Δ^{T_True}(PT, dMMSE) and Δ^{T_True}(PT, Ridge) of a paper-scale run, from
-    the JSON that :mod:`theory.icl_regression.paper_run` writes."""
+    """The distances Δ^{T_True}(PT, dMMSE) and Δ^{T_True}(PT, Ridge) of a paper-scale run, one
+    line per batch size (the paper's 256 and 512, Sec. 3.1, Fig. 2), from the JSON that
+    :mod:`theory.icl_regression.paper_run` writes (files without ``batch``: one batch size)."""
     if not isinstance(res, dict) or not {"M", "d_pt_dmmse_new", "d_pt_ridge_new"} <= set(res):
         raise ValueError("res must be the dict of a paper_run results file")
-    xl = [str(m) for m in res["M"]]
-    xp = np.arange(len(xl))
+    batch = res.get("batch", [None] * len(res["M"]))
+    if len(batch) != len(res["M"]):
+        raise ValueError("res['batch'] must have one entry per model (res['M'])")
+    sizes = list(dict.fromkeys(batch))
+    xl = list(dict.fromkeys(str(m) for m in res["M"]))
     fig, ax = figure(width="wide", height=3.4)
-    for key, c, lab in (("d_pt_dmmse_new", "blue", r"$\Delta^{T_{\rm True}}_{\rm PT,dMMSE}$"),
-                        ("d_pt_ridge_new", "green", r"$\Delta^{T_{\rm True}}_{\rm PT,Ridge}$")):
-        vals = np.array([math.nan if v is None else v for v in res[key]], dtype=float)
-        ax.plot(xp, vals, "o-", color=COLORS[c], label=lab)
-    ax.set(xticks=xp, xticklabels=xl, xlabel="$M$", ylabel=r"$\Delta$", yscale="log",
-           title=f"paper scale ({res.get('seconds', math.nan) / 3600:.1f} h on "
-                 f"{res.get('device', '?')})")
-    ax.legend()
+    styles = ("o-", "s--", "^:")
+    for i, b in enumerate(sizes):
+        rows = [j for j, bj in enumerate(batch) if bj == b]
+        xp = [xl.index(str(res["M"][j])) for j in rows]
+        tag = "" if b is None else f", B = {b}"
+        for key, c, lab in (("d_pt_dmmse_new", "blue", r"$\Delta^{T_{\rm True}}_{\rm PT,dMMSE}$"),
+                            ("d_pt_ridge_new", "green", r"$\Delta^{T_{\rm True}}_{\rm PT,Ridge}$")):
+            vals = np.array([math.nan if res[key][j] is None else res[key][j] for j in rows],
+                            dtype=float)
+            ax.plot(xp, vals, styles[i % 3], color=COLORS[c], alpha=1.0 if i else 0.55,
+                    label=lab + tag)
+    xp = np.arange(len(xl))
+    cross = res.get("crossover") or {}
+    title = f"paper scale ({res.get('seconds', math.nan) / 3600:.1f} h on {res.get('device', '?')})"
+    if cross.get("M_star") is not None:
+        title += f"; crossover M* ≈ 2^{math.log2(cross['M_star']):.2f}"
+    ax.set(xticks=xp, xticklabels=xl, xlabel="$M$", ylabel=r"$\Delta$", yscale="log", title=title)
+    ax.legend(fontsize="small")
+    return fig
+
+
+# ------------------------------------------------------------------ threshold.ipynb
+
+def _check_study(study):
+    from theory.icl_regression.threshold import ThresholdStudy
+    _check(study, ThresholdStudy, "study")
+
+
+def _M_positions(Ms):
+    """x positions for pool sizes with ∞ last: log₂ M, and ∞ two octaves past the largest."""
+    finite = [math.log2(M) for M in Ms if not is_infinite(M)]
+    top = max(finite) if finite else 0.0
+    return np.array([top + 2 if is_infinite(M) else math.log2(M) for M in Ms])
+
+
+def threshold_figure(study):
+    """Left: Δ^{T_True}_{PT,Ridge} (Eq. 4) at the end of training against M for the two batch
+    sizes (no weight decay), with Δ^{T_True}_{dMMSE,Ridge} for reference; the paper's Fig. 2
+    bottom right. Right: the criterion's gap log(Δ_2B/Δ_B) against M for each weight decay,
+    and where it crosses 0 (the threshold, Sec. 3.1; its move with weight decay, Fig. 7 left)."""
+    _check_study(study)
+    Ms, (b0, b1) = study.Ms, study.batch_sizes
+    x = _M_positions(Ms)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    for b, style, fill in ((b0, "o--", "none"), (b1, "o-", None)):
+        d = study.delta_new(b, 0.0, Ms=Ms)
+        ax0.plot(x, d, style, color=COLORS["green"], mfc=fill, label=f"PT, batch {b}")
+    g = [study.index(M, b0, 0.0) for M in Ms]
+    dd = [study.ev.d_pt_dmmse_new[i] + 0 for i in g]
+    ax0.plot(x, dd, "^:", color=COLORS["blue"], mfc="none", label=rf"$\Delta_{{\rm PT,dMMSE}}$, batch {b0}")
+    ax0.set(xticks=x, xticklabels=[M_label(M) for M in Ms], xlabel="number of pretraining tasks $M$",
+            ylabel=r"$\Delta^{T_{\rm True}}_{\rm PT,Ridge}$ (Eq. 4)", yscale="log",
+            title="batch doubling at fixed steps")
+    ax0.legend(fontsize="small")
+    fin = study.finite_Ms()
+    xf = np.log2(fin)
+    colors = ("green", "orange", "red", "purple")
+    for i, wd in enumerate(study.weight_decays):
+        c = study.crossover(wd)
+        ax1.plot(xf, c.gap, "o-", color=COLORS[colors[i % 4]], label=f"weight decay {wd:g}")
+        if c.status == "crossing":
+            ax1.axvline(c.log2_star, color=COLORS[colors[i % 4]], ls=":", lw=1)
+    ax1.axhline(0.0, color="k", lw=0.8)
+    ax1.set(xlabel=r"$\log_2 M$", ylabel=rf"$\log\,\Delta_{{\rm PT,Ridge}}({b1})/\Delta_{{\rm PT,Ridge}}({b0})$",
+            title="> 0: towards dMMSE; < 0: towards ridge")
+    ax1.legend(fontsize="small")
+    return fig
+
+
+def stopping_figure(study, name: str = "d_ridge_pool"):
+    """Left: the recorded learning curves Δ_PT,Ridge (``name``: "d_ridge_pool" on T_Pretrain,
+    the Fig. 4 caption's; "d_ridge_new" on T_True) of the larger batch, one per M, with t*
+    (their minima) marked. Right: t* against M (markers; open where the minimum is the last
+    record) with the fit t* ∝ M^α and the paper's slope 0.47 through the same centre."""
+    _check_study(study)
+    from theory.icl_regression.threshold import PAPER_ALPHA
+    if name not in ("d_ridge_pool", "d_ridge_new"):
+        raise ValueError(f"name must be 'd_ridge_pool' or 'd_ridge_new', got {name!r}")
+    curves = study.curves(name)
+    t, interior = study.stopping(name)
+    steps = np.asarray(study.run.steps, dtype=float)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    for i, M in enumerate(study.Ms):
+        col = COLORS[_MODEL_COLORS[i % len(_MODEL_COLORS)]]
+        ax0.plot(steps, curves[i], "-", color=col, lw=1.2, label=f"M = {M_label(M)}")
+        j = int(np.argmin(curves[i]))
+        ax0.plot(steps[j], curves[i, j], "o", color=col, mfc="none" if not interior[i] else col)
+    tasks = r"T_{\rm Pretrain}" if name == "d_ridge_pool" else r"T_{\rm True}"
+    ax0.set(xlabel="training step", ylabel=rf"$\Delta^{{{tasks}}}_{{\rm PT,Ridge}}$", yscale="log",
+            title=f"learning curves (batch {study.batch_sizes[-1]})")
+    ax0.legend(fontsize="small", ncol=2)
+    try:
+        fit = study.alpha(name)
+    except ValueError:                   # fewer than two interior minima: no line to fit
+        fit = None
+    fin = [i for i, M in enumerate(study.Ms) if not is_infinite(M)]
+    Mf = np.array([study.Ms[i] for i in fin], dtype=float)
+    ax1.plot(Mf, t[fin], "o", color=COLORS["blue"], mfc="none", label="t* (minimum at the last record)")
+    keep = [i for i in fin if interior[i]]
+    ax1.plot([study.Ms[i] for i in keep], t[keep], "o", color=COLORS["blue"], label="t* (interior)")
+    if fit is not None:
+        grid = np.geomspace(fit.Ms.min(), fit.Ms.max(), 20)
+        ax1.plot(grid, fit.predict(grid), "-", color=COLORS["red"], label=f"fit, α = {fit.alpha:.2f}")
+        centre = np.exp(np.mean(np.log(fit.Ms)))
+        ref = np.exp(np.mean(np.log(fit.t_star))) * (grid / centre) ** PAPER_ALPHA
+        ax1.plot(grid, ref, "--", color=COLORS["grey"], label=f"paper's slope {PAPER_ALPHA}")
+    ax1.set(xscale="log", yscale="log", xlabel="number of pretraining tasks $M$",
+            ylabel="early-stopping step $t^*$", title=r"$t^* \propto M^\alpha$")
+    ax1.legend(fontsize="small")
     return fig

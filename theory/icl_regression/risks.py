@@ -311,7 +311,7 @@ class PoolSizeSweep:
 
 def pool_size_sweep(Ms, D: int, K: int, sigma2: float, *, n: int, pool_seed: int = 100,
                     seed: int = 200) -> PoolSizeSweep:
-    """:func:`baseline_risks` for pools of each size in ``Ms`` (Sec. 3, Fig. 2 left): the i-th
+    """:func:`baseline_risks` for pools of each size in ``Ms`` (Sec. 3.1, Fig. 2 left column): the i-th
     pool is ``sample_pool(Ms[i], D, seed=pool_seed + i)``, its sequences seed ``seed + i``
     (one computation per M, so consecutive seeds never share a batch)."""
     Ms = _check_sizes(Ms, "Ms")
@@ -497,8 +497,9 @@ def evaluate_sweep(run, *, n: int = 2048, seed: int = 12345) -> SweepEval:
 
 
 #: The paper's task-diversity threshold, log₂ M*, at D = 8 (Raventós et al. 2023, Sec. 3.1,
-#: Figs. 2–3): between 14 and 15 for the base model (8 layers × 128), about 11.5 for the small
-#: one. :meth:`Transition.table` prints it beside the crossing found at the book's scale.
+#: Figs. 2–3, the batch-256/512 crossover): between 14 and 15 for the base model (8 layers ×
+#: 128); between 11 and 12 for the small one (4 × 64; App. E and Fig. 4: M* ≈ 2^11.5).
+#: :meth:`Transition.table` prints it beside the crossing found at the book's scale.
 PAPER_THRESHOLD_LOG2 = {"base": (14, 15), "small": 11.5}
 
 

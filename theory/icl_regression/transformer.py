@@ -41,7 +41,7 @@ from theory.core import (Result, check_scalar, config_seed, counter_normal, coun
                          train_batched)
 from theory.icl_regression.data import _check_M, is_infinite, sample_pool, to_tokens
 
-__all__ = ["ModelConfig", "SweepRun", "forward", "init_params", "model_seeds", "predict",
+__all__ = ["DECAYED", "ModelConfig", "SweepRun", "forward", "init_params", "model_seeds", "predict",
            "train_sweep", "triangle_lr"]
 
 
@@ -252,6 +252,28 @@ class SweepRun(Result):
         return {k: v[g:g + 1] for k, v in self.params.items()}
 
 
+def _tracked(Ms, pools, config, sigma2, pool_seed, n, track_seed, dtype, device):
+    """The fixed sequences of the learning curves: name → (tokens (G, n, T, D + 1), ridge's
+    predictions (G, n, K) in float64), for new tasks (shared) and for each model's own pool."""
+    from theory.icl_regression.data import sample_sequences
+    from theory.icl_regression.estimators import ridge_predict
+
+    D, K, G = config.D, config.K, len(Ms)
+    new = sample_sequences(n, K, sigma2, D=D, seed=track_seed)
+    own = [sample_sequences(n, K, sigma2, seed=config_seed(
+               "icl_regression.track", "M", _M_key(M), "D", D, "pool_seed", pool_seed,
+               "track_seed", track_seed), **(dict(D=D) if p is None else dict(pool=p)))
+           for M, p in zip(Ms, pools)]
+    out = {}
+    for name, seqs in (("d_ridge_new", [new] * G), ("d_ridge_pool", own)):
+        xs = torch.stack([q.xs for q in seqs])
+        ys = torch.stack([q.ys for q in seqs])
+        ridge = torch.stack([ridge_predict(q.xs, q.ys, sigma2) for q in seqs])
+        out[name] = (to_tokens(xs, ys).to(device=device, dtype=dtype),
+                     ridge.to(device=device, dtype=torch.float64))
+    return out
+
+
 def _sweep_data(pools, fresh, data_seeds, B, K, D, sigma2, dtype, device):
     """The batch of one step for every model: xs (G, B, K, D), ys (G, B, K), from each model's
     own counter streams (0: task index, 1: fresh task, 2: inputs, 3: noise)."""
@@ -272,11 +294,29 @@ def _sweep_data(pools, fresh, data_seeds, B, K, D, sigma2, dtype, device):
     return batch
 
 
+#: The parameters the weight decay acts on: the kernels of the decoder blocks (attention
+#: q/k/v and output, MLP in and out), the official code's AdamW mask (``icl/optim.py``: block
+#: kernels only; no biases, LayerNorms, embeddings or read-out).
+DECAYED = ("w_qkv", "w_o", "w_fc", "w_pr")
+
+
+def _per_model(value, name, G, *, kind, min_value, include_min=True):
+    """A number, or one number per model (length G), validated, as a list of G numbers."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        value = [value] * G
+    vals = list(value)
+    if len(vals) != G:
+        raise ValueError(f"{name} must be one number or one per model ({G}), got {len(vals)}")
+    return [check_scalar(v, f"{name} entry", kind=kind, min=min_value, include_min=include_min)
+            for v in vals]
+
+
 def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.125,
-                steps: int = 2000, batch_size: int = 64, lr: float = 1e-3,
+                steps: int = 2000, batch_size=64, lr: float = 1e-3,
                 warmup_frac: float = 0.5, seed: int = 0, pool_seed: int = 1,
                 record_every: int = 50, device=None, dtype=torch.float32,
-                progress: bool = True) -> SweepRun:
+                progress: bool = True, weight_decay=0.0, track: int | None = None,
+                track_seed: int = 777) -> SweepRun:
     """Train one transformer per pool size in ``Ms`` (ints, or math.inf) as one batched program.
 
     Model g's pool is ``sample_pool(M_g, D, seed=config_seed("icl_regression.pool", "M", M_g,
@@ -285,6 +325,26 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
     model's own counter streams. Adam (β = 0.9, 0.999, ε = 1e-8) with :func:`triangle_lr`
     peaking at ``lr``, through :func:`theory.core.train_batched`. Records the training loss
     every ``record_every`` steps (and at 0 and ``steps``).
+
+    ``batch_size``: one int, or one per model (the paper's batch doubling, Sec. 3.1, Fig. 2:
+    B = 256 and 512 at fixed steps). Every step draws B_max = max(batch_size) sequences per
+    model from its own streams and model g's loss is the mean over the first B_g of them, so
+    models of equal M and seed see nested batches (the larger batch holds the smaller one; the
+    official code also keeps its data and model seeds fixed across batch sizes). Equal batch
+    sizes take the plain mean, as before.
+
+    ``weight_decay``: λ, one number or one per model (Sec. 3.3, Fig. 7): the loss of model g
+    gains (λ_g/2) Σ‖W‖² over the block kernels :data:`DECAYED`, so Adam sees ∇L + λW on them
+    (coupled L2, torch Adam's ``weight_decay`` restricted to the official AdamW mask; the
+    official code decouples it, optax ``adamw``). ``train_loss`` records the data loss only.
+
+    ``track``: n, or None. With n, the distance of Eq. 4 to ridge,
+    Δ_{PT,Ridge} = (1/(KD)) Σ_k (f(S_k) − ŷ^Ridge_k)², is recorded at every record step on n
+    fixed sequences of new tasks (``metrics["d_ridge_new"]``, T_True, shared by all models,
+    ``sample_sequences(n, K, sigma2, D=D, seed=track_seed)``) and on n fixed sequences of the
+    model's own pool (``metrics["d_ridge_pool"]``, T_Pretrain; seed ``config_seed(
+    "icl_regression.track", "M", M, "D", D, "pool_seed", pool_seed, "track_seed",
+    track_seed)``; fresh tasks at M = ∞): the learning curves of Fig. 4.
     """
     if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
         raise TypeError(f"Ms must be a list of pool sizes, got {type(Ms).__name__}")
@@ -295,7 +355,11 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
         raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=2)
-    batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
+    sizes_b = _per_model(batch_size, "batch_size", len(Ms), kind="int", min_value=1)
+    decays = _per_model(weight_decay, "weight_decay", len(Ms), kind="float", min_value=0.0)
+    if track is not None:
+        track = check_scalar(track, "track", kind="int", min=1)
+    track_seed = check_scalar(track_seed, "track_seed", kind="int", min=0)
     record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     warmup_frac = check_scalar(warmup_frac, "warmup_frac", min=0.0, max=1.0, include_min=False,
@@ -319,25 +383,55 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
     fresh = torch.tensor([p is None for p in pools], device=device)
     init_seeds = model_seeds(Ms, "init", seed=seed)
     data_seeds = model_seeds(Ms, "data", seed=seed)
-    batch = _sweep_data((padded, sizes), fresh, data_seeds, batch_size, K, D, sigma2, dtype,
+    B_max = max(sizes_b)
+    batch = _sweep_data((padded, sizes), fresh, data_seeds, B_max, K, D, sigma2, dtype,
                         device)
+    if len(set(sizes_b)) > 1:            # model g: the mean over its first B_g sequences
+        weights = (torch.arange(B_max, device=device)[None, :]
+                   < torch.tensor(sizes_b, device=device)[:, None]).to(dtype)
+        weights = weights / weights.sum(1, keepdim=True)                 # (G, B_max)
+    else:
+        weights = None
+    lam = torch.tensor(decays, dtype=dtype, device=device)
 
-    def per_model_loss(P, step):
+    def data_loss(P, step):
         xs, ys = batch(step)
         out = forward(P, to_tokens(xs, ys), config.n_head)[..., 0::2]
-        return ((out - ys) ** 2).mean(dim=(1, 2))                         # (G,)
+        if weights is None:
+            return ((out - ys) ** 2).mean(dim=(1, 2))                     # (G,)
+        return (((out - ys) ** 2).mean(dim=2) * weights).sum(1)
+
+    def per_model_loss(P, step):
+        loss = data_loss(P, step)
+        if any(decays):
+            l2 = sum((P[k] ** 2).flatten(1).sum(1) for k in DECAYED)
+            loss = loss + 0.5 * lam * l2
+        return loss
+
+    tracked = _tracked(Ms, pools, config, sigma2, pool_seed, track, track_seed, dtype,
+                       device) if track is not None else None
+
+    def metrics(P, s):
+        out = {"train_loss": data_loss(P, s).double() / D}
+        if tracked is not None:
+            for name, (tok, ridge) in tracked.items():
+                pred = forward(P, tok, config.n_head)[..., 0::2].double()
+                out[name] = ((pred - ridge) ** 2).mean(dim=(1, 2)) / D
+        return out
 
     params = init_params(config, init_seeds, device=device, dtype=dtype)
     t0 = time.perf_counter()
     res = train_batched(
         params, steps=steps, loss_fn=per_model_loss, optimizer="adam", betas=(0.9, 0.999),
         eps=1e-8, lr=lambda s: triangle_lr(s, steps, lr, warmup_frac),
-        record=record_steps(steps, every=record_every),
-        metrics=lambda P, s: {"train_loss": per_model_loss(P, s).double() / D},
+        record=record_steps(steps, every=record_every), metrics=metrics,
         progress=f"training {G} models" if progress else False, device=device)
     seconds = time.perf_counter() - t0
-    meta = dict(res.meta, seconds=seconds, batch_size=batch_size, lr=lr, warmup_frac=warmup_frac,
+    meta = dict(res.meta, seconds=seconds,
+                batch_size=sizes_b[0] if len(set(sizes_b)) == 1 else sizes_b,
+                batch_sizes=np.array(sizes_b), weight_decays=np.array(decays, dtype=float),
+                lr=lr, warmup_frac=warmup_frac,
                 seed=seed, pool_seed=pool_seed, device=str(device), dtype=str(dtype),
-                init_seeds=init_seeds, data_seeds=data_seeds)
+                init_seeds=init_seeds, data_seeds=data_seeds, track=track, track_seed=track_seed)
     return SweepRun(steps=res.steps, metrics=res.metrics, params=res.params, meta=meta,
                     config=config, Ms=Ms, pools=pools, sigma2=sigma2)
