@@ -7,7 +7,8 @@ import torch
 
 from theory.core import Result, Sweep, counter_words
 from theory.stochastic_collapse.deep import (DigitsData, _greedy_groups, _mlp_grads,
-                                             collapse_stats, count_independent, identical_pairs,
+                                             collapse_stats, count_independent, effective_rank,
+                                             identical_pairs,
                                              load_digits_data, mlp_layers, neuron_vectors,
                                              train_mlp, vanishing_neurons)
 
@@ -182,7 +183,9 @@ def test_shapes_and_records(data):
     np.testing.assert_array_equal(run.steps, [0, 20, 40, 60])
     assert run["test_accuracy"].shape == (3, 4) and run["independent"].shape == (3, 4, 3)
     assert set(run.metrics) == {"test_accuracy", "train_accuracy", "train_loss", "independent",
-                                "vanishing"}
+                                "vanishing", "effective_rank"}
+    np.testing.assert_allclose(collapse_stats(weights, biases).effective_rank,
+                               run["effective_rank"][:, -1])
     np.testing.assert_array_equal(run["independent"][:, 0], 1.0)  # random init: all independent
     np.testing.assert_array_equal(run.meta["config"]["batch_size"], [8, 8, 8])
     np.testing.assert_allclose(collapse_stats(weights, biases).independent,
@@ -215,7 +218,8 @@ def test_sweep_fills_configurations_and_labels_the_result(data):
     run = train_mlp(data, sweep=sweep, batch_size=8, record_every=30, **KW)
     assert run.sweep is sweep
     np.testing.assert_array_equal(run.meta["config"]["lr"], sweep.column("lr"))
-    ds = run.to_dataset(dims={"independent": ("layer",), "vanishing": ("layer",)})
+    ds = run.to_dataset(dims={"independent": ("layer",), "vanishing": ("layer",),
+                              "effective_rank": ("layer",)})
     assert ds["independent"].dims == ("lr", "seed", "step", "layer")
     assert ds["test_accuracy"].shape == (2, 3, 3)
     flat = train_mlp(data, lr=sweep.column("lr"), seed=sweep.column("seed"), batch_size=8,
@@ -329,3 +333,50 @@ def test_bad_data_and_metric_input():
         collapse_stats([np.ones((2, 2)), np.ones((2, 2))], [np.ones(2)])
     with pytest.raises(TypeError, match="lists"):
         collapse_stats(np.ones((2, 2, 2)), np.ones((2, 2)))
+
+
+# ---------------------------------------------------------------- the effective rank
+
+
+def _official_eff_rank(w_cat, epsilon=1e-8):
+    # compute_eff_rnk of the official FIG3_FIG4.ipynb, written out
+    s = np.linalg.svd(w_cat, compute_uv=False)
+    s = s / s.sum()
+    return -(s * np.log(s + epsilon)).sum()
+
+
+def test_effective_rank_is_the_official_entropy():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(12, 20))
+    assert effective_rank(w) == pytest.approx(_official_eff_rank(w), rel=1e-13)
+    stacked = np.stack([w, 2 * w[:, ::-1], rng.normal(size=(12, 20))])
+    np.testing.assert_allclose(effective_rank(stacked), [_official_eff_rank(m) for m in stacked],
+                               rtol=1e-13)
+    assert effective_rank(3.0 * w) == pytest.approx(effective_rank(w), rel=1e-12)  # scale-free
+    q, _ = np.linalg.qr(rng.normal(size=(20, 20)))
+    # all singular values equal: H = −log(1/12 + ε), log 12 but for the official ε = 1e-8
+    assert effective_rank(q[:12]) == pytest.approx(-np.log(1 / 12 + 1e-8), abs=1e-12)
+    assert effective_rank(np.outer(rng.normal(size=12), rng.normal(size=20))) == pytest.approx(0, abs=1e-6)
+    assert effective_rank(np.zeros((4, 5))) == 0.0
+    dup = w.copy()
+    dup[1] = dup[0]                                        # a copy lowers it; so does a dead neuron
+    dead = w.copy()
+    dead[2] = 0
+    assert effective_rank(dup) < effective_rank(w) and effective_rank(dead) < effective_rank(w)
+
+
+def test_effective_rank_validates():
+    with pytest.raises(ValueError, match="w_cat"):
+        effective_rank(np.ones(4))
+    with pytest.raises(ValueError, match="eps"):
+        effective_rank(np.ones((2, 2)), eps=-1.0)
+
+
+def test_collapse_stats_effective_rank_is_per_layer():
+    rng = np.random.default_rng(1)
+    W0, W1, W2 = rng.normal(size=(5, 3)), rng.normal(size=(4, 5)), rng.normal(size=(2, 4))
+    b0, b1, b2 = rng.normal(size=5), rng.normal(size=4), rng.normal(size=2)
+    st = collapse_stats([W0, W1, W2], [b0, b1, b2])
+    expect = [_official_eff_rank(np.concatenate([W0, b0[:, None], W1.T], 1)),
+              _official_eff_rank(np.concatenate([W1, b1[:, None], W2.T], 1))]
+    np.testing.assert_allclose(st.effective_rank, expect, rtol=1e-12)

@@ -107,11 +107,26 @@ def test_sweep_report_lists_every_level(runs):
     assert "smoothing s = 0.3" in text and text.startswith("η = 0.1")
 
 
+def test_effective_rank_tables_trends_and_report(runs):
+    _, sweeps, two = runs
+    tab = dx.independent_table(sweeps["lr"], measure="effective_rank")
+    assert tab.shape == (3, 2) and np.all(tab > 0) and np.all(tab <= np.log(8) + 1e-12)
+    rho = dx.collapse_trends(sweeps, measure="effective_rank")
+    assert set(rho) == {"lr", "batch_size", "label_noise"} and rho["lr"].shape == (2,)
+    np.testing.assert_allclose(rho["lr"], dx.per_seed_spearman(SMALL.lrs, tab))
+    text = dx.rank_report(sweeps)
+    assert len(text.splitlines()) == 3 and "against η: 0.1:" in text
+    assert dx.independent_table(two, measure="effective_rank").shape == (2, 2)
+    with pytest.raises(ValueError, match="measure"):
+        dx.independent_table(sweeps["lr"], measure="rank")
+
+
 def test_deep_figures(runs):
     data, sweeps, two = runs
     diff = dx.noise_beyond_mean(sweeps["label_noise"], sweeps["label_smoothing"])["diff"]
     for fig in (plots.collapse_sweeps_figure(sweeps, SMALL),
                 plots.noise_controls_figure(sweeps["lr"], diff, SMALL),
+                plots.effective_rank_figure(sweeps, two, SMALL),
                 plots.two_phase_figure(two, SMALL, data.y_test.size)):
         assert isinstance(fig, Figure) and len(fig.axes) >= 2
         plt.close(fig)

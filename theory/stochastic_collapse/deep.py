@@ -23,6 +23,8 @@ scikit-learn's 8×8 digits. Two pieces:
   greedily, and a layer's independent neurons are its groups (non-vanishing neurons that are
   not duplicates). These are the two invariant sets of the paper (sign- and permutation-
   invariant): both are fixed by SGD, and gradient noise attracts the dynamics towards them.
+  :func:`effective_rank` is the official notebooks' second measure of the same matrices, the
+  entropy of their normalised singular values (``compute_eff_rnk``).
 
 Label noise follows the official ``cifar10labelnoise`` data set: every time a training
 example is drawn, its label is, with probability ``label_noise``, replaced by a class drawn
@@ -45,7 +47,7 @@ from theory.core import (Result, Sweep, as_array, check_scalar, counter_uniform,
                          train_batched)
 
 __all__ = ["CollapseStats", "DigitsData", "collapse_stats", "count_independent",
-           "identical_pairs", "load_digits_data", "mlp_layers", "neuron_vectors", "train_mlp",
+           "effective_rank", "identical_pairs", "load_digits_data", "mlp_layers", "neuron_vectors", "train_mlp",
            "vanishing_neurons"]
 
 VANISH_THRESHOLD = 0.1      # ‖w‖ / max‖w‖ below this: vanishing (FIG3_FIG4.ipynb, `threshold`)
@@ -223,18 +225,50 @@ def count_independent(w_cat, vanish_threshold: float = VANISH_THRESHOLD,
     return out
 
 
+def effective_rank(w_cat, eps: float = 1e-8) -> np.ndarray:
+    """The official notebooks' *effective rank* of a layer: H = −Σₖ pₖ log(pₖ + ε), pₖ = sₖ/Σⱼsⱼ.
+
+    sₖ are the singular values of the layer's neuron matrix ``w_cat`` (..., h, d), one row per
+    hidden neuron (its incoming weights, bias and outgoing weights, :func:`neuron_vectors`), and
+    ε = 1e-8. This is ``compute_eff_rnk(w_cat, epsilon=1e-8)`` of ``nbs/FIG3_FIG4.ipynb`` and
+    ``nbs/FIG6.ipynb`` (official repository ``ccffccffcc/stochastic_collapse``), applied there to
+    the same ``w_cat`` as the independent-neuron count: the Shannon entropy, in nats, of the
+    normalised singular values (Chen et al. 2023, Figs. 3–4; the paper's own text for it is not
+    available). It is the *entropy itself*, not its exponential: exp(H) would be Roy and
+    Vetterli's effective rank, a number of directions between 1 and min(h, d); H lies between 0
+    (rank one) and log min(h, d) (all singular values equal). Vanishing neurons and copies of
+    one another both lower it; a uniform shrinkage of the layer (weight decay) does not.
+
+    Returns the entropy for each matrix: shape ``w_cat.shape[:-2]`` (a float for one matrix). A
+    matrix of zeros (no direction at all) gets H = 0.
+    """
+    w = _neuron_array(w_cat).astype(np.float64, copy=False)
+    eps = check_scalar(eps, "eps", min=0.0)
+    return _effective_rank(w, eps)
+
+
+def _effective_rank(w: np.ndarray, eps: float) -> np.ndarray:
+    s = np.linalg.svd(w, compute_uv=False)
+    total = s.sum(axis=-1, keepdims=True)
+    p = np.where(total > 0, s / np.where(total > 0, total, 1.0), 0.0)
+    return -(p * np.log(p + eps)).sum(axis=-1)
+
+
 @dataclass(frozen=True)
 class CollapseStats:
     """Collapse of each hidden layer: arrays (..., L) over L hidden layers.
 
     independent: fraction of the layer's neurons that are independent (groups / width);
-    vanishing: fraction that are vanishing; n_independent: the counts; width: (L,) widths.
+    vanishing: fraction that are vanishing; n_independent: the counts; width: (L,) widths;
+    effective_rank: the official notebooks' entropy of the normalised singular values of the
+    layer's neuron matrix (:func:`effective_rank`).
     """
 
     independent: np.ndarray
     vanishing: np.ndarray
     n_independent: np.ndarray
     width: np.ndarray
+    effective_rank: np.ndarray
 
 
 def _check_layers(weights, biases):
@@ -256,9 +290,10 @@ def collapse_stats(weights, biases, vanish_threshold: float = VANISH_THRESHOLD,
     ``weights[l+1]``. Leading axes (configurations) are kept.
     """
     _check_layers(weights, biases)
-    ind, van, cnt, width = [], [], [], []
+    ind, van, cnt, width, erank = [], [], [], [], []
     for l in range(len(weights) - 1):
         w_cat = neuron_vectors(weights[l], biases[l], weights[l + 1])
+        erank.append(_effective_rank(w_cat.astype(np.float64, copy=False), 1e-8))
         h = w_cat.shape[-2]
         n = count_independent(w_cat, vanish_threshold, identical_threshold)
         cnt.append(n)
@@ -267,7 +302,8 @@ def collapse_stats(weights, biases, vanish_threshold: float = VANISH_THRESHOLD,
                    .mean(axis=-1))
         width.append(h)
     return CollapseStats(independent=np.stack(ind, -1), vanishing=np.stack(van, -1),
-                         n_independent=np.stack(cnt, -1), width=np.array(width))
+                         n_independent=np.stack(cnt, -1), width=np.array(width),
+                         effective_rank=np.stack(erank, -1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,8 +463,8 @@ def train_mlp(data: DigitsData, *, lr=None, batch_size=None, steps: int, label_n
     -------
     :class:`theory.core.Result`: ``steps`` (T,) the recorded steps; metrics (G, T)
     ``test_accuracy``, ``train_accuracy``, ``train_loss`` (cross-entropy on the clean training
-    labels) and (G, T, L) ``independent``, ``vanishing``: the collapse of each hidden layer
-    (:func:`collapse_stats`); ``params`` ``W0``, ``b0``, … the final weights (:func:`mlp_layers`);
+    labels) and (G, T, L) ``independent``, ``vanishing``, ``effective_rank``: the collapse of
+    each hidden layer (:func:`collapse_stats`); ``params`` ``W0``, ``b0``, … the final weights (:func:`mlp_layers`);
     ``meta["config"]`` the configuration arrays (G,), ``meta["activation"]``; ``sweep``.
 
     The loss is the softmax cross-entropy averaged over each configuration's minibatch (the
@@ -597,6 +633,7 @@ def _train_group(data: DigitsData, cfg: dict, *, steps, sizes, activation, mom, 
                                [p.cpu().numpy() for p in plist[1::2]])
         out["independent"] = torch.as_tensor(stats.independent)
         out["vanishing"] = torch.as_tensor(stats.vanishing)
+        out["effective_rank"] = torch.as_tensor(stats.effective_rank)
         return out
 
     if np.all(cfg["switch_step"] >= steps) and np.all(cfg["stop_step"] >= steps):

@@ -19,10 +19,10 @@ import numpy as np
 from theory.core import Result, Sweep, as_array, get_scale, scaled
 from theory.stochastic_collapse.deep import DigitsData, train_mlp
 
-__all__ = ["DeepSetup", "collapse_sweeps", "collapse_trends", "controls_report", "equal_time_gap",
-           "final_table", "independent_table", "levels_text", "noise_beyond_mean", "noise_controls",
-           "per_seed_spearman", "setup_report", "sweep_report", "training_time", "trends_report",
-           "two_phase", "two_phase_report", "two_phase_trend"]
+__all__ = ["MEASURES", "DeepSetup", "collapse_sweeps", "collapse_trends", "controls_report",
+           "equal_time_gap", "final_table", "independent_table", "levels_text", "noise_beyond_mean",
+           "noise_controls", "per_seed_spearman", "rank_report", "setup_report", "sweep_report",
+           "training_time", "trends_report", "two_phase", "two_phase_report", "two_phase_trend"]
 
 
 @dataclass(frozen=True)
@@ -127,12 +127,20 @@ def two_phase(data: DigitsData, setup: DeepSetup) -> Result:
                   progress=False)
 
 
-def independent_table(result: Result, *, step: int = -1, layer: int | None = None) -> np.ndarray:
+MEASURES = ("independent", "effective_rank")
+
+
+def independent_table(result: Result, *, step: int = -1, layer: int | None = None,
+                      measure: str = "independent") -> np.ndarray:
     """Fraction of independent neurons at record ``step`` over the sweep's axes (level, seed):
-    one hidden ``layer``, or the mean of the layers (``layer=None``)."""
-    if not isinstance(result, Result) or result.sweep is None or "independent" not in result:
-        raise TypeError("result must be a train_mlp Result with a sweep")
-    ind = result["independent"][:, step]
+    one hidden ``layer``, or the mean of the layers (``layer=None``). ``measure="effective_rank"``
+    gives the official notebooks' effective rank instead (the entropy of the normalised singular
+    values of each layer's neuron matrix, :func:`theory.stochastic_collapse.deep.effective_rank`)."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+    if not isinstance(result, Result) or result.sweep is None or measure not in result:
+        raise TypeError(f"result must be a train_mlp Result with a sweep and a {measure!r} metric")
+    ind = result[measure][:, step]
     if layer is None:
         ind = ind.mean(-1)
     else:
@@ -169,16 +177,31 @@ def per_seed_spearman(levels, table) -> np.ndarray:
     return np.nan_to_num(np.array(rho, dtype=float), nan=0.0)
 
 
-def collapse_trends(runs: dict[str, Result]) -> dict[str, np.ndarray]:
+def collapse_trends(runs: dict[str, Result], measure: str = "independent") -> dict[str, np.ndarray]:
     """The Figs. 3–4 trends: for each of the sweeps ``"lr"``, ``"batch_size"`` and
     ``"label_noise"`` in ``runs``, the per-seed Spearman ρ (S,) between the level and the final
-    independent fraction, mean of the layers (:func:`independent_table`,
-    :func:`per_seed_spearman`)."""
+    independent fraction (or, with ``measure="effective_rank"``, the effective rank), mean of the
+    layers (:func:`independent_table`, :func:`per_seed_spearman`)."""
     keys = [k for k in ("lr", "batch_size", "label_noise") if k in runs]
     if not keys:
         raise ValueError("runs must hold at least one of the sweeps 'lr', 'batch_size', "
                          "'label_noise'")
-    return {k: per_seed_spearman(runs[k].sweep.axes[k], independent_table(runs[k])) for k in keys}
+    return {k: per_seed_spearman(runs[k].sweep.axes[k], independent_table(runs[k], measure=measure))
+            for k in keys}
+
+
+def rank_report(runs: dict[str, Result]) -> str:
+    """One line per sweep: the effective rank (mean of the layers; mean over seeds) at each level,
+    and at initialisation."""
+    symbols = {"lr": "η", "batch_size": "B", "label_noise": "p"}
+    lines = []
+    for key, sym in symbols.items():
+        if key in runs:
+            tab = independent_table(runs[key], measure="effective_rank").mean(-1)
+            init = independent_table(runs[key], step=0, measure="effective_rank").mean()
+            levels = ", ".join(f"{lv:g}: {v:.3f}" for lv, v in zip(runs[key].sweep.axes[key], tab))
+            lines.append(f"effective rank H (nats; at init {init:.3f}) against {sym}: {levels}")
+    return "\n".join(lines)
 
 
 def trends_report(rho: dict[str, np.ndarray]) -> str:

@@ -17,7 +17,8 @@ from theory.stochastic_collapse.exact import (critical_noise, em_exponent,
                                               gbm_collapse_probability, prototype_exponent,
                                               stationary_density, stationary_moments)
 
-__all__ = ["collapse_sweeps_figure", "learning_curves_figure", "noise_controls_figure",
+__all__ = ["collapse_sweeps_figure", "effective_rank_figure", "general_teacher_student_figure",
+           "learning_curves_figure", "noise_controls_figure",
            "prototype_explorer", "prototype_paths_figure", "prototype_stationary_figure",
            "prototype_threshold_figure", "soft_threshold_figure", "stationary_losses_figure",
            "tanh_collapse_figure", "two_phase_figure"]
@@ -326,4 +327,76 @@ def two_phase_figure(two: Result, setup: DeepSetup, n_test: int):
         ax.set_title(title, fontsize=9)
         ax.minorticks_off()
         ax.legend(loc="best", fontsize=7)
+    return fig
+
+
+def effective_rank_figure(runs: dict, two: Result, setup: DeepSetup):
+    """The official notebooks' effective rank (entropy of the normalised singular values of each
+    hidden layer's neuron matrix; mean of the layers) at the end of training against η, B, p and
+    T₁: each seed (grey) and mean ± sd (black), with its value at initialisation (dotted).
+    ``runs`` from :func:`collapse_sweeps`, ``two`` from :func:`two_phase`."""
+    fig, axes = figure(1, 4, width="wide", height=3.2, sharey=True)
+    panels = ((runs["lr"], "lr", "learning rate η", "log"),
+              (runs["batch_size"], "batch_size", "batch size B", "log2"),
+              (runs["label_noise"], "label_noise", "label-noise probability p", "linear"),
+              (two, "switch_step", "high-η steps T₁", "log"))
+    for ax, (res, key, label, xscale) in zip(axes, panels):
+        levels = np.array(res.sweep.axes[key])
+        tab = independent_table(res, measure="effective_rank")
+        for i in range(tab.shape[1]):
+            ax.plot(levels, tab[:, i], "-", color=COLORS["grey"], lw=0.8, alpha=0.6,
+                    label="each seed" if i == 0 else None)
+        ax.errorbar(levels, tab.mean(1), yerr=tab.std(1), fmt="s-", color="k", ms=5, capsize=3,
+                    label="mean ± sd")
+        ax.axhline(independent_table(res, step=0, measure="effective_rank").mean(),
+                   color=COLORS["blue"], ls=":", lw=1.2, label="at initialisation")
+        _level_axis(ax, levels, label, xscale)
+    axes[0].set(ylabel="effective rank H (nats)")
+    axes[0].legend(loc="center left", fontsize=7)
+    return fig
+
+
+def general_teacher_student_figure(result: Result, s_teacher):
+    """The general teacher–student batch-size sweep (:func:`train_teacher_student`). Left: the
+    learned map's singular values at the end, sorted (mean over seeds), one line per B, with the
+    teacher's (black). Middle: the effective rank of the neuron matrix [Vᵀ|U] and of VU against
+    B. Right: test loss mean((VU − W)²) and train loss against B. Mean ± sd over seeds."""
+    from theory.stochastic_collapse.general_teacher_student import batch_trends
+
+    s_teacher = as_array(s_teacher, "s_teacher", ndim=1)
+    if not isinstance(result, Result) or result.sweep is None or "s_map" not in result.meta:
+        raise TypeError("result must be the Result of train_teacher_student")
+    fig, axes = figure(1, 3, width="wide", height=3.6)
+    levels = np.array(result.sweep.axes["batch_size"])
+    s_map = result.sweep.unflatten(result.meta["s_map"]).mean(1)           # (B, m)
+    cmap = __import__("matplotlib").colormaps["autumn"]
+    for k, b in enumerate(levels):
+        axes[0].plot(np.arange(1, s_map.shape[1] + 1), s_map[k], "o-", ms=2.5, lw=1,
+                     color=cmap(k / max(1, levels.size - 1) * 0.85), label=f"B = {b}")
+    axes[0].plot(np.arange(1, s_teacher.size + 1), np.sort(s_teacher)[::-1], "k-", lw=2,
+                 label="teacher W")
+    axes[0].set(xlabel="index k", ylabel="singular value of VU", title="Learned spectrum")
+    axes[0].legend(fontsize=7, ncol=2)
+    table = batch_trends(result)["table"]
+    for key, color, name in (("effective_rank", COLORS["blue"], "neuron matrix [Vᵀ|U]"),
+                             ("effective_rank_map", COLORS["orange"], "learned map VU")):
+        tab = table[key]
+        axes[1].errorbar(levels, tab.mean(1), yerr=tab.std(1), fmt="o-", color=color, capsize=3,
+                         label=name)
+    axes[1].set(ylabel="effective rank H (nats)", title="Effective rank")
+    axes[1].legend(fontsize=8)
+    tab = table["test_loss"]
+    axes[2].errorbar(levels, tab.mean(1), yerr=tab.std(1), fmt="o-", color=COLORS["red"],
+                     capsize=3, label="test loss (left axis)")
+    axes[2].set(ylabel="test loss mean((VU − W)²)", title="Test and train loss")
+    twin = axes[2].twinx()
+    tab = table["train_loss"]
+    twin.errorbar(levels, tab.mean(1), yerr=tab.std(1), fmt="s--", color=COLORS["grey"],
+                  mfc="none", capsize=3, label="train loss (right axis)")
+    twin.set(ylabel="train loss ½Σ‖xVU − y‖²")
+    lines = axes[2].get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    axes[2].legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="center right")
+    for ax in axes[1:]:
+        _level_axis(ax, levels, "batch size B", "log2")
     return fig
