@@ -114,6 +114,7 @@ def test_mlp_is_a_network_on_one_hot_pairs():
 @pytest.mark.parametrize("arch, dims, x", [
     ("mlp", dict(d_in=14, width=8, d_out=7), torch.tensor([[1, 2], [6, 0], [3, 3]])),
     ("cnn", dict(channels=(3, 4), d_out=10), torch.rand(5, 1, 8, 8, dtype=torch.float64)),
+    ("lenet", dict(channels=(3, 4), kernel=5, hidden=6, d_out=10), torch.rand(5, 1, 8, 8, dtype=torch.float64)),
     ("hcnn", dict(v=4, s=2, L=2, width=6, d_out=3), torch.tensor([[0, 1, 2, 3], [3, 3, 1, 0]]))])
 def test_initial_function_does_not_depend_on_alpha(arch, dims, x):
     alphas = np.array([0.1, 1.0, 7.0])
@@ -121,13 +122,14 @@ def test_initial_function_does_not_depend_on_alpha(arch, dims, x):
     f = deep.forward(arch, prm, x)
     assert torch.allclose(f[0], f[1], rtol=1e-12, atol=1e-14)
     assert torch.allclose(f[2], f[1], rtol=1e-12, atol=1e-14)
-    assert torch.allclose(prm[0][0], 0.1 * prm[0][1]) and torch.allclose(prm[-1][2], prm[-1][1] / 7.0)
+    # the paper's α (Fig. 6, App. D.3): first layer ÷ α, readout × α
+    assert torch.allclose(prm[0][0], prm[0][1] / 0.1) and torch.allclose(prm[-1][2], 7.0 * prm[-1][1])
 
 
 def test_mean_imbalance_sign_follows_alpha():
     prm = deep.init_params("mlp", dict(d_in=20, width=30, d_out=10), [0.1, 10.0], 0, **F64)
     d = deep.mean_imbalance(prm)
-    assert d[0] > 0 > d[1]
+    assert d[1] > 0 > d[0]                                    # α = 10 upstream, α = 0.1 downstream
     W, A = prm[0][0].numpy(), prm[1][0].numpy()
     assert np.isclose(d[0], np.mean((A**2).sum(0) - (W**2).sum(1)))
     with pytest.raises(ValueError):
@@ -303,7 +305,7 @@ def test_ntk_gram_matches_per_output_gradients():
 def test_grams_reject_an_unknown_architecture(fn):
     prm = deep.init_params("cnn", dict(channels=(2, 3), d_out=4), 1.0, 0, **F64)
     x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
-    with pytest.raises(ValueError, match=r"arch must be one of \('mlp', 'cnn', 'hcnn'\), got 'resnet'"):
+    with pytest.raises(ValueError, match=r"arch must be one of \('mlp', 'cnn', 'lenet', 'hcnn'\), got 'resnet'"):
         fn("resnet", prm, x)
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         fn("cnn", prm, x.numpy())
@@ -361,9 +363,9 @@ def test_balance_and_initial_spread():
     std = A == 1.0
     a2 = float((prm[1][std] ** 2).sum(1).mean())
     w2 = float((prm[0][std] ** 2).sum(-1).mean())
-    assert np.isclose(a0, (a2 / w2) ** 0.25, rtol=1e-12)
+    assert np.isclose(a0, (w2 / a2) ** 0.25, rtol=1e-12)
     d = sweep.unflatten(deep.mean_imbalance(prm)).mean(1)
-    assert np.all(np.sign(d) == np.sign(a0 - np.array([0.1, 1.0, 10.0])))
+    assert np.all(np.sign(d) == np.sign(np.array([0.1, 1.0, 10.0]) - a0))
     pairs = torch.tensor([[0, 3], [9, 1], [5, 5]])
     assert deep.initial_spread("mlp", prm, pairs, A, S) < 1e-13
     bad = [p.clone() for p in prm]
@@ -385,7 +387,7 @@ def test_layer_and_kernel_movement():
     np.testing.assert_allclose(mv, [0.5, 0.0], atol=1e-15)
     x = torch.rand(4, 1, 8, 8, dtype=torch.float64)
     km = deep.kernel_movement("cnn", prm, prm, x)
-    for k in ("ntk", "ntk_uncentred", "feature", "first_layer"):
+    for k in ("ntk", "ntk_centred", "feature", "first_layer"):
         assert km[k].shape == (2,) and np.all(np.abs(km[k]) < 1e-12)        # no training: no movement
     K0 = deep.ntk_gram("cnn", prm, x)
     eta = deep.ntk_step_size(K0, 4.0)
@@ -460,35 +462,41 @@ def _digits_small():
     return (xtr, ytr, xte, yte), xte[:5]
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "gd"])
-def test_cnn_kernel_study_is_the_sequence_of_its_calls(optimizer):
+@pytest.mark.parametrize("optimizer, arch", [("adam", "cnn"), ("gd", "cnn"), ("adam", "lenet")])
+def test_cnn_kernel_study_is_the_sequence_of_its_calls(optimizer, arch):
     data, probe = _digits_small()
     sweep = Sweep(alpha=[0.3, 1.0], seed=[0, 1])
     A, S = sweep.column("alpha"), sweep.column("seed")
     lr = dict(lr=1e-2) if optimizer == "adam" else dict(ntk_factor=4.0)
-    st = deep.cnn_kernel_study(sweep, data, probe, steps=3, optimizer=optimizer, channels=(2, 3),
+    dims = dict(channels=(2, 3), d_out=10) if arch == "cnn" else dict(channels=(2, 3), kernel=5, hidden=4, d_out=10)
+    st = deep.cnn_kernel_study(sweep, data, probe, steps=3, optimizer=optimizer, arch=arch, dims=dims,
                                device="cpu", dtype=torch.float64, **lr)
     t = [torch.as_tensor(d, dtype=torch.float64) if k % 2 == 0 else torch.as_tensor(d)
          for k, d in enumerate(data)]
     xp = torch.as_tensor(probe, dtype=torch.float64)
-    p0 = deep.init_params("cnn", dict(channels=(2, 3), d_out=10), A, S, **F64)
-    step = 1e-2 if optimizer == "adam" else deep.ntk_step_size(deep.ntk_gram("cnn", p0, xp), 4.0)
-    res = deep.train("cnn", p0, *t, steps=3, lr=step, optimizer=optimizer, eval_every=3)
-    km = deep.kernel_movement("cnn", p0, res, xp)
-    assert st.initial_spread == deep.initial_spread("cnn", p0, xp, A, S) and st.initial_spread < 1e-12
-    for k in ("ntk", "ntk_uncentred", "feature", "first_layer"):
+    p0 = deep.init_params(arch, dims, A, S, **F64)
+    step = 1e-2 if optimizer == "adam" else deep.ntk_step_size(deep.ntk_gram(arch, p0, xp), 4.0)
+    res = deep.train(arch, p0, *t, steps=3, lr=step, optimizer=optimizer, eval_every=3)
+    km = deep.kernel_movement(arch, p0, res, xp)
+    assert st.initial_spread == deep.initial_spread(arch, p0, xp, A, S) and st.initial_spread < 1e-12
+    for k in ("ntk", "ntk_centred", "feature", "first_layer"):
         np.testing.assert_array_equal(getattr(st, k), sweep.unflatten(km[k]))
+    k = dims.get("kernel", 3)
+    np.testing.assert_allclose(st.smoothness, sweep.unflatten(
+        deep.filter_smoothness(res.params["W1"].reshape(4, 2, k, k)).mean(1)), rtol=1e-12)
+    np.testing.assert_allclose(st.smoothness0, sweep.unflatten(
+        deep.filter_smoothness(p0[0].numpy().reshape(4, 2, k, k)).mean(1)), rtol=1e-12)
     np.testing.assert_array_equal(st.result["train_loss"], res["train_loss"])
     assert st.result.sweep is sweep and st.result.steps.tolist() == [0, 3]
     table = st.table()
     assert list(table.index) == ["0.3", "1"]
     if optimizer == "adam":
         assert st.lam_hat is None
-        assert list(table.columns) == ["test accuracy", "NTK distance", "uncentred",
-                                       "feature-kernel distance", "‖ΔW₁‖/‖W₁(0)‖"]
+        assert list(table.columns) == ["train acc.", "test acc.", "NTK S", "centred", "feature S",
+                                       "‖ΔW₁‖/‖W₁(0)‖", "Eq. 132"]
     else:
         np.testing.assert_allclose(st.lam_hat, sweep.unflatten(4.0 / step), rtol=1e-15)
-        assert list(table.columns) == ["λ̂", "train loss", "NTK distance", "‖ΔW₁‖/‖W₁(0)‖"]
+        assert list(table.columns) == ["λ̂", "train loss", "NTK S", "‖ΔW₁‖/‖W₁(0)‖"]
     f = st.filters(1.0, seed=1)                                       # configuration 3
     assert list(f) == ["α = 1, init", "α = 1, trained"]
     np.testing.assert_array_equal(f["α = 1, init"], p0[0][3].numpy())
@@ -500,7 +508,7 @@ def test_cnn_kernel_study_is_the_sequence_of_its_calls(optimizer):
 def test_cnn_kernel_study_bad_input():
     data, probe = _digits_small()
     sweep = Sweep(alpha=[1.0], seed=[0])
-    kw = dict(steps=1, device="cpu", channels=(2, 2))
+    kw = dict(steps=1, device="cpu", dims=dict(channels=(2, 2), d_out=10))
     with pytest.raises(ValueError, match="exactly one"):
         deep.cnn_kernel_study(sweep, data, probe, **kw)
     with pytest.raises(ValueError, match="exactly one"):
@@ -524,6 +532,8 @@ def _grokking_result():
                       [0.1, 1, 1, 1, 1], [0.1, 1, 1, 1, 1], [0.1, 0.2, 1, 1, 1]])
     test = np.array([[0.1, 0.6, 0.95, 1, 1], [0.1, 0.2, 0.6, 0.95, 1], [0.1, 0.2, 0.6, 0.95, 1],
                      [0.1, 0.6, 0.7, 0.95, 1], [0.1, 0.2, 0.3, 0.6, 0.95], [0.1, 0.2, 0.3, 0.6, 0.7]])
+    rows = [4, 5, 2, 3, 0, 1]                         # the fast runs at α = 10, the most upstream
+    train, test = train[rows], test[rows]
     return Result(steps=steps, metrics={"train_accuracy": train, "test_accuracy": test}, sweep=sweep)
 
 
@@ -531,28 +541,29 @@ def test_grokking_times_ratios_and_report():
     res = _grokking_result()
     t = deep.grokking_times(res, 0.9)
     np.testing.assert_array_equal(t.memorise, deep.crossing_steps(res, "train_accuracy", 0.99))
-    np.testing.assert_array_equal(t.generalise, [[20, 30], [30, 30], [40, np.nan]])
+    np.testing.assert_array_equal(t.generalise, [[40, np.nan], [30, 30], [20, 30]])
     np.testing.assert_array_equal(t.onset, deep.crossing_steps(res, "test_accuracy", 0.5))
     assert t.budget == 40.0 and t.alphas.tolist() == [0.1, 1.0, 10.0]
     g, B = t.generalise, 40.0
-    expect = {"mean": deep.time_ratio(g[0], g[2], B, reduce="mean"),
-              "seed": deep.time_ratio(g[0], g[2], B, reduce="max"),
-              "onset": deep.time_ratio(t.onset[0], t.onset[2], B, reduce="mean"),
-              "standard": deep.time_ratio(g[0], g[1], B, reduce="mean"),
-              "standard_seed": deep.time_ratio(g[0], g[1], B, reduce="max"),
+    # the most upstream α is the largest (the paper's α): α = 10 over α = 0.1 and over α = 1
+    expect = {"mean": deep.time_ratio(g[2], g[0], B, reduce="mean"),
+              "seed": deep.time_ratio(g[2], g[0], B, reduce="max"),
+              "onset": deep.time_ratio(t.onset[2], t.onset[0], B, reduce="mean"),
+              "standard": deep.time_ratio(g[2], g[1], B, reduce="mean"),
+              "standard_seed": deep.time_ratio(g[2], g[1], B, reduce="max"),
               "gap": deep.time_ratio(g, t.memorise, B, bound="lower", reduce="min")}
     assert t.ratios == expect
     assert expect["seed"] == 30 / 40 and expect["mean"] == 25 / 40 and expect["gap"] == 1.5
     lines = t.report().splitlines()
-    assert lines[0] == f"mean steps to 50 %, α = 0.1 over α = 10: {expect['onset']:.2f}"
-    assert lines[1] == ("steps to 90%, α = 0.1 over the standard α = 1: mean 0.83, largest per-seed "
+    assert lines[0] == f"mean steps to 50 %, α = 10 over α = 0.1: {expect['onset']:.2f}"
+    assert lines[1] == ("steps to 90%, α = 10 over the standard α = 1: mean 0.83, largest per-seed "
                         "ratio 1.00")
-    assert lines[2] == ("mean steps, α = 0.1 over α = 10: 0.62;  largest per-seed ratio: 0.75;  "
+    assert lines[2] == ("mean steps, α = 10 over α = 0.1: 0.62;  largest per-seed ratio: 0.75;  "
                         "smallest generalise/memorise ratio: 1.5")
     table = t.table()
     assert list(table.columns) == ["memorised (train ≥ 99 %)", "generalised (test ≥ 90%)",
                                    "test ≥ 50 %"]
-    assert table.iloc[2, 1] == "40 ± 0"                                   # NaN ignored
+    assert table.iloc[0, 1] == "40 ± 0"                                   # NaN ignored
 
 
 def test_grokking_times_bad_input():

@@ -94,3 +94,45 @@ def test_figures_of_a_run_and_of_a_dataset():
     assert ax.get_xscale() == "log" and len(ax.get_legend().get_texts()) == 5
     assert "v = 4, m = 2, s = 2, L = 2" in ax.get_title()
     _close(fig)
+
+
+def test_colours_follow_the_papers_alpha():
+    from theory.core import COLORS
+    five = deep_plots.alpha_colors(ALPHAS)
+    assert five[0] == COLORS["red"] and five[-1] == COLORS["blue"]       # α = 0.1 down, 10 up
+    six = deep_plots.alpha_colors([0.03, 0.1, 0.3, 1.0, 3.0, 10.0])
+    assert len(set(six)) == 6 and six[-1] == COLORS["blue"] and six[3] == COLORS["grey"]
+
+
+def test_cnn_kernel_figure_with_smoothness_and_large_filters():
+    S = RNG.uniform(size=(5, 3))
+    fig = deep_plots.cnn_kernel_figure(ALPHAS, S, S, S + 0.1, steps=10, smoothness=S, smoothness0=S + 1)
+    assert len(fig.axes) == 3 and fig.axes[2].get_xscale() == "log"
+    _close(fig)
+    with pytest.raises(ValueError, match="smoothness"):
+        deep_plots.cnn_kernel_figure(ALPHAS, S, S, S, steps=10, smoothness=S[:2])
+    fig = deep_plots.cnn_filters_figure({"a": RNG.normal(size=(8, 1, 5, 5)), "b": RNG.normal(size=(6, 5, 5))})
+    assert len(fig.axes) == 16 and fig.axes[0].get_images()[0].get_array().shape == (5, 5)
+    _close(fig)
+    with pytest.raises(ValueError, match="rows"):
+        deep_plots.cnn_filters_figure({"a": RNG.normal(size=(8, 5, 4))})
+
+
+def test_grok_grid_figure():
+    from theory.core import Result, Sweep
+    from theory.rich_lazy import deep_transformer as tr
+    sw = Sweep(alpha=[0.1, 1.0, 10.0], tau=[0.5, 1.0], seed=[0, 1])
+    steps = np.arange(0, 41, 10)
+    acc = np.sort(RNG.uniform(size=(len(sw), len(steps))), axis=1)
+    acc[:, -1] = 1.0
+    acc[0, :] = 0.2                                                     # a run that never grokked
+    res = Result(steps=steps, metrics={"train_accuracy": acc, "val_accuracy": acc}, sweep=sw)
+    grid = tr.grok_grid(res)
+    fig = deep_plots.grok_grid_figure(res, grid, tau=1.0, p=7)
+    assert len(fig.axes) == 2 and fig.axes[1].get_xscale() == "log"
+    assert len(fig.axes[0].get_lines()) == 2 * 3 + 1                      # val, train per α; threshold
+    _close(fig)
+    with pytest.raises(ValueError, match="tau"):
+        deep_plots.grok_grid_figure(res, grid, tau=2.0, p=7)
+    with pytest.raises(ValueError, match="Sweep"):
+        deep_plots.grok_grid_figure(Result(steps=steps, metrics=res.metrics), grid, p=7)

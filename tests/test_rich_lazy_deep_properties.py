@@ -63,10 +63,11 @@ def test_the_initial_function_and_imbalance_law_hold_for_any_alpha(alpha, seed):
     x = torch.tensor([[0, 3], [3, 1], [2, 2]])
     f = deep.forward("mlp", prm, x)
     torch.testing.assert_close(f[1], f[0], rtol=1e-10, atol=1e-12)
-    # δ̄(α) = α⁻² ā² − α² w̄² from the standard draw, and α₀ does not depend on the α drawn with
+    # δ̄(α) = α² ā² − α⁻² w̄² from the standard draw (the paper's α: W ÷ α, A × α), and α₀ does
+    # not depend on the α drawn with
     a2 = float((prm[1][0] ** 2).sum(0).mean())
     w2 = float((prm[0][0] ** 2).sum(-1).mean())
-    assert np.isclose(deep.mean_imbalance(prm)[1], a2 / alpha**2 - w2 * alpha**2, rtol=1e-9, atol=1e-12)
+    assert np.isclose(deep.mean_imbalance(prm)[1], a2 * alpha**2 - w2 / alpha**2, rtol=1e-9, atol=1e-12)
     assert np.isclose(deep.balanced_alpha([p[1:] for p in prm], alpha),
                       deep.balanced_alpha([p[:1] for p in prm], 1.0), rtol=1e-12)
 

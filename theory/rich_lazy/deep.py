@@ -2,13 +2,19 @@
 the deep-network experiments, §5 and App. D.3, Fig. 6: kernel distance, first-layer CNN
 filters, sample complexity on hierarchical data, time to grokking).
 
-The paper's deep-network code is not public, and App. D.3's set-ups (LeNet-5 on MNIST, a small
-ResNet on CIFAR-10, an MLP on the random hierarchy model, a one-layer transformer for grokking)
-are beyond a laptop, so the set-ups here are **the book's own reconstruction** at laptop scale.
+The paper's deep-network code is not public. App. D.3's CNN set-ups (LeNet-5 on MNIST, a small
+ResNet on CIFAR-10 with 15×15 first-layer kernels) need data that cannot be had offline, so the
+CNNs here (``cnn``, ``lenet``, on scikit-learn's 8×8 digits) are **the book's reconstruction**;
+the paper's own set-ups for the random hierarchy model (an MLP trained by SGD with momentum)
+and for grokking (a one-layer transformer) are in :mod:`theory.rich_lazy.deep_rhm` and
+:mod:`theory.rich_lazy.deep_transformer`. The ``mlp`` and ``hcnn`` models below are the book's
+earlier stand-ins for those two, kept for their tests and benchmarks.
 
-One knob sets the initialisation everywhere: starting from a standard draw, the **first** layer
-is multiplied by ``alpha`` and the **readout** by ``1/alpha`` (the paper *divides* the first layer
-by its α, so the book's α = 0.1 is the paper's α = 10: same semantics, reciprocal numbers).
+One knob sets the initialisation everywhere, **the paper's α** (Fig. 6 caption, App. D.3):
+starting from a standard draw, the **first** layer is divided by ``alpha`` and the **readout**
+multiplied by ``alpha`` (the networks here have no normalisation layers), so α ≫ 1 is
+upstream and α ≪ 1 downstream. (Before issue 12 the book used the reciprocal, first layer × α:
+the book's old α = 0.1 is the paper's and the present α = 10.)
 The networks are bias-free ReLU networks, which are positively homogeneous in each layer, so the
 initial function is *identical* for every ``alpha`` (same seed); only the balance between the
 layers changes. In the two-layer case each hidden neuron i carries the imbalance of the paper's
@@ -16,9 +22,9 @@ piecewise-linear analysis (§5, Eqs. 9–10),
 
     δ_i = ‖a_i‖² − ‖w_i‖²        (η_a = η_w = 1),
 
-with a_i its readout column and w_i its input weights: ``alpha < 1`` moves every δ_i up
+with a_i its readout column and w_i its input weights: ``alpha > 1`` moves every δ_i up
 (**upstream**: small first layer, large readout, the first layer learns relatively faster) and
-``alpha > 1`` moves it down (**downstream**). :func:`mean_imbalance` measures it.
+``alpha < 1`` moves it down (**downstream**). :func:`mean_imbalance` measures it.
 
 Everything is batched: G configurations (values of ``alpha`` × seeds, a
 :class:`theory.core.Sweep`) are one tensor program whose weights carry a leading configuration
@@ -31,11 +37,12 @@ Contents
 - data: :func:`modular_addition`, :func:`modular_batch`, :func:`random_hierarchy`,
   :func:`sample_hierarchy`, :func:`digits`;
 - models (functional, batched weights): ``mlp`` (one hidden layer on one-hot pairs),
-  ``cnn`` (two 3×3 convolutions on 8×8 images), ``hcnn`` (hierarchical CNN with patch = stride =
+  ``cnn`` (two 3×3 convolutions on 8×8 images), ``lenet`` (a LeNet-like CNN with a k×k first
+  layer on 8×8 images), ``hcnn`` (hierarchical CNN with patch = stride =
   s for the random hierarchy model); :func:`init_params`, :func:`forward`, :func:`layers`;
 - training: :func:`train` (full-batch Adam/AdamW, or gradient descent with one step size per
   model; cross-entropy; per-model sample masks), returning a :class:`theory.core.Result`;
-- metrics: :func:`kernel_distance`, :func:`ntk_gram`, :func:`feature_gram`, :func:`accuracy`,
+- metrics: :func:`kernel_distance`, :func:`filter_smoothness`, :func:`ntk_gram`, :func:`feature_gram`, :func:`accuracy`,
   :func:`mean_imbalance`, :func:`balanced_alpha`, :func:`initial_spread`,
   :func:`layer_movement`, :func:`kernel_movement`, :func:`ntk_step_size`;
 - experiments: :func:`crossing_steps` (steps to a threshold, per configuration),
@@ -67,7 +74,7 @@ __all__ = ["ALPHAS", "ARCHITECTURES", "CONTROL_ALPHAS", "GrokkingTimes", "Hierar
            "rhm_report", "rhm_sample_complexity", "rhm_table", "sample_hierarchy", "seed_table",
            "time_ratio", "train"]
 
-ARCHITECTURES = ("mlp", "cnn", "hcnn")
+ARCHITECTURES = ("mlp", "cnn", "lenet", "hcnn")
 
 #: the salt of the initial-weight streams: configuration seed s draws from config_seed(_INIT_SALT, s)
 _INIT_SALT = "rich_lazy.deep.init_params"
@@ -253,6 +260,9 @@ def _shapes(arch: str, dims: dict) -> list[tuple[int, ...]]:
     if arch == "cnn":
         c1, c2 = dims["channels"]
         return [(c1, 1, 3, 3), (c2, c1, 3, 3), (dims["d_out"], c2)]
+    if arch == "lenet":
+        (c1, c2), k = dims["channels"], dims["kernel"]
+        return [(c1, 1, k, k), (c2, c1, 3, 3), (dims["hidden"], c2 * 4), (dims["d_out"], dims["hidden"])]
     s, L, v, h = dims["s"], dims["L"], dims["v"], dims["width"]
     return [(h, s * v)] + [(h, s * h)] * (L - 1) + [(dims["d_out"], h)]
 
@@ -262,6 +272,7 @@ def _check_dims(arch: str, dims: dict) -> dict:
     if not isinstance(dims, dict):
         raise TypeError(f"dims must be a dict, got {type(dims).__name__}")
     need = {"mlp": ("d_in", "width", "d_out"), "cnn": ("channels", "d_out"),
+            "lenet": ("channels", "kernel", "hidden", "d_out"),
             "hcnn": ("v", "s", "L", "width", "d_out")}[arch]
     missing = [k for k in need if k not in dims]
     extra = [k for k in dims if k not in need]
@@ -277,6 +288,8 @@ def _check_dims(arch: str, dims: dict) -> dict:
                       check_scalar(ch[1], "channels[1]", kind="int", min=1))
         else:
             out[k] = check_scalar(dims[k], k, kind="int", min=1)
+    if arch == "lenet" and out["kernel"] % 2 == 0:
+        raise ValueError(f"kernel must be odd (a centred 'same' convolution), got {out['kernel']}")
     return out
 
 
@@ -285,8 +298,8 @@ def init_params(arch: str, dims: dict, alpha, seeds, *, device=None,
     """Batched initial weights: model g draws a He-normal standard initialisation (std
     √(2/fan_in) for hidden layers, √(1/fan_in) for the readout) from its own stream,
     ``torch_generator(config_seed("rich_lazy.deep.init_params", seeds[g]))``, then its first
-    layer is multiplied by ``alpha[g]`` and its readout by ``1/alpha[g]`` (the book's
-    reconstruction of App. D.3's rescaling; the paper divides by its α).
+    layer is **divided** by ``alpha[g]`` and its readout **multiplied** by ``alpha[g]`` (the
+    paper's α, Fig. 6 caption and App. D.3: α ≫ 1 upstream).
 
     The stream depends on the seed only, never on the batch: a configuration gets the same
     weights alone and inside any batch, and two models with the same seed compute the same
@@ -296,7 +309,8 @@ def init_params(arch: str, dims: dict, alpha, seeds, *, device=None,
     every device. Returns a list of tensors of shapes (G, *shape) for the shapes of ``arch``
     (first layer first, readout last).
 
-    dims: ``mlp``: d_in, width, d_out; ``cnn``: channels=(c1, c2), d_out;
+    dims: ``mlp``: d_in, width, d_out; ``cnn``: channels=(c1, c2), d_out; ``lenet``:
+    channels=(c1, c2), kernel (odd), hidden, d_out;
     ``hcnn``: v, s, L, width, d_out.
     """
     dims = _check_dims(arch, dims)
@@ -319,9 +333,9 @@ def init_params(arch: str, dims: dict, alpha, seeds, *, device=None,
             std = np.sqrt((1.0 if k == len(shapes) - 1 else 2.0) / fan_in)
             w = torch.randn(sh, generator=gen, dtype=torch.float64) * std
             if k == 0:
-                w = w * float(alpha[g])
-            elif k == len(shapes) - 1:
                 w = w / float(alpha[g])
+            elif k == len(shapes) - 1:
+                w = w * float(alpha[g])
             out[k][g] = w.to(dtype)
     return out
 
@@ -381,6 +395,14 @@ def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
         h = torch.nn.functional.avg_pool2d(h, 2)                         # 8×8 → 4×4
         h = torch.relu(conv(h, W[1].reshape(B * c2, c1, 3, 3), padding=1, groups=B))
         return h.mean(dim=(2, 3)).reshape(-1, B, c2).transpose(0, 1)  # global average pooling
+    if arch == "lenet":          # x: (N, 1, 8, 8) shared or (G, N, 1, 8, 8)
+        conv, pool = torch.nn.functional.conv2d, torch.nn.functional.avg_pool2d
+        c1, c2, k = W[0].shape[1], W[1].shape[1], W[0].shape[-1]
+        h = x.repeat(1, B, 1, 1) if x.dim() == 4 else x.transpose(0, 1).flatten(1, 2)
+        h = pool(torch.relu(conv(h, W[0].reshape(B * c1, 1, k, k), padding=k // 2, groups=B)), 2)
+        h = pool(torch.relu(conv(h, W[1].reshape(B * c2, c1, 3, 3), padding=1, groups=B)), 2)
+        h = h.reshape(h.shape[0], B, c2 * 4).transpose(0, 1)                     # (G, N, 4·c2)
+        return torch.relu(torch.einsum("bnk,bhk->bnh", h, W[2]))
     # hcnn: x (N, s^L) symbols shared, or (G, N, s^L); the first layer sees one-hot patches
     n_pos = x.shape[-1]
     # s from the second layer's fan-in (s·H) when there is one, else the input is one patch
@@ -403,6 +425,9 @@ def forward(arch: str, params, x: torch.Tensor) -> torch.Tensor:
     ``mlp``: f(x) = A relu(W x) on x = e_a ⊕ e_b given as index pairs (N, 2);
     ``cnn``: conv 3×3 (c1) → ReLU → 2×2 average pool → conv 3×3 (c2) → ReLU → global average
     pool → linear, on (N, 1, 8, 8) images (all maps positively homogeneous, no biases);
+    ``lenet``: conv k×k (c1, 'same') → ReLU → 2×2 average pool → conv 3×3 (c2) → ReLU → 2×2
+    average pool → linear (hidden) → ReLU → linear, on (N, 1, 8, 8) images (LeNet-5's pattern of
+    two convolutions and two dense layers, scaled to 8×8 digits; no biases);
     ``hcnn``: L layers of a convolution with patch = stride = s and ReLU,
     then a linear readout, on (N, s^L) symbol strings (the input layer acts on one-hot symbols).
     The book's reconstruction (App. D.3 uses LeNet-5, a ResNet and an MLP).
@@ -544,6 +569,32 @@ def kernel_distance(K0, Kt, *, center: bool = False) -> np.ndarray:
     return 1.0 - np.sum(K0 * Kt, axis=(-2, -1)) / (n0 * nt)
 
 
+#: the Laplacian kernel of App. D.3, Eq. 133
+LAPLACIAN = np.array([[-0.25, -0.5, -0.25], [-0.5, 2.0, -0.5], [-0.25, -0.5, -0.25]])
+
+
+def filter_smoothness(filters) -> np.ndarray:
+    """The paper's filter measure (App. D.3, Eqs. 132–133), per filter:
+
+        smoothness(w) = ‖ (w / ‖w‖₂) ∗ Δ ‖₂²,   Δ = [[−¼, −½, −¼], [−½, 2, −½], [−¼, −½, −¼]],
+
+    the squared norm of the unit-normalised filter convolved with the Laplacian kernel (here the
+    'valid' 2-D correlation; Δ is symmetric, so correlation and convolution agree; the paper does
+    not state the boundary handling). Despite its name it is **large for rough filters** and
+    small for smooth ones. Δ as printed in Eq. 133 sums to −1, not 0 (a discrete Laplacian would
+    have centre 3), so a constant filter does not score 0; it is used as printed. ``filters`` (..., k, k), k ≥ 3; returns the leading shape (...)."""
+    w = as_array(filters, "filters", min_ndim=2)
+    k = w.shape[-1]
+    if w.shape[-2] != k or k < 3:
+        raise ValueError(f"filters must be square and at least 3×3, got {w.shape[-2:]}")
+    norm = np.linalg.norm(w.reshape(*w.shape[:-2], -1), axis=-1)
+    if np.any(norm == 0):
+        raise ValueError("a filter is identically zero: its normalised Laplacian is undefined")
+    u = w / norm[..., None, None]
+    out = sum(LAPLACIAN[i, j] * u[..., i:k - 2 + i, j:k - 2 + j] for i in range(3) for j in range(3))
+    return np.sum(out ** 2, axis=(-2, -1))
+
+
 def _probe(x, name: str = "x") -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of inputs, got {type(x).__name__}")
@@ -611,8 +662,8 @@ def balanced_alpha(params, alpha) -> float:
     on average, δ̄(α₀) = 0.
 
     With the standard draw's mean squared norms ā² = mean_i ‖a_i‖² and w̄² = mean_i ‖w_i‖² (over
-    neurons and over all G models, each first brought back to α = 1: a ← αa, w ← w/α),
-    δ̄(α) = α⁻² ā² − α² w̄², so α₀ = (ā²/w̄²)^{1/4} (the book's reconstruction).
+    neurons and over all G models, each first brought back to α = 1: a ← a/α, w ← αw),
+    δ̄(α) = α² ā² − α⁻² w̄², so α₀ = (w̄²/ā²)^{1/4} (the book's reconstruction).
     ``alpha``: (G,) the scale each model was drawn with.
     """
     W = layers(params)
@@ -624,9 +675,9 @@ def balanced_alpha(params, alpha) -> float:
         raise ValueError(f"alpha must be > 0, got {alpha}")
     a = torch.tensor(alpha, dtype=torch.float64, device=W[0].device)
     with torch.no_grad():
-        a2 = ((W[1].double() * a[:, None, None]) ** 2).sum(1).mean()
-        w2 = ((W[0].double() / a[:, None, None]) ** 2).flatten(2).sum(-1).mean()
-    return float((a2 / w2) ** 0.25)
+        a2 = ((W[1].double() / a[:, None, None]) ** 2).sum(1).mean()
+        w2 = ((W[0].double() * a[:, None, None]) ** 2).flatten(2).sum(-1).mean()
+    return float((w2 / a2) ** 0.25)
 
 
 def initial_spread(arch: str, params, x, alpha, seeds, *, reference: float = 1.0) -> float:
@@ -670,16 +721,16 @@ def layer_movement(params0, params1, layer: int = 0) -> np.ndarray:
 def kernel_movement(arch: str, params0, params1, x) -> dict[str, np.ndarray]:
     """How far training moved each model's kernels on the probe inputs ``x``, per model (G,):
 
-    - ``ntk``: centred :func:`kernel_distance` between the NTKs (:func:`ntk_gram`) at 0 and T;
-    - ``ntk_uncentred``: the same without centring (the paper's §2 metric);
-    - ``feature``: centred distance between the feature kernels (:func:`feature_gram`);
+    - ``ntk``: the paper's (§2, App. D.1) uncentred :func:`kernel_distance` between the NTKs
+      (:func:`ntk_gram`) at 0 and T;
+    - ``ntk_centred``: the same between the centred Gram matrices HKH (the book's variant);
+    - ``feature``: uncentred distance between the feature kernels (:func:`feature_gram`);
     - ``first_layer``: :func:`layer_movement` of the first layer.
     """
     K0, K1 = ntk_gram(arch, params0, x), ntk_gram(arch, params1, x)
-    return {"ntk": kernel_distance(K0, K1, center=True),
-            "ntk_uncentred": kernel_distance(K0, K1),
-            "feature": kernel_distance(feature_gram(arch, params0, x),
-                                       feature_gram(arch, params1, x), center=True),
+    return {"ntk": kernel_distance(K0, K1),
+            "ntk_centred": kernel_distance(K0, K1, center=True),
+            "feature": kernel_distance(feature_gram(arch, params0, x), feature_gram(arch, params1, x)),
             "first_layer": layer_movement(params0, params1, 0)}
 
 
@@ -824,11 +875,11 @@ def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, siz
 # ----------------------------------------------------------------------------------------------
 # The pages' set-ups and analyses (deep_cnn_hierarchy, deep_grokking)
 # ----------------------------------------------------------------------------------------------
-#: The five first-layer scales α of both deep pages, upstream (0.1) to downstream (10); the
-#: book's α multiplies the first layer, so it is the reciprocal of the paper's.
+#: The five balance parameters α of the deep pages (the paper's α: first layer ÷ α, readout × α),
+#: downstream (0.1) to upstream (10).
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0)
-#: The three scales of the control runs (gradient descent on the CNN, the random hierarchy
-#: model): the most upstream, the standard and the most downstream start.
+#: The three values of the control runs (gradient descent on the CNN): the most downstream, the
+#: standard and the most upstream start.
 CONTROL_ALPHAS = (0.1, 1.0, 10.0)
 
 
@@ -854,7 +905,10 @@ class KernelStudy:
     """What :func:`cnn_kernel_study` measured. Per-configuration arrays have the sweep's shape
     (n_α, n_seed) (``sweep.dims == ("alpha", "seed")``, α slowest):
 
-    - ``ntk``, ``ntk_uncentred``, ``feature``, ``first_layer``: :func:`kernel_movement`;
+    - ``ntk`` (the paper's uncentred S), ``ntk_centred``, ``feature``, ``first_layer``:
+      :func:`kernel_movement`;
+    - ``smoothness``: the seed's mean over first-layer filters of :func:`filter_smoothness`
+      after training (Eq. 132; large = rough), ``smoothness0`` the same at initialisation;
     - ``lam_hat``: λ̂ = λ_max(Θ₀)/N of :func:`ntk_step_size` (gradient descent), else None;
     - ``initial_spread``: :func:`initial_spread` of the initial networks against α = 1;
     - ``result``: the training :class:`~theory.core.Result`; ``params0``/``params``: the initial
@@ -867,9 +921,11 @@ class KernelStudy:
     params: list = field(repr=False)
     initial_spread: float
     ntk: np.ndarray
-    ntk_uncentred: np.ndarray
+    ntk_centred: np.ndarray
     feature: np.ndarray
     first_layer: np.ndarray
+    smoothness: np.ndarray
+    smoothness0: np.ndarray
     lam_hat: np.ndarray | None = None
 
     @property
@@ -877,21 +933,24 @@ class KernelStudy:
         return np.array(self.sweep.axes["alpha"])
 
     def table(self):
-        """Mean ± s.d. over seeds per α (:func:`seed_table`): under Adam the final test accuracy,
-        the centred and uncentred NTK distances, the feature-kernel distance and the first layer's
-        relative movement; under gradient descent λ̂, the final training loss, the centred NTK
-        distance and the first layer's movement."""
-        final = {k: self.sweep.unflatten(self.result.final(k)) for k in ("test_accuracy", "train_loss")}
+        """Mean ± s.d. over seeds per α (:func:`seed_table`): under Adam the final train and test
+        accuracy, the (uncentred) NTK distance, its centred variant, the feature-kernel distance,
+        the first layer's relative movement and its filters' Eq. 132 measure; under gradient
+        descent λ̂, the final training loss, the NTK distance and the first layer's movement."""
+        final = {k: self.sweep.unflatten(self.result.final(k))
+                 for k in ("train_accuracy", "test_accuracy", "train_loss")}
         if self.lam_hat is None:
-            cols = {"test accuracy": final["test_accuracy"], "NTK distance": self.ntk,
-                    "uncentred": self.ntk_uncentred, "feature-kernel distance": self.feature}
+            cols = {"train acc.": final["train_accuracy"], "test acc.": final["test_accuracy"],
+                    "NTK S": self.ntk, "centred": self.ntk_centred, "feature S": self.feature,
+                    "‖ΔW₁‖/‖W₁(0)‖": self.first_layer, "Eq. 132": self.smoothness}
         else:
-            cols = {"λ̂": self.lam_hat, "train loss": final["train_loss"], "NTK distance": self.ntk}
-        return seed_table(cols | {"‖ΔW₁‖/‖W₁(0)‖": self.first_layer}, self.alphas)
+            cols = {"λ̂": self.lam_hat, "train loss": final["train_loss"], "NTK S": self.ntk,
+                    "‖ΔW₁‖/‖W₁(0)‖": self.first_layer}
+        return seed_table(cols, self.alphas)
 
     def filters(self, alpha: float, seed: int = 0) -> dict:
         """The first-layer filters of the network (``alpha``, ``seed``) at initialisation and after
-        training, ``{"α = …, init": (c, 1, 3, 3), "α = …, trained": …}`` as numpy arrays (the rows
+        training, ``{"α = …, init": (c, 1, k, k), "α = …, trained": …}`` as numpy arrays (the rows
         of :func:`theory.rich_lazy.deep_plots.cnn_filters_figure`)."""
         A, S = self.sweep.column("alpha"), self.sweep.column("seed")
         hit = np.flatnonzero((A == alpha) & (S == seed))
@@ -903,11 +962,12 @@ class KernelStudy:
 
 
 def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_factor=None,
-                     optimizer: str = "adam", channels=(8, 16), device=None,
+                     optimizer: str = "adam", arch: str = "cnn", dims=None, device=None,
                      dtype: torch.dtype = torch.float32, progress: bool = False) -> KernelStudy:
     """The digits-CNN experiment of the deep page (the book's reconstruction of App. D.3's
     kernel-distance and filter panels, Fig. 6a–b): the CNNs ``Sweep(alpha=…, seed=…)`` from
-    :func:`init_params` (``channels``, 10 classes), checked for the α-invariance of their initial
+    :func:`init_params` (``arch``, ``dims``; default the ``cnn`` with channels (8, 16); 10
+    classes), checked for the α-invariance of their initial
     function (:func:`initial_spread` against α = 1, which the sweep must hold), trained
     full-batch (:func:`train`, recorded at 0 and ``steps``), and their kernels' movement on the
     ``probe`` images measured (:func:`kernel_movement`).
@@ -929,20 +989,26 @@ def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_fact
                                        dtype=dtype, device=device) for x in (data[0], data[2], probe))
     ytr, yte = (torch.as_tensor(y, device=device) for y in (data[1], data[3]))
     A, S = sweep.column("alpha"), sweep.column("seed")
-    params0 = init_params("cnn", dict(channels=channels, d_out=10), A, S, device=device, dtype=dtype)
-    spread = initial_spread("cnn", params0, probe, A, S)
+    if arch not in ("cnn", "lenet"):
+        raise ValueError(f"arch must be 'cnn' or 'lenet' (networks on images), got {arch!r}")
+    dims = dict(channels=(8, 16), d_out=10) if dims is None else dims
+    params0 = init_params(arch, dims, A, S, device=device, dtype=dtype)
+    spread = initial_spread(arch, params0, probe, A, S)
     lam_hat = None
     if ntk_factor is not None:
         ntk_factor = check_scalar(ntk_factor, "ntk_factor", min=0.0, include_min=False)
-        lr = ntk_step_size(ntk_gram("cnn", params0, probe), ntk_factor)
+        lr = ntk_step_size(ntk_gram(arch, params0, probe), ntk_factor)
         lam_hat = sweep.unflatten(ntk_factor / lr)
-    res = train("cnn", params0, xtr, ytr, xte, yte, steps=steps, lr=lr, optimizer=optimizer,
+    res = train(arch, params0, xtr, ytr, xte, yte, steps=steps, lr=lr, optimizer=optimizer,
                 eval_every=steps, progress=progress, sweep=sweep)
     params = layers(res, device=device)
-    km = {k: sweep.unflatten(v) for k, v in kernel_movement("cnn", params0, params, probe).items()}
+    km = {k: sweep.unflatten(v) for k, v in kernel_movement(arch, params0, params, probe).items()}
+    smooth = [sweep.unflatten(filter_smoothness(p[0].detach().cpu().double().numpy()[:, :, 0]).mean(1))
+              for p in (params, params0)]
     return KernelStudy(sweep=sweep, result=res, params0=params0, params=params, initial_spread=spread,
-                       ntk=km["ntk"], ntk_uncentred=km["ntk_uncentred"], feature=km["feature"],
-                       first_layer=km["first_layer"], lam_hat=lam_hat)
+                       ntk=km["ntk"], ntk_centred=km["ntk_centred"], feature=km["feature"],
+                       first_layer=km["first_layer"], smoothness=smooth[0], smoothness0=smooth[1],
+                       lam_hat=lam_hat)
 
 
 def rhm_report(ds) -> str:
@@ -1004,7 +1070,8 @@ class GrokkingTimes:
     @property
     def ratios(self) -> dict:
         """Conservative bounds (:func:`time_ratio`, budget ``budget``) on the ratios of times, the
-        most upstream α (first) over the most downstream (last) or the standard α = 1:
+        most upstream α (the last, largest) over the most downstream (the first) or the standard
+        α = 1:
 
         - ``"mean"``, ``"seed"``: steps to ``threshold``, ratio of the means, largest per-seed
           ratio (upper bounds); ``"onset"``: the same for ``onset``, ratio of the means;
@@ -1014,7 +1081,7 @@ class GrokkingTimes:
         std = np.flatnonzero(self.alphas == 1.0)
         if std.size == 0:
             raise ValueError("the ratios need the standard alpha = 1 among the alphas")
-        up, down, std, B = 0, len(self.alphas) - 1, int(std[0]), self.budget
+        up, down, std, B = len(self.alphas) - 1, 0, int(std[0]), self.budget
         g = self.generalise
         return {"mean": time_ratio(g[up], g[down], B, reduce="mean"),
                 "seed": time_ratio(g[up], g[down], B, reduce="max"),
@@ -1026,7 +1093,7 @@ class GrokkingTimes:
     def report(self) -> str:
         """The printed summary of :attr:`ratios`, one line each for the onset, the comparison with
         the standard start and the comparison with the most downstream start."""
-        r, up, down = self.ratios, f"{self.alphas[0]:g}", f"{self.alphas[-1]:g}"
+        r, up, down = self.ratios, f"{self.alphas[-1]:g}", f"{self.alphas[0]:g}"
         return "\n".join([
             f"mean steps to {100 * self.onset_level:g} %, α = {up} over α = {down}: {r['onset']:.2f}",
             f"steps to {self.threshold:.0%}, α = {up} over the standard α = 1: mean {r['standard']:.2f}, "

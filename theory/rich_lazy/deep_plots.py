@@ -1,7 +1,7 @@
 """Figures of the deep-network pages (``deep_grokking``, ``deep_cnn_hierarchy``): pure functions of
 their arguments, each returning a matplotlib Figure in the book's sizes
-(:func:`theory.core.figure`). The α convention is that of :mod:`theory.rich_lazy.deep`: the first
-layer × α, the readout × 1/α, so small α is upstream (the paper's α is the reciprocal).
+(:func:`theory.core.figure`). The α is the paper's (Fig. 6 caption, App. D.3): the first layer (or
+the embeddings) ÷ α, the readout × α, so large α is upstream (blue) and small α downstream (red).
 """
 
 from __future__ import annotations
@@ -10,21 +10,25 @@ import numpy as np
 
 from theory.core import COLORS, as_array, figure
 
-__all__ = ["alpha_colors", "cnn_filters_figure", "cnn_kernel_figure", "grokking_figure",
-           "grokking_run_figure", "rhm_dataset_figure", "rhm_figure"]
+__all__ = ["alpha_colors", "cnn_filters_figure", "cnn_kernel_figure", "grok_grid_figure",
+           "grokking_figure", "grokking_run_figure", "rhm_dataset_figure", "rhm_figure"]
 
-_FIVE = ("blue", "sky", "grey", "orange", "red")
+_FIVE = ("red", "orange", "grey", "sky", "blue")
+_SIX = ("red", "orange", "yellow", "grey", "sky", "blue")
 
 
 def alpha_colors(alphas) -> list[str]:
-    """One colour per α, upstream (small α) blue to downstream (large α) red, the standard
-    α = 1 grey: the five-colour scale for five values, its ends and middle for three."""
+    """One colour per α (ascending), downstream (small α) red to upstream (large α) blue, the
+    standard α = 1 grey: a five-colour scale for five values (six for six), its ends and middle
+    for three."""
     alphas = as_array(alphas, "alphas", ndim=1)
     if len(alphas) == 5:
         return [COLORS[k] for k in _FIVE]
+    if len(alphas) == 6:
+        return [COLORS[k] for k in _SIX]
     if len(alphas) == 3:
         return [COLORS[k] for k in (_FIVE[0], _FIVE[2], _FIVE[4])]
-    return [COLORS["blue"] if a < 1 else COLORS["grey"] if a == 1 else COLORS["red"] for a in alphas]
+    return [COLORS["red"] if a < 1 else COLORS["grey"] if a == 1 else COLORS["blue"] for a in alphas]
 
 
 def _grid(name: str, arr, shape: tuple) -> np.ndarray:
@@ -76,53 +80,77 @@ def grokking_figure(steps, train_accuracy, test_accuracy, t_generalise, t_memori
         ax1.plot([], [], "x", color="k", label=f"not reached within {steps[-1]:.0f} steps")
     ax1.plot(alphas, np.nanmean(t_mem, 1), "^--", color=COLORS["grey"], label="memorised (train ≥ 99 %)")
     ax1.axvline(alpha0, color="k", lw=0.8, ls="--", label=f"balanced α₀ = {alpha0:.2f}")
-    ax1.set(xscale="log", xlabel="first-layer scale α (readout scale 1/α)",
+    ax1.set(xscale="log", xlabel="balance α (first layer ÷ α, readout × α)",
             ylabel=f"steps to test accuracy ≥ {threshold:.0%}",
             title="Steps to generalise: seeds (○), mean ± s.d. (■)")
     ax1.legend(fontsize=7, loc="center right")
     return fig
 
 
-def cnn_kernel_figure(alphas, ntk, feature, first_layer, *, steps: int):
-    """Left: centred kernel distance S(0, T) of the NTK (circles) and of the feature kernel
-    (squares) against α, single seeds coloured, mean ± s.d. in black. Right: relative movement of
-    the first-layer filters ‖W₁(T) − W₁(0)‖/‖W₁(0)‖ against α (log–log). Arrays (n_α, n_seed)."""
+def cnn_kernel_figure(alphas, ntk, feature, first_layer, *, steps: int, smoothness=None,
+                      smoothness0=None):
+    """Left: the paper's (uncentred) kernel distance S(0, T) of the NTK (circles) and of the
+    feature kernel (squares) against α, single seeds coloured, mean ± s.d. in black. Middle:
+    relative movement of the first-layer filters ‖W₁(T) − W₁(0)‖/‖W₁(0)‖ against α (log–log).
+    Right (when ``smoothness`` is given): the Eq. 132 measure of the trained filters (large =
+    rough), its value at initialisation ``smoothness0`` dashed. Arrays (n_α, n_seed)."""
     alphas = as_array(alphas, "alphas", ndim=1)
     n_a = len(alphas)
     ntk, feature = _grid("ntk", ntk, (n_a,)), _grid("feature", feature, (n_a,))
     move = _grid("first_layer", first_layer, (n_a,))
     colors = alpha_colors(alphas)
-    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    fig, axes = figure(1, 2 if smoothness is None else 3, width="wide", height=3.6)
+    ax0, ax1 = axes[0], axes[1]
     for S, mk, lab in ((ntk, "o", "NTK Θ"), (feature, "s", "feature kernel φ·φ")):
         for i, a in enumerate(alphas):
             ax0.plot(np.full(S.shape[1], a), S[i], mk, mfc="none", color=colors[i], alpha=0.6)
         ax0.errorbar(alphas, S.mean(1), yerr=S.std(1), fmt=mk + "-", color="k", mfc="white",
                      capsize=3, label=f"{lab}: mean ± s.d.")
-    ax0.set(xscale="log", xlabel="first-layer scale α (readout scale 1/α)",
-            ylabel="centred kernel distance S(0, T)",
+    ax0.set(xscale="log", xlabel="balance α (first layer ÷ α, readout × α)",
+            ylabel="kernel distance S(0, T) (uncentred)",
             title=f"Digits CNN, {steps} Adam steps, {ntk.shape[1]} seeds")
-    ax0.annotate("upstream", (alphas[0], 0.02), fontsize=9, color=colors[0])
-    ax0.annotate("downstream", (alphas[-1] * 0.4, 0.02), fontsize=9, color=colors[-1])
+    ax0.annotate("downstream", (alphas[0], 0.02), fontsize=9, color=colors[0])
+    ax0.annotate("upstream", (alphas[-1] * 0.4, 0.02), fontsize=9, color=colors[-1])
     ax0.set_ylim(bottom=0)
     ax0.legend(fontsize=8)
     for i, a in enumerate(alphas):
         ax1.plot(np.full(move.shape[1], a), move[i], "o", mfc="none", color=colors[i])
     ax1.errorbar(alphas, move.mean(1), yerr=move.std(1), fmt="s-", color="k", mfc="white",
                  capsize=3, label="mean ± s.d. over seeds")
-    ax1.set(xscale="log", yscale="log", xlabel="first-layer scale α",
+    ax1.set(xscale="log", yscale="log", xlabel="balance α",
             ylabel=r"$\|W_1(T) - W_1(0)\|_F / \|W_1(0)\|_F$",
             title="How far the first-layer filters move")
     ax1.legend(fontsize=8)
+    if smoothness is not None:
+        sm = _grid("smoothness", smoothness, (n_a,))
+        ax2 = axes[2]
+        for i, a in enumerate(alphas):
+            ax2.plot(np.full(sm.shape[1], a), sm[i], "o", mfc="none", color=colors[i])
+        ax2.errorbar(alphas, sm.mean(1), yerr=sm.std(1), fmt="s-", color="k", mfc="white", capsize=3,
+                     label="trained: mean ± s.d.")
+        if smoothness0 is not None:
+            ax2.plot(alphas, _grid("smoothness0", smoothness0, (n_a,)).mean(1), "k--", lw=1,
+                     label="at initialisation")
+        ax2.set(xscale="log", xlabel="balance α", ylabel=r"$\|(w/\|w\|) * \Delta\|_2^2$ (Eq. 132)",
+                title="Roughness of the first-layer filters")
+        ax2.set_ylim(bottom=0)
+        ax2.legend(fontsize=8)
     return fig
 
 
 def cnn_filters_figure(rows: dict):
-    """The first-layer 3×3 filters, one row per entry of ``rows`` (label → array (c, 1, 3, 3) or
-    (c, 3, 3)), each filter scaled to its own largest absolute value (blue negative, red
+    """The first-layer k×k filters, one row per entry of ``rows`` (label → array (c, 1, k, k) or
+    (c, k, k)), each filter scaled to its own largest absolute value (blue negative, red
     positive)."""
     if not isinstance(rows, dict) or not rows:
-        raise TypeError("rows must be a non-empty dict label → filters (c, 3, 3)")
-    filt = {k: np.asarray(v, dtype=float).reshape(len(v), 3, 3) for k, v in rows.items()}
+        raise TypeError("rows must be a non-empty dict label → filters (c, k, k)")
+    filt = {}
+    for name, v in rows.items():
+        a = np.asarray(v, dtype=float)
+        k = a.shape[-1]
+        if a.ndim not in (3, 4) or a.shape[-2] != k:
+            raise ValueError(f"rows[{name!r}] must be filters (c, k, k) or (c, 1, k, k), got {a.shape}")
+        filt[name] = a.reshape(len(a), k, k)
     n_c = max(len(v) for v in filt.values())
     fig, axes = figure(len(filt), n_c, width="text", height=0.8 * len(filt) + 0.4, squeeze=False)
     for r, (name, f) in enumerate(filt.items()):
@@ -179,3 +207,43 @@ def rhm_dataset_figure(ds):
     return rhm_figure(ds["P"].values, ds["test_accuracy"].values, ds["p_star"].values,
                       alphas=ds["alpha"].values, n_classes=a["n_classes"], m=a["m"], L=a["L"],
                       v=a["v"], s=a["s"], threshold=a["threshold"])
+
+
+def grok_grid_figure(result, grid, *, tau: float = 1.0, p: int):
+    """The grokking grid of the transformer page. Left: validation (solid) and train (dotted)
+    accuracy over steps at logit scale ``tau``, mean over seeds, one colour per α. Right: steps
+    to validation accuracy ≥ the threshold against α, one line per τ (mean over seeds, a run that
+    never crossed counted at the budget), each run a marker (a cross at the budget: never).
+    ``result``: the :func:`theory.rich_lazy.deep_transformer.train_transformer` Result over
+    ``Sweep(alpha, tau, seed)``; ``grid``: its :func:`~theory.rich_lazy.deep_transformer.grok_grid`."""
+    sw = getattr(result, "sweep", None)
+    if sw is None or sw.dims != ("alpha", "tau", "seed"):
+        raise ValueError("result must be labelled by a Sweep(alpha=…, tau=…, seed=…)")
+    taus = np.array(sw.axes["tau"], dtype=float)
+    if not np.any(np.isclose(taus, tau)):
+        raise ValueError(f"tau must be one of the sweep's {taus.tolist()}, got {tau!r}")
+    j = int(np.argmin(np.abs(taus - tau)))
+    alphas, colors = grid.alphas, alpha_colors(grid.alphas)
+    acc = {k: sw.unflatten(result[f"{k}_accuracy"])[:, j] for k in ("train", "val")}   # (n_α, n_s, T)
+    fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
+    for i, a in enumerate(alphas):
+        ax0.plot(result.steps, acc["val"][i].mean(0), color=colors[i], label=f"α = {a:g}")
+        ax0.plot(result.steps, acc["train"][i].mean(0), ":", color=colors[i])
+    ax0.axhline(grid.threshold, color="k", lw=0.8, ls="--")
+    ax0.set(xlabel="step", ylabel="accuracy (validation: solid, train: dotted)", ylim=(0, 1.02),
+            title=f"p = {p}, τ = {taus[j]:g}: mean over {acc['val'].shape[1]} seeds")
+    ax0.legend(fontsize=7, loc="lower right")
+    mean = grid.censored_mean("grokked")
+    marks = ("o", "s", "^", "D", "v")
+    for k, t in enumerate(taus):
+        ax1.plot(alphas, mean[:, k], marks[k % 5] + "-", color=COLORS["grey"] if len(taus) > 1 else "k",
+                 mfc="white", label=f"τ = {t:g}: mean (never: at the budget)")
+        for i, a in enumerate(alphas):
+            g = grid.grokked[i, k]
+            ax1.plot(np.full(g.shape, a), np.where(np.isnan(g), grid.budget, g),
+                     "x" if np.isnan(g).all() else marks[k % 5], color=colors[i], mfc="none", alpha=0.7)
+    ax1.set(xscale="log", xlabel="balance α (embeddings ÷ α)",
+            ylabel=f"steps to validation accuracy ≥ {grid.threshold:.0%}",
+            title="Steps to grok (runs: markers)")
+    ax1.legend(fontsize=7)
+    return fig
