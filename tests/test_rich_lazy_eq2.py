@@ -150,11 +150,14 @@ def test_theorem_3_1_argmin_is_the_closed_form():
 
 def test_theorem_3_1_fails_where_a_crosses_zero():
     """Theorem 3.1 assumes β(t) ≠ 0; where a passes through zero the end point is not the argmin."""
-    res = theorem_3_1_agreement(8, seed=0, deltas=(-10.0,), rates=((1.0, 1.0),))
-    assert set(res) == {"kkt", "argmin", "crosses", "delta", "unit_rates"}
-    crossed = res["crosses"] == 1
+    res = theorem_3_1_agreement(8, seed=0, deltas=(-10.0,), rates=((1.0, 1.0), (2.0, 1.0)))
+    crossed = res.crosses == 1
     assert crossed.any() and (~crossed).any()
-    assert res["kkt"][crossed].min() > 1e-3 and res["kkt"][~crossed].max() < 1e-12
+    assert res.kkt[crossed].min() > 1e-3 and res.kkt[~crossed].max() < 1e-12
+    kkt, arg = res.paper
+    assert kkt.size + res.other_rates.size // 2 + res.crossed_kkt.size == res.kkt.size
+    assert arg.max() < 1e-7 and res.crossed_kkt.min() > 1e-3
+    assert "with a passing through zero" in res.summary()
 
 
 def test_theorem_3_1_validates():

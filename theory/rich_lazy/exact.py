@@ -46,6 +46,7 @@ __all__ = [
     "AlignmentDelay",
     "ImplicitBias",
     "RegimeMeasures",
+    "Theorem31Agreement",
     "Trajectory",
     "alignment_delay",
     "balanced_limit_distance",
@@ -897,15 +898,58 @@ def theorem_3_1_check(X, y, beta0, delta, eta_a=1.0, eta_w=1.0) -> dict[str, flo
             "crosses": float(ib.sign != np.sign(a0))}
 
 
+@dataclass(frozen=True)
+class Theorem31Agreement:
+    """:func:`theorem_3_1_check` over a set of problems, one entry per run (problem × δ × rates).
+
+    ``kkt``, ``argmin``, ``crosses`` as in :func:`theorem_3_1_check`; ``delta``; ``unit_rates``
+    (η_a = η_w = 1, the paper's statement). The properties split the runs as the notebook
+    reports them.
+    """
+
+    kkt: np.ndarray
+    argmin: np.ndarray
+    crosses: np.ndarray
+    delta: np.ndarray
+    unit_rates: np.ndarray
+
+    @property
+    def _kept(self) -> np.ndarray:
+        return self.crosses == 0
+
+    @property
+    def paper(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first-order residuals, |β∞ − argmin|) of the runs the theorem covers: unit rates, a ≠ 0."""
+        m = self._kept & self.unit_rates
+        return self.kkt[m], self.argmin[m]
+
+    @property
+    def other_rates(self) -> np.ndarray:
+        """Both errors of the runs with η_a ≠ η_w (Eq. 5 at δ/√(η_aη_w)), a ≠ 0, concatenated."""
+        m = self._kept & ~self.unit_rates
+        return np.concatenate([self.kkt[m], self.argmin[m]])
+
+    @property
+    def crossed_kkt(self) -> np.ndarray:
+        """The first-order residuals of the runs in which a passes through zero."""
+        return self.kkt[~self._kept]
+
+    def summary(self) -> str:
+        kkt, arg = self.paper
+        crossed = sorted(set(self.delta[~self._kept].tolist()))
+        return (f"{self.kkt.size} runs, {int((~self._kept).sum())} with a passing through zero "
+                f"(δ = {crossed}); unit rates ({kkt.size} runs): first-order residual ≤ "
+                f"{kkt.max():.1e}, |β∞ − argmin| ≤ {arg.max():.1e}")
+
+
 def theorem_3_1_agreement(n_problems: int = 8, *, seed: int = 0, deltas=(-3.0, -0.3, 0.3, 3.0),
-                          rates=((1.0, 1.0), (2.0, 1.0))) -> dict[str, np.ndarray]:
+                          rates=((1.0, 1.0), (2.0, 1.0))) -> Theorem31Agreement:
     """:func:`theorem_3_1_check` over random underdetermined problems (the book's test set).
 
     Problem i draws from ``numpy.random.default_rng(config_seed(seed, "theorem_3_1", i))``:
     d ∈ {2, …, 5}, n ∈ {1, …, d − 1}, X (n, d) and y (n,) Gaussian, β₀ (d,) Gaussian. Each is
-    solved for every δ of ``deltas`` and every pair of rates (η_a, η_w). Returns arrays over the
-    runs: ``kkt``, ``argmin``, ``crosses`` (see :func:`theorem_3_1_check`), ``delta`` and
-    ``unit_rates`` (True where η_a = η_w = 1, the paper's statement).
+    solved for every δ of ``deltas`` and every pair of rates (η_a, η_w). Returns a
+    :class:`Theorem31Agreement`.
     """
     from theory.core import config_seed
 
@@ -928,4 +972,4 @@ def theorem_3_1_agreement(n_problems: int = 8, *, seed: int = 0, deltas=(-3.0, -
                     out[k].append(res[k])
                 out["delta"].append(dl)
                 out["unit_rates"].append(ea == 1.0 and ew == 1.0)
-    return {k: np.array(v) for k, v in out.items()}
+    return Theorem31Agreement(**{k: np.array(v) for k, v in out.items()})
