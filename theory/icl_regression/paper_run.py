@@ -142,7 +142,7 @@ def main(argv=None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     command = f"THEORY_SCALE={get_scale()} python -m theory.icl_regression.paper_run " + \
         " ".join(sys.argv[1:] if argv is None else argv)
-    batch = [c["batch"] for c in study.sweep.configs()]
+    batch = [c["batch"] for c in study.configs()]
     out.write_text(json.dumps(to_json(ev, s, seconds, command.strip(), batch=batch,
                                       crossover=cross), indent=1))
     print(f"wrote {out} ({seconds:.0f} s)")

@@ -291,12 +291,10 @@ def threshold_figure(study):
             ylabel=r"$\Delta^{T_{\rm True}}_{\rm PT,Ridge}$ (Eq. 4)", yscale="log",
             title="batch doubling at fixed steps")
     ax0.legend(fontsize="small")
-    fin = study.finite_Ms()
-    xf = np.log2(fin)
     colors = ("green", "orange", "red", "purple")
     for i, wd in enumerate(study.weight_decays):
         c = study.crossover(wd)
-        ax1.plot(xf, c.gap, "o-", color=COLORS[colors[i % 4]], label=f"weight decay {wd:g}")
+        ax1.plot(np.log2(c.Ms), c.gap, "o-", color=COLORS[colors[i % 4]], label=f"weight decay {wd:g}")
         if c.status == "crossing":
             ax1.axvline(c.log2_star, color=COLORS[colors[i % 4]], ls=":", lw=1)
     ax1.axhline(0.0, color="k", lw=0.8)

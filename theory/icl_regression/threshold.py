@@ -195,37 +195,44 @@ def scaling_fit(Ms, t_star, *, max_M=PAPER_ALPHA_MAX_M, interior=None) -> Scalin
 
 @dataclass
 class ThresholdStudy:
-    """One batched run over pool sizes × batch sizes × weight decays (``sweep``, C order) with
-    its evaluation: ``run`` (:class:`~theory.icl_regression.SweepRun`), ``ev``
-    (:class:`~theory.icl_regression.SweepEval`), and the sweep's axes."""
+    """One batched run with its evaluation: ``run`` (:class:`~theory.icl_regression.SweepRun`),
+    ``ev`` (:class:`~theory.icl_regression.SweepEval`). Its models are the configurations of
+    ``sweeps`` in order (each a :class:`theory.core.Sweep` over M × batch × weight decay, C
+    order): the pool sizes ``Ms`` × ``batch_sizes`` without weight decay, then ``decay_Ms`` ×
+    ``batch_sizes`` × each non-zero weight decay."""
 
-    sweep: Sweep
+    sweeps: list
     run: object
     ev: object
     Ms: list
     batch_sizes: list
     weight_decays: list
+    decay_Ms: list
+
+    def configs(self) -> list:
+        return [c for sw in self.sweeps for c in sw.configs()]
 
     def index(self, M, batch, weight_decay=0.0) -> int:
         """The configuration index of (M, batch, weight decay) in the batch of models."""
         key = "inf" if (isinstance(M, float) and math.isinf(M)) else M
-        for g, c in enumerate(self.sweep.configs()):
+        for g, c in enumerate(self.configs()):
             if (c["M"], c["batch"], c["weight_decay"]) == (key, batch, weight_decay):
                 return g
         raise ValueError(f"(M={M}, batch={batch}, weight_decay={weight_decay}) is not in the sweep")
 
-    def finite_Ms(self) -> list:
-        return [M for M in self.Ms if not math.isinf(M)]
+    def finite_Ms(self, weight_decay=0.0) -> list:
+        Ms = self.Ms if weight_decay == 0 else self.decay_Ms
+        return [M for M in Ms if not math.isinf(M)]
 
     def delta_new(self, batch, weight_decay=0.0, Ms=None) -> np.ndarray:
         """Δ^{T_True}_{PT,Ridge} at the end of training (evaluation set) for each M."""
-        Ms = self.finite_Ms() if Ms is None else Ms
+        Ms = self.finite_Ms(weight_decay) if Ms is None else Ms
         return np.array([self.ev.d_pt_ridge_new[self.index(M, batch, weight_decay)] for M in Ms])
 
     def crossover(self, weight_decay=0.0) -> Crossover:
         """The batch-doubling crossover (:func:`batch_crossover`) at one weight decay."""
         small, large = self.batch_sizes
-        return batch_crossover(self.finite_Ms(), self.delta_new(small, weight_decay),
+        return batch_crossover(self.finite_Ms(weight_decay), self.delta_new(small, weight_decay),
                                self.delta_new(large, weight_decay))
 
     def curves(self, name="d_ridge_pool", batch=None, weight_decay=0.0) -> np.ndarray:
@@ -244,12 +251,14 @@ class ThresholdStudy:
 
 
 def threshold_study(Ms, batch_sizes, weight_decays, config, *, sigma2, steps, lr, seed=0,
-                    pool_seed=1, track=256, record_every=20, n_eval=2048,
+                    pool_seed=1, track=256, record_every=20, n_eval=2048, decay_Ms=None,
                     progress=True) -> ThresholdStudy:
-    """Train every (M, B, λ) of ``Ms`` × ``batch_sizes`` (two: B and the larger one) ×
-    ``weight_decays`` as one batched program (:func:`~theory.icl_regression.train_sweep`, with
-    Δ_PT,Ridge learning curves on ``track`` fixed sequences), then evaluate it
-    (:func:`~theory.icl_regression.evaluate_sweep`, ``n_eval`` sequences).
+    """Train every (M, B) of ``Ms`` × ``batch_sizes`` (two: B and the larger one) without weight
+    decay, and every (M, B, λ) of ``decay_Ms`` (default: ``Ms``) × ``batch_sizes`` × the
+    non-zero entries of ``weight_decays``, as one batched program
+    (:func:`~theory.icl_regression.train_sweep`, with Δ_PT,Ridge learning curves on ``track``
+    fixed sequences), then evaluate it (:func:`~theory.icl_regression.evaluate_sweep`,
+    ``n_eval`` sequences).
 
     Models of equal M share their seeds (initial weights, pool, data streams), so the two
     batch sizes see nested batches and the weight decays the same draws: the contrasts of the
@@ -263,18 +272,27 @@ def threshold_study(Ms, batch_sizes, weight_decays, config, *, sigma2, steps, lr
     if batch_sizes[1] <= batch_sizes[0]:
         raise ValueError(f"batch_sizes must increase (B, then the larger batch), got {batch_sizes}")
     weight_decays = [check_scalar(w, "weight_decays entry", min=0.0) for w in weight_decays]
+    if 0.0 not in weight_decays:
+        raise ValueError("weight_decays must include 0 (the criterion without weight decay)")
     Ms = list(Ms)
-    sweep = Sweep(M=["inf" if (isinstance(M, float) and math.isinf(M)) else M for M in Ms],
-                  batch=batch_sizes, weight_decay=weight_decays)
-    configs = sweep.configs()                 # M holds ints and "inf": read it per configuration
+    decay_Ms = Ms if decay_Ms is None else list(decay_Ms)
+
+    def key(M):
+        return "inf" if (isinstance(M, float) and math.isinf(M)) else M
+
+    sweeps = [Sweep(M=[key(M) for M in Ms], batch=batch_sizes, weight_decay=[0.0])]
+    decays = [w for w in weight_decays if w != 0.0]
+    if decays:
+        sweeps.append(Sweep(M=[key(M) for M in decay_Ms], batch=batch_sizes, weight_decay=decays))
+    configs = [c for sw in sweeps for c in sw.configs()]   # M holds ints and "inf": per configuration
     run = train_sweep([math.inf if c["M"] == "inf" else c["M"] for c in configs], config,
                       sigma2=sigma2, steps=steps, batch_size=[c["batch"] for c in configs],
                       weight_decay=[c["weight_decay"] for c in configs], lr=lr,
                       seed=seed, pool_seed=pool_seed, record_every=record_every, track=track,
                       progress=progress)
     ev = evaluate_sweep(run, n=n_eval)
-    return ThresholdStudy(sweep=sweep, run=run, ev=ev, Ms=Ms, batch_sizes=batch_sizes,
-                          weight_decays=weight_decays)
+    return ThresholdStudy(sweeps=sweeps, run=run, ev=ev, Ms=Ms, batch_sizes=batch_sizes,
+                          weight_decays=weight_decays, decay_Ms=decay_Ms)
 
 
 def threshold_settings() -> dict:
@@ -295,6 +313,7 @@ def threshold_settings() -> dict:
                       ModelConfig(D=8, K=16, n_layer=8, n_embd=128, n_head=2)),
         Ms=scaled([1, 4, 16, 64, math.inf], [2**k for k in range(16)] + [math.inf]),
         batch_sizes=scaled([32, 64], [256, 512]),
-        weight_decays=scaled([0.0, 0.1], [0.0, 1e-4, 1e-3, 1e-2]),
+        weight_decays=scaled([0.0, 0.01], [0.0, 1e-4, 1e-3, 1e-2]),
+        decay_Ms=scaled([4, 16], None),
         sigma2=scaled(0.0625, 0.25), steps=scaled(800, 500_000), lr=scaled(3e-3, 1e-3),
         track=scaled(256, 4096), record_every=scaled(20, 5000), n_eval=scaled(2048, 2**20))
