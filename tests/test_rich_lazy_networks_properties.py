@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from theory.core import identity_holds  # noqa: E402
 from theory.rich_lazy import network_derivation as nd  # noqa: E402
 from theory.rich_lazy import network_plots as npl  # noqa: E402
-from theory.rich_lazy.linear_networks import (aligned_modes_experiment,  # noqa: E402
+from theory.rich_lazy.linear_networks import (aligned_modes_experiment, width_regime_experiment,  # noqa: E402
                                               aligned_two_layer_solution,
                                               conservation_experiment, conserved_matrices,
                                               linear_descent, linear_kernel_distance,
@@ -256,6 +256,17 @@ def test_experiments_small(monkeypatch):
     fig = npl.aligned_modes_figure(am)
     assert isinstance(fig, Figure)
     plt.close(fig)
+    wr = width_regime_experiment((-2.0, 0.0, 2.0), steps=600, lr=0.02)
+    assert wr.S_t.shape == (2, 3, wr.t.size) and wr.t_fit.shape == (2, 3)
+    lazy, late = wr.sides()
+    assert list(lazy) == [2, 0] and list(late) == [0, 2]
+    assert np.all(wr.S_end[[0, 1], lazy] < 0.1 * wr.S_end[[0, 1], late])   # Sec. 4, p. 7
+    np.testing.assert_allclose(wr.S_t[..., 0], 0.0, atol=1e-12)
+    fig = npl.width_regime_figure(wr)
+    assert isinstance(fig, Figure)
+    plt.close(fig)
+    with pytest.raises(TypeError, match="w must be"):
+        npl.width_regime_figure(None)
 
 
 def test_relu_experiments_small():

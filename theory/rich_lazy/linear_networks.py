@@ -33,7 +33,8 @@ __all__ = ["AlignedModes", "ConservationCheck", "SquareFlow", "SquareGrid",
            "aligned_modes_experiment", "aligned_two_layer_solution", "conservation_experiment",
            "conserved_matrices", "linear_descent", "linear_kernel_distance", "linear_network_flow",
            "linear_network_gd", "square_flow", "square_grid_experiment", "square_init",
-           "square_metric", "square_problem"]
+           "square_metric", "square_problem", "WIDTH_SHAPES", "WidthRegimes",
+           "width_regime_experiment"]
 
 
 def _check_chain(weights) -> list[np.ndarray]:
@@ -735,3 +736,85 @@ def square_grid_experiment(taus=tuple(np.logspace(-1, 0.3, 5)),
                       kernel_error=float(np.abs(grid["kernel_distance"][first]
                                                 - flows.kernel_distance).max()),
                       metric_error=float(metric_err))
+
+
+# ---- narrowing and expanding networks: the delayed rich regime (paper, Sec. 4, p. 7) ----------
+
+WIDTH_SHAPES = {"narrowing": (4, 2, 1), "expanding": (1, 2, 4)}
+"""(d, h, c) of the two networks of :func:`width_regime_experiment`: min(d, c) ≤ h < max(d, c)."""
+
+
+@dataclass(frozen=True)
+class WidthRegimes:
+    """:func:`width_regime_experiment`: per shape (narrowing, expanding) and δ, arrays (shape, δ, ...).
+
+    deltas (P,); t (T,) the recorded times; S_t (2, P, T) kernel distance from t = 0; loss_t
+    (2, P, T); S_end (2, P); t_fit (2, P) the time at which the loss first falls below 10⁻³ of its
+    start (NaN if never); :meth:`sides` gives, per shape, the index of the largest |δ| on the
+    lazy side and on the delayed side (narrowing: lazy δ > 0; expanding: lazy δ < 0)."""
+
+    deltas: np.ndarray
+    t: np.ndarray
+    S_t: np.ndarray
+    loss_t: np.ndarray
+    tau: float
+
+    shapes = tuple(WIDTH_SHAPES)
+
+    @property
+    def S_end(self) -> np.ndarray:
+        return self.S_t[..., -1]
+
+    @property
+    def t_fit(self) -> np.ndarray:
+        rel = self.loss_t / self.loss_t[..., :1]
+        return np.array([[first_crossing(rel[s, p], self.t, 1e-3, direction="below")
+                          for p in range(self.deltas.size)] for s in range(2)])
+
+    def sides(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lazy, delayed): the δ index of each per shape, at the largest |δ|."""
+        hi, lo = int(np.argmax(self.deltas)), int(np.argmin(self.deltas))
+        return np.array([hi, lo]), np.array([lo, hi])
+
+    def summary(self) -> str:
+        rows = [f"τ = {self.tau:g}, whitened X, δ = {self.deltas}"]
+        for s, name in enumerate(self.shapes):
+            d, h, c = WIDTH_SHAPES[name]
+            rows.append(f"{name} {d}→{h}→{c}: S(end) = {np.round(self.S_end[s], 4)}; "
+                        f"time to fit = {np.round(self.t_fit[s], 2)}")
+        return "\n".join(rows)
+
+
+def width_regime_experiment(deltas=(-4.0, -1.0, 0.0, 1.0, 4.0), *, tau: float = 0.1,
+                            lr: float = 0.01, steps: int = 8000, n: int = 8,
+                            seed: int = 0) -> WidthRegimes:
+    """The delayed rich regime of Sec. 4, p. 7: a narrowing 4→2→1 and an expanding 1→2→4 network
+    (min(d, c) ≤ h < max(d, c)), whitened inputs (n points), a unit-norm random target, neurons
+    with random directions, ‖a_k‖‖w_k‖ = τ² and δ_k = ‖a_k‖² − ‖w_k‖² = δ for every k (η = 1), all δ
+    of a shape in one :func:`linear_descent` batch. The paper: narrowing networks are lazy for all
+    δ_k ≫ 0 and expanding ones for all δ_k ≪ 0; with the opposite signs β* is outside the span of
+    M at initialisation and learning is delayed and rich. numpy ``default_rng(seed)``."""
+    deltas = as_array(deltas, "deltas", ndim=1)
+    tau = positive(tau, "tau")
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=2)
+    n = check_scalar(n, "n", kind="int", min=4)
+    rec = np.unique(np.r_[0, np.geomspace(1, steps, 60).astype(int)])
+    S_t, loss_t = [], []
+    for d, h, c in WIDTH_SHAPES.values():
+        rng = np.random.default_rng(seed)
+        X = np.linalg.qr(rng.normal(size=(n, d)))[0]               # XᵀX = I
+        beta = rng.normal(size=(c, d))
+        Y = X @ (beta / np.linalg.norm(beta)).T
+        u = rng.normal(size=(h, d))
+        v = rng.normal(size=(c, h))
+        u, v = u / np.linalg.norm(u, axis=1, keepdims=True), v / np.linalg.norm(v, axis=0, keepdims=True)
+        r = deltas / tau**2
+        alpha2 = np.where(r >= 0, (r + np.sqrt(r * r + 4)) / 2, 2 / (np.sqrt(r * r + 4) - r))
+        W1 = u[None] * (tau / np.sqrt(alpha2))[:, None, None]        # ‖w_k‖ = τ/α
+        W2 = v[None] * (tau * np.sqrt(alpha2))[:, None, None]        # ‖a_k‖ = τα
+        res = linear_descent(X, Y, [W1, W2], [1.0, 1.0], lr=lr, steps=steps, record=rec)
+        S_t.append(res["kernel_distance"])
+        loss_t.append(res["train_loss"])
+    return WidthRegimes(deltas=deltas, t=res.steps * lr, S_t=np.stack(S_t), loss_t=np.stack(loss_t),
+                        tau=tau)

@@ -17,13 +17,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from theory.core import COLORS, check_scalar, explorer, figure
-from theory.rich_lazy.linear_networks import AlignedModes, SquareGrid, square_flow, square_problem
+from theory.rich_lazy.linear_networks import (WIDTH_SHAPES, AlignedModes, SquareGrid, WidthRegimes,
+                                             square_flow, square_problem)
 from theory.rich_lazy.mirror_flow import DeepBias, MirrorFlowCheck, hyperbolic_entropy
 from theory.rich_lazy.two_layer import (Fig1a, PhaseDiagram, relu_descent, relu_student_init,
                                         teacher_student)
 
 __all__ = ["RELU_EXPLORER_GRID", "aligned_modes_figure", "deep_bias_figure", "fig1a_figure",
-           "linear_explorer", "mirror_flow_figure", "fig5b_figure", "phase_diagram_figure", "relu_explorer", "square_grid_figure"]
+           "fig5b_figure", "linear_explorer", "mirror_flow_figure", "phase_diagram_figure",
+           "relu_explorer", "square_grid_figure", "width_regime_figure"]
 
 _MODE_COLORS = (COLORS["blue"], COLORS["orange"], COLORS["green"], COLORS["red"])
 
@@ -124,6 +126,27 @@ def aligned_modes_figure(res: AlignedModes, *, every: int = 3):
     axes[0].set_ylabel("singular values of β = W₂W₁")
     axes[0].plot([], [], "o", mfc="none", color="k", label=f"descent, lr = {res.lr:g}")
     axes[0].legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def width_regime_figure(w: WidthRegimes):
+    """Sec. 4, p. 7: kernel distance S(t) of the narrowing and the expanding network for each δ
+    (gradient descent, markers joined by thin lines), with each run's time to fit (triangle)."""
+    _check(w, WidthRegimes, "w")
+    fig, axes = figure(1, 2, width="wide", height=3.2, sharey=True)
+    colors = [plt.cm.coolwarm(i / max(len(w.deltas) - 1, 1)) for i in range(len(w.deltas))]
+    t = np.maximum(w.t, w.t[1])
+    for s, (ax, name) in enumerate(zip(axes, w.shapes)):
+        d, h, c = WIDTH_SHAPES[name]
+        for p, (dl, col) in enumerate(zip(w.deltas, colors)):
+            ax.semilogx(t, w.S_t[s, p], "o-", ms=2.5, lw=0.6, color=col, label=f"δ = {dl:+g}")
+            if np.isfinite(w.t_fit[s, p]):
+                ax.plot(w.t_fit[s, p], np.interp(w.t_fit[s, p], t, w.S_t[s, p]), "v", ms=7,
+                        color=col, mec="k", mew=0.5)
+        ax.set(xlabel="time t = lr · step", title=f"{name}: {d} → {h} → {c}")
+    axes[0].set_ylabel("kernel distance S(0, t)")
+    axes[0].plot([], [], "v", color="k", label="time to fit (loss/10³)")
+    axes[0].legend(fontsize=6, loc="upper left")
     return fig
 
 
