@@ -490,8 +490,12 @@ def test_cnn_kernel_study_is_the_sequence_of_its_calls(optimizer, arch):
     assert st.result.sweep is sweep and st.result.steps.tolist() == [0, 3]
     table = st.table()
     assert list(table.index) == ["0.3", "1"]
-    if optimizer == "adam":
-        assert st.lam_hat is None
+    if arch == "lenet":
+        np.testing.assert_array_equal(st.activation, sweep.unflatten(deep.activation_change(p0, res, xp)))
+        np.testing.assert_array_equal(st.parameters, sweep.unflatten(deep.parameter_movement(p0, res)))
+        assert list(table.columns)[-2:] == ["patterns changed", "‖Δθ‖/‖θ(0)‖"]
+    elif optimizer == "adam":
+        assert st.lam_hat is None and st.activation is None and st.parameters is None
         assert list(table.columns) == ["train acc.", "test acc.", "NTK S", "centred", "feature S",
                                        "‖ΔW₁‖/‖W₁(0)‖", "Eq. 132"]
     else:

@@ -210,3 +210,23 @@ def test_rhm_mlp_sample_complexity_small():
     assert np.all((ds["test_accuracy"].values >= 0) & (ds["test_accuracy"].values <= 1))
     with pytest.raises(ValueError):
         deep_rhm.rhm_mlp_sample_complexity(3, 2, 2, 2, 2, sizes=[32, 8], seeds=[0], epochs=1, progress=False)
+
+
+# ---------------------------------------------------------------- activation patterns (Fig. 5b, 6a)
+def test_activation_change_and_parameter_movement():
+    dims = dict(channels=(2, 3), kernel=3, hidden=4, d_out=2)
+    W = deep.init_params("lenet", dims, [1.0, 1.0], [0, 1], **F64)
+    x = torch.rand(6, 1, 8, 8, dtype=torch.float64)
+    assert np.all(deep.activation_change(W, W, x) == 0) and np.all(deep.parameter_movement(W, W) == 0)
+    flipped = [w.clone() for w in W]
+    flipped[2][1] *= -1                                   # model 1: every dense pre-activation flips sign
+    ch = deep.activation_change(W, flipped, x)
+    _, z = deep._lenet(W, x)
+    units = sum(t.shape[-1] for t in z)
+    nonzero = float((z[2][1] != 0).double().mean())
+    assert ch[0] == 0 and np.isclose(ch[1], 4 / units * nonzero, rtol=1e-12)
+    total = sum(float((w[1] ** 2).sum()) for w in W)
+    np.testing.assert_allclose(deep.parameter_movement(W, flipped),
+                               [0, 2 * np.sqrt(float((W[2][1] ** 2).sum()) / total)], rtol=1e-12)
+    with pytest.raises(ValueError):
+        deep.activation_change(deep.init_params("cnn", dict(channels=(2, 2), d_out=2), 1.0, 0), W, x)

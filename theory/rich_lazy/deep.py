@@ -42,7 +42,7 @@ Contents
   s for the random hierarchy model); :func:`init_params`, :func:`forward`, :func:`layers`;
 - training: :func:`train` (full-batch Adam/AdamW, or gradient descent with one step size per
   model; cross-entropy; per-model sample masks), returning a :class:`theory.core.Result`;
-- metrics: :func:`kernel_distance`, :func:`filter_smoothness`, :func:`ntk_gram`, :func:`feature_gram`, :func:`accuracy`,
+- metrics: :func:`kernel_distance`, :func:`filter_smoothness`, :func:`activation_change`, :func:`ntk_gram`, :func:`feature_gram`, :func:`accuracy`,
   :func:`mean_imbalance`, :func:`balanced_alpha`, :func:`initial_spread`,
   :func:`layer_movement`, :func:`kernel_movement`, :func:`ntk_step_size`;
 - experiments: :func:`crossing_steps` (steps to a threshold, per configuration),
@@ -65,7 +65,8 @@ import torch
 from theory.core import (Result, Sweep, as_array, check_scalar, config_seed, first_crossing,
                          progress as _progress, resolve_device, torch_generator, train_batched)
 
-__all__ = ["ALPHAS", "ARCHITECTURES", "CONTROL_ALPHAS", "GrokkingTimes", "Hierarchy",
+__all__ = ["ALPHAS", "ARCHITECTURES", "CONTROL_ALPHAS", "GrokkingTimes", "Hierarchy", "LAPLACIAN",
+           "activation_change", "filter_smoothness", "parameter_movement",
            "KernelStudy", "ModularData", "accuracy", "balanced_alpha", "cnn_kernel_study",
            "crossing_steps", "digits", "feature_gram", "float32_device", "forward",
            "grokking_times", "imbalance_report", "init_params", "initial_spread",
@@ -372,6 +373,37 @@ def layers(params, *, device=None, dtype=None) -> list[torch.Tensor]:
     return out
 
 
+def _lenet(W, x: torch.Tensor):
+    """The ``lenet`` features (G, N, hidden) and its three ReLU layers' pre-activations, each
+    flattened to (G, N, units)."""
+    conv, pool = torch.nn.functional.conv2d, torch.nn.functional.avg_pool2d
+    B = W[0].shape[0]
+    c1, c2, k = W[0].shape[1], W[1].shape[1], W[0].shape[-1]
+    N = x.shape[0] if x.dim() == 4 else x.shape[1]
+    flat = lambda z: z.reshape(N, B, -1).transpose(0, 1)                        # noqa: E731
+    h = x.repeat(1, B, 1, 1) if x.dim() == 4 else x.transpose(0, 1).flatten(1, 2)
+    z1 = conv(h, W[0].reshape(B * c1, 1, k, k), padding=k // 2, groups=B)
+    z2 = conv(pool(torch.relu(z1), 2), W[1].reshape(B * c2, c1, 3, 3), padding=1, groups=B)
+    h = pool(torch.relu(z2), 2).reshape(N, B, c2 * 4).transpose(0, 1)           # (G, N, 4·c2)
+    z3 = torch.einsum("bnk,bhk->bnh", h, W[2])
+    return torch.relu(z3), [flat(z1), flat(z2), z3]
+
+
+def activation_change(params0, params1, x) -> np.ndarray:
+    """For the ``lenet`` networks, the fraction of (ReLU unit, probe input) pairs whose activation
+    state (pre-activation > 0) differs between ``params0`` and ``params1``: the normalised Hamming
+    distance between activation patterns of the paper's Fig. 5b and §5 reading of Fig. 6a
+    ("movement linked to changes in activation patterns"), over all three ReLU layers. (G,)."""
+    x = _probe(x)
+    W0, W1 = layers(params0, device=x.device), layers(params1, device=x.device)
+    if len(W0) != 4 or len(W1) != 4 or W0[0].dim() != 5:
+        raise ValueError("activation_change needs two lenet networks (4 layers, conv first)")
+    with torch.no_grad():
+        p0 = torch.cat([z > 0 for z in _lenet(W0, x)[1]], -1)
+        p1 = torch.cat([z > 0 for z in _lenet(W1, x)[1]], -1)
+    return (p0 != p1).double().mean((1, 2)).cpu().numpy()
+
+
 def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
     """Last hidden layer, (G, N, width), for inputs x shared by all models or batched (G, N, ...)."""
     W = params
@@ -396,13 +428,7 @@ def _features(arch: str, params, x: torch.Tensor) -> torch.Tensor:
         h = torch.relu(conv(h, W[1].reshape(B * c2, c1, 3, 3), padding=1, groups=B))
         return h.mean(dim=(2, 3)).reshape(-1, B, c2).transpose(0, 1)  # global average pooling
     if arch == "lenet":          # x: (N, 1, 8, 8) shared or (G, N, 1, 8, 8)
-        conv, pool = torch.nn.functional.conv2d, torch.nn.functional.avg_pool2d
-        c1, c2, k = W[0].shape[1], W[1].shape[1], W[0].shape[-1]
-        h = x.repeat(1, B, 1, 1) if x.dim() == 4 else x.transpose(0, 1).flatten(1, 2)
-        h = pool(torch.relu(conv(h, W[0].reshape(B * c1, 1, k, k), padding=k // 2, groups=B)), 2)
-        h = pool(torch.relu(conv(h, W[1].reshape(B * c2, c1, 3, 3), padding=1, groups=B)), 2)
-        h = h.reshape(h.shape[0], B, c2 * 4).transpose(0, 1)                     # (G, N, 4·c2)
-        return torch.relu(torch.einsum("bnk,bhk->bnh", h, W[2]))
+        return _lenet(W, x)[0]
     # hcnn: x (N, s^L) symbols shared, or (G, N, s^L); the first layer sees one-hot patches
     n_pos = x.shape[-1]
     # s from the second layer's fan-in (s·H) when there is one, else the input is one patch
@@ -705,6 +731,18 @@ def initial_spread(arch: str, params, x, alpha, seeds, *, reference: float = 1.0
     return float((f - f[idx]).abs().max() / f[ref_idx].abs().max())
 
 
+def parameter_movement(params0, params1) -> np.ndarray:
+    """‖θ(T) − θ(0)‖ / ‖θ(0)‖ per model, (G,), over all layers' weights together (the parameter
+    distance of the paper's Fig. 5b, relative to the initial norm)."""
+    W0, W1 = layers(params0), layers(params1)
+    if len(W0) != len(W1) or any(a.shape != b.shape for a, b in zip(W0, W1)):
+        raise ValueError("params0 and params1 must have the same layers and shapes")
+    d = sum(((b.detach().cpu().double() - a.detach().cpu().double()) ** 2).flatten(1).sum(1)
+            for a, b in zip(W0, W1))
+    n = sum((a.detach().cpu().double() ** 2).flatten(1).sum(1) for a in W0)
+    return torch.sqrt(d / n).numpy()
+
+
 def layer_movement(params0, params1, layer: int = 0) -> np.ndarray:
     """‖W_ℓ(T) − W_ℓ(0)‖_F / ‖W_ℓ(0)‖_F per model, (G,), for layer ``layer`` (0: the first)."""
     W0, W1 = layers(params0), layers(params1)
@@ -910,6 +948,8 @@ class KernelStudy:
     - ``smoothness``: the seed's mean over first-layer filters of :func:`filter_smoothness`
       after training (Eq. 132; large = rough), ``smoothness0`` the same at initialisation;
     - ``lam_hat``: λ̂ = λ_max(Θ₀)/N of :func:`ntk_step_size` (gradient descent), else None;
+    - ``activation``, ``parameters`` (``lenet`` only, else None): :func:`activation_change` on
+      the probe and :func:`parameter_movement`;
     - ``initial_spread``: :func:`initial_spread` of the initial networks against α = 1;
     - ``result``: the training :class:`~theory.core.Result`; ``params0``/``params``: the initial
       and trained weights (lists of tensors (G, ...), first layer first).
@@ -927,6 +967,8 @@ class KernelStudy:
     smoothness: np.ndarray
     smoothness0: np.ndarray
     lam_hat: np.ndarray | None = None
+    activation: np.ndarray | None = None
+    parameters: np.ndarray | None = None
 
     @property
     def alphas(self) -> np.ndarray:
@@ -943,6 +985,8 @@ class KernelStudy:
             cols = {"train acc.": final["train_accuracy"], "test acc.": final["test_accuracy"],
                     "NTK S": self.ntk, "centred": self.ntk_centred, "feature S": self.feature,
                     "‖ΔW₁‖/‖W₁(0)‖": self.first_layer, "Eq. 132": self.smoothness}
+            if self.activation is not None:
+                cols |= {"patterns changed": self.activation, "‖Δθ‖/‖θ(0)‖": self.parameters}
         else:
             cols = {"λ̂": self.lam_hat, "train loss": final["train_loss"], "NTK S": self.ntk,
                     "‖ΔW₁‖/‖W₁(0)‖": self.first_layer}
@@ -1008,7 +1052,11 @@ def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_fact
     return KernelStudy(sweep=sweep, result=res, params0=params0, params=params, initial_spread=spread,
                        ntk=km["ntk"], ntk_centred=km["ntk_centred"], feature=km["feature"],
                        first_layer=km["first_layer"], smoothness=smooth[0], smoothness0=smooth[1],
-                       lam_hat=lam_hat)
+                       lam_hat=lam_hat,
+                       activation=sweep.unflatten(activation_change(params0, params, probe))
+                       if arch == "lenet" else None,
+                       parameters=sweep.unflatten(parameter_movement(params0, params))
+                       if arch == "lenet" else None)
 
 
 def rhm_report(ds) -> str:
