@@ -14,7 +14,9 @@ __all__ = [
     "arcsine_kernel_slope",
     "checks",
     "collapsed_fixed_point_residual",
+    "gradient_exponent_identity",
     "linearised_block",
+    "linearised_block_plain",
     "relu_kernel_slope",
 ]
 
@@ -99,6 +101,54 @@ def linearised_block():
     }
 
 
+def linearised_block_plain():
+    """The same linearisation for the plain residual x + αf(LN x) (the paper's Eq. 4 as
+    third-party script E reads it): q_Y = q + a q_A, q′ = q_Y + bV, no fixed point in q.
+
+    Returns residuals, each zero: ``plain_d_delta_d_delta`` = ∂δ′/∂δ − [1 + bχ₁/(q + a)] at
+    δ = 0 (the spread's growth; λ_a = log of it minus log(q′/q)); ``plain_norm_growth`` =
+    q′ − (q + a + bV) at δ = 0 (the norm grows by a + bV a block); ``plain_d_delta_d_q`` =
+    ∂δ′/∂q at δ = 0 (triangular, as in the scaled form).
+    """
+    a, b, q, delta, V, chi = alpha_symbols()
+    E0, E1, D0, D1, c2 = sp.symbols("E_0 E_1 D_0 D_1 c_2", real=True)
+    rho = 1 - delta / q
+    qA = 1 - (delta / q) * (E0 + E1 * (rho - 1))
+    pA = qA - (delta / q) ** 2 * (D0 + D1 * (rho - 1))
+    qY, pY = q + a * qA, (q - delta) + a * pA
+    rY = pY / qY
+    q_new = qY + b * V
+    p_new = pY + b * (V + chi * (rY - 1) + c2 * (rY - 1) ** 2)
+    delta_new = q_new - p_new
+    at = lambda e: sp.simplify(e.subs(delta, 0))  # noqa: E731
+    return {
+        "plain_d_delta_d_delta": sp.simplify(at(sp.diff(delta_new, delta)) - (1 + b * chi / (q + a))),
+        "plain_norm_growth": at(q_new - (q + a + b * V)),
+        "plain_d_delta_d_q": at(sp.diff(delta_new, q)),
+    }
+
+
+def gradient_exponent_identity():
+    """λ_g = log[(s_M² q_Y + bχ₁)/(s_M² q_Y + bV)] for any skip weights (s_A², s_M²).
+
+    The common-mode gradient gain of a block at ρ = 1, (s_A² + a/q)(s_M² + bχ₁/q_Y), times the
+    inverse norm growth q/q′ with q_Y = s_A² q + a and q′ = s_M² q_Y + bV, simplifies to
+    (s_M² q_Y + bχ₁)/(s_M² q_Y + bV): attention drops out, and λ_g ≥ 0 exactly when χ₁ ≥ V,
+    which the Gaussian Poincaré inequality gives for every odd φ (tanh, erf), and χ₁ = V for
+    ReLU. So in this model there is no vanishing-gradient phase at depth, in either residual
+    form (book's derivation). Returns (identity residual, λ_g − λ_a − log(q_Y/(s_A² q)))
+    as the second residual, both zero (arguments of the logs compared).
+    """
+    a, b, q, _, V, chi = alpha_symbols()
+    sA2, sM2 = sp.symbols("s_A2 s_M2", positive=True)
+    qY = sA2 * q + a
+    q_new = sM2 * qY + b * V
+    common = (sA2 + a / q) * (sM2 + b * chi / qY) * q / q_new
+    diff = sA2 * (sM2 + b * chi / qY) * q / q_new
+    return (sp.simplify(common - (sM2 * qY + b * chi) / (sM2 * qY + b * V)),
+            sp.simplify(common / diff - qY / (sA2 * q)))
+
+
 def checks():
     """Every identity of this module as (claim id, source, statement, residual): the list the
     theory notebook asserts through the ledger (each residual must simplify to zero)."""
@@ -111,6 +161,14 @@ def checks():
     for k, res in enumerate(arcsine_kernel_slope()):
         out.append((f"transformer_signal.arcsine_slope_{k}", "book's derivation (erf MLP)",
                     "erf MLP: χ₁ = σ_w²/√(1+πσ_w²) = K′(1) of the arcsine kernel", res))
+    for key, residual in linearised_block_plain().items():
+        out.append((f"transformer_signal.linearised_{key}", "Subsec. 3.3; Eq. 4 as script E reads it",
+                    f"plain residual x + αf: {key} as stated (the norm grows, the spread's rate "
+                    "is 1 + α_M²χ₁/(q + α_A²))", residual))
+    for k, res in enumerate(gradient_exponent_identity()):
+        out.append((f"transformer_signal.lambda_g_identity_{k}", "Subsec. 3.4 (book's derivation)",
+                    "both residual forms: λ_g = log[(s_M²q_Y + α_M²χ₁)/(s_M²q_Y + α_M²V)], "
+                    "attention drops out; λ_g − λ_a = log(q_Y/(s_A²q))", res))
     for k, res in enumerate(relu_kernel_slope()):
         out.append((f"transformer_signal.relu_marginal_{k}", "book's derivation (ReLU MLP)",
                     "ReLU MLP: K′(1) = V = σ_w²/2, so χ₁/V = 1: LN-ReLU is marginal for every σ_w",

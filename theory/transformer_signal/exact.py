@@ -68,6 +68,7 @@ __all__ = [
     "chi_1",
     "chi_1_finite_difference",
     "collapsed_fixed_point",
+    "collapsed_norms",
     "gap_rate",
     "gradient_exponent",
     "gradient_exponent_finite_depth",
@@ -78,10 +79,25 @@ __all__ = [
     "mlp_kernel",
     "one_block_exponents",
     "simplex_fixed_point",
+    "skip_gains",
     "theory_phase_diagram",
+    "BOOK_MODEL",
+    "PAPER_ALPHA",
+    "PAPER_MODEL",
+    "PAPER_SIGMA_W",
+    "PaperPhaseDiagram",
+    "RESIDUALS",
+    "paper_phase_diagram",
 ]
 
+#: The paper's form (Eq. 4 as third-party script E reads it: x + α f(LN x); tanh MLP, as in
+#: both scripts) and the book's own earlier model (√(1−α²) x + α f(LN x), erf MLP): keyword
+#: sets for every function of the chapter that takes ``activation`` and ``residual``.
+PAPER_MODEL = {"activation": "tanh", "residual": "plain"}
+BOOK_MODEL = {"activation": "erf", "residual": "scaled"}
+
 ACTIVATIONS = ("tanh", "erf", "relu")
+RESIDUALS = ("plain", "scaled")
 _ERF_SCALE = np.sqrt(np.pi) / 2  # φ(u) = erf(√π u/2): slope 1 at the origin, like tanh
 
 
@@ -117,10 +133,37 @@ def _rho(rho, n: int | None = None, name: str = "rho") -> np.ndarray:
 # MLP branch: the Gaussian kernel of the activation
 # ---------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
-def _hermite(n_quad: int):
-    z, w = np.polynomial.hermite_e.hermegauss(n_quad)
+def _nodes(sigma_max: float, resolution: float):
+    """Trapezoid nodes z and normalised Gaussian weights on [−10, 10], spacing min(1/4, 1/(r σ)).
+
+    For an integrand f(σz) analytic in a strip (tanh: poles at u = ±iπ/2) against the Gaussian
+    weight, the trapezoid rule converges geometrically in 1/spacing: with ``resolution`` r = 5
+    nodes per unit of u = σz its error is far below 1e-12 (the book's choice; Gauss–Hermite
+    degrades as tanh(σz) steepens)."""
+    h = min(0.25, 1.0 / (resolution * max(sigma_max, 1e-12)))
+    z = np.arange(-10.0, 10.0 + h / 2, h)
+    w = np.exp(-z**2 / 2)
     return z, w / w.sum()
+
+
+def _tanh_kernel(rho, s, resolution):
+    """E tanh(u)tanh(u′) for (u, u′) of variance s², correlation ρ: a 2-D trapezoid rule over
+    (z₁, z₂) with u = s z₁, u′ = s(ρ z₁ + √(1−ρ²) z₂), looped over the broadcast pairs."""
+    out = np.empty(rho.shape)
+    for idx in np.ndindex(rho.shape):
+        r, sig = float(rho[idx]), float(s[idx])
+        z, w = _nodes(sig, resolution)
+        t1 = np.tanh(sig * z)
+        t2 = np.tanh(sig * (r * z[:, None] + np.sqrt(max(1 - r * r, 0.0)) * z[None, :]))
+        out[idx] = w @ (t1[:, None] * t2) @ w
+    return out
+
+
+def _tanh_moments(s, resolution):
+    """(V, χ₁) = (E tanh²(s z), s² E sech⁴(s z)) by the 1-D trapezoid rule."""
+    z, w = _nodes(float(np.max(s)) if np.size(s) else 1.0, resolution)
+    u = np.asarray(s)[..., None] * z
+    return np.sum(w * np.tanh(u) ** 2, -1), np.asarray(s) ** 2 * np.sum(w / np.cosh(u) ** 4, -1)
 
 
 def _phi(u, activation):
@@ -132,14 +175,14 @@ def _phi(u, activation):
     return np.maximum(u, 0.0)
 
 
-def mlp_kernel(rho, sigma_w, activation: str = "erf", n_quad: int = 200):
+def mlp_kernel(rho, sigma_w, activation: str = "tanh", resolution: float = 5.0):
     """(V, K): V = E φ(σ_w z)², K = E φ(u)φ(u′) with Var u = Var u′ = σ_w², corr(u, u′) = ρ.
 
     Closed forms: ``relu`` the arc-cosine kernel, K = σ_w²[√(1−ρ²) + (π − arccos ρ)ρ]/(2π);
     ``erf`` (φ(u) = erf(√π u/2)) the arcsine kernel, K = (2/π) arcsin(πσ_w²ρ/(2 + πσ_w²)).
-    ``tanh``: a tensor-product Gauss–Hermite rule with ``n_quad`` nodes per axis (200 nodes: the
-    slope at ρ = 1 to 1e-5 relative for σ_w ≤ 2, 2e-3 at σ_w = 3; tanh(σ_w z) becomes too steep
-    for the rule beyond).
+    ``tanh`` (the default: the MLP of the paper's Fig. 4 as both third-party scripts build it):
+    a 2-D trapezoid rule with ``resolution`` nodes per unit of the pre-activation (accurate to
+    ~1e-12 at every σ_w; see :func:`_nodes`).
     The MLP branch output of the block has per-coordinate second moment V and overlap K
     (book's reconstruction of the paper's MLP update; W_2 entries N(0, 1/d_ff)).
     Broadcasts over ``rho`` and ``sigma_w``.
@@ -155,22 +198,21 @@ def mlp_kernel(rho, sigma_w, activation: str = "erf", n_quad: int = 200):
     if activation == "erf":
         c = np.pi * s2 / (2 + np.pi * s2)
         return (2 / np.pi) * np.arcsin(c), (2 / np.pi) * np.arcsin(c * rho)
-    n_quad = check_scalar(n_quad, "n_quad", kind="int", min=1)
-    z, w = _hermite(n_quad)
-    s = np.sqrt(s2)[..., None, None]
-    r = rho[..., None, None]
-    u1 = s * z[:, None]
-    u2 = s * (r * z[:, None] + np.sqrt(np.clip(1 - r**2, 0, None)) * z[None, :])
-    W = w[:, None] * w[None, :]
-    K = np.sum(W * np.tanh(u1) * np.tanh(u2), axis=(-2, -1))
-    V = np.sum(w * np.tanh(np.sqrt(s2)[..., None] * z) ** 2, axis=-1)
+    resolution = check_scalar(resolution, "resolution", min=1.0)
+    s = np.sqrt(s2)
+    V, _ = _tanh_moments(s, resolution)
+    K = np.array(V, dtype=float, copy=True)
+    below = rho < 1.0
+    if np.any(below):
+        K[below] = _tanh_kernel(rho[below], s[below], resolution)
     return V, K
 
 
-def chi_1(sigma_w, activation: str = "erf", n_quad: int = 200):
+def chi_1(sigma_w, activation: str = "tanh", resolution: float = 5.0):
     """χ₁ = σ_w² E φ′(σ_w z)² = ∂K/∂ρ at ρ = 1 (Price's theorem): the MLP's slope at collapse.
 
-    ``relu``: σ_w²/2; ``erf``: σ_w²/√(1 + πσ_w²); ``tanh``: Gauss–Hermite quadrature.
+    ``relu``: σ_w²/2; ``erf``: σ_w²/√(1 + πσ_w²); ``tanh``: σ_w² E sech⁴(σ_w z) by the
+    trapezoid rule of :func:`mlp_kernel`.
     """
     activation = _activation(activation)
     s2 = positive(sigma_w, "sigma_w") ** 2
@@ -178,8 +220,7 @@ def chi_1(sigma_w, activation: str = "erf", n_quad: int = 200):
         return s2 / 2
     if activation == "erf":
         return s2 / np.sqrt(1 + np.pi * s2)
-    z, w = _hermite(check_scalar(n_quad, "n_quad", kind="int", min=1))
-    return s2 * np.sum(w * (1 - np.tanh(np.sqrt(s2)[..., None] * z) ** 2) ** 2, axis=-1)
+    return _tanh_moments(np.sqrt(s2), check_scalar(resolution, "resolution", min=1.0))[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,10 +321,33 @@ class BlockOutput:
     p_mid: np.ndarray
 
 
-def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: str = "erf",
-              samples: int = 4000, moments=None) -> BlockOutput:
+def _residual(residual) -> str:
+    if not isinstance(residual, str):
+        raise TypeError(f"residual must be a string, one of {RESIDUALS}")
+    if residual not in RESIDUALS:
+        raise ValueError(f"residual must be one of {RESIDUALS}, got {residual!r}")
+    return residual
+
+
+def skip_gains(alpha_A, alpha_M, residual: str = "plain"):
+    """(s_A², s_M²): the squared weights of the skip paths, (1, 1) for ``residual="plain"``
+    (x + α f(LN x), the paper's Eq. 4 as third-party script E reads it) and (1 − α_A²,
+    1 − α_M²) for ``"scaled"`` (√(1−α²) x + α f(LN x), the variant of the footnote under the
+    paper's Eq. 12 per script E, and the block of script L)."""
+    aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
+    if _residual(residual) == "plain":
+        return np.ones_like(aA * aM), np.ones_like(aA * aM)
+    return 1 - aA**2 + 0 * aM, 1 - aM**2 + 0 * aA
+
+
+def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: str = "tanh",
+              residual: str = "plain", samples: int = 4000, moments=None) -> BlockOutput:
     """One transformer block of the mean-field map (q, p) → (q′, p′); see the module docstring.
 
+    With the skip weights (s_A², s_M²) of :func:`skip_gains`:
+    q_Y = s_A² q + α_A² q_A(ρ), p_Y = s_A² p + α_A² p_A(ρ); q′ = s_M² q_Y + α_M² V,
+    p′ = s_M² p_Y + α_M² K(ρ_Y). ``residual="plain"`` (default, the paper's Eq. 4 per
+    script E): the norm grows every block; ``"scaled"``: it has a fixed point.
     Returns the output (q, p) and the state after the attention sub-block (q_mid, p_mid) =
     (q_Y, p_Y). Book's reconstruction of the paper's update map (permutation-symmetric
     ansatz). Broadcasts over every numeric argument. ``moments``: optional
@@ -293,17 +357,17 @@ def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: s
     p = as_array(p, "p")
     n = _n_tokens(n)
     aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
+    sA2, sM2 = skip_gains(aA, aM, residual)
     rho = p / q
     if np.any(rho > 1 + 1e-9) or np.any(rho < -1 / (n - 1) - 1e-9):
         raise ValueError("p/q must lie in [-1/(n-1), 1]: (q, p) is not a Gram matrix of n tokens")
     rho = np.clip(rho, -1 / (n - 1), 1.0)
     a2, a11 = _moments(rho, sigma_A, n, samples, moments)
     qA, pA = rho + (1 - rho) * a2, rho + (1 - rho) * a11
-    qY = (1 - aA**2) * q + aA**2 * qA
-    pY = (1 - aA**2) * p + aA**2 * pA
+    qY = sA2 * q + aA**2 * qA
+    pY = sA2 * p + aA**2 * pA
     V, K = mlp_kernel(np.clip(pY / qY, -1.0, 1.0), sigma_w, activation)
-    return BlockOutput(q=(1 - aM**2) * qY + aM**2 * V, p=(1 - aM**2) * pY + aM**2 * K,
-                       q_mid=qY, p_mid=pY)
+    return BlockOutput(q=sM2 * qY + aM**2 * V, p=sM2 * pY + aM**2 * K, q_mid=qY, p_mid=pY)
 
 
 @dataclass(frozen=True)
@@ -332,14 +396,20 @@ def iterate_map(q0, rho0, depth: int, **params) -> MapTrajectory:
     return MapTrajectory(q=np.stack(qs), p=np.stack(ps))
 
 
-def collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation: str = "erf"):
-    """(q*, q_Y*) of the collapsed fixed point p = q (all tokens on one line).
+def collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation: str = "tanh",
+                          residual: str = "scaled"):
+    """(q*, q_Y*) of the collapsed fixed point p = q (all tokens on one line); scaled form only.
 
     At ρ = 1 the attention output is one vector for all tokens, q_A = 1, and q_M = V(σ_w), so
     q* solves q = (1−α_M²)[(1−α_A²)q + α_A²] + α_M² V:
     q* = [(1−α_M²)α_A² + α_M² V]/[1 − (1−α_A²)(1−α_M²)],  q_Y* = (1−α_A²)q* + α_A².
     With α_A = α_M = 0 the block is the identity and q* = 1 is returned by convention.
+    ``residual="plain"`` has no such point (q grows by α_A² + α_M² V a block: see
+    :func:`collapsed_norms`) and raises ValueError.
     """
+    if _residual(residual) == "plain":
+        raise ValueError("residual='plain' has no collapsed fixed point: the norm grows by "
+                         "alpha_A² + alpha_M² V every block (use collapsed_norms)")
     aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
     V, _ = mlp_kernel(1.0, sigma_w, activation)
     den = 1 - (1 - aA**2) * (1 - aM**2)
@@ -348,47 +418,123 @@ def collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation: str = "erf"):
     return q, (1 - aA**2) * q + aA**2
 
 
-def angle_exponent(alpha_A, alpha_M, sigma_w, activation: str = "erf"):
-    """λ_a = log(1−α_A²) + log[(1−α_M²) + α_M² χ₁/q_Y*] at the collapsed fixed point.
+def _start_norm(q, alpha_A, alpha_M, sigma_w, activation, residual):
+    """The norm at which the exponents are evaluated: ``q`` if given, else q* (scaled) or the
+    input norm 1 (plain: the cloud of the paper's App. A with E‖x_i‖² = d, per the scripts)."""
+    if q is not None:
+        return positive(q, "q")
+    if residual == "plain":
+        return np.ones_like(_alpha(alpha_A, "alpha_A") * _alpha(alpha_M, "alpha_M") * 1.0)
+    return collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation, residual)[0]
 
-    The growth rate per block of 1 − ρ near ρ = 1 (paper: the angle Lyapunov exponent,
-    Subsec. 3.3; this closed form is the book's derivation for the model above). Attention
-    contributes only log(1−α_A²): its output is collapsed to first order in 1 − ρ. So without
-    MLPs (α_M = 0) λ_a = log(1−α_A²) < 0: attention-only stacks collapse to a line.
-    """
+
+def _collapsed_step(q, alpha_A, alpha_M, sigma_w, activation, residual, kernel=None):
+    """At ρ = 1 from norm q: (q_Y, q′, log diff gain, log common gain), the gains being the
+    mean-square growth of token-differential and token-common gradients through the block.
+    ``kernel``: (V, χ₁) if already computed."""
     aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
-    _, qY = collapsed_fixed_point(aA, aM, sigma_w, activation)
+    sA2, sM2 = skip_gains(aA, aM, residual)
+    V, chi = kernel if kernel is not None else (mlp_kernel(1.0, sigma_w, activation)[0],
+                                                chi_1(sigma_w, activation))
+    qY = sA2 * q + aA**2
+    q_next = sM2 * qY + aM**2 * V
     with np.errstate(divide="ignore"):
-        return np.log(1 - aA**2) + np.log((1 - aM**2) + aM**2 * chi_1(sigma_w, activation) / qY)
+        mlp = np.log(sM2 + aM**2 * chi / qY)
+        return qY, q_next, np.log(sA2) + mlp, np.log(sA2 + aA**2 / q) + mlp
 
 
-def gradient_exponent(alpha_A, alpha_M, sigma_w, activation: str = "erf"):
-    """λ_g = log[(1−α_A²) + α_A²/q*] + log[(1−α_M²) + α_M² χ₁/q_Y*] (book's derivation).
+def angle_exponent(alpha_A, alpha_M, sigma_w, activation: str = "tanh", residual: str = "plain",
+                   q=None):
+    """λ_a = log s_A² + log[s_M² + α_M² χ₁/q_Y] − log(q′/q) at ρ → 1 from norm q.
 
-    Per-block growth rate of the squared norm of backpropagated gradients at the collapsed
-    fixed point, for the token-common component of the gradient, which dominates at depth:
-    there the attention Jacobian acts as one linear map W_V on normalised tokens (mean-square
-    gain 1/q through the layer norm), whereas on token-differential components attention gives
-    zero and the rate is λ_a. The MLP branch multiplies both by the same factor.
+    The growth per block of 1 − ρ = (q − p)/q near ρ = 1 (paper: the angle Lyapunov exponent,
+    Subsec. 3.3; this closed form is the book's derivation for the model above): the spread
+    q − p grows by s_A²(s_M² + α_M²χ₁/q_Y) (attention adds nothing to it to first order: its
+    output is collapsed) while the norm grows by q′/q, with q_Y = s_A² q + α_A²,
+    q′ = s_M² q_Y + α_M² V and (s_A², s_M²) of :func:`skip_gains`.
+
+    ``residual="scaled"``, q = q* (default): q′ = q and λ_a = log(1−α_A²) +
+    log[(1−α_M²) + α_M² χ₁/q_Y*], the exponent of the collapsed fixed point; without MLPs
+    λ_a = log(1−α_A²) < 0. ``residual="plain"`` (the default), q = 1 (default): the one-block
+    exponent from the paper's input cloud (Sec. 4.1 as the scripts measure it); the norm then
+    grows and λ_a(q) → 0 as q → ∞ (the approach to collapse becomes a power of depth).
     """
-    aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
-    q, qY = collapsed_fixed_point(aA, aM, sigma_w, activation)
-    return (np.log((1 - aA**2) + aA**2 / q)
-            + np.log((1 - aM**2) + aM**2 * chi_1(sigma_w, activation) / qY))
+    residual = _residual(residual)
+    q = _start_norm(q, alpha_A, alpha_M, sigma_w, activation, residual)
+    _, q_next, diff, _ = _collapsed_step(q, alpha_A, alpha_M, sigma_w, activation, residual)
+    return diff - np.log(q_next / q)
+
+
+def gradient_exponent(alpha_A, alpha_M, sigma_w, activation: str = "tanh",
+                      residual: str = "plain", q=None):
+    """λ_g = log[s_A² + α_A²/q] + log[s_M² + α_M² χ₁/q_Y] − log(q′/q) (book's derivation).
+
+    Per-block growth of the squared norm of backpropagated gradients at ρ → 1 from norm q, for
+    the token-common component, which dominates at depth, measured against the growth of the
+    norm q′/q (the Jacobian of the tokens' direction, which a final layer norm sees; for
+    ``residual="scaled"`` at q = q* the norm is fixed and this is the raw Jacobian's rate). On
+    token-common gradients attention acts as one linear map W_V on normalised tokens
+    (mean-square gain 1/q through the layer norm); on token-differential ones it gives zero and
+    the rate is λ_a. So λ_g − λ_a = log(1 + α_A²/(s_A² q)) > 0: the boundaries λ_g = 0 and
+    λ_a = 0 differ whenever α_A > 0. Defaults of q as in :func:`angle_exponent`.
+    """
+    residual = _residual(residual)
+    q = _start_norm(q, alpha_A, alpha_M, sigma_w, activation, residual)
+    _, q_next, _, common = _collapsed_step(q, alpha_A, alpha_M, sigma_w, activation, residual)
+    return common - np.log(q_next / q)
+
+
+def collapsed_norms(alpha_A, alpha_M, sigma_w, depth: int, *, q0=None, activation: str = "tanh",
+                    residual: str = "plain"):
+    """q_ℓ at ρ = 1 for ℓ = 0..L: q_{ℓ+1} = s_M²(s_A² q_ℓ + α_A²) + α_M² V, (L+1, *shape).
+
+    Plain residual: q_ℓ = q₀ + ℓ(α_A² + α_M² V), linear growth; scaled: q_ℓ → q*."""
+    depth = check_scalar(depth, "depth", kind="int", min=1)
+    residual = _residual(residual)
+    q = _start_norm(q0, alpha_A, alpha_M, sigma_w, activation, residual)
+    kernel = (mlp_kernel(1.0, sigma_w, activation)[0], chi_1(sigma_w, activation))
+    qs = [np.asarray(q, float)]
+    for _ in range(depth):
+        qs.append(_collapsed_step(qs[-1], alpha_A, alpha_M, sigma_w, activation, residual,
+                                  kernel)[1])
+    return np.stack(qs)
+
+
+def _depth_rates(alpha_A, alpha_M, sigma_w, depth, q0, activation, residual):
+    """Per-layer (λ_a(q_ℓ), λ_g(q_ℓ), log(q_{ℓ+1}/q_ℓ)) along the collapsed norms: (L, *shape)."""
+    qs = collapsed_norms(alpha_A, alpha_M, sigma_w, depth, q0=q0, activation=activation,
+                         residual=residual)
+    la, lg, grow = [], [], []
+    kernel = (mlp_kernel(1.0, sigma_w, activation)[0], chi_1(sigma_w, activation))
+    for q in qs[:-1]:
+        _, q_next, diff, common = _collapsed_step(q, alpha_A, alpha_M, sigma_w, activation,
+                                                  residual, kernel)
+        grow.append(np.log(q_next / q))
+        la.append(diff - grow[-1])
+        lg.append(common - grow[-1])
+    return np.stack(la), np.stack(lg), np.stack(grow)
 
 
 def gradient_exponent_finite_depth(alpha_A, alpha_M, sigma_w, depth: int, n: int,
-                                   activation: str = "erf"):
-    """(1/L) log(E‖∂(X_L·R)/∂X_0‖²/‖R‖²) at the collapsed point for R with i.i.d. entries.
+                                   activation: str = "tanh", residual: str = "plain", q0=None,
+                                   normalise: bool = False):
+    """(1/L) log(E‖∂(X_L·R)/∂X_0‖²/‖R‖²) at ρ → 1 for R with i.i.d. entries, minus
+    (1/L) log(q_L/q_0) when ``normalise`` (the Jacobian of the direction: what a final layer
+    norm passes back; for the scaled form at q* the two agree).
 
-    A fraction 1/n of ‖R‖² is token-common (rate λ_g) and 1 − 1/n token-differential
-    (rate λ_a): λ_g(L) = (1/L) log[e^{Lλ_g}/n + (1 − 1/n) e^{Lλ_a}] → λ_g as L → ∞.
+    A fraction 1/n of ‖R‖² is token-common (rates λ_g(q_ℓ)) and 1 − 1/n token-differential
+    (rates λ_a(q_ℓ)), summed over the layers along :func:`collapsed_norms` from q0 (default as
+    in :func:`angle_exponent`): λ_g(L) = (1/L) log[e^{Σλ_g}/n + (1 − 1/n) e^{Σλ_a}] → λ_g as
+    L → ∞ in the scaled form. At the paper's L = 16 the token-differential part can dominate:
+    then λ_g(L) < 0 where the stack is ordered although λ_g > 0 (book's derivation).
     """
     depth, n = check_scalar(depth, "depth", kind="int", min=1), _n_tokens(n)
-    la = angle_exponent(alpha_A, alpha_M, sigma_w, activation)
-    lg = gradient_exponent(alpha_A, alpha_M, sigma_w, activation)
+    if not isinstance(normalise, bool):
+        raise TypeError("normalise must be a bool")
+    la, lg, grow = _depth_rates(alpha_A, alpha_M, sigma_w, depth, q0, activation, residual)
+    extra = 0.0 if normalise else grow.sum(0)
     with np.errstate(divide="ignore"):
-        return np.logaddexp(depth * lg - np.log(n), depth * la + np.log1p(-1 / n)) / depth
+        return (np.logaddexp(lg.sum(0) - np.log(n), la.sum(0) + np.log1p(-1 / n)) + extra) / depth
 
 
 def angle_exponent_one_block(q, rho, **params):
@@ -409,22 +555,28 @@ class SimplexFixedPoint:
     rho: float
 
 
-def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: str = "erf",
-                        samples: int = 4000, moments=None) -> SimplexFixedPoint | None:
+def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: str = "tanh",
+                        residual: str = "scaled", samples: int = 4000,
+                        moments=None) -> SimplexFixedPoint | None:
     """The fixed point with ρ* < 1 of the two-dimensional map, or None if there is none.
+
+    Scaled residual only (the plain form's norm grows without bound, so its map has no fixed
+    point in (q, p); ``residual="plain"`` raises ValueError).
 
     For a given ρ the q-equation is linear (q_M = V does not depend on ρ):
     q(ρ) = [(1−α_M²)α_A² q_A(ρ) + α_M² V]/[1 − (1−α_A²)(1−α_M²)]; then ρ* is a root of
     ρ′(q(ρ), ρ) − ρ on [−1/(n−1), 1), found by bisection (Brent) from below the collapsed root.
     """
     n = _n_tokens(n)
+    if _residual(residual) == "plain":
+        raise ValueError("residual='plain' has no simplex fixed point in (q, p): the norm grows")
     aA, aM = float(_alpha(alpha_A, "alpha_A")), float(_alpha(alpha_M, "alpha_M"))
     den = 1 - (1 - aA**2) * (1 - aM**2)
     if den <= 0:
         raise ValueError("alpha_A = alpha_M = 0 makes every state a fixed point")
     V = float(mlp_kernel(1.0, sigma_w, activation)[0])
     params = dict(alpha_A=aA, alpha_M=aM, sigma_w=sigma_w, sigma_A=sigma_A, n=n,
-                  activation=activation, samples=samples, moments=moments)
+                  activation=activation, residual="scaled", samples=samples, moments=moments)
 
     def q_of(r):
         a2, _ = _moments(r, sigma_A, n, samples, moments)
@@ -465,11 +617,12 @@ def attention_flatness(sigma_A, n: int, gaps=(1e-2, 1e-3, 1e-4), *, samples: int
     return (a2 - a11) / gaps
 
 
-def chi_1_finite_difference(sigma_w, activation: str = "tanh", h: float = 1e-5, n_quad: int = 200):
+def chi_1_finite_difference(sigma_w, activation: str = "tanh", h: float = 1e-5,
+                            resolution: float = 5.0):
     """(V − K(1 − h))/h: a one-sided finite difference of the kernel at ρ = 1, which tends to
     χ₁ = ∂K/∂ρ|_{ρ=1} as h → 0 (an independent check of :func:`chi_1`'s quadrature)."""
     h = check_scalar(h, "h", min=0.0, max=0.5, include_min=False)
-    V, K = mlp_kernel(1 - h, sigma_w, activation, n_quad)
+    V, K = mlp_kernel(1 - h, sigma_w, activation, resolution)
     return (V - K) / h
 
 
@@ -485,23 +638,28 @@ def gap_rate(rho, start: int, stop: int):
     return np.log((1 - rho[stop]) / (1 - rho[start])) / (stop - start)
 
 
-def gradient_norm_profile(alpha_A, alpha_M, sigma_w, depth: int, n: int, activation: str = "erf"):
+def gradient_norm_profile(alpha_A, alpha_M, sigma_w, depth: int, n: int, activation: str = "tanh",
+                          residual: str = "plain", q0=None):
     """Theory for log(‖∂(X_L·R)/∂X_ℓ‖²/‖R‖²) at ℓ = 0..L: (L+1, *broadcast shape).
 
-    The L − ℓ blocks above layer ℓ multiply the token-common 1/n of ‖R‖² by e^{λ_g} each and
-    the token-differential rest by e^{λ_a} (book's derivation; see
-    :func:`gradient_exponent_finite_depth`, its value at ℓ = 0 divided by L).
+    The blocks above layer ℓ multiply the token-common 1/n of ‖R‖² by their common-mode gains
+    and the token-differential rest by their differential gains (the raw Jacobian, norm growth
+    included), along :func:`collapsed_norms` from q0 (book's derivation; see
+    :func:`gradient_exponent_finite_depth` with ``normalise=False``, its value at ℓ = 0 divided
+    by L).
     """
     depth, n = check_scalar(depth, "depth", kind="int", min=1), _n_tokens(n)
-    la = np.asarray(angle_exponent(alpha_A, alpha_M, sigma_w, activation))
-    lg = np.asarray(gradient_exponent(alpha_A, alpha_M, sigma_w, activation))
-    above = (depth - np.arange(depth + 1)).reshape((-1,) + (1,) * la.ndim)
+    la, lg, grow = _depth_rates(alpha_A, alpha_M, sigma_w, depth, q0, activation,
+                                _residual(residual))
+    zero = np.zeros((1,) + la.shape[1:])
+    above_d = np.concatenate([np.cumsum((la + grow)[::-1], 0)[::-1], zero])
+    above_c = np.concatenate([np.cumsum((lg + grow)[::-1], 0)[::-1], zero])
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.logaddexp(above * lg - np.log(n), above * la + np.log1p(-1 / n))
+        return np.logaddexp(above_c - np.log(n), above_d + np.log1p(-1 / n))
 
 
-def map_tracks(cases: dict, rho0, depth: int, *, sigma_A, n: int, activation: str = "erf",
-               samples: int = 4000) -> dict:
+def map_tracks(cases: dict, rho0, depth: int, *, sigma_A, n: int, activation: str = "tanh",
+               residual: str = "plain", samples: int = 4000) -> dict:
     """name → :class:`MapTrajectory` of ``depth`` blocks from q₀ = 1 and each ρ₀ in ``rho0``,
     for named stacks ``cases`` = {name: (α_A, α_M, σ_w)}."""
     if not isinstance(cases, dict) or not cases:
@@ -514,7 +672,7 @@ def map_tracks(cases: dict, rho0, depth: int, *, sigma_A, n: int, activation: st
         aA, aM, sw = cfg
         out[name] = iterate_map(np.ones_like(rho0), rho0, depth, alpha_A=aA, alpha_M=aM,
                                 sigma_w=sw, sigma_A=sigma_A, n=n, activation=activation,
-                                samples=samples)
+                                residual=residual, samples=samples)
     return out
 
 
@@ -584,8 +742,9 @@ def attention_summary(sigma_A: float, n: int, *, rho, gaps=(1e-2, 1e-3, 1e-4),
 
 @dataclass(frozen=True)
 class OneBlockExponents:
-    """Per (α_A, α_M, σ_w) row of ``configs``: q* of the collapsed fixed point, the closed-form
-    λ_a (``linear``) and the map's one-block exponent from (q*, ``rho0``) (``step``)."""
+    """Per (α_A, α_M, σ_w) row of ``configs``: the starting norm ``q_star`` (q* of the collapsed
+    fixed point for the scaled residual, the input norm 1 for the plain one), the closed-form
+    λ_a (``linear``) and the map's one-block exponent from (q_star, ``rho0``) (``step``)."""
 
     configs: np.ndarray
     rho0: float
@@ -600,18 +759,20 @@ class OneBlockExponents:
 
 
 def one_block_exponents(configs, *, sigma_A: float, n: int, rho0: float,
+                        activation: str = "tanh", residual: str = "plain",
                         samples: int = 4000) -> OneBlockExponents:
     """λ_a two ways at each row of ``configs``: :func:`angle_exponent` and
-    :func:`angle_exponent_one_block` from q₀ = q* and ``rho0`` (book's derivation: they agree
-    as ρ₀ → 1, the linearisation of Subsec. 3.3)."""
+    :func:`angle_exponent_one_block` from q₀ (q* scaled, 1 plain) and ``rho0`` (book's
+    derivation: they agree as ρ₀ → 1, the linearisation of Subsec. 3.3)."""
     cfg = _configs_table(configs)
     rho0 = check_scalar(rho0, "rho0", min=-1.0, max=1.0, include_max=False)
     aA, aM, sw = cfg.T
-    q_star, _ = collapsed_fixed_point(aA, aM, sw)
+    model = dict(activation=activation, residual=_residual(residual))
+    q_star = _start_norm(None, aA, aM, sw, activation, residual)
     step = angle_exponent_one_block(q_star, rho0, alpha_A=aA, alpha_M=aM, sigma_w=sw,
-                                    sigma_A=sigma_A, n=n, samples=samples)
+                                    sigma_A=sigma_A, n=n, samples=samples, **model)
     return OneBlockExponents(configs=cfg, rho0=rho0, q_star=q_star,
-                             linear=angle_exponent(aA, aM, sw), step=step)
+                             linear=angle_exponent(aA, aM, sw, **model), step=step)
 
 
 @dataclass(frozen=True)
@@ -636,17 +797,19 @@ class MapPhases:
 
 
 def map_phases(stacks: dict, rho0, depth: int, *, sigma_A: float, n: int,
+               activation: str = "tanh", residual: str = "plain",
                samples: int = 4000) -> MapPhases:
     """:func:`map_tracks` for ``stacks`` = {name: (α_A, α_M, σ_w)} from q₀ = 1 and each ρ₀,
-    their λ_a, and :func:`simplex_fixed_point` of every chaotic (λ_a > 0) stack."""
-    tracks = map_tracks(stacks, rho0, depth, sigma_A=sigma_A, n=n, samples=samples)
-    exponents = {k: angle_exponent(*v) for k, v in stacks.items()}
+    their λ_a, and (scaled residual) :func:`simplex_fixed_point` of every chaotic stack."""
+    model = dict(activation=activation, residual=_residual(residual))
+    tracks = map_tracks(stacks, rho0, depth, sigma_A=sigma_A, n=n, samples=samples, **model)
+    exponents = {k: angle_exponent(*v, **model) for k, v in stacks.items()}
     simplex = {}
     for k, (aA, aM, sw) in stacks.items():
         fp = None
-        if exponents[k] > 0:
+        if exponents[k] > 0 and residual == "scaled":
             fp = simplex_fixed_point(alpha_A=aA, alpha_M=aM, sigma_w=sw, sigma_A=sigma_A, n=n,
-                                     samples=samples)
+                                     samples=samples, **model)
         if fp is not None:
             simplex[k] = fp
     return MapPhases(depth=depth, tracks=tracks, exponents=exponents, simplex=simplex)
@@ -663,11 +826,91 @@ class PhaseDiagram:
     lambda_g: np.ndarray
 
 
-def theory_phase_diagram(alpha_A: float, *, alpha_M, sigma_w) -> PhaseDiagram:
+def theory_phase_diagram(alpha_A: float, *, alpha_M, sigma_w, activation: str = "tanh",
+                         residual: str = "plain") -> PhaseDiagram:
     """:func:`angle_exponent` and :func:`gradient_exponent` over (α_M, σ_w) by broadcasting:
-    arrays (len(alpha_M), len(sigma_w))."""
+    arrays (len(alpha_M), len(sigma_w)). The book's axes (α_A fixed); the paper's axes are
+    :func:`paper_phase_diagram`'s."""
     alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
     am, sw = as_array(alpha_M, "alpha_M", ndim=1), as_array(sigma_w, "sigma_w", ndim=1)
+    model = dict(activation=activation, residual=_residual(residual))
     return PhaseDiagram(alpha_A=alpha_A, alpha_M=am, sigma_w=sw,
-                        lambda_a=angle_exponent(alpha_A, am[:, None], sw[None, :]),
-                        lambda_g=gradient_exponent(alpha_A, am[:, None], sw[None, :]))
+                        lambda_a=angle_exponent(alpha_A, am[:, None], sw[None, :], **model),
+                        lambda_g=gradient_exponent(alpha_A, am[:, None], sw[None, :], **model))
+
+
+# ---------------------------------------------------------------------------------------------
+# The paper's axes: α = α_A = α_M against σ_w (Fig. 4, as both third-party scripts draw it)
+# ---------------------------------------------------------------------------------------------
+
+#: The paper's Fig. 4 axes as the scripts draw them: α = α_A = α_M ∈ [0, 1], σ_w ∈ [1, 4].
+PAPER_ALPHA = np.linspace(0.0, 1.0, 41)
+PAPER_SIGMA_W = np.linspace(1.0, 4.0, 41)
+
+
+def _zero_crossing(x, y):
+    """The first x where y changes sign (linear interpolation), NaN if it does not."""
+    s = np.sign(y)
+    k = np.flatnonzero(s[:-1] * s[1:] < 0)
+    if k.size == 0:
+        return np.nan
+    i = k[0]
+    return float(x[i] - y[i] * (x[i + 1] - x[i]) / (y[i + 1] - y[i]))
+
+
+@dataclass(frozen=True)
+class PaperPhaseDiagram:
+    """Closed-form exponents on the paper's axes, arrays (len(alpha), len(sigma_w)), from the
+    input cloud's norm q₀ = 1: ``lambda_a`` (one block, :func:`angle_exponent`),
+    ``lambda_g`` (:func:`gradient_exponent`, the token-common rate), ``lambda_g_depth`` (the
+    raw end-to-end Jacobian through ``depth`` blocks, the paper's Subsec. 3.4 definition as the
+    scripts measure it) and ``lambda_g_direction`` (the same for the tokens' direction, the
+    norm's growth taken out); per α the σ_w of the zero crossings ``sigma_a`` (λ_a = 0) and
+    ``sigma_g`` (λ_g_direction = 0), NaN where there is none."""
+
+    alpha: np.ndarray
+    sigma_w: np.ndarray
+    model: dict
+    depth: int
+    n: int
+    lambda_a: np.ndarray
+    lambda_g: np.ndarray
+    lambda_g_depth: np.ndarray
+    lambda_g_direction: np.ndarray
+    sigma_a: np.ndarray
+    sigma_g: np.ndarray
+
+    @property
+    def report(self) -> str:
+        m = self.model
+        lines = [f"{m['residual']} residual, {m['activation']} MLP, L = {self.depth}, n = {self.n}:",
+                 f"  min λ_g (token-common, any depth) = {self.lambda_g.min():+.4f}; "
+                 f"raw λ_g(L) min = {self.lambda_g_depth.min():+.3f}",
+                 f"  direction λ_g(L) in [{self.lambda_g_direction.min():+.3f}, "
+                 f"{self.lambda_g_direction.max():+.3f}]; λ_a in [{self.lambda_a.min():+.3f}, "
+                 f"{np.nanmax(self.lambda_a):+.3f}]"]
+        for k in np.linspace(0, self.alpha.size - 1, 5).astype(int)[1:]:
+            lines.append(f"  α = {self.alpha[k]:.2f}: λ_a = 0 at σ_w = {self.sigma_a[k]:.2f}, "
+                         f"λ_g(L) = 0 at σ_w = {self.sigma_g[k]:.2f}")
+        return "\n".join(lines)
+
+
+def paper_phase_diagram(alpha=PAPER_ALPHA, sigma_w=PAPER_SIGMA_W, *, depth: int = 16, n: int = 8,
+                        activation: str = "tanh", residual: str = "plain") -> PaperPhaseDiagram:
+    """:func:`angle_exponent`, :func:`gradient_exponent` and
+    :func:`gradient_exponent_finite_depth` (raw and direction) over α = α_A = α_M × σ_w, from
+    q₀ = 1 (the paper's axes, Fig. 4 per the scripts; the closed forms are the book's)."""
+    al, sw = as_array(alpha, "alpha", ndim=1), as_array(sigma_w, "sigma_w", ndim=1)
+    depth, n = check_scalar(depth, "depth", kind="int", min=1), _n_tokens(n)
+    M = dict(activation=_activation(activation), residual=_residual(residual))
+    A, S = np.meshgrid(al, sw, indexing="ij")
+    one = np.ones_like(A)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        la = angle_exponent(A, A, S, q=one, **M)
+        lg = gradient_exponent(A, A, S, q=one, **M)
+        raw = gradient_exponent_finite_depth(A, A, S, depth, n, q0=one, **M)
+        direction = gradient_exponent_finite_depth(A, A, S, depth, n, q0=one, normalise=True, **M)
+    return PaperPhaseDiagram(alpha=al, sigma_w=sw, model=M, depth=depth, n=n, lambda_a=la,
+                             lambda_g=lg, lambda_g_depth=raw, lambda_g_direction=direction,
+                             sigma_a=np.array([_zero_crossing(sw, r) for r in la]),
+                             sigma_g=np.array([_zero_crossing(sw, r) for r in direction]))

@@ -25,6 +25,8 @@ __all__ = [
     "layer_by_layer_figure",
     "map_phases_figure",
     "measured_phase_figure",
+    "paper_measured_figure",
+    "paper_phase_figure",
     "phase_axes",
     "phase_figure",
     "simplex_width_figure",
@@ -98,7 +100,7 @@ def map_phases_figure(phases, *, fit_from: int = 20):
 
 
 def phase_axes(ax, alphas, sigma_ws, values, *, alpha_A: float, label: str,
-               vmax: float | None = None):
+               vmax: float | None = None, model: dict | None = None):
     """Heat map of ``values`` (len(alphas) × len(sigma_ws)) over (α_M, σ_w) at fixed α_A,
     diverging about 0, with the theoretical zero contours of λ_a (solid) and λ_g (dashed)."""
     from matplotlib.colors import TwoSlopeNorm
@@ -112,8 +114,9 @@ def phase_axes(ax, alphas, sigma_ws, values, *, alpha_A: float, label: str,
     fa = np.linspace(alphas.min(), alphas.max(), 120)
     fs = np.linspace(sigma_ws.min(), sigma_ws.max(), 120)
     A, S = np.meshgrid(fa, fs, indexing="ij")
-    ax.contour(A, S, angle_exponent(alpha_A, A, S), levels=[0], colors="k", linewidths=1.8)
-    ax.contour(A, S, gradient_exponent(alpha_A, A, S), levels=[0], colors="k", linewidths=1.8,
+    model = model or {}
+    ax.contour(A, S, angle_exponent(alpha_A, A, S, **model), levels=[0], colors="k", linewidths=1.8)
+    ax.contour(A, S, gradient_exponent(alpha_A, A, S, **model), levels=[0], colors="k", linewidths=1.8,
                linestyles="--")
     ax.plot([], [], "k-", label="theory λ_a = 0")
     ax.plot([], [], "k--", label="theory λ_g = 0")
@@ -121,27 +124,31 @@ def phase_axes(ax, alphas, sigma_ws, values, *, alpha_A: float, label: str,
     return im
 
 
-def phase_figure(left, right, *, alpha_A: float, labels, titles, suptitle: str, vmax: float = 1.0):
+def phase_figure(left, right, *, alpha_A: float, labels, titles, suptitle: str, vmax: float = 1.0,
+                 model: dict | None = None):
     """Two :func:`phase_axes` panels side by side. ``left``/``right``: (alphas, sigma_ws, values).
 
     :func:`theory_phase_figure` and :func:`measured_phase_figure` are the chapter's two uses."""
     fig, axes = figure(1, 2, width="wide", height=4.2)
     for ax, (al, sw, val), lab, tit in zip(axes, (left, right), labels, titles):
-        phase_axes(ax, al, sw, val, alpha_A=alpha_A, label=lab, vmax=vmax)
+        phase_axes(ax, al, sw, val, alpha_A=alpha_A, label=lab, vmax=vmax, model=model)
         ax.set_title(tit)
     axes[0].legend(loc="upper left", fontsize=8)
     fig.suptitle(suptitle)
     return fig
 
 
-def theory_phase_figure(diagram):
+def theory_phase_figure(diagram, *, model: dict):
     """The closed-form λ_a and λ_g over (α_M, σ_w) at fixed α_A (theory notebook); ``diagram``:
-    a :class:`~theory.transformer_signal.exact.PhaseDiagram`."""
+    a :class:`~theory.transformer_signal.exact.PhaseDiagram`, ``model`` the activation and
+    residual it was computed with (for the contours)."""
     grid, alpha_A = (diagram.alpha_M, diagram.sigma_w), diagram.alpha_A
     return phase_figure((*grid, diagram.lambda_a), (*grid, diagram.lambda_g), alpha_A=alpha_A,
+                        model=model,
                         labels=(r"$\lambda_a$ (theory)", r"$\lambda_g$ (theory)"),
                         titles=("Angle exponent: ordered (blue) | chaotic (red)", "Gradient exponent"),
-                        suptitle=f"Theory at α_A = {alpha_A:g}, σ_A = 1, erf MLP (closed form)")
+                        suptitle=f"Theory at α_A = {alpha_A:g}, σ_A = 1, {model['activation']} MLP, "
+                                 f"{model['residual']} residual (closed form)")
 
 
 def measured_phase_figure(diagrams):
@@ -149,7 +156,7 @@ def measured_phase_figure(diagrams):
     :class:`~theory.transformer_signal.simulate.MeasuredPhaseDiagrams`."""
     m = diagrams
     return phase_figure((*m.grid_angle, m.lambda_a), (*m.grid_gradient, m.lambda_g),
-                        alpha_A=m.alpha_A,
+                        alpha_A=m.alpha_A, model=m.model,
                         labels=(r"measured $\lambda_a$", r"measured $\lambda_g$"),
                         titles=(f"λ_a: one block, d = {m.d_angle}, {m.seeds_angle} seeds",
                                 f"λ_g: autograd, L = {m.depth}, d = {m.d_gradient}, "
@@ -168,7 +175,7 @@ def layer_by_layer_figure(result):
     alpha_A, alpha_M, sigma_w = result.configs.T
     d, n, sigma_A = result.d, result.n, result.sigma_A
     depth = mf.rho.shape[0] - 1
-    la = angle_exponent(alpha_A, alpha_M, sigma_w)
+    la = angle_exponent(alpha_A, alpha_M, sigma_w, **result.model)
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=4.0)
     ell = np.arange(depth + 1)
     seeds, seeds_full = sim.rho.shape[-1], full.rho.shape[-1]
@@ -323,33 +330,39 @@ def _explorer_table(sigma_A: float, n: int):
 
 @lru_cache(maxsize=128)
 def _explorer_map(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: float, n: int,
-                  depth: int):
-    """The map's trajectories from the explorer's five starting cosines, and the simplex ρ*."""
+                  depth: int, residual: str):
+    """The map's trajectories from the explorer's five starting cosines, and (scaled residual,
+    chaotic phase) the simplex ρ*. The erf MLP: its kernel is in closed form, so a frame is
+    cheap (the tanh kernel is a 2-D quadrature)."""
     rho0 = np.array(_EXPLORER_RHO0)
     params = dict(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A, n=n,
-                  moments=_explorer_table(sigma_A, n))
+                  moments=_explorer_table(sigma_A, n), activation="erf", residual=residual)
     tr = iterate_map(np.ones_like(rho0), rho0, depth, **params)
-    la = float(angle_exponent(alpha_A, alpha_M, sigma_w))
+    la = float(angle_exponent(alpha_A, alpha_M, sigma_w, "erf", residual))
     fp = None
-    if la > 0 and (alpha_A > 0 or alpha_M > 0):
+    if residual == "scaled" and la > 0 and (alpha_A > 0 or alpha_M > 0):
         fp = simplex_fixed_point(**params)
     return tr, fp
 
 
-@explorer(alpha_A=[0.1, 0.3, 0.6, 0.9], alpha_M=[0.0, 0.3, 0.6, 0.9], sigma_w=[0.5, 2.0, 6.0],
-          labels={"alpha_A": "α_A", "alpha_M": "α_M", "sigma_w": "σ_w"})
-def signal_explorer(alpha_A: float = 0.3, alpha_M: float = 0.6, sigma_w: float = 6.0):
-    """ρ_ℓ and q_ℓ through 32 blocks of the mean-field map (n = 8 tokens, σ_A = 1) from five
-    starting cosines, with λ_a, λ_g and (in the chaotic phase) the simplex fixed point ρ*.
+@explorer(alpha_A=[0.1, 0.5, 0.9], alpha_M=[0.0, 0.5, 0.9], sigma_w=[0.5, 2.0, 6.0],
+          residual=["plain", "scaled"],
+          labels={"alpha_A": "α_A", "alpha_M": "α_M", "sigma_w": "σ_w", "residual": "residual"})
+def signal_explorer(alpha_A: float = 0.5, alpha_M: float = 0.5, sigma_w: float = 6.0,
+                    residual: str = "plain"):
+    """ρ_ℓ and q_ℓ through 32 blocks of the mean-field map (n = 8 tokens, σ_A = 1, erf MLP) from
+    five starting cosines, with λ_a, λ_g (at q = 1 for the plain residual x + αf, the paper's
+    Eq. 4 per script E; at q* for the scaled one) and, scaled and chaotic, the simplex ρ*.
 
     The book's reconstruction of the paper's update map (Subsec. 3.3), with the attention
     moments tabulated once at 161 cosines (2000 fixed-seed logit matrices each) and
     interpolated, so that a frame costs a few hundredths of a second before drawing.
     """
     n, depth, sigma_A = 8, 32, 1.0
-    tr, fp = _explorer_map(float(alpha_A), float(alpha_M), float(sigma_w), sigma_A, n, depth)
-    la = float(angle_exponent(alpha_A, alpha_M, sigma_w))
-    lg = float(gradient_exponent(alpha_A, alpha_M, sigma_w))
+    tr, fp = _explorer_map(float(alpha_A), float(alpha_M), float(sigma_w), sigma_A, n, depth,
+                           str(residual))
+    la = float(angle_exponent(alpha_A, alpha_M, sigma_w, "erf", residual))
+    lg = float(gradient_exponent(alpha_A, alpha_M, sigma_w, "erf", residual))
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.4)
     layers = np.arange(depth + 1)
     colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, len(_EXPLORER_RHO0)))
@@ -363,6 +376,68 @@ def signal_explorer(alpha_A: float = 0.3, alpha_M: float = 0.6, sigma_w: float =
             title=f"λ_a = {la:+.3f}, λ_g = {lg:+.3f} ({phase})")
     ax1.set(xlabel="layer ℓ", ylabel=r"norm $q_\ell$", title="per-coordinate token norm")
     ax0.legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Mean-field map, n = {n}, σ_A = {sigma_A:g}: α_A = {alpha_A:g}, "
-                 f"α_M = {alpha_M:g}, σ_w = {sigma_w:g}")
+    fig.suptitle(f"Mean-field map ({residual} residual, erf MLP), n = {n}, σ_A = {sigma_A:g}: "
+                 f"α_A = {alpha_A:g}, α_M = {alpha_M:g}, σ_w = {sigma_w:g}")
+    return fig
+
+
+# --- the paper's axes (theory.ipynb, simulation.ipynb) --------------------------------------
+
+def _paper_panel(ax, alpha, sigma_w, values, *, label: str, contours, vmax: float):
+    """Heat map over (α, σ_w) diverging about 0, with zero contours ``contours`` = list of
+    (alpha, sigma_w, field, linestyle, legend label) drawn in black."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    values = np.clip(np.asarray(values, float), -vmax, vmax)
+    im = ax.pcolormesh(alpha, sigma_w, values.T, cmap="RdBu_r", shading="nearest",
+                       norm=TwoSlopeNorm(0.0, -vmax, vmax))
+    plt.colorbar(im, ax=ax, label=label)
+    for al, sw, field, ls, lab in contours:
+        field = np.nan_to_num(np.asarray(field, float), neginf=-1e3)
+        if field.min() < 0 < field.max():
+            ax.contour(al, sw, field.T, levels=[0], colors="k", linewidths=1.6, linestyles=ls)
+        ax.plot([], [], "k", ls=ls, label=lab)
+    ax.set(xlabel=r"$\alpha = \alpha_A = \alpha_M$", ylabel=r"$\sigma_w$")
+
+
+def paper_phase_figure(*diagrams, vmax: float = 0.3):
+    """For each :class:`~theory.transformer_signal.exact.PaperPhaseDiagram` (one row per
+    model): λ_a from q₀ = 1 (left) and the finite-depth λ_g of the tokens' direction (right)
+    over the paper's axes, each with the zero contours of λ_a (solid) and λ_g(L) (dashed)."""
+    fig, axes = figure(len(diagrams), 2, width="wide", height=3.6 * len(diagrams))
+    axes = np.atleast_2d(axes)
+    for row, dg in zip(axes, diagrams):
+        m = dg.model
+        cont = [(dg.alpha, dg.sigma_w, dg.lambda_a, "-", "λ_a = 0"),
+                (dg.alpha, dg.sigma_w, dg.lambda_g_direction, "--", f"λ_g(L={dg.depth}) = 0")]
+        _paper_panel(row[0], dg.alpha, dg.sigma_w, dg.lambda_a, label=r"$\lambda_a$ (theory)",
+                     contours=cont, vmax=vmax)
+        _paper_panel(row[1], dg.alpha, dg.sigma_w, dg.lambda_g_direction,
+                     label=rf"$\lambda_g(L={dg.depth})$ (theory)", contours=cont, vmax=vmax)
+        row[0].set_title(f"{m['residual']} residual, {m['activation']}: angle exponent")
+        row[1].set_title(f"{m['residual']}: gradient exponent, direction, L = {dg.depth}, n = {dg.n}")
+        row[0].legend(loc="lower left", fontsize=7)
+    fig.suptitle("The paper's axes (Fig. 4 per the scripts), closed forms at ρ → 1 from q₀ = 1, "
+                 "σ_A plays no part")
+    return fig
+
+
+def paper_measured_figure(measured, theory, *, vmax: float = 0.3):
+    """Measured λ_a and λ_g(L) of the direction on the paper's axes (``measured``: a
+    :class:`~theory.transformer_signal.simulate.PaperPhaseMeasurement`) with the zero contours
+    of the closed forms (``theory``: a :class:`~theory.transformer_signal.exact.PaperPhaseDiagram`
+    of the same model, depth and n, on a finer grid)."""
+    m, t = measured, theory
+    fig, axes = figure(1, 2, width="wide", height=4.0)
+    cont = [(t.alpha, t.sigma_w, t.lambda_a, "-", "theory λ_a = 0"),
+            (t.alpha, t.sigma_w, t.lambda_g_direction, "--", f"theory λ_g(L={t.depth}) = 0")]
+    _paper_panel(axes[0], m.alpha, m.sigma_w, m.lambda_a, label=r"measured $\lambda_a$",
+                 contours=cont, vmax=vmax)
+    _paper_panel(axes[1], m.alpha, m.sigma_w, m.lambda_g_direction,
+                 label=rf"measured $\lambda_g(L={m.depth})$", contours=cont, vmax=vmax)
+    axes[0].set_title(f"λ_a: one block, d = {m.d}, {m.seeds_angle} seeds")
+    axes[1].set_title(f"λ_g: autograd, L = {m.depth}, d = {m.d}, {m.seeds_gradient} seed(s)")
+    axes[0].legend(loc="lower left", fontsize=7)
+    fig.suptitle(f"Measured on the paper's axes: {m.model['residual']} residual, "
+                 f"{m.model['activation']} MLP, n = {m.n}, σ_A = {m.sigma_A:g}, float64")
     return fig

@@ -25,7 +25,8 @@ from theory.core import (Result, as_array, check_scalar, config_seed, counter_wo
                          train_batched)
 from theory.core import progress as _progress
 from theory.transformer_signal.exact import (_activation, _alpha, _configs_table, _n_tokens,
-                                             angle_exponent, gradient_exponent)
+                                             _residual, angle_exponent, gradient_exponent,
+                                             skip_gains)
 
 __all__ = [
     "AngleExponentCheck",
@@ -36,7 +37,9 @@ __all__ = [
     "LayerByLayer",
     "MeasuredPhaseDiagrams",
     "PHASE_GRID_ANGLE",
+    "PAPER_GRID",
     "PHASE_GRID_GRADIENT",
+    "PaperPhaseMeasurement",
     "SIMULATION_CONFIGS",
     "SIMULATION_STACKS",
     "SimplexScatter",
@@ -55,6 +58,7 @@ __all__ = [
     "measure_gradient_exponent",
     "measured_phase_diagram",
     "measured_phase_diagrams",
+    "paper_phase_measurement",
     "propagate",
     "sample_tokens",
     "simplex_scatter",
@@ -150,16 +154,18 @@ class BatchedTransformer:
     """
 
     def __init__(self, alpha_A, alpha_M, sigma_w, sigma_A, *, d: int, depth: int,
-                 activation: str = "erf", generator=None, seeds=None, device=None, dtype=None,
-                 requires_grad: bool = False):
+                 activation: str = "tanh", residual: str = "plain", generator=None, seeds=None,
+                 device=None, dtype=None, requires_grad: bool = False):
         aA, aM, sw, sA = _configs(alpha_A, alpha_M, sigma_w, sigma_A)
         self.d, self.depth = _int(d, "d"), _int(depth, "depth")
         self.activation = _activation(activation)
+        self.residual = _residual(residual)
         device, dtype = resolve_device(device), resolve_dtype(dtype)
         B = aA.size
         t = lambda v: torch.as_tensor(v, dtype=dtype, device=device)[:, None, None]  # noqa: E731
-        self.skip_A, self.gain_A = t(np.sqrt(1 - aA**2)), t(aA)
-        self.skip_M, self.gain_M = t(np.sqrt(1 - aM**2)), t(aM)
+        sA2, sM2 = skip_gains(aA, aM, self.residual)
+        self.skip_A, self.gain_A = t(np.sqrt(sA2)), t(aA)
+        self.skip_M, self.gain_M = t(np.sqrt(sM2)), t(aM)
         std = {k: t(v) for k, v in _weight_stds(aA, aM, sw, sA, self.d).items()}
         d = self.d
         if seeds is not None:
@@ -251,26 +257,28 @@ def _random_linear(T: torch.Tensor, std: torch.Tensor, generator) -> torch.Tenso
     return R.transpose(-1, -2) @ (std * G).transpose(-1, -2)
 
 
-def _block_projected(X, cfg, activation: str, generator):
+def _block_projected(X, cfg, activation: str, generator, residual: str = "plain"):
     """One block with fresh weights, every weight sampled through :func:`_random_linear`."""
     aA, aM, sw, sA = cfg
+    skip_A = torch.ones_like(aA) if residual == "plain" else (1 - aA**2).sqrt()
+    skip_M = torch.ones_like(aM) if residual == "plain" else (1 - aM**2).sqrt()
     d = X.shape[-1]
     H = math.sqrt(d) * X / X.norm(dim=-1, keepdim=True)
     qk = (sA / d).sqrt()
     Q, K = _random_linear(H, qk, generator), _random_linear(H, qk, generator)
     A = torch.softmax(Q @ K.transpose(-1, -2) / math.sqrt(d), dim=-1)
     Vv = _random_linear(H, torch.full_like(qk, 1 / math.sqrt(d)), generator)
-    Y = (1 - aA**2).sqrt() * X + aA * (A @ Vv)
+    Y = skip_A * X + aA * (A @ Vv)
     H2 = math.sqrt(d) * Y / Y.norm(dim=-1, keepdim=True)
     U = _ACT[activation](_random_linear(H2, sw / math.sqrt(d), generator))
     M = _random_linear(U, torch.full_like(qk, 1 / math.sqrt(d)), generator)
-    return (1 - aM**2).sqrt() * Y + aM * M
+    return skip_M * Y + aM * M
 
 
 @torch.no_grad()
 def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int, rho0, q0=1.0,
-              seeds: int = 1, seed: int = 0, activation: str = "erf", chunk: int = 64,
-              method: str = "projected", device=None, dtype=None,
+              seeds: int = 1, seed: int = 0, activation: str = "tanh", residual: str = "plain",
+              chunk: int = 64, method: str = "projected", device=None, dtype=None,
               progress: bool = False) -> GeometryTrajectory:
     """Token geometry through ``depth`` random blocks, for each config × ``seeds`` replicates.
 
@@ -284,7 +292,7 @@ def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
     """
     if method not in ("full", "projected"):
         raise ValueError(f"method must be 'full' or 'projected', got {method!r}")
-    activation = _activation(activation)
+    activation, residual = _activation(activation), _residual(residual)
     aA, aM, sw, sA, r0, qq0 = _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0)
     C, seeds = aA.size, _int(seeds, "seeds")
     depth, chunk = _int(depth, "depth"), _int(chunk, "chunk")
@@ -301,14 +309,14 @@ def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
                           device=device, dtype=dtype)
         if method == "full":
             model = BatchedTransformer(*(v[sl] for v in cfg), d=d, depth=depth,
-                                       activation=activation, generator=gen, device=device,
-                                       dtype=dtype)
+                                       activation=activation, residual=residual, generator=gen,
+                                       device=device, dtype=dtype)
             xs = model.forward(X, keep=True)
         else:
             c = [torch.as_tensor(v[sl], dtype=dtype, device=X.device)[:, None, None] for v in cfg]
             xs = [X]
             for _ in range(depth):
-                xs.append(_block_projected(xs[-1], c, activation, gen))
+                xs.append(_block_projected(xs[-1], c, activation, gen, residual))
         for ell, Xl in enumerate(xs):
             out[:, ell, sl] = torch.stack(token_geometry(Xl)).cpu().numpy()
     out = out.reshape(3, depth + 1, C, seeds)
@@ -316,31 +324,46 @@ def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
 
 
 def measure_angle_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, rho0=0.99,
-                           q0=1.0, seeds: int = 4, seed: int = 0, activation: str = "erf",
-                           chunk: int = 64, method: str = "full", device=None,
-                           dtype=None) -> np.ndarray:
+                           q0=1.0, seeds: int = 4, seed: int = 0, activation: str = "tanh",
+                           residual: str = "plain", chunk: int = 64, method: str = "full",
+                           device=None, dtype=None) -> np.ndarray:
     """log[(1 − ρ₁)/(1 − ρ₀)] over one random block, with the realised input ρ₀: (C, seeds).
 
     The paper's λ_a measurement (Sec. 4.1 as cited by the third-party scripts): start from ρ₀
-    close to 1 and q₀ = q* (the collapsed fixed point). Full d × d weights by default (see
-    :func:`propagate` for ``method``).
+    close to 1 and q₀ = 1 (the scripts' input cloud; the book's scaled-form results start at
+    q₀ = q*, the collapsed fixed point). Full d × d weights by default (see :func:`propagate`
+    for ``method``).
     """
     tr = propagate(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=d, depth=1, rho0=rho0, q0=q0,
-                   seeds=seeds, seed=seed, activation=activation, chunk=chunk, method=method,
-                   device=device, dtype=dtype)
+                   seeds=seeds, seed=seed, activation=activation, residual=residual, chunk=chunk,
+                   method=method, device=device, dtype=dtype)
     return np.log((1 - tr.rho[1]) / (1 - tr.rho[0]))
 
 
 def measure_gradient_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
                               rho0=0.99, q0=1.0, seeds: int = 2, seed: int = 0,
-                              activation: str = "erf", chunk: int = 16, device=None,
-                              dtype=None):
+                              activation: str = "tanh", residual: str = "plain",
+                              normalise: bool = False, chunk: int = 16, device=None, dtype=None):
     """λ_g by autograd: (1/L) log(‖∂(X_L·R)/∂X_0‖²_F/‖R‖²_F), R with i.i.d. N(0, 1) entries
     (the paper's Subsec. 3.4 definition through the end-to-end Jacobian; L = 16 in its scripts).
+    With ``normalise=True`` minus (1/L) log(q_L/q_0), the measured growth of the norm: the
+    Jacobian of the tokens' direction (book's variant for the plain residual, whose norm grows).
 
     Returns (lambda_g (C, seeds), log_norms (L+1, C, seeds)) where log_norms[ℓ] is
     log(‖∂(X_L·R)/∂X_ℓ‖²/‖R‖²), the backpropagated squared gradient norm at every layer.
     """
+    if not isinstance(normalise, bool):
+        raise TypeError("normalise must be a bool")
+    logs, growth = _gradient_runs(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=d, depth=depth,
+                                  rho0=rho0, q0=q0, seeds=seeds, seed=seed, activation=activation,
+                                  residual=residual, chunk=chunk, device=device, dtype=dtype)
+    return (logs[0] - (growth if normalise else 0.0)) / depth, logs
+
+
+def _gradient_runs(alpha_A, alpha_M, sigma_w, sigma_A, *, n, d, depth, rho0, q0, seeds, seed,
+                   activation, residual, chunk, device, dtype):
+    """The autograd runs of :func:`measure_gradient_exponent`: log_norms (L+1, C, seeds) and
+    the measured log(q_L/q_0) (C, seeds)."""
     aA, aM, sw, sA, r0, qq0 = _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0)
     C, seeds = aA.size, _int(seeds, "seeds")
     depth, chunk = _int(depth, "depth"), _int(chunk, "chunk")
@@ -349,20 +372,21 @@ def measure_gradient_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: 
     r0, qq0 = np.repeat(r0, seeds), np.repeat(qq0, seeds)
     cfg = [np.repeat(v, seeds) for v in (aA, aM, sw, sA)]
     gen = torch_generator(seed, device)
-    logs = np.zeros((depth + 1, C * seeds))
+    logs, growth = np.zeros((depth + 1, C * seeds)), np.zeros(C * seeds)
     for sl in _chunks(C * seeds, chunk):
         X = sample_tokens(sl.stop - sl.start, n, d, r0[sl], qq0[sl], generator=gen,
                           device=device, dtype=dtype)
         model = BatchedTransformer(*(v[sl] for v in cfg), d=d, depth=depth, activation=activation,
-                                   generator=gen, device=device, dtype=dtype)
+                                   residual=residual, generator=gen, device=device, dtype=dtype)
         X.requires_grad_(True)
         xs = model.forward(X, keep=True)
         R = torch.randn(xs[-1].shape, generator=gen, dtype=dtype, device=X.device)
         grads = torch.autograd.grad((xs[-1] * R).sum(), xs[:-1])
         norms = torch.stack([g.pow(2).sum((-2, -1)) for g in grads] + [R.pow(2).sum((-2, -1))])
         logs[:, sl] = (norms / R.pow(2).sum((-2, -1))).log().detach().cpu().numpy()
-    logs = logs.reshape(depth + 1, C, seeds)
-    return logs[0] / depth, logs
+        q_in, q_out = token_geometry(X.detach())[0], token_geometry(xs[-1].detach())[0]
+        growth[sl] = (q_out / q_in).log().cpu().numpy()
+    return logs.reshape(depth + 1, C, seeds), growth.reshape(C, seeds)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,6 +445,7 @@ class LayerByLayer:
     sigma_A: float
     n: int
     d: int
+    model: dict
     map: object
     projected: GeometryTrajectory
     full: GeometryTrajectory
@@ -435,7 +460,8 @@ class LayerByLayer:
 
 def layer_by_layer(stacks: dict, sigma_A: float, *, n: int, d: int, depth: int, rho0=0.2,
                    seeds: int = 8, seed: int = 1, full_depth: int = 16, full_seeds: int = 2,
-                   full_seed: int = 2) -> LayerByLayer:
+                   full_seed: int = 2, activation: str = "tanh",
+                   residual: str = "plain") -> LayerByLayer:
     """The map against random transformers layer by layer, from q₀ = 1 and ``rho0``, for
     ``stacks`` = {name: (α_A, α_M, σ_w)} (e.g. :data:`SIMULATION_STACKS`).
 
@@ -451,12 +477,14 @@ def layer_by_layer(stacks: dict, sigma_A: float, *, n: int, d: int, depth: int, 
     full_depth = _int(full_depth, "full_depth")
     if full_depth > _int(depth, "depth"):
         raise ValueError(f"full_depth must be at most depth = {depth}, got {full_depth}")
-    sim = propagate(aA, aM, sw, sA, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds, seed=seed)
+    model = dict(activation=_activation(activation), residual=_residual(residual))
+    sim = propagate(aA, aM, sw, sA, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds, seed=seed,
+                    **model)
     full = propagate(aA, aM, sw, sA, n=n, d=d, depth=full_depth, rho0=rho0, seeds=full_seeds,
-                     seed=full_seed, method="full")
+                     seed=full_seed, method="full", **model)
     mf = iterate_map(np.ones(aA.size), np.full(aA.size, as_array(rho0, "rho0")), depth, alpha_A=aA,
-                     alpha_M=aM, sigma_w=sw, sigma_A=sA, n=n)
-    return LayerByLayer(names=names, configs=cfg, sigma_A=float(sA[0]), n=n, d=d, map=mf,
+                     alpha_M=aM, sigma_w=sw, sigma_A=sA, n=n, **model)
+    return LayerByLayer(names=names, configs=cfg, sigma_A=float(sA[0]), n=n, d=d, model=model, map=mf,
                         projected=sim, full=full,
                         dev=np.abs(sim.rho.mean(-1) - mf.rho).max(0),
                         dev_full=np.abs(full.rho.mean(-1) - mf.rho[:full_depth + 1]).max(0))
@@ -478,14 +506,15 @@ class AttentionOnlyCollapse:
 
 def attention_only_collapse(alpha_A, sigma_A: float, *, n: int, d: int, depth: int, rho0=0.2,
                             seeds: int, seed: int, floor: float = 1e-9,
-                            skip: int = 3) -> AttentionOnlyCollapse:
+                            skip: int = 3, residual: str = "scaled") -> AttentionOnlyCollapse:
     """:func:`propagate` attention-only stacks (α_M = 0; σ_w plays no part) with projected
     weights from q₀ = 1, ``rho0``, and fit the slope of log(1 − ρ_ℓ) of the seed-mean cosine
     over the layers where 1 − ρ > ``floor``, skipping the first ``skip``. The map predicts
-    log(1 − α_A²) per layer (book's derivation, the attention output collapsed to first order)."""
+    log(1 − α_A²) per layer for the scaled residual (book's derivation, the attention output
+    collapsed to first order); the plain one collapses as a power of depth instead."""
     alpha_A = as_array(alpha_A, "alpha_A", ndim=1)
     tr = propagate(alpha_A, 0.0, 1.0, sigma_A, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds,
-                   seed=seed)
+                   seed=seed, residual=_residual(residual))
     rho = tr.rho.mean(-1)
     fits = [fit_log_gap_slope(rho[:, k], floor=floor, skip=skip) for k in range(alpha_A.size)]
     return AttentionOnlyCollapse(alpha_A=alpha_A, d=d, seeds=seeds, rho=rho, fits=fits,
@@ -516,9 +545,11 @@ class SimplexScatter:
 
 
 def simplex_scatter(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: float, *, widths,
-                    n: int, depth: int, seeds: int, seed: int, last: int = 16) -> SimplexScatter:
+                    n: int, depth: int, seeds: int, seed: int, last: int = 16,
+                    activation: str = "tanh") -> SimplexScatter:
     """Mean cosine and scatter (std over pairs) of the tokens over the last ``last`` layers of a
-    stack from ρ₀ = 0.2 (projected weights), at each width, the exponent of spread ∝
+    scaled-residual stack (the plain one has no fixed point) from ρ₀ = 0.2 (projected
+    weights), at each width, the exponent of spread ∝
     d^exponent (least squares in log–log) and the map's
     :func:`~theory.transformer_signal.exact.simplex_fixed_point` (None if it has none)."""
     from theory.transformer_signal.exact import simplex_fixed_point
@@ -530,12 +561,13 @@ def simplex_scatter(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: flo
     spread, final = [], []
     for w in widths:
         tr = propagate(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=w, depth=depth, rho0=0.2,
-                       seeds=seeds, seed=seed)
+                       seeds=seeds, seed=seed, activation=activation, residual="scaled")
         spread.append(tr.spread[-last:].mean())
         final.append(tr.rho[-last:].mean())
     spread, final = np.array(spread), np.array(final)
     exponent = float(np.polyfit(np.log(widths), np.log(spread), 1)[0]) if len(widths) > 1 else np.nan
-    fp = simplex_fixed_point(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A, n=n)
+    fp = simplex_fixed_point(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A, n=n,
+                             activation=activation, residual="scaled")
     return SimplexScatter(config=(alpha_A, alpha_M, sigma_w), widths=np.array(widths), depth=depth,
                           last=last, seeds=seeds, final_rho=final, spread=spread, exponent=exponent,
                           fixed_point=fp)
@@ -543,32 +575,35 @@ def simplex_scatter(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: flo
 
 def measured_phase_diagram(alpha_A: float, alpha_M, sigma_w, sigma_A: float, *, n: int, d: int,
                            seeds: int, seed: int, kind: str = "angle", depth: int = 16,
-                           chunk: int = 16, progress: bool = False) -> np.ndarray:
+                           chunk: int = 16, progress: bool = False, activation: str = "tanh",
+                           residual: str = "plain") -> np.ndarray:
     """Measured exponent over the grid alpha_M × sigma_w: (len(alpha_M), len(sigma_w)).
 
-    ``kind="angle"``: one block from ρ₀ = 0.99, q₀ = q*, ``seeds`` seeds a point, projected
+    ``kind="angle"``: one block from ρ₀ = 0.99, q₀ = q* (scaled residual) or 1 (plain),
+    ``seeds`` seeds a point, projected
     weights, one generator (``seed``). ``kind="gradient"``: λ_g by autograd through ``depth``
     full-weight blocks, 1 replicate per seed, the grid in chunks of ``chunk`` points, chunk i
     (starting at point i) with generator seed ``seed + i``. Mean over seeds.
     """
     from theory.core import Sweep
-    from theory.transformer_signal.exact import collapsed_fixed_point
+    from theory.transformer_signal.exact import _start_norm
 
+    M = dict(activation=_activation(activation), residual=_residual(residual))
     if kind not in ("angle", "gradient"):
         raise ValueError(f"kind must be 'angle' or 'gradient', got {kind!r}")
     sweep = Sweep(alpha_M=as_array(alpha_M, "alpha_M", ndim=1), sigma_w=as_array(sigma_w, "sigma_w", ndim=1))
     aM, sw = sweep.column("alpha_M"), sweep.column("sigma_w")
-    q0, _ = collapsed_fixed_point(alpha_A, aM, sw)
+    q0 = _start_norm(None, alpha_A, aM, sw, activation, residual) * np.ones_like(aM)
     if kind == "angle":
         m = measure_angle_exponent(alpha_A, aM, sw, sigma_A, n=n, d=d, q0=q0, seeds=seeds,
-                                   seed=seed, method="projected")
+                                   seed=seed, method="projected", **M)
         return sweep.unflatten(m.mean(1))
     chunk = _int(chunk, "chunk")
     parts = []
     for i in _progress(range(0, len(sweep), chunk), desc="λ_g grid", enable=bool(progress)):
         sl = slice(i, i + chunk)
         lg, _ = measure_gradient_exponent(alpha_A, aM[sl], sw[sl], sigma_A, n=n, d=d, depth=depth,
-                                          q0=q0[sl], seeds=seeds, seed=seed + i)
+                                          q0=q0[sl], seeds=seeds, seed=seed + i, **M)
         parts.append(lg.mean(1))
     return sweep.unflatten(np.concatenate(parts))
 
@@ -595,7 +630,8 @@ def in_gram_range(rho, n: int, *, tol: float = 1e-12) -> np.ndarray:
 
 def compare_phase_diagrams(alpha_A: float, la_measured, alpha_M, sigma_w, lg_measured, alpha_M_g,
                            sigma_w_g, *, depth: int, n: int, margin: float = 0.05,
-                           tol: float = 0.1) -> dict:
+                           tol: float = 0.1, activation: str = "tanh",
+                           residual: str = "plain") -> dict:
     """Measured phase diagrams against the theory: the fraction of the λ_a grid (alpha_M ×
     sigma_w) with |λ_a| > ``margin`` where the measured sign is the theory's, the number of such
     points, the largest |measured − λ_a|; the fraction of the λ_g grid (alpha_M_g × sigma_w_g)
@@ -610,9 +646,10 @@ def compare_phase_diagrams(alpha_A: float, la_measured, alpha_M, sigma_w, lg_mea
     lg_m = as_array(lg_measured, "lg_measured", ndim=2)
     if la_m.shape != (am.size, sw.size) or lg_m.shape != (amg.size, swg.size):
         raise ValueError("la_measured and lg_measured must be (len(alpha_M), len(sigma_w)) grids")
-    la_t = angle_exponent(alpha_A, am[:, None], sw[None, :])
+    M = dict(activation=_activation(activation), residual=_residual(residual))
+    la_t = angle_exponent(alpha_A, am[:, None], sw[None, :], **M)
     clear = np.abs(la_t) > margin
-    lg_t = gradient_exponent_finite_depth(alpha_A, amg[:, None], swg[None, :], depth, n)
+    lg_t = gradient_exponent_finite_depth(alpha_A, amg[:, None], swg[None, :], depth, n, **M)
     out = dict(sign_agree=float(np.mean(np.sign(la_m[clear]) == np.sign(la_t[clear]))),
                n_clear=int(clear.sum()), la_max_dev=float(np.abs(la_m - la_t).max()),
                lg_close=float(np.mean(np.abs(lg_m - lg_t) < tol)),
@@ -646,7 +683,8 @@ class AngleExponentCheck:
 
 def angle_exponent_check(configs, sigma_A: float, *, n: int, d: int, rho0: float = 0.99,
                          seeds_projected: int = 64, seed_projected: int = 5, seeds_full: int = 16,
-                         seed_full: int = 6) -> AngleExponentCheck:
+                         seed_full: int = 6, activation: str = "tanh",
+                         residual: str = "plain") -> AngleExponentCheck:
     """λ_a three ways for each (α_A, α_M, σ_w) of ``configs`` (e.g. :data:`SIMULATION_CONFIGS`):
     :func:`~theory.transformer_signal.exact.one_block_exponents` (closed form and the map's
     one-block step from (q*, ``rho0``)) and :func:`measure_angle_exponent` with projected and
@@ -655,12 +693,14 @@ def angle_exponent_check(configs, sigma_A: float, *, n: int, d: int, rho0: float
 
     cfg = _configs_table(configs)
     cA, cM, cs = cfg.T
-    theory = one_block_exponents(cfg, sigma_A=sigma_A, n=n, rho0=rho0)
+    M = dict(activation=_activation(activation), residual=_residual(residual))
+    theory = one_block_exponents(cfg, sigma_A=sigma_A, n=n, rho0=rho0, **M)
     q_star = theory.q_star
     proj = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
-                                  seeds=seeds_projected, seed=seed_projected, method="projected")
+                                  seeds=seeds_projected, seed=seed_projected, method="projected",
+                                  **M)
     full = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
-                                  seeds=seeds_full, seed=seed_full, method="full")
+                                  seeds=seeds_full, seed=seed_full, method="full", **M)
     return AngleExponentCheck(configs=cfg, d=d, n=n, q_star=q_star, linear=theory.linear,
                               step=theory.step, projected=proj, full=full)
 
@@ -694,26 +734,28 @@ class GradientExponentCheck:
 
 
 def gradient_exponent_check(configs, sigma_A: float, *, n: int, d: int, depth: int,
-                            rho0: float = 0.99, seeds: int, seed: int) -> GradientExponentCheck:
+                            rho0: float = 0.99, seeds: int, seed: int, activation: str = "tanh",
+                            residual: str = "plain") -> GradientExponentCheck:
     """:func:`measure_gradient_exponent` from q₀ = q* (the collapsed fixed point) and ``rho0``
     at each row of ``configs``, against
     :func:`~theory.transformer_signal.exact.gradient_exponent_finite_depth` and
     :func:`~theory.transformer_signal.exact.gradient_norm_profile` (book's derivation)."""
-    from theory.transformer_signal.exact import (collapsed_fixed_point,
-                                                 gradient_exponent_finite_depth,
+    from theory.transformer_signal.exact import (_start_norm, gradient_exponent_finite_depth,
                                                  gradient_norm_profile)
 
     cfg = _configs_table(configs)
     cA, cM, cs = cfg.T
     depth = _int(depth, "depth")
-    q_star, _ = collapsed_fixed_point(cA, cM, cs)
+    M = dict(activation=_activation(activation), residual=_residual(residual))
+    q_star = _start_norm(None, cA, cM, cs, activation, residual)
     measured, logs = measure_gradient_exponent(cA, cM, cs, sigma_A, n=n, d=d, depth=depth,
-                                               rho0=rho0, q0=q_star, seeds=seeds, seed=seed)
+                                               rho0=rho0, q0=q_star, seeds=seeds, seed=seed, **M)
     return GradientExponentCheck(configs=cfg, d=d, depth=depth, measured=measured, log_norms=logs,
-                                 finite_depth=gradient_exponent_finite_depth(cA, cM, cs, depth, n),
-                                 asymptotic=gradient_exponent(cA, cM, cs),
-                                 profile=gradient_norm_profile(cA, cM, cs, depth, n),
-                                 ordered=angle_exponent(cA, cM, cs) < 0)
+                                 finite_depth=gradient_exponent_finite_depth(cA, cM, cs, depth, n,
+                                                                             **M),
+                                 asymptotic=gradient_exponent(cA, cM, cs, **M),
+                                 profile=gradient_norm_profile(cA, cM, cs, depth, n, **M),
+                                 ordered=angle_exponent(cA, cM, cs, **M) < 0)
 
 
 @dataclass(frozen=True)
@@ -725,6 +767,7 @@ class MeasuredPhaseDiagrams:
 
     alpha_A: float
     sigma_A: float
+    model: dict
     grid_angle: tuple
     lambda_a: np.ndarray
     grid_gradient: tuple
@@ -753,19 +796,21 @@ def measured_phase_diagrams(alpha_A: float, sigma_A: float, *, n: int, d_angle: 
                             seeds_angle: int, seed_angle: int, d_gradient: int, depth: int,
                             seeds_gradient: int, seed_gradient: int,
                             grid_angle=PHASE_GRID_ANGLE, grid_gradient=PHASE_GRID_GRADIENT,
-                            chunk: int = 16, progress: bool = False) -> MeasuredPhaseDiagrams:
+                            chunk: int = 16, progress: bool = False, activation: str = "tanh",
+                            residual: str = "plain") -> MeasuredPhaseDiagrams:
     """Both :func:`measured_phase_diagram` kinds at fixed α_A: λ_a (one block, projected
     weights, width ``d_angle``) on ``grid_angle`` and λ_g (autograd through ``depth`` full-weight
     blocks, width ``d_gradient``, in chunks of ``chunk`` points) on ``grid_gradient``, each an
     (α_M values, σ_w values) pair, and :func:`compare_phase_diagrams` of both with the theory."""
     (am, sw), (amg, swg) = grid_angle, grid_gradient
+    M = dict(activation=_activation(activation), residual=_residual(residual))
     la = measured_phase_diagram(alpha_A, am, sw, sigma_A, n=n, d=d_angle, seeds=seeds_angle,
-                                seed=seed_angle)
+                                seed=seed_angle, **M)
     lg = measured_phase_diagram(alpha_A, amg, swg, sigma_A, n=n, d=d_gradient, seeds=seeds_gradient,
                                 seed=seed_gradient, kind="gradient", depth=depth, chunk=chunk,
-                                progress=progress)
-    cmp = compare_phase_diagrams(alpha_A, la, am, sw, lg, amg, swg, depth=depth, n=n)
-    return MeasuredPhaseDiagrams(alpha_A=alpha_A, sigma_A=sigma_A, grid_angle=(am, sw), lambda_a=la,
+                                progress=progress, **M)
+    cmp = compare_phase_diagrams(alpha_A, la, am, sw, lg, amg, swg, depth=depth, n=n, **M)
+    return MeasuredPhaseDiagrams(alpha_A=alpha_A, sigma_A=sigma_A, model=M, grid_angle=(am, sw), lambda_a=la,
                                  grid_gradient=(amg, swg), lambda_g=lg, d_angle=d_angle,
                                  seeds_angle=seeds_angle, d_gradient=d_gradient, depth=depth,
                                  seeds_gradient=seeds_gradient, comparison=cmp)
@@ -798,6 +843,7 @@ def _histogram_batch(data_seeds, step: int, batch: int, n: int, vocab: int, stre
 
 
 TRAINABILITY_AXES = ("alpha_A", "alpha_M", "sigma_w", "sigma_A", "seed")
+#: A sweep may also have an ``alpha`` axis: α_A = α_M = α (the paper's Fig. 4 axes).
 
 
 def _sweep_values(sweep, fixed: dict) -> dict:
@@ -806,12 +852,21 @@ def _sweep_values(sweep, fixed: dict) -> dict:
 
     if not isinstance(sweep, Sweep):
         raise TypeError(f"sweep must be a theory.core.Sweep, got {type(sweep).__name__}")
-    unknown = set(sweep.dims) - set(TRAINABILITY_AXES)
+    unknown = set(sweep.dims) - set(TRAINABILITY_AXES) - {"alpha"}
     if unknown:
-        raise ValueError(f"the sweep's axes must be among {TRAINABILITY_AXES}, got {sorted(unknown)}")
+        raise ValueError(f"the sweep's axes must be among {TRAINABILITY_AXES} or alpha, got "
+                         f"{sorted(unknown)}")
     G, out = len(sweep), {}
+    if "alpha" in sweep.dims:
+        if {"alpha_A", "alpha_M"} & set(sweep.dims) or fixed.get("alpha_A") is not None \
+                or fixed.get("alpha_M") is not None:
+            raise ValueError("with an alpha axis (alpha_A = alpha_M = alpha) give neither alpha_A "
+                             "nor alpha_M")
+        out["alpha_A"] = out["alpha_M"] = sweep.column("alpha")
     for name in TRAINABILITY_AXES:
         given = fixed.get(name)
+        if name in out:
+            continue
         if name in sweep.dims:
             if given is not None:
                 raise ValueError(f"{name} is an axis of the sweep; do not also pass {name}=")
@@ -832,7 +887,8 @@ def _sweep_values(sweep, fixed: dict) -> dict:
 def train_transformers(sweep, *, alpha_A=None, alpha_M=None, sigma_w=None, sigma_A=None,
                        seed=None, n: int, d: int, depth: int, vocab: int = 4, steps: int = 300,
                        batch: int = 32, lr: float = 1e-3, test_batch: int = 1024,
-                       record_every: int | None = None, activation: str = "erf", device=None,
+                       record_every: int | None = None, activation: str = "tanh",
+                       residual: str = "plain", device=None,
                        dtype="float32", progress: bool = False) -> Result:
     """Train one deep transformer per configuration of ``sweep``, all at once, on
     :func:`histogram_task`, with :func:`theory.core.train_batched` (Adam).
@@ -869,7 +925,8 @@ def train_transformers(sweep, *, alpha_A=None, alpha_M=None, sigma_w=None, sigma
     data_seeds = np.array([config_seed("transformer_signal.histogram", int(s)) for s in cfg["seed"]],
                           dtype=np.int64)
     model = BatchedTransformer(cfg["alpha_A"], cfg["alpha_M"], cfg["sigma_w"], cfg["sigma_A"], d=d,
-                               depth=depth, activation=activation, seeds=init_seeds, device=device,
+                               depth=depth, activation=activation, residual=residual,
+                               seeds=init_seeds, device=device,
                                dtype=dtype)
     emb, out = [], []
     for g in range(G):
@@ -909,7 +966,7 @@ def train_transformers(sweep, *, alpha_A=None, alpha_M=None, sigma_w=None, sigma
                         progress="training transformers" if progress else False, device=device)
     res = res.with_sweep(sweep)
     res.meta.update(n=n, d=d, depth=depth, vocab=vocab, batch=batch, lr=lr, test_batch=test_batch,
-                    activation=activation, dtype=str(dtype))
+                    activation=activation, residual=residual, dtype=str(dtype))
     return res
 
 
@@ -935,9 +992,11 @@ class Trainability:
     spearman_per_seed: np.ndarray
     best: int
     describe: str
+    axis: str = "alpha_M"
 
     def table(self) -> str:
-        rows = [f"α_M={a:.2f} σ_w={s:.1f}: λ_a={la:+.2f} λ_g={lg:+.2f}  test loss {lo:.3f}  "
+        name = "α" if self.axis == "alpha" else "α_M"
+        rows = [f"{name}={a:.2f} σ_w={s:.1f}: λ_a={la:+.2f} λ_g={lg:+.2f}  test loss {lo:.3f}  "
                 f"accuracy {ac:.2f}" for a, s, la, lg, lo, ac in
                 zip(self.alpha_M, self.sigma_w, self.lambda_a, self.lambda_g, self.test_loss,
                     self.test_accuracy)]
@@ -956,38 +1015,124 @@ def token_wise_baseline(n: int, vocab: int) -> float:
     return float(-np.sum(pk * np.log(pk)))
 
 
-def trainability_summary(res: Result, *, alpha_A: float) -> Trainability:
+def trainability_summary(res: Result, *, alpha_A: float | None = None) -> Trainability:
     """Average a :func:`train_transformers` result over its ``seed`` axis (if any) and set the
-    final test loss against the closed-form exponents at initialisation (α_A fixed)."""
+    final test loss against the closed-form exponents at initialisation, in the result's own
+    model (``res.meta``: activation, residual).
+
+    Axes (alpha_M, sigma_w) at fixed ``alpha_A`` (the book's axes): λ_a and λ_g of
+    :func:`~theory.transformer_signal.exact.angle_exponent` and ``gradient_exponent`` at their
+    default norms. Axes (alpha, sigma_w) (the paper's, α_A = α_M = α; ``alpha_A`` not given):
+    λ_a from the input norm q₀ = 1 and λ_g the finite-depth exponent of the tokens' direction
+    through the network's own depth and n (``gradient_exponent_finite_depth``,
+    ``normalise=True``: what its final layer norm passes back).
+    """
     from scipy.stats import spearmanr
+
+    from theory.transformer_signal.exact import gradient_exponent_finite_depth
 
     if not isinstance(res, Result) or res.sweep is None:
         raise TypeError("res must be a Result of train_transformers (labelled by its sweep)")
-    if set(res.sweep.dims) - {"seed"} != {"alpha_M", "sigma_w"}:
-        raise ValueError(f"the sweep's axes must be alpha_M, sigma_w (and seed), got {res.sweep.dims}")
-    alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
+    axes = set(res.sweep.dims) - {"seed"}
+    if axes not in ({"alpha_M", "sigma_w"}, {"alpha", "sigma_w"}):
+        raise ValueError(f"the sweep's axes must be alpha_M or alpha, sigma_w (and seed), got "
+                         f"{res.sweep.dims}")
+    first = "alpha_M" if "alpha_M" in axes else "alpha"
+    if (first == "alpha_M") != (alpha_A is not None):
+        raise ValueError("give alpha_A for a sweep over alpha_M, and not for one over alpha")
+    m = res.meta
+    M = dict(activation=m.get("activation", "tanh"), residual=m.get("residual", "plain"))
     ds = res.to_dataset()
     final = ds["test_loss"].isel(step=-1)
     if "seed" in ds.dims:
-        per_seed = final.transpose("seed", "alpha_M", "sigma_w").values
+        per_seed = final.transpose("seed", first, "sigma_w").values
         ds = ds.mean("seed")
     else:
-        per_seed = final.transpose("alpha_M", "sigma_w").values[None]
+        per_seed = final.transpose(first, "sigma_w").values[None]
     per_seed = per_seed.reshape(per_seed.shape[0], -1)
-    ds = ds.transpose("alpha_M", "sigma_w", "step")
-    AM, SW = np.meshgrid(ds["alpha_M"].values, ds["sigma_w"].values, indexing="ij")
+    ds = ds.transpose(first, "sigma_w", "step")
+    AM, SW = np.meshgrid(ds[first].values, ds["sigma_w"].values, indexing="ij")
     aM, sw = AM.ravel(), SW.ravel()
-    la, lg = angle_exponent(alpha_A, aM, sw), gradient_exponent(alpha_A, aM, sw)
+    if first == "alpha_M":
+        alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
+        la, lg = angle_exponent(alpha_A, aM, sw, **M), gradient_exponent(alpha_A, aM, sw, **M)
+    else:
+        one = np.ones_like(aM)
+        la = angle_exponent(aM, aM, sw, q=one, **M)
+        lg = gradient_exponent_finite_depth(aM, aM, sw, m["depth"], m["n"], q0=one,
+                                            normalise=True, **M)
     loss = ds["test_loss"].values[..., -1].ravel()
     acc = ds["test_accuracy"].values[..., -1].ravel()
     curve = ds["train_loss"].values.reshape(aM.size, -1)
     dist = np.hypot(la, lg)
     seeds = len(res.sweep.axes.get("seed", (None,)))
-    m = res.meta
     describe = f"depth {m['depth']}, width {m['d']}, {m['steps']} steps, {seeds} seed(s)"
     return Trainability(alpha_M=aM, sigma_w=sw, lambda_a=la, lambda_g=lg, distance=dist,
                         test_loss=loss, test_accuracy=acc, steps=res.steps, train_loss=curve,
                         baseline=token_wise_baseline(m["n"], m["vocab"]),
                         spearman=float(spearmanr(dist, loss).statistic),
                         spearman_per_seed=np.array([spearmanr(dist, row).statistic for row in per_seed]),
-                        best=int(np.argmin(loss)), describe=describe)
+                        best=int(np.argmin(loss)), describe=describe, axis=first)
+
+
+# ---------------------------------------------------------------------------------------------
+# The paper's axes: α = α_A = α_M against σ_w (Fig. 4 as the third-party scripts draw it)
+# ---------------------------------------------------------------------------------------------
+
+#: The measured grid on the paper's axes (coarser than the theory's ``PAPER_ALPHA``).
+PAPER_GRID = (np.linspace(0.1, 1.0, 6), np.linspace(1.0, 4.0, 6))
+
+
+@dataclass(frozen=True)
+class PaperPhaseMeasurement:
+    """Measured exponents on the paper's axes ``alpha`` × ``sigma_w`` (α = α_A = α_M), from the
+    scripts' input cloud (q₀ = 1, ρ₀ = 0.99): ``lambda_a`` (one block, projected weights, width
+    ``d``, ``seeds_angle`` seeds), ``lambda_g_depth`` (the raw end-to-end Jacobian by autograd
+    through ``depth`` full-weight blocks, ``seeds_gradient`` seeds) and ``lambda_g_direction``
+    (the same minus (1/L) log(q_L/q_0)); means over seeds, arrays (len(alpha), len(sigma_w))."""
+
+    alpha: np.ndarray
+    sigma_w: np.ndarray
+    model: dict
+    sigma_A: float
+    n: int
+    d: int
+    depth: int
+    seeds_angle: int
+    seeds_gradient: int
+    lambda_a: np.ndarray
+    lambda_g_depth: np.ndarray
+    lambda_g_direction: np.ndarray
+
+
+def paper_phase_measurement(alpha, sigma_w, sigma_A: float, *, n: int, d: int, depth: int = 16,
+                            seeds_angle: int, seeds_gradient: int, seed: int,
+                            activation: str = "tanh", residual: str = "plain", chunk: int = 16,
+                            progress: bool = False) -> PaperPhaseMeasurement:
+    """λ_a and λ_g measured over the paper's axes (Fig. 4 per the scripts, their Sec. 4.1 and
+    Secs. 3.4 & 4.2 measurements): one random block from q₀ = 1, ρ₀ = 0.99 (generator
+    ``seed``) and autograd through ``depth`` blocks, the grid in chunks of ``chunk`` points,
+    chunk i with generator ``seed + 1 + i``."""
+    from theory.core import Sweep
+
+    sweep = Sweep(alpha=as_array(alpha, "alpha", ndim=1), sigma_w=as_array(sigma_w, "sigma_w", ndim=1))
+    a, sw = sweep.column("alpha"), sweep.column("sigma_w")
+    M = dict(activation=_activation(activation), residual=_residual(residual))
+    seed, chunk = _int(seed, "seed", 0), _int(chunk, "chunk")
+    la = measure_angle_exponent(a, a, sw, sigma_A, n=n, d=d, q0=1.0, seeds=seeds_angle, seed=seed,
+                                method="projected", **M)
+    raw, direction = [], []
+    for i in _progress(range(0, len(sweep), chunk), desc="λ_g on the paper's axes",
+                       enable=bool(progress)):
+        sl = slice(i, i + chunk)
+        logs, growth = _gradient_runs(a[sl], a[sl], sw[sl], sigma_A, n=n, d=d, depth=depth,
+                                      rho0=0.99, q0=1.0, seeds=seeds_gradient, seed=seed + 1 + i,
+                                      chunk=chunk, device=None, dtype=None, **M)
+        raw.append(logs[0].mean(1) / depth)
+        direction.append((logs[0] - growth).mean(1) / depth)
+    return PaperPhaseMeasurement(alpha=sweep.axes["alpha"], sigma_w=sweep.axes["sigma_w"], model=M,
+                                 sigma_A=float(sigma_A), n=n, d=d, depth=depth,
+                                 seeds_angle=seeds_angle, seeds_gradient=seeds_gradient,
+                                 lambda_a=sweep.unflatten(la.mean(1)),
+                                 lambda_g_depth=sweep.unflatten(np.concatenate(raw)),
+                                 lambda_g_direction=sweep.unflatten(np.concatenate(direction)))
