@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from theory.core import Result, Sweep, identity_holds
+from theory.transformer_signal import BOOK_MODEL as B  # noqa: E402  (the book's earlier model: scaled residual, erf)
 from theory.transformer_signal import (MAP_CONFIGS, MAP_STACKS, SIMULATION_CONFIGS,
                                        SIMULATION_STACKS, angle_exponent, angle_exponent_check,
                                        angle_exponent_one_block, attention_flatness,
@@ -99,8 +100,8 @@ def test_attention_moments_against_direct_softmax():
 
 def test_collapsed_point_is_fixed():
     for aA, aM, s in [(0.3, 0.5, 1.0), (0.8, 0.2, 3.0), (0.5, 0.0, 1.0)]:
-        q, qY = collapsed_fixed_point(aA, aM, s)
-        out = block_map(q, q, alpha_A=aA, alpha_M=aM, sigma_w=s, sigma_A=1.0, n=8)
+        q, qY = collapsed_fixed_point(aA, aM, s, **B)
+        out = block_map(q, q, alpha_A=aA, alpha_M=aM, sigma_w=s, sigma_A=1.0, n=8, **B)
         assert out.q == pytest.approx(q, rel=1e-12) and out.p == pytest.approx(q, rel=1e-12)
         assert out.q_mid == pytest.approx(qY, rel=1e-12)
 
@@ -108,16 +109,16 @@ def test_collapsed_point_is_fixed():
 @pytest.mark.parametrize("params", [(0.5, 0.0, 1.0), (0.3, 0.6, 2.0), (0.3, 0.9, 3.0), (0.8, 0.8, 2.0)])
 def test_angle_exponent_is_the_linearisation_of_the_map(params):
     aA, aM, s = params
-    q, _ = collapsed_fixed_point(aA, aM, s)
-    step = angle_exponent_one_block(q, 1 - 1e-7, alpha_A=aA, alpha_M=aM, sigma_w=s, sigma_A=1.0, n=8)
-    assert step == pytest.approx(angle_exponent(aA, aM, s), abs=1e-3)
+    q, _ = collapsed_fixed_point(aA, aM, s, **B)
+    step = angle_exponent_one_block(q, 1 - 1e-7, alpha_A=aA, alpha_M=aM, sigma_w=s, sigma_A=1.0, n=8, **B)
+    assert step == pytest.approx(angle_exponent(aA, aM, s, **B), abs=1e-3)
 
 
 def test_attention_only_collapses_at_log_one_minus_alpha_squared():
     for a in (0.2, 0.6, 0.9):
-        assert angle_exponent(a, 0.0, 1.0) == pytest.approx(np.log(1 - a**2))
+        assert angle_exponent(a, 0.0, 1.0, **B) == pytest.approx(np.log(1 - a**2))
     for a in (0.5, 0.7):
-        tr = iterate_map(1.0, 0.3, 40, alpha_A=a, alpha_M=0.0, sigma_w=1.0, sigma_A=1.0, n=8)
+        tr = iterate_map(1.0, 0.3, 40, alpha_A=a, alpha_M=0.0, sigma_w=1.0, sigma_A=1.0, n=8, **B)
         assert np.all(np.diff(tr.rho) > 0)
         late = np.log((1 - tr.rho[-1]) / (1 - tr.rho[-2]))
         if 1 - tr.rho[-1] > 1e-12:
@@ -125,22 +126,22 @@ def test_attention_only_collapses_at_log_one_minus_alpha_squared():
 
 
 def test_simplex_fixed_point_exists_iff_chaotic():
-    assert simplex_fixed_point(alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=1.0, n=8) is None
-    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=8)
-    assert angle_exponent(0.3, 0.9, 3.0) > 0 and fp is not None and fp.rho < 1
-    out = block_map(fp.q, fp.rho * fp.q, alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=8)
+    assert simplex_fixed_point(alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=1.0, n=8, **B) is None
+    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=8, **B)
+    assert angle_exponent(0.3, 0.9, 3.0, **B) > 0 and fp is not None and fp.rho < 1
+    out = block_map(fp.q, fp.rho * fp.q, alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=8, **B)
     assert out.q == pytest.approx(fp.q, abs=1e-9) and out.p / out.q == pytest.approx(fp.rho, abs=1e-9)
-    tr = iterate_map([1.0, 1.0], [0.05, 0.97], 80, alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=8)
+    tr = iterate_map([1.0, 1.0], [0.05, 0.97], 80, alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=8, **B)
     np.testing.assert_allclose(tr.rho[-1], fp.rho, atol=1e-4)
 
 
 def test_gradient_exponent_limits():
     # attention only with q* = 1: common-mode gain is exactly 1
-    assert gradient_exponent(0.7, 0.0, 1.0) == pytest.approx(0.0, abs=1e-12)
+    assert gradient_exponent(0.7, 0.0, 1.0, **B) == pytest.approx(0.0, abs=1e-12)
     # finite depth interpolates: → λ_g for large L, ≥ both log-weighted rates
-    a = gradient_exponent_finite_depth(0.3, 0.6, 2.0, 10_000, 8)
-    assert a == pytest.approx(gradient_exponent(0.3, 0.6, 2.0), abs=1e-3)
-    assert gradient_exponent(0.3, 0.6, 2.0) >= angle_exponent(0.3, 0.6, 2.0)
+    a = gradient_exponent_finite_depth(0.3, 0.6, 2.0, 10_000, 8, **B)
+    assert a == pytest.approx(gradient_exponent(0.3, 0.6, 2.0, **B), abs=1e-3)
+    assert gradient_exponent(0.3, 0.6, 2.0, **B) >= angle_exponent(0.3, 0.6, 2.0, **B)
 
 
 def test_derivations_hold():
@@ -149,7 +150,7 @@ def test_derivations_hold():
     assert all(identity_holds(r) for r in derivation.arcsine_kernel_slope())
     assert all(identity_holds(r) for r in derivation.relu_kernel_slope())
     checks = derivation.checks()
-    assert len(checks) == 8 and len({c[0] for c in checks}) == 8
+    assert len(checks) == 13 and len({c[0] for c in checks}) == 13
     assert all(identity_holds(residual) for *_, residual in checks)
 
 
@@ -170,29 +171,29 @@ def test_random_linear_has_the_law_of_a_full_matrix():
 
 def test_projected_and_full_weights_agree_with_the_map():
     cfg = dict(alpha_A=np.array([0.5, 0.3]), alpha_M=np.array([0.0, 0.9]), sigma_w=np.array([1.0, 3.0]))
-    mf = iterate_map(np.ones(2), np.full(2, 0.2), 6, **cfg, sigma_A=1.0, n=8)
+    mf = iterate_map(np.ones(2), np.full(2, 0.2), 6, **cfg, sigma_A=1.0, n=8, **B)
     for method, seeds in (("projected", 8), ("full", 2)):
-        tr = propagate(*cfg.values(), 1.0, n=8, d=256, depth=6, rho0=0.2, seeds=seeds, method=method)
+        tr = propagate(*cfg.values(), 1.0, n=8, d=256, depth=6, rho0=0.2, seeds=seeds, method=method, **B)
         assert np.abs(tr.rho.mean(-1) - mf.rho).max() < 0.08, method
 
 
 def test_measured_angle_exponent_matches_theory():
     aA, aM, s = np.array([0.5, 0.3]), np.array([0.0, 0.9]), np.array([1.0, 3.0])
-    q, _ = collapsed_fixed_point(aA, aM, s)
-    m = measure_angle_exponent(aA, aM, s, 1.0, n=8, d=512, q0=q, seeds=32, method="projected")
-    step = angle_exponent_one_block(q, 0.99, alpha_A=aA, alpha_M=aM, sigma_w=s, sigma_A=1.0, n=8)
+    q, _ = collapsed_fixed_point(aA, aM, s, **B)
+    m = measure_angle_exponent(aA, aM, s, 1.0, n=8, d=512, q0=q, seeds=32, method="projected", **B)
+    step = angle_exponent_one_block(q, 0.99, alpha_A=aA, alpha_M=aM, sigma_w=s, sigma_A=1.0, n=8, **B)
     np.testing.assert_allclose(m.mean(1), step, atol=0.06)
 
 
 def test_measured_gradient_exponent_attention_only():
-    lg, logs = measure_gradient_exponent(0.5, 0.0, 1.0, 1.0, n=8, d=128, depth=8, seeds=4)
+    lg, logs = measure_gradient_exponent(0.5, 0.0, 1.0, 1.0, n=8, d=128, depth=8, seeds=4, **B)
     assert logs.shape == (9, 1, 4) and np.allclose(logs[-1], 0.0)
-    assert lg.mean() == pytest.approx(gradient_exponent_finite_depth(0.5, 0.0, 1.0, 8, 8), abs=0.05)
+    assert lg.mean() == pytest.approx(gradient_exponent_finite_depth(0.5, 0.0, 1.0, 8, 8, **B), abs=0.05)
 
 
 def test_gradient_matches_finite_differences():
     g = torch.Generator().manual_seed(1)
-    model = BatchedTransformer(0.4, 0.6, 1.5, 1.0, d=16, depth=2, generator=g, device="cpu")
+    model = BatchedTransformer(0.4, 0.6, 1.5, 1.0, d=16, depth=2, generator=g, device="cpu", **B)
     X = sample_tokens(1, 4, 16, 0.5, generator=g, device="cpu").requires_grad_(True)
     R = torch.randn(1, 4, 16, generator=g, dtype=torch.float64)
     f = lambda x: (model.forward(x) * R).sum()  # noqa: E731
@@ -215,7 +216,7 @@ def test_histogram_task_and_training_runs():
     assert torch.equal(y, (x[:, :, None] == x[:, None, :]).sum(-1) - 1)
     sweep = Sweep(alpha_M=[0.2, 0.9], sigma_w=[1.0])
     res = train_transformers(sweep, alpha_A=0.3, sigma_A=1.0, seed=0, n=4, d=8, depth=2, vocab=2,
-                             steps=3, batch=4, test_batch=16, device="cpu")
+                             steps=3, batch=4, test_batch=16, device="cpu", **B)
     assert isinstance(res, Result) and res.sweep is sweep
     np.testing.assert_array_equal(res.steps, [0, 1, 2, 3])
     assert res["train_loss"].shape == (2, 4) and res["test_loss"].shape == (2, 4)
@@ -247,11 +248,11 @@ def test_training_is_bit_identical_alone_and_in_a_batch():
 def test_trainability_summary_averages_seeds():
     res = train_transformers(Sweep(alpha_M=[0.2, 0.9], sigma_w=[1.0, 3.0], seed=[0, 1]),
                              alpha_A=0.3, sigma_A=1.0, n=4, d=8, depth=2, vocab=2, steps=2,
-                             batch=4, test_batch=8, device="cpu")
+                             batch=4, test_batch=8, device="cpu", **B)
     s = trainability_summary(res, alpha_A=0.3)
     final = res.final("test_loss").reshape(2, 2, 2).mean(-1).ravel()
     np.testing.assert_allclose(s.test_loss, final, rtol=1e-6)
-    np.testing.assert_allclose(s.lambda_a, angle_exponent(0.3, [0.2, 0.2, 0.9, 0.9], [1.0, 3.0, 1.0, 3.0]))
+    np.testing.assert_allclose(s.lambda_a, angle_exponent(0.3, [0.2, 0.2, 0.9, 0.9], [1.0, 3.0, 1.0, 3.0], **B))
     assert s.train_loss.shape == (4, 3) and -1 <= s.spearman <= 1
     assert s.spearman_per_seed.shape == (2,)
     assert "2 seed(s)" in s.describe and "α_M=0.90" in s.table()
@@ -264,12 +265,12 @@ def test_token_wise_baseline_is_the_entropy_of_the_count():
 
 
 def test_batched_transformer_seeds_make_slices_independent():
-    one = BatchedTransformer(0.3, 0.6, 1.5, 1.0, d=6, depth=2, seeds=[7], device="cpu")
-    two = BatchedTransformer([0.5, 0.3], 0.6, [1.0, 1.5], 1.0, d=6, depth=2, seeds=[3, 7], device="cpu")
+    one = BatchedTransformer(0.3, 0.6, 1.5, 1.0, d=6, depth=2, seeds=[7], device="cpu", **B)
+    two = BatchedTransformer([0.5, 0.3], 0.6, [1.0, 1.5], 1.0, d=6, depth=2, seeds=[3, 7], device="cpu", **B)
     for k in one.weights:
         assert torch.equal(one.weights[k][0], two.weights[k][1])
     with pytest.raises(ValueError, match="seeds"):
-        BatchedTransformer(0.3, 0.6, 1.5, 1.0, d=6, depth=2, seeds=[1, 2], device="cpu")
+        BatchedTransformer(0.3, 0.6, 1.5, 1.0, d=6, depth=2, seeds=[1, 2], device="cpu", **B)
 
 
 # --- analyses ---------------------------------------------------------------------------------
@@ -295,9 +296,9 @@ def test_attention_table_interpolates_the_moments_for_the_map():
     fp_tab = simplex_fixed_point(moments=table, **kw)
     assert fp_tab.rho == pytest.approx(simplex_fixed_point(**kw).rho, abs=5e-3)
     with pytest.raises(ValueError, match="tabulated"):
-        block_map(1.0, 0.5, alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=2.0, n=8, moments=table)
+        block_map(1.0, 0.5, alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=2.0, n=8, moments=table, **B)
     with pytest.raises(TypeError, match="moments"):
-        block_map(1.0, 0.5, alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=1.0, n=8, moments="x")
+        block_map(1.0, 0.5, alpha_A=0.3, alpha_M=0.5, sigma_w=1.0, sigma_A=1.0, n=8, moments="x", **B)
 
 
 def test_chi_1_finite_difference_and_gap_rate():
@@ -310,72 +311,72 @@ def test_chi_1_finite_difference_and_gap_rate():
 
 
 def test_gradient_norm_profile_ends_at_zero_and_matches_finite_depth():
-    prof = gradient_norm_profile(np.array([0.3, 0.5]), np.array([0.6, 0.0]), np.array([2.0, 1.0]), 12, 8)
+    prof = gradient_norm_profile(np.array([0.3, 0.5]), np.array([0.6, 0.0]), np.array([2.0, 1.0]), 12, 8, **B)
     assert prof.shape == (13, 2)
     np.testing.assert_allclose(prof[-1], 0.0, atol=1e-12)
     np.testing.assert_allclose(prof[0] / 12, gradient_exponent_finite_depth([0.3, 0.5], [0.6, 0.0],
-                                                                            [2.0, 1.0], 12, 8))
+                                                                            [2.0, 1.0], 12, 8, **B))
 
 
 def test_map_tracks_and_fit_log_gap_slope():
-    tracks = map_tracks({"att": (0.5, 0.0, 1.0)}, [0.2, 0.9], 5, sigma_A=1.0, n=8, samples=500)
+    tracks = map_tracks({"att": (0.5, 0.0, 1.0)}, [0.2, 0.9], 5, sigma_A=1.0, n=8, samples=500, **B)
     direct = iterate_map(np.ones(2), [0.2, 0.9], 5, alpha_A=0.5, alpha_M=0.0, sigma_w=1.0,
-                         sigma_A=1.0, n=8, samples=500)
+                         sigma_A=1.0, n=8, samples=500, **B)
     np.testing.assert_array_equal(tracks["att"].rho, direct.rho)
     rho = 1 - 0.5 * np.exp(-0.4 * np.arange(60))          # 1 − ρ below 1e-9 from layer 51 on
     slope, layers = fit_log_gap_slope(rho, floor=1e-9, skip=3)
     assert slope == pytest.approx(-0.4, abs=1e-8)
     assert layers[0] == 3 and layers[-1] == np.flatnonzero(1 - rho > 1e-9)[-1]
     with pytest.raises(ValueError, match="cases"):
-        map_tracks({"bad": (0.5, 0.0)}, [0.2], 3, sigma_A=1.0, n=8)
+        map_tracks({"bad": (0.5, 0.0)}, [0.2], 3, sigma_A=1.0, n=8, **B)
 
 
 def test_measured_phase_diagram_shapes_and_seeds():
-    la = measured_phase_diagram(0.3, [0.0, 0.9], [1.0, 3.0, 5.0], 1.0, n=4, d=32, seeds=2, seed=0)
+    la = measured_phase_diagram(0.3, [0.0, 0.9], [1.0, 3.0, 5.0], 1.0, n=4, d=32, seeds=2, seed=0, **B)
     assert la.shape == (2, 3)
-    q0, _ = collapsed_fixed_point(0.3, np.repeat([0.0, 0.9], 3), np.tile([1.0, 3.0, 5.0], 2))
+    q0, _ = collapsed_fixed_point(0.3, np.repeat([0.0, 0.9], 3), np.tile([1.0, 3.0, 5.0], 2), **B)
     direct = measure_angle_exponent(0.3, np.repeat([0.0, 0.9], 3), np.tile([1.0, 3.0, 5.0], 2), 1.0,
-                                    n=4, d=32, q0=q0, seeds=2, seed=0, method="projected")
+                                    n=4, d=32, q0=q0, seeds=2, seed=0, method="projected", **B)
     np.testing.assert_array_equal(la.ravel(), direct.mean(1))    # C order: σ_w fastest
     lg = measured_phase_diagram(0.3, [0.0, 0.9], [1.0], 1.0, n=4, d=16, seeds=1, seed=0,
-                                kind="gradient", depth=2, chunk=1)
+                                kind="gradient", depth=2, chunk=1, **B)
     alone, _ = measure_gradient_exponent(0.3, 0.9, 1.0, 1.0, n=4, d=16, depth=2, seeds=1, seed=1,
-                                         q0=collapsed_fixed_point(0.3, 0.9, 1.0)[0])
+                                         q0=collapsed_fixed_point(0.3, 0.9, 1.0, **B)[0], **B)
     assert lg.shape == (2, 1) and lg[1, 0] == pytest.approx(alone.mean())
 
 
 def test_layer_by_layer_and_gram_range():
     stacks = {"a": (0.5, 0.0, 1.0), "b": (0.3, 0.9, 3.0)}
     res = layer_by_layer(stacks, 1.0, n=4, d=32, depth=4, seeds=2, seed=1, full_depth=2,
-                         full_seeds=1, full_seed=2)
+                         full_seeds=1, full_seed=2, **B)
     mf, sim, full = res.map, res.projected, res.full
     assert mf.rho.shape == (5, 2) and sim.rho.shape == (5, 2, 2) and full.rho.shape == (3, 2, 1)
     assert res.names == ["a", "b"] and res.configs.shape == (2, 3) and (res.d, res.n) == (32, 4)
     np.testing.assert_array_equal(res.dev, np.abs(sim.rho.mean(-1) - mf.rho).max(0))
     np.testing.assert_array_equal(res.dev_full, np.abs(full.rho.mean(-1) - mf.rho[:3]).max(0))
     direct = propagate([0.5, 0.3], [0.0, 0.9], [1.0, 3.0], 1.0, n=4, d=32, depth=4, rho0=0.2,
-                       seeds=2, seed=1)
+                       seeds=2, seed=1, **B)
     np.testing.assert_array_equal(sim.rho, direct.rho)               # the stacks in dict order
     assert res.report.startswith("largest |ρ_sim − ρ_map| over layers, per stack: [")
     assert "  full weights: [" in res.report
     assert in_gram_range(sim.rho, 4).all()
     np.testing.assert_array_equal(in_gram_range([-1 / 3, -0.34, 1.0, 1.01], 4), [True, False, True, False])
     with pytest.raises(ValueError, match="full_depth"):
-        layer_by_layer({"a": (0.5, 0.0, 1.0)}, 1.0, n=4, d=8, depth=2, full_depth=3)
+        layer_by_layer({"a": (0.5, 0.0, 1.0)}, 1.0, n=4, d=8, depth=2, full_depth=3, **B)
     with pytest.raises(TypeError, match="stacks"):
-        layer_by_layer([(0.5, 0.0, 1.0)], 1.0, n=4, d=8, depth=2)
+        layer_by_layer([(0.5, 0.0, 1.0)], 1.0, n=4, d=8, depth=2, **B)
     with pytest.raises(ValueError, match="stacks"):
-        layer_by_layer({"a": (0.5, 0.0)}, 1.0, n=4, d=8, depth=2)
+        layer_by_layer({"a": (0.5, 0.0)}, 1.0, n=4, d=8, depth=2, **B)
 
 
 def test_the_chapters_named_configurations():
     assert list(SIMULATION_STACKS) == ["attention only", "ordered", "near the edge", "chaotic"]
-    signs = [np.sign(angle_exponent(*v)) for v in SIMULATION_STACKS.values()]
+    signs = [np.sign(angle_exponent(*v, **B)) for v in SIMULATION_STACKS.values()]
     assert signs == [-1, -1, 1, 1]
     assert list(MAP_STACKS) == ["attention only", "ordered", "chaotic"]
-    assert [np.sign(angle_exponent(*v)) for v in MAP_STACKS.values()] == [-1, -1, 1]
+    assert [np.sign(angle_exponent(*v, **B)) for v in MAP_STACKS.values()] == [-1, -1, 1]
     assert MAP_CONFIGS.shape == (6, 3) and SIMULATION_CONFIGS.shape == (7, 3)
-    la = angle_exponent(*SIMULATION_CONFIGS.T)
+    la = angle_exponent(*SIMULATION_CONFIGS.T, **B)
     assert (la < 0).any() and (la > 0).any()                        # both phases are sampled
 
 
@@ -398,73 +399,73 @@ def test_attention_summary_is_the_moments_the_output_and_the_flatness():
 
 def test_one_block_exponents_and_map_phases():
     cfg = np.array([(0.5, 0.0, 1.0), (0.3, 0.9, 3.0)])
-    one = one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=0.9, samples=200)
-    q_star, _ = collapsed_fixed_point(cfg[:, 0], cfg[:, 1], cfg[:, 2])
+    one = one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=0.9, samples=200, **B)
+    q_star, _ = collapsed_fixed_point(cfg[:, 0], cfg[:, 1], cfg[:, 2], **B)
     np.testing.assert_array_equal(one.q_star, q_star)
-    np.testing.assert_array_equal(one.linear, angle_exponent(*cfg.T))
+    np.testing.assert_array_equal(one.linear, angle_exponent(*cfg.T, **B))
     np.testing.assert_array_equal(one.step, angle_exponent_one_block(
         q_star, 0.9, alpha_A=cfg[:, 0], alpha_M=cfg[:, 1], sigma_w=cfg[:, 2], sigma_A=1.0, n=4,
-        samples=200))
+        samples=200, **B))
     lines = one.report.splitlines()
     assert len(lines) == 2 and lines[0].startswith("α_A = 0.50, α_M = 0.00, σ_w = 1.0:  map ")
     with pytest.raises(ValueError, match="rho0"):
-        one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=1.0)
+        one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=1.0, **B)
     with pytest.raises(ValueError, match="configs"):
-        one_block_exponents(cfg[:, :2], sigma_A=1.0, n=4, rho0=0.9)
+        one_block_exponents(cfg[:, :2], sigma_A=1.0, n=4, rho0=0.9, **B)
     stacks = {"att": (0.5, 0.0, 1.0), "chaos": (0.3, 0.9, 3.0)}
-    ph = map_phases(stacks, [0.2, 0.9], 30, sigma_A=1.0, n=4, samples=200)
-    direct = map_tracks(stacks, [0.2, 0.9], 30, sigma_A=1.0, n=4, samples=200)
+    ph = map_phases(stacks, [0.2, 0.9], 30, sigma_A=1.0, n=4, samples=200, **B)
+    direct = map_tracks(stacks, [0.2, 0.9], 30, sigma_A=1.0, n=4, samples=200, **B)
     np.testing.assert_array_equal(ph.tracks["chaos"].rho, direct["chaos"].rho)
-    assert list(ph.simplex) == ["chaos"] and ph.exponents["att"] == angle_exponent(0.5, 0.0, 1.0)
-    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=4, samples=200)
+    assert list(ph.simplex) == ["chaos"] and ph.exponents["att"] == angle_exponent(0.5, 0.0, 1.0, **B)
+    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=4, samples=200, **B)
     assert ph.simplex["chaos"] == fp
     assert ph.report.startswith(f"simplex fixed point: ρ* = {fp.rho:.4f}, q* = {fp.q:.4f}; map after 30")
     two = map_phases({"x": (0.3, 0.9, 3.0), "y": (0.1, 0.95, 5.0)}, [0.5], 2, sigma_A=1.0, n=4,
-                     samples=200)
+                     samples=200, **B)
     assert [line.split(":")[0] for line in two.report.splitlines()] == ["x", "y"]
 
 
 def test_theory_phase_diagram_broadcasts_the_closed_forms():
     am, sw = np.array([0.0, 0.5, 0.9]), np.array([0.5, 3.0])
-    ph = theory_phase_diagram(0.3, alpha_M=am, sigma_w=sw)
+    ph = theory_phase_diagram(0.3, alpha_M=am, sigma_w=sw, **B)
     assert ph.lambda_a.shape == ph.lambda_g.shape == (3, 2)
-    assert ph.lambda_a[2, 1] == angle_exponent(0.3, 0.9, 3.0)
-    assert ph.lambda_g[1, 0] == gradient_exponent(0.3, 0.5, 0.5)
+    assert ph.lambda_a[2, 1] == angle_exponent(0.3, 0.9, 3.0, **B)
+    assert ph.lambda_g[1, 0] == gradient_exponent(0.3, 0.5, 0.5, **B)
     with pytest.raises(ValueError, match="alpha_A"):
-        theory_phase_diagram(1.5, alpha_M=am, sigma_w=sw)
+        theory_phase_diagram(1.5, alpha_M=am, sigma_w=sw, **B)
     with pytest.raises(ValueError, match="alpha_M"):
-        theory_phase_diagram(0.3, alpha_M=[[0.1]], sigma_w=sw)
+        theory_phase_diagram(0.3, alpha_M=[[0.1]], sigma_w=sw, **B)
 
 
 def test_angle_exponent_check_and_phase_comparison():
     cfg = np.array([(0.5, 0.0, 1.0), (0.3, 0.9, 3.0)])
     chk = angle_exponent_check(cfg, 1.0, n=4, d=32, seeds_projected=3, seed_projected=5,
-                               seeds_full=2, seed_full=6)
+                               seeds_full=2, seed_full=6, **B)
     assert chk.projected.shape == (2, 3) and chk.full.shape == (2, 2) and (chk.d, chk.n) == (32, 4)
-    np.testing.assert_allclose(chk.linear, angle_exponent(cfg[:, 0], cfg[:, 1], cfg[:, 2]))
-    one = one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=0.99)
+    np.testing.assert_allclose(chk.linear, angle_exponent(cfg[:, 0], cfg[:, 1], cfg[:, 2], **B))
+    one = one_block_exponents(cfg, sigma_A=1.0, n=4, rho0=0.99, **B)
     np.testing.assert_array_equal(chk.step, one.step)
     direct = measure_angle_exponent(cfg[:, 0], cfg[:, 1], cfg[:, 2], 1.0, n=4, d=32, q0=one.q_star,
-                                    seeds=2, seed=6, method="full")
+                                    seeds=2, seed=6, method="full", **B)
     np.testing.assert_array_equal(chk.full, direct)
     assert chk.report.count("\n") == 1
     with pytest.raises(ValueError, match="configs"):
-        angle_exponent_check(cfg[:, :2], 1.0, n=4, d=8)
+        angle_exponent_check(cfg[:, :2], 1.0, n=4, d=8, **B)
     am, sw = np.array([0.0, 0.9]), np.array([1.0, 5.0])
-    la = angle_exponent(0.3, am[:, None], sw[None, :])
-    lg = gradient_exponent_finite_depth(0.3, am[:, None], sw[None, :], 8, 4)
-    cmp = compare_phase_diagrams(0.3, la, am, sw, lg, am, sw, depth=8, n=4)
+    la = angle_exponent(0.3, am[:, None], sw[None, :], **B)
+    lg = gradient_exponent_finite_depth(0.3, am[:, None], sw[None, :], 8, 4, **B)
+    cmp = compare_phase_diagrams(0.3, la, am, sw, lg, am, sw, depth=8, n=4, **B)
     assert cmp["sign_agree"] == 1.0 and cmp["lg_close"] == 1.0 and cmp["la_max_dev"] == 0.0
-    cmp = compare_phase_diagrams(0.3, -la, am, sw, lg + 1, am, sw, depth=8, n=4)
+    cmp = compare_phase_diagrams(0.3, -la, am, sw, lg + 1, am, sw, depth=8, n=4, **B)
     assert cmp["sign_agree"] == 0.0 and cmp["lg_close"] == 0.0 and "λ_g" in cmp["report"]
 
 
 def test_simplex_scatter_shrinks_with_width():
     res = simplex_scatter(0.3, 0.9, 3.0, 1.0, widths=[64, 256], n=6, depth=12, seeds=2, seed=0,
-                          last=4)
+                          last=4, activation="erf")
     assert res.final_rho.shape == res.spread.shape == (2,)
     assert res.spread[1] < res.spread[0] and res.exponent < 0
-    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=6)
+    fp = simplex_fixed_point(alpha_A=0.3, alpha_M=0.9, sigma_w=3.0, sigma_A=1.0, n=6, **B)
     assert res.fixed_point == fp
     assert res.report.startswith(f"simplex fixed point ρ* = {fp.rho:.4f}; mean cosine over layers 9–12: [")
     assert res.report.endswith(f"spread ∝ d^{res.exponent:.2f}")
@@ -472,7 +473,7 @@ def test_simplex_scatter_shrinks_with_width():
 
 def test_attention_only_collapse_fits_the_seed_mean():
     res = attention_only_collapse([0.5, 0.7], 1.0, n=4, d=32, depth=12, seeds=2, seed=3)
-    tr = propagate([0.5, 0.7], 0.0, 1.0, 1.0, n=4, d=32, depth=12, rho0=0.2, seeds=2, seed=3)
+    tr = propagate([0.5, 0.7], 0.0, 1.0, 1.0, n=4, d=32, depth=12, rho0=0.2, seeds=2, seed=3, **B)
     np.testing.assert_array_equal(res.rho, tr.rho.mean(-1))
     slope, layers = fit_log_gap_slope(tr.rho[:, 1].mean(-1), floor=1e-9, skip=3)
     assert res.slopes[1] == slope and np.array_equal(res.fits[1][1], layers)
@@ -483,31 +484,31 @@ def test_attention_only_collapse_fits_the_seed_mean():
 
 def test_gradient_exponent_check_measures_from_the_collapsed_point():
     cfg = np.array([(0.5, 0.0, 1.0), (0.3, 0.9, 3.0)])
-    chk = gradient_exponent_check(cfg, 1.0, n=4, d=16, depth=3, seeds=2, seed=7)
-    q_star, _ = collapsed_fixed_point(*cfg.T)
-    lg, logs = measure_gradient_exponent(*cfg.T, 1.0, n=4, d=16, depth=3, q0=q_star, seeds=2, seed=7)
+    chk = gradient_exponent_check(cfg, 1.0, n=4, d=16, depth=3, seeds=2, seed=7, **B)
+    q_star, _ = collapsed_fixed_point(*cfg.T, **B)
+    lg, logs = measure_gradient_exponent(*cfg.T, 1.0, n=4, d=16, depth=3, q0=q_star, seeds=2, seed=7, **B)
     np.testing.assert_array_equal(chk.measured, lg)
     np.testing.assert_array_equal(chk.log_norms, logs)
     np.testing.assert_array_equal(chk.lambda_g, lg.mean(1))
-    np.testing.assert_array_equal(chk.finite_depth, gradient_exponent_finite_depth(*cfg.T, 3, 4))
-    np.testing.assert_array_equal(chk.profile, gradient_norm_profile(*cfg.T, 3, 4))
+    np.testing.assert_array_equal(chk.finite_depth, gradient_exponent_finite_depth(*cfg.T, 3, 4, **B))
+    np.testing.assert_array_equal(chk.profile, gradient_norm_profile(*cfg.T, 3, 4, **B))
     np.testing.assert_array_equal(chk.ordered, [True, False])
     assert chk.report.splitlines()[1].startswith("theory (L=3): [")
     with pytest.raises(ValueError, match="configs"):
-        gradient_exponent_check(cfg[:, :2], 1.0, n=4, d=8, depth=2, seeds=1, seed=0)
+        gradient_exponent_check(cfg[:, :2], 1.0, n=4, d=8, depth=2, seeds=1, seed=0, **B)
 
 
 def test_measured_phase_diagrams_are_both_kinds_and_their_comparison():
     grid = (np.array([0.0, 0.9]), np.array([1.0, 4.0]))
     res = measured_phase_diagrams(0.3, 1.0, n=4, d_angle=16, seeds_angle=2, seed_angle=8,
                                   d_gradient=8, depth=2, seeds_gradient=1, seed_gradient=9,
-                                  grid_angle=grid, grid_gradient=grid, chunk=2)
-    la = measured_phase_diagram(0.3, *grid, 1.0, n=4, d=16, seeds=2, seed=8)
+                                  grid_angle=grid, grid_gradient=grid, chunk=2, **B)
+    la = measured_phase_diagram(0.3, *grid, 1.0, n=4, d=16, seeds=2, seed=8, **B)
     lg = measured_phase_diagram(0.3, *grid, 1.0, n=4, d=8, seeds=1, seed=9, kind="gradient",
-                                depth=2, chunk=2)
+                                depth=2, chunk=2, **B)
     np.testing.assert_array_equal(res.lambda_a, la)
     np.testing.assert_array_equal(res.lambda_g, lg)
-    cmp = compare_phase_diagrams(0.3, la, *grid, lg, *grid, depth=2, n=4)
+    cmp = compare_phase_diagrams(0.3, la, *grid, lg, *grid, depth=2, n=4, **B)
     assert res.sign_agree == cmp["sign_agree"] and res.lg_close == cmp["lg_close"]
     assert res.report == cmp["report"]
 
@@ -523,31 +524,31 @@ def test_measured_phase_diagrams_are_both_kinds_and_their_comparison():
     (lambda: attention_moments(-0.7, 1.0, 3), ValueError, "rho"),
     (lambda: attention_moments(0.5, -1.0, 3), ValueError, "sigma_A"),
     (lambda: attention_moments(0.5, 1.0, 3.0), TypeError, "n"),
-    (lambda: angle_exponent(1.2, 0.5, 1.0), ValueError, "alpha_A"),
-    (lambda: angle_exponent(0.2, "x", 1.0), TypeError, "alpha_M"),
-    (lambda: block_map(1.0, 1.5, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4), ValueError, "p/q"),
-    (lambda: block_map(-1.0, 0.5, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4), ValueError, "q"),
-    (lambda: iterate_map(1.0, 0.5, 0, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4), ValueError, "depth"),
-    (lambda: angle_exponent_one_block(1.0, 1.0, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4), ValueError, "rho"),
-    (lambda: simplex_fixed_point(alpha_A=0.0, alpha_M=0.0, sigma_w=1.0, sigma_A=1.0, n=4), ValueError, "alpha"),
-    (lambda: propagate(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, rho0=0.5, method="exact"), ValueError, "method"),
-    (lambda: propagate([0.3, 0.4], [0.3, 0.3, 0.3], 1.0, 1.0, n=4, d=8, depth=2, rho0=0.5), ValueError, "broadcast"),
-    (lambda: propagate(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, rho0=1.5), ValueError, "rho"),
+    (lambda: angle_exponent(1.2, 0.5, 1.0, **B), ValueError, "alpha_A"),
+    (lambda: angle_exponent(0.2, "x", 1.0, **B), TypeError, "alpha_M"),
+    (lambda: block_map(1.0, 1.5, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4, **B), ValueError, "p/q"),
+    (lambda: block_map(-1.0, 0.5, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4, **B), ValueError, "q"),
+    (lambda: iterate_map(1.0, 0.5, 0, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4, **B), ValueError, "depth"),
+    (lambda: angle_exponent_one_block(1.0, 1.0, alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0, n=4, **B), ValueError, "rho"),
+    (lambda: simplex_fixed_point(alpha_A=0.0, alpha_M=0.0, sigma_w=1.0, sigma_A=1.0, n=4, **B), ValueError, "alpha"),
+    (lambda: propagate(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, rho0=0.5, method="exact", **B), ValueError, "method"),
+    (lambda: propagate([0.3, 0.4], [0.3, 0.3, 0.3], 1.0, 1.0, n=4, d=8, depth=2, rho0=0.5, **B), ValueError, "broadcast"),
+    (lambda: propagate(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, rho0=1.5, **B), ValueError, "rho"),
     (lambda: sample_tokens(2, 4, 0, 0.5), ValueError, "d"),
     (lambda: token_geometry(np.zeros((2, 3, 4))), TypeError, "X"),
     (lambda: histogram_task(4, 1, 3), ValueError, "n"),
     (lambda: train_transformers(Sweep(seed=[0]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0,
-                                n=4, d=8, depth=2, lr=-1.0, steps=1), ValueError, "lr"),
+                                n=4, d=8, depth=2, lr=-1.0, steps=1, **B), ValueError, "lr"),
     (lambda: train_transformers(Sweep(seed=[0]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, n=4, d=8,
-                                depth=2, steps=1), ValueError, "sigma_A"),
+                                depth=2, steps=1, **B), ValueError, "sigma_A"),
     (lambda: train_transformers(Sweep(seed=[0], width=[2]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0,
-                                sigma_A=1.0, n=4, d=8, depth=2, steps=1), ValueError, "axes"),
+                                sigma_A=1.0, n=4, d=8, depth=2, steps=1, **B), ValueError, "axes"),
     (lambda: train_transformers(Sweep(seed=[0]), alpha_A=0.3, alpha_M=0.3, sigma_w=1.0, sigma_A=1.0,
-                                seed=1, n=4, d=8, depth=2, steps=1), ValueError, "seed"),
-    (lambda: train_transformers([0.3], alpha_A=0.3, n=4, d=8, depth=2), TypeError, "sweep"),
-    (lambda: propagate(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, rho0=0.5, seed=1.5), TypeError, "seed"),
+                                seed=1, n=4, d=8, depth=2, steps=1, **B), ValueError, "seed"),
+    (lambda: train_transformers([0.3], alpha_A=0.3, n=4, d=8, depth=2, **B), TypeError, "sweep"),
+    (lambda: propagate(0.3, 0.3, 1.0, 1.0, n=4, d=8, depth=2, rho0=0.5, seed=1.5, **B), TypeError, "seed"),
     (lambda: attention_moments(0.5, 1.0, 3, seed=-1), ValueError, "seed"),
-    (lambda: measured_phase_diagram(0.3, [0.5], [1.0], 1.0, n=4, d=8, seeds=1, seed=0, kind="x"),
+    (lambda: measured_phase_diagram(0.3, [0.5], [1.0], 1.0, n=4, d=8, seeds=1, seed=0, kind="x", **B),
      ValueError, "kind"),
     (lambda: fit_log_gap_slope(np.ones(5)), ValueError, "floor"),
     (lambda: trainability_summary("x", alpha_A=0.3), TypeError, "res"),

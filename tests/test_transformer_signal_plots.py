@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from theory.core import EXPLORERS, Sweep  # noqa: E402
+from theory.transformer_signal import BOOK_MODEL as B  # noqa: E402  (the book's earlier model: scaled residual, erf)
 from theory.transformer_signal import (AngleExponentCheck, AttentionOnlyCollapse,  # noqa: E402
                                        GradientExponentCheck, MeasuredPhaseDiagrams,
                                        SimplexScatter, SimplexFixedPoint, attention_summary,
@@ -36,7 +37,7 @@ def test_attention_and_map_figures():
     fig = plots.attention_figure(attention_summary(1.0, 8, rho=np.linspace(0, 1, 5), samples=50))
     assert _n_axes(fig) == 2 and "n = 8" in fig.axes[0].get_title()
     phases = map_phases({"a": (0.5, 0.0, 1.0), "b": (0.3, 0.9, 3.0)}, [0.2, 0.95], 25, sigma_A=1.0,
-                        n=4, samples=50)
+                        n=4, samples=50, **B)
     fig = plots.map_phases_figure(phases)
     assert len(fig.axes[0].lines) >= 5                    # two tracks each and the simplex ρ*
     assert any("simplex" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
@@ -45,9 +46,9 @@ def test_attention_and_map_figures():
 def test_phase_figures():
     a, s = np.linspace(0, 1, 4), np.linspace(0.5, 5, 5)
     val = np.outer(a - 0.5, s)
-    fig = plots.theory_phase_figure(theory_phase_diagram(0.3, alpha_M=a, sigma_w=s))
+    fig = plots.theory_phase_figure(theory_phase_diagram(0.3, alpha_M=a, sigma_w=s, **B), model=B)
     assert fig.axes[0].get_xlabel() == "α_M"
-    m = MeasuredPhaseDiagrams(alpha_A=0.3, sigma_A=1.0, grid_angle=(a, s), lambda_a=val,
+    m = MeasuredPhaseDiagrams(alpha_A=0.3, sigma_A=1.0, model=B, grid_angle=(a, s), lambda_a=val,
                               grid_gradient=(a, s), lambda_g=-val, d_angle=64, seeds_angle=4,
                               d_gradient=32, depth=8, seeds_gradient=1, comparison={})
     fig = plots.measured_phase_figure(m)
@@ -56,7 +57,7 @@ def test_phase_figures():
 
 def test_simulation_figures():
     res = layer_by_layer({"x": (0.5, 0.0, 1.0), "y": (0.3, 0.9, 3.0)}, 1.0, n=4, d=16, depth=6,
-                         seeds=2, full_depth=3, full_seeds=1)
+                         seeds=2, full_depth=3, full_seeds=1, **B)
     fig = plots.layer_by_layer_figure(res)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("2 seeds" in t for t in texts) and any("1 seeds" in t for t in texts)
@@ -89,7 +90,7 @@ def test_simulation_figures():
 def test_trainability_figure():
     res = train_transformers(Sweep(alpha_M=[0.2, 0.9], sigma_w=[1.0, 3.0]), alpha_A=0.3, sigma_A=1.0,
                              seed=0, n=4, d=8, depth=2, vocab=2, steps=2, batch=2, test_batch=4,
-                             device="cpu")
+                             device="cpu", **B)
     fig = plots.trainability_figure(trainability_summary(res, alpha_A=0.3))
     assert _n_axes(fig) == 3
 
@@ -101,5 +102,5 @@ def test_signal_explorer_is_registered_with_at_most_64_frames():
     assert frames <= 64
     fig = ex(alpha_A=0.9, alpha_M=0.0, sigma_w=0.5)          # attention only: collapse, no simplex
     assert "ordered" in fig.axes[0].get_title()
-    fig = ex(alpha_A=0.1, alpha_M=0.9, sigma_w=6.0)          # chaotic: the simplex line is drawn
+    fig = ex(alpha_A=0.1, alpha_M=0.9, sigma_w=6.0, residual="scaled")   # chaotic: the simplex is drawn
     assert "chaotic" in fig.axes[0].get_title() and "simplex" in fig.axes[0].get_legend().get_texts()[-1].get_text()

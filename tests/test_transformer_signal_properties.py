@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory.core import Sweep
+from theory.transformer_signal import BOOK_MODEL as B  # noqa: E402  (the book's earlier model: scaled residual, erf)
 from theory.transformer_signal import (BatchedTransformer, angle_exponent, angle_exponent_one_block,
                                        attention_flatness, attention_moments, attention_output,
                                        attention_summary, one_block_exponents, theory_phase_diagram,
@@ -62,7 +63,7 @@ def test_one_block_keeps_the_intermediate_state_in_range_too(alpha_A, alpha_M, s
     lo = -1.0 / (n - 1)
     rho = lo + u * (1.0 - lo)
     out = block_map(1.0, rho, alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A,
-                    n=n, samples=200)
+                    n=n, samples=200, **B)
     for q, p in ((out.q_mid, out.p_mid), (out.q, out.p)):
         assert q > 0 and lo - 1e-12 <= p / q <= 1 + 1e-12
 
@@ -75,7 +76,7 @@ def test_random_transformer_keeps_rho_in_the_gram_range(alpha_A, alpha_M, sigma_
     g = torch.Generator().manual_seed(seed)
     X = sample_tokens(1, n, d, rho, generator=g, device="cpu")
     model = BatchedTransformer(alpha_A, alpha_M, sigma_w, sigma_A, d=d, depth=depth, generator=g,
-                               device="cpu")
+                               device="cpu", **B)
     for Xl in model.forward(X, keep=True):
         q, p, _ = token_geometry(Xl)
         r = float(p / q)
@@ -109,8 +110,8 @@ def test_attention_moments_are_those_of_a_stochastic_matrix(rho, sigma_A, n):
 @given(alpha_A=alphas.filter(lambda a: a < 1), alpha_M=alphas.filter(lambda a: a < 1),
        sigma_w=sigma_ws, activation=st.sampled_from(["erf", "relu"]))
 def test_gradient_exponent_is_at_least_the_angle_exponent(alpha_A, alpha_M, sigma_w, activation):
-    la = angle_exponent(alpha_A, alpha_M, sigma_w, activation)
-    lg = gradient_exponent(alpha_A, alpha_M, sigma_w, activation)
+    la = angle_exponent(alpha_A, alpha_M, sigma_w, activation, "scaled")
+    lg = gradient_exponent(alpha_A, alpha_M, sigma_w, activation, "scaled")
     assert lg >= la - 1e-12          # attention's common-mode gain α_A²/q* ≥ 0 only adds
     if alpha_M == 0:
         assert la == pytest.approx(math.log(1 - alpha_A**2), abs=1e-12)
@@ -119,9 +120,9 @@ def test_gradient_exponent_is_at_least_the_angle_exponent(alpha_A, alpha_M, sigm
 @FAST
 @given(alpha_A=alphas.filter(lambda a: 0 < a < 1), alpha_M=alphas, sigma_w=sigma_ws)
 def test_collapsed_point_is_a_fixed_point_of_the_map(alpha_A, alpha_M, sigma_w):
-    q, _ = collapsed_fixed_point(alpha_A, alpha_M, sigma_w)
+    q, _ = collapsed_fixed_point(alpha_A, alpha_M, sigma_w, **B)
     out = block_map(q, q, alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=1.0, n=4,
-                    samples=50)
+                    samples=50, **B)
     assert out.q == pytest.approx(q, rel=1e-10) and out.p == pytest.approx(q, rel=1e-10)
 
 
@@ -130,9 +131,9 @@ def test_collapsed_point_is_a_fixed_point_of_the_map(alpha_A, alpha_M, sigma_w):
        sigma_w=sigma_ws, depth=st.integers(1, 200), n=st.integers(2, 64))
 def test_finite_depth_gradient_exponent_lies_between_the_two_rates(alpha_A, alpha_M, sigma_w,
                                                                    depth, n):
-    la = angle_exponent(alpha_A, alpha_M, sigma_w)
-    lg = gradient_exponent(alpha_A, alpha_M, sigma_w)
-    fin = gradient_exponent_finite_depth(alpha_A, alpha_M, sigma_w, depth, n)
+    la = angle_exponent(alpha_A, alpha_M, sigma_w, **B)
+    lg = gradient_exponent(alpha_A, alpha_M, sigma_w, **B)
+    fin = gradient_exponent_finite_depth(alpha_A, alpha_M, sigma_w, depth, n, **B)
     assert la - 1e-9 - math.log(n) / depth <= fin <= lg + 1e-9
 
 
@@ -205,7 +206,7 @@ def test_validators_reject_non_finite_input(fn, kw, arg, bad):
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_the_trainability_summary_rejects_non_finite_alpha(bad):
     res = train_transformers(Sweep(alpha_M=[0.5], sigma_w=[1.0]), alpha_A=0.3, sigma_A=1.0, seed=0,
-                             n=3, d=4, depth=1, steps=1, batch=1, test_batch=1, device="cpu")
+                             n=3, d=4, depth=1, steps=1, batch=1, test_batch=1, device="cpu", **B)
     with pytest.raises(ValueError, match="alpha_A"):
         trainability_summary(res, alpha_A=bad)
 

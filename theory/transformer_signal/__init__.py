@@ -14,7 +14,9 @@ trainability of transformers", arXiv:2403.02579. Book chapter: ``book/transforme
   (``signal_explorer``).
 
 The model's definitions are the book's reconstruction (the paper's text could not be read):
-see the docstring of :mod:`theory.transformer_signal.exact`.
+see the docstring of :mod:`theory.transformer_signal.exact`. Defaults are the paper's form as
+third-party scripts read it (``PAPER_MODEL``: plain residual x + αf(LN x), tanh); the book's
+earlier model is ``BOOK_MODEL`` (scaled residual √(1−α²)x + αf, erf).
 """
 
 from theory.transformer_signal import derivation

@@ -3,26 +3,31 @@
 Cowsik, Nebabu, Qi, Ganguli (2024), "Geometric dynamics of signal propagation predict
 trainability of transformers", arXiv:2403.02579. Book chapter: ``book/transformer_signal``.
 
-What is the paper's and what is the book's. Verified from the paper's public abstract and a
-summary quoting it: the architecture of its Section 2 (single-head self-attention, then a
-token-wise MLP, each on a residual branch, with layer normalisation); the reduction, under a
-permutation-symmetric ansatz, to a map of the diagonal and off-diagonal entries (q, p) of the
-token Gram matrix; the collapsed fixed point p = q and the simplex fixed point; the angle
-exponent λ_a as the linearisation at the collapsed point, with the edge-of-chaos conjecture
-λ_a = 0 (its Subsection 3.3); the gradient exponent λ_g. The paper's own equations could not
-be read. Every formula below is therefore **the book's own reconstruction**, derived in
+What is the paper's and what is the book's. Verified from the paper's public abstract, its
+Phys. Rev. E abstract and sentences quoted with their section labels: the architecture of its
+Section 2 (single-head self-attention, then a token-wise MLP, each on a residual branch, with
+layer normalisation); the reduction, under a permutation-symmetric ansatz, to a map of the
+diagonal and off-diagonal entries (q, p) of the token Gram matrix; the collapsed fixed point
+p = q and the simplex fixed point; the angle exponent λ_a as the linearisation at the collapsed
+point, with the edge-of-chaos conjecture λ_a = 0 (its Subsection 3.3); the gradient exponent λ_g
+as the growth rate of the squared Frobenius norm of the end-to-end Jacobian (Subsection 3.4).
+As two third-party scripts read it (unverified): the block of its Eq. 4 is the plain residual
+x + α f(LN x) (script E; script L writes the scaled one under that label, script E calls it the
+footnote under Eq. 12), with a tanh MLP. The paper's own equations could not be read. Every
+formula below is therefore **the book's own reconstruction**, derived in
 ``theory.transformer_signal.derivation`` and checked against the simulated model of
 ``theory.transformer_signal.simulate``, which uses exactly these definitions:
 
     LN(x) = √d x/‖x‖                        (no gain or bias: the identity at initialisation)
-    Y  = √(1−α_A²) X + α_A Attn(LN X),     Attn(H) = softmax(H W_Qᵀ W_K Hᵀ/√d) H W_Vᵀ
-    X' = √(1−α_M²) Y + α_M W_2 φ(W_1 LN Y)
+    Y  = s_A X + α_A Attn(LN X),            Attn(H) = softmax(H W_Qᵀ W_K Hᵀ/√d) H W_Vᵀ
+    X' = s_M Y + α_M W_2 φ(W_1 LN Y)
 
-with W_Q, W_K entries N(0, σ_A/d) (attention logits of variance σ_A² on normalised tokens),
-W_V entries N(0, 1/d), W_1 entries N(0, σ_w²/d), W_2 entries N(0, 1/d_ff), d_ff = d,
-acausal attention and no biases, and by default φ(u) = erf(√π u/2) (slope 1 at the origin and
-saturating, like tanh, but with every Gaussian integral of the MLP in closed form; ``tanh`` by
-Gauss–Hermite quadrature, accurate for σ_w ≲ 2, and ``relu`` are available).
+with s = 1 (``residual="plain"``, the default: the paper's form) or s = √(1−α²)
+(``residual="scaled"``), W_Q, W_K entries N(0, σ_A/d) (attention logits of variance σ_A² on
+normalised tokens), W_V entries N(0, 1/d), W_1 entries N(0, σ_w²/d), W_2 entries N(0, 1/d_ff),
+d_ff = d, acausal attention and no biases, and φ = tanh by default (a trapezoid rule, accurate
+at every σ_w), or φ(u) = erf(√π u/2) (slope 1 at the origin, every Gaussian integral in closed
+form: the book's earlier model, ``BOOK_MODEL`` = scaled + erf), or relu.
 
 State: q = ‖x_i‖²/d (per-coordinate norm), p = x_i·x_j/d (i ≠ j), cosine ρ = p/q. At infinite
 width, for a permutation-symmetric input, one block maps
@@ -30,10 +35,13 @@ width, for a permutation-symmetric input, one block maps
     attention branch:  q_A = ρ + (1−ρ) a₂(ρ),   p_A = ρ + (1−ρ) a₁₁(ρ),
         a₂ = E Σ_j A_ij²,  a₁₁ = E Σ_j A_ij A_kj (i ≠ k), logits Gaussian with
         Cov(S_ij, S_kl) = σ_A² C_ik C_jl, C = (1−ρ)I + ρ11ᵀ;
-    q_Y = (1−α_A²) q + α_A² q_A,   p_Y = (1−α_A²) p + α_A² p_A,   ρ_Y = p_Y/q_Y;
+    q_Y = s_A² q + α_A² q_A,   p_Y = s_A² p + α_A² p_A,   ρ_Y = p_Y/q_Y;
     MLP branch:        q_M = V(σ_w) = E φ(σ_w z)²,   p_M = K(σ_w, ρ_Y) = E φ(u)φ(u′),
         (u, u′) Gaussian, variance σ_w², correlation ρ_Y;
-    q′ = (1−α_M²) q_Y + α_M² q_M,   p′ = (1−α_M²) p_Y + α_M² p_M.
+    q′ = s_M² q_Y + α_M² q_M,   p′ = s_M² p_Y + α_M² p_M.
+
+In the plain form the norm grows by α_A² + α_M² V a block at collapse (no fixed point in q), so
+its exponents are those of one block from a given norm q (q = 1: the input cloud).
 """
 
 from __future__ import annotations

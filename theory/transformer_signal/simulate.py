@@ -4,8 +4,11 @@ The model is exactly the one whose mean-field map is :mod:`theory.transformer_si
 (book's reconstruction of Cowsik et al. 2024, Sec. 2):
 
     LN(x) = √d x/‖x‖,
-    Y  = √(1−α_A²) X + α_A softmax(H W_Qᵀ W_K Hᵀ/√d) H W_Vᵀ,   H = LN(X),
-    X' = √(1−α_M²) Y + α_M φ(LN(Y) W_1ᵀ) W_2ᵀ,
+    Y  = s_A X + α_A softmax(H W_Qᵀ W_K Hᵀ/√d) H W_Vᵀ,   H = LN(X),
+    X' = s_M Y + α_M φ(LN(Y) W_1ᵀ) W_2ᵀ,
+
+with s = 1 (``residual="plain"``, default: the paper's Eq. 4 as script E reads it) or
+s = √(1−α²) (``"scaled"``), φ = tanh by default (erf, relu available),
 
 W_Q, W_K ~ N(0, σ_A/d), W_V ~ N(0, 1/d), W_1 ~ N(0, σ_w²/d), W_2 ~ N(0, 1/d_ff), d_ff = d,
 fresh independent weights in every block. Every configuration (α_A, α_M, σ_w, σ_A) and seed is
