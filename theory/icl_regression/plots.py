@@ -343,5 +343,8 @@ def stopping_figure(study, name: str = "d_ridge_pool"):
         ax1.plot(grid, ref, "--", color=COLORS["grey"], label=f"paper's slope {PAPER_ALPHA}")
     ax1.set(xscale="log", yscale="log", xlabel="number of pretraining tasks $M$",
             ylabel="early-stopping step $t^*$", title=r"$t^* \propto M^\alpha$")
+    from matplotlib.ticker import NullFormatter
+    for axis in (ax1.xaxis, ax1.yaxis):              # less than a decade: no minor labels
+        axis.set_minor_formatter(NullFormatter())
     ax1.legend(fontsize="small")
     return fig

@@ -311,7 +311,7 @@ def threshold_settings() -> dict:
     return dict(
         config=scaled(ModelConfig(D=2, K=8, n_layer=2, n_embd=32, n_head=2),
                       ModelConfig(D=8, K=16, n_layer=8, n_embd=128, n_head=2)),
-        Ms=scaled([1, 4, 16, 64, math.inf], [2**k for k in range(16)] + [math.inf]),
+        Ms=scaled([4, 16, 64, math.inf], [2**k for k in range(16)] + [math.inf]),
         batch_sizes=scaled([32, 64], [256, 512]),
         weight_decays=scaled([0.0, 0.01], [0.0, 1e-4, 1e-3, 1e-2]),
         decay_Ms=scaled([4, 16], None),

@@ -328,10 +328,10 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
 
     ``batch_size``: one int, or one per model (the paper's batch doubling, Sec. 3.1, Fig. 2:
     B = 256 and 512 at fixed steps). Every step draws B_max = max(batch_size) sequences per
-    model from its own streams and model g's loss is the mean over the first B_g of them, so
-    models of equal M and seed see nested batches (the larger batch holds the smaller one; the
-    official code also keeps its data and model seeds fixed across batch sizes). Equal batch
-    sizes take the plain mean, as before.
+    model from its own streams and model g trains on the first B_g of them (the models of each
+    batch size run as one group, unpadded), so models of equal M and seed see nested batches
+    (the larger batch holds the smaller one; the official code also keeps its data and model
+    seeds fixed across batch sizes). One batch size for all takes the single pass, as before.
 
     ``weight_decay``: λ, one number or one per model (Sec. 3.3, Fig. 7): the loss of model g
     gains (λ_g/2) Σ‖W‖² over the block kernels :data:`DECAYED`, so Adam sees ∇L + λW on them
@@ -386,20 +386,25 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
     B_max = max(sizes_b)
     batch = _sweep_data((padded, sizes), fresh, data_seeds, B_max, K, D, sigma2, dtype,
                         device)
-    if len(set(sizes_b)) > 1:            # model g: the mean over its first B_g sequences
-        weights = (torch.arange(B_max, device=device)[None, :]
-                   < torch.tensor(sizes_b, device=device)[:, None]).to(dtype)
-        weights = weights / weights.sum(1, keepdim=True)                 # (G, B_max)
-    else:
-        weights = None
+    # models grouped by batch size: each group runs its own forward pass on its first B_g
+    # sequences (no padding), and the losses are put back in the models' order
+    groups = [(b, torch.tensor([g for g in range(G) if sizes_b[g] == b], device=device))
+              for b in sorted(set(sizes_b))]
+    order = torch.argsort(torch.cat([idx for _, idx in groups]))
     lam = torch.tensor(decays, dtype=dtype, device=device)
 
     def data_loss(P, step):
         xs, ys = batch(step)
-        out = forward(P, to_tokens(xs, ys), config.n_head)[..., 0::2]
-        if weights is None:
+        if len(groups) == 1:
+            out = forward(P, to_tokens(xs, ys), config.n_head)[..., 0::2]
             return ((out - ys) ** 2).mean(dim=(1, 2))                     # (G,)
-        return (((out - ys) ** 2).mean(dim=2) * weights).sum(1)
+        parts = []
+        for b, idx in groups:
+            Pg = {k: v.index_select(0, idx) for k, v in P.items()}
+            xg, yg = xs.index_select(0, idx)[:, :b], ys.index_select(0, idx)[:, :b]
+            out = forward(Pg, to_tokens(xg, yg), config.n_head)[..., 0::2]
+            parts.append(((out - yg) ** 2).mean(dim=(1, 2)))
+        return torch.cat(parts)[order]
 
     def per_model_loss(P, step):
         loss = data_loss(P, step)
