@@ -100,6 +100,25 @@ def test_notebook_checks_claims_on_the_ledger(path):
     assert re.search(r"\.claim\(", code), f"{nb_id(path)}: records no claim (ledger.claim(...))"
 
 
+# A claim's section= names the heading the ledger page links to (docutils make_id of the name).
+# A heading with math gets another anchor than its plain name, so the heading must be plain text
+# and spelt exactly as the claims spell it.
+SECTION = re.compile(r'\bsection\s*=\s*"([^"]+)"|\bsec\w*\s*=\s*"([^"]+)"')
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_claim_sections_are_plain_headings_of_the_notebook(path):
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    headings = {line.lstrip("#").strip() for c in nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("#")}
+    for match in SECTION.finditer(code):
+        name = match.group(1) or match.group(2)
+        assert name in headings, (f"{nb_id(path)}: claims name the section {name!r}, which is not a "
+                                  f"heading of the notebook (the ledger's link would not resolve)")
+        assert "$" not in name, f"{nb_id(path)}: the section {name!r} links to a heading with math"
+
+
 # Code lines: non-blank lines of code cells that are not comments only (the count of issue 11:
 # 2,491 in 17 notebooks at e92ab29, 147 a notebook on average, the largest 233).
 # Issue 11 capped its 17 notebooks at 1,200 lines together (70.6 a notebook); issue 12 added the
