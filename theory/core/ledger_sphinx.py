@@ -32,7 +32,7 @@ COLUMNS = ("Claim (source)", "Paper", "Ours", "Verdict (scale)", "Checked in")
 WIDTHS = (36, 13, 22, 12, 17)
 SUMMARY_COLUMNS = ("Chapter", "Claims", "Holds", "Needs paper scale", "Does not hold",
                    "The paper's", "Official code's", "Book's reconstruction")
-SUMMARY_WIDTHS = (28, 8, 8, 11, 10, 10, 11, 14)
+SUMMARY_WIDTHS = (25, 8, 8, 11, 9, 10, 11, 18)
 
 
 class ledger_placeholder(nodes.General, nodes.Element):
