@@ -254,6 +254,30 @@ def _seed_array(seeds, name: str = "seeds") -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _alpha_seed_batch(alpha, seeds) -> tuple[np.ndarray, np.ndarray]:
+    """α (each > 0) and seeds broadcast against each other to one entry per configuration:
+    ``(alpha (G,), seeds (G,))``, with errors that name the argument."""
+    alpha = np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1)))
+    if np.any(alpha <= 0):
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    seeds = _seed_array(seeds)
+    try:
+        G = np.broadcast_shapes(alpha.shape, seeds.shape)[0]
+    except ValueError:
+        raise ValueError(f"alpha {alpha.shape} and seeds {seeds.shape} do not broadcast") from None
+    return np.broadcast_to(alpha, (G,)), np.broadcast_to(seeds, (G,))
+
+
+def _check_sizes(sizes) -> np.ndarray:
+    """Training-set sizes: a strictly increasing 1-D array of positive ints."""
+    sizes = np.atleast_1d(np.asarray(sizes))
+    if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
+        raise ValueError(f"sizes must be a 1-D list of positive ints, got {sizes!r}")
+    if np.any(np.diff(sizes) <= 0):
+        raise ValueError("sizes must be strictly increasing")
+    return sizes
+
+
 def _shapes(arch: str, dims: dict) -> list[tuple[int, ...]]:
     """Per-model weight shapes, first layer first, readout last."""
     if arch == "mlp":
@@ -315,15 +339,8 @@ def init_params(arch: str, dims: dict, alpha, seeds, *, device=None,
     ``hcnn``: v, s, L, width, d_out.
     """
     dims = _check_dims(arch, dims)
-    alpha = np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1)))
-    if np.any(alpha <= 0):
-        raise ValueError(f"alpha must be > 0, got {alpha}")
-    seeds = _seed_array(seeds)
-    try:
-        G = np.broadcast_shapes(alpha.shape, seeds.shape)[0]
-    except ValueError:
-        raise ValueError(f"alpha {alpha.shape} and seeds {seeds.shape} do not broadcast") from None
-    alpha, seeds = np.broadcast_to(alpha, (G,)), np.broadcast_to(seeds, (G,))
+    alpha, seeds = _alpha_seed_batch(alpha, seeds)
+    G = alpha.shape[0]
     device = resolve_device(device)
     shapes = _shapes(arch, dims)
     out = [torch.empty((G, *sh), dtype=dtype, device=device) for sh in shapes]
@@ -873,11 +890,7 @@ def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, siz
     Returns an ``xarray.Dataset`` over (alpha, seed, P): ``test_accuracy`` and
     ``train_accuracy`` (after training), and ``p_star`` over (alpha, seed).
     """
-    sizes = np.atleast_1d(np.asarray(sizes))
-    if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
-        raise ValueError(f"sizes must be a 1-D list of positive ints, got {sizes!r}")
-    if np.any(np.diff(sizes) <= 0):
-        raise ValueError("sizes must be strictly increasing")
+    sizes = _check_sizes(sizes)
     threshold = check_scalar(threshold, "threshold", min=0.0, max=1.0)
     n_test = check_scalar(n_test, "n_test", kind="int", min=1)
     sweep = Sweep(alpha=list(as_array(alphas, "alphas", ndim=1)), seed=list(_seed_array(seeds)))

@@ -26,7 +26,7 @@ import torch
 
 from theory.core import (Sweep, as_array, check_scalar, config_seed, first_crossing,
                          progress as _progress, resolve_device, torch_generator, train_batched)
-from theory.rich_lazy.deep import random_hierarchy, sample_hierarchy
+from theory.rich_lazy.deep import _alpha_seed_batch, _check_sizes, random_hierarchy, sample_hierarchy
 
 __all__ = ["RHM_ALPHAS", "cosine_rate", "mlp_forward", "mlp_init", "one_hot_inputs",
            "rhm_mlp_sample_complexity", "train_mlp_sgd"]
@@ -53,17 +53,8 @@ def mlp_init(alpha, seeds, *, d_in: int, width: int = 64, hidden: int = 3, d_out
     in any batch), then the first layer × 1/α and the readout × α (App. D.3). The network is
     bias-free ReLU, positively homogeneous in each layer, so its function at initialisation does
     not depend on α."""
-    alpha = np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1)))
-    if np.any(alpha <= 0):
-        raise ValueError(f"alpha must be > 0, got {alpha}")
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
-        raise ValueError(f"seeds must be non-negative ints, got {seeds!r}")
-    try:
-        G = np.broadcast_shapes(alpha.shape, seeds.shape)[0]
-    except ValueError:
-        raise ValueError(f"alpha {alpha.shape} and seeds {seeds.shape} do not broadcast") from None
-    alpha, seeds = np.broadcast_to(alpha, (G,)), np.broadcast_to(seeds, (G,))
+    alpha, seeds = _alpha_seed_batch(alpha, seeds)
+    G = alpha.shape[0]
     d_in = check_scalar(d_in, "d_in", kind="int", min=1)
     width = check_scalar(width, "width", kind="int", min=1)
     hidden = check_scalar(hidden, "hidden", kind="int", min=1)
@@ -170,11 +161,7 @@ def rhm_mlp_sample_complexity(v: int = 8, n_classes: int = 8, m: int = 4, s: int
     summary), NaN if it never does. Returns an ``xarray.Dataset`` over (alpha, seed, P) with
     ``test_accuracy``, ``train_accuracy`` and ``p_star`` (alpha, seed).
     """
-    sizes = np.atleast_1d(np.asarray(sizes))
-    if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
-        raise ValueError(f"sizes must be a 1-D list of positive ints, got {sizes!r}")
-    if np.any(np.diff(sizes) <= 0):
-        raise ValueError("sizes must be strictly increasing")
+    sizes = _check_sizes(sizes)
     threshold = check_scalar(threshold, "threshold", min=0.0, max=1.0)
     n_test = check_scalar(n_test, "n_test", kind="int", min=1)
     sweep = Sweep(alpha=list(as_array(alphas, "alphas", ndim=1)), seed=[int(q) for q in np.atleast_1d(seeds)])

@@ -34,6 +34,7 @@ import torch
 
 from theory.core import (Result, Sweep, as_array, check_scalar, config_seed, first_crossing,
                          resolve_device, torch_generator, train_batched)
+from theory.rich_lazy.deep import _alpha_seed_batch, seed_table
 
 __all__ = ["GROK_ALPHAS", "GROK_TAUS", "GrokGrid", "grok_grid", "init_transformer",
            "modular_sequences", "transformer_logits", "train_transformer"]
@@ -80,17 +81,8 @@ def init_transformer(alpha, seeds, *, p: int, d_model: int = 64, n_heads: int = 
     stream ``torch_generator(config_seed("rich_lazy.deep_transformer.init", seed))`` (the same
     alone or in any batch, and the same for every α); then E and P are **divided by α**
     (App. D.3). Returns name → tensor (G, ...)."""
-    alpha = np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1)))
-    if np.any(alpha <= 0):
-        raise ValueError(f"alpha must be > 0, got {alpha}")
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
-        raise ValueError(f"seeds must be non-negative ints, got {seeds!r}")
-    try:
-        G = np.broadcast_shapes(alpha.shape, seeds.shape)[0]
-    except ValueError:
-        raise ValueError(f"alpha {alpha.shape} and seeds {seeds.shape} do not broadcast") from None
-    alpha, seeds = np.broadcast_to(alpha, (G,)), np.broadcast_to(seeds, (G,))
+    alpha, seeds = _alpha_seed_batch(alpha, seeds)
+    G = alpha.shape[0]
     p = check_scalar(p, "p", kind="int", min=2)
     d = check_scalar(d_model, "d_model", kind="int", min=1)
     H = check_scalar(n_heads, "n_heads", kind="int", min=1)
@@ -220,8 +212,6 @@ class GrokGrid:
         """Mean ± s.d. over seeds per α (:func:`theory.rich_lazy.deep.seed_table`; NaN, never
         crossed, ignored), for each τ the steps to train ≥ threshold and to validation ≥ threshold,
         and the number of seeds that grokked."""
-        from theory.rich_lazy.deep import seed_table
-
         cols = {}
         for k, t in enumerate(self.taus):
             cols[f"trained, τ = {t:g}"] = self.trained[:, k]
