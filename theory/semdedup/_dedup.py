@@ -46,8 +46,9 @@ __all__ = ["KEEP_RULES", "SEMANTICS", "SemDeDupResult", "brute_force_keep", "clu
 
 KEEP_RULES = ("hard", "easy", "random")
 SEMANTICS = ("greedy", "groups")
-# The largest similarity block held at once in the per-cluster step (entries; 4 bytes each).
-BLOCK_ENTRIES = 1 << 22
+# The largest similarity block held at once in the per-cluster step (entries; 4 bytes each:
+# 64 MB, a 4096 x 4096 triangle).
+BLOCK_ENTRIES = 1 << 24
 
 
 def _check_choice(value, name: str, allowed: tuple) -> str:
@@ -99,16 +100,31 @@ def _as_unit_rows(E, name="E") -> np.ndarray:
     return E
 
 
+def _upper_gram(E: np.ndarray) -> np.ndarray:
+    """E Eᵀ with only the upper triangle (i ≤ j) computed, the rest zero (BLAS ?syrk: half the
+    products of a full E @ E.T). Fortran-ordered, so that a column's entries are contiguous."""
+    from scipy.linalg.blas import dsyrk, ssyrk
+
+    syrk = ssyrk if E.dtype == np.float32 else dsyrk
+    return syrk(1.0, E.T, trans=1)  # E.T is the Fortran view of a C-ordered E: no copy
+
+
 def max_earlier_similarity(E) -> np.ndarray:
     """M_j = max(0, max_{i<j} e_i·e_j) for rows e_1, …, e_m already in cluster order.
 
-    The official code's ``torch.max(torch.triu(E @ E.T, diagonal=1), dim=0)``, computed by
-    blocks of columns against only the earlier rows (half the products, at most
-    ``BLOCK_ENTRIES`` similarities in memory). Returns float32 when E is float32.
+    The quantity the official code computes as ``torch.max(torch.triu(E @ E.T, diagonal=1),
+    dim=0)`` (the zeros below the diagonal make the floor at 0). Here only the upper triangle is
+    formed (BLAS ``syrk``), by blocks of columns for a large cluster (the block's own triangle by
+    ``syrk``, the rows before it by matrix products), holding at most ``BLOCK_ENTRIES``
+    similarities at once. float32 in, float32 out (float64 for float64 rows); the last bit can
+    differ from a full product's, which matters only for an M within rounding of 1 − ε.
     """
     E = _as_unit_rows(E)
+    if E.dtype not in (np.float32, np.float64):
+        E = E.astype(np.float32)
+    E = np.ascontiguousarray(E)
     m = len(E)
-    M = np.zeros(m, dtype=np.result_type(E.dtype, np.float32))
+    M = np.zeros(m, dtype=E.dtype)
     if m < 2:
         return M
     cols = max(1, min(m, int(np.sqrt(BLOCK_ENTRIES))))
@@ -119,8 +135,9 @@ def max_earlier_similarity(E) -> np.ndarray:
         for i0 in range(0, j0, rows):  # rows wholly before the block
             i1 = min(j0, i0 + rows)
             np.maximum(M[j0:j1], (E[i0:i1] @ block.T).max(axis=0), out=M[j0:j1])
-        diag = np.triu(block @ block.T, 1)  # rows of the block before each column
-        np.maximum(M[j0:j1], diag.max(axis=0), out=M[j0:j1])
+        gram = _upper_gram(block)
+        np.fill_diagonal(gram, 0.0)
+        np.maximum(M[j0:j1], gram.max(axis=0), out=M[j0:j1])
     return M
 
 
