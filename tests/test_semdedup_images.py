@@ -116,3 +116,72 @@ def test_bad_split_encoder_and_image_arguments(corpus):
         embed_digits(np.full((2, 64), np.nan), encoder=corpus.encoder)
     with pytest.raises(TypeError, match="encoder"):
         embed_digits(np.zeros((2, 64)), encoder="clip")
+
+
+# ---------------------------------------------------------------- duplicate detection
+
+
+def test_detection_curves_structure(corpus):
+    from theory.semdedup.images import DetectionCurves, detection_curves
+
+    eps = np.geomspace(1e-4, 0.3, 6)
+    d = detection_curves(corpus, eps, k=5)
+    assert isinstance(d, DetectionCurves) and d.rows == ("all",) + DUPLICATE_KINDS
+    assert d.precision.shape == d.recall.shape == d.kept_fraction.shape == (5, 6)
+    assert np.array_equal(d.n_redundant, [100, 40, 30, 20, 10])
+    assert np.array_equal(d.n_points, corpus.n_originals + np.array([100, 40, 30, 20, 10]))
+    # exact copies have similarity 1 and the same cluster: removed at every ε
+    assert np.all(d.recall[d.row("exact")] == 1.0)
+    # greedy kept sets are nested: a larger ε removes more, so recall never falls
+    assert np.all(np.diff(d.kept_fraction, axis=1) <= 0) and np.all(np.diff(d.recall, axis=1) >= 0)
+    fin = np.isfinite(d.precision)
+    assert np.all((d.precision[fin] >= 0) & (d.precision[fin] <= 1))
+    # at the smallest ε only the exact copies (and nothing else) go from the exact row
+    assert d.precision[d.row("exact"), 0] == 1.0
+    assert d.kept_fraction[d.row("exact"), 0] == 1 - 40 / d.n_points[d.row("exact")]
+    drop = d.precision_drop()
+    assert drop.shape == (5,) and drop[d.row("exact")] > 0
+    assert set(d.at(8e-3)) == set(d.rows) and "ε" in d.report([1e-3])
+
+
+def test_detection_matches_a_direct_semdedup_run(corpus):
+    from theory.semdedup import duplicate_precision_recall, semdedup
+    from theory.semdedup.images import detection_curves
+
+    d = detection_curves(corpus, [0.005, 0.02], k=4, seed=7)
+    m = np.isin(corpus.kind, ("original", "noise"))
+    res = semdedup(corpus.embeddings[m], 4, 0.02, seed=7)
+    p, r = duplicate_precision_recall(res.kept_mask(), corpus.group[m])
+    assert (d.precision[d.row("noise"), 1], d.recall[d.row("noise"), 1]) == (p, r)
+
+
+def test_detection_bad_arguments(corpus):
+    from theory.semdedup.images import detection_curves, detection_figure, examples_figure
+
+    for eps in ([0.0, 0.1], [0.1, 1.0], [0.2, 0.1], []):
+        with pytest.raises(ValueError, match="eps"):
+            detection_curves(corpus, eps)
+    with pytest.raises(TypeError, match="corpus"):
+        detection_curves(corpus.embeddings, [0.1])
+    with pytest.raises(ValueError, match="k"):
+        detection_curves(corpus, [0.1], k=0)
+    with pytest.raises(TypeError, match="curves"):
+        detection_figure({"eps": [0.1]})
+    with pytest.raises(ValueError, match="per_kind"):
+        examples_figure(corpus, per_kind=0)
+
+
+def test_figures(corpus):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from theory.semdedup.images import detection_curves, detection_figure, examples_figure
+
+    fig = examples_figure(corpus, per_kind=2)
+    assert len(fig.axes) == 4 * 4
+    fig2 = detection_figure(detection_curves(corpus, [1e-3, 1e-2, 1e-1], k=5))
+    ax = fig2.axes[1]
+    assert ax.get_ylabel() == "recall" and ax.get_xscale() == "log"
+    assert len(fig2.axes[0].get_legend().get_texts()) == 5
+    plt.close("all")

@@ -45,8 +45,9 @@ import torch
 
 from theory.core import check_scalar, config_seed, torch_generator, train_batched
 
-__all__ = ["DUPLICATE_KINDS", "DigitCorpus", "DigitEncoder", "DigitSplits", "digit_corpus",
-           "digit_splits", "embed_digits", "load_digit_images", "train_encoder"]
+__all__ = ["DUPLICATE_KINDS", "DetectionCurves", "DigitCorpus", "DigitEncoder", "DigitSplits",
+           "detection_curves", "detection_figure", "digit_corpus", "digit_splits", "embed_digits",
+           "examples_figure", "load_digit_images", "train_encoder"]
 
 DUPLICATE_KINDS = ("exact", "shift", "noise", "contrast")
 KINDS = ("original",) + DUPLICATE_KINDS
@@ -368,3 +369,159 @@ def digit_corpus(*, n_copies=200, kinds=DUPLICATE_KINDS, seed: int = 0, noise_sd
                        parent=where_original[group], embeddings=encoder.embed(images),
                        test_images=all_images[splits.test], test_labels=all_labels[splits.test],
                        n_copies=counts, encoder=encoder, splits=splits, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# Duplicate detection on the corpus, per kind (the spine's SemDeDup and precision/recall)
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DetectionCurves:
+    """Precision, recall and kept fraction of SemDeDup on the digits corpus, against ε.
+
+    ``rows``: ``"all"`` (the whole corpus) and then each duplicate kind (the originals plus that
+    kind's copies only); ``eps`` (E,); ``precision``, ``recall``, ``kept_fraction`` (R, E).
+    ``n_points`` and ``n_redundant`` (R,): each row's corpus size and Σ(g − 1).
+    """
+
+    rows: tuple
+    eps: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    kept_fraction: np.ndarray
+    n_points: np.ndarray
+    n_redundant: np.ndarray
+    k: int
+    keep: str
+    seed: int
+
+    def row(self, name: str) -> int:
+        if name not in self.rows:
+            raise ValueError(f"name must be one of {self.rows}, got {name!r}")
+        return self.rows.index(name)
+
+    def at(self, eps: float) -> dict:
+        """row → (precision, recall, kept fraction) at the grid ε nearest ``eps`` (log scale)."""
+        j = int(np.argmin(np.abs(np.log(self.eps) - np.log(check_scalar(
+            eps, "eps", min=0.0, max=1.0, include_min=False, include_max=False)))))
+        return {r: (float(self.precision[i, j]), float(self.recall[i, j]),
+                    float(self.kept_fraction[i, j])) for i, r in enumerate(self.rows)}
+
+    def precision_drop(self) -> np.ndarray:
+        """Per row: precision at the smallest ε at which it removes anything minus precision at
+        the largest ε (positive when precision falls as ε grows). NaN for a row that never removes."""
+        out = np.full(len(self.rows), np.nan)
+        for i in range(len(self.rows)):
+            finite = np.flatnonzero(np.isfinite(self.precision[i]))
+            if finite.size:
+                out[i] = self.precision[i, finite[0]] - self.precision[i, -1]
+        return out
+
+    def report(self, eps=None) -> str:
+        """A small table: per row and (selected) ε, precision / recall / kept fraction."""
+        cols = range(len(self.eps)) if eps is None else [
+            int(np.argmin(np.abs(np.log(self.eps) - np.log(e)))) for e in eps]
+        lines = [f"SemDeDup on the digits corpus: k = {self.k}, keep = {self.keep!r}, greedy, "
+                 f"seed {self.seed}; precision / recall / kept fraction"]
+        lines.append(f"{'ε':>9} " + " ".join(f"{r:>20}" for r in self.rows))
+        for j in cols:
+            cells = [f"{self.precision[i, j]:.2f} / {self.recall[i, j]:.2f} / "
+                     f"{self.kept_fraction[i, j]:.2f}" for i in range(len(self.rows))]
+            lines.append(f"{self.eps[j]:9.2e} " + " ".join(f"{c:>20}" for c in cells))
+        return "\n".join(lines)
+
+
+def detection_curves(corpus: DigitCorpus, eps, *, k: int = 10, keep: str = "hard",
+                     seed: int = 1234) -> DetectionCurves:
+    """Run SemDeDup (:func:`theory.semdedup.semdedup`, greedy semantics, the official rule: remove
+    j iff M_j > 1 − ε) on the corpus and, for each kind, on the originals plus that kind's copies;
+    score every ε of the grid with :func:`theory.semdedup.duplicate_precision_recall` against the
+    injected groups. One run per row serves every ε (the greedy kept set is a threshold on M).
+    The book's reconstruction."""
+    from theory.semdedup import semdedup, duplicate_precision_recall
+
+    if not isinstance(corpus, DigitCorpus):
+        raise TypeError(f"corpus must be a DigitCorpus (see digit_corpus), got {type(corpus).__name__}")
+    grid = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    if grid.ndim != 1 or grid.size == 0 or not np.all((grid > 0) & (grid < 1)):
+        raise ValueError("eps must be a number or a 1-D sequence of numbers in (0, 1)")
+    if np.any(np.diff(grid) <= 0):
+        raise ValueError("eps must be strictly increasing")
+    k = check_scalar(k, "k", kind="int", min=1)
+    present = [kd for kd in DUPLICATE_KINDS if np.any(corpus.kind == kd)]
+    rows = ("all",) + tuple(present)
+    P, R, F = (np.empty((len(rows), grid.size)) for _ in range(3))
+    n_points, n_red = np.empty(len(rows), dtype=np.int64), np.empty(len(rows), dtype=np.int64)
+    for i, row in enumerate(rows):
+        mask = np.ones(corpus.n, bool) if row == "all" else np.isin(corpus.kind, ("original", row))
+        res = semdedup(corpus.embeddings[mask], k, float(grid[0]), keep=keep, seed=seed)
+        group = corpus.group[mask]
+        n_points[i], n_red[i] = mask.sum(), mask.sum() - np.unique(group).size
+        for j, e in enumerate(grid):
+            kept = res.kept_mask(float(e))
+            P[i, j], R[i, j] = duplicate_precision_recall(kept, group)
+            F[i, j] = kept.mean()
+    return DetectionCurves(rows=rows, eps=grid, precision=P, recall=R, kept_fraction=F,
+                           n_points=n_points, n_redundant=n_red, k=k, keep=keep, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+KIND_COLORS = {"all": "theory", "exact": "blue", "shift": "orange", "noise": "green",
+               "contrast": "purple"}
+
+
+def examples_figure(corpus: DigitCorpus, *, per_kind: int = 3):
+    """Examples of each injected kind: per row a kind, ``per_kind`` (original, copy) pairs, each
+    copy titled with its cosine distance 1 − e·e' to its original in the embedding."""
+    from theory.core import figure
+
+    if not isinstance(corpus, DigitCorpus):
+        raise TypeError(f"corpus must be a DigitCorpus (see digit_corpus), got {type(corpus).__name__}")
+    per_kind = check_scalar(per_kind, "per_kind", kind="int", min=1, max=8)
+    kinds = [kd for kd in DUPLICATE_KINDS if np.any(corpus.kind == kd)]
+    if not kinds:
+        raise ValueError("the corpus holds no injected copies to show")
+    fig, axes = figure(len(kinds), 2 * per_kind, width="text", height=1.25 * len(kinds) + 0.3,
+                       squeeze=False)
+    for r, kd in enumerate(kinds):
+        copies = np.flatnonzero(corpus.kind == kd)[:per_kind]
+        for c in range(per_kind):
+            for half, ax in enumerate(axes[r, 2 * c:2 * c + 2]):
+                ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+                if c >= copies.size:
+                    ax.set_axis_off()
+                    continue
+                j = copies[c] if half else corpus.parent[copies[c]]
+                ax.imshow(corpus.images[j], cmap="gray_r", vmin=0, vmax=PIXEL_MAX)
+                if half:
+                    d = 1.0 - float(corpus.embeddings[j] @ corpus.embeddings[corpus.parent[j]])
+                    ax.set_title(f"{kd}\n1−cos {max(d, 0.0):.3f}", fontsize=7)
+                else:
+                    ax.set_title(f"original\n(digit {corpus.labels[j]})", fontsize=7)
+    return fig
+
+
+def detection_figure(curves: DetectionCurves):
+    """Precision (left), recall (middle) and kept fraction (right) against ε, one line per row
+    (the whole corpus in black, each kind in its colour), ε on a log axis."""
+    from theory.core import COLORS, figure
+
+    if not isinstance(curves, DetectionCurves):
+        raise TypeError(f"curves must be DetectionCurves (see detection_curves), got "
+                        f"{type(curves).__name__}")
+    fig, axes = figure(1, 3, width="wide")
+    for i, row in enumerate(curves.rows):
+        style = dict(color=COLORS[KIND_COLORS.get(row, "grey")], marker="o", ms=3,
+                     lw=2.2 if row == "all" else 1.4, label="whole corpus" if row == "all" else row)
+        for ax, values in zip(axes, (curves.precision, curves.recall, curves.kept_fraction)):
+            ax.plot(curves.eps, values[i], **style)
+    for ax, name in zip(axes, ("precision", "recall", "kept fraction")):
+        ax.set_xscale("log")
+        ax.set_xlabel("ε (removed iff max similarity > 1 − ε)")
+        ax.set_ylabel(name)
+        ax.set_ylim(-0.03, 1.03)
+    axes[0].legend(loc="lower left")
+    return fig
