@@ -8,7 +8,7 @@ import pytest
 from theory.core import Result, Sweep
 from theory.semdedup import semdedup
 from theory.semdedup.images import digit_corpus
-from theory.semdedup.training import (ARMS, TrainingSetup, accuracy_table, arm_subsets,
+from theory.semdedup.training import (ARMS, TrainingSetup, accuracy_table, arm_subsets, distinct_groups,
                                       final_accuracy, paired_gain, train_arms, training_figure,
                                       training_report)
 
@@ -42,6 +42,9 @@ def test_subsets(corpus, setup):
     assert not np.array_equal(sub["random"][0], sub["random"][1])
     again = arm_subsets(corpus, setup)
     assert all(np.array_equal(again[a][s], sub[a][s]) for a in ARMS for s in setup.seeds)
+    groups = distinct_groups(corpus, sub)
+    assert np.all(groups["full"] == np.unique(corpus.group).size)
+    assert np.all(groups["random"] <= groups["full"]) and np.all(groups["semdedup"] <= groups["full"])
     half = arm_subsets(corpus, TrainingSetup(seeds=(0,), kept_fraction=0.5))
     assert abs(half["semdedup"][0].size / corpus.n - 0.5) < 0.01
 
@@ -114,6 +117,8 @@ def test_bad_setup(kwargs, err):
 def test_bad_training_arguments(corpus, setup):
     with pytest.raises(TypeError, match="corpus"):
         arm_subsets(corpus.embeddings, setup)
+    with pytest.raises(TypeError, match="subsets"):
+        distinct_groups(corpus, {})
     with pytest.raises(TypeError, match="setup"):
         train_arms(corpus, {"steps": 10})
     with pytest.raises(TypeError, match="subsets"):

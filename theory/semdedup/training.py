@@ -40,7 +40,7 @@ from theory.core import (COLORS, Result, Sweep, check_scalar, config_seed, count
                          record_steps, scaled, torch_generator, train_batched)
 from theory.semdedup.images import PIXEL_MAX, DigitCorpus
 
-__all__ = ["ARMS", "TrainingSetup", "accuracy_table", "arm_subsets", "final_accuracy",
+__all__ = ["ARMS", "TrainingSetup", "accuracy_table", "arm_subsets", "distinct_groups", "final_accuracy",
            "paired_gain", "train_arms", "training_figure", "training_report"]
 
 ARMS = ("full", "semdedup", "random")
@@ -125,6 +125,17 @@ def arm_subsets(corpus: DigitCorpus, setup: TrainingSetup) -> dict:
         out["eps"][s] = eps
     out["target"] = target
     return out
+
+
+def distinct_groups(corpus: DigitCorpus, subsets: dict) -> dict:
+    """arm → (seeds,) number of distinct ground-truth groups (originals, with or without their
+    copies) that each arm's training set holds: what a deduplication should preserve."""
+    if not isinstance(corpus, DigitCorpus):
+        raise TypeError(f"corpus must be a DigitCorpus, got {type(corpus).__name__}")
+    if not isinstance(subsets, dict) or any(a not in subsets for a in ARMS):
+        raise TypeError(f"subsets must be what arm_subsets returns (a dict with keys {ARMS})")
+    return {arm: np.array([np.unique(corpus.group[idx]).size for idx in subsets[arm].values()])
+            for arm in ARMS}
 
 
 def _init(seeds, hidden: int) -> dict:
