@@ -33,6 +33,8 @@ def _import_chapters() -> None:
     for chapter in CHAPTERS:
         pkg = importlib.import_module(f"theory.{chapter}")
         for info in pkgutil.walk_packages(pkg.__path__, prefix=f"theory.{chapter}."):
+            if info.name.endswith(".__main__"):  # a tool's entry point runs when imported
+                continue
             importlib.import_module(info.name)
 
 
