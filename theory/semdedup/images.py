@@ -30,6 +30,10 @@ Three pieces:
   The points are then shuffled (seeded). ``group`` is the ground truth for
   :func:`theory.semdedup.duplicate_precision_recall`: an original and all of its copies share
   one id (the original's position among the originals); an original without copies has its own.
+- :func:`detection_curves` → :class:`DetectionCurves`: SemDeDup (the spine's
+  :func:`theory.semdedup.semdedup`, greedy) on the corpus and on the originals plus each kind's
+  copies, scored against the groups for a grid of ε; :func:`examples_figure` and
+  :func:`detection_figure` draw the copies and the curves.
 
 Every random draw comes from :func:`theory.core.config_seed` streams keyed on the arguments
 (never on global state), so the same arguments give the same corpus, bit for bit.
