@@ -76,6 +76,13 @@ def test_eps_sweep_order_and_bookkeeping(data):
     # precision/recall at ε = 0.3 (all injected duplicates, nothing else): perfect
     assert sw.precision[4] == 1.0 and sw.recall[4] == 1.0
     assert len(sw.table()) == 7
+    assert sw.index(0.29) == 4 and sw.index(0.0011) == 0
+    a, b, r2 = sw.linearity(0.01, 0.5)
+    assert (a, b, r2) == pytest.approx(A.linear_fit(grid[1:6], sw.kept_fraction[1:6]))
+    with pytest.raises(ValueError, match="three topics"):
+        sw.topic_correlation(0.1)
+    three = A.eps_sweep(E, grid, group, topic=np.array(["A", "B", "C"])[group % 3], k=4, seed=1)
+    assert -1 <= three.topic_correlation(0.1) <= 1 and three.kind_removed == {}
     for kw, match in [({"eps_grid": [0.2, 0.1]}, "eps_grid"), ({"eps_grid": [0.0]}, "eps_grid"),
                       ({"group": group[:-1]}, "group"), ({"k": 0}, "k")]:
         args = {"eps_grid": grid, "group": group, **kw}
@@ -132,6 +139,10 @@ def test_k_sweep(data):
     assert ks.kept_fraction[1, 0] == pytest.approx(res.kept[0].mean())
     assert ks.neighbours[1] == pytest.approx(2 * ks.n_pairs[1] / len(E))
     assert len(ks.table()) == 8
+    assert ks.cell("split", 0.3, 40) == ks.split[1, 3] and ks.cell("recall", 0.05, 1) == ks.recall[0, 0]
+    assert ks.suggest(1.0) == {0.05: 40, 0.3: 40}
+    with pytest.raises(ValueError, match="grid"):
+        ks.cell("split", 0.2, 40)
     with pytest.raises(ValueError, match="ks"):
         A.k_sweep(E, [3, 1], 0.1, group)
     with pytest.raises(TypeError, match="ks"):

@@ -78,6 +78,8 @@ def test_group_kind_and_examples(corpus):
                             (set(corpus.kind[m]) - {"original"}).pop())
     ex = corpus.example_groups(2)
     assert len(ex) == 8 and all(ex[i][1][0] == k for i, k in zip((0, 2, 4), ("exact", "edit", "paraphrase")))
+    text_ = corpus.format_examples(1)
+    assert text_.count("\n\n") == 3 and all(s in text_ for _, s in ex[0])
     table = corpus.summary()
     assert table["sentences"].sum() == len(corpus) and table["groups"].sum() == corpus.n_groups
 
@@ -134,7 +136,8 @@ def test_encoder_offline_normalised_float32():
              "Anna makes soup with lentils and a pinch of cumin.",
              "Marco makes soup with lentils and a pinch of cumin.",
              "The telescope in Oslo observed a quasar about 40 million light years away."]
-    E = T.embed_texts(texts, batch_size=2, show_progress=False)
+    E, load_s, encode_s = T.embed_timed(texts, batch_size=2, show_progress=False)
+    assert load_s >= 0 and encode_s > 0
     assert E.shape == (4, 384) and E.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(E[0], E[1], atol=1e-6)

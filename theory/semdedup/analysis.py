@@ -143,6 +143,27 @@ class EpsSweep:
     seed: int
     result: object = field(repr=False, default=None)
 
+    def index(self, eps: float) -> int:
+        """The grid position nearest ``eps``."""
+        return int(np.argmin(np.abs(self.eps - _eps_value(eps))))
+
+    def linearity(self, lo: float, hi: float) -> tuple[float, float, float]:
+        """:func:`linear_fit` (a, b, R²) of the kept fraction over the grid points in [lo, hi]."""
+        m = (self.eps >= lo) & (self.eps <= hi)
+        return linear_fit(self.eps[m], self.kept_fraction[m])
+
+    def topic_correlation(self, eps: float) -> float:
+        """Spearman ρ, over topics, between a topic's one-per-group share and its kept fraction at
+        the grid point nearest ``eps`` (positive: the more duplicated topics keep less)."""
+        from scipy.stats import spearmanr
+
+        if len(self.topic_kept) < 3:
+            raise ValueError("topic_correlation needs at least three topics")
+        i = self.index(eps)
+        topics = sorted(self.topic_kept)
+        return float(spearmanr([self.topic_ideal[t] for t in topics],
+                               [self.topic_kept[t][i] for t in topics]).statistic)
+
     def first_eps(self, level: float = 0.5) -> dict:
         """ε at which each kind's removed share (and the distinct contents lost) reaches ``level``."""
         out = {k: first_eps(self.eps, v, level) for k, v in self.kind_removed.items()}
@@ -318,6 +339,17 @@ class KSweep:
     @property
     def neighbours(self) -> np.ndarray:
         return 2.0 * np.asarray(self.n_pairs, dtype=np.float64) / self.n
+
+    def suggest(self, tolerance: float = 0.05) -> dict:
+        """{ε: :func:`suggest_k` at that ε}: the largest k of the grid splitting at most
+        ``tolerance`` of the ε-neighbour pairs."""
+        return {e: suggest_k(self.ks, self.split[i], tolerance) for i, e in enumerate(self.eps)}
+
+    def cell(self, field: str, eps: float, k: int) -> float:
+        """One entry of an (n_eps, n_k) field (``"split"``, ``"recall"``, ...) at (ε, k)."""
+        if eps not in self.eps or k not in self.ks:
+            raise ValueError(f"(eps, k) = ({eps}, {k}) is not on the sweep's grid")
+        return float(getattr(self, field)[self.eps.index(eps), list(self.ks).index(k)])
 
     @property
     def recall_drop(self) -> np.ndarray:

@@ -36,7 +36,7 @@ import numpy as np
 from theory.core import check_scalar, config_seed, progress
 
 __all__ = ["DUPLICATE_RATE", "KINDS", "MODEL_NAME", "PARAPHRASE_SLOTS", "TOPICS", "TextCorpus",
-           "embed_texts", "light_edit", "load_encoder", "make_corpus"]
+           "embed_texts", "embed_timed", "light_edit", "load_encoder", "make_corpus"]
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 KINDS = ("unique", "original", "exact", "edit", "paraphrase")
@@ -300,6 +300,11 @@ class TextCorpus:
             out += [self.members(g) for g in ids]
         return out
 
+    def format_examples(self, per_kind: int = 1) -> str:
+        """:meth:`example_groups` as printable text, one line per sentence."""
+        return "\n\n".join("\n".join(f"{k:>11}: {s}" for k, s in members)
+                           for members in self.example_groups(per_kind))
+
     def summary(self):
         """A ``pandas.DataFrame``: sentences per topic and kind, with groups per topic."""
         import pandas as pd
@@ -400,6 +405,18 @@ def load_encoder():
 
         _ENCODER = SentenceTransformer(str(get_model_path()), device="cpu")
     return _ENCODER
+
+
+def embed_timed(texts, **kwargs) -> tuple[np.ndarray, float, float]:
+    """:func:`embed_texts` with its timing: (embeddings, seconds to load the encoder (0 when it
+    was loaded already), seconds to encode)."""
+    import time
+
+    t0 = time.perf_counter()
+    load_encoder()
+    t1 = time.perf_counter()
+    E = embed_texts(texts, **kwargs)
+    return E, t1 - t0, time.perf_counter() - t1
 
 
 def embed_texts(texts, *, batch_size: int = 128, show_progress: bool = True) -> np.ndarray:
