@@ -37,7 +37,7 @@ from _timing import timed  # noqa: E402
 
 EPS = (0.01, 0.02, 0.05, 0.1)
 CHUNK = 16384      # rows per chunk-level task (k-means, assignment)
-TASK_ROWS = 8192   # rows per cluster-level task (the spine's default, 65536, is one task at 10^4)
+TASK_ROWS = 8192   # rows per cluster-level task (the spine's 65536 would make 2 tasks at 10^5)
 
 
 # -- the official per-cluster loop, re-implemented from its published algorithm ----------------

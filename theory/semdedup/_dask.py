@@ -34,6 +34,8 @@ import warnings
 __all__ = ["DaskMapper", "dask_client", "dask_mapper", "slurm_cluster", "slurm_job_script",
            "worker_pids"]
 
+# Mapped phases that get a progress bar (k-means has the spine's bar per iteration).
+_PROGRESS = {"_assign_chunk": "assigning clusters (Dask)", "_dedup_task": "deduplicating clusters (Dask)"}
 _SCATTER_BYTES = 1 << 20  # shared arguments larger than this are scattered once
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$|^[\w.\-\[\]:]+:\d+$")
 
@@ -121,12 +123,12 @@ class DaskMapper:
         futures = self.client.map(_run_batch, [func] * len(batches), batches, key=keys, pure=False)
         self.calls += len(args)
         self.tasks += len(batches)
-        if self.progress and name in ("_assign_chunk", "_dedup_task"):
+        if self.progress and name in _PROGRESS:
             from distributed import as_completed
 
             from theory.core import progress
 
-            for _ in progress(as_completed(futures), desc=name, total=len(futures)):
+            for _ in progress(as_completed(futures), desc=_PROGRESS[name], total=len(futures)):
                 pass
         results = self.client.gather(futures)
         return [r for batch in results for r in batch]

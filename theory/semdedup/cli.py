@@ -205,7 +205,9 @@ def run(embeddings, *, k: int, eps: float | None = None, kept_fraction: float | 
     t_check = time.perf_counter() - t0
     if mapper is None:
         mapper = _progress_mapper(progress)
-    task_rows = 65536 if parallelism <= 1 else min(65536, max(1024, -(-source.n // (4 * parallelism))))
+    task_rows = 65536
+    if parallelism > 1:  # enough tasks for every worker (the packing does not change the result)
+        task_rows = min(65536, max(1024, -(-source.n // (4 * parallelism))))
     t1 = time.perf_counter()
     result = semdedup(source, k, eps if eps is not None else 0.5, keep=keep, semantics=semantics,
                       seed=seed, n_iter=n_iter, chunk_size=chunk_size, task_rows=task_rows,
