@@ -135,12 +135,14 @@ def test_encoder_offline_normalised_float32():
     texts = ["Anna makes soup with lentils and a pinch of cumin.",
              "Anna makes soup with lentils and a pinch of cumin.",
              "Marco makes soup with lentils and a pinch of cumin.",
-             "The telescope in Oslo observed a quasar about 40 million light years away."]
+             "The telescope in Oslo observed a quasar about 40 million light years away.",
+             "ANNA MAKES SOUP WITH LENTILS AND A PINCH OF CUMIN."]
     E, load_s, encode_s = T.embed_timed(texts, batch_size=2, show_progress=False)
     assert load_s >= 0 and encode_s > 0
-    assert E.shape == (4, 384) and E.dtype == np.float32
+    assert E.shape == (5, 384) and E.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(E[0], E[1], atol=1e-6)
+    np.testing.assert_allclose(E[0], E[4], atol=1e-6)    # the encoder lower-cases: case edits are copies
     S = E @ E.T
     assert S[0, 2] > 0.6 and S[0, 3] < 0.3   # a name changed (MiniLM: 0.75) against another topic
     assert T.load_encoder() is T.load_encoder()
