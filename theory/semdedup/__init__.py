@@ -14,8 +14,11 @@ from theory.semdedup._dedup import (KEEP_RULES, SEMANTICS, SemDeDupResult, brute
                                     cluster_order, eps_for_kept_fraction, greedy_keep, group_keep,
                                     max_earlier_similarity, semdedup)
 from theory.semdedup._metrics import duplicate_precision_recall
+from theory.semdedup._dask import (DaskMapper, dask_client, dask_mapper, slurm_cluster,
+                                   slurm_job_script)
 
-__all__ = ["EmbeddingSource", "KEEP_RULES", "KMeansFit", "SEMANTICS", "SemDeDupResult",
-           "assign_clusters", "brute_force_keep", "cluster_order", "duplicate_precision_recall",
+__all__ = ["DaskMapper", "EmbeddingSource", "KEEP_RULES", "KMeansFit", "SEMANTICS", "SemDeDupResult",
+           "assign_clusters", "brute_force_keep", "cluster_order", "dask_client", "dask_mapper", "duplicate_precision_recall",
            "eps_for_kept_fraction", "greedy_keep", "group_keep", "max_earlier_similarity",
-           "open_embeddings", "semdedup", "serial_mapper", "spherical_kmeans"]
+           "open_embeddings", "semdedup", "serial_mapper", "slurm_cluster", "slurm_job_script",
+           "spherical_kmeans"]

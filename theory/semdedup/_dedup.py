@@ -35,9 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.core._progress import progress as _progress
 from theory.core._validate import check_scalar
-from theory.semdedup._kmeans import _check_mapper, assign_clusters, spherical_kmeans
+from theory.semdedup._kmeans import (_check_mapper, _progress_mapper, assign_clusters,
+                                     spherical_kmeans)
 from theory.semdedup._source import DEFAULT_CHUNK, EmbeddingSource, open_embeddings
 
 __all__ = ["KEEP_RULES", "SEMANTICS", "SemDeDupResult", "brute_force_keep", "cluster_order",
@@ -376,8 +376,7 @@ def semdedup(embeddings, k: int, eps, *, keep: str = "hard", semantics: str = "g
         members[int(c)] = ordered
     tasks = _pack(sizes, task_rows)
     arguments = [(source, [(c, members[c]) for c in task], eps, semantics) for task in tasks]
-    results = mapper(_dedup_task, list(_progress(arguments, desc="deduplicating clusters",
-                                                 enable=progress)))
+    results = _progress_mapper(mapper, "deduplicating clusters", progress)(_dedup_task, arguments)
     max_sim = np.zeros(n, dtype=np.float32)
     kept = np.zeros((len(eps), n), dtype=bool)
     for task, outs in zip(tasks, results):

@@ -44,6 +44,14 @@ def _check_mapper(mapper):
     return mapper
 
 
+def _progress_mapper(mapper, desc: str, enable: bool):
+    """The serial mapper with a progress bar over its tasks (another mapper draws its own)."""
+    if mapper is serial_mapper and enable:
+        return lambda func, arguments: [func(*a) for a in _progress(arguments, desc=desc,
+                                                                     total=len(arguments))]
+    return mapper
+
+
 def _normalise_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
@@ -149,8 +157,8 @@ def assign_clusters(embeddings, centroids, *, chunk_size: int = DEFAULT_CHUNK, m
     c = _normalise_rows(c.astype(np.float64))
     mapper = _check_mapper(mapper)
     chunks = source.chunks(chunk_size)
-    parts = mapper(_assign_chunk, [(source, a, b, c) for a, b in
-                                   _progress(chunks, desc="assigning clusters", enable=progress)])
+    run = _progress_mapper(mapper, "assigning clusters", progress)
+    parts = run(_assign_chunk, [(source, a, b, c) for a, b in chunks])
     labels = np.concatenate([p[0] for p in parts])
     similarity = np.concatenate([p[1] for p in parts])
     return labels, similarity

@@ -129,28 +129,28 @@ class EmbeddingSource:
             return out
         order = np.argsort(indices, kind="stable")
         sorted_idx = indices[order]
-        # Runs of consecutive rows are read with one call each.
-        breaks = np.flatnonzero(np.diff(sorted_idx) != 1) + 1
+        shard = np.searchsorted(self._starts, sorted_idx, side="right") - 1
+        # Runs of consecutive rows inside one shard are read with one call each, straight into
+        # a buffer in sorted order (os.preadv), which is then put back in the asked order.
+        cut = np.flatnonzero((np.diff(sorted_idx) != 1) | (np.diff(shard) != 0)) + 1
+        run_start = np.concatenate([[0], cut])
+        run_len = np.diff(np.concatenate([run_start, [len(sorted_idx)]]))
+        buf = np.empty((len(indices), self.d), dtype=self.dtype)
+        view = memoryview(buf.reshape(-1).view(np.uint8))
+        row = self.d * self.dtype.itemsize
         fds = {}
         try:
-            pos = 0
-            for run in np.split(sorted_idx, breaks):
-                lo, hi = int(run[0]), int(run[-1]) + 1
-                while lo < hi:
-                    s = int(np.searchsorted(self._starts, lo, side="right")) - 1
-                    path, n_s, offset, dt = self._shards[s]
-                    stop = min(hi, int(self._starts[s + 1]))
-                    row = self.d * np.dtype(dt).itemsize
-                    if s not in fds:
-                        fds[s] = os.open(path, os.O_RDONLY)
-                    a = lo - int(self._starts[s])
-                    buf = _pread_all(fds[s], (stop - lo) * row, offset + a * row)
-                    out[order[pos:pos + stop - lo]] = np.frombuffer(buf, dtype=dt).reshape(-1, self.d)
-                    pos += stop - lo
-                    lo = stop
+            for p, length, s, first in zip(run_start.tolist(), run_len.tolist(),
+                                           shard[run_start].tolist(),
+                                           sorted_idx[run_start].tolist()):
+                if s not in fds:
+                    fds[s] = os.open(self._shards[s][0], os.O_RDONLY)
+                offset = self._shards[s][2] + (first - int(self._starts[s])) * row
+                _preadv_all(fds[s], view[p * row:(p + length) * row], offset)
         finally:
             for fd in fds.values():
                 os.close(fd)
+        out[order] = buf
         return out
 
     # -- normalised reads -----------------------------------------------------------------
@@ -168,7 +168,7 @@ class EmbeddingSource:
         idx = idx.astype(np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n):
             raise ValueError(f"indices must lie in [0, n = {self.n})")
-        return _normalise(self._raw_take(idx))
+        return _normalise(self._raw_take(idx), own=True)
 
     def chunks(self, chunk_size: int = DEFAULT_CHUNK) -> list[tuple[int, int]]:
         """Consecutive (start, stop) row ranges of at most ``chunk_size`` rows."""
@@ -203,11 +203,24 @@ def _pread_all(fd: int, nbytes: int, offset: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _normalise(raw: np.ndarray) -> np.ndarray:
-    x = raw.astype(np.float32, copy=True)
-    norms = np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)
+def _preadv_all(fd: int, target: memoryview, offset: int) -> None:
+    """Fill ``target`` with the file's bytes from ``offset`` (os.preadv, retried if short)."""
+    got = os.preadv(fd, [target], offset)
+    while got < len(target):
+        more = os.preadv(fd, [target[got:]], offset + got)
+        if more <= 0:
+            raise ValueError("embeddings: the file ended before the rows its header declares")
+        got += more
+
+
+def _normalise(raw: np.ndarray, *, own: bool = False) -> np.ndarray:
+    """float32 rows divided by their L2 norm (the norm accumulated in float64). ``own``: ``raw``
+    is a fresh float32 array of ours, divided in place (never a view of the caller's data)."""
+    x = raw if own and raw.dtype == np.float32 and raw.flags.writeable else \
+        raw.astype(np.float32, copy=True)
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64)).astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        x /= norms.astype(np.float32)
+        x /= norms[:, None]
     return x
 
 
