@@ -218,7 +218,7 @@ def run(n: int = 100_000, d: int = 384, k: int = 100, workers=(1, 2), seed: int 
         rows.append(("deduplication throughput, ours (one process) / the official loop",
                      f"{t_off / t_dd:.2f}× (goal: ≥ 2×)"))
         t_read, t_m = _profile_dedup(source, labels, sim, k, seed)
-        rows.append(("  of our deduplication: reading rows (pread) / computing M (syrk)",
+        rows.append(("  of our deduplication: reading rows (memory map) / computing M (syrk)",
                      f"{t_read:.2f} s / {t_m:.2f} s"))
         kept_frac = ", ".join(f"{kept[e].mean():.3f}" for e in range(len(EPS)))
         rows.append((f"kept fraction at ε = {', '.join(map(str, EPS))}", kept_frac))
