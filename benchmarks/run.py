@@ -19,17 +19,17 @@ import importlib
 import os
 import re
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 
 import nbformat
-import psutil
 from nbclient import NotebookClient
 from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import PeakSampler, rss_of_children  # noqa: E402
 BUDGET_S = 180.0
 # One module per chapter; each exposes run() -> list[tuple[str, str]] | None.
 CHAPTER_BENCHES = ["bench_rich_lazy", "bench_stochastic_collapse_sde", "bench_stochastic_collapse",
@@ -42,43 +42,13 @@ def toc_notebooks() -> list[Path]:
     return [p for p in docs if p.is_file()]
 
 
-class PeakRSS:
-    """Peak summed RSS of this process's descendants (the kernel and anything it spawns)."""
-
-    def __init__(self, interval_s: float = 0.05):
-        self.interval_s = interval_s
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self):
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for child in me.children(recursive=True):
-                try:
-                    total += child.memory_info().rss
-                except psutil.Error:  # exited between listing and reading
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.interval_s)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 def run_notebook(path: Path, timeout_s: float) -> tuple[float, float, str | None]:
     """Execute one notebook in a fresh kernel: (seconds, peak MiB, error or None)."""
     nb = nbformat.read(path, as_version=4)
     cwd = {"metadata": {"path": str(path.parent)}}  # run in the notebook's folder, as the build
     client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources=cwd)
     error = None
-    with PeakRSS() as mem:
+    with PeakSampler(rss_of_children, interval=0.05) as mem:
         start = time.perf_counter()
         try:
             client.execute()
@@ -87,7 +57,7 @@ def run_notebook(path: Path, timeout_s: float) -> tuple[float, float, str | None
             lines = [line for line in message.splitlines() if line.strip()]
             error = lines[-1].strip() if lines else type(exc).__name__
         seconds = time.perf_counter() - start
-    return seconds, mem.peak / 2**20, error
+    return seconds, mem.peak["children"] / 2**20, error
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -98,7 +68,6 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def run_chapter_benches() -> bool:
     """Import and run each chapter's bench module that exists; False if one raised."""
-    sys.path.insert(0, str(Path(__file__).parent))
     ok = True
     for name in CHAPTER_BENCHES:
         if not (Path(__file__).parent / f"{name}.py").is_file():

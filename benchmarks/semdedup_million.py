@@ -25,43 +25,15 @@ import argparse
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import PeakSampler, rss_of  # noqa: E402
 
 EPS = (0.01, 0.05)
-
-
-class RSSSampler:
-    """Peak RSS (bytes) of each of the given processes, sampled every ``interval`` seconds."""
-
-    def __init__(self, pids: dict, interval: float = 0.1):
-        self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self.peak = {name: 0 for name in pids}
-        self.start = {name: proc.memory_info().rss for name, proc in self.procs.items()}
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            for name, proc in self.procs.items():
-                try:
-                    self.peak[name] = max(self.peak[name], proc.memory_info().rss)
-                except psutil.Error:
-                    pass
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def data_set(folder: Path, n: int, d: int, k: int, seed: int):
@@ -106,7 +78,7 @@ def main(argv=None) -> int:
                     task_rows=16384, seed=0)
     print(f"settings: {settings}", flush=True)
 
-    with RSSSampler({"this process": os.getpid()}) as mem:
+    with PeakSampler(lambda: rss_of({"this process": os.getpid()})) as mem:
         t0 = time.perf_counter()
         serial = semdedup(syn.embeddings, progress=True, **settings)
         t_serial = time.perf_counter() - t0
@@ -119,7 +91,7 @@ def main(argv=None) -> int:
                      progress=True) as mapper:
         mapper.client.run(__import__, "theory.semdedup")  # import torch etc. before sampling
         pids = {f"worker {i + 1}": pid for i, pid in enumerate(worker_pids(mapper.client).values())}
-        with RSSSampler({"driver": os.getpid(), **pids}) as mem:
+        with PeakSampler(lambda: rss_of({"driver": os.getpid(), **pids})) as mem:
             t0 = time.perf_counter()
             dask = semdedup(syn.embeddings, mapper=mapper, validate=False, **settings)
             t_dask = time.perf_counter() - t0

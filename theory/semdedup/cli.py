@@ -52,49 +52,32 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{message} (see semdedup --help)")
 
 
-def _open_interval(name):
+def _number(name: str, kind: type, low, high=None, *, open_low=False, open_high=False):
+    """An argparse type: ``kind`` (int or float) in the interval from ``low`` to ``high`` (None:
+    unbounded), each end closed unless ``open_*``; a one-line message naming ``name``."""
+    noun = "an integer" if kind is int else "a number"
+    if high is None and not open_low:
+        rule = f"must be at least {low}" if low else f"must be >= {low}"
+    elif high is None:
+        rule = f"must be > {low}"
+    elif open_low and open_high:
+        rule = f"must lie in the open interval ({low:g}, {high:g})"
+    else:
+        rule = f"must lie in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
     def parse(text):
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not 0.0 < value < 1.0:
-            raise argparse.ArgumentTypeError(f"{name} must lie in the open interval (0, 1), "
-                                             f"got {text}")
+            raise argparse.ArgumentTypeError(f"{name} must be {noun}, got {text!r}") from None
+        if kind is float and value != value:
+            raise argparse.ArgumentTypeError(f"{name} {rule}, got {text}")
+        too_low = value <= low if open_low else value < low
+        too_high = high is not None and (value >= high if open_high else value > high)
+        if too_low or too_high:
+            raise argparse.ArgumentTypeError(f"{name} {rule}, got {text}")
         return value
     return parse
-
-
-def _kept_fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--kept-fraction must be a number, got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"--kept-fraction must lie in (0, 1], got {text}")
-    return value
-
-
-def _positive_int(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
-        return value
-    return parse
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed must be >= 0, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,31 +87,31 @@ def build_parser() -> argparse.ArgumentParser:
                 "them.", epilog="Writes DIR/kept.npy, DIR/clusters.csv and DIR/report.json.")
     p.add_argument("embeddings", nargs="?", help="an (n, d) float .npy file or a folder of .npy "
                    "shards")
-    p.add_argument("--k", type=_positive_int("--k"), help="number of k-means clusters (1 <= k <= n)")
+    p.add_argument("--k", type=_number("--k", int, 1), help="number of k-means clusters (1 <= k <= n)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--eps", type=_open_interval("--eps"),
+    g.add_argument("--eps", type=_number("--eps", float, 0.0, 1.0, open_low=True, open_high=True),
                    help="remove a point whose similarity to an earlier one exceeds 1 - eps "
                    "(0 < eps < 1; larger removes more)")
-    g.add_argument("--kept-fraction", type=_kept_fraction,
+    g.add_argument("--kept-fraction", type=_number("--kept-fraction", float, 0.0, 1.0, open_low=True),
                    help="solve for the eps that keeps this fraction of the points (greedy only)")
     p.add_argument("--keep", choices=("hard", "easy", "random"), default="hard",
                    help="order within a cluster: hard (farthest from the centroid kept; default), "
                    "easy, random")
     p.add_argument("--semantics", choices=("greedy", "groups"), default="greedy",
                    help="greedy: the official rule (default); groups: one kept per connected group")
-    p.add_argument("--seed", type=_non_negative_int, default=1234, help="seed (default 1234)")
-    p.add_argument("--n-iter", type=_positive_int("--n-iter"), default=20,
+    p.add_argument("--seed", type=_number("--seed", int, 0), default=1234, help="seed (default 1234)")
+    p.add_argument("--n-iter", type=_number("--n-iter", int, 1), default=20,
                    help="k-means iterations (default 20)")
-    p.add_argument("--chunk-size", type=_positive_int("--chunk-size"), default=65536,
+    p.add_argument("--chunk-size", type=_number("--chunk-size", int, 1), default=65536,
                    help="rows read per chunk (default 65536)")
     p.add_argument("--dask", metavar="local|slurm|ADDRESS",
                    help="run the tasks on Dask: a LocalCluster, SLURM (dask-jobqueue) or the "
                    "address of a running scheduler")
-    p.add_argument("--workers", type=_positive_int("--workers"), default=2,
+    p.add_argument("--workers", type=_number("--workers", int, 1), default=2,
                    help="Dask workers (LocalCluster processes or SLURM jobs; default 2)")
     p.add_argument("--memory-limit", default=None,
                    help="memory cap per LocalCluster worker, e.g. 2GiB (default: Dask's share)")
-    p.add_argument("--slurm-cores", type=_positive_int("--slurm-cores"), default=1)
+    p.add_argument("--slurm-cores", type=_number("--slurm-cores", int, 1), default=1)
     p.add_argument("--slurm-memory", default="4GiB")
     p.add_argument("--slurm-walltime", default="01:00:00")
     p.add_argument("--slurm-queue", default=None)
