@@ -258,3 +258,26 @@ def test_result_queries():
     with pytest.raises(ValueError, match="semantics='greedy'"):
         g.eps_for_kept_fraction(0.5)
     assert isinstance(open_embeddings(r.centroids), EmbeddingSource)
+
+
+def test_results_do_not_depend_on_the_number_of_blas_threads():
+    """A BLAS product's bits depend on its thread count; every task runs on one (one_blas_thread),
+    so a run gives the same labels and kept sets in any process (here: 1 and 2 threads)."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import hashlib, numpy as np\n"
+              "from theory.semdedup import semdedup\n"
+              "rng = np.random.default_rng(0)\n"
+              "X = rng.normal(size=(6000, 96)).astype(np.float32)\n"
+              "X[3000:3600] = X[:600] + 0.01 * rng.normal(size=(600, 96)).astype(np.float32)\n"
+              "r = semdedup(X, 30, [0.01, 0.3], n_iter=8)\n"
+              "print(hashlib.md5(r.labels.tobytes() + r.max_sim.tobytes() + r.kept.tobytes()).hexdigest())\n")
+    digests = set()
+    for threads in ("1", "2"):
+        env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1, digests

@@ -37,7 +37,7 @@ import numpy as np
 
 from theory.core._validate import check_scalar
 from theory.semdedup._kmeans import (_check_mapper, _progress_mapper, assign_clusters,
-                                     spherical_kmeans)
+                                     one_blas_thread, spherical_kmeans)
 from theory.semdedup._source import DEFAULT_CHUNK, EmbeddingSource, open_embeddings
 
 __all__ = ["KEEP_RULES", "SEMANTICS", "SemDeDupResult", "brute_force_keep", "cluster_order",
@@ -205,12 +205,14 @@ def _dedup_task(source: EmbeddingSource, clusters: list, eps: tuple, semantics: 
     out = []
     for _, members in clusters:
         E = source.take(members)
-        M = max_earlier_similarity(E)
-        kept = None
-        if semantics == "groups":
-            thresholds = [_threshold(e) for e in eps]
-            i, j, s = _near_pairs(E, thresholds)
-            kept = np.stack([_first_of_components(len(E), i[s > t], j[s > t]) for t in thresholds])
+        with one_blas_thread():  # the same bits in any process (see one_blas_thread)
+            M = max_earlier_similarity(E)
+            kept = None
+            if semantics == "groups":
+                thresholds = [_threshold(e) for e in eps]
+                i, j, s = _near_pairs(E, thresholds)
+                kept = np.stack([_first_of_components(len(E), i[s > t], j[s > t])
+                                 for t in thresholds])
         out.append((M, kept))
     return out
 

@@ -31,6 +31,27 @@ from theory.semdedup._source import DEFAULT_CHUNK, EmbeddingSource, open_embeddi
 __all__ = ["KMeansFit", "assign_clusters", "serial_mapper", "spherical_kmeans"]
 
 
+_CONTROLLER = None
+
+
+def one_blas_thread():
+    """A context in which BLAS (numpy's and scipy's) runs on one thread.
+
+    A BLAS product's last bits depend on how many threads compute it, and k-means amplifies a
+    last-bit difference into other labels (a near tie at the argmax flips). Every task therefore
+    runs its products on one thread, so that a task gives the same bits in this process, in a
+    Dask worker (where Dask sets one thread) and on any machine with the same BLAS; parallelism
+    comes from running tasks side by side.
+    """
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        import scipy.linalg.blas  # noqa: F401  (load scipy's BLAS first, so that it is controlled)
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def serial_mapper(func: Callable, arguments: list[tuple]) -> list:
     """Run ``func(*args)`` for each tuple in ``arguments``, in order, in this process."""
     return [func(*args) for args in arguments]
@@ -60,7 +81,8 @@ def _normalise_rows(x: np.ndarray) -> np.ndarray:
 def _sample_stats(source: EmbeddingSource, indices: np.ndarray, centroids: np.ndarray):
     """One chunk of a Lloyd update: per-centroid float64 sums and counts, and Σ best similarity."""
     x = source.take(indices)
-    sims = x @ centroids.T
+    with one_blas_thread():
+        sims = x @ centroids.T
     labels = np.argmax(sims, axis=1)
     best = sims[np.arange(len(x)), labels]
     k, d = centroids.shape
@@ -75,7 +97,8 @@ def _sample_stats(source: EmbeddingSource, indices: np.ndarray, centroids: np.nd
 def _assign_chunk(source: EmbeddingSource, start: int, stop: int, centroids: np.ndarray):
     """Nearest centroid (largest cosine similarity) and that similarity for rows start:stop."""
     x = source.read(start, stop)
-    sims = x @ centroids.T
+    with one_blas_thread():
+        sims = x @ centroids.T
     labels = np.argmax(sims, axis=1)
     return labels.astype(np.int64), sims[np.arange(len(x)), labels].astype(np.float32)
 
