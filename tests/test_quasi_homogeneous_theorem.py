@@ -106,7 +106,7 @@ def test_flow_is_batch_independent_and_converges_to_the_programme(solved):
     fall = flow.fall_ratio(r, k["complementary"], tau_from=10.0)
     assert fall.shape == (3,) and np.all(fall < 0.5)
     assert np.all(np.isnan(flow.fall_ratio(r, k["complementary"], tau_from=1e9)))
-    fig = flow.theorem_figure(r, ang, ang, k)
-    assert len(fig.axes) == 2
+    fig = flow.theorem_figure(r, ang, ang, k, solution_gap=10.5)
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2 * 3 + 1
     with pytest.raises(ValueError, match="angle_qh"):
         flow.theorem_figure(r, ang[:, :3], ang, k)

@@ -144,8 +144,9 @@ def fall_ratio(result: FlowResult, values, *, tau_from: float) -> np.ndarray:
     return np.where(reached.any(axis=1), v[:, -1] / start, np.nan)
 
 
-def theorem_figure(result: FlowResult, angle_qh, angle_euclid, kkt: dict):
-    """Left: the angle to the solved Λmax programme (and to the Euclidean one) against τ; right:
+def theorem_figure(result: FlowResult, angle_qh, angle_euclid, kkt: dict, *, solution_gap=None):
+    """Left: the angle to the solved Λmax programme (and to the Euclidean one) against τ, with
+    ``solution_gap`` (the angle between the two programmes' solutions) as a dashed line; right:
     the stationarity and complementary-slackness residuals against τ. Markers: the seeds."""
     for name, arr in (("angle_qh", angle_qh), ("angle_euclid", angle_euclid)):
         if np.shape(arr) != result.q_min.shape:
@@ -162,6 +163,9 @@ def theorem_figure(result: FlowResult, angle_qh, angle_euclid, kkt: dict):
                    label="stationarity ‖θ_max − Jᵀμ‖/‖θ_max‖" if lab else None)
         ax2.loglog(tau[s, 1:], np.abs(kkt["complementary"][s, 1:]), "^", ms=3, color="C2",
                    alpha=0.6, label="complementary slackness Σμᵢ(qᵢ − 1)" if lab else None)
+    if solution_gap is not None:
+        ax1.axhline(check_scalar(solution_gap, "solution_gap", min=0.0), color="C3", ls="--", lw=1,
+                    label="angle between the two solutions")
     ax1.set(xlabel="loss-normalised time τ", ylabel="angle (degrees)",
             title="direction of θ (normalised to min qᵢ = 1)")
     ax2.set(xlabel="loss-normalised time τ", ylabel="residual", title="KKT residuals of the Λmax programme")
