@@ -162,8 +162,12 @@ def _rref(M: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 def _canonical(lam0: np.ndarray, N: np.ndarray, tol: float):
     """The canonical member of {λ0 + N c} ∩ {λ ≥ 0}; N (G, k). Returns (λ, invariant mask)."""
     G, k = N.shape
-    if k == 0:
-        return lam0.copy(), np.zeros(G, bool)
+    if k == 0:                      # unique: the least-squares solution, if it is non-negative
+        lam = lam0.copy()
+        lam[np.abs(lam) < tol] = 0.0
+        if np.any(lam < 0):
+            raise ValueError("the unique solution of the Euler system has a negative rate")
+        return lam, np.zeros(G, bool)
     bounds = [(None, None)] * k
     # 1. scale-invariant groups: the union of the supports of the directions ν = N c ≥ 0 (a cone),
     #    found as max Σ_g s_g over 0 ≤ s_g ≤ min(1, ν_g), 0 ≤ ν ≤ 10³ (variables c, s).
@@ -449,18 +453,19 @@ def seminorm_figure(trajectories: dict, *, title: str = ""):
         change = tr.seminorm - tr.seminorm[:1]
         for s in range(change.shape[1]):
             ax.plot(tr.t, tr.integral[:, s], "-", color=c, lw=1,
-                    label=f"{name}: ∫ Σ e^(−q)q dt" if s == 0 else None)
+                    label=rf"{name}: $\int_0^t \sum_i e^{{-q_i}} q_i\,dt'$" if s == 0 else None)
             ax.plot(tr.t[::2], change[::2, s], "o", color=c, ms=3, mfc="none",
-                    label=f"{name}: ½‖θ(t)‖²_Λ − ½‖θ(0)‖²_Λ" if s == 0 else None)
+                    label=rf"{name}: $\frac{{1}}{{2}}\|\theta(t)\|_\Lambda^2 - \frac{{1}}{{2}}\|\theta(0)\|_\Lambda^2$"
+                    if s == 0 else None)
         bx.semilogy(tr.t[1:], np.abs(change[1:]).mean(1), "-", color=c, label=f"{name}: seminorm growth")
         if tr.conserved.shape[-1]:
             drift = np.abs(tr.conserved - tr.conserved[:1]).max(axis=(1, 2))
             bx.semilogy(tr.t[1:], np.maximum(drift[1:], 1e-18), "s", color=c, ms=3,
-                        label=f"{name}: max |Q_ν(t) − Q_ν(0)|")
-    ax.set(xlabel="time t", ylabel="change of ½‖θ‖²_Λ", title=title)
-    bx.set(xlabel="time t", ylabel="|change| (log)", title="conserved directions of Λ's family")
+                        label=rf"{name}: $\max_\nu |Q_\nu(t) - Q_\nu(0)|$")
+    ax.set(xlabel="time t", ylabel=r"change of $\frac{1}{2}\|\theta\|_\Lambda^2$", title=title)
+    bx.set(xlabel="time t", ylabel="|change| (log scale)", title=r"conserved directions of $\Lambda$'s family")
     ax.legend(fontsize=7)
-    bx.legend(fontsize=7)
+    bx.legend(fontsize=7, loc="center right")
     return fig
 
 
