@@ -427,8 +427,10 @@ _NORM_STYLE = {"none": ("orange", "no normalisation"), "layer": ("blue", "LayerN
 
 def collapse_figure(results: dict):
     """One row per data set, one column per metric of :data:`NC_METRICS`: each seed a thin line
-    with markers at the records, coloured by normalisation; log steps (step + 1) and, except NC4,
-    log values. Dotted vertical lines: the latest terminal-phase onset over seeds, per norm."""
+    with markers at the records, coloured by normalisation; log steps (step + 1) and, except NC4
+    and the KKT residual (shown from separation on), log values. Dotted vertical lines: the latest terminal-phase onset over seeds, per norm."""
+    from matplotlib.ticker import NullFormatter
+
     if not isinstance(results, dict) or not results:
         raise TypeError("results must be a non-empty dict data name → train_collapse Result")
     fig, axes = figure(len(results), len(NC_METRICS), width="wide", height=2.3 * len(results),
@@ -446,11 +448,16 @@ def collapse_figure(results: dict):
                 if np.isfinite(onset):
                     ax.axvline(onset + 1, color=COLORS[color], ls=":", lw=0.8)
             ax.set_xscale("log")
-            if m != "nc4":
+            if m == "kkt":                     # defined once the training points are separated
+                ax.set_ylim(0, 1.05)
+            else:
+                ax.set_xlim(1, res.steps[-1] + 1)
+            if m not in ("nc4", "kkt"):
                 ax.set_yscale("log")
+                ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_title(_LABELS[m], fontsize=7)
             ax.set_xlabel("step + 1")
             if c == 0:
                 ax.set_ylabel(name)
-    axes[0, 0].legend(fontsize=6)
+    axes[0, NC_METRICS.index("nc4")].legend(fontsize=6, loc="lower right")
     return fig
