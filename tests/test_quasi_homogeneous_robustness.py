@@ -171,3 +171,14 @@ def test_figures_render():
     fig = plots.robustness_figure(X, y, runs, radii, {"linear": 1.0, "quasi-homogeneous": 0.1})
     assert len(fig.axes) == 3
     matplotlib.pyplot.close(fig)
+
+
+def test_qh_limit_agrees_with_the_slsqp_programme():
+    # the theorem page's programme (maxmargin.solve_max_margin, SLSQP) on its own data
+    from theory.quasi_homogeneous import maxmargin as mm
+
+    X, y = mm.theorem_data()
+    lim = rb.qh_limit(X, y)
+    sol = mm.solve_max_margin(rb.qh_model(), X, y, n_starts=2)
+    a, u, v = sol.theta
+    assert lim["a"] == pytest.approx(a, rel=1e-6) and lim["w"] == pytest.approx(u * v, rel=1e-6)

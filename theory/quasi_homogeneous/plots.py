@@ -117,7 +117,8 @@ def sparsity_figure(cases: dict, trap: dict | None = None):
     ax.set_yscale("log")
     ax.set_xlabel(r"loss-normalised time $\tau$")
     ax.set_ylabel(r"$|a| / q_{\min}$")
-    ax.legend(fontsize=7)
+    ax.set_ylim(1e-12, 30)
+    ax.legend(fontsize=7, loc="lower left")
     ax.set_title("(a) discarded when possible, kept when necessary", fontsize=9)
     if trap is not None:
         ax = axes[1]
