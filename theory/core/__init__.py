@@ -50,9 +50,9 @@ from theory.core._validate import as_array, check_scalar, non_negative, positive
 
 __all__ += ["as_array", "check_scalar", "non_negative", "positive", "positive_int"]
 
-from theory.core._ledger import ClaimFailed, Ledger, Record, identity_holds, read_records  # noqa: E402
+from theory.core._ledger import ClaimFailed, Identity, Ledger, Record, identity_holds, read_records  # noqa: E402
 
-__all__ += ["ClaimFailed", "Ledger", "Record", "identity_holds", "read_records"]
+__all__ += ["ClaimFailed", "Identity", "Ledger", "Record", "identity_holds", "read_records"]
 
 from theory.core._explorer import EXPLORERS, Explorer, explorer  # noqa: E402
 

@@ -26,14 +26,14 @@ import os
 import re
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from theory.core._scale import SCALES, get_scale
 
-__all__ = ["ClaimFailed", "Ledger", "ORIGINS", "Record", "current_commit", "identity_holds",
+__all__ = ["ClaimFailed", "Identity", "Ledger", "ORIGINS", "Record", "current_commit", "identity_holds",
            "ledger_dir", "read_records"]
 
 VERDICTS = ("holds", "needs paper scale", "does not hold")
@@ -131,6 +131,20 @@ def identity_holds(expr) -> bool:
 
     items = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
     return all(sp.simplify(sp.expand(e)) == 0 for e in items)
+
+
+@dataclass
+class Identity:
+    """A derived statement and the residual(s) that must simplify to zero (a sympy expression or
+    matrix): what a chapter's ``derivation`` returns for ``ledger.claim(..., identity=...)``."""
+
+    name: str
+    statement: str
+    residual: object
+    extra: dict = field(default_factory=dict)
+
+    def holds(self) -> bool:
+        return identity_holds(self.residual)
 
 
 class Ledger:

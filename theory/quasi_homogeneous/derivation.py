@@ -23,11 +23,11 @@ away from the kinks where σ′ is undefined (for ReLU: no pre-activation exactl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sympy as sp
 
-from theory.core import identity_holds
+from theory.core import Identity
 
 __all__ = ["Identity", "all_identities", "conserved_quantity", "euler_chain_rule", "euler_identity",
            "examples", "quasi_homogeneity", "seminorm_growth", "sigma", "dsigma"]
@@ -65,19 +65,6 @@ def _simplified(expr):
 def _euler_for_sigma(expr):
     """Use z σ′(z) = σ(z), i.e. replace σ(z) by z σ′(z), then expand."""
     return sp.expand(expr.replace(sigma, lambda z: z * dsigma(z)))
-
-
-@dataclass
-class Identity:
-    """A derived statement and the residual(s) that must simplify to zero."""
-
-    name: str
-    statement: str
-    residual: sp.Expr | sp.Matrix
-    extra: dict = field(default_factory=dict)
-
-    def holds(self) -> bool:
-        return identity_holds(self.residual)
 
 
 @dataclass

@@ -14,11 +14,9 @@ and a residual that must simplify to zero (the notebooks state them as ledger cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import sympy as sp
 
-from theory.core import identity_holds
+from theory.core import Identity
 
 __all__ = ["Identity", "all_identities", "ito_log", "label_noise_mode", "invariant_sets",
            "prototype_linearisation", "prototype_pathwise", "prototype_stationary",
@@ -27,19 +25,6 @@ __all__ = ["Identity", "all_identities", "ito_log", "label_noise_mode", "invaria
 theta = sp.Symbol("theta", positive=True)  # |θ|: the well is symmetric, work on θ > 0
 mu, zeta = sp.symbols("mu zeta", positive=True)
 a_, b_ = sp.symbols("a b", real=True)
-
-
-@dataclass
-class Identity:
-    """A derived statement and the residual(s) that must simplify to zero."""
-
-    name: str
-    statement: str
-    residual: sp.Expr | sp.Matrix
-    extra: dict = field(default_factory=dict)
-
-    def holds(self) -> bool:
-        return identity_holds(self.residual)
 
 
 def _ito_drift(f, x, drift, diffusion):
