@@ -57,3 +57,16 @@ __all__ += ["ClaimFailed", "Identity", "Ledger", "Record", "identity_holds", "re
 from theory.core._explorer import EXPLORERS, Explorer, explorer  # noqa: E402
 
 __all__ += ["EXPLORERS", "Explorer", "explorer"]
+
+from theory.core._gaussian_width import (MCWidth, cap_hit_crossing, cap_hit_probability,  # noqa: E402
+                                         cap_hit_probability_mc, chi_mean, gordon_escape_bound,
+                                         gordon_threshold_codimension, gordon_threshold_dimension,
+                                         larsen_width_sq, width_cap, width_ellipsoid,
+                                         width_ellipsoid_jensen, width_ellipsoid_mc, width_from_points,
+                                         width_projected_ellipsoid_mc, width_subspace_sphere)
+
+__all__ += ["MCWidth", "cap_hit_crossing", "cap_hit_probability", "cap_hit_probability_mc", "chi_mean",
+            "gordon_escape_bound", "gordon_threshold_codimension", "gordon_threshold_dimension",
+            "larsen_width_sq", "width_cap", "width_ellipsoid", "width_ellipsoid_jensen",
+            "width_ellipsoid_mc", "width_from_points", "width_projected_ellipsoid_mc",
+            "width_subspace_sphere"]
