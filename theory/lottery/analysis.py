@@ -231,9 +231,11 @@ def weights_figure(run: IMPRun, stats: dict, config: int, level: int):
                  label=f"{name} ({int(sel.sum())})")
     a.axvline(cut_before, color=COLORS["theory"], ls=":", lw=1)
     a.axhline(cut_after, color=COLORS["theory"], ls="--", lw=1)
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     a.xaxis.set_minor_formatter(NullFormatter())
+    a.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     a.yaxis.set_minor_formatter(NullFormatter())
     a.set_xlabel(r"$|w|$ at the rewind point (before)")
     a.set_ylabel(r"$|w|$ retrained, level $L$ (after)")
