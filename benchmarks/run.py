@@ -34,7 +34,8 @@ BUDGET_S = 180.0
 # One module per chapter; each exposes run() -> list[tuple[str, str]] | None.
 CHAPTER_BENCHES = ["bench_rich_lazy", "bench_stochastic_collapse_sde", "bench_stochastic_collapse",
                     "bench_transformer_signal", "bench_icl_regression", "bench_rich_lazy_phase",
-                    "bench_rich_lazy_deep", "bench_semdedup", "bench_quasi_homogeneous"]
+                    "bench_rich_lazy_deep", "bench_semdedup", "bench_quasi_homogeneous",
+                    "bench_lottery"]
 
 
 def toc_notebooks() -> list[Path]:
