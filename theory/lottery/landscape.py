@@ -1,0 +1,453 @@
+r"""The landscape limits the prune fraction (Paul et al. 2023, §3.3): the full Hessian at a trained
+solution, and three answers to "can a fraction p of the weights be pruned in one step, from the
+solution, keeping the loss within ε of its minimum?" — the book's reconstruction (the paper's
+§3.3 formula could not be read; see :mod:`theory.lottery.derivation`).
+
+Set-up (float64 throughout). The objective is the regularised train loss
+
+.. math::  \mathcal L(\theta) = \frac1n\sum_i \mathrm{CE}(f(x_i;\theta), y_i) + \frac{\kappa}{2}\lVert\theta\rVert^2 ,
+
+minimised over all parameters (weights and biases) by full-batch Adam and then L-BFGS to a
+gradient norm of ~1e-9. The landscape is studied as a function of the D prunable weights w with
+the biases *fixed* at the solution's values: H = ∇²_w 𝓛 (D × D), pruning zeroes weights, and
+retraining moves only the kept weights. The network is the spine's MLP with a *softplus*
+activation (:class:`SmoothMLP`): with ReLU, the weight-decayed minimum sits on kinks of the
+activation where the gradient jumps, L-BFGS stalls at a gradient norm of ~5e-3 and the autograd
+Hessian is not the local model.
+
+For a pruned set P (kept set K, |P| = pD), with :math:`\ell = \lVert w^*_P\rVert`:
+
+(a) **Schur** — the quadratic model's exact minimum over the axial subspace {δ_P = −w*_P}:
+    :math:`\Delta_{\rm S}(p) = \tfrac12 w_P^\top (H_{PP} - H_{PK}H_{KK}^{-1}H_{KP})\, w_P`.
+(b) **Gordon** — the subspace treated as random (Gordon's escape through a mesh with Larsen et
+    al.'s width): prunable iff :math:`pD \le \sum_i 2\varepsilon/(2\varepsilon + \lambda_i\ell(p)^2)`
+    (:func:`theory.lottery.gordon.prune_fraction_fixed_point`); its loss curve
+    :math:`\Delta_{\rm G}(p)` is the ε at which that holds with equality (:func:`gordon_increase`).
+(c) **Measured** — prune, retrain the kept weights from the projection by full-batch heavy-ball
+    gradient descent (:func:`theory.core.train_batched`), and take 𝓛(retrained) − 𝓛*.
+
+Each curve Δ(p) gives :math:`p_{\max}` = the first p where Δ(p) reaches ε (:func:`first_crossing_p`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy import optimize
+
+from theory.core import (COLORS, as_array, check_scalar, config_seed, figure, progress as _progress,
+                         train_batched)
+from theory.lottery.data import Split
+from theory.lottery.gordon import projection_length_curve, prune_fraction_fixed_point
+from theory.lottery.nets import MLP
+from theory.lottery.pruning import magnitude_prune, random_prune
+
+__all__ = ["SmoothMLP", "LandscapeStudy", "objective", "solve_minimum", "weight_hessian", "spectrum_checks",
+           "prune_masks", "schur_increase", "gordon_increase", "gordon_p_max", "retrain_increase",
+           "first_crossing_p", "landscape_study", "spectrum_figure", "prune_figure", "p_max_figure"]
+
+METHODS = ("random", "magnitude")
+METHOD_COLORS = {"random": COLORS["orange"], "magnitude": COLORS["blue"]}
+
+
+@dataclass(frozen=True)
+class SmoothMLP(MLP):
+    """The spine's :class:`~theory.lottery.MLP` (same parameter layout, init, masks, loss) with the
+    ReLU replaced by softplus, log(1 + eᶻ), so that the loss is smooth and its minimum has a Hessian."""
+
+    def logits(self, theta, X) -> torch.Tensor:
+        Ws, bs = self.split(theta)
+        if X.shape[-1] != self.widths[0]:
+            raise ValueError(f"X must have {self.widths[0]} features, got shape {tuple(X.shape)}")
+        h = X.to(Ws[0].dtype)
+        for l, (W, b) in enumerate(zip(Ws, bs)):
+            h = torch.matmul(h, W) + b.unsqueeze(-2)
+            if l < len(Ws) - 1:
+                h = torch.nn.functional.softplus(h)
+        return h
+
+
+def _check(net, split):
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a theory.lottery.MLP, got {type(net).__name__}")
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a theory.lottery.Split, got {type(split).__name__}")
+    if split.n_features != net.widths[0]:
+        raise ValueError(f"the network takes {net.widths[0]} inputs but the data have {split.n_features}")
+
+
+def objective(net: MLP, theta, X, y, weight_decay: float) -> torch.Tensor:
+    """𝓛(θ) = mean cross-entropy + (κ/2)‖θ‖² (all parameters), (...,)."""
+    return net.loss(theta, X, y) + 0.5 * weight_decay * (theta * theta).sum(-1)
+
+
+def solve_minimum(net: MLP, split: Split, seeds, *, weight_decay: float = 1e-2, adam_steps: int = 1000,
+                  lbfgs_iter: int = 3000, tolerance_grad: float = 1e-7, progress=False):
+    """Minimise 𝓛 from ``net.init`` of ``config_seed("lottery", "landscape", s)`` for each seed:
+    full-batch Adam (lr 1e-2, batched over seeds) then L-BFGS (strong Wolfe) per seed, float64,
+    until the largest gradient entry is below ``tolerance_grad`` (or ``lbfgs_iter`` iterations).
+
+    Returns (θ* (S, P), gradient norms ‖∇𝓛(θ*)‖ (S,))."""
+    _check(net, split)
+    kappa = check_scalar(weight_decay, "weight_decay", min=0.0, include_min=False)
+    adam_steps = check_scalar(adam_steps, "adam_steps", kind="int", min=1)
+    lbfgs_iter = check_scalar(lbfgs_iter, "lbfgs_iter", kind="int", min=1)
+    tol = check_scalar(tolerance_grad, "tolerance_grad", min=0.0, include_min=False)
+    seeds = [check_scalar(s, "seeds[i]", kind="int", min=0) for s in np.atleast_1d(seeds)]
+    X, y = split.X_train, split.y_train
+    theta0 = net.init(np.array([config_seed("lottery", "landscape", s) for s in seeds]))
+    res = train_batched({"theta": theta0}, steps=adam_steps, lr=1e-2, optimizer="adam",
+                        loss_fn=lambda P, s: objective(net, P["theta"], X, y, kappa), progress=progress)
+    out, gnorm = [], []
+    for th in torch.as_tensor(res.params["theta"]):
+        th = th.clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([th], lr=1, max_iter=lbfgs_iter, tolerance_grad=tol,
+                                tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = objective(net, th, X, y, kappa)
+            loss.backward()
+            return loss
+        opt.step(closure)
+        g, = torch.autograd.grad(objective(net, th, X, y, kappa), th)
+        out.append(th.detach())
+        gnorm.append(float(g.norm()))
+    return torch.stack(out), np.array(gnorm)
+
+
+def _weights_objective(net, theta, X, y, kappa):
+    D = net.n_weights
+    b = theta[D:].detach()
+    return lambda w: objective(net, torch.cat([w, b]), X, y, kappa)
+
+
+def weight_hessian(net: MLP, theta, split: Split, *, weight_decay: float = 1e-2, chunk: int = 256) -> torch.Tensor:
+    """H = ∇²_w 𝓛 at ``theta`` (P,), biases fixed: (D, D), exact, from D forward-over-reverse
+    Hessian-vector products (``torch.func``), ``chunk`` at a time. Not symmetrised."""
+    from torch.func import grad, jvp, vmap
+
+    _check(net, split)
+    kappa = check_scalar(weight_decay, "weight_decay", min=0.0)
+    chunk = check_scalar(chunk, "chunk", kind="int", min=1)
+    theta = torch.as_tensor(theta, dtype=torch.float64)
+    if theta.shape != (net.n_params,):
+        raise ValueError(f"theta must be one parameter vector ({net.n_params},), got {tuple(theta.shape)}")
+    D = net.n_weights
+    w = theta[:D].detach()
+    g = grad(_weights_objective(net, theta, split.X_train, split.y_train, kappa))
+    E = torch.eye(D, dtype=torch.float64)
+    return torch.cat([vmap(lambda v: jvp(g, (w,), (v,))[1])(E[i:i + chunk]) for i in range(0, D, chunk)])
+
+
+def spectrum_checks(H) -> dict:
+    """The symmetry defect max|H − Hᵀ|/max|H|, the eigenvalues of (H + Hᵀ)/2 (ascending), the
+    trace and the eigenvalue sum (equal for a symmetric matrix: tr H = Σλ)."""
+    H = torch.as_tensor(H, dtype=torch.float64)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"H must be a square matrix, got shape {tuple(H.shape)}")
+    asym = float((H - H.T).abs().max() / H.abs().max())
+    lam = torch.linalg.eigvalsh(0.5 * (H + H.T)).numpy()
+    return {"asymmetry": asym, "eigenvalues": lam, "trace": float(torch.trace(H)),
+            "eig_sum": float(np.sum(lam))}
+
+
+def _fractions(fractions):
+    f = as_array(fractions, "fractions", ndim=1)
+    if f.size == 0 or np.any((f <= 0) | (f >= 1)) or np.any(np.diff(f) <= 0):
+        raise ValueError("fractions must increase strictly inside (0, 1)")
+    return f
+
+
+def prune_masks(w, fractions, method: str, seed: int = 0) -> torch.Tensor:
+    """One-step masks (n_p, D) removing round(p·D) of the weights ``w`` (D,) for each p: global
+    magnitude (the smallest |w|) or random (``random_prune`` with seed ``config_seed("lottery",
+    "landscape-prune", seed)``, level index = the grid position, so masks for different p are
+    independent draws)."""
+    w = torch.as_tensor(w, dtype=torch.float64)
+    if w.ndim != 1:
+        raise ValueError(f"w must be a weight vector (D,), got shape {tuple(w.shape)}")
+    f = _fractions(fractions)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    D = w.numel()
+    ones = torch.ones(1, D, dtype=torch.float64)
+    rows = []
+    for i, p in enumerate(f):
+        keep = D - int(round(p * D))
+        if method == "magnitude":
+            rows.append(magnitude_prune(w[None], ones, keep)[0])
+        else:
+            rows.append(random_prune(ones, keep, np.array([config_seed("lottery", "landscape-prune", seed)]), i)[0])
+    return torch.stack(rows)
+
+
+def schur_increase(H, w, masks) -> np.ndarray:
+    r"""(a) :math:`\tfrac12 w_P^\top (H_{PP} - H_{PK}H_{KK}^{-1}H_{KP}) w_P` for each mask row (1 kept,
+    0 pruned), by a Cholesky solve with H_KK (which must be positive definite)."""
+    H = torch.as_tensor(H, dtype=torch.float64)
+    w = torch.as_tensor(w, dtype=torch.float64)
+    masks = torch.as_tensor(masks, dtype=torch.float64)
+    if H.shape != (w.numel(), w.numel()) or masks.ndim != 2 or masks.shape[1] != w.numel():
+        raise ValueError(f"H must be (D, D), w (D,) and masks (n, D); got {tuple(H.shape)}, "
+                         f"{tuple(w.shape)}, {tuple(masks.shape)}")
+    H = 0.5 * (H + H.T)
+    out = []
+    for m in masks:
+        Pi, K = torch.nonzero(m == 0).squeeze(1), torch.nonzero(m == 1).squeeze(1)
+        wp = w[Pi]
+        b = H[K][:, Pi] @ wp
+        L, info = torch.linalg.cholesky_ex(H[K][:, K])
+        if int(info) != 0:
+            raise ValueError("H restricted to the kept weights is not positive definite: the quadratic "
+                             "model has no minimum on this subspace")
+        x = torch.cholesky_solve(b[:, None], L)[:, 0]
+        out.append(0.5 * float(wp @ H[Pi][:, Pi] @ wp - b @ x))
+    return np.array(out)
+
+
+def _check_eigs(eigenvalues):
+    lam = as_array(eigenvalues, "eigenvalues", ndim=1)
+    if np.any(lam <= 0):
+        raise ValueError(f"eigenvalues must be > 0 (a strict minimum), got min {lam.min()!r}")
+    return lam
+
+
+def gordon_increase(eigenvalues, ell, fractions) -> np.ndarray:
+    r"""(b) as a loss curve: for each p (with projection length ℓ(p)), the ε solving
+    :math:`pD = \sum_i 2\varepsilon/(2\varepsilon + \lambda_i\ell^2)` (the right side increases from 0
+    to D in ε, so the root is unique). D = len(eigenvalues)."""
+    lam = _check_eigs(eigenvalues)
+    f = _fractions(fractions)
+    ell = as_array(ell, "ell", ndim=1)
+    if ell.shape != f.shape or np.any(ell <= 0):
+        raise ValueError("ell must be positive lengths, one per fraction")
+    D, out = lam.size, []
+    for p, l2 in zip(f, ell ** 2):
+        # in u = log ε; the root lies where 2ε ~ λ ℓ² (bracket generously)
+        F = lambda u, l2=l2, p=p: np.sum(1.0 / (1.0 + lam * l2 / (2.0 * np.exp(u)))) - p * D  # noqa: E731
+        lo, hi = np.log(lam.min() * l2) - 40, np.log(lam.max() * l2) + 40
+        out.append(float(np.exp(optimize.brentq(F, lo, hi, xtol=1e-13))))
+    return np.array(out)
+
+
+def gordon_p_max(eigenvalues, eps: float, w, method: str) -> float:
+    """(b) p_max from the fixed point, with ℓ(p) from ``projection_length_curve(w, ·, method)``."""
+    lam = _check_eigs(eigenvalues)
+    w = as_array(w, "w", ndim=1)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return prune_fraction_fixed_point(lam, eps, lambda p: float(projection_length_curve(w, p, method)))
+
+
+def retrain_increase(net: MLP, thetas, masks, split: Split, *, weight_decay: float = 1e-2,
+                     steps: int = 600, lr: float = 0.5, momentum: float = 0.9, progress=False):
+    """(c) Prune and retrain, batched: configuration g starts from the projection masks[g] ⊙ w of
+    ``thetas[g]`` (G, P) and runs ``steps`` full-batch heavy-ball updates of the kept weights (biases
+    fixed). Returns (𝓛(retrained) − 𝓛(θ_g) (G,), the kept-weight gradient norm at the end (G,),
+    the retrained θ (G, P))."""
+    _check(net, split)
+    kappa = check_scalar(weight_decay, "weight_decay", min=0.0)
+    thetas = torch.as_tensor(thetas, dtype=torch.float64)
+    D = net.n_weights
+    m = net.check_mask(masks, thetas.shape[0])
+    X, y = split.X_train, split.y_train
+    b = thetas[:, D:]
+    full = lambda w: torch.cat([w * m, b], 1)  # noqa: E731
+    res = train_batched({"w": thetas[:, :D] * m}, steps=steps, lr=lr, momentum=momentum,
+                        loss_fn=lambda P, s: objective(net, full(P["w"]), X, y, kappa), progress=progress)
+    w = torch.as_tensor(res.params["w"]).requires_grad_(True)
+    F = objective(net, full(w), X, y, kappa)
+    g, = torch.autograd.grad(F.sum(), w)
+    with torch.no_grad():
+        F0 = objective(net, thetas, X, y, kappa)
+    return (F - F0).detach().numpy(), (g * m).norm(dim=1).numpy(), full(w.detach())
+
+
+def first_crossing_p(fractions, increase, eps: float) -> tuple[float, bool]:
+    """p_max from a loss curve on a grid: the first p where Δ(p) reaches ε, interpolating log Δ
+    linearly in p between the bracketing grid points (linearly from Δ(0) = 0 before the first).
+    Returns (p_max, bracketed); when Δ < ε on the whole grid, (the last p, False): a lower bound."""
+    f = _fractions(fractions)
+    d = as_array(increase, "increase", ndim=1)
+    eps = check_scalar(eps, "eps", min=0.0, include_min=False)
+    if d.shape != f.shape:
+        raise ValueError(f"increase must have one value per fraction ({f.size}), got {d.size}")
+    above = np.flatnonzero(d >= eps)
+    if above.size == 0:
+        return float(f[-1]), False
+    i = int(above[0])
+    if i == 0:
+        return float(f[0] * eps / d[0]), True
+    lo, hi = max(d[i - 1], 1e-300), d[i]
+    t = (np.log(eps) - np.log(lo)) / (np.log(hi) - np.log(lo))
+    return float(f[i - 1] + t * (f[i] - f[i - 1])), True
+
+
+class _Bar:
+    def __init__(self, total, enable):
+        self.bar = _progress(total=total, desc="landscape: minimum, Hessians, retraining") if enable else None
+
+    def update(self, n):
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class LandscapeStudy:
+    """Everything the page shows, per seed s and method: ``theta`` (S, P), ``grad_norm`` (S,),
+    ``checks`` [spectrum_checks per seed], ``L_star`` (S,), ``eps`` (S,), ``fractions`` (n_p,),
+    and ``curves[method]`` a dict of (S, n_p) arrays: ``ell``, ``schur``, ``gordon``, ``measured``,
+    ``retrain_grad``, ``test_error``; ``p_max[method]`` a dict of (S,) arrays for ``schur``,
+    ``gordon``, ``measured`` and ``bracketed`` flags; ``dense_test_error`` (S,)."""
+
+    fractions: np.ndarray
+    theta: torch.Tensor
+    grad_norm: np.ndarray
+    checks: list
+    L_star: np.ndarray
+    eps: np.ndarray
+    dense_test_error: np.ndarray
+    curves: dict = field(default_factory=dict)
+    p_max: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+
+FRACTIONS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 0.75, 0.8, 0.9)
+
+
+def landscape_study(net: MLP, split: Split, *, seeds=(0, 1), fractions=FRACTIONS,
+                    eps_fraction: float = 0.05, weight_decay: float = 1e-2, adam_steps: int = 1000,
+                    retrain_steps: int = 600, progress=True) -> LandscapeStudy:
+    """The whole §3.3 comparison (see the module text), ε = ``eps_fraction`` · 𝓛* per seed.
+
+    One batch of retrainings for every (seed, method, fraction)."""
+    _check(net, split)
+    f = _fractions(fractions)
+    ef = check_scalar(eps_fraction, "eps_fraction", min=0.0, include_min=False)
+    seeds = tuple(int(s) for s in np.atleast_1d(seeds))
+    bar = _Bar(3 + len(seeds), progress)
+    times = {"start": time.perf_counter()}
+    theta, gnorm = solve_minimum(net, split, seeds, weight_decay=weight_decay, adam_steps=adam_steps)
+    bar.update(1)
+    D, X, y = net.n_weights, split.X_train, split.y_train
+    with torch.no_grad():
+        L_star = objective(net, theta, X, y, weight_decay).numpy()
+        dense_err = net.error(theta, split.X_test, split.y_test).numpy()
+    eps = ef * L_star
+    times["minimum"] = time.perf_counter()
+    checks, Hs = [], []
+    for th in theta:
+        H = weight_hessian(net, th, split, weight_decay=weight_decay)
+        Hs.append(H)
+        checks.append(spectrum_checks(H))
+        bar.update(1)
+    times["hessian"] = time.perf_counter()
+    masks = {(s, m): prune_masks(theta[i, :D], f, m, seed=s) for i, s in enumerate(seeds) for m in METHODS}
+    keys = [(i, m) for i in range(len(seeds)) for m in METHODS]
+    big = torch.cat([masks[(seeds[i], m)] for i, m in keys])
+    reps = torch.cat([theta[i].expand(len(f), -1) for i, m in keys])
+    dF, gr, th_r = retrain_increase(net, reps, big, split, weight_decay=weight_decay, steps=retrain_steps)
+    bar.update(1)
+    times["retrain"] = time.perf_counter()
+    with torch.no_grad():
+        test_err = net.error(th_r, split.X_test, split.y_test).numpy()
+    n = len(f)
+    curves = {m: {k: np.zeros((len(seeds), n)) for k in ("ell", "schur", "gordon", "measured",
+                                                         "retrain_grad", "test_error")} for m in METHODS}
+    p_max = {m: {k: np.zeros(len(seeds)) for k in ("schur", "gordon", "measured", "schur_grid")}
+             for m in METHODS}
+    for m in METHODS:
+        p_max[m]["bracketed"] = np.zeros(len(seeds), bool)
+    for j, (i, m) in enumerate(keys):
+        w = theta[i, :D]
+        mk = masks[(seeds[i], m)]
+        c = curves[m]
+        sl = slice(j * n, (j + 1) * n)
+        c["ell"][i] = torch.linalg.vector_norm(w * (1 - mk), dim=1).numpy()
+        c["schur"][i] = schur_increase(Hs[i], w, mk)
+        lam = checks[i]["eigenvalues"]
+        c["gordon"][i] = gordon_increase(lam, c["ell"][i], f)
+        c["measured"][i], c["retrain_grad"][i], c["test_error"][i] = dF[sl], gr[sl], test_err[sl]
+        p_max[m]["schur_grid"][i] = first_crossing_p(f, c["schur"][i], eps[i])[0]
+        p_max[m]["measured"][i], p_max[m]["bracketed"][i] = first_crossing_p(f, c["measured"][i], eps[i])
+        p_max[m]["gordon"][i] = gordon_p_max(lam, eps[i], w.numpy(), m)
+        p_max[m]["schur"][i] = _schur_p_max(Hs[i], w, m, eps[i], seeds[i], f, c["schur"][i])
+    bar.update(1)
+    bar.close()
+    times["predict"] = time.perf_counter()
+    names = list(times)
+    seconds = {b: times[b] - times[a] for a, b in zip(names[:-1], names[1:])}
+    return LandscapeStudy(f, theta, gnorm, checks, L_star, eps, dense_err, curves, p_max,
+                          meta={"seeds": seeds, "widths": net.widths, "n_train": len(y),
+                                "weight_decay": weight_decay, "eps_fraction": ef,
+                                "retrain_steps": retrain_steps, "adam_steps": adam_steps,
+                                "seconds": seconds})
+
+
+def _schur_p_max(H, w, method, eps, seed, grid, coarse, n_fine: int = 8):
+    """Refine the Schur p_max on a fine grid between the coarse brackets (Schur is cheap)."""
+    p0, ok = first_crossing_p(grid, coarse, eps)
+    if not ok:
+        return p0
+    i = int(np.flatnonzero(coarse >= eps)[0])
+    lo = grid[i - 1] if i > 0 else grid[0] / n_fine
+    fine = np.linspace(lo, grid[i], n_fine)
+    d = schur_increase(H, w, prune_masks(w, fine, method, seed + 10_000))
+    return first_crossing_p(fine, d, eps)[0] if d[-1] >= eps else p0
+
+
+# ----------------------------------------------------------------------------- figures
+def spectrum_figure(study: LandscapeStudy):
+    """(a) the Hessian eigenvalues of every seed, sorted, log scale; (b) their histogram."""
+    fig, axes = figure(1, 2, width="wide")
+    for i, (s, c) in enumerate(zip(study.meta["seeds"], study.checks)):
+        lam = c["eigenvalues"]
+        axes[0].semilogy(np.arange(1, lam.size + 1), lam, lw=1.2, label=f"seed {s}")
+        axes[1].hist(np.log10(lam), bins=60, histtype="step", lw=1.2, label=f"seed {s}")
+    axes[0].axhline(study.meta["weight_decay"], color="k", ls=":", lw=1, label="κ (weight decay)")
+    axes[0].set(xlabel="index i (ascending)", ylabel="eigenvalue λ_i of H", title="(a) spectrum")
+    axes[1].set(xlabel="log₁₀ λ", ylabel="count", title="(b) histogram")
+    axes[0].legend(frameon=False)
+    axes[1].legend(frameon=False)
+    return fig
+
+
+def prune_figure(study: LandscapeStudy):
+    """Loss increase after one-step pruning against p, per method: measured (markers, every seed),
+    Schur (solid), Gordon (dashed), ε (dotted)."""
+    fig, axes = figure(1, 2, width="wide", sharey=True)
+    f = study.fractions
+    for ax, m in zip(axes, METHODS):
+        c = study.curves[m]
+        for i in range(len(study.meta["seeds"])):
+            lab = (lambda text: text if i == 0 else None)  # noqa: E731
+            ax.loglog(f, c["measured"][i], "o", color=METHOD_COLORS[m], ms=5, label=lab("measured (retrained)"))
+            ax.loglog(f, c["schur"][i], "-", color="k", lw=1.2, label=lab("(a) Schur, quadratic model"))
+            ax.loglog(f, c["gordon"][i], "--", color=COLORS["green"], lw=1.2, label=lab("(b) Gordon, random subspace"))
+        ax.axhline(float(np.mean(study.eps)), color="k", ls=":", lw=1, label="ε")
+        ax.set(xlabel="fraction pruned in one step, p", title=f"{m} pruning")
+    axes[0].set_ylabel("loss increase 𝓛 − 𝓛*")
+    axes[0].legend(frameon=False, fontsize=8)
+    return fig
+
+
+def p_max_figure(study: LandscapeStudy):
+    """Predicted (Schur: circles, Gordon: squares) against measured p_max, every seed and method."""
+    fig, ax = figure(1, 1)
+    for m in METHODS:
+        pm = study.p_max[m]
+        ax.plot(pm["measured"], pm["schur"], "o", color=METHOD_COLORS[m], ms=7, label=f"{m}: (a) Schur")
+        ax.plot(pm["measured"], pm["gordon"], "s", mfc="none", color=METHOD_COLORS[m], ms=8,
+                label=f"{m}: (b) Gordon")
+    ax.plot([0, 1], [0, 1], "k:", lw=1, label="predicted = measured")
+    ax.set(xlabel="measured p_max (retraining)", ylabel="predicted p_max", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(frameon=False, fontsize=8)
+    return fig
