@@ -166,6 +166,9 @@ def test_prune_sweep_and_figures():
     assert fig2.axes[0].get_legend() is not None
     text = es.format_tables(width=es.width_table(500, 0), gordon=es.gordon_table(40, [0.5]))
     assert "Gordon D − m*" in text and "cap θ=0.5" in text
+    iso = es.isotropic_checks(D=20, kappas=[0.5], kappas_exact=(0.5,), n_seeds=2, seed=0)
+    text = es.format_tables(sweep=sw, iso=iso)
+    assert text.count("exact:") == 2 and "isotropic" in text
     import matplotlib.pyplot as plt
     plt.close("all")
 

@@ -200,9 +200,10 @@ def isotropic_checks(D=200, kappas=None, kappas_exact=(0.02, 0.05, 0.2), n_seeds
             "condition": np.array([p_max_isotropic(x) for x in ke])}
 
 
-def format_tables(width=None, beta=None, gordon=None, larsen=None) -> str:
+def format_tables(width=None, beta=None, gordon=None, larsen=None, iso=None, sweep=None) -> str:
     """The page's printed tables, from :func:`width_table`, :func:`beta_law_checks`,
-    :func:`gordon_table` and :func:`larsen_table` (any subset)."""
+    :func:`gordon_table`, :func:`larsen_table`, :func:`isotropic_checks` and :func:`prune_sweep`
+    (any subset)."""
     out = []
     if width is not None:
         out += ["{:28s} exact {:9.5f}   MC {:9.5f} ± {:.5f}   z = {:+.2f}".format(*r)
@@ -223,6 +224,15 @@ def format_tables(width=None, beta=None, gordon=None, larsen=None) -> str:
                            f"{larsen['r_axis'][i, j]:.2f}: Larsen {larsen['larsen'][i, j]:7.3f}, exact (E sup)² "
                            f"{larsen['exact'][i, j]:7.3f} ± {larsen['stderr'][i, j]:.3f}, E sup² "
                            f"{larsen['mean_sq'][i, j]:7.3f}, gap {larsen['gap'][i, j]:+.1%}")
+    if iso is not None:
+        out.append(f"isotropic: worst |solver − closed form| = {np.max(np.abs(iso['solver'] - iso['closed'])):.1e}; "
+                   f"at κ = {iso['kappas_exact'].tolist()} the exact quadratic p_max is {iso['exact'].round(3)}, "
+                   f"the condition's {iso['condition'].round(3)}")
+    if sweep is not None:
+        out.append("scale c:            " + " ".join(f"{c:6.3g}" for c in sweep["scales"]))
+        for m, method in enumerate(sweep["methods"]):
+            for name, shown in (("predicted", "condition"), ("exact", "exact")):
+                out.append(f"{method:9s} {shown + ':':10s}" + " ".join(f"{v:6.3f}" for v in sweep[name][m].mean(axis=1)))
     return "\n".join(out)
 
 
