@@ -319,8 +319,40 @@ class LandscapeStudy:
     p_max: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
+    def spectrum_summary(self) -> dict:
+        """Per seed: the symmetry defect, |Σλ − tr H|/|tr H|, the smallest, median and largest
+        eigenvalue, and the fraction of eigenvalues within 10 % of the weight decay κ."""
+        k = self.meta["weight_decay"]
+        rows = [(c["asymmetry"], abs(c["eig_sum"] - c["trace"]) / abs(c["trace"]), c["eigenvalues"][0],
+                 float(np.median(c["eigenvalues"])), c["eigenvalues"][-1],
+                 float(np.mean(np.abs(c["eigenvalues"] / k - 1) < 0.1))) for c in self.checks]
+        names = ("asymmetry", "trace_gap", "lambda_min", "lambda_median", "lambda_max", "near_kappa")
+        return {n: np.array(v) for n, v in zip(names, zip(*rows))}
 
-FRACTIONS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 0.75, 0.8, 0.9)
+    def table(self):
+        """p_max per (method, seed): Schur, Gordon and measured, as a ``pandas.DataFrame``."""
+        import pandas as pd
+
+        return pd.DataFrame([{"method": m, "seed": s, "eps": self.eps[i],
+                              **{k: self.p_max[m][k][i] for k in ("schur", "gordon", "measured")}}
+                             for m in METHODS for i, s in enumerate(self.meta["seeds"])])
+
+    def quadratic_regime(self, method: str = "magnitude"):
+        """(measured, Schur) increases at the grid points where the measured one is in (0, ε]."""
+        c = self.curves[method]
+        sel = (c["measured"] > 0) & (c["measured"] <= self.eps[:, None]) & (c["ell"] > 1e-12)
+        return c["measured"][sel], c["schur"][sel]
+
+    def matching_within_eps(self) -> np.ndarray:
+        """Retrained test error − dense test error at every (method, seed, p) whose measured increase
+        is at most ε (the book's matching criterion, :func:`theory.lottery.matching`: ≤ 0.01)."""
+        out = [(self.curves[m]["test_error"] - self.dense_test_error[:, None])[self.curves[m]["measured"]
+                                                                              <= self.eps[:, None]]
+               for m in METHODS]
+        return np.concatenate(out)
+
+
+FRACTIONS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 0.75, 0.8)
 
 
 def landscape_study(net: MLP, split: Split, *, seeds=(0, 1), fractions=FRACTIONS,
@@ -362,7 +394,7 @@ def landscape_study(net: MLP, split: Split, *, seeds=(0, 1), fractions=FRACTIONS
     n = len(f)
     curves = {m: {k: np.zeros((len(seeds), n)) for k in ("ell", "schur", "gordon", "measured",
                                                          "retrain_grad", "test_error")} for m in METHODS}
-    p_max = {m: {k: np.zeros(len(seeds)) for k in ("schur", "gordon", "measured", "schur_grid")}
+    p_max = {m: {k: np.zeros(len(seeds)) for k in ("schur", "gordon", "measured")}
              for m in METHODS}
     for m in METHODS:
         p_max[m]["bracketed"] = np.zeros(len(seeds), bool)
@@ -376,10 +408,9 @@ def landscape_study(net: MLP, split: Split, *, seeds=(0, 1), fractions=FRACTIONS
         lam = checks[i]["eigenvalues"]
         c["gordon"][i] = gordon_increase(lam, c["ell"][i], f)
         c["measured"][i], c["retrain_grad"][i], c["test_error"][i] = dF[sl], gr[sl], test_err[sl]
-        p_max[m]["schur_grid"][i] = first_crossing_p(f, c["schur"][i], eps[i])[0]
+        p_max[m]["schur"][i] = first_crossing_p(f, c["schur"][i], eps[i])[0]
         p_max[m]["measured"][i], p_max[m]["bracketed"][i] = first_crossing_p(f, c["measured"][i], eps[i])
         p_max[m]["gordon"][i] = gordon_p_max(lam, eps[i], w.numpy(), m)
-        p_max[m]["schur"][i] = _schur_p_max(Hs[i], w, m, eps[i], seeds[i], f, c["schur"][i])
     bar.update(1)
     bar.close()
     times["predict"] = time.perf_counter()
@@ -390,18 +421,6 @@ def landscape_study(net: MLP, split: Split, *, seeds=(0, 1), fractions=FRACTIONS
                                 "weight_decay": weight_decay, "eps_fraction": ef,
                                 "retrain_steps": retrain_steps, "adam_steps": adam_steps,
                                 "seconds": seconds})
-
-
-def _schur_p_max(H, w, method, eps, seed, grid, coarse, n_fine: int = 8):
-    """Refine the Schur p_max on a fine grid between the coarse brackets (Schur is cheap)."""
-    p0, ok = first_crossing_p(grid, coarse, eps)
-    if not ok:
-        return p0
-    i = int(np.flatnonzero(coarse >= eps)[0])
-    lo = grid[i - 1] if i > 0 else grid[0] / n_fine
-    fine = np.linspace(lo, grid[i], n_fine)
-    d = schur_increase(H, w, prune_masks(w, fine, method, seed + 10_000))
-    return first_crossing_p(fine, d, eps)[0] if d[-1] >= eps else p0
 
 
 # ----------------------------------------------------------------------------- figures
@@ -423,6 +442,8 @@ def spectrum_figure(study: LandscapeStudy):
 def prune_figure(study: LandscapeStudy):
     """Loss increase after one-step pruning against p, per method: measured (markers, every seed),
     Schur (solid), Gordon (dashed), ε (dotted)."""
+    import matplotlib.ticker
+
     fig, axes = figure(1, 2, width="wide", sharey=True)
     f = study.fractions
     for ax, m in zip(axes, METHODS):
@@ -434,14 +455,17 @@ def prune_figure(study: LandscapeStudy):
             ax.loglog(f, c["gordon"][i], "--", color=COLORS["green"], lw=1.2, label=lab("(b) Gordon, random subspace"))
         ax.axhline(float(np.mean(study.eps)), color="k", ls=":", lw=1, label="ε")
         ax.set(xlabel="fraction pruned in one step, p", title=f"{m} pruning")
-    axes[0].set_ylabel("loss increase 𝓛 − 𝓛*")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks([0.02, 0.05, 0.1, 0.2, 0.5, 0.8], ["0.02", "0.05", "0.1", "0.2", "0.5", "0.8"])
+    axes[0].set_ylabel("loss increase L − L*")
+    axes[0].set_ylim(1e-7, 10)
     axes[0].legend(frameon=False, fontsize=8)
     return fig
 
 
 def p_max_figure(study: LandscapeStudy):
     """Predicted (Schur: circles, Gordon: squares) against measured p_max, every seed and method."""
-    fig, ax = figure(1, 1)
+    fig, ax = figure(1, 1, height=4.2)
     for m in METHODS:
         pm = study.p_max[m]
         ax.plot(pm["measured"], pm["schur"], "o", color=METHOD_COLORS[m], ms=7, label=f"{m}: (a) Schur")
