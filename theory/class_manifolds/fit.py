@@ -137,6 +137,7 @@ def fit_sigmoid(d, p, D, *, level=0.5, sigma=None, n_draws=50, seed=0) -> Sigmoi
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optimize.OptimizeWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)  # overflowing covariance of a flat fit
                 popt, pcov = optimize.curve_fit(_model, d, p, p0=p0, sigma=sigma,
                                                 absolute_sigma=sigma is not None, maxfev=20_000)
         except (RuntimeError, ValueError):
