@@ -187,6 +187,9 @@ def test_sigmoid_fit_flags_a_curve_that_never_crosses():
     d = np.array([1, 2, 4, 8, 16, 32], float)
     f = fit_sigmoid(d, sigmoid(d, 0.0, 0.3, 8.0, 0.5), 32)
     assert not f.crosses and math.isnan(f.d50) and math.isnan(f.effective_dim)
+    assert f.status == "never_reaches"
+    f = fit_sigmoid(d, sigmoid(d, 0.6, 0.3, 8.0, 0.5), 32)
+    assert not f.crosses and f.status == "always_above"
     assert math.isnan(crossing(0.0, 0.3, 8.0, 0.5))
     assert interpolated_crossing([1, 2, 3], [0.0, 0.2, 0.4]) != interpolated_crossing([1, 2, 3], [0.0, 0.2, 0.4])
     assert interpolated_crossing([1, 2, 3], [0.0, 0.4, 0.8]) == pytest.approx(2.25)
@@ -258,3 +261,13 @@ def test_validation_errors():
         fit_sigmoid([0, 1, 2, 3], [0, 0.2, 0.5, 1], 8)
     with pytest.raises(ValueError, match="level"):
         fit_sigmoid([1, 2, 3, 4], [0, 0.2, 0.5, 1], 8, level=1.0)
+
+
+def test_sigmoid_fit_survives_a_step_and_degenerate_draws():
+    d = np.array([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64], float)
+    p = np.where(d >= 4, 1.0, 0.0)
+    f = fit_sigmoid(d, p, 64)
+    assert not f.crosses or 3.0 <= f.d50 <= 4.0
+    p = np.array([0.0, 0.01, 0.02, 0.02, 0.03, 0.8, 1, 1, 1, 1, 1, 1])
+    f = fit_sigmoid(d, p, 64)
+    assert f.crosses and 6.0 <= f.d50 <= 8.0

@@ -38,7 +38,10 @@ class SigmoidFit(NamedTuple):
     """A fit of :func:`sigmoid`: its parameters and covariance, the crossing ``d50`` of ``level``
     (NaN when the curve never reaches it: ``crosses`` False), ``d50_err`` (delta method),
     ``d50_range`` (min, max over the covariance draws that cross), ``inside`` (1 ≤ d50 ≤ D: not an
-    extrapolation), ``effective_dim`` = D − d50 and its error, and which start converged."""
+    extrapolation), ``effective_dim`` = D − d50 and its error, which start converged, and
+    ``status``: "crosses", "always_above" (the fitted curve lies above ``level`` everywhere: its
+    lower asymptote a ≥ level, d*₅₀ below any plane) or "never_reaches" (its upper asymptote a + b
+    stays below ``level``)."""
 
     a: float
     b: float
@@ -56,16 +59,17 @@ class SigmoidFit(NamedTuple):
     effective_dim_err: float
     start: str
     rms_residual: float
+    status: str
 
 
 def sigmoid(d, a, b, c, s):
     r""":math:`p(d) = a + b/(1 + \exp(-(\ln d - \ln c)/s))` (d > 0, c > 0)."""
-    d = np.asarray(d, dtype=np.float64)
-    return a + b / (1.0 + np.exp(-(np.log(d) - math.log(c)) / s))
+    return _model(np.asarray(d, dtype=np.float64), a, b, math.log(c), s)
 
 
 def _model(d, a, b, logc, s):
-    return a + b / (1.0 + np.exp(-(np.log(d) - logc) / s))
+    with np.errstate(over="ignore"):  # exp → inf gives the asymptote a, as it should
+        return a + b / (1.0 + np.exp(-(np.log(d) - logc) / s))
 
 
 def crossing(a, b, c, s, level=0.5) -> float:
@@ -94,6 +98,17 @@ def interpolated_crossing(d, p, level=0.5) -> float:
         if p[i] >= level:
             return float(d[i - 1] + (level - p[i - 1]) * (d[i] - d[i - 1]) / (p[i] - p[i - 1]))
     return math.nan
+
+
+def _crossing_log(a, b, logc, s, level):
+    """:func:`crossing` from ln c, NaN where the crossing over- or underflows (a degenerate fit)."""
+    if b == 0 or s == 0 or not all(map(math.isfinite, (a, b, logc, s))):
+        return math.nan
+    y = (level - a) / b
+    if not 0.0 < y < 1.0:
+        return math.nan
+    log_d = logc + s * math.log(y / (1.0 - y))
+    return math.exp(log_d) if -700.0 < log_d < 700.0 else math.nan
 
 
 def _grad_crossing(a, b, logc, s, level):
@@ -145,7 +160,7 @@ def fit_sigmoid(d, p, D, *, level=0.5, sigma=None, n_draws=50, seed=0) -> Sigmoi
         if not np.all(np.isfinite(popt)):
             continue
         rms = float(np.sqrt(np.mean((_model(d, *popt) - p) ** 2)))
-        cross = crossing(popt[0], popt[1], math.exp(popt[2]), popt[3], level)
+        cross = _crossing_log(*popt, level)
         cand = (name, popt, pcov, rms, cross)
         if fit is None or (math.isfinite(cross) and not math.isfinite(fit[4])) or \
                 (math.isfinite(cross) == math.isfinite(fit[4]) and rms < fit[3] - 1e-12):
@@ -168,10 +183,15 @@ def fit_sigmoid(d, p, D, *, level=0.5, sigma=None, n_draws=50, seed=0) -> Sigmoi
                 draws = rng.multivariate_normal(popt, pcov, size=n_draws, check_valid="ignore")
             except (np.linalg.LinAlgError, ValueError):
                 draws = np.empty((0, 4))
-            xs = np.array([crossing(q[0], q[1], math.exp(q[2]), q[3], level) for q in draws])
+            xs = np.array([_crossing_log(*q, level) for q in draws])
             xs = xs[np.isfinite(xs)]
             if xs.size:
                 lo_hi = (float(xs.min()), float(xs.max()))
     inside = bool(crosses and 1.0 <= cross <= D)
+    if crosses:
+        status = "crosses"
+    else:
+        lo_end, hi_end = sorted((a, a + b))
+        status = "always_above" if lo_end >= level else "never_reaches" if hi_end < level else "degenerate"
     return SigmoidFit(a, b, math.exp(logc), s, np.asarray(pcov), level, cross, err, lo_hi, crosses,
-                      inside, D, D - cross if crosses else math.nan, err, name, rms)
+                      inside, D, D - cross if crosses else math.nan, err, name, rms, status)
