@@ -8,7 +8,7 @@ import torch
 from theory.lottery import MLP, load_split
 from theory.lottery.gordon import projection_length_curve, prune_condition_rhs
 from theory.lottery.landscape import (SmoothMLP, first_crossing_p, gordon_increase, gordon_p_max,
-                                      landscape_study, objective, prune_masks, retrain_increase,
+                                      landscape_study, objective, p_max_vs_eps, prune_masks, retrain_increase,
                                       schur_increase, solve_minimum, spectrum_checks, weight_hessian)
 
 KAPPA = 1e-2
@@ -166,3 +166,18 @@ def test_study_end_to_end():
         landscape_study(SmoothMLP((64, 4, 10)), split, fractions=(0.5, 0.2), progress=False)
     with pytest.raises(ValueError, match="inputs"):
         landscape_study(SmoothMLP((40, 4, 10)), split, progress=False)
+
+
+def test_p_max_vs_eps_is_monotone():
+    split = load_split("digits", n_train=100)
+    st = landscape_study(SmoothMLP((64, 4, 10)), split, seeds=(0,), fractions=(0.05, 0.2, 0.5, 0.8),
+                         adam_steps=200, retrain_steps=150, progress=False)
+    v = p_max_vs_eps(st, (0.02, 0.05, 0.2))
+    assert v["gordon"].shape == (1, 3)
+    for k in ("schur", "gordon", "measured"):
+        assert np.all(np.diff(v[k], axis=1) >= -1e-12)  # a larger tolerance never prunes less
+    assert v["gordon"][0, 1] == pytest.approx(st.p_max["random"]["gordon"][0])
+    with pytest.raises(TypeError, match="study"):
+        p_max_vs_eps({}, (0.1,))
+    with pytest.raises(ValueError, match="eps_fractions"):
+        p_max_vs_eps(st, (0.0,))

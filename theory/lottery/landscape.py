@@ -47,7 +47,7 @@ from theory.lottery.pruning import magnitude_prune, random_prune
 
 __all__ = ["SmoothMLP", "LandscapeStudy", "objective", "solve_minimum", "weight_hessian", "spectrum_checks",
            "prune_masks", "schur_increase", "gordon_increase", "gordon_p_max", "retrain_increase",
-           "first_crossing_p", "landscape_study", "spectrum_figure", "prune_figure", "p_max_figure"]
+           "first_crossing_p", "landscape_study", "p_max_vs_eps", "spectrum_figure", "prune_figure", "p_max_figure"]
 
 METHODS = ("random", "magnitude")
 METHOD_COLORS = {"random": COLORS["orange"], "magnitude": COLORS["blue"]}
@@ -423,6 +423,30 @@ def landscape_study(net: MLP, split: Split, *, seeds=(0, 1), fractions=FRACTIONS
                                 "seconds": seconds})
 
 
+def p_max_vs_eps(study: LandscapeStudy, eps_fractions=(0.02, 0.05, 0.1, 0.2), method: str = "random") -> dict:
+    """p_max of the three answers as the tolerance varies, ε = f · 𝓛* for f in ``eps_fractions``,
+    from the study's curves (Schur and measured: first grid crossing; Gordon: the fixed point).
+    Returns ``{"eps_fractions": (n_e,), "schur"/"gordon"/"measured": (S, n_e), "bracketed": (S, n_e)}``."""
+    if not isinstance(study, LandscapeStudy):
+        raise TypeError(f"study must be a LandscapeStudy, got {type(study).__name__}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    ef = as_array(eps_fractions, "eps_fractions", ndim=1)
+    if ef.size == 0 or np.any(ef <= 0):
+        raise ValueError("eps_fractions must be positive")
+    S, c = len(study.L_star), study.curves[method]
+    out = {k: np.zeros((S, ef.size)) for k in ("schur", "gordon", "measured")}
+    out["bracketed"] = np.zeros((S, ef.size), bool)
+    D = len(study.checks[0]["eigenvalues"])
+    for i in range(S):
+        for j, e in enumerate(ef * study.L_star[i]):
+            out["schur"][i, j] = first_crossing_p(study.fractions, c["schur"][i], e)[0]
+            out["measured"][i, j], out["bracketed"][i, j] = first_crossing_p(study.fractions, c["measured"][i], e)
+            out["gordon"][i, j] = gordon_p_max(study.checks[i]["eigenvalues"], e, study.theta[i, :D].numpy(), method)
+    out["eps_fractions"] = ef
+    return out
+
+
 # ----------------------------------------------------------------------------- figures
 def spectrum_figure(study: LandscapeStudy):
     """(a) the Hessian eigenvalues of every seed, sorted, log scale; (b) their histogram."""
@@ -463,15 +487,33 @@ def prune_figure(study: LandscapeStudy):
     return fig
 
 
-def p_max_figure(study: LandscapeStudy):
-    """Predicted (Schur: circles, Gordon: squares) against measured p_max, every seed and method."""
-    fig, ax = figure(1, 1, height=4.2)
+def p_max_figure(study: LandscapeStudy, vs_eps: dict | None = None):
+    """(a) Predicted (Schur: circles, Gordon: squares) against measured p_max, every seed and method;
+    (b) with ``vs_eps`` (from :func:`p_max_vs_eps`): random pruning's p_max against ε/𝓛*."""
+    import matplotlib.ticker
+
+    fig, axes = figure(1, 2 if vs_eps is not None else 1, width="wide" if vs_eps is not None else "text",
+                       height=3.6)
+    ax = axes[0] if vs_eps is not None else axes
     for m in METHODS:
         pm = study.p_max[m]
         ax.plot(pm["measured"], pm["schur"], "o", color=METHOD_COLORS[m], ms=7, label=f"{m}: (a) Schur")
         ax.plot(pm["measured"], pm["gordon"], "s", mfc="none", color=METHOD_COLORS[m], ms=8,
                 label=f"{m}: (b) Gordon")
     ax.plot([0, 1], [0, 1], "k:", lw=1, label="predicted = measured")
-    ax.set(xlabel="measured p_max (retraining)", ylabel="predicted p_max", xlim=(0, 1), ylim=(0, 1))
+    ax.set(xlabel="measured p_max (retraining)", ylabel="predicted p_max", xlim=(0, 1), ylim=(0, 1),
+           title=f"(a) ε = {study.meta['eps_fraction']:g} L*")
     ax.legend(frameon=False, fontsize=8)
+    if vs_eps is not None:
+        ax = axes[1]
+        ef = vs_eps["eps_fractions"]
+        for k, style, col in (("measured", "o", METHOD_COLORS["random"]), ("schur", "-", "k"),
+                              ("gordon", "--", COLORS["green"])):
+            for i in range(vs_eps[k].shape[0]):
+                ax.semilogx(ef, vs_eps[k][i], style, color=col, lw=1.2, label=None if i else
+                            {"measured": "measured", "schur": "(a) Schur", "gordon": "(b) Gordon"}[k])
+        ax.set(xlabel="tolerance ε / L*", ylabel="p_max, random pruning", title="(b) random pruning against ε")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(ef, [f"{e:g}" for e in ef])
+        ax.legend(frameon=False, fontsize=8)
     return fig
