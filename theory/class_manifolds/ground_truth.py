@@ -47,7 +47,7 @@ import torch
 import xarray as xr
 from scipy import optimize, special
 
-from theory.core import as_array, check_scalar, config_seed, explorer, width_cap, width_projected_ellipsoid_mc
+from theory.core import as_array, check_scalar, config_seed, width_cap, width_projected_ellipsoid_mc
 from theory.class_manifolds.cutting_plane import PlaneObjective, cutting_plane_search, plane_basis
 from theory.class_manifolds.fit import fit_sigmoid, interpolated_crossing
 
@@ -341,27 +341,5 @@ def run_ground_truth(targets: Sequence[QuadraticTarget], d_cuts=None, n_repeats=
     return table, search
 
 
-# --------------------------------------------------------------------------------- explorer
-@explorer(D=[16, 32, 64, 256], ratio=[0.2, 0.35, 0.5, 0.7, 0.85],
-          labels={"D": "input dimension D", "ratio": "r/R (ball radius / anchor distance)"})
-def ball_explorer(D: int = 32, ratio: float = 0.5):
-    """The exact probability that a random affine d-plane through the anchor meets a ball of radius
-    r at distance R, against d/D, with its half-way point, D(1 − r²/R²) and Gordon's D − w² (w the
-    width of the cap of angle arcsin(r/R) the ball subtends) marked."""
-    from theory.core import COLORS, figure
-
-    d = np.linspace(0.25, D, 400)
-    p = ball_hit_probability(d, D, ratio, 1.0)
-    half = _exact_crossing(ball(D, ratio, 1.0), None)
-    gordon = D - width_cap(math.asin(ratio), D) ** 2
-    fig, ax = figure(height=3.0, layout=None)
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16, top=0.9)
-    ax.plot(d / D, p, "-", color=COLORS["blue"], lw=1.8,
-            label="exact 1 − I_x(d/2, (D−d)/2), x = 1 − r²/R²")
-    ax.axvline(half / D, color="k", ls="-", lw=0.8, label=f"half-way d = {half:.1f}")
-    ax.axvline(1 - ratio ** 2, color="grey", ls="--", lw=1, label=f"D(1 − r²/R²) = {D * (1 - ratio ** 2):.1f}")
-    ax.axvline(gordon / D, color="grey", ls=":", lw=1.2, label=f"D − w² = {gordon:.1f}")
-    ax.set(xlabel="d / D", ylabel="P(plane meets the ball)", xlim=(0, 1), ylim=(-0.02, 1.02),
-           title=f"D = {D}, r/R = {ratio:g}")
-    ax.legend(fontsize=8, loc="upper left")
-    return fig
+# the chapter's explorer lives in plots.py; re-exported here for the package's __init__
+from theory.class_manifolds.plots import ball_explorer  # noqa: E402
