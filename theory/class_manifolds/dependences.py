@@ -344,8 +344,9 @@ def dependence_figure(comparisons: Sequence[Comparison], *, D: int):
             jit = i + rng.uniform(-0.12, 0.12, C)
             ax.scatter(jit, cmp.eff[i], s=10, color="0.6", zorder=1,
                        label="per class" if i == 0 else None)
-            ax.scatter(jit[cmp.censored[i]], cmp.eff[i, cmp.censored[i]], s=18, facecolors="none",
-                       edgecolors="C3", zorder=2, label="censored" if i == 0 and cmp.censored.any() else None)
+            first = cmp.censored[i].any() and not cmp.censored[:i].any()
+            ax.scatter(jit[cmp.censored[i]], cmp.eff[i, cmp.censored[i]], s=40, facecolors="none",
+                       edgecolors="C3", linewidths=1.2, zorder=2, label="censored (clipped)" if first else None)
         lo, hi = cmp.interval.T
         ax.errorbar(np.arange(M), cmp.mean, yerr=[cmp.mean - lo, hi - cmp.mean], fmt="o-", color="C0",
                     capsize=3, zorder=3, label="class mean, 95 %")
@@ -354,6 +355,9 @@ def dependence_figure(comparisons: Sequence[Comparison], *, D: int):
         ax.set_ylabel(f"D − d*₅₀ (D = {D})")
     for ax in axes[n:]:
         ax.set_visible(False)
+    for ax in axes[:n]:
+        if any(h.get_label() == "censored (clipped)" for h in ax.collections):
+            ax.legend(fontsize=7, loc="lower right")
     axes[0].legend(fontsize=7, loc="lower right")
     return fig
 
