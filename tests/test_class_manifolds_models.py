@@ -178,3 +178,136 @@ def test_cutting_plane_search_runs_on_logits_fn(small, digits):
     best = res["best_score"].values
     assert best.shape == (2, 2, 2) and np.all(np.isfinite(best)) and np.all((best >= 0) & (best <= 1 + 1e-12))
     assert float(res["final_loss"].min()) >= math.log(1) - 1e-12
+
+
+# ------------------------------------------------------------------ theory.class_manifolds.classifiers
+from theory.class_manifolds import classifiers as cl  # noqa: E402
+
+
+def test_d_cut_grid_and_k_sets():
+    assert cl.d_cut_grid(64) == [1, 2, 4, 6, 8, 12, 16, 24, 32, 64]
+    assert cl.d_cut_grid(40) == [1, 2, 4, 6, 8, 12, 16, 24, 32, 40]
+    assert cl.d_cut_grid(256)[-3:] == [64, 128, 256] and cl.d_cut_grid(3) == [1, 2, 3]
+    sets = cl.k_class_sets(10, (1, 3), (0, 8))
+    assert sets == [(0,), (8,), (0, 1, 2), (8, 9, 0)]
+    with pytest.raises(ValueError, match="ks"):
+        cl.k_class_sets(10, (10,))
+    with pytest.raises(ValueError, match="starts"):
+        cl.k_class_sets(10, (1,), (10,))
+
+
+def test_boundary_score_is_k_times_geometric_mean():
+    W = torch.randn(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    fn = lambda x: x @ W  # noqa: E731
+    obj = cl.boundary_objective(fn, [2, (0, 3)], 4, 5)
+    x = torch.randn(6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    p = torch.softmax(fn(x), -1)
+    loss, score = obj.fn(x, torch.tensor([0, 0, 0, 1, 1, 1]))
+    assert torch.allclose(score[:3], p[:3, 2], atol=1e-12)  # k = 1: the target probability
+    assert torch.allclose(score[3:], 2 * torch.sqrt(p[3:, 0] * p[3:, 3]), atol=1e-12)
+    assert torch.allclose(loss[:3], -torch.log(p[:3, 2]), atol=1e-12)
+    # at the uniform distribution over the pair the score is exactly 1
+    uni = cl.boundary_objective(lambda x: torch.tensor([[0.0, -50.0, -50.0, 0.0]], dtype=torch.float64).expand(len(x), 4),
+                                [(0, 3)], 4, 5)
+    assert float(uni.fn(x[:1], torch.tensor([0]))[1]) == pytest.approx(1.0, abs=1e-12)
+    # the clamp: the network sees the clipped input
+    box = cl.boundary_objective(fn, [2], 4, 5, clamp=(-0.5, 0.5))
+    l_box, _ = box.fn(3 * x, torch.zeros(6, dtype=torch.int64))
+    l_ref, _ = obj.fn((3 * x).clamp(-0.5, 0.5), torch.zeros(6, dtype=torch.int64))
+    assert torch.allclose(l_box, l_ref, atol=1e-12)
+    with pytest.raises(ValueError, match="clamp"):
+        cl.boundary_objective(fn, [2], 4, 5, clamp=(1.0, 0.0))
+    with pytest.raises(TypeError, match="clamp"):
+        cl.boundary_objective(fn, [2], 4, 5, clamp=1.0)
+    with pytest.raises(ValueError, match="out of range"):
+        cl.boundary_objective(fn, [4], 4, 5)
+
+
+@pytest.fixture(scope="module")
+def study(small):
+    return cl.cut_study(small, 0, target_sets=[0, 1, (2, 3)], d_cuts=[1, 4, 16, 64], n_repeats=3, steps=40,
+                        label="digits")
+
+
+def test_cut_study(study, small, digits):
+    assert study.D == 64 and study.sets == [(0,), (1,), (2, 3)] and len(study.fits) == 3
+    assert study.search["best_score"].shape == (4, 3, 3)
+    assert study.test_accuracy == pytest.approx(small.test_accuracy[0])
+    p = study.curves
+    assert p.shape == (4, 3) and np.all((p >= 0) & (p <= 1 + 1e-12))
+    r = [study.reach(t) for t in (0.5, 0.9, 0.99)]
+    assert np.all(r[0] >= r[1]) and np.all(r[1] >= r[2])
+    assert np.allclose(r[0] * 3, np.round(r[0] * 3))  # fractions of 3 planes
+    t = study.table()
+    assert list(t["k"]) == [1, 1, 2] and list(t["target"]) == ["0", "1", "2+3"]
+    assert np.allclose(t["effective_dim"].dropna(), 64 - t["d50"].dropna())
+    # the same problems alone: planes and anchors depend on the target's key, not the batch
+    alone = cl.cut_study(small, 0, target_sets=[1], d_cuts=[4], n_repeats=3, steps=40)
+    assert np.allclose(alone.search["best_score"].values[0, :, 0], study.search["best_score"].values[1, :, 1],
+                       atol=1e-10)
+    assert alone.fits[0].status == "no_fit" and math.isnan(alone.d_star()[0])  # one point: no fit
+    clamped = cl.cut_study(small, 0, target_sets=[1], d_cuts=[4], n_repeats=3, steps=40, clamp=True)
+    assert clamped.clamp == (0.0, 16.0) and clamped.label == "digits, clamped"
+    with pytest.raises(TypeError, match="model"):
+        cl.cut_study(digits)
+    with pytest.raises(TypeError, match="clamp"):
+        cl.cut_study(small, clamp=(0, 1))
+    with pytest.raises(ValueError, match="d_cuts"):
+        cl.cut_study(small, d_cuts=[65])
+    with pytest.raises(ValueError, match="member"):
+        cl.cut_study(small, 7)
+
+
+def _synthetic(best, sets, D=8):
+    import xarray as xr
+    d = np.arange(1, best.shape[0] + 1)
+    ds = xr.Dataset({"best_score": (("d_cut", "repeat", "target"), best)},
+                    coords={"d_cut": d, "repeat": np.arange(best.shape[1]), "target": [str(s) for s in sets]})
+    fits = [cl._fit(d.astype(float), best[:, :, j].mean(1), D) for j in range(len(sets))]
+    return cl.CutStudy("digits", D, sets, ds, fits, 1.0, None, 0.0)
+
+
+def test_monotonicity_and_k_table_on_a_known_curve():
+    d = np.arange(1, 9, dtype=float)
+    rng = np.random.default_rng(0)
+    curve = lambda c: 1 / (1 + (c / d) ** 3)  # noqa: E731  (½ at d = c)
+    sets = [(0,), (1,), (0, 1), (2, 3)]
+    best = np.stack([np.clip(curve(c)[:, None] + 0.01 * rng.standard_normal((8, 40)), 0, 1)
+                     for c in (2.0, 3.0, 4.0, 6.0)], axis=-1)
+    st = _synthetic(best, sets)
+    m = cl.monotonicity(st)
+    flat = best.reshape(8, -1)
+    assert np.allclose(m["mean"], flat.mean(1))
+    se = flat.std(1, ddof=1) / np.sqrt(flat.shape[1])
+    assert np.allclose(m["z"], np.diff(flat.mean(1)) / np.sqrt(se[1:] ** 2 + se[:-1] ** 2))
+    assert m["min_z"] > 2 and m["rise"] > 0.5
+    down = _synthetic(best[::-1].copy(), sets)
+    assert cl.monotonicity(down)["min_z"] < -2  # a falling curve fails the check
+    kt = cl.k_class_table(st)
+    assert list(kt["k"]) == [1, 2] and list(kt["sets"]) == [2, 2]
+    assert kt["d50_mean"].to_numpy() == pytest.approx([2.5, 5.0], abs=0.1)
+    assert kt["effective_dim"].to_numpy() == pytest.approx(8 - kt["d50_mean"].to_numpy())
+
+
+def test_explorer_draws_a_handed_study(study):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with pytest.raises(ValueError, match="ten single-class"):
+        cl.use_in_explorer([study])
+    with pytest.raises(TypeError, match="CutStudy"):
+        cl.use_in_explorer([1])
+    dd = np.arange(1, 9, dtype=float)
+    best = np.tile((1 / (1 + (3.0 / dd) ** 2))[:, None, None], (1, 3, 10))
+    st = _synthetic(best, [(c,) for c in range(10)])
+    st.label = "nope"
+    with pytest.raises(ValueError, match="label"):
+        cl.use_in_explorer([st])
+    st.label = "mnist1d"
+    exp = cl.use_in_explorer([st])
+    assert exp.n_frames == 30
+    fig = exp(model="mnist1d", target_class=4)
+    assert fig.axes[0].has_data()
+    plt.close(fig)
+    cl._EXPLORER.pop("mnist1d")
