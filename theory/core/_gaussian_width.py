@@ -97,6 +97,15 @@ def _summarise(sups: np.ndarray) -> MCWidth:
 
 
 # ------------------------------------------------------------------------------ closed forms
+def _gaussian_sups(rng, n: int, batch_size: int, D: int, sup) -> MCWidth:
+    """Monte Carlo of E sup_{x∈S} <g, x>: ``sup`` maps a batch of draws g (b, D) to the sups (b,)."""
+    out = np.empty(n)
+    for i in range(0, n, batch_size):
+        b = min(batch_size, n - i)
+        out[i:i + b] = sup(rng.standard_normal((b, D)))
+    return _summarise(out)
+
+
 def _log_chi_mean(k):
     k = np.asarray(k, dtype=np.float64)
     return 0.5 * math.log(2.0) + special.gammaln((k + 1) / 2) - special.gammaln(k / 2)
@@ -221,13 +230,8 @@ def width_ellipsoid_mc(radii, n_samples=20_000, seed=0, *, batch_size=4096) -> M
     r2 = _radii(radii) ** 2
     n = _int(n_samples, "n_samples")
     batch_size = _int(batch_size, "batch_size")
-    rng = _rng(_seed(seed), "ellipsoid")
-    out = np.empty(n)
-    for i in range(0, n, batch_size):
-        b = min(batch_size, n - i)
-        g = rng.standard_normal((b, r2.size))
-        out[i:i + b] = np.sqrt((g * g) @ r2)
-    return _summarise(out)
+    return _gaussian_sups(_rng(_seed(seed), "ellipsoid"), n, batch_size, r2.size,
+                          lambda g: np.sqrt((g * g) @ r2))
 
 
 def larsen_width_sq(radii, R) -> float:
@@ -257,13 +261,8 @@ def width_from_points(points, n_samples=10_000, seed=0, *, batch_size=1024) -> M
         raise ValueError(f"points must be a non-empty (n_points, D) array, got shape {X.shape}")
     n = _int(n_samples, "n_samples")
     batch_size = _int(batch_size, "batch_size")
-    rng = _rng(_seed(seed), "points")
-    out = np.empty(n)
-    for i in range(0, n, batch_size):
-        b = min(batch_size, n - i)
-        g = rng.standard_normal((b, X.shape[1]))
-        out[i:i + b] = (g @ X.T).max(axis=1)
-    return _summarise(out)
+    return _gaussian_sups(_rng(_seed(seed), "points"), n, batch_size, X.shape[1],
+                          lambda g: (g @ X.T).max(axis=1))
 
 
 def _dist_to_cone_boundary(h0, h, a, iters=100):

@@ -58,16 +58,8 @@ class SmoothMLP(MLP):
     """The spine's :class:`~theory.lottery.MLP` (same parameter layout, init, masks, loss) with the
     ReLU replaced by softplus, log(1 + eᶻ), so that the loss is smooth and its minimum has a Hessian."""
 
-    def logits(self, theta, X) -> torch.Tensor:
-        Ws, bs = self.split(theta)
-        if X.shape[-1] != self.widths[0]:
-            raise ValueError(f"X must have {self.widths[0]} features, got shape {tuple(X.shape)}")
-        h = X.to(Ws[0].dtype)
-        for l, (W, b) in enumerate(zip(Ws, bs)):
-            h = torch.matmul(h, W) + b.unsqueeze(-2)
-            if l < len(Ws) - 1:
-                h = torch.nn.functional.softplus(h)
-        return h
+    def activation(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.softplus(h)
 
 
 def _check(net, split):

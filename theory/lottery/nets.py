@@ -119,6 +119,10 @@ class MLP:
             raise ValueError("mask must hold only zeros and ones")
         return mask
 
+    def activation(self, h: torch.Tensor) -> torch.Tensor:
+        """The nonlinearity between layers: ReLU (a subclass may change it)."""
+        return torch.relu(h)
+
     def logits(self, theta, X) -> torch.Tensor:
         """f(X; θ): ``theta`` (..., P), ``X`` (n, d_in) or (..., n, d_in) → (..., n, d_out)."""
         Ws, bs = self.split(theta)
@@ -128,7 +132,7 @@ class MLP:
         for l, (W, b) in enumerate(zip(Ws, bs)):
             h = torch.matmul(h, W) + b.unsqueeze(-2)
             if l < len(Ws) - 1:
-                h = torch.relu(h)
+                h = self.activation(h)
         return h
 
     def loss(self, theta, X, y) -> torch.Tensor:
