@@ -59,10 +59,10 @@ EXPLORER_MODELS = ("digits", "digits, clamped", "mnist1d")
 def setup():
     """The page's sizes, by ``scaled(laptop, paper)``: hidden widths, training steps and seeds of
     the classifiers (the search uses member 0), cutting-plane repeats, the first classes of the
-    k-class target sets, and whether the upsampled digits (D = 256) run."""
+    k-class target sets, and whether the upsampled digits (D = 256) run (at both scales)."""
     return dict(hidden=scaled((128, 128), (256, 256)), steps=scaled(500, 1500), seeds=scaled((0,), (0, 1, 2)),
                 repeats=scaled(8, 32), starts=scaled((0, 3, 6), tuple(range(10))),
-                upsampled=scaled(False, True), lr=2e-3, batch_size=128)
+                upsampled=True, lr=2e-3, batch_size=128)
 
 
 def d_cut_grid(D: int) -> list[int]:
