@@ -5,6 +5,9 @@
   (each opens its ledger and states claims through it);
 - notebooks are thin: at most MAX_CODE_LINES code lines each and MAX_TOTAL_CODE_LINES in all,
   and no function defined in a notebook (analyses and figure code live in the package);
+- a figure cell (``mystnb: figure`` metadata) displays one thing, its figure: myst-nb makes a
+  numbered figure of every rich output of such a cell, so a second one (a trailing expression's
+  value, a ``display``) gives a duplicate figure target and fails the warnings-as-errors build;
 - the pins that keep the install small and the build working.
 """
 
@@ -163,6 +166,44 @@ def test_notebooks_together_are_thin():
         f"{total} code lines in {len(counts)} notebooks, the cap is {cap} "
         f"({MAX_MEAN_CODE_LINES} a notebook on average): "
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+
+
+def _displays_a_value(source: str) -> bool:
+    """True when a cell's last statement is an expression whose value IPython would display (not a
+    ``print`` or ``.show()`` call, not silenced by a trailing ``;``), or the cell calls ``display``."""
+    import ast
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    tree = ast.parse(code)
+    calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    if any(isinstance(f, ast.Name) and f.id == "display" for f in calls):
+        return True
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr) or code.rstrip().endswith(";"):
+        return False
+    value = tree.body[-1].value
+    if isinstance(value, ast.Call):
+        f = value.func
+        if (isinstance(f, ast.Name) and f.id == "print") or (isinstance(f, ast.Attribute) and f.attr == "show"):
+            return False
+    return True
+
+
+def test_display_rule_is_counted_as_stated():
+    assert _displays_a_value("fig = f()\nplt.show()\nledger.claim(x=1)")
+    assert _displays_a_value("fig = f()\ndisplay(table)\nplt.show()")
+    assert not _displays_a_value("fig = f()\nplt.show()\nledger.claim(x=1);")
+    assert not _displays_a_value("fig = f()\nplt.show()\nprint(ledger.summary())")
+    assert not _displays_a_value("x = 1\nfig = f()")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_figure_cell_displays_only_its_figure(path):
+    nb = nbformat.read(path, as_version=4)
+    bad = [i for i, c in enumerate(nb.cells)
+           if c.cell_type == "code" and "figure" in c.metadata.get("mystnb", {}) and _displays_a_value(c.source)]
+    assert not bad, (
+        f"{nb_id(path)}: figure cells {bad} display a value besides their figure (a trailing "
+        f"expression or display()); end the cell with plt.show(), a print, or a ';'")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
