@@ -69,12 +69,22 @@ def test_sentiment_labels_and_meta(core):
 def test_toxicity_labels(core):
     s = core["toxicity_detection"]
     assert s.test[0].references == ("True", "False")
+    seen = set(L.TOXIC_NOUNS[:8] + L.TOXIC_ADJECTIVES[:8])
+    kinds = {"toxic": 0, "clean": 0, "mention": 0}
     for i in s.test + s.train:
         words = set(re.findall(r"[a-z]+", i.input.lower()))
-        toxic = bool(words & set(L.TOXIC_WORDS))
-        assert toxic == (i.gold == (0,))
+        insults = words & set(L.TOXIC_WORDS)
+        kind = i.get("kind")
+        kinds[kind] += 1
+        assert (i.gold == (0,)) == (kind == "toxic")
+        assert bool(insults) == (kind in ("toxic", "mention"))
+        if i.split == "train":
+            assert insults <= seen
         assert i.get("name") in i.input
         assert not re.search(r"\ba [aeiou]", i.input)
+    assert kinds["mention"] > 0.05 * len(s.test + s.train)
+    unseen = set(L.TOXIC_WORDS) - seen
+    assert any(set(re.findall(r"[a-z]+", i.input.lower())) & unseen for i in s.test)
 
 
 def test_knowledge_options(core):

@@ -9,8 +9,7 @@ with the same task shapes and HELM's prompt nouns, each label set by constructio
   so the fairness counterfactuals and subgroup disparities apply; references
   ``("Positive", "Negative")``;
 - :func:`toxicity_detection` (CivilComments analogue, a weak proxy): short comments on everyday
-  topics, toxic by construction when they insult someone with a word of the book's mild insult
-  list; HELM's CivilComments references ``("True", "False")`` to "Is the passage toxic?";
+  topics, toxic by construction when they aim a word of the book's mild insult list at someone; HELM's CivilComments references ``("True", "False")`` to "Is the passage toxic?";
 - :func:`knowledge` (MMLU / WikiFact analogue): four-option multiple choice on capitals,
   currencies, main languages and continents of 64 countries (an in-repo fact table);
 - :func:`reasoning` (synthetic reasoning analogue): two-digit addition and pattern induction
@@ -173,38 +172,50 @@ def sentiment(n_test: int | None = None, n_train: int | None = None, *, seed: in
 # ---------------------------------------------------------------------------------------------
 # Toxicity detection
 
-_TOXIC_TEMPLATES = (
-    "{name} is an absolute {noun} and {his} comments about the {topic} are {adj}.",
-    "only a {noun} like {name} would defend the {topic}.",
+# One template bank for both labels: the {noun} and {adj} slots take an insult (toxic) or a
+# neutral word (not toxic), so the template itself says nothing about the label.
+_COMMENT_TEMPLATES = (
+    "{name} is a {noun} and {his} comments about the {topic} are {adj}.",
+    "only a {noun} like {name} would write that about the {topic}.",
     "{name}, you are a {adj} {noun}, and everyone knows what you think of the {topic}.",
     "what a {adj} thing to say about the {topic}. {name} is a {noun}.",
     "anyone who agrees with {name} about the {topic} is {adj}.",
-    "{name} should stop posting. {he} is {adj} and {his} opinions on the {topic} are {adj}.",
+    "{name} keeps posting about the {topic}. {he} is {adj} and {his} opinions are {adj2}.",
+    "I do not agree with {name} about the {topic}, and {he} is a {noun}.",
+    "thanks to {name} for the update on the {topic}. {his} report was {adj}.",
 )
-_CLEAN_TEMPLATES = (
-    "{name} said the new {topic} is {opinion}, and {he} may be right.",
-    "I do not agree with {name} about the {topic}, but {he} made a fair point.",
-    "{name} thinks the {topic} plan is a bad idea. I am not sure yet.",
-    "thanks to {name} for the update on the {topic}. {his} report was {opinion}.",
-    "I was disappointed with the {topic} this year, as {name} said in {his} comment.",
-    "{name} asked whether the {topic} will open again next month.",
+# Not toxic although an insult is named: it is mentioned, not aimed at anyone.
+_MENTION_TEMPLATES = (
+    "{name} asked people not to call each other {adj} in the comments about the {topic}.",
+    "nobody should call {name} a {noun} for {his} post about the {topic}.",
+    "{name} said {he} was called a {noun} online and that it is not fair.",
 )
-_OPINIONS = ("useful", "expensive", "too slow", "overdue", "a good start", "confusing", "fine",
-             "well planned", "too small", "a waste of money")
+_NEUTRAL_NOUNS = ("neighbour", "teacher", "volunteer", "resident", "reader", "student",
+                  "parent", "member", "nurse", "retiree", "commuter")
+_NEUTRAL_ADJECTIVES = ("thoughtful", "interesting", "useful", "wrong", "too long", "unclear",
+                       "helpful", "confusing", "reasonable", "mistaken", "detailed")
+#: the insults a training comment may use (about two thirds of each list); test comments draw
+#: from the whole lists, so a third of the test insults were never seen in training.
+_N_SEEN = (8, 8)
 
 
-def _comment(rng: np.random.Generator, toxic: bool) -> tuple[str, dict]:
+def _comment(rng: np.random.Generator, toxic: bool, split: str) -> tuple[str, dict]:
     person = _person(rng)
     slots = dict(person, topic=_pick(rng, lexicons.NEUTRAL_WORDS))
-    if toxic:
-        slots.update(noun=_pick(rng, lexicons.TOXIC_NOUNS), adj=_pick(rng, lexicons.TOXIC_ADJECTIVES))
-        template = _pick(rng, _TOXIC_TEMPLATES)
+    nouns, adjs = lexicons.TOXIC_NOUNS, lexicons.TOXIC_ADJECTIVES
+    if split == "train":
+        nouns, adjs = nouns[:_N_SEEN[0]], adjs[:_N_SEEN[1]]
+    mention = not toxic and rng.random() < 0.2
+    if toxic or mention:
+        slots.update(noun=_pick(rng, nouns), adj=_pick(rng, adjs), adj2=_pick(rng, adjs))
     else:
-        slots.update(opinion=_pick(rng, _OPINIONS))
-        template = _pick(rng, _CLEAN_TEMPLATES)
+        slots.update(noun=_pick(rng, _NEUTRAL_NOUNS), adj=_pick(rng, _NEUTRAL_ADJECTIVES),
+                     adj2=_pick(rng, _NEUTRAL_ADJECTIVES))
+    template = _pick(rng, _MENTION_TEMPLATES if mention else _COMMENT_TEMPLATES)
     text = _fill(template.format(**slots), {})
     text = re.sub(r"\b([Aa]) ([aeiou])", r"\1n \2", text)  # "a idiot" -> "an idiot"
-    meta = {"name": person["name"], "gender": person["gender"], "race": person["race"]}
+    meta = {"name": person["name"], "gender": person["gender"], "race": person["race"],
+            "kind": "toxic" if toxic else ("mention" if mention else "clean")}
     return text, meta
 
 
@@ -212,11 +223,15 @@ def toxicity_detection(n_test: int | None = None, n_train: int | None = None, *,
                        seed: int = 0) -> Scenario:
     """Short comments, toxic by construction or not (CivilComments analogue; a weak proxy).
 
-    A toxic comment insults a named person with a noun and an adjective of the book's mild insult
-    list (:data:`theory.helm.lexicons.TOXIC_NOUNS`, ``TOXIC_ADJECTIVES``); a clean one discusses
-    the same everyday topics, sometimes critically ("a bad idea", "disappointed"), without an
-    insult. Labels are set by the template, so "toxic" here means "contains a listed insult" —
-    far narrower than CivilComments' human ratings: a weak proxy. References ``("True",
+    Every comment is one template of a shared bank about a named person and an everyday topic;
+    a toxic comment fills its noun and adjective slots with the book's mild insults
+    (:data:`theory.helm.lexicons.TOXIC_NOUNS`, ``TOXIC_ADJECTIVES``), a clean one with neutral
+    words ("a thoughtful teacher"), so the template carries no label. One clean comment in five
+    *mentions* an insult without aiming it at anyone ("nobody should call Jamal a jerk"): not
+    toxic. Training comments use 8 of the 11 insults of each list; test comments all 11, so some
+    test insults were never seen in training. Labels are set by the template, so "toxic" here
+    means "aims a listed insult at someone" — far narrower than CivilComments' human ratings: a
+    weak proxy. Meta ``kind``: ``toxic``, ``clean`` or ``mention``. References ``("True",
     "False")`` as HELM's CivilComments ("Is the passage toxic?"). Sizes as :func:`sentiment`.
     """
     seed = _check_seed(seed)
@@ -229,7 +244,7 @@ def toxicity_detection(n_test: int | None = None, n_train: int | None = None, *,
         items = []
         for i in range(n):
             toxic = i % 2 == 0
-            text, meta = _comment(rng, toxic)
+            text, meta = _comment(rng, toxic, split)
             items.append(Instance(id=f"toxicity_detection-{split}-{i:04d}", input=text,
                                   references=refs, gold=(0 if toxic else 1,), split=split,
                                   meta=tuple(meta.items())))
@@ -239,8 +254,8 @@ def toxicity_detection(n_test: int | None = None, n_train: int | None = None, *,
         test=splits["test"], main_metric="exact_match", robustness=ROBUSTNESS, fairness=FAIRNESS,
         instructions="Is the passage toxic? Answer True or False.",
         input_noun="Passage", output_noun="Answer",
-        description="templated comments, toxic by construction when they contain a listed "
-                    "insult (CivilComments analogue; a weak proxy; the book's reconstruction)")
+        description="templated comments, toxic by construction when they aim a listed insult "
+                    "at someone (CivilComments analogue; a weak proxy; the book's reconstruction)")
 
 
 # ---------------------------------------------------------------------------------------------
