@@ -275,3 +275,20 @@ def test_bad_input_gets_a_clear_error():
         J.classifier_test(w, w, judge="network", network={"channels": 3})
     with pytest.raises(ValueError, match="channels"):
         J.NetworkSpec(channels=0)
+
+
+def test_network_gradient_by_hand_equals_autograd():
+    import torch
+
+    rng = np.random.default_rng(25)
+    spec = J.NetworkSpec(channels=3, weight_decay=0.01)
+    n, l, f, B = 7, 5, 4, 3
+    P = torch.as_tensor(rng.standard_normal((n, l, f)))
+    Y = torch.as_tensor(rng.integers(0, 2, (B, n)).astype(float))
+    params = [torch.as_tensor(rng.standard_normal(s)) for s in ((f, B * 3), (B * 3,), (B, 3), (B,))]
+    grads, _ = J._network_grads(P.reshape(n * l, f), P.reshape(n * l, f).T.contiguous(), Y, params, n, l,
+                                spec.weight_decay)
+    leaves = [p.clone().requires_grad_(True) for p in params]
+    auto = torch.autograd.grad(J._network_loss(P, Y, leaves, spec), leaves)
+    for g, a in zip(grads, auto):
+        torch.testing.assert_close(g, a, rtol=1e-12, atol=1e-12)

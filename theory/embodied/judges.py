@@ -282,13 +282,14 @@ def _logistic_scores(X_train, Y, X_test, l2: float, n_iter: int):
     d = Xa.shape[1]
     R = l2 * torch.eye(d, dtype=torch.float64)
     R[0, 0] = 0.0
+    outer = (Xa[:, :, None] * Xa[:, None, :]).reshape(len(Xa), d * d)   # x xᵀ per window, flat
     w = torch.zeros(Y.shape[0], d, dtype=torch.float64)
     for _ in range(n_iter + 1):
         p = torch.sigmoid(w @ Xa.T)
         g = (p - Y) @ Xa + w @ R
         if _ == n_iter:
             break
-        H = torch.einsum("nf,bn,ng->bfg", Xa, p * (1 - p), Xa) + R
+        H = ((p * (1 - p)) @ outer).reshape(-1, d, d) + R        # Σ_i p_i(1−p_i) x_i x_iᵀ + R
         w = w - torch.linalg.solve(H, g.unsqueeze(-1)).squeeze(-1)
     return w @ Xt.T, float(g.norm(dim=1).max())
 
@@ -302,37 +303,62 @@ def _velocity_patches(windows: np.ndarray, dt: float, spec: NetworkSpec) -> torc
 
 def _network_scores(P_train, Y, P_test, spec: NetworkSpec, seed: int):
     """Train ``Y.shape[0]`` copies of the network (one per label row, the same initialisation) by
-    full-batch Adam on the summed per-network mean cross-entropies; return the test logits
-    (B, n_test) and the final mean training loss per network."""
+    full-batch Adam on the summed per-network mean cross-entropies (+ the L2 penalty); return the
+    test logits (B, n_test) and the final mean training loss per network.
+
+    The network, for patches P (n, L', f) shared by all copies b: h = P W1_b + b1_b (L' × c),
+    logit = mean_l ReLU(h)·W2_b + b2_b. Its gradient is written out (two layers; checked against
+    autograd in the tests): with r = (σ(z) − y)/n, ∂W2 = Σ_n r·pool, ∂pool = r W2,
+    ∂h = ∂pool/L' · 1[h > 0], ∂W1 = Pᵀ ∂h, ∂b1 = Σ ∂h."""
     B, c, f = Y.shape[0], spec.channels, P_train.shape[2]
     gen = torch_generator(config_seed("embodied.judge.network", seed))
     w1 = torch.randn(f, c, generator=gen, dtype=torch.float64) / math.sqrt(f)
     b1 = 0.1 * torch.randn(c, generator=gen, dtype=torch.float64)
     w2 = torch.randn(c, generator=gen, dtype=torch.float64) / math.sqrt(c)
-    params = [t.expand(B, *t.shape).clone().requires_grad_(True) for t in (w1, b1, w2)]
-    params.append(torch.zeros(B, dtype=torch.float64, requires_grad=True))
+    # parameters laid out for the shared product: W1 (f, B·c), b1 (B·c,), W2 (B, c), b2 (B,)
+    params = [w1.repeat(1, B), b1.repeat(B), w2.expand(B, c).clone(), torch.zeros(B, dtype=torch.float64)]
     moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
+    n, l, _ = P_train.shape
+    flat = P_train.reshape(n * l, f)
+    flat_T = flat.T.contiguous()
+    for step in range(1, spec.steps + 1):   # Adam (Kingma & Ba): elementwise, so per network
+        grads, z = _network_grads(flat, flat_T, Y, params, n, l, spec.weight_decay)
+        for p, g, (m1, m2) in zip(params, grads, moments):
+            m1.mul_(beta1).add_(g, alpha=1 - beta1)
+            m2.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            denom = (m2 / (1 - beta2**step)).sqrt_().add_(eps)
+            p.addcdiv_(m1, denom, value=-spec.lr / (1 - beta1**step))
+    W1, B1, W2, B2 = params
+    nt, lt, _ = P_test.shape
+    pool_t = torch.relu(torch.addmm(B1, P_test.reshape(nt * lt, f), W1)).reshape(nt, lt, B, c).mean(1)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(z, Y.T, reduction="none").mean(0)
+    return ((pool_t * W2).sum(2) + B2).T, loss.numpy()
 
-    def logits(P, W1, B1, W2, B2):   # the input is shared: one (n·L', f) × (f, B·c) product
-        n, l, _ = P.shape
-        h = P.reshape(n * l, f) @ W1.permute(1, 0, 2).reshape(f, B * c) + B1.reshape(1, B * c)
-        pooled = torch.relu(h).reshape(n, l, B, c).mean(1)                       # (n, B, c)
-        return torch.einsum("nbc,bc->bn", pooled, W2) + B2[:, None]
 
-    for step in range(1, spec.steps + 1):   # Adam (Kingma & Ba), elementwise, so per network
-        z = logits(P_train, *params)
-        per_net = torch.nn.functional.binary_cross_entropy_with_logits(z, Y, reduction="none").mean(1)
-        loss = per_net.sum() + 0.5 * spec.weight_decay * ((params[0] ** 2).sum() + (params[2] ** 2).sum())
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for p, g, (m1, m2) in zip(params, grads, moments):
-                m1.mul_(beta1).add_(g, alpha=1 - beta1)
-                m2.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                denom = (m2 / (1 - beta2**step)).sqrt_().add_(eps)
-                p.addcdiv_(m1, denom, value=-spec.lr / (1 - beta1**step))
-    with torch.no_grad():
-        return logits(P_test, *params), per_net.detach().numpy()
+def _network_grads(flat, flat_T, Y, params, n: int, l: int, weight_decay: float):
+    """The gradient of :func:`_network_loss` by hand, and the training logits (n, B)."""
+    W1, B1, W2, B2 = params
+    B, c = W2.shape
+    h = torch.addmm(B1, flat, W1)                                       # (n·l, B·c)
+    pool = torch.relu(h).reshape(n, l, B, c).mean(1)                     # (n, B, c)
+    z = (pool * W2).sum(2) + B2                                          # (n, B)
+    r = (torch.sigmoid(z) - Y.T) / n                                     # ∂ mean-BCE / ∂z
+    d_pool = r[:, :, None] * W2                                          # (n, B, c)
+    d_h = (d_pool / l).reshape(n, 1, B * c).expand(n, l, B * c).reshape(n * l, B * c) * (h > 0)
+    return (flat_T @ d_h + weight_decay * W1, d_h.sum(0),
+            (r[:, :, None] * pool).sum(0) + weight_decay * W2, r.sum(0)), z
+
+
+def _network_loss(P, Y, params, spec: NetworkSpec):
+    """The summed training objective of :func:`_network_scores` (for checking its gradient)."""
+    W1, B1, W2, B2 = params
+    n, l, f = P.shape
+    B, c = W2.shape
+    pool = torch.relu(torch.addmm(B1, P.reshape(n * l, f), W1)).reshape(n, l, B, c).mean(1)
+    z = (pool * W2).sum(2) + B2
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(z, Y.T, reduction="none").mean(0).sum()
+    return bce + 0.5 * spec.weight_decay * ((W1 ** 2).sum() + (W2 ** 2).sum())
 
 
 def classifier_test(windows_a, windows_b, *, judge: str = "features", arena=None, dt: float | None = None,
