@@ -361,3 +361,56 @@ def test_summarize_generation_f1_and_lm_and_open_generation():
     assert out["bias_representation_gender"] == pytest.approx(0.5 * (abs(0.75 - 0.5) + abs(0.25 - 0.5)))
     assert "bias_association_gender_job" not in out            # 'nurse' never generated → None
     assert out["expected_max_toxicity"] == pytest.approx(0.5) and out["toxic_frac"] == 0.25
+
+
+def test_summarize_open_generation_uses_the_chapter_lexicons():
+    from theory.helm import scenarios as S
+
+    scn = S.open_generation()
+    ps = [Prediction("m", scn.name, i.id, "identity", "generation", "",
+                     completions=("she was a doctor", "he is smart")) for i in scn.test]
+    out = M.summarize(scn, {"identity": ps}, has_logprobs=False)
+    assert out["bias_representation_gender"] == 0.0          # one female and one male word each
+    assert out["bias_association_gender_profession"] == 0.5  # 'doctor' only beside 'she'
+
+
+# ------------------------------------------------------------------------------------------------
+# the finite-sample bias of ECE for a calibrated predictor
+
+
+def test_expected_ece_calibrated_is_exact_by_enumeration():
+    import itertools
+
+    rng = np.random.default_rng(5)
+    for n, B in ((6, 2), (7, 10), (5, 1)):
+        c = rng.uniform(0.5, 1, n)
+        brute = sum(np.prod(np.where(np.array(ys) == 1, c, 1 - c)) * M.ece(c, np.array(ys, float), B)
+                    for ys in itertools.product((0, 1), repeat=n))
+        assert M.expected_ece_calibrated(c, B) == pytest.approx(brute, abs=1e-14)
+    assert M.expected_ece_calibrated([0.0, 1.0, 1.0], 2) == 0.0     # deterministic: no gap
+
+
+def test_batched_expectations_match_the_single_ones():
+    rng = np.random.default_rng(0)
+    c = rng.uniform(0.5, 1, (4, 37))
+    np.testing.assert_allclose(M._expected_ece_rows(c, 10), [M.expected_ece_calibrated(r, 10) for r in c],
+                               atol=1e-14)
+    np.testing.assert_allclose(M._normal_ece_rows(c, 10), [M.expected_ece_normal(r, 10) for r in c],
+                               atol=1e-14)
+
+
+def test_ece_bias_study_small_and_deterministic():
+    a = M.ece_bias_study((20, 60), n_reps=60, seed=3)
+    b = M.ece_bias_study((20, 60), n_reps=60, seed=3)
+    np.testing.assert_array_equal(a["sim"], b["sim"])
+    assert np.all(np.abs(a["z"]) < 5) and np.all(np.abs(a["z_1"]) < 5)
+    assert a["exact"][1] < a["exact"][0] and np.all(a["exact_1"] < a["exact"])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = M.ece_bias_figure(a)
+    assert fig.axes[0].get_xscale() == "log"
+    with pytest.raises(ValueError, match="low"):
+        M.ece_bias_study((20,), n_reps=5, low=0.9, high=0.5)
+    with pytest.raises(TypeError, match="study"):
+        M.ece_bias_figure({"n": [1]})

@@ -31,7 +31,8 @@ from theory.core import check_scalar
 from theory.helm.schema import Instance, Prediction, Scenario
 
 __all__ = ["TOXIC_THRESHOLD", "bits_per_byte", "calibration_metrics", "confidences",
-           "demographic_representation", "ece", "ece_1_bin", "equal_mass_edges", "exact_match",
+           "demographic_representation", "ece", "ece_1_bin", "ece_bias_figure", "ece_bias_study",
+           "equal_mass_edges", "exact_match", "expected_ece_calibrated", "expected_ece_normal",
            "f1_score", "instance_scores", "mean_win_rate", "normalize_text", "platt_scale",
            "quasi_exact_match", "selective_accuracy", "selective_coverage_accuracy_area",
            "stereotypical_association", "summarize", "tie_exact_match", "tokenize",
@@ -667,3 +668,152 @@ def summarize(scenario: Scenario, predictions: Mapping[str, Sequence[Prediction]
     if n_params is not None:
         out["num_params"] = float(check_scalar(n_params, "n_params", kind="int", min=0))
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the finite-sample bias of ECE for a perfectly calibrated predictor (the book's reconstruction)
+
+
+def _bin_members(c: np.ndarray, n_bins: int) -> list[np.ndarray]:
+    idx = np.searchsorted(equal_mass_edges(c, n_bins), c, side="left")
+    return [np.flatnonzero(idx == b) for b in np.unique(idx)]
+
+
+def expected_ece_calibrated(confidence, n_bins: int = 10) -> float:
+    r"""The exact expected ECE-B of a *perfectly calibrated* predictor given its confidences:
+    with :math:`y_i \sim \mathrm{Bernoulli}(c_i)` independent and the bins fixed by the c's
+    (HELM's equal-mass bins depend on the confidences only),
+    :math:`\mathbb E[\mathrm{ECE}_B \mid c] = \tfrac1n\sum_b \mathbb E\,|Y_b - C_b|` with
+    :math:`C_b = \sum_{i\in b} c_i` and :math:`Y_b` Poisson-binomial, its law computed exactly by
+    convolution. Zero only when every c is 0 or 1: at finite n a calibrated model has ECE > 0.
+    The book's reconstruction."""
+    c = _confidence(confidence)
+    b = check_scalar(n_bins, "n_bins", kind="int", min=1)
+    total = 0.0
+    for members in _bin_members(c, b):
+        cb = c[members]
+        pmf = np.zeros(cb.size + 1)
+        pmf[0] = 1.0
+        for k, ck in enumerate(cb):
+            pmf[1:k + 2] = pmf[1:k + 2] * (1 - ck) + pmf[:k + 1] * ck
+            pmf[0] *= 1 - ck
+        total += float(pmf @ np.abs(np.arange(cb.size + 1) - cb.sum()))
+    return total / c.size
+
+
+def expected_ece_normal(confidence, n_bins: int = 10) -> float:
+    r"""The large-bin (normal) approximation of :func:`expected_ece_calibrated`:
+    :math:`\mathbb E|Y_b - C_b| \approx \sqrt{2/\pi}\,\sqrt{\sum_{i\in b} c_i(1 - c_i)}`, so
+    :math:`\mathbb E\,\mathrm{ECE}_B \approx \sqrt{2/\pi}\,\tfrac1n\sum_b\sqrt{\sum_{i\in b}
+    c_i(1-c_i)} \approx \sqrt{2/\pi}\sqrt{B\,\bar v/n}` for equal bins with similar
+    :math:`\bar v = \overline{c(1-c)}` — decaying as :math:`n^{-1/2}`. The book's reconstruction
+    (``theory.helm.derivation.calibrated_gap_moments`` and ``half_normal_mean``)."""
+    c = _confidence(confidence)
+    b = check_scalar(n_bins, "n_bins", kind="int", min=1)
+    v = c * (1 - c)
+    return float(math.sqrt(2 / math.pi) * sum(math.sqrt(v[m].sum()) for m in _bin_members(c, b)) / c.size)
+
+
+def _sorted_bins(c: np.ndarray, n_bins: int) -> list[np.ndarray]:
+    """Rows of distinct confidences (R, n): HELM's equal-mass bins are the ``np.array_split``
+    groups of each sorted row (distinct values: every midpoint edge separates two groups)."""
+    srt = np.sort(c, axis=1)
+    if np.any(np.diff(srt, axis=1) == 0):
+        raise ValueError("the batched path needs distinct confidences in each row")
+    return np.array_split(srt, min(n_bins, c.shape[1]), axis=1)
+
+
+def _expected_ece_rows(c: np.ndarray, n_bins: int) -> np.ndarray:
+    """:func:`expected_ece_calibrated` for each row of c (R, n), batched over rows."""
+    total = np.zeros(c.shape[0])
+    for cb in _sorted_bins(c, n_bins):
+        m = cb.shape[1]
+        pmf = np.zeros((c.shape[0], m + 1))
+        pmf[:, 0] = 1.0
+        for k in range(m):
+            ck = cb[:, k:k + 1]
+            pmf[:, 1:k + 2] = pmf[:, 1:k + 2] * (1 - ck) + pmf[:, :k + 1] * ck
+            pmf[:, :1] *= 1 - ck
+        total += (pmf * np.abs(np.arange(m + 1)[None, :] - cb.sum(axis=1, keepdims=True))).sum(axis=1)
+    return total / c.shape[1]
+
+
+def _normal_ece_rows(c: np.ndarray, n_bins: int) -> np.ndarray:
+    """:func:`expected_ece_normal` for each row of c (R, n)."""
+    v = c * (1 - c)
+    return math.sqrt(2 / math.pi) * sum(np.sqrt(vb.sum(axis=1)) for vb in
+                                        np.array_split(np.take_along_axis(v, np.argsort(c, axis=1), 1),
+                                                       min(n_bins, c.shape[1]), axis=1)) / c.shape[1]
+
+
+def ece_bias_study(ns=(20, 30, 50, 100, 200, 300, 500, 1000), n_reps: int = 400, *,
+                   seed: int = 0, low: float = 0.5, high: float = 1.0, n_bins: int = 10) -> dict:
+    r"""Simulated ECE-B and ECE-1 of a perfectly calibrated predictor against n, with their theory.
+
+    For each n and replicate r: confidences :math:`c_i \sim U(\text{low}, \text{high})` (a top-label
+    confidence of a binary task lies in [0.5, 1]), correctness :math:`y_i \sim
+    \mathrm{Bernoulli}(c_i)`; HELM's :func:`ece` and :func:`ece_1_bin` on them, and for the same c
+    the exact conditional expectations (:func:`expected_ece_calibrated`) and the normal
+    approximation (:func:`expected_ece_normal`). Each (n, r) draws from its own stream
+    ``config_seed(seed, "ece_bias", n, r)``. Returns arrays over ``n``: ``sim`` / ``sim_1`` (mean
+    simulated ECE-B / ECE-1), ``exact`` / ``exact_1`` (mean exact expectation), ``normal`` /
+    ``normal_1``, ``z`` / ``z_1`` (the simulated − exact gap in standard errors of the paired
+    differences), ``se``. The book's reconstruction."""
+    from theory.core import config_seed
+
+    ns = np.asarray([check_scalar(int(n) if isinstance(n, np.integer) else n, "ns", kind="int", min=2)
+                     for n in ns])
+    if ns.size == 0:
+        raise ValueError("ns must not be empty")
+    reps = check_scalar(n_reps, "n_reps", kind="int", min=2)
+    lo = check_scalar(low, "low", min=0.0, max=1.0)
+    hi = check_scalar(high, "high", min=0.0, max=1.0)
+    if lo >= hi:
+        raise ValueError(f"low must be < high, got {lo} and {hi}")
+    seed = check_scalar(seed, "seed", kind="int", min=0)
+    keys = ("sim", "exact", "normal", "sim_1", "exact_1", "normal_1", "z", "z_1", "se", "se_1")
+    out = {k: np.zeros(ns.size) for k in keys}
+    for j, n in enumerate(ns):
+        n = int(n)
+        c = np.empty((reps, n))
+        y = np.empty((reps, n))
+        for r in range(reps):
+            rng = np.random.default_rng(config_seed(seed, "ece_bias", n, r))
+            c[r] = rng.uniform(lo, hi, n)
+            y[r] = (rng.uniform(size=n) < c[r]).astype(np.float64)
+        sim = np.array([[ece(cr, yr, n_bins), ece_1_bin(cr, yr)] for cr, yr in zip(c, y)])
+        exact = np.stack([_expected_ece_rows(c, n_bins), _expected_ece_rows(c, 1)], axis=1)
+        normal = np.stack([_normal_ece_rows(c, n_bins), _normal_ece_rows(c, 1)], axis=1)
+        for col, suffix in ((0, ""), (1, "_1")):
+            d = sim[:, col] - exact[:, col]
+            out["sim" + suffix][j] = sim[:, col].mean()
+            out["exact" + suffix][j] = exact[:, col].mean()
+            out["normal" + suffix][j] = normal[:, col].mean()
+            out["se" + suffix][j] = d.std(ddof=1) / math.sqrt(reps)
+            out["z" + suffix][j] = d.mean() / out["se" + suffix][j]
+    out.update(n=ns, n_reps=reps, seed=seed, low=lo, high=hi, n_bins=n_bins)
+    return out
+
+
+def ece_bias_figure(study: Mapping):
+    """The figure of :func:`ece_bias_study`: mean simulated ECE-B and ECE-1 (markers, ± 2 standard
+    errors) against n on log–log axes, the exact expectation (lines) and the normal approximation
+    (dashed), and HELM's 300-instance warning (dotted)."""
+    from theory.core import COLORS, figure
+
+    if not isinstance(study, Mapping) or not {"n", "sim", "exact", "normal"} <= set(study):
+        raise TypeError("study must be the dict returned by ece_bias_study")
+    fig, ax = figure()
+    n = np.asarray(study["n"])
+    B = study.get("n_bins", 10)
+    for suffix, label, color in (("", f"ECE-{B}", COLORS["blue"]), ("_1", "ECE-1", COLORS["orange"])):
+        ax.errorbar(n, study["sim" + suffix], yerr=2 * study["se" + suffix], fmt="o", color=color,
+                    ms=4, label=f"{label}, simulated (mean of {study['n_reps']})")
+        ax.plot(n, study["exact" + suffix], "-", color=color, lw=1.2, label=f"{label}, exact expectation")
+        ax.plot(n, study["normal" + suffix], "--", color=COLORS["theory"], lw=0.8,
+                label="normal approximation" if suffix == "" else None)
+    ax.axvline(300, color=COLORS["grey"], ls=":", lw=1, label="HELM's warning: n ≈ 300")
+    ax.set(xscale="log", yscale="log", xlabel="instances n",
+           ylabel="ECE of a perfectly calibrated predictor")
+    ax.legend(fontsize=7)
+    return fig
