@@ -57,7 +57,7 @@ import torch
 from theory.core import as_array, check_scalar, config_seed, progress, torch_generator
 
 __all__ = ["CLASSIFIER_JUDGES", "JUDGES", "JudgeResult", "NetworkSpec", "PowerResult", "classifier_test",
-           "judge_test", "mmd_test", "power"]
+           "judge_test", "mmd_test", "power", "power_grid", "summary"]
 
 CLASSIFIER_JUDGES = ("features", "network")
 JUDGES = ("features", "network", "mmd")
@@ -580,3 +580,53 @@ def power(candidate, real, budgets_s, *, judge: str = "features", n_repeats: int
     rate = (pv <= alpha).mean(1)
     return PowerResult(judge, budgets, stat, pv, null, rate, n_win, alpha,
                        float(window_s) if window_s is not None else float("nan"), name_c, name_r, P, seed)
+
+
+def power_grid(candidates: dict, living, budgets_s, *, judges=JUDGES, n_repeats=10, n_permutations=200,
+               seed: int = 0, window_s: float = 4.0, show_progress: bool = False,
+               judge_kw: dict | None = None) -> dict:
+    """:func:`power` of every candidate (``candidates``: name → Trajectory) against ``living``
+    for every judge: a dict ``(name, judge) → PowerResult``. ``n_repeats`` and ``n_permutations``
+    are ints or dicts keyed by judge; ``judge_kw`` maps a judge to its keyword arguments (e.g.
+    ``{"network": {"network": NetworkSpec(steps=60)}}``); the seed of each cell is
+    ``config_seed(seed, name, judge)``."""
+    if judge_kw is not None and not (isinstance(judge_kw, dict) and set(judge_kw) <= set(JUDGES)):
+        raise ValueError(f"judge_kw must map judges {JUDGES} to keyword dicts, got {judge_kw!r}")
+    if not isinstance(candidates, dict) or not candidates:
+        raise TypeError("candidates must be a non-empty dict name → Trajectory")
+    judges = tuple(judges)
+    for j in judges:
+        if j not in JUDGES:
+            raise ValueError(f"judges must be drawn from {JUDGES}, got {j!r}")
+
+    def per_judge(value, j):
+        return value.get(j) if isinstance(value, dict) else value
+
+    out = {}
+    cells = [(name, j) for j in judges for name in candidates]
+    for name, j in progress(cells, desc="judges × candidates", enable=show_progress):
+        kw = dict((judge_kw or {}).get(j, {}))
+        out[name, j] = power(candidates[name], living, budgets_s, judge=j, n_repeats=per_judge(n_repeats, j),
+                             n_permutations=per_judge(n_permutations, j),
+                             seed=config_seed("embodied.judge.grid", seed, name, j) % 2**31,
+                             window_s=window_s, **kw)
+    return out
+
+
+def summary(results: dict):
+    """One row per (candidate, judge, budget) of :func:`power_grid`'s results: the windows per
+    side, the statistic's mean and standard deviation over repeats, the median p-value and the
+    rejection rate (a pandas DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for (name, j), r in results.items():
+        if not isinstance(r, PowerResult):
+            raise TypeError(f"results must map (candidate, judge) to PowerResult, got {type(r).__name__}")
+        for i, b in enumerate(r.budgets_s):
+            rows.append(dict(candidate=name, judge=j, minutes=b / 60, n_windows=int(r.n_windows[i]),
+                             statistic=r.statistic_name, mean=float(r.statistic[i].mean()),
+                             sd=float(r.statistic[i].std()), p_median=float(np.median(r.p_value[i])),
+                             p_max=float(r.p_value[i].max()), rejection_rate=float(r.rejection_rate[i]),
+                             repeats=r.statistic.shape[1], permutations=r.n_permutations))
+    return pd.DataFrame(rows)
