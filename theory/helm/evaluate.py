@@ -306,6 +306,11 @@ def _check_models(models) -> list[Model]:
 def _check_scenarios(scenarios) -> list[Scenario]:
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios]
+    elif isinstance(scenarios, Mapping):  # core_scenarios(): name → Scenario
+        for name, s in scenarios.items():
+            if isinstance(s, Scenario) and s.name != name:
+                raise ValueError(f"scenarios[{name!r}] is named {s.name!r}")
+        scenarios = list(scenarios.values())
     scenarios = list(scenarios)
     if not scenarios:
         raise ValueError("scenarios must not be empty (give at least one Scenario)")
@@ -343,7 +348,8 @@ def evaluate(models, scenarios, adaptations=None, *, store=None, progress: bool 
              toxicity_scorer=None) -> Evaluation:
     """Evaluate every model on every scenario: an :class:`Evaluation`.
 
-    ``models``: :class:`Model` objects (unique names); ``scenarios``: :class:`Scenario` objects;
+    ``models``: :class:`Model` objects (unique names); ``scenarios``: :class:`Scenario` objects
+    (or a mapping name → Scenario, as :func:`theory.helm.scenarios.core_scenarios` returns);
     ``adaptations``: ``None`` (each scenario's :func:`default_adaptation`), one
     :class:`Adaptation` for all, or a mapping scenario name → Adaptation or list of them (the
     default for a scenario not named). ``store``: a :class:`Store`, a folder, or ``None`` (the
@@ -681,8 +687,8 @@ def _find_name(models: dict, name: str):
     return hits[0] if len(hits) == 1 else None
 
 
-#: Models of the smoke grid (cheap: no language model, no encoder).
-SMOKE_MODELS = ("TfidfLR", "Lexicon")
+#: Models of the smoke grid, by class name (cheap: no language model, no encoder).
+SMOKE_MODELS = ("TfidfLR", "Lexicon", "ByteNgram")
 
 
 def smoke_grid(n_test: int = 20, models=None, scenarios=None):
@@ -693,7 +699,7 @@ def smoke_grid(n_test: int = 20, models=None, scenarios=None):
     if models is None:
         from theory.helm.models import default_models
 
-        models = [m for m in default_models() if any(m.name.startswith(n) for n in SMOKE_MODELS)]
+        models = [m for m in default_models() if type(m).__name__ in SMOKE_MODELS]
     if scenarios is None:
         from theory.helm.scenarios import core_scenarios
 
