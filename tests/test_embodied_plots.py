@@ -112,7 +112,7 @@ def test_summary_has_one_row_per_candidate_judge_and_budget(page):
     assert len(df) == 5 * 2 * 4
     row = df[(df.candidate == "brownian") & (df.judge == "mmd") & (df.minutes == 5.0)].iloc[0]
     r = res["brownian", "mmd"]
-    assert row.rejection_rate == r.rejection_rate[-1] and row.mean == pytest.approx(r.statistic[-1].mean())
+    assert row.rejection_rate == r.rejection_rate[-1] and row.stat_mean == pytest.approx(r.statistic[-1].mean())
     assert row.n_windows == 75 and row.statistic == "MMD²"
     with pytest.raises(ValueError, match="judge_kw"):
         power_grid({"real": page[1]["real"]}, page[1]["living"], [60.0], judge_kw={"network": 1, "x": {}})

@@ -615,7 +615,7 @@ def power_grid(candidates: dict, living, budgets_s, *, judges=JUDGES, n_repeats=
 
 def summary(results: dict):
     """One row per (candidate, judge, budget) of :func:`power_grid`'s results: the windows per
-    side, the statistic's mean and standard deviation over repeats, the median p-value and the
+    side, the statistic's mean and standard deviation over repeats (stat_mean, stat_sd), the median p-value and the
     rejection rate (a pandas DataFrame)."""
     import pandas as pd
 
@@ -625,8 +625,8 @@ def summary(results: dict):
             raise TypeError(f"results must map (candidate, judge) to PowerResult, got {type(r).__name__}")
         for i, b in enumerate(r.budgets_s):
             rows.append(dict(candidate=name, judge=j, minutes=b / 60, n_windows=int(r.n_windows[i]),
-                             statistic=r.statistic_name, mean=float(r.statistic[i].mean()),
-                             sd=float(r.statistic[i].std()), p_median=float(np.median(r.p_value[i])),
+                             statistic=r.statistic_name, stat_mean=float(r.statistic[i].mean()),
+                             stat_sd=float(r.statistic[i].std()), p_median=float(np.median(r.p_value[i])),
                              p_max=float(r.p_value[i].max()), rejection_rate=float(r.rejection_rate[i]),
                              repeats=r.statistic.shape[1], permutations=r.n_permutations))
     return pd.DataFrame(rows)
