@@ -413,10 +413,11 @@ class ARPolicy:
                           meta=dict(candidate="fitted", seed=seed, trained_on=self.meta.get("trained_on")))
 
 
-def _mixture_regression(X, y, n_components: int, iters: int = 300, tol: float = 1e-10):
+def _mixture_regression(X, y, n_components: int, iters: int = 100, tol: float = 1e-7):
     """Maximum likelihood by EM for ``y = X β + m_J + σ_J ε``, ``J ~ Categorical(π)``: shared
     slopes ``β`` (``X`` without a constant column), component offsets ``m_j``, scales ``σ_j``.
-    Starts deterministically from least squares with offsets at the residuals' quantiles."""
+    Starts deterministically from least squares with offsets at the residuals' quantiles; stops
+    when the mean log-likelihood gains less than ``tol`` nats or after ``iters`` iterations."""
     n, p = X.shape
     K = n_components
     coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(n), X]), y, rcond=None)
