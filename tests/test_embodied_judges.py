@@ -128,6 +128,29 @@ def test_power_on_trajectories_cuts_contiguous_stretches():
         J.power(a, Trajectory(t=2 * t, xy=walk, dt=2 * DT, arena=BIG, source="slow"), [10.0], window_s=1.0)
 
 
+def test_power_draws_scattered_or_contiguous_windows(monkeypatch):
+    w = np.arange(30 * 4 * 2, dtype=float).reshape(30, 4, 2)     # window i holds the values 8i … 8i + 7
+    seen = []
+
+    def spy(a, b, **kw):
+        seen.append((a[:, 0, 0] / 8).astype(int))
+        return J.JudgeResult("mmd", 0.0, 1.0, np.zeros(3), len(a), len(b), 0, 0, 3, 0)
+
+    monkeypatch.setattr(J, "judge_test", spy)
+    for sampling in ("contiguous", "scattered"):
+        seen.clear()
+        J.power(w, w + 1, [10 * 0.4], judge="mmd", n_repeats=3, window_s=0.4, dt=0.1, n_permutations=3,
+                sampling=sampling)
+        for idx in seen:
+            assert len(idx) == 10 and np.all(np.diff(idx) > 0)
+        if sampling == "contiguous":
+            assert all(np.all(np.diff(idx) == 1) for idx in seen)
+        else:
+            assert any(np.any(np.diff(idx) > 1) for idx in seen)
+    with pytest.raises(ValueError, match="sampling"):
+        J.power(w, w, [4.0], judge="mmd", window_s=0.4, dt=0.1, sampling="random")
+
+
 def test_power_is_deterministic_and_validates():
     wa, wb = ou_windows(40, 20, seed=9), ou_windows(40, 20, seed=10)
     kw = dict(judge="features", n_repeats=2, seed=3, window_s=1.0, dt=DT, n_permutations=19)

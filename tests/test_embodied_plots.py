@@ -67,7 +67,7 @@ def test_explorer_draws_the_handed_over_results(handed, page):
         assert f"p = {r.p_value[i, 0]:.3g}" in text and "stand-in" not in text
         assert any(f"{r.statistic[i, 0]:.3g}" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
         plt.close(fig)
-    fig = handed(candidate="real", judge="network", budget=5.0)   # a judge the page did not run
+    fig = handed(candidate="real", judge="network", budget=4.0)   # a judge the page did not run
     assert "not in the stand-in" in " ".join(t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
 
@@ -110,9 +110,9 @@ def test_summary_has_one_row_per_candidate_judge_and_budget(page):
     res, _ = page
     df = summary(res)
     assert len(df) == 5 * 2 * 4
-    row = df[(df.candidate == "brownian") & (df.judge == "mmd") & (df.minutes == 5.0)].iloc[0]
+    row = df[(df.candidate == "brownian") & (df.judge == "mmd") & (df.minutes == 4.0)].iloc[0]
     r = res["brownian", "mmd"]
     assert row.rejection_rate == r.rejection_rate[-1] and row.stat_mean == pytest.approx(r.statistic[-1].mean())
-    assert row.n_windows == 75 and row.statistic == "MMD²"
+    assert row.n_windows == 60 and row.statistic == "MMD²"
     with pytest.raises(ValueError, match="judge_kw"):
         power_grid({"real": page[1]["real"]}, page[1]["living"], [60.0], judge_kw={"network": 1, "x": {}})

@@ -38,9 +38,10 @@ relabellings. ``perm_batch`` sets how many run at once (``1`` is a loop over per
 gives the same numbers). Permutations are exchangeable only if the windows are: use
 non-overlapping windows (stride ≥ length) of independent-enough behaviour.
 
-:func:`power` hands a judge ``budget`` seconds of behaviour from each source (a random
-contiguous stretch of each, cut into windows) and repeats: the statistic, the p-value and the
-rejection rate :math:`\Pr(p \le \alpha)` against the data budget.
+:func:`power` hands a judge ``budget`` seconds of behaviour from each source (as many windows
+drawn at random from the whole source, or the windows of one random contiguous stretch) and
+repeats: the statistic, the p-value and the rejection rate :math:`\Pr(p \le \alpha)` against the
+data budget.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class PowerResult:
     """A judge against the data budget: ``statistic`` and ``p_value`` (budget, repeat), the null
     (budget, repeat, permutation), ``rejection_rate`` (budget,) = the fraction of repeats with
     p ≤ ``alpha``, ``n_windows`` (budget,) windows per side, ``budgets_s`` in seconds of behaviour
-    per source, the window length, the sources' names."""
+    per source, the window length, the sources' names, how the windows were drawn (``sampling``)."""
 
     judge: str
     budgets_s: np.ndarray
@@ -140,6 +141,7 @@ class PowerResult:
     real: str
     n_permutations: int
     seed: int
+    sampling: str = "scattered"
 
     @property
     def statistic_name(self) -> str:
@@ -499,20 +501,28 @@ def _is_trajectory(x) -> bool:
     return all(hasattr(x, k) for k in ("xy", "dt", "arena"))
 
 
-def _source(x, name: str, window_s: float | None, dt, arena):
-    """(duration s, a function budget, rng → windows, dt, arena, label) of a Trajectory or of an
-    array of consecutive windows (N, L, 2) of ``window_s`` seconds each."""
+def _source(x, name: str, window_s: float | None, dt, arena, sampling: str):
+    """(duration s, a function (budget, rng, stride) → windows, dt, arena, label) of a Trajectory or
+    of an array of consecutive windows (N, L, 2) of ``window_s`` seconds each. ``sampling``:
+    "contiguous" (the windows of one random stretch of ``budget`` seconds) or "scattered" (as many
+    windows, drawn without replacement from all of the source's windows, in time order)."""
     if _is_trajectory(x):
         from theory.embodied.data import windows as cut
 
         T = len(x.xy)
         duration = T * float(x.dt)
+        every = {}
 
         def draw(budget_s, rng, stride_s):
             n = int(round(budget_s / x.dt))
             s = int(rng.integers(0, T - n + 1))
-            seg = dataclasses.replace(x, t=x.t[s:s + n], xy=x.xy[s:s + n])
-            return cut(seg, window_s, stride_s)
+            seg = cut(dataclasses.replace(x, t=x.t[s:s + n], xy=x.xy[s:s + n]), window_s, stride_s)
+            if sampling == "contiguous":
+                return seg
+            if stride_s not in every:
+                every[stride_s] = cut(x, window_s, stride_s)
+            pool = every[stride_s]
+            return pool[np.sort(rng.choice(len(pool), size=len(seg), replace=False))]
 
         return duration, draw, float(x.dt), x.arena, str(getattr(x, "source", name))
     w = _as_samples(x, name, want="windows")
@@ -521,7 +531,9 @@ def _source(x, name: str, window_s: float | None, dt, arena):
     per = w.shape[1] * float(dt) if window_s is None else window_s
 
     def draw(budget_s, rng, stride_s):
-        k = int(budget_s // per + 1e-9)
+        k = int(math.floor(budget_s / per + 1e-9))
+        if sampling == "scattered":
+            return w[np.sort(rng.choice(len(w), size=k, replace=False))]
         s = int(rng.integers(0, len(w) - k + 1))
         return w[s:s + k]
 
@@ -530,13 +542,17 @@ def _source(x, name: str, window_s: float | None, dt, arena):
 
 def power(candidate, real, budgets_s, *, judge: str = "features", n_repeats: int = 10, seed: int = 0,
           window_s: float | None = 4.0, stride_s: float | None = None, n_permutations: int = 200,
-          alpha: float = 0.05, dt: float | None = None, arena=None, show_progress: bool = False,
-          **judge_kw) -> PowerResult:
+          alpha: float = 0.05, dt: float | None = None, arena=None, sampling: str = "scattered",
+          show_progress: bool = False, **judge_kw) -> PowerResult:
     r"""The judge's power against the data budget: for each budget (seconds of behaviour per
-    source, ``budgets_s``) and each of ``n_repeats`` repeats, a random contiguous stretch of
-    ``budget`` seconds of ``candidate`` and of ``real`` (Trajectories, cut by
-    :func:`theory.embodied.data.windows` into ``window_s`` windows at ``stride_s``; or arrays of
-    consecutive windows (N, L, 2) with ``dt`` and ``arena``), judged by :func:`judge_test`
+    source, ``budgets_s``) and each of ``n_repeats`` repeats, ``budget`` seconds of windows of
+    ``candidate`` and of ``real`` (Trajectories, cut by :func:`theory.embodied.data.windows` into
+    ``window_s`` windows at ``stride_s``; or arrays of consecutive windows (N, L, 2) with ``dt``
+    and ``arena``): with ``sampling="contiguous"`` the windows of one random stretch of ``budget``
+    seconds, with ``"scattered"`` (default) as many windows drawn at random from the whole source
+    (nearly independent windows, as the permutation test assumes; a contiguous stretch carries the
+    animal's slow drift, which a judge can detect between two stretches of one animal), judged by
+    :func:`judge_test`
     (``judge`` "features", "network" or "mmd", ``judge_kw`` passed on). Returns a
     :class:`PowerResult`: the statistics, p-values, nulls and the rejection rate Pr(p ≤ α). The
     book's reconstruction."""
@@ -546,6 +562,8 @@ def power(candidate, real, budgets_s, *, judge: str = "features", n_repeats: int
     seed = check_scalar(seed, "seed", kind="int", min=0)
     n_permutations = check_scalar(n_permutations, "n_permutations", kind="int", min=1)
     alpha = check_scalar(alpha, "alpha", min=0.0, max=1.0, include_min=False)
+    if sampling not in ("contiguous", "scattered"):
+        raise ValueError(f"sampling must be 'contiguous' or 'scattered', got {sampling!r}")
     if window_s is not None:
         window_s = check_scalar(window_s, "window_s", min=0.0, include_min=False)
     elif _is_trajectory(candidate) or _is_trajectory(real):
@@ -555,8 +573,8 @@ def power(candidate, real, budgets_s, *, judge: str = "features", n_repeats: int
     budgets = as_array(budgets_s, "budgets_s", ndim=1)
     if budgets.size == 0 or np.any(budgets <= 0):
         raise ValueError(f"budgets_s must be a non-empty list of positive seconds, got {budgets_s!r}")
-    dur_c, draw_c, dt_c, arena_c, name_c = _source(candidate, "candidate", window_s, dt, arena)
-    dur_r, draw_r, dt_r, arena_r, name_r = _source(real, "real", window_s, dt, arena)
+    dur_c, draw_c, dt_c, arena_c, name_c = _source(candidate, "candidate", window_s, dt, arena, sampling)
+    dur_r, draw_r, dt_r, arena_r, name_r = _source(real, "real", window_s, dt, arena, sampling)
     if not math.isclose(dt_c, dt_r, rel_tol=1e-9):
         raise ValueError(f"candidate and real must share a time step, got dt = {dt_c} and {dt_r}")
     if budgets.max() > min(dur_c, dur_r) + 1e-9:
@@ -579,11 +597,12 @@ def power(candidate, real, budgets_s, *, judge: str = "features", n_repeats: int
         stat[i, r], pv[i, r], null[i, r], n_win[i] = res.statistic, res.p_value, res.null, min(len(wc), len(wr))
     rate = (pv <= alpha).mean(1)
     return PowerResult(judge, budgets, stat, pv, null, rate, n_win, alpha,
-                       float(window_s) if window_s is not None else float("nan"), name_c, name_r, P, seed)
+                       float(window_s) if window_s is not None else float("nan"), name_c, name_r, P, seed,
+                       sampling)
 
 
 def power_grid(candidates: dict, living, budgets_s, *, judges=JUDGES, n_repeats=10, n_permutations=200,
-               seed: int = 0, window_s: float = 4.0, show_progress: bool = False,
+               seed: int = 0, window_s: float = 4.0, sampling: str = "scattered", show_progress: bool = False,
                judge_kw: dict | None = None) -> dict:
     """:func:`power` of every candidate (``candidates``: name → Trajectory) against ``living``
     for every judge: a dict ``(name, judge) → PowerResult``. ``n_repeats`` and ``n_permutations``
@@ -609,7 +628,7 @@ def power_grid(candidates: dict, living, budgets_s, *, judges=JUDGES, n_repeats=
         out[name, j] = power(candidates[name], living, budgets_s, judge=j, n_repeats=per_judge(n_repeats, j),
                              n_permutations=per_judge(n_permutations, j),
                              seed=config_seed("embodied.judge.grid", seed, name, j) % 2**31,
-                             window_s=window_s, **kw)
+                             window_s=window_s, sampling=sampling, **kw)
     return out
 
 

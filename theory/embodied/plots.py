@@ -27,7 +27,7 @@ __all__ = ["CANDIDATE_LABELS", "EXPLORER_BUDGETS_MIN", "EXPLORER_CANDIDATES", "J
            "judge_explorer", "power_figure", "trajectories_figure", "use_in_explorer"]
 
 EXPLORER_CANDIDATES = ("real", "fitted", "ratinabox", "brownian", "forager")
-EXPLORER_BUDGETS_MIN = (0.5, 1.0, 2.0, 5.0)
+EXPLORER_BUDGETS_MIN = (0.5, 1.0, 2.0, 4.0)
 CANDIDATE_LABELS = {"living": "living rat (held-out half)", "real": "real rat (other half)",
                     "fitted": "fitted AR policy", "ratinabox": "RatInABox default",
                     "brownian": "Brownian walker", "forager": "reward-optimal forager"}
