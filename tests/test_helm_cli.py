@@ -67,7 +67,7 @@ def test_limit_interrupts_and_the_rerun_does_only_the_rest(fake, tmp_path, capsy
     store, out = tmp_path / "store", tmp_path / "out"
     assert cli.main(["run", "--grid", fake, "--store", str(store), "--limit", "9", "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "9 requests computed" in text and f"{TOTAL - 9} requests left" in text
+    assert "9 requests computed" in text and f"with {TOTAL - 9} requests left" in text
     assert n_lines(store) == 9 and not (store / "summary.jsonl").exists()
     assert cli.main(["run", "--grid", fake, "--store", str(store), "--out", str(out), "--format", "csv",
                      "--no-progress"]) == 0

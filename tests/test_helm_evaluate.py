@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from theory.helm.evaluate import (BOOK_EXTRAS, METRIC_GROUPS, adaptation_label, book_grid,
-                                  default_adaptation, evaluate, evaluate_grid, group_columns,
+                                  default_adaptation, evaluate, evaluate_grid, expected_coverage,
+                                  group_columns, headline_table,
                                   metric_coverage, metric_group, pairs, perturbations_of,
                                   request_key, spearman, win_rates)
 from theory.helm.schema import Adaptation, Instance, Model, Prediction, Scenario
@@ -343,6 +344,23 @@ def test_metric_groups_coverage_and_correlation():
         spearman(_table(), "accuracy", "bits_per_byte")
     with pytest.raises(ValueError, match="differ"):
         pairs(_table(), "accuracy", "accuracy")
+
+
+def test_headline_table_takes_each_groups_value():
+    h = headline_table(_table())
+    assert list(h.columns) == [("a", "accuracy"), ("a", "calibration"), ("a", "robustness"),
+                               ("lm", "accuracy"), ("g", "bias"), ("g", "toxicity")]
+    assert h.loc["y", ("lm", "accuracy")] == 2.0 and h.loc["z", ("g", "bias")] == 0.1
+
+
+def test_expected_coverage_matches_the_measured_table(tmp_path):
+    models, scen = [FakeClassifier(), FakeLM()], [sentiment(), knowledge(), lm(), opengen()]
+    ev = evaluate(models, scen, store=tmp_path, progress=False, toxicity_scorer=fake_toxicity)
+    exp = expected_coverage(models, scen)
+    got = metric_coverage(ev.table())
+    assert exp.loc["fake_knowledge", "fairness"] == False and exp.loc["fake_sentiment", "fairness"]  # noqa: E712
+    assert exp.loc["fake_opengen"].sum() == 3 and exp.loc["fake_lm"].sum() == 2
+    pd.testing.assert_frame_equal(got.loc[exp.index], exp)
 
 
 def test_bad_arguments(tmp_path):

@@ -247,8 +247,7 @@ def _run(args) -> int:
     if store.problems:
         done += f", {len(store.problems)} corrupt store lines skipped and recomputed"
     if not ev.complete:
-        left = sum(1 for r in ev.runs.values() for row in r.predictions.values()
-                   for p in row if not hasattr(p, "key"))
+        left = sum(r.n_missing for r in ev.runs.values())
         print(f"{done}; stopped at --limit {args.limit} with {left} requests left (rerun to "
               f"finish) ({time.perf_counter() - t0:.1f} s)")
         return 0

@@ -31,7 +31,8 @@ from theory.helm.schema import Adaptation, Instance, Model, Prediction, Scenario
 from theory.helm.store import Store
 
 __all__ = ["BOOK_EXTRAS", "METRIC_GROUPS", "Evaluation", "Run", "adaptation_label", "book_grid",
-           "default_adaptation", "evaluate", "evaluate_grid", "group_columns", "metric_coverage", "metric_group", "pairs",
+           "default_adaptation", "evaluate", "evaluate_grid", "expected_coverage", "group_columns",
+           "headline_table", "metric_coverage", "metric_group", "pairs",
            "perturbations_of", "request_key", "smoke_grid", "spearman", "win_rates"]
 
 
@@ -161,6 +162,11 @@ class Run:
     @property
     def complete(self) -> bool:
         return all(isinstance(p, Prediction) for preds in self.predictions.values() for p in preds)
+
+    @property
+    def n_missing(self) -> int:
+        """Requests still to compute (unchanged perturbed instances are not requests)."""
+        return sum(p is None for preds in self.predictions.values() for p in preds)
 
     @property
     def is_default(self) -> bool:
@@ -594,6 +600,26 @@ def _check_table(table):
         raise ValueError("table must have (scenario, metric) columns (Evaluation.table())")
 
 
+def headline_table(table):
+    """Each scenario's value per metric group: a DataFrame models × (scenario, group) whose
+    entry is the group's one column on that scenario (:func:`group_columns`; the mean when the
+    group has several, as the bias scores of open generation), NaN where not measured."""
+    import pandas as pd
+
+    _check_table(table)
+    scen = list(dict.fromkeys(c[0] for c in table.columns))
+    data, cols = [], []
+    for s in scen:
+        for g in METRIC_GROUPS:
+            gc = [c for c, _ in group_columns(table, g) if c[0] == s]
+            if gc:
+                data.append(table[gc].astype(float).mean(axis=1, skipna=True))
+                cols.append((s, g))
+    out = pd.concat(data, axis=1) if data else pd.DataFrame(index=table.index)
+    out.columns = pd.MultiIndex.from_tuples(cols, names=["scenario", "metric group"])
+    return out
+
+
 def metric_coverage(table):
     """Which (scenario, metric group) cells are measured, for at least one model: a boolean
     DataFrame scenarios × groups (HELM's abstract: 7 metrics × 16 core scenarios, measured
@@ -608,6 +634,35 @@ def metric_coverage(table):
         for (s, metric), _ in group_columns(table, g):
             if table[(s, metric)].notna().any():
                 cov.loc[s, g] = True
+    return cov
+
+
+def expected_coverage(models, scenarios):
+    """The (scenario, metric group) cells HELM's taxonomy defines for these models and scenarios
+    under their default adaptations, from the definitions alone (the book's reading): accuracy
+    where the scenario has a main metric; calibration, robustness and fairness for the scored
+    tasks (not language modelling or open generation) — calibration only if a supporting model
+    has log-probabilities, robustness / fairness only if the scenario lists such perturbations;
+    efficiency everywhere; bias and toxicity for open generation. A cell needs at least one
+    supporting model. A boolean DataFrame scenarios × groups, to compare with
+    :func:`metric_coverage` of the measured table."""
+    import pandas as pd
+
+    models, scenarios = _check_models(models), _check_scenarios(scenarios)
+    cov = pd.DataFrame(False, index=pd.Index([s.name for s in scenarios], name="scenario"),
+                       columns=pd.Index(list(METRIC_GROUPS), name="metric group"))
+    for s in scenarios:
+        a = default_adaptation(s)
+        sup = [m for m in models if m.supports(s, a)]
+        if not sup:
+            continue
+        scored = s.task not in ("language_modeling", "open_generation")
+        cov.loc[s.name, "accuracy"] = s.main_metric is not None
+        cov.loc[s.name, "calibration"] = scored and any(m.has_logprobs for m in sup)
+        cov.loc[s.name, "robustness"] = scored and bool(s.robustness)
+        cov.loc[s.name, "fairness"] = scored and bool(s.fairness)
+        cov.loc[s.name, "efficiency"] = True
+        cov.loc[s.name, "bias"] = cov.loc[s.name, "toxicity"] = s.task == "open_generation"
     return cov
 
 
