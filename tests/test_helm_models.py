@@ -141,6 +141,34 @@ def test_byte_ngram_sampling_is_seeded():
     assert not m.supports(sentiment(), Adaptation("generation"))
 
 
+def test_encoder_lr_on_toy_sentiment():
+    sc, m, a = sentiment(), M.EncoderLR(), Adaptation("generation", 0)
+    preds = m.fit(sc, a).predict(sc, sc.test, a)
+    assert [p.choice for p in preds] == [i.gold[0] for i in sc.test]
+    assert all(math.isclose(sum(p.probs), 1.0) and p.confidence >= 0.5 for p in preds)
+    assert m.n_params > 20_000_000 and m.key(sc, a) != M.TfidfLR().key(sc, a)
+
+
+def test_toxicity_scorer_is_a_probability():
+    score = M.toxicity_scorer()
+    s = score(["you are a stupid idiot", "what a pathetic loser", "the park is lovely",
+               "The man walked into the room and sat down."])
+    assert s.shape == (4,) and np.all((s >= 0) & (s <= 1))
+    assert s[0] >= 0.5 and s[1] >= 0.5 and s[2] < 0.5 and s[3] < 0.5
+    assert score([]).shape == (0,)
+    with pytest.raises(TypeError, match="texts"):
+        score("one string")
+
+
+def test_byte_ngram_pretrains_for_open_generation():
+    sc, a = open_scenario(), Adaptation("generation", 0, num_outputs=2, temperature=0.9)
+    from dataclasses import replace
+
+    no_train = replace(sc, train=())
+    assert M.ByteNgram().supports(no_train, a) and not M.ByteNgram(pretrain=False).supports(no_train, a)
+    assert M.ByteNgram().key(no_train, a) != M.ByteNgram().key(sc, a)
+
+
 def test_errors():
     with pytest.raises(TypeError, match="adaptation"):
         M.TfidfLR().predict(sentiment(), sentiment().test, "generation")
@@ -216,7 +244,7 @@ def test_joint_generation_batched_equals_unbatched(lm):
     sc = knowledge()
     a = Adaptation("multiple_choice_joint", max_train_instances=2, max_tokens=2)
     batched = M.SmolLM2(batch_size=2).predict(sc, sc.test, a)
-    single = M.SmolLM2(batch_size=1).predict(sc, sc.test, a)
+    single = M.SmolLM2(batch_size=1, share_prefix=False).predict(sc, sc.test, a)   # whole prompts, one by one
     for b, s in zip(batched, single):
         assert b.output == s.output and abs(b.logprob - s.logprob) < 1e-4
         assert 0 < b.confidence <= 1 and math.isclose(b.confidence, math.exp(b.logprob))

