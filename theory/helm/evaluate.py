@@ -268,12 +268,15 @@ class Evaluation:
                                 columns=pd.MultiIndex.from_tuples([], names=["scenario", "metric"]))
         wide = rec.pivot_table(index="row", columns=["scenario", "metric"], values="value",
                                aggfunc="first", dropna=False)
-        order = [m for m in self.models if m in wide.index] + sorted(set(wide.index) - set(self.models))
-        missing = [m for m in self.models if m not in wide.index]
-        wide = wide.reindex(order + missing)
-        metric_order = {}
-        for (s, metric) in zip(rec["scenario"], rec["metric"]):
-            metric_order.setdefault(s, []).append(metric) if metric not in metric_order.get(s, []) else None
+        # rows: each model (NaN if it ran nowhere), followed by its other adaptations
+        order = []
+        for m in self.models:
+            order.append(m)
+            order += sorted(r for r in wide.index if r.startswith(f"{m} ["))
+        wide = wide.reindex(order)
+        metric_order: dict[str, dict[str, None]] = {}
+        for s, metric in zip(rec["scenario"], rec["metric"]):
+            metric_order.setdefault(s, {})[metric] = None
         cols = [(s, m) for s in scen_order for m in metric_order.get(s, [])]
         wide = wide.reindex(columns=pd.MultiIndex.from_tuples(cols, names=["scenario", "metric"]))
         wide.index.name = "model"
