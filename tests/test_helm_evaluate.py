@@ -389,3 +389,28 @@ def test_bad_arguments(tmp_path):
 
     with pytest.raises(ValueError, match="one Prediction per instance"):
         evaluate(Broken(), sentiment(), store=tmp_path, progress=False)
+
+
+def _evaluate_in_process(root, queue):
+    ev = evaluate(FakeClassifier(delay=0.01, batch_size=2), [sentiment(), knowledge()], store=root,
+                  progress=False)
+    queue.put((ev.n_computed, ev.n_stored, ev.table().to_json()))
+
+
+def test_two_processes_on_one_store_take_turns_and_compute_each_request_once(tmp_path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_evaluate_in_process, args=(str(tmp_path), queue)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = [queue.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    total = n_requests(sentiment()) + n_requests(knowledge())
+    assert sum(c for c, _, _ in got) == total and all(c + s == total for c, s, _ in got)
+    assert got[0][2] == got[1][2]
+    st = Store(tmp_path)
+    assert sum(len(p.read_text().splitlines()) for p in st.files()) == len(st.keys()) == total

@@ -447,33 +447,60 @@ def evaluate_grid(grid: Iterable[tuple[Model, Scenario, Adaptation]], *, store=N
         for run, todo in plans:
             if budget is not None and budget <= 0:
                 break
-            if budget is not None:
-                todo = todo[:budget]
-            bs = batch_size or int(getattr(run.model, "batch_size", 32) or 32)
-            t0 = time.perf_counter()
-            run.model.fit(run.scenario, run.adaptation)
-            run.fit_seconds += time.perf_counter() - t0
-            if run.scenario.task == "open_generation" and scorer is None:
-                from theory.helm import models as _models
-
-                scorer = _models.toxicity_scorer()
-            for start in range(0, len(todo), bs):
-                batch = todo[start:start + bs]
-                preds = _call(run, batch, scorer)
-                store.put(preds)
-                for (pert, i, _, _), p in zip(batch, preds):
-                    run.predictions[pert][i] = p
-                run.n_computed += len(batch)
+            # One process computes a run at a time: another one filling the same store waits,
+            # then finds the requests stored (two pages, or a page and the tool, never both
+            # compute the same requests).
+            with store.computing(run.model.name, run.scenario.name, run.label):
+                todo = _drop_stored(run, todo, store, bar)
                 if budget is not None:
-                    budget -= len(batch)
-                if bar is not None:
-                    bar.update(len(batch))
-            _fill_unchanged(run)
+                    todo = todo[:budget]
+                if not todo:
+                    _fill_unchanged(run)
+                    continue
+                bs = batch_size or int(getattr(run.model, "batch_size", 32) or 32)
+                t0 = time.perf_counter()
+                run.model.fit(run.scenario, run.adaptation)
+                run.fit_seconds += time.perf_counter() - t0
+                if run.scenario.task == "open_generation" and scorer is None:
+                    from theory.helm import models as _models
+
+                    scorer = _models.toxicity_scorer()
+                for start in range(0, len(todo), bs):
+                    batch = todo[start:start + bs]
+                    preds = _call(run, batch, scorer)
+                    store.put(preds)
+                    for (pert, i, _, _), p in zip(batch, preds):
+                        run.predictions[pert][i] = p
+                    run.n_computed += len(batch)
+                    if budget is not None:
+                        budget -= len(batch)
+                    if bar is not None:
+                        bar.update(len(batch))
+                _fill_unchanged(run)
     finally:
         if bar is not None:
             bar.close()
     ev.seconds = time.perf_counter() - t_start
     return ev
+
+
+def _drop_stored(run: Run, todo, store: Store, bar):
+    """``todo`` less the requests another process stored since the plan (they fill the run)."""
+    found = store.get([k for *_, k in todo], model=run.model.name, scenario=run.scenario.name,
+                      adaptation=run.label)
+    if not found:
+        return todo
+    left = []
+    for item in todo:
+        pert, i, _, key = item
+        if key in found:
+            run.predictions[pert][i] = found[key]
+            run.n_stored += 1
+        else:
+            left.append(item)
+    if bar is not None:
+        bar.update(len(todo) - len(left))
+    return left
 
 
 def _plan(model: Model, scenario: Scenario, adaptation: Adaptation, label: str, store: Store):

@@ -15,6 +15,8 @@ model, its settings, the scenario, the perturbation and the instance's input:
   read and reported in :attr:`Store.problems` (and by a warning); its request is then missing, so
   the evaluation recomputes it and appends a good line. A file whose last line lacks its newline
   gets one before the next append, so the truncated line never swallows a good one.
+- :meth:`Store.computing` is a per-run compute lock: two processes evaluating the same run take
+  turns instead of computing the same requests twice.
 - The default location is :func:`default_store`: ``$THEORY_HELM_STORE``, else
   ``<repository>/_build/helm`` (the build removes ``_build`` when the package changes).
 """
@@ -184,6 +186,21 @@ class Store:
             if idx is not None and n > idx.line_no:
                 out.append((path.name, n, "truncated line"))
         return out
+
+    @contextmanager
+    def computing(self, model: str, scenario: str, adaptation: str) -> Iterator[None]:
+        """Hold the compute lock of (model, scenario, adaptation label): an exclusive ``fcntl``
+        lock on a hidden ``.<file>.lock`` beside its file, so that two processes evaluating the
+        same run take turns (the second then finds the first's predictions stored). Reading and
+        appending never wait on it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f".{file_name(model, scenario, adaptation)}.lock"
+        with open(path, "a") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     # -- reading --------------------------------------------------------------------------
     def load(self, model: str, scenario: str, adaptation: str) -> dict[str, Prediction]:
