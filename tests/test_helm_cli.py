@@ -164,3 +164,17 @@ def test_help_and_the_module_entry_point(capsys):
     assert "--grid" in out and "--limit" in out and "--store" in out
     main_py = (ROOT / "theory" / "helm" / "__main__.py").read_text()
     assert "from theory.helm.cli import main" in main_py and "sys.exit(main())" in main_py
+
+
+def test_merge_copies_only_missing_predictions(fake, tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert cli.main(["run", "--grid", fake, "--store", str(a), "--no-progress"]) == 0
+    assert cli.main(["run", "--grid", fake, "--store", str(b), "--limit", "5", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert cli.main(["merge", str(a), "--store", str(b)]) == 0
+    assert f"merged {TOTAL - 5} predictions" in capsys.readouterr().out
+    assert n_lines(b) == len(Store(b).keys()) == TOTAL
+    assert cli.main(["run", "--grid", fake, "--store", str(b), "--no-progress"]) == 0
+    assert f"0 requests computed, {TOTAL} from the store" in capsys.readouterr().out
+    assert cli.main(["merge", str(b), "--store", str(b)]) == 2
+    assert cli.main(["merge", str(tmp_path / "none"), "--store", str(b)]) == 2

@@ -5,6 +5,7 @@
                               [--batch-size B] [--no-progress]
     python -m theory.helm table [--store DIR] [--out DIR] [--format md|csv]
     python -m theory.helm list [--grid book|smoke]
+    python -m theory.helm merge SOURCE [--store DIR]
 
 ``run`` evaluates every (model, scenario, adaptation) of the grid (``book``: every default model
 on every core scenario under its default adaptation plus the book's extra adaptations,
@@ -22,7 +23,9 @@ adaptation, its metrics; one per unsupported pair with ``"supported": false``) a
 Output: the progress bar and one final line. Exit status: 0 done, 2 bad input (one line on
 stderr), 130 interrupted, 1 an unexpected error (``--debug`` shows its traceback).
 
-``table`` prints the summary table of a finished run (models × (scenario, metric)).
+``table`` prints the summary table of a finished run (models × (scenario, metric)). ``merge``
+copies into the store every prediction of another store folder that it lacks (keys are content
+keys, so a request answered elsewhere is the same request).
 """
 
 from __future__ import annotations
@@ -85,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="evaluate a grid into the store and write its summary")
     t = sub.add_parser("table", help="print the summary table of a finished run")
     ls = sub.add_parser("list", help="list the grid's models, scenarios and adaptations")
+    mg = sub.add_parser("merge", help="copy another store's predictions that this store lacks")
+    mg.add_argument("source", help="the other store folder")
+    mg.add_argument("--store", help="the store folder (default: $THEORY_HELM_STORE or "
+                    "<repository>/_build/helm)")
     for q in (r, ls):
         q.add_argument("--grid", choices=sorted(GRIDS), default="book",
                        help="the grid: book (the pages' grid; default) or smoke (cheap models, 20 "
@@ -101,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=_positive("--batch-size"),
                    help="requests per model call (default: the model's own)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    for q in (p, r, t, ls):
+    for q in (p, r, t, ls, mg):
         q.add_argument("--debug", action="store_true", help=argparse.SUPPRESS if q is not p else
                        "show the traceback of an unexpected error")
     return p
@@ -276,11 +283,26 @@ def _list(args) -> int:
     return 0
 
 
+def _merge(args) -> int:
+    from theory.helm.store import Store, default_store
+
+    src = Path(args.source)
+    if not src.is_dir():
+        raise InputError(f"{src} is not a folder (give a store folder to merge from)")
+    store = Store(Path(args.store) if args.store else default_store())
+    try:
+        n = store.merge(src)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    print(f"helm: merged {n} predictions from {src} into {store.root}")
+    return 0
+
+
 def _main(argv) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
-        raise InputError("give a command: run, table or list")
-    return {"run": _run, "table": _table, "list": _list}[args.command](args)
+        raise InputError("give a command: run, table, list or merge")
+    return {"run": _run, "table": _table, "list": _list, "merge": _merge}[args.command](args)
 
 
 def main(argv=None) -> int:

@@ -273,6 +273,18 @@ class Store:
         self.n_written += written
         return written
 
+    def merge(self, other: "Store | str | os.PathLike") -> int:
+        """Append every prediction of ``other`` (a Store or a folder) whose key this store lacks;
+        returns the lines written. Safe because keys are content keys: the same key is the same
+        request, whichever process or machine answered it."""
+        other = other if isinstance(other, Store) else Store(other)
+        if other.root.resolve() == self.root.resolve():
+            raise ValueError("cannot merge a store into itself")
+        written = 0
+        for path in other.files():
+            written += self.put(list(other._refresh(path).entries.values()))
+        return written
+
     def keys(self) -> set[str]:
         """Every request key the store holds."""
         out: set[str] = set()
