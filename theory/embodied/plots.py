@@ -69,6 +69,8 @@ def _draw_path(ax, traj, seconds: float, color, title: str):
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     ax.set_title(title, fontsize=7)
 
 
@@ -122,8 +124,11 @@ def power_figure(results: dict, *, judges=JUDGES):
             top.errorbar(r.minutes, m, yerr=s, fmt="o-", ms=3, lw=1, capsize=2, color=color, label=label)
             bottom.plot(r.minutes, r.rejection_rate, "o-", ms=3, lw=1, color=color, label=label)
             alpha, reps = r.alpha, r.statistic.shape[1]
-        top.set_xscale("log")
-        bottom.set_xscale("log")
+        for ax in (top, bottom):
+            ax.set_xscale("log")
+            ax.set_xticks(r.minutes)
+            ax.set_xticklabels([f"{m:g}" for m in r.minutes])
+            ax.minorticks_off()
         if j in CLASSIFIER_JUDGES:
             top.axhline(0.5, color=COLORS["grey"], ls=":", lw=0.8)
             top.set_ylim(0.2, 1.03)
@@ -136,7 +141,8 @@ def power_figure(results: dict, *, judges=JUDGES):
         bottom.set_ylabel(f"rejection rate (p ≤ {alpha:g})")
         bottom.set_xlabel("minutes of behaviour per animal")
         top.set_title(f"{JUDGE_LABELS[j]} ({reps} repeats)", fontsize=8)
-    axes[0, 0].legend(fontsize=6, loc="best")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7, frameon=False)
     return fig
 
 
