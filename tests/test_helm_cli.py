@@ -57,8 +57,10 @@ def test_run_writes_the_store_and_the_summary_then_a_rerun_computes_nothing(fake
     md = (store / "summary.md").read_text()
     assert md.startswith("| model | fake_sentiment / accuracy") and "| FakeLM |" in md
     assert cli.main(["run", "--grid", fake, "--store", str(store), "--no-progress"]) == 0
-    assert f"0 requests computed, {TOTAL} from the store" in capsys.readouterr().out
+    assert cli.final_counts(capsys.readouterr().out) == (0, TOTAL)
     assert n_lines(store) == TOTAL
+    with pytest.raises(ValueError, match="no final line"):
+        cli.final_counts("nothing")
     assert cli.main(["table", "--store", str(store)]) == 0
     assert capsys.readouterr().out == md
 

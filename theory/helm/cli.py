@@ -39,7 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["GRIDS", "InputError", "main", "read_summary", "select", "summary_frame", "write_summary"]
+__all__ = ["GRIDS", "InputError", "final_counts", "main", "read_summary", "select", "summary_frame",
+           "write_summary"]
 
 SUMMARY_JSONL = "summary.jsonl"
 
@@ -139,6 +140,18 @@ def select(grid, models=None, scenarios=None):
         raise InputError("the selection is empty: no (model, scenario) of the grid matches "
                          f"--models {' '.join(models or [])} --scenarios {' '.join(scenarios or [])}")
     return out
+
+
+def final_counts(output: str) -> tuple[int, int]:
+    """``(requests computed, requests from the store)`` read from the final line ``run`` prints."""
+    import re
+
+    if not isinstance(output, str):
+        raise TypeError(f"output must be a str, got {type(output).__name__}")
+    found = re.findall(r"(\d+) requests computed, (\d+) from the store", output)
+    if not found:
+        raise ValueError("output holds no final line of `python -m theory.helm run`")
+    return int(found[-1][0]), int(found[-1][1])
 
 
 def _atomic_write(path: Path, text: str) -> None:
