@@ -134,3 +134,11 @@ def test_validation(halves, policy):
         policy.log_likelihood(halves[1], reduce="max")
     with pytest.raises(TypeError, match="params"):
         C.ratinabox_default(1, BOX, 0, params=[1])
+
+
+def test_gram_without_blas_matches_matmul():
+    rng = np.random.default_rng(0)
+    A, B, w = rng.standard_normal((500, 4)), rng.standard_normal((500, 3)), rng.random(500)
+    np.testing.assert_allclose(C._gram(A, w, B), (A * w[:, None]).T @ B, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(C._gram(A, w), A.T @ w, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(C._mv(A, w[:4]), A @ w[:4], rtol=1e-12, atol=1e-12)

@@ -113,7 +113,9 @@ def feature_table(trajs: dict, window_s: float):
     for name, tr in trajs.items():
         F = D.features(D.windows(tr, window_s), tr.arena, dt=tr.dt)
         rows[name] = dict(zip(D.FEATURE_NAMES, F.mean(0)), windows=len(F))
-    return pd.DataFrame(rows).T
+    out = pd.DataFrame(rows).T
+    out["windows"] = out["windows"].astype(int)
+    return out
 
 
 def effects(real: D.Trajectory, trajs: dict, window_s: float):
@@ -275,13 +277,14 @@ class Transfer:
 
 
 def transfer(budgets_s=(60.0, 240.0), *, window_s: float = 4.0, n_repeats: int = 5, n_permutations: int = 200,
-             judges=("features", "mmd"), sim_T_s: float = 1200.0, fit_s: float | None = None, seed: int = 0,
-             show_progress: bool = False):
+             judges=("features", "mmd"), sim_T_s: float = 1200.0, fit_s: float | None = None,
+             sampling: str = "scattered", seed: int = 0, show_progress: bool = False):
     """Fit the policy to the first half of the box recording (Sargolini, 1 m) and to the first
     half of the arena recording (Tanni, 3.5 m × 2.5 m); simulate the box policy in both arenas
     and the arena policy in its own (``sim_T_s`` seconds each, seed ``seed``); judge each setting
     of :attr:`Transfer.SETTINGS` with :func:`theory.embodied.judges.power` at ``budgets_s``
-    seconds per side (``n_repeats`` random stretches, ``window_s`` windows); score every policy
+    seconds per side (``n_repeats`` repeats, ``window_s`` windows drawn by ``sampling``:
+    "scattered" over the whole source or one "contiguous" stretch); score every policy
     and a Brownian walker (fitted to each first half) on both held-out halves. ``fit_s`` fits on
     only the first ``fit_s`` seconds of each first half (None: all of it). The book's
     reconstruction."""
@@ -306,7 +309,8 @@ def transfer(budgets_s=(60.0, 240.0), *, window_s: float = 4.0, n_repeats: int =
         for judge in judges:
             out.power[setting, judge] = J.power(sources[cand], sources[ref], list(budgets_s), judge=judge,
                                                 n_repeats=n_repeats, seed=seed, window_s=window_s,
-                                                n_permutations=n_permutations, show_progress=show_progress)
+                                                n_permutations=n_permutations, sampling=sampling,
+                                                show_progress=show_progress)
     models = {"box policy": pb, "arena policy": pa, "Brownian (box fit)": C.Brownian.fit(head(box[0])),
               "Brownian (arena fit)": C.Brownian.fit(head(arena[0]))}
     out.likelihood = likelihood_table(models, {"box rat, second half": box[1], "arena rat, second half": arena[1]})

@@ -350,7 +350,7 @@ class ARPolicy:
         z = _design(traj.xy, traj.dt, traj.arena, self.wall_scale, self.s0, self.lags)
         u_all, log_slope_all = _gauss_map(z["ell_all"], ke, ku)
         X = _speed_X(u_all, z["k"], z["walls"], self.lags)
-        lp_u = _mixture_logpdf(u_all[z["k"]] - X @ np.asarray(self.a), np.asarray(self.offsets),
+        lp_u = _mixture_logpdf(u_all[z["k"]] - _mv(X, np.asarray(self.a)), np.asarray(self.offsets),
                                np.asarray(self.scales), np.asarray(self.weights))
         mu, log_kappa = _turn_terms(z, self.b, self.c)
         lp_turn = _von_mises_logpdf(z["turn"], mu, log_kappa)
@@ -413,6 +413,19 @@ class ARPolicy:
                           meta=dict(candidate="fitted", seed=seed, trained_on=self.meta.get("trained_on")))
 
 
+def _gram(A, w, B=None):
+    """``Σ_i w_i A_i B_iᵀ`` (or ``Σ_i A_i w_i`` without ``B``) by numpy's own loops, not BLAS: the
+    same sums in the same order at any thread count, so a fit is bit-identical everywhere."""
+    if B is None:
+        return np.einsum("ij,i->j", A, w, optimize=False)
+    return np.einsum("ij,i,ik->jk", A, w, B, optimize=False)
+
+
+def _mv(X, beta):
+    """``X β`` without BLAS (see :func:`_gram`)."""
+    return np.einsum("ij,j->i", X, beta, optimize=False)
+
+
 def _mixture_regression(X, y, n_components: int, iters: int = 100, tol: float = 1e-7):
     """Maximum likelihood by EM for ``y = X β + m_J + σ_J ε``, ``J ~ Categorical(π)``: shared
     slopes ``β`` (``X`` without a constant column), component offsets ``m_j``, scales ``σ_j``.
@@ -420,15 +433,16 @@ def _mixture_regression(X, y, n_components: int, iters: int = 100, tol: float = 
     when the mean log-likelihood gains less than ``tol`` nats or after ``iters`` iterations."""
     n, p = X.shape
     K = n_components
-    coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(n), X]), y, rcond=None)
+    A = np.column_stack([np.ones(n), X])
+    coef = np.linalg.solve(_gram(A, np.ones(n), A), _gram(A, y))
     beta = coef[1:]
-    r0 = y - X @ beta
+    r0 = y - _mv(X, beta)
     m = np.quantile(r0, (np.arange(K) + 0.5) / K)
     sd = np.full(K, r0.std() / np.sqrt(K))
     pi = np.full(K, 1.0 / K)
     prev = -np.inf
     for _ in range(iters):
-        r = (y - X @ beta)[:, None] - m[None, :]
+        r = (y - _mv(X, beta))[:, None] - m[None, :]
         logp = np.log(pi) - 0.5 * (r / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi))
         top = logp.max(axis=1, keepdims=True)
         ll = top[:, 0] + np.log(np.exp(logp - top).sum(axis=1))
@@ -437,11 +451,12 @@ def _mixture_regression(X, y, n_components: int, iters: int = 100, tol: float = 
         w = resp / sd ** 2                                  # (n, K)
         # weighted least squares in (β, m): normal equations of Σ_ij w_ij (y_i − x_i β − m_j)²
         wt = w.sum(axis=1)
-        G = np.block([[(X * wt[:, None]).T @ X, X.T @ w], [w.T @ X, np.diag(w.sum(axis=0))]])
-        h = np.concatenate([X.T @ (wt * y), w.T @ y])
+        Xw = _gram(X, np.ones(n), w)
+        G = np.block([[_gram(X, wt, X), Xw], [Xw.T, np.diag(w.sum(axis=0))]])
+        h = np.concatenate([_gram(X, wt * y), _gram(w, y)])
         sol = np.linalg.solve(G, h)
         beta, m = sol[:p], sol[p:]
-        r = (y - X @ beta)[:, None] - m[None, :]
+        r = (y - _mv(X, beta))[:, None] - m[None, :]
         sd = np.sqrt(np.maximum((resp * r ** 2).sum(axis=0) / np.maximum(resp.sum(axis=0), 1e-300), 1e-8))
         if ll.mean() - prev < tol:
             break
