@@ -94,6 +94,12 @@ def test_trajectory_validation():
         _traj([[0.5, 0.5], [0.5, 0.5]], arena=(0, 1))
 
 
+def test_trajectory_equality():
+    a = _traj([[0.5, 0.5], [0.6, 0.5]])
+    assert a == _traj([[0.5, 0.5], [0.6, 0.5]]) and a != _traj([[0.5, 0.5], [0.6, 0.6]])
+    assert a != "a trajectory"
+
+
 def test_split_halves():
     tr = D.load_real("sargolini")
     a, b = D.split_halves(tr)

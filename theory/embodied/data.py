@@ -85,7 +85,7 @@ def _outside(xy: np.ndarray, arena, tol: float = 1e-9) -> np.ndarray:
     return (x < xmin - tol) | (x > xmax + tol) | (y < ymin - tol) | (y > ymax + tol)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Trajectory:
     """A 2-D path sampled on a uniform grid: ``t`` (T,) seconds with step ``dt``, ``xy`` (T, 2)
     metres inside ``arena = (xmin, xmax, ymin, ymax)``, float64, read-only; ``source`` names the
@@ -129,6 +129,16 @@ class Trajectory:
         object.__setattr__(self, "dt", dt)
         object.__setattr__(self, "arena", arena)
         object.__setattr__(self, "meta", dict(self.meta))
+
+    def __eq__(self, other) -> bool:
+        """Equal when the grid, the positions, the arena and the source are (``meta`` is not
+        compared)."""
+        if not isinstance(other, Trajectory):
+            return NotImplemented
+        return (self.dt == other.dt and self.arena == other.arena and self.source == other.source
+                and np.array_equal(self.t, other.t) and np.array_equal(self.xy, other.xy))
+
+    __hash__ = None
 
     @property
     def duration_s(self) -> float:
