@@ -291,7 +291,8 @@ def test_several_adaptations_and_the_all_table(tmp_path):
 
 def test_book_grid_adds_the_extra_adaptations_for_the_language_model():
     lm_model = FakeClassifier(name="SmolLM2-135M-Instruct")
-    grid = book_grid([lm_model, FakeClassifier()], [sentiment(), replace(knowledge(), name="knowledge")])
+    grid = book_grid([lm_model, FakeClassifier()], [sentiment(), replace(knowledge(), name="knowledge")],
+                     pages=False)
     assert len(grid) == 2 * 2 + len(BOOK_EXTRAS)
     extras = [(m.name, s.name, a.method) for m, s, a in grid[4:]]
     assert extras == [("SmolLM2-135M-Instruct", "knowledge", a.method) for _, _, a in BOOK_EXTRAS]

@@ -742,11 +742,13 @@ BOOK_EXTRAS: tuple[tuple[str, str, Adaptation], ...] = (
 )
 
 
-def book_grid(models=None, scenarios=None) -> list[tuple[Model, Scenario, Adaptation]]:
+def book_grid(models=None, scenarios=None, *, pages: bool = True) -> list[tuple[Model, Scenario, Adaptation]]:
     """Every (model, scenario, adaptation) the book's pages evaluate: each model of
     :func:`theory.helm.models.default_models` on each of
     :func:`theory.helm.scenarios.core_scenarios` under its :func:`default_adaptation`, then
-    :data:`BOOK_EXTRAS` (an extra whose model or scenario is absent is left out)."""
+    :data:`BOOK_EXTRAS` (an extra whose model or scenario is absent is left out), then (``pages``)
+    the knowledge and generation pages' own grid, :func:`theory.helm.analysis.page_grid` of the
+    same models (other adaptations, the efficiency scenarios and their unbatched SmolLM2)."""
     if models is None:
         from theory.helm.models import default_models
 
@@ -761,6 +763,10 @@ def book_grid(models=None, scenarios=None) -> list[tuple[Model, Scenario, Adapta
     for m, s, a in BOOK_EXTRAS:
         if _find_name(mm, m) is not None and s in ss:
             grid.append((_find_name(mm, m), ss[s], a))
+    if pages:
+        from theory.helm.analysis import page_grid
+
+        grid += page_grid(models)  # repeated triples are evaluated once
     return grid
 
 
