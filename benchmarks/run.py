@@ -35,7 +35,7 @@ BUDGET_S = 180.0
 CHAPTER_BENCHES = ["bench_rich_lazy", "bench_stochastic_collapse_sde", "bench_stochastic_collapse",
                     "bench_transformer_signal", "bench_icl_regression", "bench_rich_lazy_phase",
                     "bench_rich_lazy_deep", "bench_semdedup", "bench_quasi_homogeneous",
-                    "bench_lottery", "bench_class_manifolds"]
+                    "bench_lottery", "bench_class_manifolds", "bench_helm", "bench_embodied"]
 
 
 def toc_notebooks() -> list[Path]:
