@@ -70,6 +70,19 @@ def test_resample_bin_average_and_gap_fill():
     assert info["n_empty_bins"] == 2
 
 
+def test_resample_drops_nan_samples_and_fills_them():
+    t = np.arange(6) * 0.1
+    xy = np.array([[0.1, 0.1], [0.2, 0.1], [np.nan, np.nan], [0.4, 0.1], [0.5, np.nan], [0.6, 0.1]])
+    grid, out, info = D.resample(t, xy, 0.1, (0, 1, 0, 1))
+    assert info["n_nan_dropped"] == 2 and info["n_raw"] == 6 and info["n_empty_bins"] == 2
+    np.testing.assert_allclose(out[:, 0], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    assert np.isfinite(out).all()
+    with pytest.raises(ValueError, match="infinite"):
+        D.resample(t, np.where(np.isnan(xy), np.inf, xy), 0.1, (0, 1, 0, 1))
+    with pytest.raises(ValueError, match="finite positions"):
+        D.resample(t[:2], [[np.nan, 0.1], [0.2, 0.1]], 0.1, (0, 1, 0, 1))
+
+
 def test_resample_clips_and_rejects_gaps():
     _, out, info = D.resample([0.0, 0.1], [[-0.02, 0.5], [0.5, 1.01]], 0.1, (0, 1, 0, 1))
     assert info["n_clipped"] == 2 and out.min() >= 0 and out.max() <= 1

@@ -171,7 +171,8 @@ def ratinabox_default(T_s: float, arena, seed: int, *, dt: float = DT, agent_dt:
     ``Environment`` the size of ``arena``, updated every ``agent_dt`` seconds (its default 0.05 s)
     and bin-averaged onto the grid ``dt`` by :func:`~theory.embodied.data.resample`, as the real
     recordings are. ``params`` overrides Agent parameters. numpy's global generator (which
-    RatInABox uses) is seeded from ``seed`` and restored afterwards.
+    RatInABox uses) is seeded from ``seed`` and restored afterwards. Cost: about 1.4 ms of CPU per
+    update, 8 s for 300 s of motion (6,000 updates; measured on this book's 2-core machine).
     """
     arena = _check_arena(arena)
     dt = check_scalar(dt, "dt", min=0.0, include_min=False)

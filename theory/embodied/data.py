@@ -18,8 +18,9 @@ candidate simulated on a finer grid, so real and artificial animals are seen thr
 positions are clipped into the arena, averaged in bins of width ``dt`` centred on a uniform grid
 ``t_k = t_0 + k dt`` (``x̄_k = mean{x(t_i) : |t_i − t_k| < dt/2}``, which also averages out
 tracking jitter), and bins that hold no sample (the tracker's gaps) are filled by linear
-interpolation between the neighbouring bins. No NaN is produced and none is dropped: the files hold
-none, and gaps longer than ``max_gap_s`` raise.
+interpolation between the neighbouring bins. Samples with a NaN position would be dropped before
+binning and so filled like any gap (the shipped files hold none); gaps longer than ``max_gap_s``
+raise. No NaN reaches a :class:`Trajectory`.
 """
 
 from __future__ import annotations
@@ -157,19 +158,24 @@ def resample(t, xy, dt: float, arena, *, max_gap_s: float = 2.0) -> tuple[np.nda
     """Raw samples ``(t_i, x_i)`` → a uniform grid of step ``dt`` (the book's reconstruction).
 
     ``x̄_k = mean{clip(x_i) : t_i ∈ [t_k − dt/2, t_k + dt/2)}``, ``t_k = t_0 + k dt``, with empty
-    bins filled by linear interpolation between the nearest non-empty bins. Points are clipped into
-    ``arena`` first. A gap between raw samples longer than ``max_gap_s`` raises ``ValueError``.
-    Returns ``(t_grid, xy_grid, info)`` with counts in ``info``.
+    bins filled by linear interpolation between the nearest non-empty bins. Samples whose position
+    is NaN (a tracker's lost frames) are dropped first, so they become gaps like any other; points
+    are clipped into ``arena``. A gap between the remaining samples longer than ``max_gap_s``
+    raises ``ValueError``. Returns ``(t_grid, xy_grid, info)`` with counts in ``info``.
     """
     dt = check_scalar(dt, "dt", min=0.0, include_min=False)
     arena = _check_arena(arena)
     max_gap_s = check_scalar(max_gap_s, "max_gap_s", min=0.0, include_min=False)
     t = as_array(t, "t", ndim=1)
-    xy = as_array(xy, "xy", ndim=2)
-    if xy.shape != (t.shape[0], 2):
+    xy = np.array(xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape != (t.shape[0], 2):
         raise ValueError(f"xy must have shape (len(t), 2) = ({t.shape[0]}, 2), got {xy.shape}")
+    if np.isinf(xy).any():
+        raise ValueError("xy must not hold infinite values")
+    lost = np.isnan(xy).any(axis=1)
+    t, xy = t[~lost], xy[~lost]
     if t.shape[0] < 2:
-        raise ValueError(f"t must hold at least two samples, got {t.shape[0]}")
+        raise ValueError(f"t must hold at least two samples with finite positions, got {t.shape[0]}")
     steps = np.diff(t)
     if np.any(steps <= 0):
         raise ValueError("t must be strictly increasing")
@@ -190,7 +196,7 @@ def resample(t, xy, dt: float, arena, *, max_gap_s: float = 2.0) -> tuple[np.nda
     out[full] = sums[full] / counts[full, None]
     for j in range(2):
         out[~full, j] = np.interp(grid[~full], grid[full], out[full, j])
-    info = dict(n_raw=int(t.shape[0]), n_clipped=n_clipped, n_empty_bins=int((~full).sum()),
+    info = dict(n_raw=int(t.shape[0] + lost.sum()), n_nan_dropped=int(lost.sum()), n_clipped=n_clipped, n_empty_bins=int((~full).sum()),
                 max_raw_gap_s=float(steps.max()), raw_dt_median=float(np.median(steps)))
     return grid, out, info
 
