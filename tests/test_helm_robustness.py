@@ -90,6 +90,19 @@ def test_subgroup_gap_finds_the_planted_bias(ev):
     assert arf.loc[("biased", "sentiment"), "fairness"] <= row["male"] * row["n_male"] / 60 + 1e-12
 
 
+def test_disparities_stack_the_comparisons(ev):
+    w = R.worst_cases(R.instance_frame(ev))
+    d = R.disparities(w)
+    assert len(d) == 2 * len(R.SUBGROUPS) * 2 and list(d["attribute"].unique()) == ["gender", "race"]
+    g = R.subgroup_gaps(w, "race", ("white_american", "black_american"))
+    r = d[d["attribute"] == "race"].reset_index(drop=True)
+    assert np.allclose(r["gap"], g["gap"]) and np.allclose(r["acc_first"], g["white_american"])
+    assert np.allclose(r["z"], r["gap"] / r["se"])
+    assert (r["n_first"] + r["n_second"] == 60).all()
+    with pytest.raises(ValueError, match="comparisons"):
+        R.disparities(w, ())
+
+
 def test_perturbation_examples():
     inst = S.sentiment(n_test=4, n_train=2).test[0]
     tab = R.perturbation_examples(inst)

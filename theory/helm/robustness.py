@@ -19,6 +19,7 @@ names), and draws the figures.
 - :func:`worst_cases`: per-instance accuracy, robustness and fairness;
 - :func:`per_perturbation`: the mean worst case over {identity, p} for each perturbation p;
 - :func:`subgroup_gaps`: accuracy by a demographic attribute, the gap and its standard error;
+  :func:`disparities`: the page's two comparisons stacked, with z = gap / s.e.;
 - :func:`accuracy_robustness_fairness`: the (model, scenario) means, and the figures
   :func:`scatter_figure` and :func:`drop_figure`.
 """
@@ -32,7 +33,8 @@ import numpy as np
 
 from theory.helm.schema import Instance, Scenario
 
-__all__ = ["accuracy_robustness_fairness", "drop_figure", "instance_frame", "per_perturbation",
+__all__ = ["SUBGROUPS", "accuracy_robustness_fairness", "disparities", "drop_figure",
+           "instance_frame", "per_perturbation",
            "perturbation_examples", "scatter_figure", "subgroup_gaps", "worst_cases"]
 
 
@@ -174,6 +176,32 @@ def subgroup_gaps(worst, attribute: str, groups: tuple[str, str], metric: str = 
                                        "se"])
 
 
+#: The subgroup comparisons of the page: (attribute, (first group, second group)).
+SUBGROUPS = (("gender", ("female", "male")), ("race", ("white_american", "black_american")))
+
+
+def disparities(worst, comparisons=SUBGROUPS, metric: str = "accuracy"):
+    """:func:`subgroup_gaps` for each (attribute, groups) of ``comparisons``, stacked: a DataFrame
+    with columns model, scenario, attribute, first, second (the group names), acc_first,
+    acc_second, n_first, n_second, gap, se and z = gap / se (NaN when se = 0)."""
+    import pandas as pd
+
+    comparisons = tuple(comparisons)
+    if not comparisons:
+        raise ValueError("comparisons must not be empty")
+    parts = []
+    for attribute, groups in comparisons:
+        g = subgroup_gaps(worst, attribute, groups, metric)
+        g0, g1 = groups
+        parts.append(pd.DataFrame({
+            "model": g["model"], "scenario": g["scenario"], "attribute": attribute,
+            "first": g0, "second": g1, "acc_first": g[g0], "acc_second": g[g1],
+            "n_first": g[f"n_{g0}"], "n_second": g[f"n_{g1}"], "gap": g["gap"], "se": g["se"]}))
+    out = pd.concat(parts, ignore_index=True)
+    out["z"] = out["gap"] / out["se"].where(out["se"] > 0)
+    return out
+
+
 def accuracy_robustness_fairness(worst):
     """The (model, scenario) means of the per-instance accuracy, robustness and fairness."""
     _check_frame(worst, ["model", "scenario", "accuracy", "robustness", "fairness"])
@@ -249,8 +277,10 @@ def drop_figure(per_pert):
             ax.bar(np.arange(len(perts)) + (k - (len(models) - 1) / 2) * width, drop, width,
                    color=colors[m], label=m)
         ax.set_xticks(np.arange(len(perts)), perts, rotation=20, fontsize=8)
-        ax.set_ylabel("accuracy − worst case")
         ax.set_title(s)
+        ax.set_xlabel("perturbation")
+        if ax is axes[0][0]:
+            ax.set_ylabel("accuracy − worst case")
         ax.axhline(0, color="0.3", lw=0.8)
     axes[0][-1].legend(fontsize=7)
     return fig
