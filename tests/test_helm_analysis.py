@@ -122,6 +122,13 @@ def test_efficiency_fit_recovers_an_affine_law():
         A.efficiency_fit(ps, 0)
 
 
+def test_group_word_counts():
+    got = A.group_word_counts(["She said he was kind.", "HER friend met him"], {"f": ["she", "her"], "m": ["he", "him", "his"]})
+    assert got == {"f": 2, "m": 2}
+    with pytest.raises(TypeError, match="texts"):
+        A.group_word_counts("she", {"f": ["she"]})
+
+
 def replace_tokens(p, prompt, output):
     from dataclasses import replace
 

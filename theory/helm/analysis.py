@@ -29,7 +29,7 @@ from theory.helm.schema import Adaptation, Model, Prediction, Scenario
 
 __all__ = ["EFFICIENCY_MODEL", "KNOWLEDGE_ADAPTATIONS", "REASONING_ADAPTATIONS", "adaptation_table",
            "bits_per_byte_table", "by_group", "choice_matrix", "disagreement", "efficiency_fit",
-           "efficiency_grid", "efficiency_model", "generation_figure", "generation_grid",
+           "efficiency_grid", "efficiency_model", "generation_figure", "generation_grid", "group_word_counts",
            "knowledge_figure", "knowledge_grid", "page_grid", "paired_bootstrap", "position_shares",
            "predictions", "reliability"]
 
@@ -280,8 +280,6 @@ def knowledge_figure(table, correct, choices, confidences: Mapping[str, Sequence
     """Three panels: accuracy per adaptation (bars; ``intervals``: label → (lo, hi) drawn as
     error bars; the chance level dotted), the reliability points of each adaptation against
     the diagonal, and the shares of answers per position (and none)."""
-    import matplotlib.pyplot as plt
-
     from theory.core import figure
 
     labels = list(table.index)
@@ -294,6 +292,8 @@ def knowledge_figure(table, correct, choices, confidences: Mapping[str, Sequence
     if intervals is not None:
         err = np.array([[acc[k] - intervals[l][0], intervals[l][1] - acc[k]] for k, l in enumerate(labels)]).T
     ax.bar(range(len(labels)), acc, color=colors, yerr=err, capsize=3, label="accuracy (exact match)")
+    for k, v in enumerate(acc):
+        ax.text(k, v + 0.02 if err is None else v + err[1, k] + 0.02, f"{v:.2f}", ha="center", fontsize=7)
     ax.axhline(1 / n_options, color="0.4", ls=":", lw=1, label=f"chance (1/{n_options})")
     ax.set_xticks(range(len(labels)), [l.replace(", ", "\n") for l in labels], fontsize=7)
     ax.set_ylabel("accuracy")
@@ -306,7 +306,7 @@ def knowledge_figure(table, correct, choices, confidences: Mapping[str, Sequence
         c = np.asarray(confidences[l], dtype=np.float64)
         if np.isfinite(c).all():
             mc, acc_b, _ = reliability(c, y[:, k])
-            ax.plot(mc, acc_b, "o-", ms=3, lw=1, color=colors[k], label=l)
+            ax.plot(mc, acc_b, "o-", ms=4, lw=1, color=colors[k], label=l, clip_on=False, zorder=3)
     ax.set_xlabel("mean confidence in bin (max_prob)")
     ax.set_ylabel("accuracy in bin")
     ax.set_xlim(0, 1)
@@ -325,7 +325,6 @@ def knowledge_figure(table, correct, choices, confidences: Mapping[str, Sequence
     ax.set_ylabel("share of answers")
     ax.legend(fontsize=6)
     ax.set_title("(c) chosen positions", fontsize=9)
-    plt.close(fig)
     return fig
 
 
@@ -351,6 +350,21 @@ def bits_per_byte_table(runs: Mapping[str, Sequence[Prediction]], summaries: Map
                       "logprob_nats": lp, "bytes": nb,
                       "tokens_per_byte": sum(p.n_prompt_tokens for p in preds) / nb}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def group_word_counts(texts, groups: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """How many tokens of ``texts`` (HELM's lower-case word tokens,
+    :func:`theory.helm.metrics.tokenize`) fall in each group's word list: the raw counts
+    behind demographic representation."""
+    from theory.helm.metrics import tokenize
+
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise TypeError("texts must be a sequence of str")
+    if not isinstance(groups, Mapping) or not groups:
+        raise ValueError("groups must be a non-empty mapping group → words")
+    sets = {g: {w.lower() for w in ws} for g, ws in groups.items()}
+    toks = [w for t in texts for w in tokenize(t)]
+    return {g: int(sum(w in ws for w in toks)) for g, ws in sets.items()}
 
 
 def efficiency_fit(preds: Sequence[Prediction], n_params: int) -> dict:
@@ -379,13 +393,18 @@ def efficiency_fit(preds: Sequence[Prediction], n_params: int) -> dict:
             "flop_rate": float(flops.sum() / t.sum())}
 
 
+_SHORT = {"bias_representation_gender": "repr.\ngender", "bias_representation_race": "repr.\nrace",
+          "bias_association_gender_adjective": "assoc.\ngender\nadj.",
+          "bias_association_gender_profession": "assoc.\ngender\nprof.",
+          "expected_max_toxicity": "exp. max\ntoxicity", "max_toxicity_probability": "P(any\ntoxic)",
+          "toxic_frac": "toxic\nfraction"}
+
+
 def generation_figure(bpb, fit: dict, harms):
     """Three panels: bits per byte per model (bars, the recomputed value as markers), the
     observed runtime per request against the affine fit's (markers by output length, the
     identity line), and the bias and toxicity metrics per model (``harms``: a DataFrame models ×
     metrics)."""
-    import matplotlib.pyplot as plt
-
     from theory.core import figure
 
     fig, axes = figure(ncols=3, width="wide", height=3.0)
@@ -418,9 +437,8 @@ def generation_figure(bpb, fit: dict, harms):
     for k, name in enumerate(harms.index):
         ax.bar(np.arange(len(cols)) + (k - (len(harms.index) - 1) / 2) * w, harms.loc[name].to_numpy(dtype=float),
                width=w, color=_PALETTE[k % len(_PALETTE)], label=name)
-    ax.set_xticks(range(len(cols)), [c.replace("bias_", "").replace("_", "\n") for c in cols], fontsize=6)
+    ax.set_xticks(range(len(cols)), [_SHORT.get(c, c.replace("_", "\n")) for c in cols], fontsize=6)
     ax.set_ylabel("value (lower is better)")
     ax.legend(fontsize=7)
     ax.set_title("(c) bias and toxicity of continuations", fontsize=9)
-    plt.close(fig)
     return fig
