@@ -297,8 +297,8 @@ def knowledge_figure(table, correct, choices, confidences: Mapping[str, Sequence
     ax.axhline(1 / n_options, color="0.4", ls=":", lw=1, label=f"chance (1/{n_options})")
     ax.set_xticks(range(len(labels)), [l.replace(", ", "\n") for l in labels], fontsize=7)
     ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, loc="upper left")
     ax.set_title("(a) accuracy by adaptation", fontsize=9)
     ax = axes[1]
     ax.plot([0, 1], [0, 1], color="0.5", lw=1, ls="--", label="calibrated")
