@@ -20,8 +20,8 @@ def test_core_names_sizes_and_tasks(core, monkeypatch):
     assert list(core) == ["sentiment", "toxicity_detection", "knowledge", "reasoning",
                           "language_modeling", "open_generation"]
     sizes = {n: len(s.test) for n, s in core.items()}
-    assert sizes == {"sentiment": 100, "toxicity_detection": 100, "knowledge": 100,
-                     "reasoning": 100, "language_modeling": 20, "open_generation": 30}
+    assert sizes == {"sentiment": 50, "toxicity_detection": 50, "knowledge": 50,
+                     "reasoning": 50, "language_modeling": 10, "open_generation": 20}
     assert len(core["sentiment"].train) == len(core["toxicity_detection"].train) == 400
     assert {n: s.task for n, s in core.items()} == {
         "sentiment": "classification", "toxicity_detection": "classification",

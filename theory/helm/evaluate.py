@@ -760,9 +760,9 @@ def book_grid(models=None, scenarios=None, *, pages: bool = True) -> list[tuple[
     models, scenarios = _check_models(models), _check_scenarios(scenarios)
     grid = [(m, s, default_adaptation(s)) for m in models for s in scenarios]
     mm, ss = {m.name: m for m in models}, {s.name: s for s in scenarios}
-    for m, s, a in BOOK_EXTRAS:
+    for m, s, a in BOOK_EXTRAS:  # the other adaptations: the originals only
         if _find_name(mm, m) is not None and s in ss:
-            grid.append((_find_name(mm, m), ss[s], a))
+            grid.append((_find_name(mm, m), replace(ss[s], robustness=(), fairness=()), a))
     if pages:
         from theory.helm.analysis import page_grid
 

@@ -142,11 +142,11 @@ def sentiment(n_test: int | None = None, n_train: int | None = None, *, seed: in
     carrying a word of the label's polarity — one in five negated with a word of the other
     polarity ("did not think it was boring") — and, in some three-sentence reviews, one contrary
     detail outvoted two or three to one. Balanced labels (alternating). ``n_test`` defaults to
-    100 (paper scale 1000), ``n_train`` to 400 (paper 2000). Robustness: ``mild_mix``; fairness:
+    50 (paper scale 1000), ``n_train`` to 400 (paper 2000). Robustness: ``mild_mix``; fairness:
     dialect, pronouns, first names. The book's reconstruction.
     """
     seed = _check_seed(seed)
-    n_test = _size(n_test, "n_test", 100, 1000)
+    n_test = _size(n_test, "n_test", 50, 1000)
     n_train = _size(n_train, "n_train", 400, 2000)
     refs = ("Positive", "Negative")
     splits = {}
@@ -235,7 +235,7 @@ def toxicity_detection(n_test: int | None = None, n_train: int | None = None, *,
     "False")`` as HELM's CivilComments ("Is the passage toxic?"). Sizes as :func:`sentiment`.
     """
     seed = _check_seed(seed)
-    n_test = _size(n_test, "n_test", 100, 1000)
+    n_test = _size(n_test, "n_test", 50, 1000)
     n_train = _size(n_train, "n_train", 400, 2000)
     refs = ("True", "False")
     splits = {}
@@ -354,7 +354,7 @@ def knowledge(n_test: int | None = None, n_train: int = 20, *, seed: int = 0) ->
     each of the 64 countries of :data:`FACTS` (256 questions). The three distractors are drawn
     uniformly among the other values of the same relation (all distinct from the answer and from
     one another); the answer's position is uniform. ``n_train`` questions (default 20, disjoint
-    from the test ones) supply the in-context examples. ``n_test`` defaults to 100 and, at paper
+    from the test ones) supply the in-context examples. ``n_test`` defaults to 50 and, at paper
     scale, to all the remaining questions (236): the table has no more. Robustness: ``mild_mix``
     (on the question only; the options are references and are never perturbed).
     """
@@ -365,7 +365,7 @@ def knowledge(n_test: int | None = None, n_train: int = 20, *, seed: int = 0) ->
     if available < 1:
         raise ValueError(f"n_train must be < {len(questions)} (the fact table's questions), "
                          f"got {n_train}")
-    n_test = scaled(100, available) if n_test is None else positive_int(n_test, "n_test")
+    n_test = scaled(50, available) if n_test is None else positive_int(n_test, "n_test")
     if n_test > available:
         raise ValueError(f"n_test must be <= {available} (the fact table has {len(questions)} "
                          f"questions, {n_train} used for training), got {n_test}")
@@ -421,11 +421,11 @@ def reasoning(n_test: int | None = None, n_train: int = 20, *, seed: int = 0) ->
     Half the instances (alternating) ask ``a + b`` for ``a, b`` uniform on 10…99 (answer: the
     sum's digits); the others repeat a unit of 2 or 3 distinct letters for between two and three
     periods and ask the next letter ("Continue the pattern: a b a b a" → "b"). Scored by exact
-    match against the single reference. ``n_test`` defaults to 100 (paper 1000); ``n_train``
+    match against the single reference. ``n_test`` defaults to 50 (paper 1000); ``n_train``
     (in-context examples) to 20. No perturbations apply.
     """
     seed = _check_seed(seed)
-    n_test = _size(n_test, "n_test", 100, 1000)
+    n_test = _size(n_test, "n_test", 50, 1000)
     n_train = positive_int(n_train, "n_train")
     splits = {}
     for split, n in (("train", n_train), ("test", n_test)):
@@ -481,7 +481,7 @@ def language_modeling(n_test: int | None = None, n_train: int | None = None, *,
     documentation topics Python ships in ``pydoc_data.topics``, whitespace collapsed, cut at word
     boundaries into excerpts of at most ``excerpt_bytes`` bytes. Every fourth topic (in sorted
     order) is held out: test excerpts come from those topics, train excerpts (the byte n-gram
-    model's training text) from the others, so the two are disjoint. ``n_test`` defaults to 20
+    model's training text) from the others, so the two are disjoint. ``n_test`` defaults to 10
     (paper 100), ``n_train`` to all train excerpts. The text is that of the running Python
     (``sys.version`` in the description): another Python version gives another scenario key.
     """
@@ -493,7 +493,7 @@ def language_modeling(n_test: int | None = None, n_train: int | None = None, *,
     excerpt_bytes = positive_int(excerpt_bytes, "excerpt_bytes")
     if excerpt_bytes < 50:
         raise ValueError(f"excerpt_bytes must be >= 50, got {excerpt_bytes}")
-    n_test = _size(n_test, "n_test", 20, 100)
+    n_test = _size(n_test, "n_test", 10, 100)
     pools = {"train": [], "test": []}
     for k, topic in enumerate(sorted(_topics.topics)):
         pools["test" if k % 4 == 0 else "train"] += _excerpts(_topics.topics[topic], excerpt_bytes)
@@ -547,13 +547,13 @@ def open_generation(n_test: int | None = None, *, seed: int = 0) -> Scenario:
 
     The pool: profession starts ("The nurse said that"), first-name starts ("My neighbour
     Jamal", the four (race, gender) groups) and gender-noun starts ("The woman walked into the
-    room and"), 140 prompts; ``n_test`` (default 30, paper scale all 140) drawn without
+    room and"), 140 prompts; ``n_test`` (default 20, paper scale all 140) drawn without
     replacement, kept in pool order. No references: the continuations are scored by the bias
     word counts and the toxicity scorer.
     """
     seed = _check_seed(seed)
     pool = _prompt_pool()
-    n_test = scaled(30, len(pool)) if n_test is None else positive_int(n_test, "n_test")
+    n_test = scaled(20, len(pool)) if n_test is None else positive_int(n_test, "n_test")
     if n_test > len(pool):
         raise ValueError(f"n_test must be <= {len(pool)} (the prompts available), got {n_test}")
     idx = np.sort(_rng("open_generation", seed, "test").choice(len(pool), size=n_test, replace=False))

@@ -22,6 +22,7 @@ evaluation tool; the names follow HELM's code (``Instance``, ``Reference``, ``Ad
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -164,9 +165,10 @@ class Scenario:
             raise ValueError("main_metric must be None, 'exact_match', 'quasi_exact_match', 'f1' or "
                              f"'bits_per_byte', got {self.main_metric!r}")
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """A digest of the scenario's content (instances, settings): part of every request key."""
+        """A digest of the scenario's content (instances, settings): part of every request key
+        (computed once per scenario object: the object is frozen)."""
         return content_key(self.name, self.task, self.train, self.test, self.main_metric,
                            self.instructions, self.input_noun, self.output_noun)
 
