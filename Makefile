@@ -29,7 +29,7 @@ export THEORY_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv build-key book test test-unit test-notebooks test-browser bench clean distclean
+.PHONY: venv build-key helm-store book test test-unit test-notebooks test-browser bench clean distclean
 
 venv: $(STAMP)
 
@@ -45,8 +45,14 @@ $(STAMP): requirements.txt pyproject.toml
 build-key: venv
 	@$(BIN)/python -m theory.core._cache prepare $(BUILD) | sed 's/^/build key: /'
 
+# The HELM chapter's model outputs: `python -m theory.helm run --grid book` evaluates every
+# (model, scenario, adaptation) its pages show into _build/helm (content-keyed JSON Lines,
+# resumable; nothing is recomputed when the store holds it), with both cores: nothing else runs.
+helm-store: build-key
+	THEORY_BUILD=1 THEORY_THREADS=2 $(BIN)/python -m theory.helm run --grid book
+
 # THEORY_BUILD=1: progress bars print text to stderr (dropped from the pages), never widgets.
-book: build-key
+book: build-key helm-store
 	THEORY_BUILD=1 $(BIN)/jupyter-book build -W -n --keep-going .
 
 # In order, stopping at the first failure: unit tests, notebooks (the one execution, filling the
@@ -57,7 +63,7 @@ test: test-unit test-notebooks book test-browser
 test-unit: venv
 	OMP_NUM_THREADS=$(THEORY_THREADS) $(PYTEST) $(XDIST) tests --ignore=tests/browser
 
-test-notebooks: build-key
+test-notebooks: build-key helm-store
 	THEORY_BUILD=1 $(PYTEST) $(XDIST) --nbval-lax --nbval-current-env \
 		--execution-cache=$(CACHE) book/
 
