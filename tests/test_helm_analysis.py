@@ -149,3 +149,19 @@ def test_grids_name_their_runs():
     assert all(m.supports(s, a) for m, s, a in grid)
     with pytest.raises(ValueError, match="exactly one model"):
         A.knowledge_grid([models[1]])
+
+
+def test_identity_only_keeps_the_originals_and_their_keys():
+    from theory.helm.models import default_models
+
+    full = Scenario(name="mc", task="multiple_choice", train=(), test=mc_scenario(4).test,
+                    robustness=("mild_mix",), fairness=("dialect",))
+    bare = A.identity_only(full)
+    assert bare.robustness == () and bare.fairness == () and bare.test == full.test
+    assert bare.key == full.key  # the originals' request keys are shared with the full scenario
+    grid = A.knowledge_grid(default_models())
+    kn = [(s, a) for _, s, a in grid if s.name == "knowledge"]
+    default = A.KNOWLEDGE_ADAPTATIONS["joint, 5-shot"]
+    assert all((s.robustness != ()) == (a == default) for s, a in kn)
+    with pytest.raises(TypeError, match="scenario must be a Scenario"):
+        A.identity_only("knowledge")
