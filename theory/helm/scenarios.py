@@ -36,7 +36,7 @@ import numpy as np
 
 from theory.core import config_seed, positive_int, scaled
 from theory.helm import lexicons
-from theory.helm.perturbations import FAIRNESS, ROBUSTNESS
+from theory.helm.perturbations import FAIRNESS, ROBUSTNESS, _check_seed
 from theory.helm.schema import Instance, Scenario
 
 __all__ = ["FACTS", "core_scenarios", "knowledge", "language_modeling", "open_generation",
@@ -45,14 +45,6 @@ __all__ = ["FACTS", "core_scenarios", "knowledge", "language_modeling", "open_ge
 
 def _rng(name: str, seed: int, *keys) -> np.random.Generator:
     return np.random.default_rng(config_seed("helm.scenario", name, seed, *keys))
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return int(seed)
 
 
 def _size(value, name: str, laptop: int, paper: int) -> int:
