@@ -297,39 +297,31 @@ class Evaluation:
 
 
 # -- the grid -------------------------------------------------------------------------------
-def _check_models(models) -> list[Model]:
-    if isinstance(models, Model):
-        models = [models]
-    models = list(models)
-    if not models:
-        raise ValueError("models must not be empty (give at least one Model)")
-    for m in models:
-        if not isinstance(m, Model):
-            raise TypeError(f"models must be Model objects, got {type(m).__name__}")
-    names = [m.name for m in models]
+def _check_named(items, cls, what: str) -> list:
+    """``items`` (one ``cls`` object or several) as a non-empty list of ``cls`` with unique names."""
+    items = [items] if isinstance(items, cls) else list(items)
+    if not items:
+        raise ValueError(f"{what} must not be empty (give at least one {cls.__name__})")
+    for item in items:
+        if not isinstance(item, cls):
+            raise TypeError(f"{what} must be {cls.__name__} objects, got {type(item).__name__}")
+    names = [item.name for item in items]
     if len(set(names)) != len(names):
-        raise ValueError(f"model names must be unique, got {names}")
-    return models
+        raise ValueError(f"{what[:-1]} names must be unique, got {names}")
+    return items
+
+
+def _check_models(models) -> list[Model]:
+    return _check_named(models, Model, "models")
 
 
 def _check_scenarios(scenarios) -> list[Scenario]:
-    if isinstance(scenarios, Scenario):
-        scenarios = [scenarios]
-    elif isinstance(scenarios, Mapping):  # core_scenarios(): name → Scenario
+    if isinstance(scenarios, Mapping):  # core_scenarios(): name → Scenario
         for name, s in scenarios.items():
             if isinstance(s, Scenario) and s.name != name:
                 raise ValueError(f"scenarios[{name!r}] is named {s.name!r}")
         scenarios = list(scenarios.values())
-    scenarios = list(scenarios)
-    if not scenarios:
-        raise ValueError("scenarios must not be empty (give at least one Scenario)")
-    for s in scenarios:
-        if not isinstance(s, Scenario):
-            raise TypeError(f"scenarios must be Scenario objects, got {type(s).__name__}")
-    names = [s.name for s in scenarios]
-    if len(set(names)) != len(names):
-        raise ValueError(f"scenario names must be unique, got {names}")
-    return scenarios
+    return _check_named(scenarios, Scenario, "scenarios")
 
 
 def _adaptations_for(scenario: Scenario, adaptations) -> list[Adaptation]:
