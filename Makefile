@@ -70,7 +70,11 @@ test-notebooks: build-key helm-store
 test-browser: book
 	$(PYTEST) tests/browser
 
+# The table against the official algorithms first (its JAX references installed here, not in
+# requirements.txt: 620 MB that only the benchmark needs), then every notebook's time and memory.
 bench: venv
+	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/perf.py
 	$(BIN)/python benchmarks/run.py
 
 clean:
