@@ -401,11 +401,125 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
             out["a"], out["W"] = a, W
         return out
 
+    if device.type == "cpu" and dtype == torch.float64:
+        with np.errstate(over="ignore", invalid="ignore"):    # divergence is a result, as on torch
+            res = _descent_cpu(Xs.numpy(), data, yb.numpy(), a_init.numpy(), W_init.numpy(), lr,
+                               eta_a, eta_w, steps, rec,
+                               (Xts.numpy(), yts.numpy(), G) if has_test else None,
+                               keep_weights, progress)
+        res.meta.update(lr=lr, eta_a=eta_a, eta_w=eta_w, batch_shape=tuple(shape_in))
+        return res.with_sweep(sweep) if sweep is not None else res
     res = train_batched({"a": a_init, "W": W_init}, steps=steps, lr=lr, grad_fn=grad_fn,
                         record=rec, metrics=metrics,
                         progress=f"{B} students, batched" if progress else False)
     res.meta.update(lr=lr, eta_a=eta_a, eta_w=eta_w, batch_shape=tuple(shape_in))
     return res.with_sweep(sweep) if sweep is not None else res
+
+
+def _gram_np(X, XXt, a, W, eta_a, eta_w):
+    """One student's NTK Gram (n, n) from the Gram identity
+    K = η_a ΦΦᵀ + η_w (D diag(a²) Dᵀ) ⊙ XXᵀ, Φ = σ(XWᵀ), D = 1[XWᵀ > 0] (no Jacobians)."""
+    pre = X @ W.T
+    phi = np.maximum(pre, 0.0)
+    A = (pre > 0) * np.abs(a)                              # D diag(|a|), (n, m)
+    K = A @ A.T                                            # symmetric product (syrk)
+    K *= XXt
+    K *= eta_w
+    P = phi @ phi.T
+    P *= eta_a
+    K += P
+    return K
+
+
+def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, test, keep_weights,
+                 progress):
+    """The CPU kernel of :func:`relu_descent` (arguments validated there): one student at a time,
+    all steps in place, so each student's (n, m) intermediates stay in cache whatever the batch
+    size, and every student trains bit for bit the same alone and in any batch. The update is
+    that of :func:`relu_descent` (½-MSE, Sec. 5). Its records: the NTK Gram from the identity of
+    :func:`relu_ntk_gram` (:func:`_gram_np`), with the student's K₀ and XXᵀ kept while it trains."""
+    B, m, d = W_init.shape
+    n = Xs.shape[1]
+    rec_list = [int(s) for s in rec]
+    rec_set = set(rec_list)
+    T = len(rec_list)
+    names = ["train_loss", "kernel_distance", "delta_drift", "hamming_distance", "param_distance",
+             "relative_param_distance"] + (["test_loss"] if test is not None else [])
+    out = {k: np.empty((B, T)) for k in names}
+    if keep_weights:
+        out["a"], out["W"] = np.empty((B, T, m)), np.empty((B, T, m, d))
+    pre = np.empty((n, m))
+    phi = np.empty((n, m))
+    mask = np.empty((n, m), dtype=bool)
+    gW = np.empty((m, d))
+    gram_cache = {}
+    a_end, W_end = np.empty((B, m)), np.empty((B, m, d))
+    bar = _progress_students(B, progress)
+    for b in bar:
+        X, y = Xs[data[b]], yb[b]
+        if data[b] not in gram_cache:                      # XXᵀ once per data set
+            gram_cache.clear()
+            gram_cache[data[b]] = X @ X.T
+        XXt = gram_cache[data[b]]
+        a, W = a_init[b].copy(), W_init[b].copy()
+        ea, ew = float(eta_a[b]), float(eta_w[b])
+        ca, cw = float(lr[b]) * ea / n, float(lr[b]) * ew / n
+        delta0 = ew * a**2 - ea * (W**2).sum(-1)
+        norm0_sq = (a**2).sum() + (W**2).sum()
+        start = X @ W.T > 0
+        K0 = _gram_np(X, XXt, a, W, ea, ew)
+        K0_norm = np.sqrt((K0 * K0).sum())
+        a0c, W0c = a.copy(), W.copy()
+        j = 0
+        for step in range(steps + 1):
+            np.matmul(X, W.T, out=pre)
+            np.maximum(pre, 0.0, out=phi)
+            r = phi @ a
+            r -= y
+            if step in rec_set:
+                out["train_loss"][b, j] = 0.5 * np.mean(r * r)
+                if step == 0:
+                    out["kernel_distance"][b, j] = 1.0 - (K0 * K0).sum() / (K0_norm * K0_norm)
+                else:
+                    K = _gram_np(X, XXt, a, W, ea, ew)
+                    out["kernel_distance"][b, j] = 1.0 - (K0 * K).sum() / (K0_norm * np.sqrt((K * K).sum()))
+                delta = ew * a**2 - ea * (W**2).sum(-1)
+                out["delta_drift"][b, j] = np.abs(delta - delta0).max()
+                np.greater(pre, 0.0, out=mask)
+                out["hamming_distance"][b, j] = np.mean(mask != start)
+                moved = ((a - a0c) ** 2).sum() + ((W - W0c) ** 2).sum()
+                out["param_distance"][b, j] = np.sqrt(moved)
+                out["relative_param_distance"][b, j] = np.sqrt(moved / norm0_sq)
+                if test is not None:
+                    Xts, yts, G = test
+                    ft = np.maximum(Xts[b // G] @ W.T, 0.0) @ a
+                    out["test_loss"][b, j] = np.mean((ft - yts[b // G]) ** 2)
+                if keep_weights:
+                    out["a"][b, j], out["W"][b, j] = a, W
+                j += 1
+            if step == steps:
+                break
+            ga = phi.T @ r                                 # Φᵀr, (m,)
+            np.greater(pre, 0.0, out=mask)
+            np.multiply(mask, r[:, None], out=phi)         # 1[XWᵀ > 0] ⊙ r, reusing Φ's buffer
+            np.matmul(phi.T, X, out=gW)                    # (m, d)
+            gW *= (cw * a)[:, None]
+            W -= gW
+            ga *= ca
+            a -= ga
+        a_end[b], W_end[b] = a, W
+    return Result(steps=np.asarray(rec_list), metrics=out, params={"a": a_end, "W": W_end},
+                  meta={"optimizer": "sgd", "steps": steps, "configurations": B})
+
+
+def _progress_students(B, progress):
+    if not progress:
+        return range(B)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return range(B)
+    return tqdm(range(B), desc=f"{B} students, one at a time")
 
 
 def linearised_descent(K0, r0, *, lr: float, n: int, steps, K_test=None, f0_test=None):
