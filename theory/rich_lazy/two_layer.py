@@ -52,6 +52,12 @@ __all__ = [
 ]
 
 
+_CPU_KERNEL = True
+"""Whether :func:`relu_descent` runs float64 on the CPU through :func:`_descent_cpu` (else the
+batched torch path of :func:`theory.core.train_batched`, kept for other devices and dtypes; the
+tests compare the two)."""
+
+
 def _tensor(x, device, dtype):
     return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
 
@@ -401,7 +407,7 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
             out["a"], out["W"] = a, W
         return out
 
-    if device.type == "cpu" and dtype == torch.float64:
+    if _CPU_KERNEL and device.type == "cpu" and dtype == torch.float64:
         with np.errstate(over="ignore", invalid="ignore"):    # divergence is a result, as on torch
             res = _descent_cpu(Xs.numpy(), data, yb.numpy(), a_init.numpy(), W_init.numpy(), lr,
                                eta_a, eta_w, steps, rec,
@@ -421,13 +427,11 @@ def _gram_np(X, XXt, a, W, eta_a, eta_w):
     K = η_a ΦΦᵀ + η_w (D diag(a²) Dᵀ) ⊙ XXᵀ, Φ = σ(XWᵀ), D = 1[XWᵀ > 0] (no Jacobians)."""
     pre = X @ W.T
     phi = np.maximum(pre, 0.0)
-    A = (pre > 0) * np.abs(a)                              # D diag(|a|), (n, m)
-    K = A @ A.T                                            # symmetric product (syrk)
+    phi *= np.sqrt(eta_a)
+    A = (pre > 0) * (np.sqrt(eta_w) * np.abs(a))           # √η_w D diag(|a|), (n, m)
+    K = A @ A.T                                            # symmetric products (syrk)
     K *= XXt
-    K *= eta_w
-    P = phi @ phi.T
-    P *= eta_a
-    K += P
+    K += phi @ phi.T
     return K
 
 
@@ -448,9 +452,9 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
     out = {k: np.empty((B, T)) for k in names}
     if keep_weights:
         out["a"], out["W"] = np.empty((B, T, m)), np.empty((B, T, m, d))
-    pre = np.empty((n, m))
-    phi = np.empty((n, m))
-    mask = np.empty((n, m), dtype=bool)
+    pre = np.empty((m, n))                                 # (m, n): rows are neurons
+    phi = np.empty((m, n))
+    mask = np.empty((m, n), dtype=bool)
     gW = np.empty((m, d))
     gram_cache = {}
     a_end, W_end = np.empty((B, m)), np.empty((B, m, d))
@@ -459,30 +463,30 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
         X, y = Xs[data[b]], yb[b]
         if data[b] not in gram_cache:                      # XXᵀ once per data set
             gram_cache.clear()
-            gram_cache[data[b]] = X @ X.T
-        XXt = gram_cache[data[b]]
+            gram_cache[data[b]] = (X @ X.T, np.ascontiguousarray(X.T))
+        XXt, XT = gram_cache[data[b]]
         a, W = a_init[b].copy(), W_init[b].copy()
         ea, ew = float(eta_a[b]), float(eta_w[b])
         ca, cw = float(lr[b]) * ea / n, float(lr[b]) * ew / n
         delta0 = ew * a**2 - ea * (W**2).sum(-1)
         norm0_sq = (a**2).sum() + (W**2).sum()
-        start = X @ W.T > 0
+        start = W @ XT > 0
         K0 = _gram_np(X, XXt, a, W, ea, ew)
-        K0_norm = np.sqrt((K0 * K0).sum())
+        K0_norm = np.sqrt(np.vdot(K0, K0))
         a0c, W0c = a.copy(), W.copy()
         j = 0
         for step in range(steps + 1):
-            np.matmul(X, W.T, out=pre)
+            np.matmul(W, XT, out=pre)                      # W Xᵀ, (m, n)
             np.maximum(pre, 0.0, out=phi)
-            r = phi @ a
+            r = a @ phi                                    # r = f − y, (n,)
             r -= y
             if step in rec_set:
                 out["train_loss"][b, j] = 0.5 * np.mean(r * r)
                 if step == 0:
-                    out["kernel_distance"][b, j] = 1.0 - (K0 * K0).sum() / (K0_norm * K0_norm)
+                    out["kernel_distance"][b, j] = 1.0 - np.vdot(K0, K0) / (K0_norm * K0_norm)
                 else:
                     K = _gram_np(X, XXt, a, W, ea, ew)
-                    out["kernel_distance"][b, j] = 1.0 - (K0 * K).sum() / (K0_norm * np.sqrt((K * K).sum()))
+                    out["kernel_distance"][b, j] = 1.0 - np.vdot(K0, K) / (K0_norm * np.sqrt(np.vdot(K, K)))
                 delta = ew * a**2 - ea * (W**2).sum(-1)
                 out["delta_drift"][b, j] = np.abs(delta - delta0).max()
                 np.greater(pre, 0.0, out=mask)
@@ -499,10 +503,10 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
                 j += 1
             if step == steps:
                 break
-            ga = phi.T @ r                                 # Φᵀr, (m,)
-            np.greater(pre, 0.0, out=mask)
-            np.multiply(mask, r[:, None], out=phi)         # 1[XWᵀ > 0] ⊙ r, reusing Φ's buffer
-            np.matmul(phi.T, X, out=gW)                    # (m, d)
+            ga = phi @ r                                   # Φᵀr, (m,)
+            np.greater(pre, 0.0, out=pre)                  # 1[w_iᵀx_k > 0] in place
+            pre *= r                                       # ⊙ r
+            np.matmul(pre, X, out=gW)                      # Σ_k r_k 1[w_iᵀx_k > 0] x_k, (m, d)
             gW *= (cw * a)[:, None]
             W -= gW
             ga *= ca
