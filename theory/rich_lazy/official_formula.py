@@ -42,9 +42,8 @@ from theory.core import as_array
 __all__ = ["official_region", "official_trajectory"]
 
 
-def _official_unbalanced(t, a0, w0, beta_star):
+def _official_unbalanced(t, a0, w0, beta_star, delta):
     """Steps 1–4 above for one trajectory (δ ≠ 0); returns (a (T,), w (T, d))."""
-    delta = a0 * a0 - w0 @ w0
     s = np.sqrt(beta_star @ beta_star)
     wn0 = np.sqrt(w0 @ w0)
     phi0 = np.cosh(np.arctanh(wn0 / a0)) if delta > 0 else np.sinh(np.arctanh(a0 / wn0))
@@ -104,12 +103,14 @@ def _official_balanced(t, a0, w0, beta_star):
     return a, beta / a[:, None]
 
 
-def official_trajectory(t, a0, w0, beta_star) -> tuple[np.ndarray, np.ndarray]:
+def official_trajectory(t, a0, w0, beta_star, delta=None) -> tuple[np.ndarray, np.ndarray]:
     """(a(t), w(t)) of the official notebook's closed form (re-implemented; see the module text).
 
     ``t`` (T,) times ≥ 0 (for δ = 0, as in the notebook, t[0] must be 0: the constants are fixed
     at the first time), a₀ > 0 scalar, ``w0`` and ``beta_star`` (d,), unit rates, XᵀX = I.
-    Returns a (T,) and w (T, d). Outside the region of :func:`official_region` it agrees with
+    ``delta``: the imbalance a₀² − ‖w₀‖² the formula is given, as the notebook passes its nominal
+    δ; by default computed from a₀, w₀, and taken as 0 when |δ| ≤ 1e-12 (a₀² + ‖w₀‖²) (the
+    notebook's δ = 0 branch). Returns a (T,) and w (T, d). Outside the region of :func:`official_region` it agrees with
     the gradient flow; inside it does not (the book's finding).
     """
     t = as_array(t, "t", ndim=1)
@@ -125,11 +126,16 @@ def official_trajectory(t, a0, w0, beta_star) -> tuple[np.ndarray, np.ndarray]:
                          f"{beta_star.shape}")
     if not np.any(w0) or not np.any(beta_star):
         raise ValueError("w0 and beta_star must be non-zero")
-    if a0 * a0 == w0 @ w0:
+    if delta is None:
+        delta = a0 * a0 - w0 @ w0
+        if abs(delta) <= 1e-12 * (a0 * a0 + w0 @ w0):
+            delta = 0.0
+    delta = float(as_array(delta, "delta", ndim=0))
+    if delta == 0:
         if t[0] != 0:
             raise ValueError("at delta = 0 the official formula needs t[0] = 0")
         return _official_balanced(t, a0, w0, beta_star)
-    return _official_unbalanced(t, a0, w0, beta_star)
+    return _official_unbalanced(t, a0, w0, beta_star, delta)
 
 
 def official_region(a0, w0, beta_star) -> np.ndarray:
