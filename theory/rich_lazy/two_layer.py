@@ -296,7 +296,10 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
     y (B, n) one per run; or a0 (S, G, m), W0 (S, G, m, d) with X (S, n, d), y (S, n): S data sets
     (seeds), G runs on each (grid points), flattened data set first (run s·G + g). Every run is
     its own slice of one batched matrix product, so it trains bit for bit the same alone and in
-    any batch. X_test, y_test likewise. ``record``: the steps recorded (default 0 and ``steps``).
+    any batch. On the CPU in float64 the runs are trained one after another, each in place with
+    its (m, n) intermediates in cache (:func:`_descent_cpu`), and the kernel distance comes from
+    the NTK Gram identity of :func:`relu_ntk_gram` with K₀ kept; other devices and dtypes take
+    the batched torch path. X_test, y_test likewise. ``record``: the steps recorded (default 0 and ``steps``).
 
     Returns a :class:`theory.core.Result` over the flattened runs (``sweep`` labels it, if given):
     metrics (runs, T, ...) ``train_loss`` (½-MSE), ``test_loss`` (MSE on the test set, with test
