@@ -386,3 +386,30 @@ def mu_phi_figure(exact: Trajectory, gd: Trajectory, deltas, beta_star):
     ax1.set(xlabel="time t", ylabel=r"$\phi = \cos\angle(w, \beta_*)$", title=r"$\phi(t)$")
     ax1.legend(fontsize=8, ncol=2)
     return fig
+
+
+def official_region_figure(survey: dict):
+    """The official notebook's closed form (re-implemented) and ours against a tight ODE, per
+    random trajectory, in the (δ, z₀) plane, z₀ = (δ + 2ν₀)/D: the max abs error of each
+    (colour, log scale); the region δ < 0, z₀ > 1 shaded. ``survey`` from
+    :func:`theory.rich_lazy.official_formula.official_error_survey`."""
+    from matplotlib.colors import LogNorm
+
+    dl, z0 = np.asarray(survey["delta"]), np.asarray(survey["z0"])
+    errs = {"official formula": np.asarray(survey["official"]), "ours": np.asarray(survey["ours"])}
+    fig, axes = figure(1, 2, height=3.6)
+    norm = LogNorm(1e-13, 1e1)
+    lo, hi = min(dl.min(), -0.5) * 1.05, max(dl.max(), 0.5) * 1.05
+    for ax, (name, err) in zip(axes, errs.items()):
+        ax.fill_between([lo, 0.0], 1.0, max(z0.max(), 1.5) * 1.05, color=COLORS["red"], alpha=0.12,
+                        label=r"$\delta < 0,\ z_0 > 1$")
+        sc = ax.scatter(dl, z0, c=np.clip(err, 1e-13, 1e1), norm=norm, cmap="viridis", s=14)
+        ax.set(xlabel=r"$\delta$", ylabel=r"$z_0 = (\delta + 2\nu_0)/D$", xlim=(lo, hi),
+               title=f"{name}: max |error| vs ODE")
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.axhline(-1.0, color="k", lw=0.6, ls=":")
+        ax.axvline(0.0, color="k", lw=0.6)
+    axes[0].legend(loc="lower right", fontsize=8)
+    fig.colorbar(sc, ax=axes, shrink=0.85, label="max abs error over (a, w) and t")
+    return fig
