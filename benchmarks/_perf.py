@@ -28,15 +28,20 @@ import numpy as np
 
 
 def one_thread() -> None:
-    """One thread for torch, numpy's BLAS (through threadpoolctl when installed) and XLA.
+    """One core for everything in the process: torch, numpy's BLAS and XLA.
 
-    The environment variables only bind libraries not yet loaded; ``benchmarks/perf.py`` sets them
-    before any import. torch is set here whatever has happened before.
+    The process is pinned to one CPU (``os.sched_setaffinity``; XLA sizes its thread pool from
+    the CPUs it may run on), torch is set to one thread, and numpy's BLAS is limited through
+    threadpoolctl when installed (the environment variables, which ``benchmarks/perf.py`` sets
+    before any import, bind it otherwise). XLA's ``--xla_cpu_multi_thread_eigen=false`` is not
+    used: with it, jaxlib 0.10.2 deadlocks in a jitted loop of batched solves (the ridge
+    reference at n >= 512).
     """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
-                                       "intra_op_parallelism_threads=1")
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[0]})
     import torch
 
     torch.set_num_threads(1)

@@ -6,10 +6,14 @@ S_k = (x₁, y₁, …, x_{k−1}, y_{k−1}, x_k), all K context lengths at onc
 
 - dMMSE, the posterior mean under T_Pretrain = Uniform{w⁽¹⁾…w⁽ᴹ⁾} (Eq. 2):
   ŵ_k = Σ_i softmax_i(−(1/2σ²) Σ_{j<k} (y_j − w⁽ⁱ⁾ᵀx_j)²) w⁽ⁱ⁾, so ŵ₁ is the pool mean.
-  The log-weights are prefix sums over j of squared residuals; the softmax is a stable
-  log-sum-exp. Work is chunked over sequences so that pools of 2¹⁶ tasks fit in memory.
+  The log-weights come from the prefix statistics Σ y_j x_j and Σ x_j x_jᵀ of each sequence,
+  one matrix product against the pool for all k at once, then a softmax over the pool; chunked
+  over sequences so that pools of 2¹⁶ tasks fit in memory.
 - ridge, the posterior mean under T_True = N(0, τ² I_D) (Eq. 3):
-  ŵ_k = (Σ_{j<k} x_j x_jᵀ + (σ²/τ²) I)⁻¹ Σ_{j<k} y_j x_j, so ŵ₁ = 0.
+  ŵ_k = (Σ_{j<k} x_j x_jᵀ + (σ²/τ²) I)⁻¹ Σ_{j<k} y_j x_j, so ŵ₁ = 0, by recursive least
+  squares over k (rank-one updates of the inverse).
+
+Both compute in float64 whatever the input's dtype and return the input's dtype.
 
 ``dmmse_naive`` and ``ridge_naive`` are slow, independent references for tests: explicit
 likelihood products normalised in a Python loop, and Gaussian conditioning of (w, y) in its
@@ -63,51 +67,114 @@ def dmmse_posterior(xs, ys, pool, sigma2) -> torch.Tensor:
     return torch.softmax(_dmmse_logits(xs, ys, pool.to(xs.dtype), sigma2), dim=-1)
 
 
-def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements: int = 2**21):
+def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements: int = 2**18):
     """dMMSE predictions (n, K) (Eq. 2); with ``return_w`` also the estimates ŵ_k (n, K, D).
 
-    Computed in chunks of sequences holding at most ``max_elements`` log-weights each, with
-    one working array per chunk updated in place (residuals, their prefix sums, the shifted
-    exponentials): ŵ_{k+1} = Σ_i e^{ℓ_i − max ℓ} w⁽ⁱ⁾ / Σ_i e^{ℓ_i − max ℓ}.
+    The log-weight of task i given the first k pairs needs only the prefix statistics
+    S_k = Σ_{j≤k} y_j x_j and C_k = Σ_{j≤k} x_j x_jᵀ of the sequence:
+    −(1/2σ²) Σ_{j≤k} (y_j − w⁽ⁱ⁾ᵀx_j)² = (1/σ²) w⁽ⁱ⁾ᵀS_k − (1/2σ²) w⁽ⁱ⁾ᵀC_k w⁽ⁱ⁾ + (a term
+    that does not depend on i and cancels in the softmax). So the log-weights of every
+    (sequence, k) against the whole pool are one matrix product of the features
+    (S_k, the upper triangle of C_k) (D + D(D+1)/2 wide) with the pool's (w/σ², −w_a w_b/2σ²
+    with the off-diagonal doubled), followed by a softmax over the pool and a product with the
+    pool: ŵ_{k+1} = Σ_i softmax_i w⁽ⁱ⁾. Computed in float64 (whatever the input's dtype) in
+    blocks of 4096 sequences, the log-weights in chunks of at most ``max_elements`` (to stay in
+    cache); returned in the input's dtype.
     """
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     max_elements = check_scalar(max_elements, "max_elements", kind="int", min=1)
     n, K, D = xs.shape
-    pool = pool.to(device=xs.device, dtype=xs.dtype)
-    w_hat = torch.empty(n, K, D, dtype=xs.dtype, device=xs.device)
+    f64 = dict(dtype=torch.float64, device=xs.device)
+    pool = pool.to(**f64)
+    iu = torch.triu_indices(D, D, device=xs.device)                    # the upper triangle
+    off = torch.where(iu[0] == iu[1], 1.0, 2.0).to(**f64)
+    psi = torch.cat([pool / sigma2, pool[:, iu[0]] * pool[:, iu[1]] * (off * (-0.5 / sigma2))],
+                    dim=1).T.contiguous()                              # (D + D(D+1)/2, M)
+    rows = max(1, max_elements // pool.shape[0])
+    return _blocked(xs, ys, return_w, lambda x, y: _dmmse_block(x, y, pool, psi, rows))
+
+
+_BLOCK = 4096   # sequences per block: the evaluators' float64 work arrays stay a few MB
+
+
+def _blocked(xs, ys, return_w, kernel):
+    """Apply ``kernel(xs_block, ys_block) -> ŵ (b, K, D) float64`` over blocks of sequences;
+    return the predictions x_kᵀŵ_k (n, K) (and ŵ) in the input's dtype."""
+    n, K, D = xs.shape
+    pred = torch.empty(n, K, dtype=xs.dtype, device=xs.device)
+    w_all = torch.empty(n, K, D, dtype=xs.dtype, device=xs.device) if return_w else None
+    for s in range(0, n, _BLOCK):
+        xb, yb = xs[s:s + _BLOCK], ys[s:s + _BLOCK]
+        w_hat = kernel(xb, yb)
+        pred[s:s + _BLOCK] = (w_hat * xb.to(torch.float64)).sum(-1)
+        if return_w:
+            w_all[s:s + _BLOCK] = w_hat
+    return (pred, w_all) if return_w else pred
+
+
+def _dmmse_block(xs, ys, pool, psi, rows):
+    """ŵ_k (b, K, D) in float64 for one block of sequences (see :func:`dmmse_predict`)."""
+    n, K, D = xs.shape
+    f64 = dict(dtype=torch.float64, device=xs.device)
+    w_hat = torch.empty(n, K, D, **f64)
     w_hat[:, 0] = pool.mean(0)
-    if K > 1:
-        chunk = max(1, max_elements // ((K - 1) * pool.shape[0]))
-        for s in range(0, n, chunk):
-            a = xs[s:s + chunk, :-1] @ pool.T                    # (b, K−1, M)
-            a.sub_(ys[s:s + chunk, :-1, None]).square_()
-            a.cumsum_(dim=1).mul_(-0.5 / sigma2)                 # log-weights given j ≤ k
-            a.sub_(a.amax(dim=-1, keepdim=True)).exp_()
-            w_hat[s:s + chunk, 1:] = (a @ pool) / a.sum(dim=-1, keepdim=True)
-    pred = (w_hat * xs).sum(-1)
-    return (pred, w_hat) if return_w else pred
+    if K == 1:
+        return w_hat
+    x = xs[:, :-1].to(**f64)
+    feats = torch.empty(n, K - 1, psi.shape[0], **f64)
+    torch.mul(x, ys[:, :-1, None].to(**f64), out=feats[..., :D])
+    col = D
+    for a in range(D):                                                 # x_a x_b for b >= a
+        torch.mul(x[..., a:a + 1], x[..., a:], out=feats[..., col:col + D - a])
+        col += D - a
+    feats = feats.cumsum_(dim=1).view(n * (K - 1), -1)
+    res = torch.empty(n * (K - 1), D, **f64)
+    logits = torch.empty(min(rows, n * (K - 1)), pool.shape[0], **f64)
+    for s in range(0, n * (K - 1), rows):
+        e = min(s + rows, n * (K - 1))
+        lg = logits[:e - s]
+        torch.mm(feats[s:e], psi, out=lg)
+        torch.softmax(lg, dim=-1, out=lg)
+        torch.mm(lg, pool, out=res[s:e])
+    w_hat[:, 1:] = res.view(n, K - 1, D)
+    return w_hat
 
 
 def ridge_predict(xs, ys, sigma2, *, task_scale: float = 1.0, return_w: bool = False):
     """Ridge predictions (n, K) with λ = σ²/τ² (Eq. 3); with ``return_w`` also ŵ_k (n, K, D).
 
-    All prefixes at once: prefix sums of x_j x_jᵀ and y_j x_j, then one batched Cholesky solve.
+    All sequences at once, one context length after another, by recursive least squares (the
+    Sherman–Morrison update of the inverse): with P_1 = I/λ and ŵ_1 = 0,
+    g = P_k x_k / (1 + x_kᵀP_k x_k), ŵ_{k+1} = ŵ_k + g (y_k − x_kᵀŵ_k),
+    P_{k+1} = P_k − g (P_k x_k)ᵀ, so that P_k = (Σ_{j<k} x_j x_jᵀ + λI)⁻¹ and ŵ_k is the ridge
+    solution of Eq. 3 on the first k − 1 pairs: O(K·D²) per sequence instead of O(K·D³).
+    The recursion runs in float64 whatever the input's dtype (it is a small part of the work),
+    and the result is returned in the input's dtype.
     """
     _check_xy(xs, ys)
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     lam = sigma2 / check_scalar(task_scale, "task_scale", min=0.0, include_min=False) ** 2
-    D = xs.shape[2]
-    outer = torch.cumsum(xs[..., :, None] * xs[..., None, :], dim=1)        # (n, K, D, D)
-    xy = torch.cumsum(xs * ys[..., None], dim=1)                             # (n, K, D)
-    A = torch.zeros_like(outer)
-    b = torch.zeros_like(xy)
-    A[:, 1:], b[:, 1:] = outer[:, :-1], xy[:, :-1]
-    A = A + lam * torch.eye(D, dtype=xs.dtype, device=xs.device)
-    w_hat = torch.cholesky_solve(b[..., None], torch.linalg.cholesky(A))[..., 0]
-    pred = (w_hat * xs).sum(-1)
-    return (pred, w_hat) if return_w else pred
+    return _blocked(xs, ys, return_w, lambda x, y: _ridge_block(x, y, lam))
+
+
+def _ridge_block(xs, ys, lam):
+    """ŵ_k (b, K, D) in float64 for one block of sequences (see :func:`ridge_predict`)."""
+    n, K, D = xs.shape
+    xk = xs.transpose(0, 1).to(torch.float64, memory_format=torch.contiguous_format)  # (K, n, D)
+    yk = ys.T.to(torch.float64, memory_format=torch.contiguous_format)                 # (K, n)
+    P = torch.eye(D, dtype=torch.float64, device=xs.device).div_(lam).repeat(n, 1, 1)
+    w_hat = torch.zeros(K, n, D, dtype=torch.float64, device=xs.device)
+    for k in range(K - 1):
+        x = xk[k]
+        Px = torch.bmm(P, x[:, :, None])[..., 0]                   # (n, D)
+        g = Px / (1.0 + (x * Px).sum(-1, keepdim=True))
+        err = yk[k] - (x * w_hat[k]).sum(-1)
+        torch.addcmul(w_hat[k], g, err[:, None], out=w_hat[k + 1])
+        if k < K - 2:
+            P.addcmul_(g[:, :, None], Px[:, None, :], value=-1.0)
+    return w_hat.transpose(0, 1)
 
 
 def dmmse_naive(xs, ys, pool, sigma2) -> torch.Tensor:
