@@ -129,7 +129,9 @@ def _linear(x, w, b=None):
     """x (G, N, i) @ w (G, i, o) (+ b (G, o)) as one batched matmul over the models."""
     if b is None:
         return torch.bmm(x, w)
-    return torch.baddbmm(b[:, None, :], x, w)
+    # the bias added after the product: torch's CPU baddbmm first copies the broadcast bias
+    # into the output, which costs more than the add (≈ 0.4 ms of 1.2 at 4096 × 64 × 192)
+    return torch.bmm(x, w).add_(b[:, None, :])
 
 
 def _layer_norm(x, w, b):
