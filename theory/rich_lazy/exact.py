@@ -251,7 +251,11 @@ def _whitened_kernel(t, a0, w0, beta_star, eta_a, eta_w, loss_offset, batch) -> 
     d = w0.shape[-1]
     T = t.shape[0]
     B = math.prod(batch)
-    flat = lambda x, tail=(): np.broadcast_to(x, batch + tail).reshape((B,) + tail)  # noqa: E731
+    def flat(x, tail=()):
+        if x.shape == batch + tail:                 # already the batch's shape: no broadcast
+            return x.reshape((B,) + tail)
+        return np.broadcast_to(x, batch + tail).reshape((B,) + tail)
+
     a0f, w0f, bsf = flat(a0), flat(w0, (d,)), flat(beta_star, (d,))
     ea, ew = flat(eta_a), flat(eta_w)
     # per-trajectory coefficients (B,)
@@ -288,7 +292,8 @@ def _whitened_kernel(t, a0, w0, beta_star, eta_a, eta_w, loss_offset, batch) -> 
     beta = np.empty((B, T, d))
     loss = np.empty((B, T))
     off = flat(loss_offset)
-    idx = np.flatnonzero(fast)
+    all_fast = bool(fast.all())
+    idx = np.arange(B) if all_fast else np.flatnonzero(fast)
     if idx.size:
         # coefficients of the fast rows, in the chunk loop's terms
         k_D = -(D * rate)[idx]                                 # −Dτ = k_D t
@@ -307,7 +312,6 @@ def _whitened_kernel(t, a0, w0, beta_star, eta_a, eta_w, loss_offset, batch) -> 
         e_f, wp_f, s_f, rho2_f, off_f = e[idx], w_perp0[idx], s[idx], rho2[idx], off[idx]
         any_perp = bool(np.any(rho2_f > 0))
         step = max(1, _CHUNK_POINTS // max(T, 1))
-        all_fast = idx.size == B
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
             for lo in range(0, idx.size, step):
                 sl = slice(lo, min(lo + step, idx.size))
@@ -372,7 +376,7 @@ def _whitened_kernel(t, a0, w0, beta_star, eta_a, eta_w, loss_offset, batch) -> 
                 np.add(pr, col(off_f), out=loss[rows] if all_fast else pr)
                 if not all_fast:
                     loss[rows] = pr
-    rest = np.flatnonzero(~fast)
+    rest = np.flatnonzero(~fast) if not all_fast else idx[:0]
     if rest.size:
         g = _whitened_general(t, a0f[rest], w0f[rest], bsf[rest], ea[rest], ew[rest], off[rest])
         a[rest], w[rest], beta[rest], loss[rest] = g.a, g.w, g.beta, g.loss

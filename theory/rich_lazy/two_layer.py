@@ -459,6 +459,7 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
     phi = np.empty((m, n))
     mask = np.empty((m, n), dtype=bool)
     gW = np.empty((m, d))
+    t_pre, t_phi, t_gW = torch.from_numpy(pre), torch.from_numpy(phi), torch.from_numpy(gW)
     gram_cache = {}
     a_end, W_end = np.empty((B, m)), np.empty((B, m, d))
     bar = _progress_students(B, progress)
@@ -469,6 +470,9 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
             gram_cache[data[b]] = (X @ X.T, np.ascontiguousarray(X.T))
         XXt, XT = gram_cache[data[b]]
         a, W = a_init[b].copy(), W_init[b].copy()
+        # the two GEMMs of a step through torch's BLAS (MKL: ≈ 1.4× numpy's OpenBLAS at these
+        # narrow shapes), on tensors that share memory with the numpy arrays updated in place
+        tW, tXT, tX = torch.from_numpy(W), torch.from_numpy(XT), torch.from_numpy(X)
         ea, ew = float(eta_a[b]), float(eta_w[b])
         ca, cw = float(lr[b]) * ea / n, float(lr[b]) * ew / n
         delta0 = ew * a**2 - ea * (W**2).sum(-1)
@@ -479,8 +483,8 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
         a0c, W0c = a.copy(), W.copy()
         j = 0
         for step in range(steps + 1):
-            np.matmul(W, XT, out=pre)                      # W Xᵀ, (m, n)
-            np.maximum(pre, 0.0, out=phi)
+            torch.mm(tW, tXT, out=t_pre)                   # W Xᵀ, (m, n)
+            torch.clamp_min(t_pre, 0.0, out=t_phi)         # φ = relu(W Xᵀ)
             r = a @ phi                                    # r = f − y, (n,)
             r -= y
             if step in rec_set:
@@ -507,9 +511,9 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
             if step == steps:
                 break
             ga = phi @ r                                   # Φᵀr, (m,)
-            np.greater(pre, 0.0, out=pre)                  # 1[w_iᵀx_k > 0] in place
-            pre *= r                                       # ⊙ r
-            np.matmul(pre, X, out=gW)                      # Σ_k r_k 1[w_iᵀx_k > 0] x_k, (m, d)
+            torch.gt(t_pre, 0.0, out=t_pre)                # 1[w_iᵀx_k > 0] in place (torch's
+            t_pre.mul_(torch.from_numpy(r))                # compare and multiply: ≈ 0.6× numpy's)
+            torch.mm(t_pre, tX, out=t_gW)                  # Σ_k r_k 1[w_iᵀx_k > 0] x_k, (m, d)
             gW *= (cw * a)[:, None]
             W -= gW
             ga *= ca
