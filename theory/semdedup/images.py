@@ -144,11 +144,15 @@ class DigitEncoder:
     n_train: int
 
     def embed(self, images) -> np.ndarray:
-        """The L2-normalised penultimate layer e(x) = z/‖z‖: float32 (n, dim) unit rows."""
-        x = torch.from_numpy(_as_images(images) / PIXEL_MAX)
-        P = {k: torch.from_numpy(v) for k, v in self.params.items()}
+        """The L2-normalised penultimate layer e(x) = z/‖z‖: float32 (n, dim) unit rows.
+
+        The float32 weights are applied in float64 and the result rounded to float32 once, so an
+        image's embedding does not depend on the batch it is embedded in (float32 matmuls take
+        other kernels, and other roundings, for 5 rows than for 500 on some CPUs)."""
+        x = torch.from_numpy(_as_images(images) / PIXEL_MAX).double()
+        P = {k: torch.from_numpy(v).double() for k, v in self.params.items()}
         with torch.no_grad():
-            z = _forward(P, x)[0][0].double()
+            z = _forward(P, x)[0][0]
         norm = z.norm(dim=1, keepdim=True)
         if torch.any(norm == 0):
             raise ValueError("an image has a zero embedding (every tanh unit exactly 0)")
