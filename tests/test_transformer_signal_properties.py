@@ -55,6 +55,23 @@ def test_map_keeps_rho_in_the_gram_range(alpha_A, alpha_M, sigma_w, sigma_A, n, 
     assert np.all(tr.rho >= lo - 1e-12) and np.all(tr.rho <= 1 + 1e-12)
 
 
+def _near_singular(alpha_A, sigma_A, u):
+    """Near the one point where the scaled-residual block map is undefined: α_A = 1 (no skip
+    path), σ_A = 0 (uniform attention) and ρ = −1/(n−1) (tokens that sum to zero)."""
+    return alpha_A > 1 - 1e-9 and sigma_A < 1e-3 and u < 1e-6
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_block_map_refuses_its_singular_point(n):
+    # uniform attention over tokens that sum to zero gives zero, and nothing skips it
+    with pytest.raises(ValueError, match="vanishes"):
+        block_map(1.0, -1.0 / (n - 1), alpha_A=1.0, alpha_M=0.5, sigma_w=1.0, sigma_A=0.0, n=n,
+                  samples=200, **B)
+    out = block_map(1.0, -1.0 / (n - 1), alpha_A=0.9, alpha_M=0.5, sigma_w=1.0, sigma_A=0.0,
+                    n=n, samples=200, **B)                  # a skip path: defined and finite
+    assert out.q > 0 and np.isfinite(out.p)
+
+
 @FAST
 @given(alpha_A=alphas, alpha_M=alphas, sigma_w=sigma_ws, sigma_A=sigma_As, n=st.integers(2, 10),
        u=unit)
@@ -62,8 +79,12 @@ def test_one_block_keeps_the_intermediate_state_in_range_too(alpha_A, alpha_M, s
                                                               n, u):
     lo = -1.0 / (n - 1)
     rho = lo + u * (1.0 - lo)
-    out = block_map(1.0, rho, alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w, sigma_A=sigma_A,
-                    n=n, samples=200, **B)
+    try:
+        out = block_map(1.0, rho, alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w,
+                        sigma_A=sigma_A, n=n, samples=200, **B)
+    except ValueError as exc:   # only at the map's singular point (see the test below)
+        assert "vanishes" in str(exc) and _near_singular(alpha_A, sigma_A, u)
+        return
     for q, p in ((out.q_mid, out.p_mid), (out.q, out.p)):
         assert q > 0 and lo - 1e-12 <= p / q <= 1 + 1e-12
 

@@ -374,6 +374,12 @@ def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: s
     qA, pA = rho + (1 - rho) * a2, rho + (1 - rho) * a11
     qY = sA2 * q + aA**2 * qA
     pY = sA2 * p + aA**2 * pA
+    if np.any(qY <= 1e-12 * q):
+        raise ValueError(
+            "the state after the attention sub-block vanishes (q_Y = 0): tokens at "
+            "rho = -1/(n-1) averaged by uniform attention (sigma_A = 0) cancel, and with "
+            "alpha_A = 1 under the scaled residual no skip path is left; the LayerNorm before "
+            "the MLP is undefined there")
     V, K = mlp_kernel(np.clip(pY / qY, -1.0, 1.0), sigma_w, activation)
     return BlockOutput(q=sM2 * qY + aM**2 * V, p=sM2 * pY + aM**2 * K, q_mid=qY, p_mid=pY)
 
