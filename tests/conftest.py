@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+from hypothesis import settings
+
+# Property tests draw the same examples on every run ("ci", the default), so that `make test`
+# passes or fails the same way on every clean checkout; HYPOTHESIS_PROFILE=explore draws new
+# ones each run (and keeps failures in .hypothesis/) to look for counterexamples.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="module", autouse=True)
