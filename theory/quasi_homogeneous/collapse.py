@@ -111,7 +111,7 @@ class CollapseSetup:
     lr: float = 0.3
     momentum: float = 0.0
     n_records: int = 16
-    dtype: str = "float32"
+    dtype: str = "float64"
     step_rule: str = "arc"
 
     def __post_init__(self):
