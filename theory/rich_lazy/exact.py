@@ -376,7 +376,7 @@ def _whitened_kernel(t, a0, w0, beta_star, eta_a, eta_w, loss_offset, batch) -> 
                 np.add(pr, col(off_f), out=loss[rows] if all_fast else pr)
                 if not all_fast:
                     loss[rows] = pr
-    rest = np.flatnonzero(~fast) if not all_fast else idx[:0]
+    rest = np.flatnonzero(~fast)
     if rest.size:
         g = _whitened_general(t, a0f[rest], w0f[rest], bsf[rest], ea[rest], ew[rest], off[rest])
         a[rest], w[rest], beta[rest], loss[rest] = g.a, g.w, g.beta, g.loss
