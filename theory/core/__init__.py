@@ -46,9 +46,14 @@ __all__ = [
     "setup_notebook",
 ]
 
-from theory.core._validate import as_array, check_scalar, non_negative, positive, positive_int  # noqa: E402
+from theory.core._validate import (DivergenceError, array_bytes, as_array, check_bool,  # noqa: E402
+                                   check_choice, check_finite_state, check_memory, check_scalar,
+                                   check_seed, check_seeds, memory_limit, non_negative, positive,
+                                   positive_int, probability)
 
-__all__ += ["as_array", "check_scalar", "non_negative", "positive", "positive_int"]
+__all__ += ["DivergenceError", "array_bytes", "as_array", "check_bool", "check_choice",
+            "check_finite_state", "check_memory", "check_scalar", "check_seed", "check_seeds",
+            "memory_limit", "non_negative", "positive", "positive_int", "probability"]
 
 from theory.core._ledger import ClaimFailed, Identity, Ledger, Record, identity_holds, read_records  # noqa: E402
 

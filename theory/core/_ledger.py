@@ -102,8 +102,9 @@ def _finite_array(value, name: str) -> np.ndarray:
                         f"{type(value).__name__}") from None
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
-    if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must not be NaN")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf): a claim measured or compared "
+                         f"against a non-finite value cannot hold")
     return arr
 
 
@@ -113,8 +114,8 @@ def _tolerance(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     value = float(value)
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
     return value
 
 

@@ -23,6 +23,9 @@ import numbers
 import numpy as np
 import torch
 
+from theory.core._device import resolve_device
+from theory.core._validate import check_seed, check_seeds
+
 __all__ = ["config_seed", "counter_normal", "counter_uniform", "counter_words", "torch_generator"]
 
 _M32 = 0xFFFFFFFF
@@ -83,12 +86,9 @@ def config_seed(*keys) -> int:
 
 def torch_generator(seed, device=None) -> torch.Generator:
     """A ``torch.Generator`` on ``device`` (default CPU) seeded with the int ``seed``."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    gen = torch.Generator(device=torch.device(device) if device is not None else "cpu")
-    gen.manual_seed(int(seed) % 2**63)
+    seed = check_seed(seed, "seed")
+    gen = torch.Generator(device=resolve_device(device) if device is not None else "cpu")
+    gen.manual_seed(seed)
     return gen
 
 
@@ -108,16 +108,17 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
 
 
 def _as_seeds(seeds, device) -> torch.Tensor:
+    device = resolve_device(device) if device is not None else None
     if isinstance(seeds, torch.Tensor):
         if seeds.dtype.is_floating_point or seeds.dtype == torch.bool or seeds.ndim != 1:
             raise TypeError("seeds must be a 1-D integer tensor or array (one seed per configuration)")
+        if seeds.numel() and int(seeds.min()) < 0:
+            raise ValueError("seeds must be >= 0")
         return seeds.to(device=device, dtype=torch.int64)
-    arr = np.asarray(seeds)
-    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+    if np.ndim(seeds) != 1 and not isinstance(seeds, (str, bytes)) and seeds is not None:
         raise TypeError(f"seeds must be a 1-D array of ints (one per configuration), got "
-                        f"dtype {arr.dtype} and shape {arr.shape}")
-    return torch.as_tensor((arr.astype(np.uint64) & np.uint64(2**63 - 1)).astype(np.int64),
-                           device=device)
+                        f"shape {np.shape(seeds)}")
+    return torch.as_tensor(check_seeds(seeds, "seeds", nonempty=False), device=device)
 
 
 def counter_words(seeds, step, shape=(), stream: int = 0, *, device=None) -> torch.Tensor:
@@ -159,6 +160,8 @@ def counter_uniform(seeds, step, shape=(), stream: int = 0, *, device=None) -> t
 
 def counter_normal(seeds, step, shape=(), stream: int = 0, *, device=None) -> torch.Tensor:
     """Standard normal float64 numbers: Box–Muller on two counter streams (2·stream, 2·stream+1)."""
+    if isinstance(stream, bool) or not isinstance(stream, numbers.Integral) or stream < 0:
+        raise ValueError(f"stream must be a non-negative int, got {stream!r}")
     u1 = (counter_words(seeds, step, shape, 2 * stream, device=device).double() + 0.5) / 2.0**32
     u2 = counter_words(seeds, step, shape, 2 * stream + 1, device=device).double() / 2.0**32
     return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)

@@ -179,17 +179,6 @@ class Trajectory:
     eta_w: np.ndarray
 
 
-def _quick_array(x, name, *, ndim=None, min_ndim=0):
-    """:func:`theory.core.as_array` with a fast path for finite Python floats and float64 arrays
-    of the right rank; anything else (or a failing check) goes to ``as_array`` and its messages."""
-    if type(x) is float and ndim in (None, 0) and min_ndim == 0 and math.isfinite(x):
-        return np.asarray(x)
-    if (type(x) is np.ndarray and x.dtype == np.float64 and (ndim is None or x.ndim == ndim)
-            and x.ndim >= min_ndim and np.isfinite(x).all()):
-        return x
-    return as_array(x, name, ndim=ndim, min_ndim=min_ndim)
-
-
 def whitened_solution(t, a0, w0, beta_star, eta_a=1.0, eta_w=1.0, *, loss_offset=0.0) -> Trajectory:
     """Closed-form gradient-flow trajectory for whitened inputs, XᵀX = I (paper, Sec. 3 and App. A).
 
@@ -203,19 +192,19 @@ def whitened_solution(t, a0, w0, beta_star, eta_a=1.0, eta_w=1.0, *, loss_offset
 
     Returns a :class:`Trajectory`; the loss is ½‖β − β*‖² + loss_offset.
     """
-    t = _quick_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1)
     if (t < 0).any():
         raise ValueError("t must be >= 0")
-    a0 = _quick_array(a0, "a0")
-    w0 = _quick_array(w0, "w0", min_ndim=1)
-    beta_star = _quick_array(beta_star, "beta_star", min_ndim=1)
+    a0 = as_array(a0, "a0")
+    w0 = as_array(w0, "w0", min_ndim=1)
+    beta_star = as_array(beta_star, "beta_star", min_ndim=1)
     eta_a_in, eta_w_in = eta_a, eta_w
-    eta_a, eta_w = _quick_array(eta_a, "eta_a"), _quick_array(eta_w, "eta_w")
+    eta_a, eta_w = as_array(eta_a, "eta_a"), as_array(eta_w, "eta_w")
     if (eta_a <= 0).any():
         positive(eta_a_in, "eta_a")
     if (eta_w <= 0).any():
         positive(eta_w_in, "eta_w")
-    loss_offset = _quick_array(loss_offset, "loss_offset")
+    loss_offset = as_array(loss_offset, "loss_offset")
     if w0.shape[-1] != beta_star.shape[-1]:
         raise ValueError(f"w0 and beta_star must have the same last dimension d, got "
                          f"{w0.shape[-1]} and {beta_star.shape[-1]}")
