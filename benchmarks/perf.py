@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _perf import machine_rates, one_thread, rates_table, table  # noqa: E402
 
-TOPICS = ["single_neuron", "two_layer", "icl_model", "icl_evaluators"]
+TOPICS = ["single_neuron", "two_layer", "icl_model", "icl_evaluators", "sweep_runner"]
 
 
 def main(argv=None) -> int:
