@@ -54,7 +54,7 @@ def outputs():
 LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3", "version": "3.11"}
 
 
-def test_key_changes_with_package_pins_and_scale_only(project, monkeypatch):
+def test_key_changes_with_package_pins_results_and_scale_only(project, monkeypatch):
     key = build_key(project)
     assert key.endswith("-laptop") and key == build_key(project)
     (project / "book" / "notes.md").write_text("not part of the key")
@@ -66,6 +66,10 @@ def test_key_changes_with_package_pins_and_scale_only(project, monkeypatch):
     (project / "requirements.txt").write_text("numpy==2.4.7\n")
     assert build_key(project) != changed and key_parts(project)["pins"] != ""
     changed = build_key(project)
+    (project / "results" / "exp").mkdir(parents=True)
+    (project / "results" / "exp" / "summary.json").write_text("{}")   # a stored sweep result
+    assert build_key(project) != changed
+    changed = build_key(project)
     monkeypatch.setenv("THEORY_SCALE", "paper")
     assert build_key(project).endswith("-paper")
     assert build_key(project).split("-")[0] == changed.split("-")[0]
@@ -75,7 +79,7 @@ def test_key_changes_with_package_pins_and_scale_only(project, monkeypatch):
 
 def test_key_does_not_depend_on_the_commit():
     assert "commit" not in key_parts()
-    assert set(key_parts()) == {"theory", "pins", "scale"}
+    assert set(key_parts()) == {"theory", "pins", "results", "scale"}
 
 
 def test_executed_notebook_hashes_as_its_source():

@@ -8,7 +8,8 @@ a notebook by a hash of its code cells (source and metadata) and its kernelspec,
 then finds every notebook in the cache and executes none.
 
 What else shapes the outputs is in the *build key* (:func:`build_key`): the package's Python files,
-the pins (``requirements.txt``, ``pyproject.toml``) and the scale (``THEORY_SCALE``); the commit is
+the pins (``requirements.txt``, ``pyproject.toml``), the stored sweep results under ``results/``
+that notebooks plot, and the scale (``THEORY_SCALE``); the commit is
 not part of it. ``python -m theory.core._cache prepare _build`` (run by ``make`` before nbval and
 before the book build) removes the build folder, cache and ledger with it, when the key differs
 from the one it was built under. Every ledger record carries the key (:class:`theory.core.Record`).
@@ -36,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN_FILES = ("requirements.txt", "pyproject.toml")
+RESULTS_DIR = "results"  # the stored paper-scale sweep results (theory.core._runner), keyed too
 KEY_FILE = ".key"
 WIDGET_MIMETYPES = ("application/vnd.jupyter.widget-view+json",
                     "application/vnd.jupyter.widget-state+json")
@@ -64,19 +66,22 @@ def key_parts(root: str | os.PathLike | None = None) -> dict[str, str]:
     if not (root / "theory").is_dir():
         raise ValueError(f"root must be the project folder (holding theory/), got {root}")
     package = sorted(p for p in (root / "theory").rglob("*.py") if "__pycache__" not in p.parts)
+    results = root / RESULTS_DIR
+    stored = sorted(p for p in results.rglob("*") if p.is_file()) if results.is_dir() else []
     return {"theory": _digest(package, root), "pins": _digest([root / f for f in PIN_FILES], root),
-            "scale": get_scale()}
+            "results": _digest(stored, root), "scale": get_scale()}
 
 
 def build_key(root: str | os.PathLike | None = None) -> str:
     """The key of everything but the notebook that shapes a notebook's outputs.
 
     ``<16 hex digits>-<scale>``: the hex digits are a SHA-256 over the package's Python files,
-    ``requirements.txt`` and ``pyproject.toml`` (:func:`key_parts`); the scale is
+    ``requirements.txt``, ``pyproject.toml`` and the stored sweep results the notebooks read
+    (``results/``, :func:`theory.core.run_sweep`) (:func:`key_parts`); the scale is
     ``THEORY_SCALE``. The notebook itself is keyed by jupyter-cache's own hash of its code cells.
     """
     parts = key_parts(root)
-    digest = hashlib.sha256(f"{parts['theory']} {parts['pins']}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{parts['theory']} {parts['pins']} {parts['results']}".encode()).hexdigest()[:16]
     return f"{digest}-{parts['scale']}"
 
 
