@@ -59,10 +59,11 @@ from theory.core._ledger import ClaimFailed, Identity, Ledger, Record, identity_
 
 __all__ += ["ClaimFailed", "Identity", "Ledger", "Record", "identity_holds", "read_records"]
 
-from theory.core._runner import (Experiment, open_result, run_sweep, save_result,  # noqa: E402
-                                 slurm_cluster, store_entries)
+from theory.core._runner import (Experiment, open_result, result_path, results_dir,  # noqa: E402
+                                 run_sweep, save_result, slurm_cluster, store_entries)
 
-__all__ += ["Experiment", "open_result", "run_sweep", "save_result", "slurm_cluster", "store_entries"]
+__all__ += ["Experiment", "open_result", "result_path", "results_dir", "run_sweep", "save_result",
+            "slurm_cluster", "store_entries"]
 
 from theory.core._explorer import EXPLORERS, Explorer, explorer  # noqa: E402
 

@@ -47,7 +47,8 @@ import numpy as np
 from theory.core._scale import get_scale
 from theory.core._sweep import Sweep
 
-__all__ = ["Experiment", "open_result", "run_sweep", "save_result", "slurm_cluster", "store_entries"]
+__all__ = ["Experiment", "open_result", "result_path", "results_dir", "run_sweep", "save_result",
+           "slurm_cluster", "store_entries"]
 
 EXECUTORS = ("serial", "batched", "dask")
 _FORMAT = 1  # bump when the entry layout changes: old entries then no longer match
@@ -442,6 +443,26 @@ def save_result(ds, path) -> Path:
         shutil.rmtree(path)
     os.replace(tmp, path)
     return path
+
+
+def results_dir() -> Path:
+    """Where stored sweep results live: ``THEORY_RESULTS``, else ``results/`` in the project
+    (next to the book, outside ``theory/``; the book's build key covers it)."""
+    raw = os.environ.get("THEORY_RESULTS", "").strip()
+    if raw:
+        return Path(raw)
+    from theory.core._cache import RESULTS_DIR, ROOT
+
+    return ROOT / RESULTS_DIR
+
+
+def result_path(name: str, scale: str) -> Path:
+    """The assembled result of experiment ``name`` at ``scale``: ``results/<name>-<scale>.zarr``."""
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"name must be an experiment name without '/', got {name!r}")
+    if not isinstance(scale, str) or not scale:
+        raise ValueError(f"scale must be a non-empty str, got {scale!r}")
+    return results_dir() / f"{name}-{scale}.zarr"
 
 
 def open_result(path):

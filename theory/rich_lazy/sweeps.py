@@ -1,0 +1,167 @@
+"""The chapter's paper-scale sweeps through the shared runner (:func:`theory.core.run_sweep`).
+
+Fig. 1b (Kunin et al. 2024, App. D.1): the kernel distance and test error of two-layer ReLU
+students over a (τ, δ) grid and seeds. One point of the sweep is one student (seed, τ, δ):
+its teacher, data and neuron directions come from the seed, its scales from (τ, δ)
+(:func:`~theory.rich_lazy.two_layer.relu_student_init`), its learning rate lr_scale/τ², so a
+point trains bit for bit the same alone, in a batch of students or on any Dask worker. The batch
+form trains the students that share a seed in one :func:`~theory.rich_lazy.two_layer.relu_descent`.
+
+    exp = fig1b_experiment("paper")                 # the paper's sizes
+    ds = run_sweep(exp, fig1b_sweep("paper"), store="results/store", executor="dask")
+    pd = phase_diagram_from_dataset(ds, exp)        # what the page's figure code draws
+
+The paper's grid (``scale="paper"``): 17 × 17 (τ, δ) × 16 seeds, m = 50, d = 100, n = 1000,
+10⁵ steps; the laptop grid is the page's (7 × 7 × 2, d = 20, n = 100, 4000 steps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.core import Experiment, Result, Sweep, check_choice, check_scalar, check_seeds
+from theory.rich_lazy.two_layer import PhaseDiagram, relu_descent, relu_student_init, teacher_student
+
+__all__ = ["FIG1B_SIZES", "fig1b_batch", "fig1b_experiment", "fig1b_point", "fig1b_records",
+           "fig1b_sweep", "main", "phase_diagram_from_dataset"]
+
+FIG1B_SIZES = {
+    "laptop": dict(n_tau=7, n_seed=2, d=20, n=100, steps=4000, m=50, n_test=1000),
+    "paper": dict(n_tau=17, n_seed=16, d=100, n=1000, steps=100_000, m=50, n_test=1000),
+}
+"""The Fig. 1b sizes per scale (the paper's App. D.1 for ``paper``; the page's for ``laptop``)."""
+
+METRICS = ("kernel_distance", "test_loss", "train_loss", "delta_drift", "hamming_distance",
+           "param_distance", "relative_param_distance")
+
+
+def fig1b_records(steps: int, n_records: int = 6) -> np.ndarray:
+    """The recorded steps of a Fig. 1b run: 0 and ``n_records`` log-spaced steps from 10 to ``steps``."""
+    steps = check_scalar(steps, "steps", kind="int", min=10)
+    n_records = check_scalar(n_records, "n_records", kind="int", min=2)
+    return np.unique(np.r_[0, np.geomspace(10, steps, n_records).astype(int)])
+
+
+def fig1b_batch(configs) -> list[dict]:
+    """Train a list of Fig. 1b points (dicts of seed, tau, delta and the fixed sizes) in batches
+    that share a seed; one dict of metric curves (T,) per point, in the order given."""
+    if not isinstance(configs, (list, tuple)) or not configs:
+        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    out: list = [None] * len(configs)
+    by_seed: dict = {}
+    for i, c in enumerate(configs):
+        if not isinstance(c, dict):
+            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
+        by_seed.setdefault(int(check_seeds(c["seed"], "seed")[0]), []).append(i)
+    for seed, idx in by_seed.items():
+        c0 = configs[idx[0]]
+        d, n, m = c0["d"], c0["n"], c0["m"]
+        steps, lr_scale = c0["steps"], c0["lr_scale"]
+        data = teacher_student(d, n, [seed], n_test=c0["n_test"])
+        tau = np.array([configs[i]["tau"] for i in idx], dtype=np.float64)
+        delta = np.array([configs[i]["delta"] for i in idx], dtype=np.float64)
+        a0, W0 = relu_student_init(tau, delta, m, d, np.full(len(idx), seed))
+        run = relu_descent(data.X[0], data.y[0], a0, W0, lr=lr_scale / tau**2, steps=steps,
+                           record=fig1b_records(steps, c0["n_records"]), X_test=data.X_test[0],
+                           y_test=data.y_test[0], keep_weights=False)
+        for j, i in enumerate(idx):
+            out[i] = {k: run[k][j] for k in METRICS}
+    return out
+
+
+def fig1b_point(seed, tau, delta, **sizes) -> dict:
+    """One Fig. 1b student: the metric curves (T,) of :func:`fig1b_batch` for one point."""
+    return fig1b_batch([dict(sizes, seed=seed, tau=tau, delta=delta)])[0]
+
+
+def fig1b_sweep(scale: str = "laptop", *, n_tau: int | None = None, n_seed: int | None = None) -> Sweep:
+    """Sweep(seed, tau, delta): τ log-spaced in [0.1, 10^0.3], δ linear in [−1, 1] (the page's grid)."""
+    scale = check_choice(scale, "scale", tuple(FIG1B_SIZES))
+    size = FIG1B_SIZES[scale]
+    n_tau = size["n_tau"] if n_tau is None else check_scalar(n_tau, "n_tau", kind="int", min=2)
+    n_seed = size["n_seed"] if n_seed is None else check_scalar(n_seed, "n_seed", kind="int", min=1)
+    return Sweep(seed=list(range(n_seed)), tau=list(np.logspace(-1, 0.3, n_tau)),
+                 delta=list(np.linspace(-1, 1, n_tau)))
+
+
+def fig1b_experiment(scale: str = "laptop", *, steps: int | None = None, lr_scale: float = 0.01,
+                     n_records: int = 6) -> Experiment:
+    """The Fig. 1b experiment at ``scale``'s sizes (``steps`` overrides the number of steps)."""
+    scale = check_choice(scale, "scale", tuple(FIG1B_SIZES))
+    size = dict(FIG1B_SIZES[scale])
+    size.pop("n_tau")
+    size.pop("n_seed")
+    if steps is not None:
+        size["steps"] = check_scalar(steps, "steps", kind="int", min=10)
+    lr_scale = check_scalar(lr_scale, "lr_scale", min=0.0, include_min=False)
+    n_records = check_scalar(n_records, "n_records", kind="int", min=2)
+    fixed = dict(size, lr_scale=lr_scale, n_records=n_records)
+    rec = fig1b_records(size["steps"], n_records)
+    return Experiment("rich_lazy.fig1b", point=fig1b_point, batch=fig1b_batch,
+                      dims={k: ("step",) for k in METRICS}, coords={"step": rec}, fixed=fixed)
+
+
+def phase_diagram_from_dataset(ds, experiment: Experiment) -> PhaseDiagram:
+    """A :class:`~theory.rich_lazy.two_layer.PhaseDiagram` from a Fig. 1b sweep result, so the
+    page's figure code draws stored (paper-scale) results as it draws a fresh run."""
+    for dim in ("seed", "tau", "delta"):
+        if dim not in ds.dims:
+            raise ValueError(f"ds must be a Fig. 1b result with dims seed, tau, delta; got {dict(ds.sizes)}")
+    if not isinstance(experiment, Experiment):
+        raise TypeError(f"experiment must be a theory.core.Experiment, got {type(experiment).__name__}")
+    sweep = Sweep(seed=[int(s) for s in ds["seed"].values], tau=list(ds["tau"].values),
+                  delta=list(ds["delta"].values))
+    G = len(sweep)
+    metrics = {k: ds[k].transpose("seed", "tau", "delta", "step").values.reshape(G, -1)
+               for k in METRICS}
+    res = Result(steps=ds["step"].values, metrics=metrics, sweep=sweep,
+                 meta={"stored": True, **{k: v for k, v in ds.attrs.items() if isinstance(v, (str, int, float))}})
+    return PhaseDiagram(sweep=sweep, d=int(experiment.fixed["d"]), n=int(experiment.fixed["n"]),
+                        result=res)
+
+
+def main(argv=None) -> int:
+    """``python -m theory.rich_lazy.sweeps fig1b --scale paper [--executor dask] ...``: run the
+    Fig. 1b sweep through the runner into ``results/store`` and ``results/rich_lazy.fig1b-<label>.zarr``."""
+    import argparse
+    import time
+
+    from theory.core import result_path, results_dir, run_sweep, save_result
+
+    parser = argparse.ArgumentParser(prog="python -m theory.rich_lazy.sweeps",
+                                     description="the chapter's sweeps through theory.core.run_sweep")
+    parser.add_argument("experiment", choices=["fig1b"])
+    parser.add_argument("--scale", choices=tuple(FIG1B_SIZES), default="laptop")
+    parser.add_argument("--n-tau", type=int, default=None, help="grid size per axis (default: the scale's)")
+    parser.add_argument("--n-seed", type=int, default=None, help="seeds (default: the scale's)")
+    parser.add_argument("--steps", type=int, default=None, help="steps (default: the scale's)")
+    parser.add_argument("--executor", choices=("serial", "batched", "dask"), default="batched")
+    parser.add_argument("--scheduler", default=None, help="a Dask scheduler address (default: a "
+                        "2-worker LocalCluster with --executor dask)")
+    parser.add_argument("--label", default=None, help="the stored result's label (default: the "
+                        "scale, with '-reduced' when the grid or steps are smaller)")
+    args = parser.parse_args(argv)
+    for name in ("n_tau", "n_seed", "steps"):
+        v = getattr(args, name)
+        if v is not None and v < (10 if name == "steps" else 1 if name == "n_seed" else 2):
+            parser.error(f"--{name.replace('_', '-')} is too small: {v}")
+    exp = fig1b_experiment(args.scale, steps=args.steps)
+    sweep = fig1b_sweep(args.scale, n_tau=args.n_tau, n_seed=args.n_seed)
+    full = FIG1B_SIZES[args.scale]
+    reduced = (len(sweep) < full["n_tau"] ** 2 * full["n_seed"]
+               or exp.fixed["steps"] < full["steps"])
+    label = args.label or (args.scale + ("-reduced" if reduced else ""))
+    t0 = time.perf_counter()
+    ds = run_sweep(exp, sweep, store=results_dir() / "store", executor=args.executor,
+                   client=args.scheduler, scale=label, progress=True)
+    ds.attrs["grid"] = f"{len(sweep.axes['tau'])} tau x {len(sweep.axes['delta'])} delta x " \
+                       f"{len(sweep.axes['seed'])} seeds, {exp.fixed['steps']} steps"
+    path = save_result(ds, result_path(exp.name, label))
+    print(f"{exp.name} [{label}]: {len(sweep)} points ({int(ds['computed'].sum())} computed now) "
+          f"in {time.perf_counter() - t0:.1f} s on {args.executor}; {ds.attrs['grid']}; "
+          f"per point {float(ds['wall_time'].mean()):.2f} s; stored at {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
