@@ -52,7 +52,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
-from theory.core import as_array, check_scalar, non_negative, positive
+from theory.core import (array_bytes, as_array, check_bool, check_choice, check_memory,
+                         check_scalar, check_seed, non_negative, positive)
 
 __all__ = [
     "ACTIVATIONS",
@@ -111,14 +112,13 @@ _ERF_SCALE = np.sqrt(np.pi) / 2  # φ(u) = erf(√π u/2): slope 1 at the origin
 
 def _activation(activation) -> str:
     if not isinstance(activation, str):
-        raise TypeError(f"activation must be a string, one of {ACTIVATIONS}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    return activation
+        raise TypeError(f"activation must be a string, one of {ACTIVATIONS}, got "
+                        f"{type(activation).__name__}")
+    return check_choice(activation, "activation", ACTIVATIONS)
 
 
 def _alpha(x, name: str) -> np.ndarray:
-    arr = as_array(x, name)
+    arr = as_array(x, name, nonempty=True)
     if np.any((arr < 0) | (arr > 1)):
         raise ValueError(f"{name} must lie in [0, 1] (a residual strength), got {x!r}")
     return arr
@@ -128,8 +128,35 @@ def _n_tokens(n) -> int:
     return check_scalar(n, "n", kind="int", min=2)
 
 
+def _broadcast(**arrays):
+    """The arrays broadcast together, or a ValueError naming them and their shapes."""
+    try:
+        return np.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+        raise ValueError(f"{' and '.join(arrays)} must broadcast to one shape, got {shapes}") from None
+
+
+def _sigma_w(sigma_w) -> np.ndarray:
+    return positive(sigma_w, "sigma_w", nonempty=True)
+
+
+def _quadrature_nodes(sigma_max: float, resolution: float) -> int:
+    """Number of trapezoid nodes :func:`_nodes` uses (for the memory check before allocating)."""
+    h = min(0.25, 1.0 / (resolution * max(sigma_max, 1e-12)))
+    return int(20.0 / h) + 2
+
+
+def _check_tanh_memory(sigma_w, resolution: float, *, two_d: bool, count: int = 1) -> None:
+    m = _quadrature_nodes(float(np.max(sigma_w)), resolution)
+    nbytes = array_bytes(m, m) * 3 if two_d else array_bytes(max(count, 1), m) * 3
+    check_memory(nbytes, f"the tanh kernel's trapezoid rule at sigma_w = {float(np.max(sigma_w)):g} "
+                         f"({m} nodes per axis)",
+                 hint="use activation='erf' (closed form) or a smaller resolution")
+
+
 def _rho(rho, n: int | None = None, name: str = "rho") -> np.ndarray:
-    arr = as_array(rho, name)
+    arr = as_array(rho, name, nonempty=True)
     lo = -1.0 if n is None else -1.0 / (n - 1)
     if np.any((arr < lo - 1e-12) | (arr > 1 + 1e-12)):
         raise ValueError(f"{name} must lie in [{lo:g}, 1] (a cosine of n = {n} equiangular "
@@ -196,9 +223,10 @@ def mlp_kernel(rho, sigma_w, activation: str = "tanh", resolution: float = 5.0):
     Broadcasts over ``rho`` and ``sigma_w``.
     """
     activation = _activation(activation)
+    resolution = check_scalar(resolution, "resolution", min=1.0)
     rho = _rho(rho)
-    s2 = positive(sigma_w, "sigma_w") ** 2
-    rho, s2 = np.broadcast_arrays(rho, s2)
+    s2 = _sigma_w(sigma_w) ** 2
+    rho, s2 = _broadcast(rho=rho, sigma_w=s2)
     if activation == "relu":
         V = s2 / 2
         K = s2 * (np.sqrt(np.clip(1 - rho**2, 0, None)) + (np.pi - np.arccos(rho)) * rho) / (2 * np.pi)
@@ -208,6 +236,7 @@ def mlp_kernel(rho, sigma_w, activation: str = "tanh", resolution: float = 5.0):
         return (2 / np.pi) * np.arcsin(c), (2 / np.pi) * np.arcsin(c * rho)
     resolution = check_scalar(resolution, "resolution", min=1.0)
     s = np.sqrt(s2)
+    _check_tanh_memory(s, resolution, two_d=bool(np.any(rho < 1.0)), count=s.size)
     V, _ = _tanh_moments(s, resolution)
     K = np.array(V, dtype=float, copy=True)
     below = rho < 1.0
@@ -223,12 +252,16 @@ def chi_1(sigma_w, activation: str = "tanh", resolution: float = 5.0):
     trapezoid rule of :func:`mlp_kernel`.
     """
     activation = _activation(activation)
-    s2 = positive(sigma_w, "sigma_w") ** 2
+    resolution = check_scalar(resolution, "resolution", min=1.0)
+    s = _sigma_w(sigma_w)
+    s2 = s**2
     if activation == "relu":
         return s2 / 2
     if activation == "erf":
         return s2 / np.sqrt(1 + np.pi * s2)
-    return _tanh_moments(np.sqrt(s2), check_scalar(resolution, "resolution", min=1.0))[1]
+    resolution = check_scalar(resolution, "resolution", min=1.0)
+    _check_tanh_memory(s, resolution, two_d=False, count=s.size)
+    return _tanh_moments(s, resolution)[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,11 +286,13 @@ def attention_moments(rho, sigma_A, n: int, *, samples: int = 4000, seed: int = 
     """
     n = _n_tokens(n)
     rho = _rho(rho, n)
-    sA = non_negative(sigma_A, "sigma_A")
+    sA = non_negative(sigma_A, "sigma_A", nonempty=True)
     samples = check_scalar(samples, "samples", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
-    rho, sA = np.broadcast_arrays(rho, sA)
-    G = _logit_noise(n, samples, int(seed))
+    seed = check_seed(seed, "seed")
+    rho, sA = _broadcast(rho=rho, sigma_A=sA)
+    check_memory(6 * array_bytes(samples, n, n), f"{samples} logit matrices of {n} × {n}",
+                 hint="use fewer samples")
+    G = _logit_noise(n, samples, seed)
     a2 = np.empty(rho.shape)
     a11 = np.empty(rho.shape)
     off = ~np.eye(n, dtype=bool)
@@ -301,6 +336,8 @@ def attention_table(sigma_A: float, n: int, *, points: int = 201, samples: int =
     n = _n_tokens(n)
     sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
     points = check_scalar(points, "points", kind="int", min=2)
+    check_memory(4 * array_bytes(points), f"an attention table of {points} points",
+                 hint="use fewer points")
     rho = np.linspace(-1 / (n - 1), 1.0, points)
     a2, a11 = attention_moments(rho, sigma_A, n, samples=samples)
     return AttentionTable(sigma_A=sigma_A, n=n, rho=rho, a2=a2, a11=a11)
@@ -331,10 +368,8 @@ class BlockOutput:
 
 def _residual(residual) -> str:
     if not isinstance(residual, str):
-        raise TypeError(f"residual must be a string, one of {RESIDUALS}")
-    if residual not in RESIDUALS:
-        raise ValueError(f"residual must be one of {RESIDUALS}, got {residual!r}")
-    return residual
+        raise TypeError(f"residual must be a string, one of {RESIDUALS}, got {type(residual).__name__}")
+    return check_choice(residual, "residual", RESIDUALS)
 
 
 def skip_gains(alpha_A, alpha_M, residual: str = "plain"):
@@ -343,6 +378,7 @@ def skip_gains(alpha_A, alpha_M, residual: str = "plain"):
     1 − α_M²) for ``"scaled"`` (√(1−α²) x + α f(LN x), the variant of the footnote under the
     paper's Eq. 12 per script E, and the block of script L)."""
     aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
+    aA, aM = _broadcast(alpha_A=aA, alpha_M=aM)
     if _residual(residual) == "plain":
         return np.ones_like(aA * aM), np.ones_like(aA * aM)
     return 1 - aA**2 + 0 * aM, 1 - aM**2 + 0 * aA
@@ -361,8 +397,9 @@ def block_map(q, p, *, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activation: s
     ansatz). Broadcasts over every numeric argument. ``moments``: optional
     :class:`AttentionTable` for this (σ_A, n), used instead of the Monte Carlo average.
     """
-    q = positive(q, "q")
-    p = as_array(p, "p")
+    q = positive(q, "q", nonempty=True)
+    p = as_array(p, "p", nonempty=True)
+    q, p = _broadcast(q=q, p=p)
     n = _n_tokens(n)
     aA, aM = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M")
     sA2, sM2 = skip_gains(aA, aM, residual)
@@ -399,8 +436,15 @@ class MapTrajectory:
 def iterate_map(q0, rho0, depth: int, **params) -> MapTrajectory:
     """Iterate :func:`block_map` ``depth`` times from (q0, ρ0 q0); params as for block_map."""
     depth = check_scalar(depth, "depth", kind="int", min=1)
-    q = positive(q0, "q0")
-    p = q * as_array(rho0, "rho0")
+    q = positive(q0, "q0", nonempty=True)
+    rho0 = as_array(rho0, "rho0", nonempty=True)
+    if np.any((rho0 < -1) | (rho0 > 1)):
+        raise ValueError(f"rho0 must lie in [-1/(n-1), 1] (a cosine), got values in "
+                         f"[{rho0.min():g}, {rho0.max():g}]")
+    q, rho0 = _broadcast(q0=q, rho0=rho0)
+    check_memory(4 * array_bytes(depth + 1, max(q.size, 1)), f"a map trajectory of {depth} blocks",
+                 hint="use a smaller depth")
+    p = q * rho0
     qs, ps = [np.asarray(q, float)], [np.asarray(p, float)]
     for _ in range(depth):
         out = block_map(q, p, **params)
@@ -432,14 +476,19 @@ def collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation: str = "tanh",
     return q, (1 - aA**2) * q + aA**2
 
 
-def _start_norm(q, alpha_A, alpha_M, sigma_w, activation, residual):
+def _start_norm(q, alpha_A, alpha_M, sigma_w, activation, residual, q_name=None):
     """The norm at which the exponents are evaluated: ``q`` if given, else q* (scaled) or the
     input norm 1 (plain: the cloud of the paper's App. A with E‖x_i‖² = d, per the scripts)."""
+    aA, aM, sw = _alpha(alpha_A, "alpha_A"), _alpha(alpha_M, "alpha_M"), _sigma_w(sigma_w)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in _broadcast(alpha_A=aA, alpha_M=aM,
+                                                                    sigma_w=sw)))
     if q is not None:
-        return positive(q, "q")
+        q = positive(q, "q" if q_name is None else q_name, nonempty=True)
+        return _broadcast(**{q_name or "q": q, "the configurations": np.empty(shape)})[0].copy()
     if residual == "plain":
-        return np.ones_like(_alpha(alpha_A, "alpha_A") * _alpha(alpha_M, "alpha_M") * 1.0)
-    return collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation, residual)[0]
+        return np.ones(shape)
+    return np.broadcast_to(collapsed_fixed_point(alpha_A, alpha_M, sigma_w, activation,
+                                                 residual)[0], shape).copy()
 
 
 def _collapsed_step(q, alpha_A, alpha_M, sigma_w, activation, residual, kernel=None):
@@ -505,7 +554,9 @@ def collapsed_norms(alpha_A, alpha_M, sigma_w, depth: int, *, q0=None, activatio
     Plain residual: q_ℓ = q₀ + ℓ(α_A² + α_M² V), linear growth; scaled: q_ℓ → q*."""
     depth = check_scalar(depth, "depth", kind="int", min=1)
     residual = _residual(residual)
-    q = _start_norm(q0, alpha_A, alpha_M, sigma_w, activation, residual)
+    q = _start_norm(q0, alpha_A, alpha_M, sigma_w, activation, residual, "q0")
+    check_memory(8 * array_bytes(depth + 1, max(q.size, 1)),
+                 f"the collapsed norms through {depth} blocks", hint="use a smaller depth")
     kernel = (mlp_kernel(1.0, sigma_w, activation)[0], chi_1(sigma_w, activation))
     qs = [np.asarray(q, float)]
     for _ in range(depth):
@@ -543,8 +594,7 @@ def gradient_exponent_finite_depth(alpha_A, alpha_M, sigma_w, depth: int, n: int
     then λ_g(L) < 0 where the stack is ordered although λ_g > 0 (book's derivation).
     """
     depth, n = check_scalar(depth, "depth", kind="int", min=1), _n_tokens(n)
-    if not isinstance(normalise, bool):
-        raise TypeError("normalise must be a bool")
+    normalise = check_bool(normalise, "normalise")
     la, lg, grow = _depth_rates(alpha_A, alpha_M, sigma_w, depth, q0, activation, residual)
     extra = 0.0 if normalise else grow.sum(0)
     with np.errstate(divide="ignore"):
@@ -553,7 +603,7 @@ def gradient_exponent_finite_depth(alpha_A, alpha_M, sigma_w, depth: int, n: int
 
 def angle_exponent_one_block(q, rho, **params):
     """log[(1 − ρ′)/(1 − ρ)] of one block of the map from (q, ρq): the finite-step exponent."""
-    rho = as_array(rho, "rho")
+    rho = as_array(rho, "rho", nonempty=True)
     if np.any(rho >= 1):
         raise ValueError("rho must be < 1 to measure a growth rate of 1 − ρ")
     q = positive(q, "q")
@@ -584,7 +634,10 @@ def simplex_fixed_point(*, alpha_A, alpha_M, sigma_w, sigma_A, n: int, activatio
     n = _n_tokens(n)
     if _residual(residual) == "plain":
         raise ValueError("residual='plain' has no simplex fixed point in (q, p): the norm grows")
-    aA, aM = float(_alpha(alpha_A, "alpha_A")), float(_alpha(alpha_M, "alpha_M"))
+    aA = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
+    aM = check_scalar(alpha_M, "alpha_M", min=0.0, max=1.0)
+    sigma_w = check_scalar(sigma_w, "sigma_w", min=0.0, include_min=False)
+    sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
     den = 1 - (1 - aA**2) * (1 - aM**2)
     if den <= 0:
         raise ValueError("alpha_A = alpha_M = 0 makes every state a fixed point")
@@ -624,7 +677,8 @@ def attention_output(rho, sigma_A, n: int, *, samples: int = 4000):
 def attention_flatness(sigma_A, n: int, gaps=(1e-2, 1e-3, 1e-4), *, samples: int = 4000):
     """(a₂ − a₁₁)/(1 − ρ) at 1 − ρ = ``gaps``: it tends to 0 as ρ → 1 when the attention
     output is collapsed to first order (q_A − p_A = (1−ρ)(a₂ − a₁₁) = O((1−ρ)²))."""
-    gaps = as_array(gaps, "gaps", ndim=1)
+    sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
+    gaps = as_array(gaps, "gaps", ndim=1, nonempty=True)
     if np.any((gaps <= 0) | (gaps >= 1)):
         raise ValueError(f"gaps must lie in (0, 1), got {gaps}")
     a2, a11 = attention_moments(1 - gaps, sigma_A, n, samples=samples)
@@ -636,6 +690,7 @@ def chi_1_finite_difference(sigma_w, activation: str = "tanh", h: float = 1e-5,
     """(V − K(1 − h))/h: a one-sided finite difference of the kernel at ρ = 1, which tends to
     χ₁ = ∂K/∂ρ|_{ρ=1} as h → 0 (an independent check of :func:`chi_1`'s quadrature)."""
     h = check_scalar(h, "h", min=0.0, max=0.5, include_min=False)
+    resolution = check_scalar(resolution, "resolution", min=1.0)
     V, K = mlp_kernel(1 - h, sigma_w, activation, resolution)
     return (V - K) / h
 
@@ -645,6 +700,8 @@ def gap_rate(rho, start: int, stop: int):
     between two layers of a trajectory ``rho`` (layers first). Equals λ_a on the collapsing
     tail of an ordered stack (linearisation of the map, Subsec. 3.3)."""
     rho = as_array(rho, "rho", min_ndim=1)
+    if rho.shape[0] < 2:
+        raise ValueError(f"rho must hold at least 2 layers (layers first), got shape {rho.shape}")
     start = check_scalar(start, "start", kind="int", min=0, max=rho.shape[0] - 1)
     stop = check_scalar(stop, "stop", kind="int", min=start + 1, max=rho.shape[0] - 1)
     if np.any(rho[[start, stop]] >= 1):
@@ -672,13 +729,25 @@ def gradient_norm_profile(alpha_A, alpha_M, sigma_w, depth: int, n: int, activat
         return np.logaddexp(above_c - np.log(n), above_d + np.log1p(-1 / n))
 
 
+def _check_stacks(stacks, name: str) -> None:
+    """A non-empty dict name → (alpha_A, alpha_M, sigma_w), or an error naming ``name``."""
+    if not isinstance(stacks, dict):
+        raise TypeError(f"{name} must be a non-empty dict name → (alpha_A, alpha_M, sigma_w), "
+                        f"got {type(stacks).__name__}")
+    if not stacks:
+        raise ValueError(f"{name} must be a non-empty dict name → (alpha_A, alpha_M, sigma_w)")
+    for key, cfg in stacks.items():
+        if not isinstance(cfg, (tuple, list, np.ndarray)) or len(cfg) != 3:
+            raise ValueError(f"{name}[{key!r}] must be (alpha_A, alpha_M, sigma_w), got {cfg!r}")
+
+
 def map_tracks(cases: dict, rho0, depth: int, *, sigma_A, n: int, activation: str = "tanh",
                residual: str = "plain", samples: int = 4000) -> dict:
     """name → :class:`MapTrajectory` of ``depth`` blocks from q₀ = 1 and each ρ₀ in ``rho0``,
     for named stacks ``cases`` = {name: (α_A, α_M, σ_w)}."""
-    if not isinstance(cases, dict) or not cases:
-        raise TypeError("cases must be a non-empty dict name → (alpha_A, alpha_M, sigma_w)")
-    rho0 = as_array(rho0, "rho0", ndim=1)
+    _check_stacks(cases, "cases")
+    sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
+    rho0 = as_array(rho0, "rho0", ndim=1, nonempty=True)
     out = {}
     for name, cfg in cases.items():
         if len(cfg) != 3:
@@ -706,7 +775,7 @@ MAP_CONFIGS = np.array([(0.5, 0.0, 1.0), (0.3, 0.5, 1.0), (0.3, 0.6, 2.0), (0.3,
 
 
 def _configs_table(configs) -> np.ndarray:
-    cfg = as_array(configs, "configs", ndim=2)
+    cfg = as_array(configs, "configs", ndim=2, nonempty=True)
     if cfg.shape[1] != 3:
         raise ValueError(f"configs must be (C, 3) rows (alpha_A, alpha_M, sigma_w), got {cfg.shape}")
     return cfg
@@ -746,9 +815,9 @@ def attention_summary(sigma_A: float, n: int, *, rho, gaps=(1e-2, 1e-3, 1e-4),
     ρ + (1−ρ)a₁₁) and :func:`attention_flatness` at ``gaps`` (book's reconstruction)."""
     n = _n_tokens(n)
     sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
-    rho = _rho(as_array(rho, "rho", ndim=1), n)
+    rho = _rho(as_array(rho, "rho", ndim=1, nonempty=True), n)
     a2, a11 = attention_moments(rho, sigma_A, n, samples=samples)
-    gaps = as_array(gaps, "gaps", ndim=1)
+    gaps = as_array(gaps, "gaps", ndim=1, nonempty=True)
     return AttentionSummary(sigma_A=sigma_A, n=n, rho=rho, a2=a2, a11=a11,
                             q_A=rho + (1 - rho) * a2, p_A=rho + (1 - rho) * a11, gaps=gaps,
                             flatness=attention_flatness(sigma_A, n, gaps, samples=samples))
@@ -779,6 +848,7 @@ def one_block_exponents(configs, *, sigma_A: float, n: int, rho0: float,
     :func:`angle_exponent_one_block` from q₀ (q* scaled, 1 plain) and ``rho0`` (book's
     derivation: they agree as ρ₀ → 1, the linearisation of Subsec. 3.3)."""
     cfg = _configs_table(configs)
+    sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
     rho0 = check_scalar(rho0, "rho0", min=-1.0, max=1.0, include_max=False)
     aA, aM, sw = cfg.T
     model = dict(activation=activation, residual=_residual(residual))
@@ -815,7 +885,9 @@ def map_phases(stacks: dict, rho0, depth: int, *, sigma_A: float, n: int,
                samples: int = 4000) -> MapPhases:
     """:func:`map_tracks` for ``stacks`` = {name: (α_A, α_M, σ_w)} from q₀ = 1 and each ρ₀,
     their λ_a, and (scaled residual) :func:`simplex_fixed_point` of every chaotic stack."""
-    model = dict(activation=activation, residual=_residual(residual))
+    _check_stacks(stacks, "stacks")
+    sigma_A = check_scalar(sigma_A, "sigma_A", min=0.0)
+    model = dict(activation=_activation(activation), residual=_residual(residual))
     tracks = map_tracks(stacks, rho0, depth, sigma_A=sigma_A, n=n, samples=samples, **model)
     exponents = {k: angle_exponent(*v, **model) for k, v in stacks.items()}
     simplex = {}
@@ -846,7 +918,8 @@ def theory_phase_diagram(alpha_A: float, *, alpha_M, sigma_w, activation: str = 
     arrays (len(alpha_M), len(sigma_w)). The book's axes (α_A fixed); the paper's axes are
     :func:`paper_phase_diagram`'s."""
     alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
-    am, sw = as_array(alpha_M, "alpha_M", ndim=1), as_array(sigma_w, "sigma_w", ndim=1)
+    am = as_array(alpha_M, "alpha_M", ndim=1, nonempty=True)
+    sw = as_array(sigma_w, "sigma_w", ndim=1, nonempty=True)
     model = dict(activation=activation, residual=_residual(residual))
     return PhaseDiagram(alpha_A=alpha_A, alpha_M=am, sigma_w=sw,
                         lambda_a=angle_exponent(alpha_A, am[:, None], sw[None, :], **model),
@@ -914,8 +987,11 @@ def paper_phase_diagram(alpha=PAPER_ALPHA, sigma_w=PAPER_SIGMA_W, *, depth: int 
     """:func:`angle_exponent`, :func:`gradient_exponent` and
     :func:`gradient_exponent_finite_depth` (raw and direction) over α = α_A = α_M × σ_w, from
     q₀ = 1 (the paper's axes, Fig. 4 per the scripts; the closed forms are the book's)."""
-    al, sw = as_array(alpha, "alpha", ndim=1), as_array(sigma_w, "sigma_w", ndim=1)
+    al = _alpha(as_array(alpha, "alpha", ndim=1, nonempty=True), "alpha")
+    sw = _sigma_w(as_array(sigma_w, "sigma_w", ndim=1, nonempty=True))
     depth, n = check_scalar(depth, "depth", kind="int", min=1), _n_tokens(n)
+    check_memory(16 * array_bytes(depth + 1, al.size, sw.size),
+                 f"the paper's phase diagram through {depth} blocks", hint="use a smaller depth")
     M = dict(activation=_activation(activation), residual=_residual(residual))
     A, S = np.meshgrid(al, sw, indexing="ij")
     one = np.ones_like(A)

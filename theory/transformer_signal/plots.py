@@ -13,7 +13,9 @@ from functools import lru_cache
 import matplotlib.pyplot as plt
 import numpy as np
 
-from theory.core import COLORS, explorer, figure
+from theory.core import COLORS, as_array, check_scalar, explorer, figure
+from theory.transformer_signal import exact as _exact
+from theory.transformer_signal import simulate as _simulate
 from theory.transformer_signal.exact import (angle_exponent, attention_table, gradient_exponent,
                                              iterate_map, simplex_fixed_point)
 
@@ -39,6 +41,32 @@ _CASE_COLORS = (COLORS["blue"], COLORS["orange"], COLORS["green"], COLORS["red"]
                 COLORS["sky"], COLORS["grey"])
 
 
+def _result(x, name: str, cls):
+    """``x`` when it is a ``cls`` (the result the figure draws), else a TypeError naming ``name``."""
+    if not isinstance(x, cls):
+        raise TypeError(f"{name} must be a {cls.__module__}.{cls.__name__}, got {type(x).__name__}")
+    return x
+
+
+def _model(model, name: str = "model") -> dict:
+    if not isinstance(model, dict) or not {"activation", "residual"} <= set(model):
+        raise TypeError(f"{name} must be a dict with 'activation' and 'residual' (e.g. PAPER_MODEL), "
+                        f"got {model!r}")
+    return model
+
+
+def _text(x, name: str) -> str:
+    if not isinstance(x, str):
+        raise TypeError(f"{name} must be a str, got {type(x).__name__}")
+    return x
+
+
+def _pair(x, name: str):
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise TypeError(f"{name} must be a pair of two entries, got {x!r}")
+    return x
+
+
 def _colors(k: int):
     return [_CASE_COLORS[i % len(_CASE_COLORS)] for i in range(k)]
 
@@ -49,6 +77,7 @@ def attention_figure(summary):
     """Left: the softmax moments a₂(ρ), a₁₁(ρ) against 1/n. Right: the attention output cosine
     ρ_A = p_A/q_A, with q_A = ρ + (1−ρ)a₂ and p_A = ρ + (1−ρ)a₁₁, against the identity.
     ``summary``: an :class:`~theory.transformer_signal.exact.AttentionSummary`."""
+    _result(summary, "summary", _exact.AttentionSummary)
     rho, a2, a11 = (np.asarray(v, float) for v in (summary.rho, summary.a2, summary.a11))
     n, sigma_A = summary.n, summary.sigma_A
     fig, (ax0, ax1) = figure(1, 2, width="wide")
@@ -74,6 +103,8 @@ def map_phases_figure(phases, *, fit_from: int = 20):
 
     ``phases``: a :class:`~theory.transformer_signal.exact.MapPhases` (tracks with two starts).
     """
+    _result(phases, "phases", _exact.MapPhases)
+    fit_from = check_scalar(fit_from, "fit_from", kind="int", min=0, max=phases.depth)
     tracks, exponents = phases.tracks, phases.exponents
     fig, (ax0, ax1) = figure(1, 2, width="wide")
     for (name, tr), col in zip(tracks.items(), _colors(len(tracks))):
@@ -105,9 +136,21 @@ def phase_axes(ax, alphas, sigma_ws, values, *, alpha_A: float, label: str,
     diverging about 0, with the theoretical zero contours of λ_a (solid) and λ_g (dashed)."""
     from matplotlib.colors import TwoSlopeNorm
 
-    alphas, sigma_ws = np.asarray(alphas, float), np.asarray(sigma_ws, float)
-    values = np.asarray(values, float)
-    vmax = vmax or float(np.nanmax(np.abs(values)))
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    alphas = as_array(alphas, "alphas", ndim=1, nonempty=True)
+    sigma_ws = as_array(sigma_ws, "sigma_ws", ndim=1, nonempty=True)
+    if np.any(sigma_ws <= 0):
+        raise ValueError("sigma_ws must be > 0")
+    values = as_array(values, "values", shape=(alphas.size, sigma_ws.size))
+    alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
+    _text(label, "label")
+    if vmax is not None:
+        vmax = check_scalar(vmax, "vmax", min=0.0, include_min=False)
+    model = _model(model) if model is not None else None
+    vmax = vmax or float(np.nanmax(np.abs(values))) or 1.0
     im = ax.pcolormesh(alphas, sigma_ws, values.T, cmap="RdBu_r", shading="nearest",
                        norm=TwoSlopeNorm(0.0, -vmax, vmax))
     plt.colorbar(im, ax=ax, label=label)
@@ -129,6 +172,13 @@ def phase_figure(left, right, *, alpha_A: float, labels, titles, suptitle: str, 
     """Two :func:`phase_axes` panels side by side. ``left``/``right``: (alphas, sigma_ws, values).
 
     :func:`theory_phase_figure` and :func:`measured_phase_figure` are the chapter's two uses."""
+    for name, panel in (("left", left), ("right", right)):
+        if not isinstance(panel, (tuple, list)) or len(panel) != 3:
+            raise TypeError(f"{name} must be a triple (alphas, sigma_ws, values), got {panel!r}")
+    labels, titles = _pair(labels, "labels"), _pair(titles, "titles")
+    _text(suptitle, "suptitle")
+    vmax = check_scalar(vmax, "vmax", min=0.0, include_min=False)
+    alpha_A = check_scalar(alpha_A, "alpha_A", min=0.0, max=1.0)
     fig, axes = figure(1, 2, width="wide", height=4.2)
     for ax, (al, sw, val), lab, tit in zip(axes, (left, right), labels, titles):
         phase_axes(ax, al, sw, val, alpha_A=alpha_A, label=lab, vmax=vmax, model=model)
@@ -142,6 +192,8 @@ def theory_phase_figure(diagram, *, model: dict):
     """The closed-form λ_a and λ_g over (α_M, σ_w) at fixed α_A (theory notebook); ``diagram``:
     a :class:`~theory.transformer_signal.exact.PhaseDiagram`, ``model`` the activation and
     residual it was computed with (for the contours)."""
+    _result(diagram, "diagram", _exact.PhaseDiagram)
+    model = _model(model)
     grid, alpha_A = (diagram.alpha_M, diagram.sigma_w), diagram.alpha_A
     return phase_figure((*grid, diagram.lambda_a), (*grid, diagram.lambda_g), alpha_A=alpha_A,
                         model=model,
@@ -154,7 +206,7 @@ def theory_phase_figure(diagram, *, model: dict):
 def measured_phase_figure(diagrams):
     """Measured λ_a and λ_g over (α_M, σ_w); ``diagrams``: a
     :class:`~theory.transformer_signal.simulate.MeasuredPhaseDiagrams`."""
-    m = diagrams
+    m = _result(diagrams, "diagrams", _simulate.MeasuredPhaseDiagrams)
     return phase_figure((*m.grid_angle, m.lambda_a), (*m.grid_gradient, m.lambda_g),
                         alpha_A=m.alpha_A, model=m.model,
                         labels=(r"measured $\lambda_a$", r"measured $\lambda_g$"),
@@ -171,6 +223,7 @@ def layer_by_layer_figure(result):
     """ρ_ℓ and q_ℓ: map (lines), mean of projected-weight simulations (circles, every second
     layer) and of full-weight ones (crosses). ``result``: a
     :class:`~theory.transformer_signal.simulate.LayerByLayer`."""
+    _result(result, "result", _simulate.LayerByLayer)
     mf, sim, full, names = result.map, result.projected, result.full, result.names
     alpha_A, alpha_M, sigma_w = result.configs.T
     d, n, sigma_A = result.d, result.n, result.sigma_A
@@ -201,6 +254,7 @@ def attention_only_figure(result):
     """1 − ρ_ℓ of attention-only stacks (markers, mean over seeds) and the theory slope
     log(1 − α_A²) (lines) from the first fitted layer. ``result``: an
     :class:`~theory.transformer_signal.simulate.AttentionOnlyCollapse`."""
+    _result(result, "result", _simulate.AttentionOnlyCollapse)
     rho_mean, alphas, fits = np.asarray(result.rho, float), result.alpha_A, result.fits
     d, seeds = result.d, result.seeds
     fig, ax = figure()
@@ -219,6 +273,8 @@ def attention_only_figure(result):
 def simplex_width_figure(result, *, title: str):
     """Scatter of the pairwise cosines against width (markers) and the d^{-1/2} law (line).
     ``result``: a :class:`~theory.transformer_signal.simulate.SimplexScatter`."""
+    _result(result, "result", _simulate.SimplexScatter)
+    _text(title, "title")
     widths, spread = np.asarray(result.widths, float), np.asarray(result.spread, float)
     seeds = result.seeds
     fig, ax = figure(height=3.8)
@@ -235,6 +291,7 @@ def angle_exponent_figure(check):
     """Measured one-block exponents (mean ± s.e. over seeds; projected circles, full crosses)
     against the map's one-block value, and (squares) against the linear λ_a. ``check``: an
     :class:`~theory.transformer_signal.simulate.AngleExponentCheck`."""
+    _result(check, "check", _simulate.AngleExponentCheck)
     lam_step, lam_lin, d, n = check.step, check.linear, check.d, check.n
     m_proj, m_full = np.asarray(check.projected, float), np.asarray(check.full, float)
     sp, sf = m_proj.shape[1], m_full.shape[1]
@@ -259,6 +316,7 @@ def gradient_figure(check):
     """Left: log backpropagated gradient norms per layer (markers: mean over seeds; lines:
     theory). Right: measured λ_g against the finite-depth theory, ordered and chaotic stacks.
     ``check``: a :class:`~theory.transformer_signal.simulate.GradientExponentCheck`."""
+    _result(check, "check", _simulate.GradientExponentCheck)
     log_norms, theory_norms, lg_meas = check.log_norms, check.profile, check.measured
     lg_theory, ordered, d = check.finite_depth, check.ordered, check.d
     labels = [f"α_A={a:g}, α_M={m:g}, σ_w={s:g}" for a, m, s in np.asarray(check.configs, float)]
@@ -293,7 +351,7 @@ def trainability_figure(summary):
     """Left: trained networks in the (λ_a, λ_g) plane coloured by final test loss. Middle: test
     loss against √(λ_a² + λ_g²) with the token-wise baseline. Right: training curves coloured
     by that distance. ``summary``: a :class:`~theory.transformer_signal.simulate.Trainability`."""
-    s = summary
+    s = _result(summary, "summary", _simulate.Trainability)
     fig, (ax0, ax1, ax2) = figure(1, 3, width="wide", height=4.0)
     sc = ax0.scatter(s.lambda_a, s.lambda_g, c=s.test_loss, cmap="viridis", s=80, edgecolor="k",
                      vmin=0, vmax=s.baseline)
@@ -404,6 +462,11 @@ def paper_phase_figure(*diagrams, vmax: float = 0.3):
     """For each :class:`~theory.transformer_signal.exact.PaperPhaseDiagram` (one row per
     model): λ_a from q₀ = 1 (left) and the finite-depth λ_g of the tokens' direction (right)
     over the paper's axes, each with the zero contours of λ_a (solid) and λ_g(L) (dashed)."""
+    if not diagrams:
+        raise TypeError("diagrams: give at least one PaperPhaseDiagram")
+    for k, dg in enumerate(diagrams):
+        _result(dg, f"diagrams[{k}]", _exact.PaperPhaseDiagram)
+    vmax = check_scalar(vmax, "vmax", min=0.0, include_min=False)
     fig, axes = figure(len(diagrams), 2, width="wide", height=3.6 * len(diagrams))
     axes = np.atleast_2d(axes)
     for row, dg in zip(axes, diagrams):
@@ -427,7 +490,9 @@ def paper_measured_figure(measured, theory, *, vmax: float = 0.3):
     :class:`~theory.transformer_signal.simulate.PaperPhaseMeasurement`) with the zero contours
     of the closed forms (``theory``: a :class:`~theory.transformer_signal.exact.PaperPhaseDiagram`
     of the same model, depth and n, on a finer grid)."""
-    m, t = measured, theory
+    m = _result(measured, "measured", _simulate.PaperPhaseMeasurement)
+    t = _result(theory, "theory", _exact.PaperPhaseDiagram)
+    vmax = check_scalar(vmax, "vmax", min=0.0, include_min=False)
     fig, axes = figure(1, 2, width="wide", height=4.0)
     cont = [(t.alpha, t.sigma_w, t.lambda_a, "-", "theory λ_a = 0"),
             (t.alpha, t.sigma_w, t.lambda_g_direction, "--", f"theory λ_g(L={t.depth}) = 0")]

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (Result, as_array, check_scalar, config_seed, counter_words, positive,
-                         record_steps, resolve_device, resolve_dtype, torch_generator,
-                         train_batched)
+from theory.core import (Result, array_bytes, as_array, check_bool, check_choice,
+                         check_finite_state, check_memory, check_scalar, check_seed, check_seeds,
+                         config_seed, counter_words, positive, record_steps, resolve_device,
+                         resolve_dtype, torch_generator, train_batched)
 from theory.core import progress as _progress
-from theory.transformer_signal.exact import (_activation, _alpha, _configs_table, _n_tokens,
-                                             _residual, angle_exponent, gradient_exponent,
+from theory.transformer_signal.exact import (_activation, _alpha, _check_stacks, _configs_table,
+                                             _n_tokens, _residual, angle_exponent, gradient_exponent,
                                              skip_gains)
 
 __all__ = [
@@ -77,17 +78,38 @@ _WEIGHTS = ("W_Q", "W_K", "W_V", "W_1", "W_2")
 
 
 def _int(x, name: str, minimum: int = 1) -> int:
+    """A count (an int >= ``minimum``); seeds go through :func:`theory.core.check_seed`."""
     return check_scalar(x, name, kind="int", min=minimum)
+
+
+def _generator(generator):
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def _rho0(rho0, name: str = "rho0", *, below_one: bool = False):
+    """A starting cosine of the sampled cloud: in [0, 1] (or [0, 1) for a rate of 1 − ρ)."""
+    r = as_array(rho0, name, nonempty=True)
+    if np.any(r < 0) or np.any(r >= 1 if below_one else r > 1):
+        raise ValueError(f"{name} must lie in [0, 1{')' if below_one else ']'} (the cosine of the "
+                         f"input cloud{'; 1 − ρ₀ > 0 to measure a rate' if below_one else ''}), "
+                         f"got {rho0!r}")
+    return rho0
+
+
+def _scalar(x, name: str, *, min=0.0, max=None, include_min=True) -> float:
+    return check_scalar(x, name, min=min, max=max, include_min=include_min)
 
 
 def _configs(alpha_A, alpha_M, sigma_w, sigma_A):
     """The four hyper-parameters broadcast to 1-D arrays of one length (one per configuration)."""
     aA = np.atleast_1d(_alpha(alpha_A, "alpha_A"))
     aM = np.atleast_1d(_alpha(alpha_M, "alpha_M"))
-    sw = np.atleast_1d(positive(sigma_w, "sigma_w"))
-    sA = np.atleast_1d(as_array(sigma_A, "sigma_A"))
+    sw = np.atleast_1d(positive(sigma_w, "sigma_w", nonempty=True))
+    sA = np.atleast_1d(as_array(sigma_A, "sigma_A", nonempty=True))
     if np.any(sA < 0):
-        raise ValueError("sigma_A must be >= 0")
+        raise ValueError(f"sigma_A must be >= 0, got {sigma_A!r}")
     try:
         return np.broadcast_arrays(aA, aM, sw, sA)
     except ValueError:
@@ -98,8 +120,8 @@ def _configs(alpha_A, alpha_M, sigma_w, sigma_A):
 def _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0):
     """Configurations and starting (ρ₀, q₀) broadcast together to 1-D arrays of one length."""
     aA, aM, sw, sA = _configs(alpha_A, alpha_M, sigma_w, sigma_A)
-    r0 = np.atleast_1d(as_array(rho0, "rho0"))
-    qq0 = np.atleast_1d(positive(q0, "q0"))
+    r0 = np.atleast_1d(as_array(_rho0(rho0), "rho0"))
+    qq0 = np.atleast_1d(positive(q0, "q0", nonempty=True))
     try:
         return [np.ascontiguousarray(v) for v in np.broadcast_arrays(aA, aM, sw, sA, r0, qq0)]
     except ValueError:
@@ -111,11 +133,14 @@ def sample_tokens(batch: int, n: int, d: int, rho, q=1.0, *, generator=None, dev
     """(batch, n, d) permutation-symmetric cloud x_i = √q(√ρ g + √(1−ρ) z_i), E x_i·x_j/d = qρ
     (the paper's input cloud, App. A, as the third-party scripts read it; float64 default)."""
     batch, n, d = _int(batch, "batch"), _n_tokens(n), _int(d, "d")
-    rho = as_array(rho, "rho")
+    rho = as_array(rho, "rho", nonempty=True)
     if np.any((rho < 0) | (rho > 1)):
         raise ValueError(f"rho must lie in [0, 1] for this construction, got {rho}")
-    q = positive(q, "q")
+    q = positive(q, "q", nonempty=True)
+    generator = _generator(generator)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
+    check_memory(3 * array_bytes(batch, n + 1, d), f"{batch} clouds of {n} tokens of width {d}",
+                 hint="use a smaller batch or width")
     r = torch.as_tensor(np.broadcast_to(rho, (batch,)).copy(), dtype=dtype, device=device)
     qq = torch.as_tensor(np.broadcast_to(q, (batch,)).copy(), dtype=dtype, device=device)
     g = torch.randn(batch, 1, d, generator=generator, dtype=dtype, device=device)
@@ -127,9 +152,15 @@ def sample_tokens(batch: int, n: int, d: int, rho, q=1.0, *, generator=None, dev
 def token_geometry(X: torch.Tensor):
     """(q, p, spread) per batch element: mean ‖x_i‖²/d, mean x_i·x_j/d (i≠j), and the standard
     deviation over pairs of the cosines (0 for an equiangular cloud, a regular simplex)."""
-    if not isinstance(X, torch.Tensor) or X.ndim != 3:
-        raise TypeError("X must be a torch tensor of shape (batch, n, d)")
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch tensor of shape (batch, n, d), got {type(X).__name__}")
+    if X.ndim != 3:
+        raise ValueError(f"X must have shape (batch, n, d), got {tuple(X.shape)}")
+    if not X.dtype.is_floating_point:
+        raise TypeError(f"X must be a floating-point tensor, got {X.dtype}")
     B, n, d = X.shape
+    if n < 2:
+        raise ValueError(f"X must hold at least 2 tokens (n >= 2) for pair statistics, got n = {n}")
     C = X @ X.transpose(-1, -2) / d
     diag = torch.diagonal(C, dim1=-2, dim2=-1)
     off = ~torch.eye(n, dtype=torch.bool, device=X.device)
@@ -174,12 +205,12 @@ class BatchedTransformer:
         if seeds is not None:
             if generator is not None:
                 raise ValueError("give generator= or seeds=, not both")
-            seeds = np.asarray(seeds)
-            if seeds.shape != (B,) or not np.issubdtype(seeds.dtype, np.integer):
+            seeds = check_seeds(seeds, "seeds")
+            if seeds.shape != (B,):
                 raise ValueError(f"seeds must be {B} ints, one per configuration, got {seeds!r}")
             draws = []
             for g in range(B):
-                gen = torch_generator(int(seeds[g]), device)
+                gen = torch_generator(check_seed(seeds[g], "seeds"), device)
                 draws.append(torch.randn(self.depth, len(_WEIGHTS), d, d, generator=gen,
                                          dtype=dtype, device=device))
             raw = torch.stack(draws)                                  # (B, L, 5, d, d)
@@ -250,12 +281,16 @@ def _chunks(total: int, size: int):
 def _random_linear(T: torch.Tensor, std: torch.Tensor, generator) -> torch.Tensor:
     """T Wᵀ for a fresh W with i.i.d. N(0, std²) entries, sampled exactly through n directions.
 
-    With T (B, n, d) and the reduced QR Tᵀ = U R (U: d × n, orthonormal columns), T Wᵀ =
-    Rᵀ (W U)ᵀ and W U has i.i.d. N(0, std²) entries by rotation invariance: the same law as
-    the full product, from n·d normals instead of d².
+    With T (B, n, d) and the reduced QR Tᵀ = U R (U: d × k, orthonormal columns, k =
+    min(n, d)), T Wᵀ = Rᵀ (W U)ᵀ and W U has i.i.d. N(0, std²) entries by rotation
+    invariance: the same law as the full product, from k·d normals instead of d² (any d >= 1:
+    for d < n, k = d).
     """
     U, R = torch.linalg.qr(T.transpose(-1, -2))
-    G = torch.randn(T.shape[0], T.shape[-1], T.shape[-2], generator=generator, dtype=T.dtype,
+    # reduced QR: U is d × k and R is k × n with k = min(n, d); W U (d × k) has i.i.d. entries,
+    # so fewer tokens than coordinates (n <= d) draws n·d normals and d < n draws d·d (the full
+    # matrix's worth): the law is exact in both cases
+    G = torch.randn(T.shape[0], T.shape[-1], R.shape[-2], generator=generator, dtype=T.dtype,
                     device=T.device)
     return R.transpose(-1, -2) @ (std * G).transpose(-1, -2)
 
@@ -278,6 +313,18 @@ def _block_projected(X, cfg, activation: str, generator, residual: str = "plain"
     return skip_M * Y + aM * M
 
 
+def _check_run_memory(slices: int, chunk: int, n: int, d: int, depth: int, method: str, *,
+                      what: str, grad: bool = False) -> None:
+    """Refuse a run whose arrays would not fit, before allocating: the (3, L+1, slices) output,
+    every layer's tokens of one chunk, and (full weights) its five d × d matrices per block."""
+    b = min(chunk, slices)
+    nbytes = array_bytes(3, depth + 1, slices) + 4 * array_bytes(b, depth + 1, n, d)
+    if method == "full":
+        nbytes += (4 if grad else 2) * array_bytes(b, depth, 5, d, d)
+    check_memory(nbytes, f"{what} of {slices} slices through {depth} blocks of width {d}",
+                 hint="use fewer seeds, a smaller chunk, depth or width, or method='projected'")
+
+
 @torch.no_grad()
 def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int, rho0, q0=1.0,
               seeds: int = 1, seed: int = 0, activation: str = "tanh", residual: str = "plain",
@@ -293,14 +340,16 @@ def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
     (:func:`_random_linear`): the same law of the forward pass, d/n times fewer random numbers.
     Float64 by default.
     """
-    if method not in ("full", "projected"):
-        raise ValueError(f"method must be 'full' or 'projected', got {method!r}")
+    method = check_choice(method, "method", ("full", "projected"))
     activation, residual = _activation(activation), _residual(residual)
     aA, aM, sw, sA, r0, qq0 = _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0)
     C, seeds = aA.size, _int(seeds, "seeds")
+    n, d = _n_tokens(n), _int(d, "d")
     depth, chunk = _int(depth, "depth"), _int(chunk, "chunk")
-    seed = _int(seed, "seed", 0)
+    seed = check_seed(seed, "seed")
+    progress = check_bool(progress, "progress")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
+    _check_run_memory(C * seeds, chunk, n, d, depth, method, what="propagate")
     r0, qq0 = np.repeat(r0, seeds), np.repeat(qq0, seeds)
     cfg = [np.repeat(v, seeds) for v in (aA, aM, sw, sA)]
     gen = torch_generator(seed, device)
@@ -320,6 +369,8 @@ def propagate(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int, depth: int,
             xs = [X]
             for _ in range(depth):
                 xs.append(_block_projected(xs[-1], c, activation, gen, residual))
+        check_finite_state(xs[-1], what="the random transformer's forward pass",
+                           step=depth, hint="reduce the input norm q0 or the depth")
         for ell, Xl in enumerate(xs):
             out[:, ell, sl] = torch.stack(token_geometry(Xl)).cpu().numpy()
     out = out.reshape(3, depth + 1, C, seeds)
@@ -335,8 +386,9 @@ def measure_angle_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: int
     The paper's λ_a measurement (Sec. 4.1 as cited by the third-party scripts): start from ρ₀
     close to 1 and q₀ = 1 (the scripts' input cloud; the book's scaled-form results start at
     q₀ = q*, the collapsed fixed point). Full d × d weights by default (see :func:`propagate`
-    for ``method``).
+    for ``method``). ``rho0`` must be < 1 (a rate of 1 − ρ).
     """
+    _rho0(rho0, below_one=True)
     tr = propagate(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=d, depth=1, rho0=rho0, q0=q0,
                    seeds=seeds, seed=seed, activation=activation, residual=residual, chunk=chunk,
                    method=method, device=device, dtype=dtype)
@@ -355,8 +407,7 @@ def measure_gradient_exponent(alpha_A, alpha_M, sigma_w, sigma_A, *, n: int, d: 
     Returns (lambda_g (C, seeds), log_norms (L+1, C, seeds)) where log_norms[ℓ] is
     log(‖∂(X_L·R)/∂X_ℓ‖²/‖R‖²), the backpropagated squared gradient norm at every layer.
     """
-    if not isinstance(normalise, bool):
-        raise TypeError("normalise must be a bool")
+    normalise = check_bool(normalise, "normalise")
     logs, growth = _gradient_runs(alpha_A, alpha_M, sigma_w, sigma_A, n=n, d=d, depth=depth,
                                   rho0=rho0, q0=q0, seeds=seeds, seed=seed, activation=activation,
                                   residual=residual, chunk=chunk, device=device, dtype=dtype)
@@ -367,11 +418,14 @@ def _gradient_runs(alpha_A, alpha_M, sigma_w, sigma_A, *, n, d, depth, rho0, q0,
                    activation, residual, chunk, device, dtype):
     """The autograd runs of :func:`measure_gradient_exponent`: log_norms (L+1, C, seeds) and
     the measured log(q_L/q_0) (C, seeds)."""
+    activation, residual = _activation(activation), _residual(residual)
     aA, aM, sw, sA, r0, qq0 = _with_start(alpha_A, alpha_M, sigma_w, sigma_A, rho0, q0)
     C, seeds = aA.size, _int(seeds, "seeds")
+    n, d = _n_tokens(n), _int(d, "d")
     depth, chunk = _int(depth, "depth"), _int(chunk, "chunk")
-    seed = _int(seed, "seed", 0)
+    seed = check_seed(seed, "seed")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
+    _check_run_memory(C * seeds, chunk, n, d, depth, "full", what="the gradient runs", grad=True)
     r0, qq0 = np.repeat(r0, seeds), np.repeat(qq0, seeds)
     cfg = [np.repeat(v, seeds) for v in (aA, aM, sw, sA)]
     gen = torch_generator(seed, device)
@@ -383,6 +437,8 @@ def _gradient_runs(alpha_A, alpha_M, sigma_w, sigma_A, *, n, d, depth, rho0, q0,
                                    residual=residual, generator=gen, device=device, dtype=dtype)
         X.requires_grad_(True)
         xs = model.forward(X, keep=True)
+        check_finite_state(xs[-1].detach(), what="the random transformer's forward pass",
+                           step=depth, hint="reduce the input norm q0 or the depth")
         R = torch.randn(xs[-1].shape, generator=gen, dtype=dtype, device=X.device)
         grads = torch.autograd.grad((xs[-1] * R).sum(), xs[:-1])
         norms = torch.stack([g.pow(2).sum((-2, -1)) for g in grads] + [R.pow(2).sum((-2, -1))])
@@ -399,7 +455,7 @@ def _gradient_runs(alpha_A, alpha_M, sigma_w, sigma_A, *, n, d, depth, rho0, q0,
 def fit_log_gap_slope(rho, *, floor: float = 1e-9, skip: int = 3):
     """Least-squares slope of log(1 − ρ_ℓ) against ℓ over the layers where 1 − ρ > ``floor``,
     dropping the first ``skip`` of them: (slope, layers used). ``rho``: (L+1,)."""
-    rho = as_array(rho, "rho", ndim=1)
+    rho = as_array(rho, "rho", ndim=1, nonempty=True)
     floor = check_scalar(floor, "floor", min=0.0, max=1.0, include_min=False)
     skip = _int(skip, "skip", 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -428,11 +484,7 @@ PHASE_GRID_GRADIENT = (np.linspace(0.0, 1.0, 8), np.linspace(0.25, 6.0, 8))
 
 
 def _stacks(stacks) -> tuple[list, np.ndarray]:
-    if not isinstance(stacks, dict) or not stacks:
-        raise TypeError("stacks must be a non-empty dict name → (alpha_A, alpha_M, sigma_w)")
-    for name, cfg in stacks.items():
-        if len(cfg) != 3:
-            raise ValueError(f"stacks[{name!r}] must be (alpha_A, alpha_M, sigma_w), got {cfg!r}")
+    _check_stacks(stacks, "stacks")
     return list(stacks), np.array([tuple(v) for v in stacks.values()], dtype=float)
 
 
@@ -476,10 +528,15 @@ def layer_by_layer(stacks: dict, sigma_A: float, *, n: int, d: int, depth: int, 
     from theory.transformer_signal.exact import iterate_map
 
     names, cfg = _stacks(stacks)
+    sigma_A = _scalar(sigma_A, "sigma_A")
     aA, aM, sw, sA = _configs(*cfg.T, sigma_A)
     full_depth = _int(full_depth, "full_depth")
     if full_depth > _int(depth, "depth"):
         raise ValueError(f"full_depth must be at most depth = {depth}, got {full_depth}")
+    _rho0(rho0)
+    n, d = _n_tokens(n), _int(d, "d")
+    seeds, full_seeds = _int(seeds, "seeds"), _int(full_seeds, "full_seeds")
+    seed, full_seed = check_seed(seed, "seed"), check_seed(full_seed, "full_seed")
     model = dict(activation=_activation(activation), residual=_residual(residual))
     sim = propagate(aA, aM, sw, sA, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds, seed=seed,
                     **model)
@@ -515,7 +572,10 @@ def attention_only_collapse(alpha_A, sigma_A: float, *, n: int, d: int, depth: i
     over the layers where 1 − ρ > ``floor``, skipping the first ``skip``. The map predicts
     log(1 − α_A²) per layer for the scaled residual (book's derivation, the attention output
     collapsed to first order); the plain one collapses as a power of depth instead."""
-    alpha_A = as_array(alpha_A, "alpha_A", ndim=1)
+    alpha_A = _alpha(as_array(alpha_A, "alpha_A", ndim=1, nonempty=True), "alpha_A")
+    sigma_A = _scalar(sigma_A, "sigma_A")
+    floor = check_scalar(floor, "floor", min=0.0, max=1.0, include_min=False)
+    skip = _int(skip, "skip", 0)
     tr = propagate(alpha_A, 0.0, 1.0, sigma_A, n=n, d=d, depth=depth, rho0=rho0, seeds=seeds,
                    seed=seed, residual=_residual(residual))
     rho = tr.rho.mean(-1)
@@ -557,7 +617,16 @@ def simplex_scatter(alpha_A: float, alpha_M: float, sigma_w: float, sigma_A: flo
     :func:`~theory.transformer_signal.exact.simplex_fixed_point` (None if it has none)."""
     from theory.transformer_signal.exact import simplex_fixed_point
 
-    widths = [_int(w, "widths") for w in np.atleast_1d(widths).tolist()]
+    if widths is None or isinstance(widths, (str, bytes)):
+        raise TypeError(f"widths must be a sequence of ints, got {type(widths).__name__}")
+    widths = [_int(w, "widths") for w in np.atleast_1d(np.asarray(widths, dtype=object)).tolist()]
+    if not widths:
+        raise ValueError("widths must hold at least one width")
+    alpha_A = _scalar(alpha_A, "alpha_A", max=1.0)
+    alpha_M = _scalar(alpha_M, "alpha_M", max=1.0)
+    sigma_w = _scalar(sigma_w, "sigma_w", include_min=False)
+    sigma_A = _scalar(sigma_A, "sigma_A")
+    seed, seeds = check_seed(seed, "seed"), _int(seeds, "seeds")
     last = _int(last, "last")
     if last > _int(depth, "depth") + 1:
         raise ValueError(f"last must be at most depth + 1 = {depth + 1}, got {last}")
@@ -592,9 +661,14 @@ def measured_phase_diagram(alpha_A: float, alpha_M, sigma_w, sigma_A: float, *, 
     from theory.transformer_signal.exact import _start_norm
 
     M = dict(activation=_activation(activation), residual=_residual(residual))
-    if kind not in ("angle", "gradient"):
-        raise ValueError(f"kind must be 'angle' or 'gradient', got {kind!r}")
-    sweep = Sweep(alpha_M=as_array(alpha_M, "alpha_M", ndim=1), sigma_w=as_array(sigma_w, "sigma_w", ndim=1))
+    kind = check_choice(kind, "kind", ("angle", "gradient"))
+    progress = check_bool(progress, "progress")
+    seed = check_seed(seed, "seed")
+    depth, chunk = _int(depth, "depth"), _int(chunk, "chunk")
+    alpha_A = _scalar(alpha_A, "alpha_A", max=1.0)
+    sigma_A = _scalar(sigma_A, "sigma_A")
+    sweep = Sweep(alpha_M=_alpha(as_array(alpha_M, "alpha_M", ndim=1, nonempty=True), "alpha_M"),
+                  sigma_w=positive(sigma_w, "sigma_w", ndim=1, nonempty=True))
     aM, sw = sweep.column("alpha_M"), sweep.column("sigma_w")
     q0 = _start_norm(None, alpha_A, aM, sw, activation, residual) * np.ones_like(aM)
     if kind == "angle":
@@ -614,9 +688,15 @@ def measured_phase_diagram(alpha_A: float, alpha_M, sigma_w, sigma_A: float, *, 
 def angle_exponent_table(configs, lam_lin, lam_step, measured_proj, measured_full) -> str:
     """One line per (α_A, α_M, σ_w): linear λ_a, the map's one-block value, and the measured
     one-block exponents (mean over seeds) with projected and full weights."""
+    configs = _configs_table(configs)
+    C = configs.shape[0]
+    lam_lin = as_array(lam_lin, "lam_lin", shape=(C,))
+    lam_step = as_array(lam_step, "lam_step", shape=(C,))
+    measured_proj = as_array(measured_proj, "measured_proj", shape=(C, None), nonempty=True)
+    measured_full = as_array(measured_full, "measured_full", shape=(C, None), nonempty=True)
     rows = []
-    for c, l, s_, p_, f_ in zip(np.asarray(configs, float), lam_lin, lam_step,
-                                np.asarray(measured_proj).mean(1), np.asarray(measured_full).mean(1)):
+    for c, l, s_, p_, f_ in zip(configs, lam_lin, lam_step,
+                                measured_proj.mean(1), measured_full.mean(1)):
         rows.append(f"α_A={c[0]:.1f} α_M={c[1]:.2f} σ_w={c[2]:.0f}: λ_a {l:+.3f}  one-block map "
                     f"{s_:+.3f}  measured {p_:+.3f} (projected), {f_:+.3f} (full)")
     return "\n".join(rows)
@@ -627,7 +707,7 @@ def in_gram_range(rho, n: int, *, tol: float = 1e-12) -> np.ndarray:
     (‖Σᵢ xᵢ‖² ≥ 0 gives the lower end; Cauchy–Schwarz the upper)."""
     n = _n_tokens(n)
     tol = check_scalar(tol, "tol", min=0.0)
-    rho = as_array(rho, "rho")
+    rho = as_array(rho, "rho", nonempty=True)
     return (rho >= -1 / (n - 1) - tol) & (rho <= 1 + tol)
 
 
@@ -643,12 +723,19 @@ def compare_phase_diagrams(alpha_A: float, la_measured, alpha_M, sigma_w, lg_mea
 
     margin = check_scalar(margin, "margin", min=0.0)
     tol = check_scalar(tol, "tol", min=0.0, include_min=False)
-    am, sw = as_array(alpha_M, "alpha_M", ndim=1), as_array(sigma_w, "sigma_w", ndim=1)
-    amg, swg = as_array(alpha_M_g, "alpha_M_g", ndim=1), as_array(sigma_w_g, "sigma_w_g", ndim=1)
+    alpha_A = _scalar(alpha_A, "alpha_A", max=1.0)
+    am = _alpha(as_array(alpha_M, "alpha_M", ndim=1, nonempty=True), "alpha_M")
+    sw = positive(sigma_w, "sigma_w", ndim=1, nonempty=True)
+    amg = _alpha(as_array(alpha_M_g, "alpha_M_g", ndim=1, nonempty=True), "alpha_M_g")
+    swg = positive(sigma_w_g, "sigma_w_g", ndim=1, nonempty=True)
     la_m = as_array(la_measured, "la_measured", ndim=2)
     lg_m = as_array(lg_measured, "lg_measured", ndim=2)
-    if la_m.shape != (am.size, sw.size) or lg_m.shape != (amg.size, swg.size):
-        raise ValueError("la_measured and lg_measured must be (len(alpha_M), len(sigma_w)) grids")
+    if la_m.shape != (am.size, sw.size):
+        raise ValueError(f"la_measured must be a (len(alpha_M), len(sigma_w)) = ({am.size}, "
+                         f"{sw.size}) grid, got {la_m.shape}")
+    if lg_m.shape != (amg.size, swg.size):
+        raise ValueError(f"lg_measured must be a (len(alpha_M_g), len(sigma_w_g)) = ({amg.size}, "
+                         f"{swg.size}) grid, got {lg_m.shape}")
     M = dict(activation=_activation(activation), residual=_residual(residual))
     la_t = angle_exponent(alpha_A, am[:, None], sw[None, :], **M)
     clear = np.abs(la_t) > margin
@@ -697,6 +784,12 @@ def angle_exponent_check(configs, sigma_A: float, *, n: int, d: int, rho0: float
     cfg = _configs_table(configs)
     cA, cM, cs = cfg.T
     M = dict(activation=_activation(activation), residual=_residual(residual))
+    sigma_A = _scalar(sigma_A, "sigma_A")
+    n, d = _n_tokens(n), _int(d, "d")
+    _rho0(rho0, below_one=True)
+    seeds_projected, seeds_full = _int(seeds_projected, "seeds_projected"), _int(seeds_full, "seeds_full")
+    seed_projected = check_seed(seed_projected, "seed_projected")
+    seed_full = check_seed(seed_full, "seed_full")
     theory = one_block_exponents(cfg, sigma_A=sigma_A, n=n, rho0=rho0, **M)
     q_star = theory.q_star
     proj = measure_angle_exponent(cA, cM, cs, sigma_A, n=n, d=d, rho0=rho0, q0=q_star,
@@ -750,6 +843,10 @@ def gradient_exponent_check(configs, sigma_A: float, *, n: int, d: int, depth: i
     cA, cM, cs = cfg.T
     depth = _int(depth, "depth")
     M = dict(activation=_activation(activation), residual=_residual(residual))
+    sigma_A = _scalar(sigma_A, "sigma_A")
+    n, d = _n_tokens(n), _int(d, "d")
+    _rho0(rho0, below_one=True)
+    seeds, seed = _int(seeds, "seeds"), check_seed(seed, "seed")
     q_star = _start_norm(None, cA, cM, cs, activation, residual)
     measured, logs = measure_gradient_exponent(cA, cM, cs, sigma_A, n=n, d=d, depth=depth,
                                                rho0=rho0, q0=q_star, seeds=seeds, seed=seed, **M)
@@ -795,6 +892,15 @@ class MeasuredPhaseDiagrams:
         return self.comparison["report"]
 
 
+def _grid(grid, name: str):
+    """An (alpha_M values, sigma_w values) pair of 1-D arrays, or an error naming ``name``."""
+    if not isinstance(grid, (tuple, list)) or len(grid) != 2:
+        raise TypeError(f"{name} must be a pair (alpha_M values, sigma_w values), got "
+                        f"{type(grid).__name__}")
+    am = _alpha(as_array(grid[0], f"{name}[0]", ndim=1, nonempty=True), f"{name}[0]")
+    return am, positive(grid[1], f"{name}[1]", ndim=1, nonempty=True)
+
+
 def measured_phase_diagrams(alpha_A: float, sigma_A: float, *, n: int, d_angle: int,
                             seeds_angle: int, seed_angle: int, d_gradient: int, depth: int,
                             seeds_gradient: int, seed_gradient: int,
@@ -805,8 +911,14 @@ def measured_phase_diagrams(alpha_A: float, sigma_A: float, *, n: int, d_angle: 
     weights, width ``d_angle``) on ``grid_angle`` and λ_g (autograd through ``depth`` full-weight
     blocks, width ``d_gradient``, in chunks of ``chunk`` points) on ``grid_gradient``, each an
     (α_M values, σ_w values) pair, and :func:`compare_phase_diagrams` of both with the theory."""
-    (am, sw), (amg, swg) = grid_angle, grid_gradient
+    (am, sw), (amg, swg) = _grid(grid_angle, "grid_angle"), _grid(grid_gradient, "grid_gradient")
     M = dict(activation=_activation(activation), residual=_residual(residual))
+    alpha_A, sigma_A = _scalar(alpha_A, "alpha_A", max=1.0), _scalar(sigma_A, "sigma_A")
+    n, depth, chunk = _n_tokens(n), _int(depth, "depth"), _int(chunk, "chunk")
+    d_angle, d_gradient = _int(d_angle, "d_angle"), _int(d_gradient, "d_gradient")
+    seeds_angle, seeds_gradient = _int(seeds_angle, "seeds_angle"), _int(seeds_gradient, "seeds_gradient")
+    seed_angle, seed_gradient = check_seed(seed_angle, "seed_angle"), check_seed(seed_gradient, "seed_gradient")
+    progress = check_bool(progress, "progress")
     la = measured_phase_diagram(alpha_A, am, sw, sigma_A, n=n, d=d_angle, seeds=seeds_angle,
                                 seed=seed_angle, **M)
     lg = measured_phase_diagram(alpha_A, amg, swg, sigma_A, n=n, d=d_gradient, seeds=seeds_gradient,
@@ -835,6 +947,9 @@ def histogram_task(batch: int, n: int, vocab: int, *, generator=None, device=Non
     The book's task choice (the paper's task could not be read).
     """
     batch, n, vocab = _int(batch, "batch"), _n_tokens(n), _int(vocab, "vocab")
+    generator = _generator(generator)
+    check_memory(3 * array_bytes(batch, n, n), f"{batch} sequences of {n} tokens",
+                 hint="use a smaller batch")
     x = torch.randint(vocab, (batch, n), generator=generator, device=resolve_device(device))
     return x, _histogram_targets(x)
 
@@ -876,14 +991,16 @@ def _sweep_values(sweep, fixed: dict) -> dict:
             out[name] = sweep.column(name)
         elif given is None:
             raise ValueError(f"{name} must be an axis of the sweep or given as {name}=")
+        elif name == "seed":
+            out[name] = np.full(G, check_seed(given, "seed"), dtype=np.int64)
         else:
-            kind = "int" if name == "seed" else "float"
-            out[name] = np.full(G, check_scalar(given, name, kind=kind,
-                                                min=0 if name != "sigma_w" else 0.0,
+            out[name] = np.full(G, check_scalar(given, name, min=0.0,
+                                                max=1.0 if name.startswith("alpha") else None,
                                                 include_min=name != "sigma_w"))
-    if not np.all(np.equal(np.mod(out["seed"], 1), 0)) or np.any(out["seed"] < 0):
-        raise ValueError(f"seed must hold non-negative ints, got {out['seed']}")
-    out["seed"] = out["seed"].astype(np.int64)
+    seeds = out["seed"]
+    if np.asarray(seeds).dtype.kind != "i":
+        raise TypeError(f"the sweep's seed axis must hold ints, got {list(sweep.axes['seed'])}")
+    out["seed"] = check_seeds(np.asarray(seeds), "seed")
     return out
 
 
@@ -912,6 +1029,10 @@ def train_transformers(sweep, *, alpha_A=None, alpha_M=None, sigma_w=None, sigma
     cross-entropy of the step's batch at the recorded steps (every ``record_every`` steps,
     default steps // 50), and ``test_loss``, ``test_accuracy`` (G, T) on ``test_batch`` held-out
     sequences, evaluated at the last record only (NaN before it).
+
+    Divergence is a result here, not an error: a configuration whose loss turns non-finite keeps
+    its NaN record, and ``res.meta["diverged"]`` (G,) flags it, with the first recorded step at
+    which it was non-finite in ``res.meta["diverged_step"]`` (−1 where it stayed finite).
     """
     cfg = _sweep_values(sweep, dict(alpha_A=alpha_A, alpha_M=alpha_M, sigma_w=sigma_w,
                                     sigma_A=sigma_A, seed=seed))
@@ -920,8 +1041,15 @@ def train_transformers(sweep, *, alpha_A=None, alpha_M=None, sigma_w=None, sigma
     steps = _int(steps, "steps")
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     every = max(1, steps // 50) if record_every is None else _int(record_every, "record_every")
+    activation, residual = _activation(activation), _residual(residual)
+    progress = check_bool(progress, "progress")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     G = len(sweep)
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    check_memory(4 * array_bytes(G, depth, 5, d, d, itemsize=itemsize)
+                 + 12 * array_bytes(G, max(batch, test_batch), depth + 1, n, d, itemsize=itemsize),
+                 f"training {G} transformers of width {d} and depth {depth} on batches of "
+                 f"{max(batch, test_batch)}", hint="use a smaller batch, test_batch, width or depth")
     init_seeds = np.array([config_seed("transformer_signal.init", *(float(cfg[k][g]) for k in
                                        TRAINABILITY_AXES[:4]), int(cfg["seed"][g]))
                            for g in range(G)], dtype=np.int64)
@@ -968,9 +1096,24 @@ def train_transformers(sweep, *, alpha_A=None, alpha_M=None, sigma_w=None, sigma
                         record=record_steps(steps, every=every), metrics=metrics,
                         progress="training transformers" if progress else False, device=device)
     res = res.with_sweep(sweep)
+    diverged, step = _divergence(res)
     res.meta.update(n=n, d=d, depth=depth, vocab=vocab, batch=batch, lr=lr, test_batch=test_batch,
-                    activation=activation, residual=residual, dtype=str(dtype))
+                    activation=activation, residual=residual, dtype=str(dtype),
+                    diverged=diverged, diverged_step=step)
     return res
+
+
+def _divergence(res: Result):
+    """Per configuration: whether its training loss turned non-finite (NaN or inf) at a recorded
+    step, and the first such step (−1 if none). Divergence is a result of this chapter's
+    trainability grid (the chaotic, large-σ_w corner can blow up), so it is flagged, not raised."""
+    loss = np.asarray(res["train_loss"], float)
+    bad = ~np.isfinite(loss)
+    if "test_loss" in res.metrics:
+        bad[:, -1] |= ~np.isfinite(np.asarray(res["test_loss"], float)[:, -1])
+    diverged = bad.any(1)
+    first = np.where(diverged, np.asarray(res.steps)[np.argmax(bad, 1)], -1)
+    return diverged, first.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -979,7 +1122,9 @@ class Trainability:
     the distance √(λ_a² + λ_g²) from where both vanish, the final test loss and accuracy, the
     mean training curve (settings, T) at ``steps``; the token-wise baseline; the Spearman
     correlation of the mean loss with distance, and of each seed's loss alone (seeds,); the
-    index of the best setting."""
+    index of the best setting; ``diverged`` (settings,): whether any seed's training turned
+    non-finite there (flagged, not raised: divergence is a result of the grid; the correlations
+    and the best setting are taken over the settings that did not diverge)."""
 
     alpha_M: np.ndarray
     sigma_w: np.ndarray
@@ -996,6 +1141,7 @@ class Trainability:
     best: int
     describe: str
     axis: str = "alpha_M"
+    diverged: np.ndarray | None = None
 
     def table(self) -> str:
         name = "α" if self.axis == "alpha" else "α_M"
@@ -1013,6 +1159,7 @@ def token_wise_baseline(n: int, vocab: int) -> float:
     from scipy.stats import binom
 
     n, vocab = _n_tokens(n), _int(vocab, "vocab")
+    check_memory(4 * array_bytes(n), f"the count's law over {n} tokens", hint="use a smaller n")
     pk = binom.pmf(np.arange(n), n - 1, 1 / vocab)
     pk = pk[pk > 0]
     return float(-np.sum(pk * np.log(pk)))
@@ -1030,12 +1177,15 @@ def trainability_summary(res: Result, *, alpha_A: float | None = None) -> Traina
     through the network's own depth and n (``gradient_exponent_finite_depth``,
     ``normalise=True``: what its final layer norm passes back).
     """
-    from scipy.stats import spearmanr
-
     from theory.transformer_signal.exact import gradient_exponent_finite_depth
 
     if not isinstance(res, Result) or res.sweep is None:
-        raise TypeError("res must be a Result of train_transformers (labelled by its sweep)")
+        raise TypeError("res must be a Result of train_transformers (labelled by its sweep), got "
+                        f"{type(res).__name__}")
+    missing = {"train_loss", "test_loss", "test_accuracy"} - set(res.metrics)
+    if missing or not {"n", "vocab", "depth", "d", "steps"} <= set(res.meta):
+        raise ValueError(f"res must be a Result of train_transformers (missing {sorted(missing)} or "
+                         "its settings in res.meta)")
     axes = set(res.sweep.dims) - {"seed"}
     if axes not in ({"alpha_M", "sigma_w"}, {"alpha", "sigma_w"}):
         raise ValueError(f"the sweep's axes must be alpha_M or alpha, sigma_w (and seed), got "
@@ -1064,18 +1214,39 @@ def trainability_summary(res: Result, *, alpha_A: float | None = None) -> Traina
         la = angle_exponent(aM, aM, sw, q=one, **M)
         lg = gradient_exponent_finite_depth(aM, aM, sw, m["depth"], m["n"], q0=one,
                                             normalise=True, **M)
+    flags, _ = _divergence(res)
+    flags = res.sweep.unflatten(flags)
+    if "seed" in res.sweep.dims:
+        flags = np.moveaxis(flags, res.sweep.dims.index("seed"), -1).any(-1)
+        rest = [k for k in res.sweep.dims if k != "seed"]
+    else:
+        rest = list(res.sweep.dims)
+    diverged = np.transpose(flags, [rest.index(first), rest.index("sigma_w")]).ravel()
     loss = ds["test_loss"].values[..., -1].ravel()
     acc = ds["test_accuracy"].values[..., -1].ravel()
     curve = ds["train_loss"].values.reshape(aM.size, -1)
     dist = np.hypot(la, lg)
+    ok = ~diverged & np.isfinite(loss)
     seeds = len(res.sweep.axes.get("seed", (None,)))
     describe = f"depth {m['depth']}, width {m['d']}, {m['steps']} steps, {seeds} seed(s)"
     return Trainability(alpha_M=aM, sigma_w=sw, lambda_a=la, lambda_g=lg, distance=dist,
                         test_loss=loss, test_accuracy=acc, steps=res.steps, train_loss=curve,
                         baseline=token_wise_baseline(m["n"], m["vocab"]),
-                        spearman=float(spearmanr(dist, loss).statistic),
-                        spearman_per_seed=np.array([spearmanr(dist, row).statistic for row in per_seed]),
-                        best=int(np.argmin(loss)), describe=describe, axis=first)
+                        spearman=_spearman(dist, loss, ok),
+                        spearman_per_seed=np.array([_spearman(dist, row, np.isfinite(row))
+                                                    for row in per_seed]),
+                        best=int(np.flatnonzero(ok)[np.argmin(loss[ok])]) if ok.any() else -1,
+                        describe=describe, axis=first, diverged=diverged)
+
+
+def _spearman(x, y, keep) -> float:
+    """Spearman's correlation over the entries ``keep`` (NaN with fewer than 2 of them)."""
+    from scipy.stats import spearmanr
+
+    keep = np.asarray(keep, bool)
+    if keep.sum() < 2:
+        return float("nan")
+    return float(spearmanr(x[keep], y[keep]).statistic)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1118,10 +1289,16 @@ def paper_phase_measurement(alpha, sigma_w, sigma_A: float, *, n: int, d: int, d
     chunk i with generator ``seed + 1 + i``."""
     from theory.core import Sweep
 
-    sweep = Sweep(alpha=as_array(alpha, "alpha", ndim=1), sigma_w=as_array(sigma_w, "sigma_w", ndim=1))
+    sweep = Sweep(alpha=as_array(alpha, "alpha", ndim=1, nonempty=True),
+                  sigma_w=as_array(sigma_w, "sigma_w", ndim=1, nonempty=True))
     a, sw = sweep.column("alpha"), sweep.column("sigma_w")
     M = dict(activation=_activation(activation), residual=_residual(residual))
-    seed, chunk = _int(seed, "seed", 0), _int(chunk, "chunk")
+    seed, chunk = check_seed(seed, "seed"), _int(chunk, "chunk")
+    sigma_A = _scalar(sigma_A, "sigma_A")
+    n, d, depth = _n_tokens(n), _int(d, "d"), _int(depth, "depth")
+    seeds_angle, seeds_gradient = _int(seeds_angle, "seeds_angle"), _int(seeds_gradient, "seeds_gradient")
+    progress = check_bool(progress, "progress")
+    _alpha(a, "alpha"), positive(sw, "sigma_w")
     la = measure_angle_exponent(a, a, sw, sigma_A, n=n, d=d, q0=1.0, seeds=seeds_angle, seed=seed,
                                 method="projected", **M)
     raw, direction = [], []
