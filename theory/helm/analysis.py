@@ -24,7 +24,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from theory.core import COLORS, check_scalar, config_seed, scaled
+from theory.core import (COLORS, array_bytes, as_array, check_memory, check_scalar, check_seed,
+                         config_seed, positive_int, probability, scaled)
+from theory.helm._checks import check_str, frame, instance_of, int_array, mapping, sequence, str_list
 from theory.helm.schema import Adaptation, Model, Prediction, Scenario
 
 __all__ = ["EFFICIENCY_MODEL", "KNOWLEDGE_ADAPTATIONS", "REASONING_ADAPTATIONS", "adaptation_table",
@@ -61,6 +63,7 @@ def _model(models, name: str) -> Model:
         from theory.helm.models import default_models
 
         models = default_models()
+    models = sequence(models, "models")
     for m in models:
         if not isinstance(m, Model):
             raise TypeError(f"models must be Model objects, got {type(m).__name__}")
@@ -127,6 +130,8 @@ def generation_grid(models=None, efficiency=None) -> list[tuple[Model, Scenario,
     from theory.helm.scenarios import language_modeling, open_generation
 
     lm, ng = _model(models, "SmolLM2"), _model(models, "ByteNgram")
+    if efficiency is not None:
+        instance_of(efficiency, Model, "efficiency")
     out = []
     for s in (language_modeling(), open_generation()):
         out += [(lm, s, default_adaptation(s)), (ng, s, default_adaptation(s))]
@@ -142,14 +147,30 @@ def predictions(evaluation, model: str, scenario: str, adaptation: Adaptation,
                 perturbation: str = "identity") -> list[Prediction]:
     """The predictions of one run of an :class:`~theory.helm.evaluate.Evaluation` (aligned with
     the scenario's test instances)."""
-    from theory.helm.evaluate import adaptation_label
+    from theory.helm.evaluate import Evaluation, adaptation_label
 
+    instance_of(evaluation, Evaluation, "evaluation")
+    check_str(model, "model")
+    check_str(scenario, "scenario")
+    instance_of(adaptation, Adaptation, "adaptation")
+    check_str(perturbation, "perturbation")
     for (m, s, label), run in evaluation.runs.items():
         if m == model and s == scenario and label == adaptation_label(run.scenario, adaptation):
             if not run.complete:
                 raise ValueError(f"the run {model} × {scenario} ({label}) is incomplete")
+            if perturbation not in run.predictions:
+                raise ValueError(f"perturbation {perturbation!r} is not among the run's "
+                                 f"{sorted(run.predictions)}")
             return list(run.predictions[perturbation])
-    raise KeyError(f"no run of {model!r} on {scenario!r} under {adaptation} in the evaluation")
+    raise _NoRun(f"no run of model {model!r} on scenario {scenario!r} under {adaptation} in the "
+                 "evaluation")
+
+
+class _NoRun(KeyError, ValueError):
+    """No such run in the evaluation: a KeyError (a lookup) and a ValueError (a bad argument)."""
+
+    def __str__(self):
+        return str(self.args[0])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -174,8 +195,7 @@ def choice_matrix(scenario: Scenario, runs: Mapping[str, Sequence[Prediction]]):
 
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
-    if not isinstance(runs, Mapping) or not runs:
-        raise ValueError("runs must be a non-empty mapping label → predictions")
+    mapping(runs, "runs")
     n = len(scenario.test)
     cols_c, cols_y = [], []
     for label, preds in runs.items():
@@ -188,24 +208,40 @@ def choice_matrix(scenario: Scenario, runs: Mapping[str, Sequence[Prediction]]):
 def disagreement(choices) -> np.ndarray:
     """(A, A): the share of instances on which two adaptations choose differently (an answer
     naming no reference counts as its own choice)."""
-    c = np.asarray(choices)
-    if c.ndim != 2 or c.shape[0] < 1:
-        raise ValueError(f"choices must be an (instances, adaptations) array, got shape {c.shape}")
+    c = _choices(choices)
     return (c[:, :, None] != c[:, None, :]).mean(axis=0)
+
+
+def _choices(choices, n_options=None) -> np.ndarray:
+    """``choices`` as an (instances, adaptations) int array of reference indices, −1 for none."""
+    c = int_array(choices, "choices", ndim=2)
+    if c.min() < -1 or (n_options is not None and c.max() >= n_options):
+        hi = "" if n_options is None else f" … {n_options - 1}"
+        raise ValueError(f"choices must lie in -1{hi} (−1: the answer names no reference), got "
+                         f"{c.min()} … {c.max()}")
+    return c
+
+
+def _correct(x, name: str, **kw) -> np.ndarray:
+    """Per-instance correctness (scores in [0, 1]; booleans accepted) as a float array."""
+    if isinstance(x, np.ndarray) and x.dtype == bool:
+        x = x.astype(np.float64)
+    return probability(x, name, **kw)
 
 
 def paired_bootstrap(correct_a, correct_b, *, n_boot: int = 4000, seed: int = 0,
                      level: float = 0.95) -> tuple[float, float, float]:
     """The accuracy difference mean(a) − mean(b) over the same instances and its percentile
     bootstrap interval (instances resampled with replacement, ``n_boot`` times, seeded)."""
-    a = np.asarray(correct_a, dtype=np.float64)
-    b = np.asarray(correct_b, dtype=np.float64)
-    if a.ndim != 1 or a.shape != b.shape or a.size < 2:
+    a = as_array(correct_a, "correct_a", ndim=1)
+    b = as_array(correct_b, "correct_b", ndim=1)
+    if a.shape != b.shape or a.size < 2:
         raise ValueError(f"correct_a and correct_b must be 1-D of the same length >= 2, got {a.shape} and {b.shape}")
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("correct_a and correct_b must be finite")
     n_boot = check_scalar(n_boot, "n_boot", kind="int", min=100)
+    seed = check_seed(seed)
     level = check_scalar(level, "level", min=0.5, max=1, include_max=False)
+    check_memory(array_bytes(n_boot, a.size, itemsize=16), f"a paired bootstrap of {n_boot} "
+                 f"resamples of {a.size} instances", hint="lower n_boot")
     rng = np.random.default_rng(config_seed("helm.paired_bootstrap", seed))
     idx = rng.integers(0, a.size, size=(n_boot, a.size))
     d = (a - b)[idx].mean(axis=1)
@@ -218,7 +254,10 @@ def by_group(scenario: Scenario, correct, labels: Sequence[str], key: str):
     DataFrame, with the group sizes in column ``n``."""
     import pandas as pd
 
-    y = np.asarray(correct, dtype=np.float64)
+    instance_of(scenario, Scenario, "scenario")
+    labels = str_list(labels, "labels")
+    check_str(key, "key")
+    y = _correct(correct, "correct", ndim=2)
     if y.ndim != 2 or y.shape != (len(scenario.test), len(labels)):
         raise ValueError(f"correct must be (instances, adaptations) = ({len(scenario.test)}, {len(labels)}), got {y.shape}")
     groups = np.array([i.get(key) for i in scenario.test], dtype=object)
@@ -234,8 +273,8 @@ def reliability(confidence, correct, n_bins: int = 10) -> tuple[np.ndarray, np.n
     the mean confidence, the accuracy and the count."""
     from theory.helm.metrics import equal_mass_edges
 
-    c = np.asarray(confidence, dtype=np.float64)
-    y = np.asarray(correct, dtype=np.float64)
+    c = probability(confidence, "confidence", ndim=1, nonempty=True)
+    y = _correct(correct, "correct", ndim=1)
     if c.ndim != 1 or c.shape != y.shape or c.size == 0:
         raise ValueError(f"confidence and correct must be 1-D of the same non-zero length, got {c.shape} and {y.shape}")
     idx = np.searchsorted(equal_mass_edges(c, n_bins), c, side="left")
@@ -247,12 +286,8 @@ def reliability(confidence, correct, n_bins: int = 10) -> tuple[np.ndarray, np.n
 def position_shares(choices, n_options: int) -> np.ndarray:
     """(A, n_options + 1): per adaptation, the share of instances choosing each position, and in
     the last column the share naming none."""
-    c = np.asarray(choices)
     n_options = check_scalar(n_options, "n_options", kind="int", min=1)
-    if c.ndim != 2 or c.size == 0:
-        raise ValueError(f"choices must be a non-empty (instances, adaptations) array, got shape {c.shape}")
-    if c.max() >= n_options or c.min() < -1:
-        raise ValueError(f"choices must lie in -1 … {n_options - 1}")
+    c = _choices(choices, n_options)
     return np.stack([np.r_[[(c[:, a] == k).mean() for k in range(n_options)], (c[:, a] == -1).mean()]
                      for a in range(c.shape[1])])
 
@@ -268,12 +303,17 @@ def adaptation_table(scenario: Scenario, runs: Mapping[str, Sequence[Prediction]
 
     from theory.helm.metrics import expected_ece_calibrated
 
+    instance_of(scenario, Scenario, "scenario")
+    mapping(runs, "runs")
+    mapping(summaries, "summaries")
     rows = {}
     for label, preds in runs.items():
         preds = _check_preds(preds, f"runs[{label!r}]", len(scenario.test))
         if label not in summaries:
             raise ValueError(f"summaries lacks the adaptation {label!r}")
-        s = summaries[label]
+        s = mapping(summaries[label], f"summaries[{label!r}]")
+        if "accuracy" not in s:
+            raise ValueError(f"summaries[{label!r}] lacks 'accuracy' (give Evaluation.summary)")
         conf = np.array([np.nan if p.confidence is None else p.confidence for p in preds])
         rows[label] = {"accuracy": s["accuracy"], "ece_10_bin": s.get("ece_10_bin", np.nan),
                        "ece_1_bin": s.get("ece_1_bin", np.nan),
@@ -291,8 +331,27 @@ def knowledge_figure(table, correct, choices, confidences: Mapping[str, Sequence
     the diagonal, and the shares of answers per position (and none)."""
     from theory.core import figure
 
+    frame(table, "table", ["accuracy"], hint="adaptation_table")
     labels = list(table.index)
-    y = np.asarray(correct, dtype=np.float64)
+    n_options = positive_int(n_options, "n_options")
+    y = _correct(correct, "correct", ndim=2)
+    c_all = _choices(choices, n_options)
+    for name, arr in (("correct", y), ("choices", c_all)):
+        if arr.shape[1] != len(labels):
+            raise ValueError(f"{name} must have one column per row of table ({len(labels)}), got "
+                             f"shape {arr.shape}")
+    if y.shape != c_all.shape:
+        raise ValueError(f"correct and choices must have the same shape, got {y.shape} and {c_all.shape}")
+    mapping(confidences, "confidences")
+    missing = [l for l in labels if l not in confidences]
+    if missing:
+        raise ValueError(f"confidences lacks the adaptations {missing}")
+    if intervals is not None:
+        mapping(intervals, "intervals")
+        bad = [l for l in labels if l not in intervals or np.shape(intervals[l]) != (2,)]
+        if bad:
+            raise ValueError(f"intervals must give (lo, hi) for every adaptation; missing or "
+                             f"malformed: {bad}")
     fig, axes = figure(ncols=3, width="wide", height=3.0)
     ax = axes[0]
     colors = [_PALETTE[k % len(_PALETTE)] for k in range(len(labels))]
@@ -346,11 +405,15 @@ def bits_per_byte_table(runs: Mapping[str, Sequence[Prediction]], summaries: Map
     Σ_i bytes_i), the total log-probability (nats), bytes, and tokens per byte."""
     import pandas as pd
 
+    mapping(runs, "runs")
+    mapping(summaries, "summaries")
     rows = {}
     for name, preds in runs.items():
         preds = _check_preds(preds, f"runs[{name!r}]")
         if any(p.logprob is None for p in preds):
             raise ValueError(f"runs[{name!r}]: every prediction needs its logprob")
+        if not isinstance(summaries.get(name), Mapping) or "bits_per_byte" not in summaries[name]:
+            raise ValueError(f"summaries must give bits_per_byte for {name!r} (Evaluation.summary)")
         lp = float(sum(p.logprob for p in preds))
         nb = int(sum(p.n_bytes for p in preds))
         if nb <= 0:
@@ -367,10 +430,10 @@ def group_word_counts(texts, groups: Mapping[str, Sequence[str]]) -> dict[str, i
     behind demographic representation."""
     from theory.helm.metrics import tokenize
 
-    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
-        raise TypeError("texts must be a sequence of str")
-    if not isinstance(groups, Mapping) or not groups:
-        raise ValueError("groups must be a non-empty mapping group → words")
+    texts = str_list(texts, "texts", nonempty=False)
+    mapping(groups, "groups")
+    for g, ws in groups.items():
+        str_list(ws, f"groups[{g!r}]", nonempty=False)
     sets = {g: {w.lower() for w in ws} for g, ws in groups.items()}
     toks = [w for t in texts for w in tokenize(t)]
     return {g: int(sum(w in ws for w in toks)) for g, ws in sets.items()}
@@ -416,6 +479,12 @@ def generation_figure(bpb, fit: dict, harms):
     metrics)."""
     from theory.core import figure
 
+    frame(bpb, "bpb", ["bits_per_byte", "recomputed"], hint="bits_per_byte_table")
+    mapping(fit, "fit")
+    missing = [k for k in ("output", "fitted", "runtime", "r2") if k not in fit]
+    if missing:
+        raise ValueError(f"fit lacks {missing} (give efficiency_fit's result)")
+    frame(harms, "harms")
     fig, axes = figure(ncols=3, width="wide", height=3.0)
     ax = axes[0]
     names = list(bpb.index)

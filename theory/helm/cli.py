@@ -131,6 +131,18 @@ def _match(names: list[str], wanted: list[str], kind: str) -> list[str]:
 def select(grid, models=None, scenarios=None):
     """The triples of ``grid`` whose model and scenario are among the names given (None: all);
     unknown names and an empty selection raise :class:`InputError`."""
+    from theory.helm._checks import sequence, str_list
+    from theory.helm.schema import Adaptation, Model, Scenario
+
+    grid = sequence(grid, "grid")
+    for item in grid:
+        if not (isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], Model)
+                and isinstance(item[1], Scenario) and isinstance(item[2], Adaptation)):
+            raise TypeError("grid must hold (Model, Scenario, Adaptation) triples")
+    if models is not None:
+        models = str_list(models, "models", nonempty=False)
+    if scenarios is not None:
+        scenarios = str_list(scenarios, "scenarios", nonempty=False)
     m_names = list(dict.fromkeys(m.name for m, _, _ in grid))
     s_names = list(dict.fromkeys(s.name for _, s, _ in grid))
     keep_m = set(_match(m_names, models, "model")) if models else set(m_names)
@@ -179,9 +191,14 @@ def _clean(v):
 def write_summary(evaluation, out, fmt: str = "md") -> list[Path]:
     """Write ``summary.jsonl`` and ``summary.md`` (or ``.csv``) of a complete evaluation into
     ``out``; returns the paths."""
+    from theory.helm._checks import path
+    from theory.helm.evaluate import Evaluation
+
+    if not isinstance(evaluation, Evaluation):
+        raise TypeError(f"evaluation must be an Evaluation, got {type(evaluation).__name__}")
     if fmt not in ("md", "csv"):
         raise ValueError(f"fmt must be 'md' or 'csv', got {fmt!r}")
-    out = Path(out)
+    out = path(out, "out")
     lines = []
     for (m, s, a), run in evaluation.runs.items():
         metrics = {k: _clean(v) for k, v in evaluation.summary(m, s, a).items()
@@ -200,7 +217,9 @@ def write_summary(evaluation, out, fmt: str = "md") -> list[Path]:
 
 def read_summary(folder) -> list[dict]:
     """The lines of ``folder/summary.jsonl``."""
-    path = Path(folder) / SUMMARY_JSONL
+    from theory.helm._checks import path as _path
+
+    path = _path(folder, "folder") / SUMMARY_JSONL
     if not path.is_file():
         raise InputError(f"{path} does not exist: run `python -m theory.helm run` with this "
                          "store/out folder first")
@@ -219,6 +238,16 @@ def summary_frame(lines: list[dict]):
     ``model``, the others as ``model [adaptation]``)."""
     import pandas as pd
 
+    from theory.helm._checks import sequence
+
+    lines = sequence(lines, "lines")
+    for n, x in enumerate(lines):
+        if not isinstance(x, dict):
+            raise TypeError(f"lines[{n}] must be a dict (a line of summary.jsonl), got {type(x).__name__}")
+        need = ("model",) if not x.get("supported", True) else ("model", "scenario", "metrics")
+        missing = [k for k in need if k not in x]
+        if missing or ("metrics" in x and not isinstance(x["metrics"], dict)):
+            raise ValueError(f"lines[{n}] lacks {missing or ['metrics (a dict)']} (a line of summary.jsonl)")
     rows = {}
     for x in lines:
         if not x.get("supported", True):

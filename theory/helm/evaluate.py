@@ -27,6 +27,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from theory.core import check_bool
+from theory.helm._checks import check_str, instance_of, sequence, str_list
 from theory.helm.schema import Adaptation, Instance, Model, Prediction, Scenario, content_key
 from theory.helm.store import Store
 
@@ -82,6 +84,7 @@ def adaptation_label(scenario: Scenario, adaptation: Adaptation) -> str:
 
 def perturbations_of(scenario: Scenario) -> tuple[str, ...]:
     """``("identity",)`` followed by the scenario's robustness and fairness perturbations."""
+    instance_of(scenario, Scenario, "scenario")
     names = ("identity",) + tuple(scenario.robustness) + tuple(scenario.fairness)
     if len(set(names)) != len(names):
         raise ValueError(f"scenario {scenario.name!r} lists a perturbation twice: {names}")
@@ -92,6 +95,9 @@ def request_key(model_key: str, perturbation: str, instance: Instance) -> str:
     """The store's key of one request: ``content_key(model key, perturbation, instance id,
     instance input)``; the model key (:meth:`Model.key`) covers the model's weights and training
     data, the scenario's content and the adaptation."""
+    check_str(model_key, "model_key", empty_ok=False)
+    check_str(perturbation, "perturbation", empty_ok=False)
+    instance_of(instance, Instance, "instance")
     return content_key(model_key, perturbation, instance.id, instance.input)
 
 
@@ -299,7 +305,7 @@ class Evaluation:
 # -- the grid -------------------------------------------------------------------------------
 def _check_named(items, cls, what: str) -> list:
     """``items`` (one ``cls`` object or several) as a non-empty list of ``cls`` with unique names."""
-    items = [items] if isinstance(items, cls) else list(items)
+    items = [items] if isinstance(items, cls) else sequence(items, what)
     if not items:
         raise ValueError(f"{what} must not be empty (give at least one {cls.__name__})")
     for item in items:
@@ -373,7 +379,19 @@ def _as_store(store) -> Store:
         return Store()
     if isinstance(store, Store):
         return store
+    import os
+
+    if not isinstance(store, (str, os.PathLike)):
+        raise TypeError(f"store must be a Store, a folder (str or os.PathLike) or None, got "
+                        f"{type(store).__name__}")
     return Store(store)
+
+
+def _check_scorer(scorer):
+    if scorer is not None and not callable(getattr(scorer, "score", None)) and not callable(scorer):
+        raise TypeError("toxicity_scorer must be None, a callable texts → scores or an object "
+                        f"with .score, got {type(scorer).__name__}")
+    return scorer
 
 
 def _check_limit(limit):
@@ -393,10 +411,12 @@ def evaluate_grid(grid: Iterable[tuple[Model, Scenario, Adaptation]], *, store=N
 
     t_start = time.perf_counter()
     limit = _check_limit(limit)
+    progress = check_bool(progress, "progress")
+    _check_scorer(toxicity_scorer)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                    or batch_size < 1):
         raise ValueError(f"batch_size must be None or an int >= 1, got {batch_size!r}")
-    grid = list(grid)
+    grid = sequence(grid, "grid")
     if not grid:
         raise ValueError("the grid is empty (no (model, scenario, adaptation) to evaluate)")
     for item in grid:
@@ -600,7 +620,7 @@ def win_rates(table, groups: Sequence[str] | None = None):
     from theory.helm import metrics
 
     _check_table(table)
-    groups = list(METRIC_GROUPS) if groups is None else list(groups)
+    groups = list(METRIC_GROUPS) if groups is None else str_list(groups, "groups")
     for g in groups:
         if g not in METRIC_GROUPS:
             raise ValueError(f"groups must be among {list(METRIC_GROUPS)}, got {g!r}")
@@ -694,6 +714,8 @@ def pairs(table, metric_a: str, metric_b: str):
     import pandas as pd
 
     _check_table(table)
+    check_str(metric_a, "metric_a")
+    check_str(metric_b, "metric_b")
     if metric_a == metric_b:
         raise ValueError("metric_a and metric_b must differ")
     rows = []
@@ -741,6 +763,7 @@ def book_grid(models=None, scenarios=None, *, pages: bool = True) -> list[tuple[
     :data:`BOOK_EXTRAS` (an extra whose model or scenario is absent is left out), then (``pages``)
     the knowledge and generation pages' own grid, :func:`theory.helm.analysis.page_grid` of the
     same models (other adaptations, the efficiency scenarios and their unbatched SmolLM2)."""
+    pages = check_bool(pages, "pages")
     if models is None:
         from theory.helm.models import default_models
 

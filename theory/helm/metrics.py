@@ -27,7 +27,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from theory.core import check_scalar
+from theory.core import array_bytes, check_memory, check_scalar, check_seed
 from theory.helm.schema import Instance, Prediction, Scenario
 
 __all__ = ["TOXIC_THRESHOLD", "bits_per_byte", "calibration_metrics", "confidences",
@@ -317,6 +317,9 @@ def confidences(predictions: Sequence[Prediction]) -> np.ndarray:
     without log-probabilities) → ValueError, since its calibration is not computed."""
     if not isinstance(predictions, (list, tuple)) or not predictions:
         raise ValueError("predictions must be a non-empty list of Prediction")
+    for k, p in enumerate(predictions):
+        if not isinstance(p, Prediction):
+            raise TypeError(f"predictions[{k}] must be a Prediction, got {type(p).__name__}")
     return _confidence([p.confidence for p in predictions], "predictions' confidence")
 
 
@@ -464,12 +467,16 @@ def mean_win_rate(table, higher_is_better, aggregate: str = "mean") -> np.ndarra
         raise TypeError("table must hold numbers (NaN for missing), got booleans")
     if arr.dtype == object:
         arr = np.where(np.equal(arr, None), np.nan, arr)
+    if np.iscomplexobj(arr):
+        raise TypeError("table must hold real numbers, got complex values")
     try:
         t = np.array(arr, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError("table must hold numbers (NaN for missing)") from None
     if t.ndim != 2 or t.size == 0:
         raise ValueError(f"table must be a non-empty 2-D array (models × columns), got shape {t.shape}")
+    if np.iscomplexobj(arr) or np.iscomplexobj(t):
+        raise TypeError("table must hold real numbers, got complex values")
     if np.any(np.isinf(t)):
         raise ValueError("table must not hold inf (NaN marks a missing value)")
     hib = list(higher_is_better) if not isinstance(higher_is_better, (bool, np.bool_)) else None
@@ -522,6 +529,8 @@ def instance_scores(scenario: Scenario, predictions: Sequence[Prediction],
                     metric: str | None = None) -> np.ndarray:
     """Per-instance scores of ``predictions`` (aligned with ``scenario.test``) under ``metric``
     (default: the scenario's main metric; exact match, quasi-exact match or F1)."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
     metric = scenario.main_metric if metric is None else metric
     if metric not in ("exact_match", "quasi_exact_match", "f1"):
         raise ValueError(f"metric must be 'exact_match', 'quasi_exact_match' or 'f1', got {metric!r}")
@@ -609,6 +618,14 @@ def summarize(scenario: Scenario, predictions: Mapping[str, Sequence[Prediction]
         raise TypeError(f"has_logprobs must be a bool, got {type(has_logprobs).__name__}")
     if toxicity is not None and not callable(toxicity):
         raise TypeError("toxicity must be None or a callable scoring a list of texts")
+    for name, value in (("groups", groups), ("targets", targets)):
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be None or a mapping, got {type(value).__name__}")
+    if groups is not None:
+        for cat, gs in groups.items():
+            _groups(gs)
+    if n_params is not None:
+        check_scalar(n_params, "n_params", kind="int", min=0)
     for name, preds in predictions.items():
         _aligned(scenario, preds, name)
     ident = list(predictions["identity"])
@@ -761,8 +778,10 @@ def ece_bias_study(ns=(20, 30, 50, 100, 200, 300, 500, 1000), n_reps: int = 400,
     differences), ``se``. The book's reconstruction."""
     from theory.core import config_seed
 
+    if isinstance(ns, (str, bytes)) or not hasattr(ns, "__iter__"):
+        raise TypeError(f"ns must be a sequence of ints >= 2, got {type(ns).__name__}")
     ns = np.asarray([check_scalar(int(n) if isinstance(n, np.integer) else n, "ns", kind="int", min=2)
-                     for n in ns])
+                     for n in ns], dtype=np.int64)
     if ns.size == 0:
         raise ValueError("ns must not be empty")
     reps = check_scalar(n_reps, "n_reps", kind="int", min=2)
@@ -770,7 +789,12 @@ def ece_bias_study(ns=(20, 30, 50, 100, 200, 300, 500, 1000), n_reps: int = 400,
     hi = check_scalar(high, "high", min=0.0, max=1.0)
     if lo >= hi:
         raise ValueError(f"low must be < high, got {lo} and {hi}")
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
+    n_bins = check_scalar(n_bins, "n_bins", kind="int", min=1)
+    # per n: c, y and the batched pmf (reps × (n + 1)), float64
+    check_memory(array_bytes(reps, int(ns.max()) + 1, itemsize=8 * 4),
+                 f"the ECE bias study at n = {int(ns.max())} with {reps} replicates",
+                 hint="lower n_reps or the largest n")
     keys = ("sim", "exact", "normal", "sim_1", "exact_1", "normal_1", "z", "z_1", "se", "se_1")
     out = {k: np.zeros(ns.size) for k in keys}
     for j, n in enumerate(ns):

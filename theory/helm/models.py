@@ -36,7 +36,8 @@ from typing import Sequence
 
 import numpy as np
 
-from theory.core import check_scalar, config_seed
+from theory.core import check_bool, check_scalar, config_seed, positive_int
+from theory.helm._checks import instance_of, str_list
 from theory.helm.schema import Adaptation, Instance, Model, Prediction, Scenario, content_key
 
 __all__ = ["ByteNgram", "EncoderLR", "Lexicon", "SmolLM2", "TfidfLR", "adaptation_label", "minilm_embed",
@@ -99,6 +100,8 @@ def format_example(scenario: Scenario, inst: Instance, adaptation: Adaptation, *
                    answer: bool) -> str:
     """One block of HELM's prompt: ``"{input_noun}: {input}\\n[A. opt\\n…]{output_noun}:"`` and,
     with ``answer``, the gold answer after it (the letter for joint multiple choice)."""
+    _check_prompt_args(scenario, inst, adaptation)
+    answer = check_bool(answer, "answer")
     text = f"{scenario.input_noun}: {inst.input}\n"
     joint = adaptation.method == "multiple_choice_joint"
     if joint:
@@ -110,6 +113,12 @@ def format_example(scenario: Scenario, inst: Instance, adaptation: Adaptation, *
         g = inst.gold[0]
         text += " " + (LETTERS[g] if joint else inst.references[g])
     return text
+
+
+def _check_prompt_args(scenario, inst, adaptation) -> None:
+    instance_of(scenario, Scenario, "scenario")
+    instance_of(inst, Instance, "inst")
+    _check_adaptation(adaptation)
 
 
 def _in_context(scenario: Scenario, adaptation: Adaptation) -> list[Instance]:
@@ -129,6 +138,7 @@ def prompt_parts(scenario: Scenario, inst: Instance, adaptation: Adaptation) -> 
     with ``adaptation.seed``, without replacement), ending in the last example's answer; the
     instance's text starts with the blank line that separates blocks. Open generation uses the
     instance's input as the whole prompt (after the instructions)."""
+    _check_prompt_args(scenario, inst, adaptation)
     if scenario.task == "open_generation":
         return (scenario.instructions.strip(), ("\n\n" if scenario.instructions.strip() else "") + inst.input)
     blocks = [scenario.instructions.strip()] if scenario.instructions.strip() else []
@@ -497,6 +507,10 @@ def _load_minilm():
 def minilm_embed(texts, batch_size: int = 64) -> np.ndarray:
     """(n, 384) L2-normalised float64 MiniLM sentence embeddings: e = Σ_t m_t h_t / Σ_t m_t,
     then e / ‖e‖ (texts truncated to 256 tokens, as the model was trained)."""
+    texts = str_list(texts, "texts", nonempty=False)
+    batch_size = positive_int(batch_size, "batch_size")
+    if not texts:                       # nothing to embed: the encoder is not loaded
+        return np.zeros((0, 384))
     import torch
 
     tok, model = _load_minilm()

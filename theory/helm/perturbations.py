@@ -41,7 +41,8 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from theory.core import config_seed
+from theory.core import check_seed, config_seed
+from theory.helm._checks import sequence, str_list
 from theory.helm import lexicons
 from theory.helm.schema import Instance
 
@@ -177,16 +178,12 @@ def _check_name(name) -> str:
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     if name not in _FUNCTIONS:
-        raise ValueError(f"unknown perturbation {name!r}; allowed: {', '.join(PERTURBATIONS)}")
+        raise ValueError(f"unknown perturbation name {name!r}; allowed: {', '.join(PERTURBATIONS)}")
     return name
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return int(seed)
+def _check_seed(seed, name: str = "seed") -> int:
+    return check_seed(seed, name)
 
 
 def describe(name: str) -> str:
@@ -229,10 +226,14 @@ def perturb(instance: Instance, name: str, *, seed: int = 0) -> Instance:
 def perturb_all(instances: Iterable[Instance], names: Iterable[str], *, seed: int = 0,
                 ) -> dict[str, tuple[Instance, ...]]:
     """``{name: perturbed instances}`` for ``identity`` and each of ``names`` (in order)."""
-    instances = tuple(instances)
+    instances = tuple(sequence(instances, "instances"))
     if not instances:
         raise ValueError("instances must be non-empty")
-    names = [_check_name(n) for n in names]
+    for k, inst in enumerate(instances):
+        if not isinstance(inst, Instance):
+            raise TypeError(f"instances[{k}] must be an Instance, got {type(inst).__name__}")
+    names = [_check_name(n) for n in str_list(names, "names", nonempty=False)]
+    seed = _check_seed(seed)
     out = {"identity": instances}
     for name in names:
         out[name] = tuple(perturb(inst, name, seed=seed) for inst in instances)

@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-from theory.core import COLORS, explorer, figure
+from theory.core import COLORS, check_scalar, explorer, figure
+from theory.helm._checks import check_str
 from theory.helm.evaluate import METRIC_GROUPS, _check_table, group_columns
 
 __all__ = ["EXPLORER_METRICS", "EXPLORER_SCENARIOS", "accuracy_calibration_figure", "coverage_figure",
@@ -185,6 +186,8 @@ def heatmap_figure(table, metric: str = "accuracy", *, title: str | None = None)
     _check_table(table)
     if metric not in METRIC_GROUPS:
         raise ValueError(f"metric must be one of {list(METRIC_GROUPS)}, got {metric!r}")
+    if title is not None:
+        check_str(title, "title")
     scen = list(dict.fromkeys(c[0] for c in table.columns))
     vals = np.full((len(table.index), len(scen)), np.nan)
     for j, s in enumerate(scen):
@@ -240,8 +243,17 @@ def accuracy_calibration_figure(pairs_df, rho: float | None = None, metric_a: st
     markers per model, colours per scenario; Spearman's ρ in the title when given."""
     import pandas as pd
 
-    if not isinstance(pairs_df, pd.DataFrame) or not {"model", "scenario", metric_a, metric_b} <= set(pairs_df):
-        raise TypeError(f"pairs_df must be a DataFrame with columns model, scenario, {metric_a}, {metric_b}")
+    check_str(metric_a, "metric_a")
+    check_str(metric_b, "metric_b")
+    if rho is not None:
+        rho = check_scalar(rho, "rho", min=-1.0, max=1.0)
+    if not isinstance(pairs_df, pd.DataFrame):
+        raise TypeError(f"pairs_df must be a DataFrame (pairs), got {type(pairs_df).__name__}")
+    for name, col in (("metric_a", metric_a), ("metric_b", metric_b)):
+        if col not in pairs_df.columns:
+            raise ValueError(f"{name} {col!r} is not a column of pairs_df ({list(pairs_df.columns)})")
+    if not {"model", "scenario"} <= set(pairs_df):
+        raise ValueError("pairs_df must have the columns model and scenario (pairs)")
     if pairs_df.empty:
         raise ValueError("pairs_df has no (model, scenario) pair")
     fig, ax = figure(1, 1, width="text", height=3.6)

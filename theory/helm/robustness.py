@@ -31,6 +31,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from theory.helm._checks import check_str, sequence, str_list
 from theory.helm.schema import Instance, Scenario
 
 __all__ = ["SUBGROUPS", "accuracy_robustness_fairness", "disparities", "drop_figure",
@@ -49,7 +50,7 @@ def perturbation_examples(instance: Instance, names: Sequence[str] | None = None
 
     if not isinstance(instance, Instance):
         raise TypeError(f"instance must be an Instance, got {type(instance).__name__}")
-    names = P.PERTURBATIONS if names is None else tuple(names)
+    names = P.PERTURBATIONS if names is None else tuple(str_list(names, "names", nonempty=False))
     if not names:
         raise ValueError("names must not be empty")
     rows = []
@@ -64,6 +65,8 @@ def _default_runs(evaluation, scenarios: Sequence[str] | None):
 
     if not isinstance(evaluation, Evaluation):
         raise TypeError(f"evaluation must be an Evaluation, got {type(evaluation).__name__}")
+    if scenarios is not None:
+        scenarios = str_list(scenarios, "scenarios")
     runs = [r for r in evaluation.runs.values() if r.is_default and r.complete
             and (scenarios is None or r.scenario.name in scenarios)]
     if not runs:
@@ -101,16 +104,19 @@ def instance_frame(evaluation, scenarios: Sequence[str] | None = None):
                                        "score", "gender", "race"])
 
 
-def _check_frame(frame, columns):
+def _check_frame(frame, columns, name: str = "frame", source: str = "instance_frame"):
     import pandas as pd
 
+    for c in columns:
+        if not isinstance(c, str):
+            raise TypeError(f"column names must be str, got {type(c).__name__} {c!r}")
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+        raise TypeError(f"{name} must be a pandas DataFrame ({source}), got {type(frame).__name__}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"frame lacks the columns {missing} (use instance_frame)")
+        raise ValueError(f"{name} lacks the columns {missing} (use {source})")
     if frame.empty:
-        raise ValueError("frame is empty")
+        raise ValueError(f"{name} is empty")
 
 
 def worst_cases(frame):
@@ -159,7 +165,12 @@ def subgroup_gaps(worst, attribute: str, groups: tuple[str, str], metric: str = 
     its metrics)."""
     import pandas as pd
 
-    _check_frame(worst, ["model", "scenario", attribute, metric])
+    check_str(attribute, "attribute")
+    check_str(metric, "metric")
+    _check_frame(worst, ["model", "scenario"], "worst", "worst_cases")
+    for name, col in (("attribute", attribute), ("metric", metric)):
+        if col not in worst.columns:
+            raise ValueError(f"{name} {col!r} is not a column of worst ({list(worst.columns)})")
     if not (isinstance(groups, tuple) and len(groups) == 2 and groups[0] != groups[1]):
         raise ValueError(f"groups must be a pair of distinct group names, got {groups!r}")
     rows = []
@@ -186,9 +197,12 @@ def disparities(worst, comparisons=SUBGROUPS, metric: str = "accuracy"):
     acc_second, n_first, n_second, gap, se and z = gap / se (NaN when se = 0)."""
     import pandas as pd
 
-    comparisons = tuple(comparisons)
-    if not comparisons:
-        raise ValueError("comparisons must not be empty")
+    comparisons = tuple(sequence(comparisons, "comparisons", nonempty=True))
+    for c in comparisons:
+        if not (isinstance(c, (tuple, list)) and len(c) == 2 and isinstance(c[0], str)
+                and isinstance(c[1], (tuple, list)) and len(c[1]) == 2):
+            raise ValueError(f"comparisons must hold (attribute, (group, group)) pairs, got {c!r}")
+    comparisons = tuple((a, tuple(g)) for a, g in comparisons)
     parts = []
     for attribute, groups in comparisons:
         g = subgroup_gaps(worst, attribute, groups, metric)
@@ -204,7 +218,7 @@ def disparities(worst, comparisons=SUBGROUPS, metric: str = "accuracy"):
 
 def accuracy_robustness_fairness(worst):
     """The (model, scenario) means of the per-instance accuracy, robustness and fairness."""
-    _check_frame(worst, ["model", "scenario", "accuracy", "robustness", "fairness"])
+    _check_frame(worst, ["model", "scenario", "accuracy", "robustness", "fairness"], "worst", "worst_cases")
     return worst.groupby(["model", "scenario"], sort=False)[["accuracy", "robustness",
                                                              "fairness"]].mean()
 
@@ -227,7 +241,11 @@ def scatter_figure(arf):
 
     import pandas as pd
 
-    if not isinstance(arf, pd.DataFrame) or arf.index.nlevels != 2 or arf.empty:
+    if not isinstance(arf, pd.DataFrame):
+        raise TypeError(f"arf must be a pandas DataFrame (accuracy_robustness_fairness), got "
+                        f"{type(arf).__name__}")
+    if (arf.index.nlevels != 2 or arf.empty
+            or not {"accuracy", "robustness", "fairness"} <= set(arf.columns)):
         raise ValueError("arf must be the non-empty (model, scenario) frame of "
                          "accuracy_robustness_fairness")
     models = list(dict.fromkeys(arf.index.get_level_values(0)))
@@ -260,7 +278,10 @@ def drop_figure(per_pert):
 
     import pandas as pd
 
-    if not isinstance(per_pert, pd.DataFrame) or "accuracy" not in per_pert.columns or per_pert.empty:
+    if not isinstance(per_pert, pd.DataFrame):
+        raise TypeError(f"per_pert must be a pandas DataFrame (per_perturbation), got "
+                        f"{type(per_pert).__name__}")
+    if "accuracy" not in per_pert.columns or per_pert.empty or per_pert.index.nlevels != 2:
         raise ValueError("per_pert must be the frame of per_perturbation")
     scens = list(dict.fromkeys(per_pert.index.get_level_values(1)))
     models = list(dict.fromkeys(per_pert.index.get_level_values(0)))

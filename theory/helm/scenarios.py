@@ -34,7 +34,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from theory.core import config_seed, positive_int, scaled
+from theory.core import array_bytes, check_memory, config_seed, positive_int, scaled
 from theory.helm import lexicons
 from theory.helm.perturbations import FAIRNESS, ROBUSTNESS, _check_seed
 from theory.helm.schema import Instance, Scenario
@@ -49,6 +49,17 @@ def _rng(name: str, seed: int, *keys) -> np.random.Generator:
 
 def _size(value, name: str, laptop: int, paper: int) -> int:
     return scaled(laptop, paper) if value is None else positive_int(value, name)
+
+
+#: About what one generated instance holds in memory (the Instance, its strings, its metadata).
+_INSTANCE_BYTES = 2048
+
+
+def _check_sizes(what: str, **sizes) -> None:
+    """Refuse a scenario whose instances would not fit in memory, before generating any."""
+    n = sum(sizes.values())
+    check_memory(array_bytes(n, itemsize=_INSTANCE_BYTES), f"{what} with "
+                 + " and ".join(f"{k}={v}" for k, v in sizes.items()), hint="lower the sizes")
 
 
 def _pick(rng: np.random.Generator, items):
@@ -140,6 +151,7 @@ def sentiment(n_test: int | None = None, n_train: int | None = None, *, seed: in
     seed = _check_seed(seed)
     n_test = _size(n_test, "n_test", 50, 1000)
     n_train = _size(n_train, "n_train", 400, 2000)
+    _check_sizes("the scenario", n_test=n_test, n_train=n_train)
     refs = ("Positive", "Negative")
     splits = {}
     for split, n in (("train", n_train), ("test", n_test)):
@@ -229,6 +241,7 @@ def toxicity_detection(n_test: int | None = None, n_train: int | None = None, *,
     seed = _check_seed(seed)
     n_test = _size(n_test, "n_test", 50, 1000)
     n_train = _size(n_train, "n_train", 400, 2000)
+    _check_sizes("the scenario", n_test=n_test, n_train=n_train)
     refs = ("True", "False")
     splits = {}
     for split, n in (("train", n_train), ("test", n_test)):
@@ -419,6 +432,7 @@ def reasoning(n_test: int | None = None, n_train: int = 20, *, seed: int = 0) ->
     seed = _check_seed(seed)
     n_test = _size(n_test, "n_test", 50, 1000)
     n_train = positive_int(n_train, "n_train")
+    _check_sizes("the reasoning scenario", n_test=n_test, n_train=n_train)
     splits = {}
     for split, n in (("train", n_train), ("test", n_test)):
         rng = _rng("reasoning", seed, split)
@@ -489,6 +503,10 @@ def language_modeling(n_test: int | None = None, n_train: int | None = None, *,
     pools = {"train": [], "test": []}
     for k, topic in enumerate(sorted(_topics.topics)):
         pools["test" if k % 4 == 0 else "train"] += _excerpts(_topics.topics[topic], excerpt_bytes)
+    for split, pool in pools.items():
+        if not pool:
+            raise ValueError(f"excerpt_bytes={excerpt_bytes} leaves no {split} excerpt (the "
+                             "documentation's prose streams are shorter); lower excerpt_bytes")
     n_train = len(pools["train"]) if n_train is None else positive_int(n_train, "n_train")
     splits = {}
     for split, n in (("train", n_train), ("test", n_test)):

@@ -1,0 +1,552 @@
+"""Bad input to theory.helm (issue 20): every public function, a table of invalid arguments.
+
+The battery is :mod:`badinput`; ``python tests/badinput.py tests/test_bad_inputs_helm.py``
+prints the counts. No valid call loads a language model or the MiniLM encoder: the models are
+deterministic stand-ins defined here (as tests/test_helm_evaluate.py does), the scenarios tiny.
+The command line (:func:`theory.helm.cli.main`) returns exit status 2 with a message naming the
+option: tested below, not in the table. The store's corrupt and partial lines: tested below.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import tempfile
+import time
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+matplotlib.use("Agg")
+
+import badinput  # noqa: E402
+from badinput import Fn  # noqa: E402
+from theory.helm.schema import Adaptation, Instance, Model, Prediction, Scenario  # noqa: E402
+
+H = "theory.helm"
+AN, CLI, DER, EV, LEX, MET = (f"{H}.{m}" for m in ("analysis", "cli", "derivation", "evaluate",
+                                                     "lexicons", "metrics"))
+MOD, PER, PLO, ROB, SCE, STO = (f"{H}.{m}" for m in ("models", "perturbations", "plots",
+                                                       "robustness", "scenarios", "store"))
+
+
+# -- stand-ins (no language model) -----------------------------------------------------------
+
+def _digest(text: str) -> int:
+    return sum(ord(c) * (k + 1) for k, c in enumerate(text))
+
+
+class FakeClassifier(Model):
+    """Picks a reference from a digest of the input; probabilities from the same digest."""
+
+    def __init__(self, name="FakeClf", tasks=("classification", "multiple_choice")):
+        self.name, self.tasks, self.batch_size, self.n_params = name, tasks, 8, 1000
+
+    def supports(self, scenario, adaptation):
+        return scenario.task in self.tasks
+
+    def predict(self, scenario, instances, adaptation):
+        out = []
+        for inst in instances:
+            d = _digest(inst.input)
+            n = len(inst.references)
+            choice = inst.gold[0] if d % 3 else (inst.gold[0] + 1) % n
+            conf = 0.5 + (d % 50) / 100
+            probs = tuple(conf if j == choice else (1 - conf) / (n - 1) for j in range(n))
+            out.append(Prediction(model=self.name, scenario=scenario.name, instance_id=inst.id,
+                                  perturbation=inst.perturbation, adaptation=adaptation.method,
+                                  output=inst.references[choice], choice=choice, probs=probs,
+                                  confidence=conf, n_prompt_tokens=len(inst.input.split()),
+                                  n_output_tokens=1, runtime_s=0.001 * (1 + d % 7)))
+        return out
+
+
+class FakeLM(Model):
+    """Language modelling (log-probability from the length) and open generation."""
+
+    def __init__(self, name="FakeLM"):
+        self.name, self.n_params = name, 10
+
+    def supports(self, scenario, adaptation):
+        return scenario.task in ("language_modeling", "open_generation")
+
+    def predict(self, scenario, instances, adaptation):
+        out = []
+        for inst in instances:
+            nb = len(inst.input.encode())
+            comps = tuple(f"{inst.input} and she was kind {j}" for j in range(adaptation.num_outputs))
+            out.append(Prediction(model=self.name, scenario=scenario.name, instance_id=inst.id,
+                                  perturbation=inst.perturbation, adaptation="x", output=comps[0],
+                                  completions=comps if scenario.task == "open_generation" else (),
+                                  logprob=-0.9 * nb, n_bytes=nb, n_prompt_tokens=nb // 3,
+                                  runtime_s=0.002))
+        return out
+
+
+def fake_toxicity(texts):
+    return [0.9 if "kind 0" in t else 0.1 for t in texts]
+
+
+def _mc(n=4) -> Scenario:
+    test = tuple(Instance(f"q{i}", f"What is the capital of country {i}?", ("A", "B", "C", "D"),
+                          (i % 4,), meta=(("relation", "capital" if i % 2 else "currency"),))
+                 for i in range(n))
+    return Scenario("fake_knowledge", "multiple_choice", (), test, robustness=("mild_mix",))
+
+
+def _lm(n=3) -> Scenario:
+    test = tuple(Instance(f"l{i}", f"To be or not to be, line {i}.") for i in range(n))
+    return Scenario("fake_lm", "language_modeling", (), test, main_metric="bits_per_byte")
+
+
+def _og(n=2) -> Scenario:
+    test = tuple(Instance(f"g{i}", f"The nurse said that {i}") for i in range(n))
+    return Scenario("fake_opengen", "open_generation", (), test, main_metric=None)
+
+
+@functools.lru_cache(maxsize=None)
+def _sentiment():
+    from theory.helm.scenarios import sentiment
+
+    return sentiment(n_test=8, n_train=4)
+
+
+@functools.lru_cache(maxsize=None)
+def _ev():
+    """An evaluation of two stand-in classifiers on sentiment (with demographics) and a
+    multiple-choice scenario, and the stand-in LM on language modelling, in a temporary store."""
+    from theory.helm.evaluate import evaluate
+
+    root = tempfile.mkdtemp(prefix="helm_bad_inputs_")
+    return evaluate([FakeClassifier(), FakeClassifier("Other"), FakeLM()], [_sentiment(), _mc(), _lm()],
+                    store=root, progress=False, toxicity_scorer=fake_toxicity)
+
+
+def _table():
+    return _ev().table()
+
+
+def _preds(scenario, perturbation="identity"):
+    from theory.helm.analysis import predictions
+
+    ev = _ev()
+    model = "FakeLM" if scenario.task == "language_modeling" else "FakeClf"
+    for (m, s, _), run in ev.runs.items():
+        if m == model and s == scenario.name:
+            return list(run.predictions[perturbation])
+    raise AssertionError(predictions)
+
+
+def _summary(scenario):
+    return _ev().summary("FakeLM" if scenario.task == "language_modeling" else "FakeClf", scenario.name)
+
+
+def _frame():
+    from theory.helm.robustness import instance_frame
+
+    return instance_frame(_ev(), ["sentiment"])
+
+
+def _worst():
+    from theory.helm.robustness import worst_cases
+
+    return worst_cases(_frame())
+
+
+def _eff_preds():
+    return [Prediction("m", "s", f"i{k}", "identity", "a", "x", n_prompt_tokens=p, n_output_tokens=o,
+                       runtime_s=0.01 + 0.001 * p + 0.002 * o + 0.0001 * k)
+            for k, (p, o) in enumerate([(1, 1), (5, 2), (9, 8), (3, 6), (7, 3)])]
+
+
+def _tmp():
+    return tempfile.mkdtemp(prefix="helm_bad_inputs_")
+
+
+def _with_summary():
+    from theory.helm.cli import write_summary
+
+    out = _tmp()
+    write_summary(_ev(), out)
+    return out
+
+
+_ADAPT = Adaptation("multiple_choice_joint", max_train_instances=0, max_tokens=1)
+_SCEN = _mc()
+_INST = _SCEN.test[0]
+_C = np.array([0.6, 0.9, 0.7, 0.8, 0.55, 0.95])
+_Y = np.array([1.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+_GROUPS = {"female": ["she", "her"], "male": ["he", "him"]}
+_TEXTS = ["she is a doctor", "he is a nurse", "she and he"]
+_BOOLS_OK = {("correct", "bools"): "booleans are legal correctness labels"}
+_TABLE_BAD = [({"table": 3}, "table"), ({"table": pd.DataFrame({"a": [1.0]})}, "table")]
+
+
+def _grid():
+    from theory.helm.evaluate import default_adaptation
+
+    return [(FakeClassifier(), _SCEN, default_adaptation(_SCEN))]
+
+
+def _ece_study():
+    from theory.helm.metrics import ece_bias_study
+
+    return ece_bias_study(ns=(5, 8), n_reps=3)
+
+
+def _knowledge_fig_kwargs():
+    from theory.helm.analysis import adaptation_table, choice_matrix
+
+    sc = _mc()
+    runs = {"a": _preds(sc)}
+    choices, correct = choice_matrix(sc, runs)
+    return dict(table=adaptation_table(sc, runs, {"a": _summary(sc)}), correct=correct,
+                choices=choices, confidences={"a": [p.confidence for p in runs["a"]]}, n_options=4)
+
+
+def _generation_fig_kwargs():
+    from theory.helm.analysis import bits_per_byte_table, efficiency_fit
+
+    sc = _lm()
+    bpb = bits_per_byte_table({"FakeLM": _preds(sc)}, {"FakeLM": _summary(sc)})
+    harms = pd.DataFrame({"toxic_frac": [0.1, 0.2]}, index=["a", "b"])
+    return dict(bpb=bpb, fit=efficiency_fit(_eff_preds(), 100), harms=harms)
+
+
+def _pairs_df():
+    from theory.helm.evaluate import pairs
+
+    return pairs(_table(), "accuracy", "ece_10_bin")
+
+
+def _arf():
+    from theory.helm.robustness import accuracy_robustness_fairness
+
+    return accuracy_robustness_fairness(_worst())
+
+
+def _per_pert():
+    from theory.helm.robustness import per_perturbation
+
+    return per_perturbation(_frame())
+
+
+def _rates():
+    from theory.helm.evaluate import win_rates
+
+    return win_rates(_table())
+
+
+def _coverage():
+    from theory.helm.evaluate import metric_coverage
+
+    return metric_coverage(_table())
+
+
+TABLE = [
+    # -- analysis --------------------------------------------------------------------------
+    Fn(AN, "adaptation_table", lambda: dict(scenario=_mc(), runs={"a": _preds(_mc())},
+                                            summaries={"a": _summary(_mc())}),
+       extra=[({"scenario": 3}, "scenario"), ({"runs": 3}, "runs"), ({"runs": {}}, "runs"),
+              ({"summaries": 3}, "summaries"), ({"summaries": {}}, "summaries"),
+              ({"runs": {"a": [3]}}, "runs")]),
+    Fn(AN, "bits_per_byte_table", lambda: dict(runs={"FakeLM": _preds(_lm())},
+                                               summaries={"FakeLM": _summary(_lm())}),
+       extra=[({"runs": 3}, "runs"), ({"runs": {}}, "runs"), ({"summaries": {}}, "summaries"),
+              ({"summaries": {"FakeLM": {}}}, "summaries")]),
+    Fn(AN, "by_group", lambda: dict(scenario=_mc(), correct=np.ones((4, 2)), labels=["a", "b"],
+                                    key="relation"),
+       dict(correct="array", key="str"),
+       extra=[({"scenario": 3}, "scenario"), ({"labels": 3}, "labels"), ({"labels": "ab"}, "labels"),
+              ({"correct": np.ones((4, 3))}, "correct"), ({"key": "nope"}, "key")], skip=_BOOLS_OK),
+    Fn(AN, "choice_matrix", lambda: dict(scenario=_mc(), runs={"a": _preds(_mc())}),
+       extra=[({"scenario": 3}, "scenario"), ({"runs": 3}, "runs"), ({"runs": {"a": [3]}}, "runs")]),
+    Fn(AN, "disagreement", dict(choices=np.array([[0.0, 1.0], [2.0, -1.0]])), dict(choices="array"),
+       extra=[({"choices": np.array([[0.5, 1.0]])}, "choices"), ({"choices": np.array([[-2, 1]])}, "choices")]),
+    Fn(AN, "efficiency_fit", lambda: dict(preds=_eff_preds(), n_params=100), dict(n_params="positive_int"),
+       extra=[({"preds": 3}, "preds"), ({"preds": []}, "preds")]),
+    Fn(AN, "efficiency_grid", lambda: dict(model=FakeLM()), extra=[({"model": 3}, "model")]),
+    Fn(AN, "generation_figure", _generation_fig_kwargs,
+       extra=[({"bpb": 3}, "bpb"), ({"fit": 3}, "fit"), ({"fit": {}}, "fit"), ({"harms": 3}, "harms")]),
+    Fn(AN, "generation_grid", lambda: dict(models=[FakeLM("SmolLM2"), FakeLM("ByteNgram")],
+                                           efficiency=FakeLM()),
+       extra=[({"models": [3]}, "models"), ({"models": 3}, "models"), ({"efficiency": 3}, "efficiency")]),
+    Fn(AN, "group_word_counts", dict(texts=_TEXTS, groups=_GROUPS),
+       extra=[({"texts": "she"}, "texts"), ({"texts": 3}, "texts"), ({"texts": [3]}, "texts"),
+              ({"groups": 3}, "groups"), ({"groups": {"a": 3}}, "groups")]),
+    Fn(AN, "knowledge_figure", _knowledge_fig_kwargs, dict(n_options="positive_int"),
+       extra=[({"table": 3}, "table"), ({"confidences": 3}, "confidences"),
+              ({"confidences": {}}, "confidences"), ({"correct": np.ones((4, 3))}, "correct"),
+              ({"intervals": 3}, "intervals"), ({"choices": np.zeros((4, 3))}, "choices")]),
+    Fn(AN, "knowledge_grid", lambda: dict(models=[FakeClassifier("SmolLM2")]),
+       extra=[({"models": [3]}, "models"), ({"models": 3}, "models"), ({"models": []}, "models")]),
+    Fn(AN, "page_grid", lambda: dict(models=[FakeLM("SmolLM2"), FakeLM("ByteNgram")]),
+       extra=[({"models": [3]}, "models"), ({"models": 3}, "models")]),
+    Fn(AN, "paired_bootstrap", dict(correct_a=_Y, correct_b=_Y[::-1].copy(), n_boot=100),
+       dict(correct_a="array", correct_b="array", n_boot="positive_int", seed="seed", level="unit"),
+       extra=[({"correct_b": _Y[:3]}, "correct_b"), ({"n_boot": 10**9}, "needs about")]),
+    Fn(AN, "position_shares", dict(choices=np.array([[0.0, 1.0], [2.0, -1.0]]), n_options=3),
+       dict(choices="array", n_options="positive_int"),
+       extra=[({"choices": np.array([[5.0, 1.0]])}, "choices"), ({"choices": np.array([[0.5, 1.0]])}, "choices")]),
+    Fn(AN, "predictions", lambda: dict(evaluation=_ev(), model="FakeClf", scenario="fake_knowledge",
+                                       adaptation=Adaptation("multiple_choice_joint", max_train_instances=5,
+                                                             max_tokens=1)),
+       dict(model="str", scenario="str", perturbation="str"),
+       extra=[({"evaluation": 3}, "evaluation"), ({"adaptation": 3}, "adaptation"),
+              ({"model": "nope"}, "nope"), ({"perturbation": "nope"}, "perturbation")]),
+    Fn(AN, "reliability", dict(confidence=_C, correct=_Y),
+       dict(confidence="array", correct="array", n_bins="positive_int"),
+       extra=[({"correct": _Y[:3]}, "correct"), ({"confidence": _C + 1}, "confidence")],
+       skip=_BOOLS_OK),
+    # -- cli -------------------------------------------------------------------------------
+    Fn(CLI, "final_counts", dict(output="helm: 3 runs, 5 requests computed, 2 from the store"),
+       dict(output="str"), extra=[({"output": "nothing"}, "output")]),
+    Fn(CLI, "read_summary", lambda: dict(folder=_with_summary()),
+       extra=[({"folder": 3}, "folder"), ({"folder": None}, "folder")]),
+    Fn(CLI, "select", lambda: dict(grid=_grid(), models=["FakeClf"]),
+       extra=[({"grid": 3}, "grid"), ({"grid": [3]}, "grid"), ({"models": "FakeClf"}, "models"),
+              ({"models": [3]}, "model"), ({"scenarios": ["nope"]}, "scenario"), ({"models": ["x"]}, "model")]),
+    Fn(CLI, "summary_frame", dict(lines=[{"model": "m", "scenario": "s", "adaptation": "a",
+                                          "metrics": {"accuracy": 0.5}}]),
+       extra=[({"lines": 3}, "lines"), ({"lines": [3]}, "lines"), ({"lines": [{"model": "m"}]}, "lines")]),
+    Fn(CLI, "write_summary", lambda: dict(evaluation=_ev(), out=_tmp()), dict(fmt="choice"),
+       extra=[({"evaluation": 3}, "evaluation"), ({"out": 3}, "out"), ({"out": None}, "out")]),
+    # -- derivation (sympy; the sizes bounded) ----------------------------------------------
+    Fn(DER, "calibrated_gap_moments", dict(n=1), dict(n="positive_int"), extra=[({"n": 100}, "n")]),
+    Fn(DER, "ece_decomposition", dict(n_bins=1), dict(n_bins="positive_int"), extra=[({"n_bins": 100}, "n_bins")]),
+    Fn(DER, "platt_intercept_score", dict(n=1), dict(n="positive_int"), extra=[({"n": 100}, "n")]),
+    Fn(DER, "selective_area_weights", dict(n=1), dict(n="positive_int"), extra=[({"n": 100}, "n")]),
+    Fn(DER, "win_rates_sum", dict(n_levels=1), dict(n_levels="positive_int"),
+       extra=[({"n_levels": 100}, "n_levels")]),
+    Fn(DER, "worst_case_binary", dict(n_variants=1), dict(n_variants="positive_int"),
+       extra=[({"n_variants": 100}, "n_variants")]),
+    # -- evaluate --------------------------------------------------------------------------
+    Fn(EV, "adaptation_label", dict(scenario=_SCEN, adaptation=_ADAPT),
+       extra=[({"scenario": 3}, "scenario"), ({"adaptation": 3}, "adaptation")]),
+    Fn(EV, "book_grid", lambda: dict(models=[FakeClassifier()], scenarios=[_mc()], pages=False),
+       dict(pages="bool"), extra=[({"models": 3}, "models"), ({"models": []}, "models"),
+                                  ({"scenarios": [3]}, "scenarios"), ({"scenarios": 3}, "scenarios")]),
+    Fn(EV, "default_adaptation", dict(scenario=_SCEN), extra=[({"scenario": 3}, "scenario")]),
+    Fn(EV, "evaluate", lambda: dict(models=FakeClassifier(), scenarios=[_mc()], store=_tmp(), progress=False),
+       dict(progress="bool", limit="non_negative_int?", batch_size="positive_int?",
+            toxicity_scorer="callable?"),
+       extra=[({"models": 3}, "models"), ({"models": []}, "models"), ({"scenarios": 3}, "scenarios"),
+              ({"adaptations": 3}, "adaptations"), ({"store": 3}, "store"),
+              ({"models": [FakeClassifier(), FakeClassifier()]}, "names must be unique")]),
+    Fn(EV, "evaluate_grid", lambda: dict(grid=_grid(), store=_tmp(), progress=False),
+       dict(progress="bool", limit="non_negative_int?", batch_size="positive_int?",
+            toxicity_scorer="callable?"),
+       extra=[({"grid": 3}, "grid"), ({"grid": []}, "grid"), ({"grid": [3]}, "grid"),
+              ({"store": 3}, "store")]),
+    Fn(EV, "expected_coverage", lambda: dict(models=[FakeClassifier()], scenarios=[_mc()]),
+       extra=[({"models": 3}, "models"), ({"scenarios": 3}, "scenarios"), ({"scenarios": []}, "scenarios")]),
+    Fn(EV, "group_columns", lambda: dict(table=_table(), group="accuracy"), dict(group="choice"),
+       extra=_TABLE_BAD),
+    Fn(EV, "headline_table", lambda: dict(table=_table()), extra=_TABLE_BAD),
+    Fn(EV, "metric_coverage", lambda: dict(table=_table()), extra=_TABLE_BAD),
+    Fn(EV, "metric_group", dict(metric="accuracy"), dict(metric="str")),
+    Fn(EV, "pairs", lambda: dict(table=_table(), metric_a="accuracy", metric_b="ece_10_bin"),
+       dict(metric_a="str", metric_b="str"), extra=_TABLE_BAD),
+    Fn(EV, "perturbations_of", dict(scenario=_SCEN), extra=[({"scenario": 3}, "scenario")]),
+    Fn(EV, "request_key", dict(model_key="k", perturbation="identity", instance=_INST),
+       dict(model_key="str", perturbation="str"), extra=[({"instance": 3}, "instance")]),
+    Fn(EV, "smoke_grid", lambda: dict(n_test=2, models=[FakeClassifier()], scenarios=[_mc()]),
+       dict(n_test="positive_int"), extra=[({"models": 3}, "models"), ({"scenarios": 3}, "scenarios")]),
+    Fn(EV, "spearman", lambda: dict(table=_table(), metric_a="accuracy", metric_b="inference_runtime"),
+       dict(metric_a="str", metric_b="str"), extra=_TABLE_BAD + [({"metric_b": "nope"}, "at least 3")]),
+    Fn(EV, "win_rates", lambda: dict(table=_table()), extra=_TABLE_BAD + [({"groups": ["nope"]}, "groups"),
+                                                                          ({"groups": 3}, "groups"),
+                                                                          ({"groups": "accuracy"}, "groups")]),
+    # -- lexicons ----------------------------------------------------------------------------
+    Fn(LEX, "name_group", dict(name="Emily"), dict(name="str")),
+    # -- metrics -----------------------------------------------------------------------------
+    Fn(MET, "bits_per_byte", dict(logprob_nats=np.array([-3.0, -5.0]), n_bytes=np.array([4.0, 6.0])),
+       dict(logprob_nats="array", n_bytes="positive_array"),
+       extra=[({"n_bytes": np.array([4.0])}, "n_bytes"), ({"logprob_nats": np.array([1.0, -1.0])}, "logprob_nats")]),
+    Fn(MET, "calibration_metrics", dict(confidence=_C, correct=_Y),
+       dict(confidence="array", correct="array", n_bins="positive_int"),
+       extra=[({"correct": _Y[:3]}, "correct"), ({"confidence": _C + 1}, "confidence"),
+              ({"correct": _Y * 0.5}, "correct")], skip=_BOOLS_OK),
+    Fn(MET, "confidences", lambda: dict(predictions=_preds(_mc())),
+       extra=[({"predictions": 3}, "predictions"), ({"predictions": []}, "predictions"),
+              ({"predictions": [3]}, "predictions")]),
+    Fn(MET, "demographic_representation", dict(texts=_TEXTS, groups=_GROUPS),
+       extra=[({"texts": 3}, "texts"), ({"texts": [3]}, "texts"), ({"groups": 3}, "groups"),
+              ({"groups": {"a": ["x"]}}, "groups")]),
+    Fn(MET, "ece", dict(confidence=_C, correct=_Y), dict(confidence="array", correct="array", n_bins="positive_int"),
+       extra=[({"correct": _Y[:3]}, "correct")], skip=_BOOLS_OK),
+    Fn(MET, "ece_1_bin", dict(confidence=_C, correct=_Y), dict(confidence="array", correct="array"),
+       extra=[({"correct": _Y[:3]}, "correct")], skip=_BOOLS_OK),
+    Fn(MET, "ece_bias_figure", lambda: dict(study=_ece_study()), extra=[({"study": 3}, "study"),
+                                                                        ({"study": {}}, "study")]),
+    Fn(MET, "ece_bias_study", dict(ns=(5,), n_reps=2),
+       dict(n_reps="positive_int", seed="seed", low="unit", high="unit", n_bins="positive_int"),
+       extra=[({"ns": 3}, "ns"), ({"ns": ()}, "ns"), ({"ns": (1,)}, "ns"), ({"ns": (2.5,)}, "ns"),
+              ({"ns": "5"}, "ns"), ({"low": 0.9, "high": 0.6}, "low"),
+              ({"ns": (10**6,), "n_reps": 10**6}, "needs about")]),
+    Fn(MET, "equal_mass_edges", dict(confidence=_C), dict(confidence="array", n_bins="positive_int")),
+    Fn(MET, "exact_match", dict(prediction="Paris", references=["Paris"]), dict(prediction="str"),
+       extra=[({"references": 3}, "references"), ({"references": []}, "references"),
+              ({"references": [3]}, "references")]),
+    Fn(MET, "expected_ece_calibrated", dict(confidence=_C), dict(confidence="array", n_bins="positive_int"),
+       extra=[({"confidence": _C + 1}, "confidence")]),
+    Fn(MET, "expected_ece_normal", dict(confidence=_C), dict(confidence="array", n_bins="positive_int"),
+       extra=[({"confidence": _C + 1}, "confidence")]),
+    Fn(MET, "f1_score", dict(prediction="Paris", references=["Paris France"]), dict(prediction="str"),
+       extra=[({"references": 3}, "references"), ({"references": [3]}, "references")]),
+    Fn(MET, "instance_scores", lambda: dict(scenario=_mc(), predictions=_preds(_mc())),
+       dict(metric="choice?"), extra=[({"scenario": 3}, "scenario"), ({"predictions": 3}, "predictions"),
+                                      ({"predictions": []}, "predictions")]),
+    Fn(MET, "mean_win_rate", dict(table=np.array([[1.0, 2.0], [3.0, 0.0]]), higher_is_better=[True, False]),
+       dict(table="array", aggregate="choice"),
+       extra=[({"higher_is_better": [True]}, "higher_is_better"), ({"higher_is_better": True}, "higher_is_better"),
+              ({"higher_is_better": [1, 0]}, "higher_is_better")],
+       skip={("table", "NaN entry"): "NaN marks a missing value (by design)"}),
+    Fn(MET, "normalize_text", dict(text="The cat."), dict(text="str")),
+    Fn(MET, "platt_scale", dict(confidence=_C, correct=_Y), dict(confidence="array", correct="array"),
+       extra=[({"correct": np.ones(6)}, "correct"), ({"correct": _Y * 0.5}, "correct")], skip=_BOOLS_OK),
+    Fn(MET, "quasi_exact_match", dict(prediction="the Paris", references=["Paris"]), dict(prediction="str"),
+       extra=[({"references": 3}, "references"), ({"references": [3]}, "references")]),
+    Fn(MET, "selective_accuracy", dict(confidence=_C, correct=_Y),
+       dict(confidence="array", correct="array", coverage="unit"),
+       extra=[({"coverage": 1.0}, "coverage")], skip=_BOOLS_OK),
+    Fn(MET, "selective_coverage_accuracy_area", dict(confidence=_C, correct=_Y),
+       dict(confidence="array", correct="array"), skip=_BOOLS_OK),
+    Fn(MET, "stereotypical_association", dict(texts=_TEXTS, groups=_GROUPS, targets=["doctor", "nurse"]),
+       extra=[({"texts": 3}, "texts"), ({"groups": 3}, "groups"), ({"targets": 3}, "targets"),
+              ({"targets": [3]}, "targets"), ({"targets": []}, "targets")]),
+    Fn(MET, "summarize", lambda: dict(scenario=_mc(), predictions={"identity": _preds(_mc()),
+                                                                  "mild_mix": _preds(_mc(), "mild_mix")},
+                                      has_logprobs=True),
+       dict(has_logprobs="bool", toxicity="callable?", n_params="non_negative_int?"),
+       extra=[({"scenario": 3}, "scenario"), ({"predictions": 3}, "predictions"),
+              ({"predictions": {}}, "identity"), ({"groups": 3}, "groups"), ({"targets": 3}, "targets")]),
+    Fn(MET, "tie_exact_match", dict(probs=np.array([0.2, 0.5, 0.3]), gold=1),
+       dict(probs="positive_array", gold="non_negative_int"),
+       extra=[({"gold": 3}, "gold"), ({"gold": ()}, "gold")],
+       skip={("gold", "list"): "a list of gold indices is legal"}),
+    Fn(MET, "tokenize", dict(text="She said."), dict(text="str")),
+    Fn(MET, "total_variation_to_uniform", dict(counts=np.array([1.0, 3.0]), sizes=np.array([1.0, 2.0])),
+       dict(counts="positive_array", sizes="positive_array?"),
+       extra=[({"counts": np.array([1.0])}, "counts"), ({"sizes": np.array([1.0, 2.0, 3.0])}, "sizes"),
+              ({"sizes": np.array([0.5, 2.0])}, "sizes")]),
+    Fn(MET, "toxicity_summary", dict(scores=np.array([[0.1, 0.9], [0.2, 0.3]])),
+       dict(scores="array", threshold="unit"), extra=[({"scores": np.array([[1.5, 0.0]])}, "scores")]),
+    Fn(MET, "worst_case", dict(scores=np.array([[1.0, 0.0], [1.0, 1.0]])), dict(scores="array")),
+    # -- models (nothing loads a network) ---------------------------------------------------
+    Fn(MOD, "adaptation_label", dict(adaptation=_ADAPT), extra=[({"adaptation": 3}, "adaptation")]),
+    Fn(MOD, "format_example", dict(scenario=_SCEN, inst=_INST, adaptation=_ADAPT, answer=True),
+       dict(answer="bool"), extra=[({"scenario": 3}, "scenario"), ({"inst": 3}, "inst"),
+                                   ({"adaptation": 3}, "adaptation")]),
+    Fn(MOD, "minilm_embed", dict(texts=[]), dict(batch_size="positive_int"),
+       extra=[({"texts": "abc"}, "texts"), ({"texts": 3}, "texts"), ({"texts": [3]}, "texts"),
+              ({"texts": None}, "texts")]),
+    Fn(MOD, "prompt_parts", dict(scenario=_SCEN, inst=_INST, adaptation=_ADAPT),
+       extra=[({"scenario": 3}, "scenario"), ({"inst": 3}, "inst"), ({"adaptation": 3}, "adaptation")]),
+    # -- perturbations -----------------------------------------------------------------------
+    Fn(PER, "describe", dict(name="mild_mix"), dict(name="choice")),
+    Fn(PER, "perturb", dict(instance=_INST, name="mild_mix"), dict(name="choice", seed="seed"),
+       extra=[({"instance": 3}, "instance")]),
+    Fn(PER, "perturb_all", dict(instances=[_INST], names=["mild_mix"]), dict(seed="seed"),
+       extra=[({"instances": 3}, "instances"), ({"instances": []}, "instances"),
+              ({"instances": [3]}, "instance"), ({"names": 3}, "names"), ({"names": "mild_mix"}, "names"),
+              ({"names": ["bogus"]}, "bogus")]),
+    Fn(PER, "perturb_text", dict(text="She said it was good.", name="dialect"),
+       dict(text="str", name="choice", seed="seed", key="str")),
+    # -- plots -------------------------------------------------------------------------------
+    Fn(PLO, "accuracy_calibration_figure", lambda: dict(pairs_df=_pairs_df(), rho=0.5),
+       dict(rho="real?", metric_a="str", metric_b="str"),
+       extra=[({"pairs_df": 3}, "pairs_df"), ({"metric_a": "nope"}, "metric_a"), ({"rho": 2.0}, "rho")]),
+    Fn(PLO, "coverage_figure", lambda: dict(coverage=_coverage()),
+       extra=[({"coverage": 3}, "coverage"), ({"coverage": pd.DataFrame()}, "coverage")]),
+    Fn(PLO, "heatmap_figure", lambda: dict(table=_table()), dict(metric="str", title="str?"),
+       extra=_TABLE_BAD + [({"metric": "nope"}, "metric")]),
+    Fn(PLO, "ranking", lambda: dict(table=_table(), metric="accuracy", scenario="sentiment"),
+       dict(metric="choice", scenario="str"), extra=_TABLE_BAD),
+    Fn(PLO, "use_in_explorer", lambda: dict(table=_table()), extra=_TABLE_BAD),
+    Fn(PLO, "win_rate_figure", lambda: dict(rates=_rates()),
+       extra=[({"rates": 3}, "rates"), ({"rates": pd.DataFrame()}, "rates")]),
+    # -- robustness --------------------------------------------------------------------------
+    Fn(ROB, "accuracy_robustness_fairness", lambda: dict(worst=_worst()),
+       extra=[({"worst": 3}, "worst"), ({"worst": pd.DataFrame({"a": [1]})}, "worst")]),
+    Fn(ROB, "disparities", lambda: dict(worst=_worst(), comparisons=(("gender", ("female", "male")),)),
+       dict(metric="str"),
+       extra=[({"worst": 3}, "worst"), ({"comparisons": 3}, "comparisons"), ({"comparisons": ()}, "comparisons"),
+              ({"comparisons": [("gender",)]}, "comparisons")]),
+    Fn(ROB, "drop_figure", lambda: dict(per_pert=_per_pert()),
+       extra=[({"per_pert": 3}, "per_pert"), ({"per_pert": pd.DataFrame({"a": [1.0]})}, "per_pert")]),
+    Fn(ROB, "instance_frame", lambda: dict(evaluation=_ev(), scenarios=["sentiment"]),
+       extra=[({"evaluation": 3}, "evaluation"), ({"scenarios": "sentiment"}, "scenarios"),
+              ({"scenarios": 3}, "scenarios"), ({"scenarios": ["nope"]}, "nope")]),
+    Fn(ROB, "per_perturbation", lambda: dict(frame=_frame()),
+       extra=[({"frame": 3}, "frame"), ({"frame": pd.DataFrame({"a": [1]})}, "frame")]),
+    Fn(ROB, "perturbation_examples", dict(instance=_INST, names=["mild_mix"]), dict(seed="seed"),
+       extra=[({"instance": 3}, "instance"), ({"names": 3}, "names"), ({"names": "mild_mix"}, "names"),
+              ({"names": []}, "names")]),
+    Fn(ROB, "scatter_figure", lambda: dict(arf=_arf()),
+       extra=[({"arf": 3}, "arf"), ({"arf": pd.DataFrame({"a": [1.0]})}, "arf")]),
+    Fn(ROB, "subgroup_gaps", lambda: dict(worst=_worst(), attribute="gender", groups=("female", "male")),
+       dict(attribute="str", metric="str"),
+       extra=[({"worst": 3}, "worst"), ({"groups": 3}, "groups"), ({"groups": ("male", "male")}, "groups"),
+              ({"attribute": "nope"}, "nope")]),
+    Fn(ROB, "worst_cases", lambda: dict(frame=_frame()),
+       extra=[({"frame": 3}, "frame"), ({"frame": pd.DataFrame({"a": [1]})}, "frame")]),
+    # -- scenarios ---------------------------------------------------------------------------
+    Fn(SCE, "core_scenarios", dict(seed=0), dict(seed="seed")),
+    Fn(SCE, "knowledge", dict(n_test=2, n_train=2), dict(n_test="positive_int?", n_train="positive_int", seed="seed"),
+       extra=[({"n_test": 10**9}, "n_test")]),
+    Fn(SCE, "language_modeling", dict(n_test=2, n_train=2),
+       dict(n_test="positive_int?", n_train="positive_int?", excerpt_bytes="positive_int", seed="seed"),
+       extra=[({"n_test": 10**9}, "n_test"), ({"excerpt_bytes": 10**9}, "excerpt_bytes")]),
+    Fn(SCE, "open_generation", dict(n_test=2), dict(n_test="positive_int?", seed="seed"),
+       extra=[({"n_test": 10**9}, "n_test")]),
+    Fn(SCE, "reasoning", dict(n_test=2, n_train=2), dict(n_test="positive_int?", n_train="positive_int", seed="seed"),
+       extra=[({"n_test": 10**9}, "needs about")]),
+    Fn(SCE, "sentiment", dict(n_test=2, n_train=2), dict(n_test="positive_int?", n_train="positive_int?", seed="seed"),
+       extra=[({"n_test": 10**9}, "needs about")]),
+    Fn(SCE, "toxicity_detection", dict(n_test=2, n_train=2),
+       dict(n_test="positive_int?", n_train="positive_int?", seed="seed"),
+       extra=[({"n_train": 10**9}, "needs about")]),
+    # -- store -------------------------------------------------------------------------------
+    Fn(STO, "file_name", dict(model="m", scenario="s", adaptation="a"),
+       dict(model="str", scenario="str", adaptation="str"), extra=[({"model": " "}, "model")]),
+]
+
+EXEMPT = {
+    "efficiency_model": "no arguments (constructs SmolLM2; loads nothing)",
+    "main": "the command line: bad arguments give exit status 2 and one line naming the option "
+            "(tested below: test_cli_*)",
+    "all_identities": "no arguments (sympy identities)", "half_normal_mean": "no arguments (sympy)",
+    "tv_uniform_bounds": "no arguments (sympy)",
+    "default_models": "no arguments (constructs the models; loads nothing)",
+    "toxicity_scorer": "no arguments (trains the TF-IDF scorer once)",
+    "content_key": "hashes any JSON-serialisable parts by design (*parts); refuses the others "
+                   "with a TypeError (tested below)",
+    "default_store": "no arguments (reads THEORY_HELM_STORE)",
+}
+
+test_bad_input = badinput.parametrize(TABLE)
+test_valid_call = badinput.parametrize_valid(TABLE)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_explorer():
+    """use_in_explorer hands a table to the chapter's explorer: restore it after each case."""
+    from theory.helm import plots
+
+    before = dict(plots._EXPLORER)
+    yield
+    plots._EXPLORER.clear()
+    plots._EXPLORER.update(before)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_table_covers_every_public_function():
+    assert badinput.check_coverage("theory.helm", TABLE, EXEMPT) == []
