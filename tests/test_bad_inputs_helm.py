@@ -550,3 +550,134 @@ def _keep_the_explorer():
 
 def test_table_covers_every_public_function():
     assert badinput.check_coverage("theory.helm", TABLE, EXEMPT) == []
+
+
+# -- the command line: bad arguments give exit status 2 and one line naming the option -------
+
+@pytest.fixture
+def tiny_grid(monkeypatch):
+    from theory.helm import cli
+
+    monkeypatch.setitem(cli.GRIDS, "bad_inputs", _grid)
+    return "bad_inputs"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--limit", "x"], "--limit must be an integer, got 'x'"),
+    (["run", "--limit", "0"], "--limit must be at least 1"),
+    (["run", "--limit", "2.5"], "--limit must be an integer"),
+    (["run", "--batch-size", "-3"], "--batch-size must be at least 1"),
+    (["run", "--batch-size"], "argument --batch-size: expected one argument"),
+    (["run", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
+    (["run", "--grid", "huge"], "argument --grid: invalid choice: 'huge'"),
+    (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["run", "--grid", "{grid}", "--models", "nope"], "model 'nope' is unknown"),
+    (["run", "--grid", "{grid}", "--scenarios", "nope"], "scenario 'nope' is unknown"),
+    (["list", "--grid", "{grid}", "--models"], "argument --models: expected at least one argument"),
+    (["table", "--format", "pdf"], "argument --format: invalid choice: 'pdf'"),
+    (["merge"], "the following arguments are required: source"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "give a command"),
+])
+def test_cli_bad_arguments_exit_2_with_one_line_naming_the_option(tiny_grid, tmp_path, capsys, argv, message):
+    from theory.helm import cli
+
+    store = tmp_path / "store"
+    argv = [a.format(grid=tiny_grid) for a in argv]
+    if argv and argv[0] in ("run", "table"):
+        argv += ["--store", str(store)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("theory.helm: error:") and err.count("\n") == 1
+    assert not store.exists()                      # nothing was evaluated or written
+
+
+def test_cli_bad_folders(tiny_grid, tmp_path, capsys):
+    from theory.helm import cli
+
+    assert cli.main(["merge", str(tmp_path / "none"), "--store", str(tmp_path / "s")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert cli.main(["run", "--grid", tiny_grid, "--store", str(tmp_path / "file"), "--no-progress"]) == 2
+    assert "--store" in capsys.readouterr().err
+    assert cli.main(["table", "--store", str(tmp_path / "none")]) == 2
+    assert "summary.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_content_key_refuses_what_json_cannot_hold():
+    from theory.helm.schema import content_key
+
+    assert content_key("a", 1, [2.5], {"b": None}) == content_key("a", 1, [2.5], {"b": None})
+    with pytest.raises(TypeError, match="content key"):
+        content_key(object())
+
+
+# -- the store: a corrupt or partial entry is detected, never used ----------------------------
+
+def _pred(i=0, **kw):
+    return Prediction(model="m", scenario="s", instance_id=f"i{i}", perturbation="identity",
+                      adaptation="generation", output=f"out {i}", choice=0, confidence=0.75,
+                      probs=(0.75, 0.25), key=f"k{i:04d}", **kw)
+
+
+def _stored(tmp_path, n=3):
+    from theory.helm.store import Store
+
+    st = Store(tmp_path)
+    st.put([_pred(i) for i in range(n)])
+    return st.path("m", "s", "generation")
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda line: line.replace('"confidence": 0.75', '"confidence": 0.7'), "checksum"),     # a digit changed
+    (lambda line: line.replace('"output": "out 1"', '"output": "out 9"'), "checksum"),
+    (lambda line: line[:line.index(', "check"')] + "}", "no checksum"),                # checksum cut off
+    (lambda line: line[: len(line) // 2], "JSONDecodeError"),                              # cut in half
+    (lambda line: json.dumps({k: v for k, v in json.loads(line).items() if k != "choice"}), "checksum"),
+    (lambda line: "[1, 2]", "JSON object"),
+])
+def test_store_detects_a_corrupt_or_partial_line(tmp_path, edit, reason):
+    from theory.helm.store import Store
+
+    path = _stored(tmp_path)
+    lines = path.read_text().splitlines()
+    lines[1] = edit(lines[1])
+    path.write_text("\n".join(lines) + "\n")
+    fresh = Store(tmp_path)
+    with pytest.warns(RuntimeWarning, match="skipped line 2"):
+        got = fresh.get(["k0000", "k0001", "k0002"])
+    assert set(got) == {"k0000", "k0002"}                 # the corrupt entry is not used
+    assert [(n, reason in r) for _, n, r in fresh.problems] == [(2, True)]
+
+
+@pytest.mark.parametrize("field, value, text", [
+    ("confidence", float("nan"), "confidence"), ("confidence", 1.5, "confidence"),
+    ("probs", [0.5, float("inf")], "probs"), ("choice", -1, "choice"), ("choice", True, "choice"),
+    ("n_bytes", 2.5, "n_bytes"), ("runtime_s", -1.0, "runtime_s"), ("output", 3, "output"),
+    ("logprob", float("nan"), "logprob"), ("completions", "abc", "completions"),
+])
+def test_a_line_with_a_bad_value_is_refused_even_with_a_valid_checksum(field, value, text):
+    from dataclasses import asdict
+
+    from theory.helm import schema
+
+    data = asdict(_pred())
+    data[field] = value
+    body = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    line = body[:-1] + f', "check": "{schema._digest(body)}"}}'
+    with pytest.raises(ValueError, match=text):
+        Prediction.from_json(line, require_checksum=True)
+    missing = {k: v for k, v in asdict(_pred()).items() if k != "n_bytes"}
+    with pytest.raises(ValueError, match="partial entry"):
+        Prediction.from_json(json.dumps(missing))
+
+
+def test_store_refuses_to_write_what_it_could_not_read_back(tmp_path):
+    from theory.helm.store import Store
+
+    st = Store(tmp_path)
+    with pytest.raises(ValueError, match="confidence"):
+        st.put([_pred(0, ).__class__(**{**_pred(0).__dict__, "confidence": float("nan")})])
+    assert st.put([_pred(0)]) == 1 and not Store(tmp_path).problems
+    line = st.path("m", "s", "generation").read_text().splitlines()[0]
+    assert Prediction.from_json(line, require_checksum=True) == _pred(0)

@@ -241,20 +241,96 @@ class Prediction:
     key: str = ""
     extra: dict = field(default_factory=dict)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+    def to_json(self, *, checksum: bool = False) -> str:
+        """One JSON line (sorted keys); with ``checksum`` a last member ``"check"``: the first 16
+        hex digits of the SHA-256 of the line without it (the store writes lines so, and detects
+        a line altered after it was written)."""
+        text = json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        if not checksum:
+            return text
+        return text[:-1] + f', "{CHECK_FIELD}": "{_digest(text)}"}}'
 
     @classmethod
-    def from_json(cls, line: str) -> "Prediction":
+    def from_json(cls, line: str, *, require_checksum: bool = False) -> "Prediction":
+        """The prediction of one JSON line of :meth:`to_json`, or a ``ValueError``/``TypeError``
+        saying what is wrong: not JSON, not an object, a missing field (a partial entry), an
+        unknown field, a field of the wrong type or a non-finite or out-of-range number, a
+        checksum that does not match the line (or none, with ``require_checksum``)."""
+        if not isinstance(line, str):
+            raise TypeError(f"line must be a str, got {type(line).__name__}")
         data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError(f"a prediction line must be a JSON object, got {type(data).__name__}")
+        check = data.pop(CHECK_FIELD, None)
+        if check is not None or require_checksum:
+            if check is None:
+                raise ValueError(f"the line has no checksum ({CHECK_FIELD!r}): a partial entry or "
+                                 "one not written by the store")
+            body = json.dumps(data, ensure_ascii=False, sort_keys=True)
+            if not isinstance(check, str) or check != _digest(body):
+                raise ValueError("the line does not match its checksum: it was altered after it "
+                                 "was written")
         names = {f.name for f in fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown prediction fields {sorted(unknown)}")
+        missing = sorted(names - set(data))
+        if missing:
+            raise ValueError(f"the line lacks the prediction fields {missing} (a partial entry)")
+        _check_fields(data)
         for name in ("probs", "completions"):
             if data.get(name) is not None:
                 data[name] = tuple(data[name])
         return cls(**data)
+
+
+#: The member of a stored line that holds its checksum (:meth:`Prediction.to_json`).
+CHECK_FIELD = "check"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_fields(data: dict) -> None:
+    """The field types and ranges of a prediction read back from JSON (a corrupt value is an
+    error, never silently used)."""
+    def bad(name, what):
+        raise ValueError(f"field {name!r} must be {what}, got {data[name]!r}"[:200])
+
+    for name in ("model", "scenario", "instance_id", "perturbation", "adaptation", "output", "key"):
+        if not isinstance(data[name], str):
+            bad(name, "a str")
+    if data["choice"] is not None and not (_is_int(data["choice"]) and data["choice"] >= 0):
+        bad("choice", "None or an int >= 0")
+    probs = data["probs"]
+    if probs is not None and not (isinstance(probs, list) and all(
+            _is_real(p) and math.isfinite(p) and 0 <= p <= 1 for p in probs)):
+        bad("probs", "None or a list of probabilities in [0, 1]")
+    c = data["confidence"]
+    if c is not None and not (_is_real(c) and math.isfinite(c) and 0 <= c <= 1):
+        bad("confidence", "None or a probability in [0, 1]")
+    lp = data["logprob"]
+    if lp is not None and not (_is_real(lp) and not math.isnan(lp) and lp != math.inf):
+        bad("logprob", "None or a log-probability (a number, not NaN or +inf)")
+    for name in ("n_prompt_tokens", "n_output_tokens", "n_bytes"):
+        if not (_is_int(data[name]) and data[name] >= 0):
+            bad(name, "an int >= 0")
+    r = data["runtime_s"]
+    if not (_is_real(r) and math.isfinite(r) and r >= 0):
+        bad("runtime_s", "a finite number of seconds >= 0")
+    if not (isinstance(data["completions"], list) and all(isinstance(t, str) for t in data["completions"])):
+        bad("completions", "a list of str")
+    if not isinstance(data["extra"], dict):
+        bad("extra", "a JSON object")
 
 
 class Model(ABC):

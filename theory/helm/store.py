@@ -11,9 +11,12 @@ model, its settings, the scenario, the perturbation and the instance's input:
   ``fsync``, holding an exclusive ``fcntl`` lock on the file, and writes only the keys the file
   does not hold yet (re-read under the lock), so two processes (two notebooks, or a notebook and
   ``python -m theory.helm run``) filling the same file never duplicate a request.
-- A line that does not parse (a run killed mid-write, a disk error) is skipped when the file is
-  read and reported in :attr:`Store.problems` (and by a warning); its request is then missing, so
-  the evaluation recomputes it and appends a good line. A file whose last line lacks its newline
+- Every line ends in a checksum of the rest (:meth:`Prediction.to_json` with ``checksum=True``).
+  A line that does not parse (a run killed mid-write, a disk error), lacks a field or its
+  checksum (a partial entry), holds a value of the wrong type or range (a NaN confidence), or no
+  longer matches its checksum (altered after it was written) is skipped when the file is read and
+  reported in :attr:`Store.problems` (and by a warning); its request is then missing, so the
+  evaluation recomputes it and appends a good line: a corrupt entry is never used. A file whose last line lacks its newline
   gets one before the next append, so the truncated line never swallows a good one.
 - :meth:`Store.computing` is a per-run compute lock: two processes evaluating the same run take
   turns instead of computing the same requests twice.
@@ -157,7 +160,7 @@ class Store:
         if not raw.strip():
             return
         try:
-            pred = Prediction.from_json(raw.decode("utf-8"))
+            pred = Prediction.from_json(raw.decode("utf-8"), require_checksum=True)
             if not isinstance(pred.key, str) or not pred.key:
                 raise ValueError("the line has no request key")
         except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -254,7 +257,13 @@ class Store:
                 for p in preds:
                     if p.key not in seen:
                         seen.add(p.key)
-                        lines.append(p.to_json())
+                        line = p.to_json(checksum=True)
+                        try:    # what could not be read back is refused now, not recomputed forever
+                            Prediction.from_json(line, require_checksum=True)
+                        except (ValueError, TypeError) as err:
+                            raise ValueError(f"prediction of instance {p.instance_id!r} cannot be "
+                                             f"stored: {err}") from None
+                        lines.append(line)
                 if not lines:
                     continue
                 fh.seek(0, os.SEEK_END)
