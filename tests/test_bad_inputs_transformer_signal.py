@@ -420,3 +420,120 @@ def _close_figures():
 
 def test_table_covers_every_public_function():
     assert badinput.check_coverage("theory.transformer_signal", TABLE, EXEMPT) == []
+
+
+# --- the issue's known bugs -------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["projected", "full"])
+def test_propagate_works_with_fewer_coordinates_than_tokens(method):
+    from theory.transformer_signal import propagate
+    tr = propagate(0.3, 0.5, 1.5, 1.0, n=6, d=2, depth=3, rho0=0.5, seeds=2, method=method,
+                   device="cpu")
+    assert tr.rho.shape == (4, 1, 2) and np.all(np.isfinite(tr.rho)) and np.all(tr.q > 0)
+
+
+def test_random_linear_draws_as_before_when_d_is_at_least_n():
+    """d >= n: the same n·d normals as before the d < n fix (bit for bit), the law of T Wᵀ."""
+    from theory.transformer_signal.simulate import _random_linear
+    T = torch.randn(3, 4, 7, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    std = torch.full((3, 1, 1), 0.5, dtype=torch.float64)
+    out = _random_linear(T, std, torch.Generator().manual_seed(1))
+    U, R = torch.linalg.qr(T.transpose(-1, -2))
+    G = torch.randn(3, 7, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert torch.equal(out, R.transpose(-1, -2) @ (std * G).transpose(-1, -2))
+    few = _random_linear(T[..., :2], std, torch.Generator().manual_seed(1))   # d = 2 < n = 4
+    assert few.shape == (3, 4, 2) and torch.all(torch.isfinite(few))
+
+
+@pytest.mark.parametrize("seed", ["3", 3.9, 3.0, -1, True, 2**64])
+def test_seeds_are_ints_in_range_everywhere(seed):
+    from theory.transformer_signal import attention_moments, measured_phase_diagram, propagate
+    from theory.transformer_signal.simulate import BatchedTransformer
+    calls = [lambda: propagate(0.3, 0.5, 1.5, 1.0, n=3, d=4, depth=1, rho0=0.5, seed=seed),
+             lambda: attention_moments(0.5, 1.0, 3, samples=5, seed=seed),
+             lambda: measured_phase_diagram(0.3, [0.5], [1.0], 1.0, n=3, d=4, seeds=1, seed=seed),
+             lambda: BatchedTransformer(0.3, 0.5, 1.5, 1.0, d=4, depth=1, seeds=[seed], device="cpu")]
+    for call in calls:
+        with pytest.raises((TypeError, ValueError), match="seed"):
+            call()
+
+
+def test_trainability_divergence_is_flagged_not_raised():
+    """A learning rate that blows every network up: NaN records, flagged per configuration."""
+    from theory.transformer_signal import train_transformers, trainability_summary
+    res = train_transformers(Sweep(alpha_M=[0.2, 0.9], sigma_w=[1.0, 3.0]), alpha_A=0.3, sigma_A=1.0,
+                             seed=0, n=3, d=4, depth=1, vocab=2, steps=3, batch=2, test_batch=4,
+                             lr=1e38, device="cpu", **E)
+    assert res.meta["diverged"].tolist() == [True] * 4
+    assert np.all(res.meta["diverged_step"] >= 1)
+    s = trainability_summary(res, alpha_A=0.3)
+    assert s.diverged.tolist() == [True] * 4 and s.best == -1 and np.isnan(s.spearman)
+    # one diverged setting among finite ones: flagged, and left out of the correlation
+    ok = _train_result()
+    assert not ok.meta["diverged"].any()
+    bad = ok.with_sweep(ok.sweep)
+    bad.metrics = {k: v.copy() for k, v in ok.metrics.items()}
+    bad.metrics["train_loss"][1, 1:] = np.nan
+    bad.metrics["test_loss"][1, -1] = np.nan
+    s = trainability_summary(bad, alpha_A=0.3)
+    assert s.diverged.tolist() == [False, True] and s.best == 0
+
+
+# --- the closed forms stay finite over their legal range ----------------------------------------
+
+unit = st.floats(0.0, 1.0)
+sigma = st.floats(1e-6, 1e6)
+cosine = st.floats(-1.0, 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rho=cosine, sigma_w=sigma, activation=st.sampled_from(["erf", "relu"]))
+def test_closed_form_kernels_are_finite(rho, sigma_w, activation):
+    from theory.transformer_signal import chi_1, mlp_kernel
+    V, K = mlp_kernel(rho, sigma_w, activation)
+    assert np.isfinite(V) and np.isfinite(K) and abs(K) <= V * (1 + 1e-12) + 1e-300
+    assert np.isfinite(chi_1(sigma_w, activation)) and chi_1(sigma_w, activation) >= 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(rho=cosine, sigma_w=st.floats(1e-3, 20.0))
+def test_tanh_kernel_is_finite(rho, sigma_w):
+    from theory.transformer_signal import chi_1, mlp_kernel
+    V, K = mlp_kernel(rho, sigma_w)
+    assert np.isfinite(V) and np.isfinite(K) and abs(K) <= V + 1e-12
+    assert np.isfinite(chi_1(sigma_w)) and np.isfinite(chi_1(1e3 * sigma_w))
+
+
+@settings(max_examples=60, deadline=None)
+@given(aA=unit, aM=unit, sigma_w=sigma, activation=st.sampled_from(["erf", "relu"]),
+       q=st.floats(1e-6, 1e6))
+def test_plain_residual_exponents_are_finite_everywhere(aA, aM, sigma_w, activation, q):
+    from theory.transformer_signal import (angle_exponent, gradient_exponent,
+                                           gradient_exponent_finite_depth, gradient_norm_profile)
+    M = dict(activation=activation, residual="plain")
+    for f in (angle_exponent, gradient_exponent):
+        assert np.isfinite(f(aA, aM, sigma_w, q=q, **M))
+    assert np.isfinite(gradient_exponent_finite_depth(aA, aM, sigma_w, 4, 3, q0=q, **M))
+    assert np.all(np.isfinite(gradient_norm_profile(aA, aM, sigma_w, 4, 3, q0=q, **M)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(aA=st.floats(0.0, 1.0, exclude_max=True), aM=unit, sigma_w=sigma,
+       activation=st.sampled_from(["erf", "relu"]))
+def test_scaled_residual_exponents_are_finite_below_alpha_A_one(aA, aM, sigma_w, activation):
+    """Scaled residual: finite for α_A < 1; at α_A = 1 the skip path is gone and λ_a = −inf
+    (the spread is annihilated in one block) — the mathematics, not an overflow."""
+    from theory.transformer_signal import angle_exponent, collapsed_fixed_point, gradient_exponent
+    M = dict(activation=activation, residual="scaled")
+    q, qY = collapsed_fixed_point(aA, aM, sigma_w, **M)
+    assert np.isfinite(q) and q > 0 and np.isfinite(qY)
+    assert np.isfinite(angle_exponent(aA, aM, sigma_w, **M))
+    assert np.isfinite(gradient_exponent(aA, aM, sigma_w, **M))
+
+
+@settings(max_examples=15, deadline=None)
+@given(rho=st.floats(-0.5, 1.0), sigma_A=st.floats(0.0, 50.0))
+def test_attention_moments_are_finite_probabilities(rho, sigma_A):
+    from theory.transformer_signal import attention_moments
+    a2, a11 = attention_moments(rho, sigma_A, 3, samples=50)
+    assert 1 / 3 - 1e-12 <= a2 <= 1 + 1e-12 and 0 <= a11 <= 1 + 1e-12

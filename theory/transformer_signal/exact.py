@@ -198,7 +198,9 @@ def _tanh_moments(s, resolution):
     """(V, χ₁) = (E tanh²(s z), s² E sech⁴(s z)) by the 1-D trapezoid rule."""
     z, w = _nodes(float(np.max(s)) if np.size(s) else 1.0, resolution)
     u = np.asarray(s)[..., None] * z
-    return np.sum(w * np.tanh(u) ** 2, -1), np.asarray(s) ** 2 * np.sum(w / np.cosh(u) ** 4, -1)
+    with np.errstate(over="ignore"):      # cosh(u)⁴ = inf far in the tail: w/inf = 0 exactly
+        chi = np.asarray(s) ** 2 * np.sum(w / np.cosh(u) ** 4, -1)
+    return np.sum(w * np.tanh(u) ** 2, -1), chi
 
 
 def _phi(u, activation):
