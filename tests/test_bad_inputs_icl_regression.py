@@ -31,17 +31,20 @@ PR = "theory.icl_regression.paper_run"
 PL = "theory.icl_regression.plots"
 
 
-def tensor_bad(name, valid, *, empty=True):
-    """Extra cases for a tensor argument ``name`` whose valid value is ``valid``."""
+def tensor_bad(name, valid, *, empty=True, more_dims=True):
+    """Extra cases for a tensor argument ``name`` whose valid value is ``valid`` (``more_dims``:
+    whether one more leading dimension is invalid)."""
     v = valid.clone()
     nan, inf = v.clone().reshape(-1), v.clone().reshape(-1)
     nan[0], inf[-1] = float("nan"), float("inf")
     out = [({name: None}, name), ({name: "abc"}, name), ({name: v.numpy()}, name),
            ({name: nan.reshape(v.shape)}, name), ({name: inf.reshape(v.shape)}, name),
-           ({name: v[None]}, name), ({name: torch.ones(v.shape, dtype=torch.bool)}, name),
+           ({name: torch.ones(v.shape, dtype=torch.bool)}, name),
            ({name: v.to(torch.complex128)}, name), ({name: torch.ones(v.shape, dtype=torch.long)}, name)]
     if empty and v.ndim:
         out.append(({name: v[:0]}, name))
+    if more_dims:
+        out.append(({name: v[None]}, name))
     return out
 
 
@@ -65,7 +68,7 @@ def _cfg():
 @functools.cache
 def _run():
     from theory.icl_regression import train_sweep
-    return train_sweep([2, 3, math.inf], _cfg(), sigma2=0.1, steps=2, batch_size=2,
+    return train_sweep([2, 3, math.inf], _cfg(), sigma2=0.1, steps=1, batch_size=2,
                        progress=False, device="cpu")
 
 
@@ -150,12 +153,13 @@ TABLE = [
     Fn(D_, "sample_sequences", lambda: dict(n=2, K=3, sigma2=0.1, pool=_pool()),
        dict(n="positive_int", K="positive_int", sigma2="non_negative", seed="seed",
             task_scale="non_negative", dtype="dtype"),
-       extra=_pool_bad() + [({"pool": None, "D": None}, "D"), ({"D": 5}, "D"),
+       extra=tensor_bad("pool", _pool()) + [({"pool": None, "D": None}, "D"), ({"D": 5}, "D"),
                             ({"pool": None, "D": 0}, "D"), ({"pool": None, "D": 2.5}, "D"),
                             ({"n": 10**7, "K": 10**6}, "needs about")]),
-    Fn(D_, "to_tokens", _xy, {}, extra=_xy_bad()),
+    Fn(D_, "to_tokens", _xy, {}, extra=tensor_bad("xs", _seqs().xs, more_dims=False)
+       + tensor_bad("ys", _seqs().ys, more_dims=False) + [({"ys": _seqs().ys[:, :2]}, "ys")]),
     Fn(D_, "tokens_to_targets", lambda: dict(out=_tokens()[..., 0]), {},
-       extra=tensor_bad("out", torch.zeros(1, 2, 6)) + [({"out": torch.zeros(1, 2, 5)}, "out")]),
+       extra=tensor_bad("out", torch.zeros(1, 2, 6), more_dims=False) + [({"out": torch.zeros(1, 2, 5)}, "out")]),
     # ----------------------------------------------------------------- estimators
     Fn(E, "dmmse_naive", _xyp, dict(sigma2="positive"), extra=_xy_bad(_pool_bad())),
     Fn(E, "dmmse_posterior", _xyp, dict(sigma2="positive"), extra=_xy_bad(_pool_bad())),
@@ -177,8 +181,7 @@ TABLE = [
     Fn(R, "distance", lambda: dict(f=_seqs().ys, g=_seqs().ys, D=2), dict(D="positive_int"),
        extra=tensor_bad("f", _seqs().ys) + tensor_bad("g", _seqs().ys) + [({"g": _seqs().ys[:, :2]}, "g")]),
     Fn(R, "ridge_risk_given_inputs", lambda: dict(xs=_seqs().xs, sigma2=0.1), dict(sigma2="positive"),
-       extra=tensor_bad("xs", _seqs().xs) + [
-           ({"xs": torch.zeros(1, 2, 20000, dtype=torch.float64)}, "needs about")]),
+       extra=tensor_bad("xs", _seqs().xs)),
     Fn(R, "dmmse_first_risk", lambda: dict(pool=_pool(), sigma2=0.1), dict(sigma2="positive"),
        extra=tensor_bad("pool", _pool())),
     Fn(R, "baseline_risks", lambda: dict(pool=_pool(), K=3, sigma2=0.1, n=4),
@@ -241,7 +244,7 @@ TABLE = [
               ({"t_star": np.ones(2)}, "t_star"), ({"max_M": 2.0}, "two distinct")],
        skip={("Ms", "inf entry"): "M = inf is legal (the fresh-task model, left out of the fit)"}),
     Fn(TH, "threshold_study", dict(Ms=[2, math.inf], batch_sizes=[1, 2], weight_decays=[0.0],
-                                   config=_cfg(), sigma2=0.1, steps=2, lr=1e-3, track=2,
+                                   config=_cfg(), sigma2=0.1, steps=1, lr=1e-3, track=2,
                                    n_eval=2, progress=False),
        dict(sigma2="positive", steps="positive_int", lr="positive", seed="seed", pool_seed="seed",
             track="positive_int?", record_every="positive_int", n_eval="positive_int",
@@ -271,7 +274,7 @@ TABLE = [
        extra=tensor_bad("xs", _seqs().xs[None]) + tensor_bad("ys", _seqs().ys[None]) + [
            ({"params": None}, "params"), ({"xs": torch.zeros(1, 2, 3, 3, dtype=torch.float64)}, "xs"),
            ({"ys": torch.zeros(1, 2, 2, dtype=torch.float64)}, "ys"), ({"n_head": 3}, "n_head")]),
-    Fn(T, "train_sweep", lambda: dict(Ms=[2], config=_cfg(), steps=2, batch_size=2, progress=False,
+    Fn(T, "train_sweep", lambda: dict(Ms=[2], config=_cfg(), steps=1, batch_size=2, progress=False,
                                       device="cpu"),
        dict(sigma2="positive", steps="positive_int", batch_size="positive_int", lr="positive",
             warmup_frac="unit", seed="seed", pool_seed="seed", record_every="positive_int",
@@ -291,7 +294,7 @@ TABLE = [
        extra=[({"ev": None}, "ev"), ({"settings": None}, "settings"), ({"settings": {}}, "settings"),
               ({"batch": [1]}, "batch"), ({"crossover": "abc"}, "crossover")]),
     Fn(PR, "trained_sweep", dict(seed=0), dict(seed="seed")),
-    Fn(PR, "main", lambda: dict(argv=["--steps", "2", "--out", "/tmp/_icl_bad_inputs_main.json"]), {},
+    Fn(PR, "main", lambda: dict(argv=["--steps", "1", "--out", "/tmp/_icl_bad_inputs_main.json"]), {},
        extra=[({"argv": ["--steps", "0"]}, "steps"), ({"argv": "abc"}, "argv"),
               ({"argv": [1, 2]}, "argv")]),
     # ----------------------------------------------------------------- plots
@@ -337,7 +340,8 @@ def test_every_legal_schedule_works(steps, warmup_frac):
     from theory.icl_regression import triangle_lr, train_sweep
     rates = [triangle_lr(s, steps, 1.0, warmup_frac) for s in range(steps + 1)]
     assert all(math.isfinite(r) and 0.0 <= r <= 1.0 for r in rates)
-    assert max(rates[:steps]) > 0                    # some update actually moves the model
+    if not (steps == 1 and warmup_frac == 1.0):      # (one step, all warm-up: its rate is 0)
+        assert max(rates[:steps]) > 0                # some update actually moves the model
     run = train_sweep([2], _cfg(), steps=steps, batch_size=2, warmup_frac=warmup_frac,
                       progress=False, device="cpu")
     assert np.all(np.isfinite(run["train_loss"]))
@@ -412,6 +416,8 @@ def test_closed_form_risks_are_finite_over_the_legal_range(log_sigma2, seed):
     sigma2 = 10.0 ** log_sigma2
     r = ridge_risk_given_inputs(sample_sequences(2, 5, 0.1, D=3, seed=seed).xs, sigma2)
     assert np.all(np.isfinite(r)) and np.all(r > 0)
+    # k = 1: (σ² + D)/D; while k − 1 < D the unseen directions keep (D − k + 1)/D at least
+    assert r[0] == pytest.approx((sigma2 + 3) / 3) and np.all(r[:3] >= (3 - np.arange(3)) / 3 * (1 - 1e-9))
     assert np.all(np.isfinite(dmmse_first_risk(sample_pool(4, 3, seed=seed), sigma2)))
 
 
@@ -433,7 +439,7 @@ def test_stable_forms_agree_with_the_old_ones_where_those_were_finite():
         A = A + sigma2 * torch.eye(3, dtype=torch.float64)
         tr = torch.linalg.inv(A).diagonal(dim1=-2, dim2=-1).sum(-1)
         old = ((sigma2 + sigma2 * tr).mean(0) / 3).numpy()
-        np.testing.assert_allclose(ridge_risk_given_inputs(s.xs, sigma2), old, rtol=1e-12)
+        np.testing.assert_allclose(ridge_risk_given_inputs(s.xs, sigma2), old, rtol=1e-11)
 
 
 @settings(max_examples=40, deadline=None)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import as_array, check_scalar, torch_generator
+from theory.core import (array_bytes, as_array, check_memory, check_scalar, check_seed,
+                         resolve_dtype, torch_generator)
 
 __all__ = ["Sequences", "interpolation_path", "is_infinite", "sample_pool", "sample_sequences",
            "tokens_to_targets", "to_tokens"]
@@ -48,7 +49,31 @@ def _check_M(M, name: str = "M"):
 
 
 def _generator(seed) -> torch.Generator:
-    return torch_generator(check_scalar(seed, "seed", kind="int", min=0))
+    return torch_generator(check_seed(seed, "seed"))
+
+
+def _tensor(x, name: str, *, ndim=None, min_ndim: int = 0, nonempty: bool = True) -> torch.Tensor:
+    """``x`` when it is a finite floating-point torch tensor of the given rank, else a
+    ``TypeError``/``ValueError`` naming ``name`` (the chapter's arrays are tensors). One pass
+    over the data (the finiteness): call it at the public entry, never inside a loop."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor, got {type(x).__name__}")
+    if x.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers, got a tensor of bools")
+    if x.is_complex():
+        raise TypeError(f"{name} must be real, got a complex tensor ({x.dtype})")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape "
+                         f"{tuple(x.shape)}")
+    if nonempty and x.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return x
 
 
 def sample_pool(M: int, D: int, *, seed: int = 0, task_scale: float = 1.0,
@@ -59,6 +84,8 @@ def sample_pool(M: int, D: int, *, seed: int = 0, task_scale: float = 1.0,
         raise ValueError("M must be finite to draw a pool (M = inf means a fresh task per sequence)")
     D = check_scalar(D, "D", kind="int", min=1)
     scale = check_scalar(task_scale, "task_scale", min=0.0)
+    dtype = resolve_dtype(dtype)
+    check_memory(2 * array_bytes(M, D), f"a pool of M={M} tasks in D={D}")
     return scale * torch.randn(M, D, generator=_generator(seed), dtype=torch.float64).to(dtype)
 
 
@@ -99,24 +126,26 @@ def sample_sequences(n: int, K: int, sigma2: float, *, pool: torch.Tensor | None
     """
     n, K = check_scalar(n, "n", kind="int", min=1), check_scalar(K, "K", kind="int", min=1)
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0)
+    scale = check_scalar(task_scale, "task_scale", min=0.0)
+    dtype = resolve_dtype(dtype)
     g = _generator(seed)
     if pool is not None:
-        if not isinstance(pool, torch.Tensor) or pool.ndim != 2 or pool.shape[0] == 0:
-            raise ValueError("pool must be a tensor of shape (M, D) with M >= 1")
-        if not torch.isfinite(pool).all():
-            raise ValueError("pool must be finite (no NaN or inf)")
-        if D is not None and int(D) != pool.shape[1]:
+        pool = _tensor(pool, "pool", ndim=2)
+        if D is not None and check_scalar(D, "D", kind="int", min=1) != pool.shape[1]:
             raise ValueError(f"D={D} disagrees with the pool's dimension {pool.shape[1]}")
         D = int(pool.shape[1])
-        idx = torch.randint(pool.shape[0], (n,), generator=g)
-        ws = pool.to(torch.float64)[idx]
     else:
         if D is None:
             raise ValueError("give D when no pool is given (fresh tasks)")
         D = check_scalar(D, "D", kind="int", min=1)
+    check_memory(4 * array_bytes(n, K, D), f"n={n} sequences of K={K} pairs in D={D}",
+                 hint="draw fewer or shorter sequences")
+    if pool is not None:
+        idx = torch.randint(pool.shape[0], (n,), generator=g)
+        ws = pool.to(torch.float64)[idx]
+    else:
         idx = None
-        ws = check_scalar(task_scale, "task_scale", min=0.0) * torch.randn(
-            n, D, generator=g, dtype=torch.float64)
+        ws = scale * torch.randn(n, D, generator=g, dtype=torch.float64)
     xs = torch.randn(n, K, D, generator=g, dtype=torch.float64)
     ys = torch.einsum("nkd,nd->nk", xs, ws) + math.sqrt(sigma2) * torch.randn(
         n, K, generator=g, dtype=torch.float64)
@@ -126,11 +155,16 @@ def sample_sequences(n: int, K: int, sigma2: float, *, pool: torch.Tensor | None
 def to_tokens(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     """The paper's layout: (…, K, D) inputs and (…, K) targets → (…, 2K, D + 1) tokens
     (0, x₁), (y₁, 0), (0, x₂), (y₂, 0), … (Sec. 2; official ``icl/utils.py:to_seq``)."""
-    if not isinstance(xs, torch.Tensor) or not isinstance(ys, torch.Tensor):
-        raise TypeError("xs and ys must be torch tensors")
-    if xs.ndim < 2 or xs.shape[:-1] != ys.shape:
-        raise ValueError(f"xs must be (..., K, D) and ys (..., K); got {tuple(xs.shape)} and "
-                         f"{tuple(ys.shape)}")
+    xs = _tensor(xs, "xs", min_ndim=2)
+    ys = _tensor(ys, "ys", min_ndim=1)
+    if xs.shape[:-1] != ys.shape:
+        raise ValueError(f"xs must be (..., K, D) and ys (..., K): ys must have shape "
+                         f"{tuple(xs.shape[:-1])}, got {tuple(ys.shape)}")
+    return _to_tokens(xs, ys)
+
+
+def _to_tokens(xs, ys):
+    """:func:`to_tokens` without the checks (the trainer's and predict's inner loops)."""
     *lead, K, D = xs.shape
     tok = xs.new_zeros(*lead, K, 2, D + 1)
     tok[..., 0, 1:] = xs
@@ -140,10 +174,12 @@ def to_tokens(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
 
 def tokens_to_targets(out: torch.Tensor) -> torch.Tensor:
     """Read-out (…, 2K) or (…, 2K, 1) → predictions (…, K) at the x tokens (even positions)."""
-    if out.ndim >= 1 and out.shape[-1] == 1 and out.ndim >= 2:
+    out = _tensor(out, "out", min_ndim=1)
+    if out.shape[-1] == 1 and out.ndim >= 2:
         out = out[..., 0]
     if out.shape[-1] % 2:
-        raise ValueError(f"the sequence length must be even (2K), got {out.shape[-1]}")
+        raise ValueError(f"out's sequence length (last axis) must be even (2K), got "
+                         f"{out.shape[-1]}")
     return out[..., 0::2]
 
 
@@ -157,11 +193,19 @@ def interpolation_path(w_i, w_j, alpha) -> np.ndarray:
     w_j = as_array(w_j, "w_j", ndim=1)
     if w_i.shape != w_j.shape:
         raise ValueError(f"w_i and w_j must have the same shape, got {w_i.shape} and {w_j.shape}")
-    a = as_array(alpha, "alpha", ndim=(0, 1)).reshape(-1)
+    a = as_array(alpha, "alpha", ndim=(0, 1), nonempty=True).reshape(-1)
     if np.any((a < 0) | (a > 1)):
         raise ValueError("alpha must lie in [0, 1]")
+    if w_i.size == 0:
+        raise ValueError("w_i and w_j must not be empty")
+    # the formula is homogeneous of degree 1 in (w_i, w_j): at scales whose squares would
+    # overflow or underflow, compute on the rescaled tasks and scale back
+    top = max(np.abs(w_i).max(), np.abs(w_j).max())
+    scale = top if (top > 1e150 or 0 < top < 1e-150) else 1.0
+    w_i, w_j = w_i / scale, w_j / scale
     line = a[:, None] * w_i + (1 - a[:, None]) * w_j
     norm = np.linalg.norm(line, axis=1, keepdims=True)
     if np.any(norm == 0):
-        raise ValueError("the straight line between w_i and w_j passes through 0 (antipodal tasks)")
-    return 0.5 * (np.linalg.norm(w_i) + np.linalg.norm(w_j)) * line / norm
+        raise ValueError("the straight line between w_i and w_j passes through 0 (antipodal "
+                         "tasks, or w_i = w_j = 0)")
+    return (0.5 * (np.linalg.norm(w_i) + np.linalg.norm(w_j)) * line / norm) * scale

@@ -26,36 +26,57 @@ import math
 
 import torch
 
-from theory.core import check_scalar
+from theory.core import array_bytes, check_bool, check_memory, check_scalar
+from theory.icl_regression.data import _tensor
 
 __all__ = ["dmmse_naive", "dmmse_posterior", "dmmse_predict", "ridge_naive", "ridge_predict"]
 
 
 def _check_xy(xs, ys):
-    if not isinstance(xs, torch.Tensor) or not isinstance(ys, torch.Tensor):
-        raise TypeError("xs and ys must be torch tensors")
-    if xs.ndim != 3 or ys.shape != xs.shape[:2]:
-        raise ValueError(f"xs must have shape (n, K, D) and ys (n, K); got {tuple(xs.shape)} "
-                         f"and {tuple(ys.shape)}")
-    if not (torch.isfinite(xs).all() and torch.isfinite(ys).all()):
-        raise ValueError("xs and ys must be finite")
+    for x, name in ((xs, "xs"), (ys, "ys")):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"xs and ys must be torch tensors, got {name} of type {type(x).__name__}")
+    if xs.ndim != 3:
+        _tensor(xs, "xs")
+        raise ValueError(f"xs must have shape (n, K, D), got {tuple(xs.shape)}")
+    _tensor(xs, "xs", ndim=3)
+    _tensor(ys, "ys")
+    if ys.shape != xs.shape[:2]:
+        raise ValueError(f"xs must have shape (n, K, D) and ys (n, K): ys must have shape "
+                         f"{tuple(xs.shape[:2])}, got {tuple(ys.shape)}")
 
 
 def _check_pool(pool, D):
-    if not isinstance(pool, torch.Tensor):
-        raise TypeError("pool must be a torch tensor of shape (M, D)")
-    if pool.ndim != 2 or pool.shape[0] == 0 or pool.shape[1] != D:
+    _tensor(pool, "pool")
+    if pool.ndim != 2 or pool.shape[1] != D:
         raise ValueError(f"pool must have shape (M, D={D}) with M >= 1, got {tuple(pool.shape)}")
-    if not torch.isfinite(pool).all():
-        raise ValueError("pool must be finite (no NaN or inf)")
+
+
+#: The smallest λ = σ²/τ² the ridge recursion uses: P₁ = I/λ must stay far from overflow. The
+#: ridge solution is continuous as λ → 0 (the minimum-norm interpolant, then least squares), so
+#: below it the answer is the same to float64 precision; above 1/_LAM_MIN, ŵ is 0 to it.
+_LAM_MIN = 1e-250
+
+
+def _ridge_lambda(sigma2, task_scale):
+    """λ = σ²/τ² (validated), clamped to [_LAM_MIN, 1/_LAM_MIN] (see :data:`_LAM_MIN`)."""
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    ts = check_scalar(task_scale, "task_scale", min=0.0, include_min=False)
+    t2 = ts * ts                                  # may overflow to inf or underflow to 0
+    lam = sigma2 / t2 if t2 > 0 else math.inf
+    return min(max(lam, _LAM_MIN), 1.0 / _LAM_MIN)
 
 
 def _dmmse_logits(xs, ys, pool, sigma2):
     """Log-weights (n, K, M) of the pool tasks given each prefix (exclusive of position k)."""
     res2 = (ys[..., None] - xs @ pool.T) ** 2                 # (n, K, M)
-    cum = torch.cumsum(res2, dim=1)
-    logits = torch.zeros_like(cum)
-    logits[:, 1:] = -cum[:, :-1] / (2 * sigma2)
+    cum = torch.cumsum(res2, dim=1)[:, :-1]
+    # shifted by each row's smallest residual before the division (the softmax does not see a
+    # shift): at tiny σ² the best task's log-weight is exactly 0, never −inf for all of them
+    cum = cum - cum.amin(dim=-1, keepdim=True)
+    logits = torch.zeros(cum.shape[0], cum.shape[1] + 1, cum.shape[2], dtype=cum.dtype,
+                         device=cum.device)
+    logits[:, 1:] = -cum / (2 * sigma2)
     return logits
 
 
@@ -64,6 +85,10 @@ def dmmse_posterior(xs, ys, pool, sigma2) -> torch.Tensor:
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    n, K, _ = xs.shape
+    check_memory(4 * array_bytes(n, K, pool.shape[0], itemsize=xs.element_size()),
+                 f"the posterior of n={n} sequences of K={K} over M={pool.shape[0]} tasks",
+                 hint="take fewer sequences at a time")
     return torch.softmax(_dmmse_logits(xs, ys, pool.to(xs.dtype), sigma2), dim=-1)
 
 
@@ -84,16 +109,30 @@ def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements:
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    return_w = check_bool(return_w, "return_w")
     max_elements = check_scalar(max_elements, "max_elements", kind="int", min=1)
     n, K, D = xs.shape
+    M, F = pool.shape[0], D + D * (D + 1) // 2
+    rows = max(1, max_elements // M)
+    b = min(n, _BLOCK)
+    check_memory(array_bytes(F, M) + array_bytes(b, max(K - 1, 1), F) + array_bytes(min(rows, b * K), M)
+                 + 2 * array_bytes(b, K, D) + array_bytes(n, K, D if return_w else 1),
+                 f"dMMSE over M={M} tasks in D={D} (features {F} wide)",
+                 hint="use a smaller pool or dimension")
     f64 = dict(dtype=torch.float64, device=xs.device)
     pool = pool.to(**f64)
     iu = torch.triu_indices(D, D, device=xs.device)                    # the upper triangle
     off = torch.where(iu[0] == iu[1], 1.0, 2.0).to(**f64)
     psi = torch.cat([pool / sigma2, pool[:, iu[0]] * pool[:, iu[1]] * (off * (-0.5 / sigma2))],
                     dim=1).T.contiguous()                              # (D + D(D+1)/2, M)
-    rows = max(1, max_elements // pool.shape[0])
-    return _blocked(xs, ys, return_w, lambda x, y: _dmmse_block(x, y, pool, psi, rows))
+    if not bool(torch.isfinite(psi).all()):
+        raise ValueError(f"sigma2={sigma2!r} is too small for this pool: the log-weights w/σ² "
+                         f"overflow float64 (use dmmse_posterior, which is shift-stable)")
+    out = _blocked(xs, ys, return_w, lambda x, y: _dmmse_block(x, y, pool, psi, rows))
+    if not bool(torch.isfinite(out[0] if return_w else out).all()):
+        raise ValueError(f"sigma2={sigma2!r} is too small for these sequences: the prefix "
+                         f"log-weights overflow float64")
+    return out
 
 
 _BLOCK = 4096   # sequences per block: the evaluators' float64 work arrays stay a few MB
@@ -154,8 +193,13 @@ def ridge_predict(xs, ys, sigma2, *, task_scale: float = 1.0, return_w: bool = F
     and the result is returned in the input's dtype.
     """
     _check_xy(xs, ys)
-    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    lam = sigma2 / check_scalar(task_scale, "task_scale", min=0.0, include_min=False) ** 2
+    lam = _ridge_lambda(sigma2, task_scale)
+    return_w = check_bool(return_w, "return_w")
+    n, K, D = xs.shape
+    b = min(n, _BLOCK)
+    check_memory(array_bytes(b, D, D) + 4 * array_bytes(b, K, D) + array_bytes(n, K, D if return_w else 1),
+                 f"ridge in D={D} ({b} inverses of D × D at a time)",
+                 hint="use a smaller dimension")
     return _blocked(xs, ys, return_w, lambda x, y: _ridge_block(x, y, lam))
 
 
@@ -195,6 +239,9 @@ def dmmse_naive(xs, ys, pool, sigma2) -> torch.Tensor:
                     p *= math.exp(-r * r / (2 * sigma2)) / math.sqrt(2 * math.pi * sigma2)
                 lik.append(p)
             total = sum(lik)
+            if not total > 0:
+                raise ValueError(f"sigma2={sigma2!r} is too small for the plain likelihoods of "
+                                 f"dmmse_naive (they underflow to 0): use dmmse_posterior")
             w = sum(lik[i] / total * pool[i].double() for i in range(pool.shape[0]))
             out[b, k] = float(w @ xs[b, k].double())
     return out
@@ -204,7 +251,11 @@ def ridge_naive(xs, ys, sigma2, *, task_scale: float = 1.0) -> torch.Tensor:
     """Reference ridge: E[w | X, y] = τ²Xᵀ(τ²XXᵀ + σ²I)⁻¹y for w ~ N(0, τ²I), one prefix at a time."""
     _check_xy(xs, ys)
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    t2 = check_scalar(task_scale, "task_scale", min=0.0, include_min=False) ** 2
+    ts = check_scalar(task_scale, "task_scale", min=0.0, include_min=False)
+    t2 = ts * ts
+    scaled = not (0 < t2 < math.inf and 0 < sigma2 / t2 < math.inf)
+    if scaled:           # τ² or λ = σ²/τ² not representable: the same formula divided by τ²
+        t2, sigma2 = 1.0, _ridge_lambda(sigma2, ts)
     n, K = xs.shape[:2]
     out = torch.zeros(n, K, dtype=torch.float64)
     for b in range(n):

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.core import check_scalar, default_device, get_scale, scaled, set_threads
+from theory.core import (check_choice, check_scalar, check_seed, default_device, get_scale, scaled,
+                         set_threads)
 from theory.icl_regression.risks import evaluate_sweep
 from theory.icl_regression.threshold import threshold_study
 from theory.icl_regression.transformer import ModelConfig, train_sweep
@@ -57,7 +58,7 @@ def trained_sweep(seed: int = 0):
     with ``seed`` and pool seed 1 (:func:`~theory.icl_regression.train_sweep`) and evaluated
     (:func:`~theory.icl_regression.evaluate_sweep`, ``n_eval`` sequences). Computed once per
     scale and seed and cached, so the notebook and its explorer share one training run."""
-    return _trained_sweep(get_scale(), check_scalar(seed, "seed", kind="int", min=0))
+    return _trained_sweep(get_scale(), check_seed(seed, "seed"))
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,8 +88,10 @@ def report(run) -> str:
 def load_results(scale: str = "paper", directory: Path = RESULTS) -> dict | None:
     """The results file ``sweep_<scale>.json`` that :func:`main` writes, read as a dict, or None
     where no such run has been made."""
-    if scale not in ("laptop", "paper"):
-        raise ValueError(f"scale must be 'laptop' or 'paper', got {scale!r}")
+    check_choice(scale, "scale", ("laptop", "paper"))
+    if not isinstance(directory, (str, Path)):
+        raise TypeError(f"directory must be a path (str or pathlib.Path), got "
+                        f"{type(directory).__name__}")
     path = Path(directory) / f"sweep_{scale}.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
@@ -97,6 +100,28 @@ def to_json(ev, settings, seconds, command, batch=None, crossover=None) -> dict:
     """The results file's content: settings, per model (``M`` and ``batch``) the losses and
     distances of ``ev``, and the batch-doubling ``crossover`` (a
     :class:`~theory.icl_regression.threshold.Crossover`) when given."""
+    from theory.icl_regression.risks import SweepEval
+    from theory.icl_regression.threshold import Crossover
+    from theory.icl_regression.transformer import ModelConfig
+
+    if not isinstance(ev, SweepEval):
+        raise TypeError(f"ev must be a SweepEval (evaluate_sweep), got {type(ev).__name__}")
+    if not isinstance(settings, dict):
+        raise TypeError(f"settings must be the dict of paper_settings(), got {type(settings).__name__}")
+    missing = [k for k in ("config", "sigma2", "steps", "batch_size", "lr", "n_eval") if k not in settings]
+    if missing or not isinstance(settings.get("config"), ModelConfig):
+        raise ValueError(f"settings must be the dict of paper_settings() (a ModelConfig under "
+                         f"'config'); missing {missing}")
+    seconds = check_scalar(seconds, "seconds", min=0.0)
+    if not isinstance(command, str):
+        raise TypeError(f"command must be a str, got {type(command).__name__}")
+    if batch is not None and (isinstance(batch, (str, bytes)) or not hasattr(batch, "__len__")
+                              or len(batch) != len(ev.Ms)):
+        raise ValueError(f"batch must hold one batch size per model ({len(ev.Ms)})")
+    if crossover is not None and not isinstance(crossover, Crossover):
+        raise TypeError(f"crossover must be a Crossover (batch_crossover), got "
+                        f"{type(crossover).__name__}")
+
     def clean(a):
         return [None if (isinstance(x, float) and math.isnan(x)) else x
                 for x in np.asarray(a, dtype=float).tolist()]
@@ -122,14 +147,17 @@ def to_json(ev, settings, seconds, command, batch=None, crossover=None) -> dict:
 
 
 def main(argv=None) -> Path:
+    if argv is not None and (isinstance(argv, (str, bytes)) or not hasattr(argv, "__iter__")
+                             or not all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv must be a list of str (command-line arguments), got {argv!r}")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None, help="override the number of steps")
     ap.add_argument("--out", type=Path, default=None, help="output JSON file")
     args = ap.parse_args(argv)
-    set_threads(None)
     s = paper_settings()
     if args.steps is not None:
-        s["steps"] = args.steps
+        s["steps"] = check_scalar(args.steps, "--steps", kind="int", min=1)
+    set_threads(None)
     out = args.out or RESULTS / f"sweep_{get_scale()}.json"
     t0 = time.perf_counter()
     study = threshold_study(s["Ms"], s["batch_sizes"], [0.0], s["config"], sigma2=s["sigma2"],

@@ -147,7 +147,11 @@ def training_figure(run):
 def sweep_figure(run, ev: SweepEval):
     """Losses of the transformer (markers), dMMSE and ridge (lines) on pool and new tasks
     against M, and the four distances of Eq. 4 (Figs. 2–3 of the paper)."""
+    from theory.icl_regression.transformer import SweepRun
+    _check(run, SweepRun, "run")
     _check(ev, SweepEval, "ev")
+    if list(ev.Ms) != list(run.Ms):
+        raise ValueError("ev must be the SweepEval of run (evaluate_sweep(run))")
     labels = [M_label(M) for M in ev.Ms]
     x = np.arange(len(labels))
     fig, axes = figure(1, 3, width="wide", height=3.4)
@@ -175,8 +179,9 @@ def sweep_figure(run, ev: SweepEval):
 def paths_figure(Ms, paths):
     """Losses along the Eq. 5 paths, one panel per model: dMMSE (line; none at M = ∞), ridge
     (dashed) and the transformer (markers, ± 2 s.e.)."""
-    if len(Ms) != len(paths) or not all(isinstance(p, PathLosses) for p in paths):
-        raise ValueError("paths must be one PathLosses per entry of Ms")
+    from theory.icl_regression.risks import _check_paths, _check_pool_sizes
+    Ms = _check_pool_sizes(Ms)
+    _check_paths(Ms, paths)
     G = len(Ms)
     fig, axes = figure(1, G, width="wide", height=2.8, sharey=True)
     axes = np.atleast_1d(axes)
@@ -234,6 +239,9 @@ def paper_scale_figure(res: dict):
     batch = res.get("batch", [None] * len(res["M"]))
     if len(batch) != len(res["M"]):
         raise ValueError("res['batch'] must have one entry per model (res['M'])")
+    for key in ("d_pt_dmmse_new", "d_pt_ridge_new"):
+        if len(res[key]) != len(res["M"]):
+            raise ValueError(f"res[{key!r}] must have one entry per model (res['M'])")
     sizes = list(dict.fromkeys(batch))
     xl = list(dict.fromkeys(str(m) for m in res["M"]))
     fig, ax = figure(width="wide", height=3.4)

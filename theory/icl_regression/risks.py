@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import check_scalar, first_crossing
-from theory.icl_regression.data import sample_pool, sample_sequences
+from theory.core import array_bytes, as_array, check_memory, check_scalar, check_seed, first_crossing
+from theory.icl_regression.data import _tensor, sample_pool, sample_sequences
 from theory.icl_regression.estimators import (_check_pool, dmmse_naive, dmmse_posterior, dmmse_predict,
                                               ridge_naive, ridge_predict)
 
@@ -44,8 +44,7 @@ __all__ = ["BaselineRisks", "DimensionStudy", "PAPER_THRESHOLD_LOG2", "PATH_ALPH
 
 def _check_same(a, b, names):
     for x, name in zip((a, b), names):
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} must be a torch tensor, got {type(x).__name__}")
+        _tensor(x, name)
     if a.shape != b.shape:
         raise ValueError(f"{names[0]} {tuple(a.shape)} and {names[1]} {tuple(b.shape)} must "
                          f"have one shape")
@@ -72,34 +71,43 @@ def distance(f: torch.Tensor, g: torch.Tensor, D: int) -> float:
 
 
 def _check_xs(xs):
-    if not isinstance(xs, torch.Tensor) or xs.ndim != 3:
-        raise ValueError(f"xs must be a tensor of shape (n, K, D), got "
-                         f"{getattr(xs, 'shape', type(xs).__name__)}")
-    if not torch.isfinite(xs).all():
-        raise ValueError("xs must be finite (no NaN or inf)")
+    _tensor(xs, "xs")
+    if xs.ndim != 3:
+        raise ValueError(f"xs must be a tensor of shape (n, K, D), got {tuple(xs.shape)}")
+
+
+def _pool2(pool):
+    """A pool (M, D): a finite float tensor of two dimensions, M >= 1."""
+    _tensor(pool, "pool")
+    if pool.ndim != 2:
+        raise ValueError(f"pool must be a tensor of shape (M, D), got {tuple(pool.shape)}")
+    return pool
 
 
 def ridge_risk_given_inputs(xs: torch.Tensor, sigma2: float) -> np.ndarray:
     """Per-position Bayes risk of ridge under T_True, given the inputs, per dimension (K,):
     (σ² + σ² tr (X_{<k}ᵀX_{<k} + σ²I)⁻¹)/D averaged over the sequences in xs (n, K, D)
-    (the book's reconstruction from Eq. 3: ridge is the posterior mean)."""
+    (the book's reconstruction from Eq. 3: ridge is the posterior mean), from the singular
+    values of X_{<k} (finite and accurate at every σ² > 0)."""
     _check_xs(xs)
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    D = xs.shape[2]
-    outer = torch.cumsum(xs[..., :, None] * xs[..., None, :], dim=1).double()
-    A = torch.zeros_like(outer)
-    A[:, 1:] = outer[:, :-1]
-    A = A + sigma2 * torch.eye(D, dtype=torch.float64)
-    tr = torch.linalg.inv(A).diagonal(dim1=-2, dim2=-1).sum(-1)          # (n, K)
-    return ((sigma2 + sigma2 * tr).mean(0) / D).numpy()
+    n, K, D = xs.shape
+    check_memory(4 * array_bytes(n, K, D), f"the inputs of n={n} sequences of K={K} in D={D}")
+    # σ² tr (X_{<k}ᵀX_{<k} + σ²I)⁻¹ = (D − r) + Σ_{i≤r} 1/(1 + s_i²/σ²) over the r = min(k−1, D)
+    # singular values s_i of X_{<k}: each term in [0, 1], finite for every σ² > 0 (an inverse
+    # of the near-singular XᵀX + σ²I loses everything at σ² ≲ 1e-15 and overflows at 1e-308)
+    x = xs.double()
+    tr = torch.full((n, K), float(D), dtype=torch.float64)
+    for k in range(1, K):
+        sv = torch.linalg.svdvals(x[:, :k])
+        tr[:, k] = (D - sv.shape[-1]) + (1.0 / (1.0 + sv * sv / sigma2)).sum(-1)
+    return ((sigma2 + tr).mean(0) / D).numpy()
 
 
 def dmmse_first_risk(pool: torch.Tensor, sigma2: float) -> tuple[float, float]:
     """dMMSE's exact risk at k = 1 per dimension: (on the pool, on new tasks N(0, I_D)):
     (σ² + (1/M)Σ‖w⁽ⁱ⁾ − w̄‖²)/D and (σ² + D + ‖w̄‖²)/D (Eq. 2 at k = 1: ŵ₁ = w̄)."""
-    if not isinstance(pool, torch.Tensor) or pool.ndim != 2:
-        raise ValueError("pool must be a tensor of shape (M, D)")
-    _check_pool(pool, pool.shape[1])
+    _pool2(pool)
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
     pool = pool.double()
     D = pool.shape[1]
@@ -134,12 +142,10 @@ def baseline_risks(pool: torch.Tensor, K: int, sigma2: float, *, n: int = 2048,
     """Monte Carlo risks of dMMSE (Eq. 2, for ``pool``) and ridge (Eq. 3), on n sequences from
     the pool (seed ``seed``) and n with fresh tasks (seed ``seed + 1``), every context length at
     once; Δ is Eq. 4. Standard errors are of the paired difference dMMSE − ridge per position."""
-    if not isinstance(pool, torch.Tensor) or pool.ndim != 2:
-        raise ValueError("pool must be a tensor of shape (M, D)")
-    _check_pool(pool, pool.shape[1])
+    _pool2(pool)
     K, n = check_scalar(K, "K", kind="int", min=1), check_scalar(n, "n", kind="int", min=1)
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     D = pool.shape[1]
     out = {}
     for where, kw in (("pool", dict(pool=pool)), ("new", dict(D=D))):
@@ -173,8 +179,10 @@ def _check_problem(M, D, K, n, sigma2, pool_seed, seed):
     M, D, K, n = (check_scalar(v, name, kind="int", min=1) for v, name in
                   ((M, "M"), (D, "D"), (K, "K"), (n, "n")))
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    pool_seed = check_seed(pool_seed, "pool_seed")
+    seed = check_seed(seed, "seed")
+    if max(pool_seed, seed) + 1 > 2**63 - 1:
+        raise ValueError("pool_seed and seed must be below 2**63 - 1 (seed + 1 is used too)")
     return M, D, K, n, sigma2, pool_seed, seed
 
 
@@ -258,12 +266,10 @@ def risk_checks(pool: torch.Tensor, K: int, sigma2: float, *, n: int,
     σ² + tr Σ_k (:func:`ridge_risk_given_inputs` on the same inputs), and dMMSE's risk at k = 1
     on 4n sequences from the pool and 4n with new tasks (both seed ``seed + 1``) against
     :func:`dmmse_first_risk`."""
-    if not isinstance(pool, torch.Tensor) or pool.ndim != 2:
-        raise ValueError("pool must be a tensor of shape (M, D)")
-    _check_pool(pool, pool.shape[1])
+    _pool2(pool)
     K, n = check_scalar(K, "K", kind="int", min=1), check_scalar(n, "n", kind="int", min=2)
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     D = pool.shape[1]
     new = sample_sequences(n, K, sigma2, D=D, seed=seed)
     exact = ridge_risk_given_inputs(new.xs, sigma2)
@@ -315,8 +321,10 @@ def pool_size_sweep(Ms, D: int, K: int, sigma2: float, *, n: int, pool_seed: int
     pool is ``sample_pool(Ms[i], D, seed=pool_seed + i)``, its sequences seed ``seed + i``
     (one computation per M, so consecutive seeds never share a batch)."""
     Ms = _check_sizes(Ms, "Ms")
-    D, pool_seed, seed = (check_scalar(v, name, kind="int", min=lo) for v, name, lo in
-                          ((D, "D", 1), (pool_seed, "pool_seed", 0), (seed, "seed", 0)))
+    D = check_scalar(D, "D", kind="int", min=1)
+    K, n = check_scalar(K, "K", kind="int", min=1), check_scalar(n, "n", kind="int", min=1)
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    pool_seed, seed = _seed_range(pool_seed, "pool_seed", len(Ms)), _seed_range(seed, "seed", len(Ms))
     rs = [baseline_risks(sample_pool(M, D, seed=pool_seed + i), K, sigma2, n=n, seed=seed + i)
           for i, M in enumerate(Ms)]
     return PoolSizeSweep(
@@ -329,11 +337,28 @@ def pool_size_sweep(Ms, D: int, K: int, sigma2: float, *, n: int, pool_seed: int
 
 def _check_sizes(Ms, name):
     if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
-        raise TypeError(f"{name} must be a list of positive ints")
+        raise TypeError(f"{name} must be a list of positive ints, got {type(Ms).__name__}")
     Ms = [check_scalar(M, f"{name} entry", kind="int", min=1) for M in Ms]
     if not Ms:
         raise ValueError(f"{name} must hold at least one value")
     return Ms
+
+
+def _seed_range(seed, name, count):
+    """A base seed to which offsets below ``count`` are added: all must stay legal seeds."""
+    seed = check_seed(seed, name)
+    if seed + count > 2**63 - 1:
+        raise ValueError(f"{name} + {count} must stay below 2**63 - 1, got {name}={seed}")
+    return seed
+
+
+def _check_noises(sigma2s):
+    if isinstance(sigma2s, (str, bytes)) or not hasattr(sigma2s, "__iter__"):
+        raise TypeError(f"sigma2s must be a list of noise variances, got {type(sigma2s).__name__}")
+    sigma2s = [check_scalar(s2, "sigma2s entry", min=0.0, include_min=False) for s2 in sigma2s]
+    if not sigma2s:
+        raise ValueError("sigma2s must hold at least one noise variance")
+    return sigma2s
 
 
 def dimension_sweep(Ds, Ms, *, n: int, pool_seed: int = 300, seed: int = 400) -> np.ndarray:
@@ -341,8 +366,9 @@ def dimension_sweep(Ds, Ms, *, n: int, pool_seed: int = 300, seed: int = 400) ->
     σ² = D/32 (the paper's matched signal-to-noise, Sec. 3.2): (len(Ds), len(Ms)). The pool of
     size M is ``sample_pool(M, D, seed=pool_seed + M)``, its sequences seed ``seed + M``."""
     Ds, Ms = _check_sizes(Ds, "Ds"), _check_sizes(Ms, "Ms")
-    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    n = check_scalar(n, "n", kind="int", min=1)
+    pool_seed = _seed_range(pool_seed, "pool_seed", max(Ms) + 1)
+    seed = _seed_range(seed, "seed", max(Ms) + 1)
     return np.array([[baseline_risks(sample_pool(M, D, seed=pool_seed + M), 2 * D, D / 32,
                                      n=n, seed=seed + M).delta_new for M in Ms] for D in Ds])
 
@@ -350,9 +376,10 @@ def dimension_sweep(Ds, Ms, *, n: int, pool_seed: int = 300, seed: int = 400) ->
 def noise_sweep(pool: torch.Tensor, K: int, sigma2s, *, n: int, seed: int = 10) -> np.ndarray:
     """dMMSE's minus ridge's mean loss per dimension on new tasks for each noise level in
     ``sigma2s`` (the same pool, sequences seed ``seed``): (len(sigma2s),)."""
-    if isinstance(sigma2s, (str, bytes)) or not hasattr(sigma2s, "__iter__"):
-        raise TypeError("sigma2s must be a list of noise variances")
-    sigma2s = [check_scalar(s2, "sigma2s entry", min=0.0, include_min=False) for s2 in sigma2s]
+    _pool2(pool)
+    K, n = check_scalar(K, "K", kind="int", min=1), check_scalar(n, "n", kind="int", min=1)
+    seed = _seed_range(seed, "seed", 1)
+    sigma2s = _check_noises(sigma2s)
     out = []
     for s2 in sigma2s:
         r = baseline_risks(pool, K, s2, n=n, seed=seed)
@@ -395,6 +422,10 @@ def dimension_study(*, n: int, n_positions: int, Ds=(2, 4, 8), Ms=tuple(4**k for
     M = check_scalar(M, "M", kind="int", min=1)
     D = check_scalar(D, "D", kind="int", min=1)
     n = check_scalar(n, "n", kind="int", min=1)
+    n_positions = check_scalar(n_positions, "n_positions", kind="int", min=1)
+    Ds, Ms = _check_sizes(Ds, "Ds"), _check_sizes(Ms, "Ms")
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    sigma2s = _check_noises(sigma2s)
     deltas = dimension_sweep(Ds, Ms, n=n, pool_seed=300, seed=400)
     positions = baseline_risks(sample_pool(M, D, seed=7), 2 * D, sigma2, n=n_positions, seed=8)
     theory = ridge_risk_given_inputs(sample_sequences(n, 2 * D, sigma2, D=D, seed=11).xs, sigma2)
@@ -455,7 +486,7 @@ def evaluate_sweep(run, *, n: int = 2048, seed: int = 12345) -> SweepEval:
     float64 (Eqs. 1 and 4)."""
     _check_run(run)
     n = check_scalar(n, "n", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = _seed_range(seed, "seed", len(run.Ms) + 1)
     c, sigma2 = run.config, run.sigma2
     D, K, G = c.D, c.K, len(run.Ms)
     new = sample_sequences(n, K, sigma2, D=D, seed=seed)
@@ -537,8 +568,12 @@ def transition(run, ev: SweepEval, *, n: int = 2048, seed: int = 5) -> Transitio
     with Δ(dMMSE, Ridge) of each pool on n new-task sequences (:func:`baseline_risks`, seed
     ``seed``). Uses :func:`theory.core.first_crossing` on the gap against log₂ M."""
     _check_run(run)
-    if not isinstance(ev, SweepEval) or list(ev.Ms) != list(run.Ms):
+    if not isinstance(ev, SweepEval):
+        raise TypeError(f"ev must be a SweepEval (evaluate_sweep(run)), got {type(ev).__name__}")
+    if list(ev.Ms) != list(run.Ms):
         raise ValueError("ev must be the SweepEval of this run (evaluate_sweep(run))")
+    n = check_scalar(n, "n", kind="int", min=1)
+    seed = check_seed(seed, "seed")
     finite = [g for g, M in enumerate(run.Ms) if not math.isinf(M)]
     if len(finite) < 1:
         raise ValueError("run must hold at least one finite pool size")
@@ -584,6 +619,20 @@ class PathLosses:
         return float(self._curve(name)[[0, -1]].mean())
 
 
+def _check_pool_sizes(Ms, name="Ms"):
+    """Pool sizes: a list of ints >= 1 or math.inf (labels of the models)."""
+    from theory.icl_regression.data import _check_M
+    if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
+        raise TypeError(f"{name} must be a list of pool sizes, got {type(Ms).__name__}")
+    return [_check_M(M, f"{name} entry") for M in Ms]
+
+
+def _check_paths(Ms, paths):
+    if (isinstance(paths, (str, bytes)) or not hasattr(paths, "__len__") or len(Ms) != len(paths)
+            or not all(isinstance(p, PathLosses) for p in paths)):
+        raise ValueError("paths must be one PathLosses per entry of Ms")
+
+
 #: The path positions α of the chapter's Eq. 5 paths: 11 points from 0 to 1 (centre α = 0.5).
 PATH_ALPHA = np.linspace(0, 1, 11)
 
@@ -598,14 +647,8 @@ def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
 
     _check_run(run)
     G = len(run.Ms)
-    if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g < G:
-        raise ValueError(f"g must be a model index in [0, {G}), got {g!r}")
-    n_pairs = check_scalar(n_pairs, "n_pairs", kind="int", min=1)
-    n = check_scalar(n, "n", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
-    alpha = np.atleast_1d(np.asarray(alpha, dtype=float))
-    if alpha.ndim != 1 or not np.all(np.isfinite(alpha)):
-        raise ValueError("alpha must be a finite 1-D array of path positions in [0, 1]")
+    g = check_scalar(g, "g", kind="int", min=0, max=G - 1)
+    n_pairs, n, seed, alpha = _check_path_args(n_pairs, n, seed, alpha)
     c, sigma2 = run.config, run.sigma2
     D, K = c.D, c.K
     gen = torch.Generator().manual_seed(seed)
@@ -639,19 +682,30 @@ def path_losses(run, g: int, alpha, *, n_pairs: int = 8, n: int = 128,
                       ridge=r.mean((0, 2)).numpy(), se_pt=se)
 
 
+def _check_path_args(n_pairs, n, seed, alpha):
+    n_pairs = check_scalar(n_pairs, "n_pairs", kind="int", min=1)
+    n = check_scalar(n, "n", kind="int", min=1)
+    seed = check_seed(seed, "seed")
+    alpha = as_array(alpha, "alpha", ndim=(0, 1), nonempty=True).reshape(-1)
+    if np.any((alpha < 0) | (alpha > 1)):
+        raise ValueError(f"alpha must lie in [0, 1] (path positions), got {alpha.tolist()}")
+    return n_pairs, n, seed, alpha
+
+
 def sweep_paths(run, alpha=PATH_ALPHA, *, n_pairs: int = 8, n: int = 128,
                 seed: int = 0) -> list[PathLosses]:
     """:func:`path_losses` for every model g of a sweep, in order, with the same ``alpha``,
     ``n_pairs``, ``n`` and ``seed`` (Eq. 5)."""
     _check_run(run)
+    _check_path_args(n_pairs, n, seed, alpha)
     return [path_losses(run, g, alpha, n_pairs=n_pairs, n=n, seed=seed) for g in range(len(run.Ms))]
 
 
 def path_table(Ms, paths) -> str:
     """One line per model: the losses at the path centre (α = 0.5, the middle entry) and the
     mean at the two ends, for the transformer, dMMSE and ridge."""
-    if len(Ms) != len(paths) or not all(isinstance(p, PathLosses) for p in paths):
-        raise ValueError("paths must be one PathLosses per entry of Ms")
+    Ms = _check_pool_sizes(Ms)
+    _check_paths(Ms, paths)
     rows = []
     for M, p in zip(Ms, paths):
         label = "∞" if math.isinf(M) else str(int(M))

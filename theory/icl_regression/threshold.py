@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.core import Sweep, check_scalar, first_crossing
+from theory.core import Sweep, as_array, check_bool, check_scalar, check_seed, first_crossing
 
 __all__ = ["PAPER_ALPHA", "PAPER_ALPHA_MAX_M", "Crossover", "ScalingFit", "ThresholdStudy",
            "threshold_settings",
@@ -43,8 +43,8 @@ PAPER_ALPHA_MAX_M = 2**10
 def _finite_increasing(Ms, name="Ms") -> np.ndarray:
     if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
         raise TypeError(f"{name} must be a sequence of pool sizes, got {type(Ms).__name__}")
-    arr = np.asarray(list(Ms), dtype=float)
-    if arr.ndim != 1 or arr.size < 2:
+    arr = as_array(list(Ms), name, ndim=1)
+    if arr.size < 2:
         raise ValueError(f"{name} must hold at least two pool sizes")
     if not np.all(np.isfinite(arr)) or np.any(arr < 1):
         raise ValueError(f"{name} must be finite pool sizes >= 1, got {list(Ms)}")
@@ -54,7 +54,7 @@ def _finite_increasing(Ms, name="Ms") -> np.ndarray:
 
 
 def _positive(values, name, n) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
+    arr = as_array(values, name)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have one value per pool size ({n}), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
@@ -130,14 +130,12 @@ def early_stopping_times(steps, curves):
 
     ``steps`` (T,) strictly increasing; ``curves`` (G, T) finite. Returns ``(t_star (G,),
     interior (G,) bool)``."""
-    s = np.asarray(steps, dtype=float)
-    c = np.asarray(curves, dtype=float)
-    if s.ndim != 1 or s.size < 2 or np.any(np.diff(s) <= 0):
+    s = as_array(steps, "steps", ndim=1)
+    c = as_array(curves, "curves")
+    if s.size < 2 or np.any(np.diff(s) <= 0):
         raise ValueError("steps must be a strictly increasing 1-D array of at least two records")
     if c.ndim != 2 or c.shape[1] != s.size:
         raise ValueError(f"curves must be (G, {s.size}), got shape {c.shape}")
-    if not np.all(np.isfinite(c)):
-        raise ValueError("curves must be finite")
     j = np.argmin(c, axis=1)
     return s[j], j < s.size - 1
 
@@ -164,19 +162,33 @@ class ScalingFit:
 def scaling_fit(Ms, t_star, *, max_M=PAPER_ALPHA_MAX_M, interior=None) -> ScalingFit:
     """Fit t* ∝ M^α (Fig. 4 right) by least squares of log t* on log M over the finite pool
     sizes M ≤ ``max_M`` (and, given ``interior``, only the interior minima). Needs two points."""
-    M = np.asarray(list(Ms), dtype=float)
-    t = np.asarray(t_star, dtype=float)
-    if M.ndim != 1 or t.shape != M.shape:
-        raise ValueError("Ms and t_star must be 1-D of the same length")
+    if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
+        raise TypeError(f"Ms must be a sequence of pool sizes, got {type(Ms).__name__}")
+    M = np.asarray(list(Ms))
+    if M.dtype == bool or not np.issubdtype(M.dtype, np.number) or np.iscomplexobj(M):
+        raise TypeError(f"Ms must hold pool sizes (real numbers), got dtype {M.dtype}")
+    M = M.astype(float)
+    if M.ndim != 1 or M.size == 0:
+        raise ValueError(f"Ms must be a non-empty 1-D sequence of pool sizes, got shape {M.shape}")
+    if np.any(np.isnan(M)) or np.any(M == -np.inf) or np.any(M < 1):
+        raise ValueError(f"Ms must be pool sizes >= 1 or math.inf, got {M.tolist()}")
+    t = as_array(t_star, "t_star", ndim=1)
+    if t.shape != M.shape:
+        raise ValueError(f"Ms and t_star must be 1-D of the same length: t_star must have one "
+                         f"entry per pool size ({M.size}), got {t.size}")
     max_M = check_scalar(max_M, "max_M", min=1.0)
     keep = np.isfinite(M) & (M <= max_M) & (M >= 1)
     if interior is not None:
-        interior = np.asarray(interior, dtype=bool)
+        if isinstance(interior, (str, bytes)):
+            raise TypeError("interior must be an array of bools, one per pool size")
+        interior = np.asarray(interior)
+        if interior.dtype != bool:
+            raise TypeError(f"interior must be an array of bools, got dtype {interior.dtype}")
         if interior.shape != M.shape:
             raise ValueError("interior must have one entry per pool size")
         keep &= interior
-    if np.any(t[keep] <= 0) or not np.all(np.isfinite(t[keep])):
-        raise ValueError("t_star must be finite and positive where fitted")
+    if np.any(t <= 0):
+        raise ValueError("t_star must be positive (early-stopping steps)")
     if keep.sum() < 2 or np.unique(M[keep]).size < 2:
         raise ValueError("scaling_fit needs at least two distinct pool sizes to fit")
     x, y = np.log(M[keep]), np.log(t[keep])
@@ -266,16 +278,36 @@ def threshold_study(Ms, batch_sizes, weight_decays, config, *, sigma2, steps, lr
     from theory.icl_regression.risks import evaluate_sweep
     from theory.icl_regression.transformer import train_sweep
 
-    if isinstance(batch_sizes, (str, bytes)) or len(list(batch_sizes)) != 2:
+    from theory.icl_regression.risks import _check_pool_sizes
+    from theory.icl_regression.transformer import ModelConfig
+
+    if (isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__iter__")
+            or len(list(batch_sizes)) != 2):
         raise ValueError("batch_sizes must be two batch sizes (B and the larger one)")
     batch_sizes = [check_scalar(b, "batch_sizes entry", kind="int", min=1) for b in batch_sizes]
     if batch_sizes[1] <= batch_sizes[0]:
         raise ValueError(f"batch_sizes must increase (B, then the larger batch), got {batch_sizes}")
+    if isinstance(weight_decays, (str, bytes)) or not hasattr(weight_decays, "__iter__"):
+        raise TypeError(f"weight_decays must be a list of numbers >= 0, got "
+                        f"{type(weight_decays).__name__}")
     weight_decays = [check_scalar(w, "weight_decays entry", min=0.0) for w in weight_decays]
     if 0.0 not in weight_decays:
         raise ValueError("weight_decays must include 0 (the criterion without weight decay)")
-    Ms = list(Ms)
-    decay_Ms = Ms if decay_Ms is None else list(decay_Ms)
+    Ms = _check_pool_sizes(Ms)
+    if not Ms:
+        raise ValueError("Ms must name at least one pool size")
+    decay_Ms = Ms if decay_Ms is None else _check_pool_sizes(decay_Ms, "decay_Ms")
+    if not isinstance(config, ModelConfig):
+        raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
+    sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    seed, pool_seed = check_seed(seed, "seed"), check_seed(pool_seed, "pool_seed")
+    if track is not None:
+        track = check_scalar(track, "track", kind="int", min=1)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    n_eval = check_scalar(n_eval, "n_eval", kind="int", min=1)
+    progress = check_bool(progress, "progress")
 
     def key(M):
         return "inf" if (isinstance(M, float) and math.isinf(M)) else M

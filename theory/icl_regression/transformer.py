@@ -36,10 +36,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from theory.core import (Result, check_scalar, config_seed, counter_normal, counter_uniform,
-                         record_steps, resolve_device, resolve_dtype, torch_generator,
-                         train_batched)
-from theory.icl_regression.data import _check_M, is_infinite, sample_pool, to_tokens
+from theory.core import (DivergenceError, Result, array_bytes, check_bool, check_memory,
+                         check_scalar, check_seed, check_seeds, config_seed, counter_normal,
+                         counter_uniform, record_steps, resolve_device, resolve_dtype,
+                         torch_generator, train_batched)
+from theory.icl_regression.data import _check_M, _tensor, _to_tokens, is_infinite, sample_pool
 
 __all__ = ["DECAYED", "ModelConfig", "SweepRun", "forward", "init_params", "model_seeds", "predict",
            "train_sweep", "triangle_lr"]
@@ -74,20 +75,20 @@ def _M_key(M):
 def model_seeds(Ms, purpose: str, **keys) -> np.ndarray:
     """One seed per model (G,) from its own values: ``config_seed("icl_regression." + purpose,
     "M", M, *keys)`` (the book's seeding convention; independent of the batch and its order)."""
+    if isinstance(Ms, (str, bytes)) or not hasattr(Ms, "__iter__"):
+        raise TypeError(f"Ms must be a list of pool sizes, got {type(Ms).__name__}")
     Ms = [_check_M(M, "Ms entry") for M in Ms]
+    if not Ms:
+        raise ValueError("Ms must name at least one pool size")
+    if not isinstance(purpose, str):
+        raise TypeError(f"purpose must be a str, got {type(purpose).__name__}")
     extra = [v for kv in sorted(keys.items()) for v in kv]
     return np.array([config_seed(f"icl_regression.{purpose}", "M", _M_key(M), *extra)
                      for M in Ms], dtype=np.int64)
 
 
 def _check_seeds(seeds) -> list[int]:
-    arr = np.asarray(seeds)
-    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"seeds must be a non-empty 1-D sequence of ints (one per model), got "
-                         f"{seeds!r}")
-    if np.any(arr < 0):
-        raise ValueError("seeds must be non-negative")
-    return [int(s) for s in arr]
+    return [int(s) for s in check_seeds(seeds, "seeds")]
 
 
 def init_params(config: ModelConfig, seeds, *, device=None,
@@ -100,7 +101,7 @@ def init_params(config: ModelConfig, seeds, *, device=None,
     if not isinstance(config, ModelConfig):
         raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
     seeds = _check_seeds(seeds)
-    device = resolve_device(device)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
     c, d, L = config, config.n_embd, config.n_layer
     shapes = {"w_in": (c.D + 1, d), "wpe": (c.T, d),
               "ln1_w": (L, d), "ln1_b": (L, d), "w_qkv": (L, d, 3 * d), "b_qkv": (L, 3 * d),
@@ -138,18 +139,28 @@ def _layer_norm(x, w, b):
     return F.layer_norm(x, x.shape[-1:], eps=1e-5) * w[:, None, :] + b[:, None, :]
 
 
-def forward(params: dict[str, torch.Tensor], tokens: torch.Tensor, n_head: int) -> torch.Tensor:
-    """Read-out (G, B, T) of G models on tokens (G, B, T, D + 1), each model on its own batch.
+_PARAM_NAMES = ("w_in", "wpe", "ln1_w", "ln1_b", "w_qkv", "b_qkv", "w_o", "b_o", "ln2_w",
+                "ln2_b", "w_fc", "b_fc", "w_pr", "b_pr", "lnf_w", "lnf_b", "w_out")
 
-    ``n_head`` must be a positive int dividing the width; T at most the number of learned
-    positions.
-    """
-    if not isinstance(params, dict) or "w_in" not in params or "w_qkv" not in params:
-        raise TypeError("params must be the dict of stacked parameters from init_params")
-    if not isinstance(tokens, torch.Tensor) or tokens.ndim != 4:
-        raise ValueError(f"tokens must be a tensor of shape (G, B, T, D + 1), got "
-                         f"{getattr(tokens, 'shape', type(tokens).__name__)}")
-    G, B, T, width_in = tokens.shape
+
+def _check_params(params, *, arrays_ok=False):
+    """The stacked parameters of :func:`init_params` (tensors; numpy arrays with ``arrays_ok``)."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be the dict of stacked parameters from init_params, got "
+                        f"{type(params).__name__}")
+    missing = [k for k in _PARAM_NAMES if k not in params]
+    if missing:
+        raise ValueError(f"params must be the dict of stacked parameters from init_params; "
+                         f"missing {missing}")
+    for k in _PARAM_NAMES:
+        v = params[k]
+        if arrays_ok and isinstance(v, np.ndarray):
+            v = torch.as_tensor(v)
+        _tensor(v, f"params[{k!r}]")
+    return params
+
+
+def _check_shapes(params, n_head, G, width_in, T):
     d = params["w_in"].shape[-1]
     n_head = check_scalar(n_head, "n_head", kind="int", min=1)
     if d % n_head:
@@ -159,6 +170,27 @@ def forward(params: dict[str, torch.Tensor], tokens: torch.Tensor, n_head: int) 
                          f"(G={params['w_in'].shape[0]}, width {params['w_in'].shape[1]})")
     if T > params["wpe"].shape[1]:
         raise ValueError(f"tokens have T={T} positions, the model {params['wpe'].shape[1]}")
+    return n_head
+
+
+def forward(params: dict[str, torch.Tensor], tokens: torch.Tensor, n_head: int) -> torch.Tensor:
+    """Read-out (G, B, T) of G models on tokens (G, B, T, D + 1), each model on its own batch.
+
+    ``n_head`` must be a positive int dividing the width; T at most the number of learned
+    positions. The arguments are checked here once (shapes, finiteness of the tokens); the
+    trainer and :func:`predict` call the unchecked pass ``_forward`` in their loops.
+    """
+    _check_params(params)
+    tokens = _tensor(tokens, "tokens", ndim=4)
+    G, B, T, width_in = tokens.shape
+    n_head = _check_shapes(params, n_head, G, width_in, T)
+    return _forward(params, tokens, n_head)
+
+
+def _forward(params, tokens, n_head):
+    """:func:`forward` without the checks (one training step or one chunk of predictions)."""
+    G, B, T, width_in = tokens.shape
+    d = params["w_in"].shape[-1]
     L = params["w_qkv"].shape[1]
     hd = d // n_head
     h = _linear(tokens.reshape(G, B * T, -1), params["w_in"])
@@ -190,10 +222,12 @@ def predict(params, xs: torch.Tensor, ys: torch.Tensor, n_head: int, *,
     tensors, :func:`theory.core.resolve_device` for arrays); returned in float64 on the CPU.
     """
     chunk = check_scalar(chunk, "chunk", kind="int", min=1)
-    if not isinstance(xs, torch.Tensor) or not isinstance(ys, torch.Tensor):
-        raise TypeError("xs and ys must be torch tensors")
-    if xs.ndim != 4 or ys.shape != xs.shape[:3]:
-        raise ValueError("xs must be (G, n, K, D) and ys (G, n, K) (G may be 1 to share them)")
+    _check_params(params, arrays_ok=True)
+    xs = _tensor(xs, "xs", ndim=4)
+    ys = _tensor(ys, "ys")
+    if ys.shape != xs.shape[:3]:
+        raise ValueError(f"xs must be (G, n, K, D) and ys (G, n, K) (G may be 1 to share them): "
+                         f"ys must have shape {tuple(xs.shape[:3])}, got {tuple(ys.shape)}")
     if device is None and isinstance(params.get("w_in"), torch.Tensor):
         dev = params["w_in"].device
     else:
@@ -202,29 +236,54 @@ def predict(params, xs: torch.Tensor, ys: torch.Tensor, n_head: int, *,
     G = P["w_in"].shape[0]
     if xs.shape[0] not in (1, G):
         raise ValueError(f"xs has {xs.shape[0]} model groups, the parameters {G}")
+    if xs.shape[-1] + 1 != P["w_in"].shape[1]:
+        raise ValueError(f"xs has D={xs.shape[-1]} inputs, the models D={P['w_in'].shape[1] - 1}")
+    if 2 * xs.shape[2] > P["wpe"].shape[1]:
+        raise ValueError(f"xs has K={xs.shape[2]} pairs, the models at most "
+                         f"{P['wpe'].shape[1] // 2}")
+    n_head = _check_shapes(P, n_head, G, xs.shape[-1] + 1, 2 * xs.shape[2])
     dt = P["w_in"].dtype
     out = []
     with torch.no_grad():
         for s in range(0, xs.shape[1], chunk):
-            tok = to_tokens(xs[:, s:s + chunk], ys[:, s:s + chunk]).to(device=dev, dtype=dt)
+            tok = _to_tokens(xs[:, s:s + chunk], ys[:, s:s + chunk]).to(device=dev, dtype=dt)
             tok = tok.expand(G, *tok.shape[1:])
-            out.append(forward(P, tok, n_head)[..., 0::2].double().cpu())
+            out.append(_forward(P, tok, n_head)[..., 0::2].double().cpu())
     return torch.cat(out, dim=1)
+
+
+def _warmup_steps(total_steps, warmup_frac):
+    """W, the last step of the warm-up: 0 (none) at warmup_frac = 0, total_steps (no decay) at
+    1, else round(warmup_frac · total_steps) kept in [1, total_steps − 1] (0 for one step)."""
+    if warmup_frac == 0.0:
+        return 0
+    if warmup_frac == 1.0:
+        return total_steps
+    return min(total_steps - 1, max(1, int(round(warmup_frac * total_steps))))
 
 
 def triangle_lr(step, total_steps: int, peak: float, warmup_frac: float = 0.5) -> float:
     """The paper's schedule (Sec. 3; official ``icl/optim.py``): the rate rises linearly from 0
     at step 0 to ``peak`` at step W = round(warmup_frac · total_steps) (at least 1, at most
-    total_steps − 1), then falls linearly to 0 at ``total_steps``. Needs total_steps ≥ 2 (a
-    warm-up and a decay)."""
-    total_steps = check_scalar(total_steps, "total_steps", kind="int", min=2)
+    total_steps − 1), then falls linearly to 0 at ``total_steps``.
+
+    Every schedule with total_steps ≥ 1 and warmup_frac in [0, 1] is legal: warmup_frac = 0
+    has no warm-up (the first update takes the peak), warmup_frac = 1 no decay (the rate
+    reaches the peak at total_steps); a single step (total_steps = 1) has no room for a
+    warm-up, so its one update takes the peak unless warmup_frac = 1 (then it is 0)."""
+    total_steps = check_scalar(total_steps, "total_steps", kind="int", min=1)
     step = check_scalar(step, "step", kind="int", min=0, max=total_steps)
     peak = check_scalar(peak, "peak", min=0.0)
-    warmup_frac = check_scalar(warmup_frac, "warmup_frac", min=0.0, max=1.0, include_min=False,
-                               include_max=False)
-    warm = min(total_steps - 1, max(1, int(round(warmup_frac * total_steps))))
+    warmup_frac = check_scalar(warmup_frac, "warmup_frac", min=0.0, max=1.0)
+    return _triangle(step, total_steps, peak, _warmup_steps(total_steps, warmup_frac))
+
+
+def _triangle(step, total_steps, peak, warm):
+    """:func:`triangle_lr` with W given and nothing checked (the trainer calls it every step)."""
     if step < warm:
         return peak * step / warm
+    if warm == total_steps:
+        return peak
     return peak * (total_steps - step) / (total_steps - warm)
 
 
@@ -271,7 +330,7 @@ def _tracked(Ms, pools, config, sigma2, pool_seed, n, track_seed, dtype, device)
         xs = torch.stack([q.xs for q in seqs])
         ys = torch.stack([q.ys for q in seqs])
         ridge = torch.stack([ridge_predict(q.xs, q.ys, sigma2) for q in seqs])
-        out[name] = (to_tokens(xs, ys).to(device=device, dtype=dtype),
+        out[name] = (_to_tokens(xs, ys).to(device=device, dtype=dtype),
                      ridge.to(device=device, dtype=torch.float64))
     return out
 
@@ -356,20 +415,29 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
     if not isinstance(config, ModelConfig):
         raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
     sigma2 = check_scalar(sigma2, "sigma2", min=0.0, include_min=False)
-    steps = check_scalar(steps, "steps", kind="int", min=2)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
     sizes_b = _per_model(batch_size, "batch_size", len(Ms), kind="int", min_value=1)
     decays = _per_model(weight_decay, "weight_decay", len(Ms), kind="float", min_value=0.0)
     if track is not None:
         track = check_scalar(track, "track", kind="int", min=1)
-    track_seed = check_scalar(track_seed, "track_seed", kind="int", min=0)
+    track_seed = check_seed(track_seed, "track_seed")
     record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
-    warmup_frac = check_scalar(warmup_frac, "warmup_frac", min=0.0, max=1.0, include_min=False,
-                               include_max=False)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
-    pool_seed = check_scalar(pool_seed, "pool_seed", kind="int", min=0)
+    warmup_frac = check_scalar(warmup_frac, "warmup_frac", min=0.0, max=1.0)
+    seed = check_seed(seed, "seed")
+    pool_seed = check_seed(pool_seed, "pool_seed")
+    progress = check_bool(progress, "progress")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     G, D, K = len(Ms), config.D, config.K
+    item = torch.empty((), dtype=dtype).element_size()
+    B_all, T_all, d = sum(sizes_b), config.T, config.n_embd
+    check_memory(array_bytes(B_all, T_all, d, 16 * config.n_layer + 4, itemsize=item)
+                 + array_bytes(B_all, config.n_head * config.n_layer, T_all, T_all, itemsize=item)
+                 + 4 * array_bytes(G, max(sizes_b), K, D + 1)
+                 + array_bytes(track or 0, G, 2 * T_all, D + 2),
+                 f"training {G} models on batches of {max(sizes_b)} sequences (activations of "
+                 f"{config.n_layer} layers × {d})", hint="use smaller batches or fewer models")
+    warm = _warmup_steps(steps, warmup_frac)
 
     pools = [None if is_infinite(M) else
              sample_pool(M, D, seed=config_seed("icl_regression.pool", "M", int(M), "D", D,
@@ -398,13 +466,13 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
     def data_loss(P, step):
         xs, ys = batch(step)
         if len(groups) == 1:
-            out = forward(P, to_tokens(xs, ys), config.n_head)[..., 0::2]
+            out = _forward(P, _to_tokens(xs, ys), config.n_head)[..., 0::2]
             return ((out - ys) ** 2).mean(dim=(1, 2))                     # (G,)
         parts = []
         for b, idx in groups:
             Pg = {k: v.index_select(0, idx) for k, v in P.items()}
             xg, yg = xs.index_select(0, idx)[:, :b], ys.index_select(0, idx)[:, :b]
-            out = forward(Pg, to_tokens(xg, yg), config.n_head)[..., 0::2]
+            out = _forward(Pg, _to_tokens(xg, yg), config.n_head)[..., 0::2]
             parts.append(((out - yg) ** 2).mean(dim=(1, 2)))
         return torch.cat(parts)[order]
 
@@ -420,9 +488,19 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
 
     def metrics(P, s):
         out = {"train_loss": data_loss(P, s).double() / D}
+        # divergence is checked here, at the record steps only (one reduction of G numbers),
+        # never inside the step: Adam keeps a NaN or inf once it appears, so a divergence
+        # between two records shows at the next one
+        if not bool(torch.isfinite(out["train_loss"]).all()):
+            bad = [M for M, ok in zip(Ms, torch.isfinite(out["train_loss"]).tolist()) if not ok]
+            raise DivergenceError(
+                f"training diverged at step {s} (found at this record step; the last finite "
+                f"record was before it): the training loss of the models M = {bad} is no longer "
+                f"finite (NaN or inf); reduce the learning rate lr={lr!r}", step=s,
+                what="train_sweep")
         if tracked is not None:
             for name, (tok, ridge) in tracked.items():
-                pred = forward(P, tok, config.n_head)[..., 0::2].double()
+                pred = _forward(P, tok, config.n_head)[..., 0::2].double()
                 out[name] = ((pred - ridge) ** 2).mean(dim=(1, 2)) / D
         return out
 
@@ -430,7 +508,7 @@ def train_sweep(Ms, config: ModelConfig = ModelConfig(), *, sigma2: float = 0.12
     t0 = time.perf_counter()
     res = train_batched(
         params, steps=steps, loss_fn=per_model_loss, optimizer="adam", betas=(0.9, 0.999),
-        eps=1e-8, lr=lambda s: triangle_lr(s, steps, lr, warmup_frac),
+        eps=1e-8, lr=lambda s: _triangle(s, steps, lr, warm),
         record=record_steps(steps, every=record_every), metrics=metrics,
         progress=f"training {G} models" if progress else False, device=device)
     seconds = time.perf_counter() - t0
