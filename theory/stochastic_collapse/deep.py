@@ -42,9 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from theory.core import (Result, Sweep, as_array, check_scalar, counter_uniform, counter_words,
-                         record_steps, resolve_device, resolve_dtype, torch_generator,
-                         train_batched)
+from theory.core import (DivergenceError, Result, Sweep, array_bytes, as_array, check_memory,
+                         check_scalar, check_seed, counter_uniform, counter_words, record_steps,
+                         resolve_device, resolve_dtype, torch_generator, train_batched)
 
 __all__ = ["CollapseStats", "DigitsData", "collapse_stats", "count_independent",
            "effective_rank", "identical_pairs", "load_digits_data", "mlp_layers", "neuron_vectors", "train_mlp",
@@ -92,7 +92,7 @@ def load_digits_data(test_fraction: float = 0.25, seed: int = 0) -> DigitsData:
 
     frac = check_scalar(test_fraction, "test_fraction", min=0.0, max=1.0, include_min=False,
                         include_max=False)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     X, y = load_digits(return_X_y=True)
     n_test = int(round(frac * len(y)))
     if not 0 < n_test < len(y):
@@ -121,9 +121,9 @@ def neuron_vectors(W_in, b_in, W_out) -> np.ndarray:
     W_out (..., d_out, h) maps this layer to the next (torch's ``Linear`` layout). Returns
     (..., h, d_in + 1 + d_out): row i is the vector wᵢ that the paper's analysis compares.
     """
-    W_in = as_array(W_in, "W_in", min_ndim=2)
-    b_in = as_array(b_in, "b_in", min_ndim=1)
-    W_out = as_array(W_out, "W_out", min_ndim=2)
+    W_in = as_array(W_in, "W_in", min_ndim=2, nonempty=True)
+    b_in = as_array(b_in, "b_in", min_ndim=1, nonempty=True)
+    W_out = as_array(W_out, "W_out", min_ndim=2, nonempty=True)
     h = W_in.shape[-2]
     if b_in.shape != W_in.shape[:-1]:
         raise ValueError(f"b_in must have shape {W_in.shape[:-1]} (W_in without its last axis), "
@@ -135,7 +135,7 @@ def neuron_vectors(W_in, b_in, W_out) -> np.ndarray:
 
 
 def _neuron_array(w_cat, name: str = "w_cat") -> np.ndarray:
-    return as_array(w_cat, name, min_ndim=2)
+    return as_array(w_cat, name, min_ndim=2, nonempty=True)
 
 
 def _threshold(value, name: str) -> float:
@@ -290,6 +290,18 @@ def collapse_stats(weights, biases, vanish_threshold: float = VANISH_THRESHOLD,
     ``weights[l+1]``. Leading axes (configurations) are kept.
     """
     _check_layers(weights, biases)
+    weights = [as_array(w, f"weights[{l}]", min_ndim=2, nonempty=True)
+               for l, w in enumerate(weights)]
+    biases = [as_array(b, f"biases[{l}]", min_ndim=1, nonempty=True)
+              for l, b in enumerate(biases)]
+    for l in range(len(weights)):
+        if biases[l].shape != weights[l].shape[:-1]:
+            raise ValueError(f"biases[{l}] must have shape {weights[l].shape[:-1]} (weights[{l}] "
+                             f"without its last axis), got {biases[l].shape}")
+        if l and weights[l].shape[-1] != weights[l - 1].shape[-2]:
+            raise ValueError(f"weights[{l}] must take the {weights[l - 1].shape[-2]} outputs of "
+                             f"weights[{l - 1}] (shape (..., d, {weights[l - 1].shape[-2]})), "
+                             f"got {weights[l].shape}")
     ind, van, cnt, width, erank = [], [], [], [], []
     for l in range(len(weights) - 1):
         w_cat = neuron_vectors(weights[l], biases[l], weights[l + 1])
@@ -483,9 +495,9 @@ def train_mlp(data: DigitsData, *, lr=None, batch_size=None, steps: int, label_n
     wd = check_scalar(weight_decay, "weight_decay", min=0.0)
     if record_every is not None:
         record_every = check_scalar(record_every, "record_every", kind="int", min=1)
-    if not isinstance(group_batches, bool):
+    if not isinstance(group_batches, (bool, np.bool_)):
         raise TypeError(f"group_batches must be a bool, got {type(group_batches).__name__}")
-    if not isinstance(progress, bool):
+    if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
     dtype = resolve_dtype(dtype)
 
@@ -533,7 +545,17 @@ def train_mlp(data: DigitsData, *, lr=None, batch_size=None, steps: int, label_n
     if np.any(cfg["stop_step"] > steps):
         raise ValueError(f"stop_step must be <= steps = {steps}, got {cfg['stop_step']}")
     if np.any(cfg["seed"] >= 2**32):
-        raise ValueError("seed must be < 2**32")
+        raise ValueError(f"seed must be in [0, 2**32), got {given['seed']!r}")
+    if np.any(cfg["switch_step"] > steps):
+        raise ValueError(f"switch_step must be <= steps = {steps}, got {cfg['switch_step']}")
+    B_max = int(cfg["batch_size"].max())
+    n_feat = data.n_features
+    # per step of a chunk: the draws (3 int64 words per slot), then the batch X (G, B, 64) and
+    # its activations (G, B, hidden) per layer, forward and backward
+    check_memory(array_bytes(chunk, G, B_max) * 3
+                 + array_bytes(G, B_max, n_feat + 4 * hidden * depth + 20) * 2,
+                 f"train_mlp with {G} configurations of batch {B_max}",
+                 hint="use smaller batch_size, fewer configurations or a smaller chunk")
 
     device = resolve_device(device)
     rec = record_steps(steps, every=record_every) if record_every else record_steps(steps, at=[])
@@ -621,6 +643,13 @@ def _train_group(data: DigitsData, cfg: dict, *, steps, sizes, activation, mom, 
 
     def metrics(P, t):
         plist = [P[name] for name in names]
+        bad = ~torch.stack([torch.isfinite(p).flatten(1).all(1) for p in plist]).all(0)
+        if bool(bad.any()):
+            which = np.flatnonzero(bad.cpu().numpy())
+            raise DivergenceError(
+                f"SGD on the digits MLP diverged by step {t}: the weights of configuration(s) "
+                f"{which.tolist()} (lr {cfg['lr'][which].tolist()}) are no longer finite; reduce "
+                f"the learning rate lr", step=t, what="train_mlp")
         out = {}
         for X, y, kind in ((X_test, y_test, "test"), (X_train, y_train, "train")):
             logits = _mlp_forward(plist, X.unsqueeze(0).expand(G, -1, -1), act)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.core import Identity
+from theory.core import Identity, positive_int
 
 __all__ = ["Identity", "all_identities", "ito_log", "label_noise_mode", "invariant_sets",
            "prototype_linearisation", "prototype_pathwise", "prototype_stationary",
@@ -143,6 +143,7 @@ def tanh_neuron_threshold(m: int = 3) -> Identity:
     J = [[0, 1], [1, 0]]. They commute, so the exponents are those of the eigenvectors of J:
     along (1, 1)/√2 it is ⟨xy⟩ − ηζ²⟨x²⟩/2 (along (1, −1) it is always negative), and the origin
     attracts iff ηζ²/2 > Σx_iy_i/Σx_i². Shown with m symbolic samples."""
+    m = positive_int(m, "m")
     eta, zeta_ = sp.symbols("eta zeta", positive=True)
     xs = sp.symbols(f"x1:{m + 1}", real=True)
     ys = sp.symbols(f"y1:{m + 1}", real=True)

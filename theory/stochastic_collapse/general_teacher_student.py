@@ -39,8 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (Result, Sweep, check_scalar, config_seed, counter_words, record_steps,
-                         resolve_device, resolve_dtype, scaled, train_batched)
+from theory.core import (Result, Sweep, array_bytes, as_array, check_memory, check_scalar,
+                         check_seed, config_seed, counter_words, record_steps, resolve_device,
+                         resolve_dtype, scaled, train_batched)
 from theory.stochastic_collapse.deep import count_independent, effective_rank
 
 __all__ = ["BATCH_SIZES", "TeacherStudentData", "batch_trends", "general_lr", "general_report",
@@ -87,7 +88,10 @@ def teacher_student_data(*, N: int = 1024, n: int = 64, m: int = 64, rank: int =
     s_max = check_scalar(s_max, "s_max", min=s_min)
     label_noise = check_scalar(label_noise, "label_noise", min=0.0)
     init_scale = check_scalar(init_scale, "init_scale", min=0.0, include_min=False)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
+    check_memory(array_bytes(2 * n * n + 2 * m * m + 3 * N * max(n, m) + 2 * n * m),
+                 f"teacher_student_data with N = {N}, n = {n}, m = {m}",
+                 hint="use smaller N, n or m")
     rng = np.random.default_rng(config_seed(_SALT, "data", seed))
     q1, _ = np.linalg.qr(rng.normal(size=(n, n)))
     q2, _ = np.linalg.qr(rng.normal(size=(m, m)))
@@ -110,7 +114,16 @@ def general_lr(step, steps: int, peak: float = 3.0):
     """
     steps = check_scalar(steps, "steps", kind="int", min=10)
     peak = check_scalar(peak, "peak", min=0.0, include_min=False)
+    if isinstance(step, (bool, np.bool_)) or step is None or isinstance(step, (str, bytes)):
+        raise TypeError(f"step must be an int or an array of ints, got {type(step).__name__}")
     t = np.asarray(step)
+    if t.dtype == bool or not np.issubdtype(t.dtype, np.integer):
+        if t.dtype.kind == "f" and np.all(np.isfinite(t)) and np.all(t == np.round(t)):
+            t = t.astype(np.int64)                   # integral floats: steps from arithmetic
+        else:
+            raise TypeError(f"step must hold integers (steps), got dtype {t.dtype}")
+    if t.ndim > 1:
+        raise ValueError(f"step must be an int or a 1-D array, got shape {t.shape}")
     if np.any(t < 0):
         raise ValueError(f"step must be >= 0, got {step!r}")
     warm = max(1, round(steps / 10))
@@ -122,7 +135,8 @@ def general_lr(step, steps: int, peak: float = 3.0):
 def neuron_matrix(V, U) -> np.ndarray:
     """The hidden layer's neuron matrix [Vᵀ | U] (..., n, n + m): row i is neuron i's incoming
     weights V[:, i] and outgoing weights U[i, :] (no bias), as ``w_cat`` in FIG3_FIG4.ipynb."""
-    V, U = np.asarray(V, dtype=np.float64), np.asarray(U, dtype=np.float64)
+    V = as_array(V, "V", min_ndim=2, nonempty=True)
+    U = as_array(U, "U", min_ndim=2, nonempty=True)
     if V.ndim < 2 or U.ndim < 2 or V.shape[-1] != V.shape[-2] or U.shape[-2] != V.shape[-1] \
             or V.shape[:-2] != U.shape[:-2]:
         raise ValueError(f"V must be (..., n, n) and U (..., n, m) with the same leading axes, "
@@ -190,8 +204,12 @@ def train_teacher_student(data: TeacherStudentData, sweep: Sweep, *, steps: int,
     chunk = check_scalar(chunk, "chunk", kind="int", min=1)
     if record_every is not None:
         record_every = check_scalar(record_every, "record_every", kind="int", min=1)
-    if not isinstance(progress, bool):
+    if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    n, m = data.V0.shape[0], data.U0.shape[1]
+    check_memory(array_bytes(len(sweep), int(np.max(B)), n + m) * 4
+                 + array_bytes(len(sweep), n, n + 2 * m) * 4,
+                 f"train_teacher_student with {len(sweep)} students", hint="sweep fewer students")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     rec = record_steps(steps, every=record_every) if record_every else record_steps(steps, at=[])
     seeds = sweep.seeds(_SALT, "minibatch", axes=("seed",))
@@ -277,7 +295,8 @@ def batch_trends(result: Result) -> dict:
     from scipy.stats import spearmanr
 
     if not isinstance(result, Result) or result.sweep is None or result.sweep.dims != ("batch_size", "seed"):
-        raise TypeError("result must be a train_teacher_student Result over Sweep(batch_size, seed)")
+        raise TypeError("result must be a train_teacher_student Result over Sweep(batch_size, seed), "
+                        f"got {type(result).__name__}")
     levels = np.array(result.sweep.axes["batch_size"])
     table = {k: result.sweep.unflatten(result[k][:, -1]) for k in result.metrics}
     import warnings

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import COLORS, Result, as_array, explorer, figure
+from theory.core import (COLORS, Result, as_array, check_scalar, explorer, figure, non_negative,
+                         positive_int)
 from theory.stochastic_collapse.deep_experiments import (DeepSetup, final_table,
                                                          independent_table)
 from theory.stochastic_collapse.exact import (critical_noise, em_exponent,
@@ -24,6 +25,36 @@ __all__ = ["collapse_sweeps_figure", "effective_rank_figure", "general_teacher_s
            "tanh_collapse_figure", "two_phase_figure"]
 
 
+def _vec(x, name: str, n: int | None = None, *, check=as_array, ndim=1) -> np.ndarray:
+    """``x`` a finite, non-empty array of ``ndim`` dimensions (first axis of length ``n``)."""
+    arr = check(x, name, ndim=ndim, nonempty=True)
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have {n} entries along its first axis (one per level), "
+                         f"got shape {arr.shape}")
+    return arr
+
+
+def _same(first: str, arrays: dict) -> dict:
+    """Validate the 1-D arrays ``arrays`` (name → value), all of the length of ``first``."""
+    out = {first: _vec(arrays[first], first)}
+    n = out[first].size
+    for k, v in arrays.items():
+        if k != first:
+            out[k] = _vec(v, k, n)
+    return out
+
+
+def _check_runs(runs, name="runs", need=("lr", "batch_size", "label_noise")) -> None:
+    from theory.stochastic_collapse.deep_experiments import _check_runs as check
+
+    check(runs, name, need=need)
+
+
+def _check_setup(setup) -> None:
+    if not isinstance(setup, DeepSetup):
+        raise TypeError(f"setup must be a DeepSetup, got {type(setup).__name__}")
+
+
 def _index(values, value) -> int:
     hits = np.flatnonzero(np.isclose(np.asarray(values, dtype=float), value))
     if hits.size == 0:
@@ -35,7 +66,19 @@ def _index(values, value) -> int:
 
 def prototype_paths_figure(t, x, zetas, mu, *, show=(0.1, 1.0, 2.5), n_show: int = 40):
     """Sample paths θ_t of the quartic well at three noise levels: ``x`` (Z, P, T) on ``t``."""
-    x = as_array(x, "x", ndim=3)
+    x = as_array(x, "x", ndim=3, nonempty=True)
+    t = _vec(t, "t")
+    if x.shape[-1] != t.size:
+        raise ValueError(f"t must have one time per record of x ({x.shape[-1]}), got {t.size}")
+    zetas = _vec(zetas, "zetas", x.shape[0])
+    mu = check_scalar(mu, "mu")
+    n_show = positive_int(n_show, "n_show")
+    show = [check_scalar(z, "show") for z in np.atleast_1d(show).tolist()] \
+        if not isinstance(show, (str, bytes)) and show is not None else None
+    if not show:
+        raise TypeError("show must be a non-empty sequence of noise levels in zetas")
+    for z in show:
+        _index(zetas, z)
     fig, axes = figure(1, len(show), width="wide", sharey=True)
     for ax, z in zip(np.atleast_1d(axes), show):
         i = _index(zetas, z)
@@ -51,6 +94,12 @@ def prototype_paths_figure(t, x, zetas, mu, *, show=(0.1, 1.0, 2.5), n_show: int
 def prototype_threshold_figure(zetas, collapsed, slope, stderr, mu, dt):
     """Left: fraction collapsed against ζ with ζ_c = √(2μ). Right: the exponent μ − ζ²/2, the
     Euler–Maruyama scheme's exact exponent at step ``dt``, and the measured slopes (± 2 s.e.)."""
+    v = _same("zetas", dict(zetas=zetas, collapsed=collapsed, slope=slope, stderr=stderr))
+    zetas, collapsed, slope, stderr = v["zetas"], v["collapsed"], v["slope"], v["stderr"]
+    if np.any(zetas <= 0):
+        raise ValueError(f"zetas must be > 0, got {zetas}")
+    mu = check_scalar(mu, "mu", min=0.0, include_min=False)
+    dt = check_scalar(dt, "dt", min=0.0, include_min=False)
     fig, (ax0, ax1) = figure(1, 2, width="wide")
     ax0.plot(zetas, collapsed, "o", color=COLORS["blue"], label="simulation, |θ₂₅| < 1e-3")
     ax0.axvline(critical_noise(mu), color=COLORS["theory"], ls="--", label="ζ_c = √(2μ)")
@@ -70,6 +119,15 @@ def prototype_threshold_figure(zetas, collapsed, slope, stderr, mu, dt):
 
 def prototype_stationary_figure(samples: dict, mu):
     """Histograms of late-time samples (``samples``: ζ → 1-D array) over the stationary density."""
+    if not isinstance(samples, dict) or not samples:
+        raise TypeError(f"samples must be a non-empty dict ζ → array of samples, got "
+                        f"{type(samples).__name__}")
+    mu = check_scalar(mu, "mu", min=0.0, include_min=False)
+    samples = {check_scalar(z, "samples (a key ζ)", min=0.0, include_min=False):
+               as_array(xs, f"samples[{z!r}]", nonempty=True) for z, xs in samples.items()}
+    for z in samples:
+        if z**2 >= 2 * mu:
+            raise ValueError(f"samples: ζ = {z:g} has no stationary density (ζ² >= 2μ = {2 * mu:g})")
     fig, ax = figure()
     grid = np.linspace(-2.5, 2.5, 400)
     for (z, xs), c in zip(samples.items(), (COLORS["blue"], COLORS["green"], COLORS["orange"])):
@@ -129,7 +187,22 @@ def tanh_collapse_figure(x, y, *, alpha_sde, p_sde, slope, stderr, alpha_sgd, p_
     """Left: the collapse fraction of the SDE (ζ = 1), of real SGD at ζ = 5 and at ζ = 1
     (markers) against α = ηζ²σ′(0)/2, with the SDE threshold Σxy/Σx² and the point where the
     exact SGD exponent crosses 0 (lines). Right: the exponents against α."""
-    lam_sgd, eta_sgd = np.asarray(lam_sgd), np.asarray(eta_sgd)
+    from theory.stochastic_collapse.exact import _paired_xy
+
+    x, y = _paired_xy(x, y)
+    sde = _same("alpha_sde", dict(alpha_sde=alpha_sde, p_sde=p_sde, slope=slope, stderr=stderr,
+                                  p_sgd_paper_noise=p_sgd_paper_noise))
+    sgd = _same("alpha_sgd", dict(alpha_sgd=alpha_sgd, p_sgd=p_sgd, lam_sgd=lam_sgd,
+                                  eta_sgd=eta_sgd))
+    alpha_sde, p_sde, slope, stderr = sde["alpha_sde"], sde["p_sde"], sde["slope"], sde["stderr"]
+    p_sgd_paper_noise = sde["p_sgd_paper_noise"]
+    alpha_sgd, p_sgd, lam_sgd, eta_sgd = sgd["alpha_sgd"], sgd["p_sgd"], sgd["lam_sgd"], \
+        sgd["eta_sgd"]
+    if np.any(eta_sgd <= 0):
+        raise ValueError(f"eta_sgd must be > 0, got {eta_sgd}")
+    alpha_star = check_scalar(alpha_star, "alpha_star")
+    if not isinstance(note, str):
+        raise TypeError(f"note must be a str, got {type(note).__name__}")
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
     ax0.plot(alpha_sde, p_sde, "o-", color=COLORS["blue"], label="SDE (ζ = 1), simulation")
     ax0.plot(alpha_sgd, p_sgd, "s-", color=COLORS["orange"], label="real SGD, ζ = 5")
@@ -140,7 +213,6 @@ def tanh_collapse_figure(x, y, *, alpha_sde, p_sde, slope, stderr, alpha_sgd, p_
     ax0.set(xlabel=r"noise level $\alpha = \eta\zeta^2\sigma'(0)/2$",
             ylabel="fraction with ‖w‖ < 1e-2", title="Collapse of the neuron")
     ax0.legend(fontsize=8)
-    x, y = np.asarray(x), np.asarray(y)
     aa = np.linspace(0.1, 2.1, 100)
     ax1.plot(aa, np.mean(x * y) - aa * np.mean(x**2), color=COLORS["theory"],
              label="SDE exponent (per unit time)")
@@ -164,7 +236,13 @@ def soft_threshold_figure(s_data, mean_s, sigmas, eta):
     the soft threshold max(0, |s*| − ησ²/2) (lines). ``mean_s`` (σ, mode)."""
     import matplotlib.pyplot as plt
 
-    s_data, sigmas = np.asarray(s_data), np.asarray(sigmas)
+    s_data = _vec(s_data, "s_data")
+    sigmas = _vec(sigmas, "sigmas", check=non_negative)
+    mean_s = as_array(mean_s, "mean_s", ndim=2)
+    if mean_s.shape != (sigmas.size, s_data.size):
+        raise ValueError(f"mean_s must have shape (len(sigmas), len(s_data)) = "
+                         f"{(sigmas.size, s_data.size)}, got {mean_s.shape}")
+    eta = check_scalar(eta, "eta", min=0.0, include_min=False)
     fig, ax = figure(height=4.0)
     grid = np.linspace(0, 1.3, 200)
     for k, sg in enumerate(sigmas):
@@ -182,7 +260,20 @@ def learning_curves_figure(t, s, s_data, fixed, sigmas, modes, *, t_drop, panels
     """Seed-averaged learning curves s = uv (``s`` (σ, seeds, modes, T) on ``t``) of ``modes``
     at the noise levels ``panels`` (indices into ``sigmas``), dashed at their predicted
     stationary levels ``fixed`` (σ, modes); grey: the learning-rate drop at ``t_drop``."""
-    s = as_array(s, "s", ndim=4)
+    s = as_array(s, "s", ndim=4, nonempty=True)
+    S, _, M, T = s.shape
+    t = _vec(t, "t", T)
+    s_data = _vec(s_data, "s_data", M)
+    sigmas = _vec(sigmas, "sigmas", S, check=non_negative)
+    fixed = as_array(fixed, "fixed", ndim=2)
+    if fixed.shape != (S, M):
+        raise ValueError(f"fixed must have shape (len(sigmas), modes) = {(S, M)}, got {fixed.shape}")
+    t_drop = check_scalar(t_drop, "t_drop")
+    for name, idx, n in (("modes", modes, M), ("panels", panels, S)):
+        if isinstance(idx, (str, bytes)) or idx is None:
+            raise TypeError(f"{name} must be a sequence of indices, got {type(idx).__name__}")
+        for i in np.atleast_1d(idx).tolist():
+            check_scalar(i, name, kind="int", min=0, max=n - 1)
     colors = (COLORS["blue"], COLORS["green"], COLORS["purple"], COLORS["red"], COLORS["orange"])
     fig, axes = figure(1, len(panels), width="wide", sharey=True)
     for ax, k in zip(np.atleast_1d(axes), panels):
@@ -202,6 +293,12 @@ def stationary_losses_figure(sigmas, *, train_exact, test_exact, train_sim, test
     """Left: first-phase stationary train and test losses, exact (lines) and simulated
     (markers). Right: the losses after the learning-rate drop, mean ± 2 s.e. over seeds
     (``train_end``, ``test_end`` (σ, seeds))."""
+    v = _same("sigmas", dict(sigmas=sigmas, train_exact=train_exact, test_exact=test_exact,
+                             train_sim=train_sim, test_sim=test_sim))
+    sigmas, train_exact, test_exact = v["sigmas"], v["train_exact"], v["test_exact"]
+    train_sim, test_sim = v["train_sim"], v["test_sim"]
+    train_end = _vec(train_end, "train_end", sigmas.size, ndim=2)
+    test_end = _vec(test_end, "test_end", sigmas.size, ndim=2)
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.4)
     ax0.plot(sigmas, train_exact, color=COLORS["blue"], label="train, exact")
     ax0.plot(sigmas, train_sim, "o", color=COLORS["blue"], mfc="none", label="train, simulation")
@@ -236,6 +333,8 @@ def collapse_sweeps_figure(runs: dict, setup: DeepSetup):
     """The fraction of independent neurons per hidden layer and their mean (mean ± sd over
     seeds, at the end of training) against η, B and p; dashed in the p panel: training on the
     mean of the noise (label smoothing s = p). ``runs`` from :func:`collapse_sweeps`."""
+    _check_runs(runs)
+    _check_setup(setup)
     fig, axes = figure(1, 3, width="wide", height=3.6, sharey=True)
     panels = (("lr", "learning rate η", "log", f"vs η (B = {setup.batch_size}, p = 0)"),
               ("batch_size", "batch size B", "log2", f"vs B (η = {setup.lr:g}, p = 0)"),
@@ -267,6 +366,11 @@ def noise_controls_figure(lr_run: Result, noise_diff, setup: DeepSetup):
     """Left: the learning-rate sweep's mean independent fraction against gradient-flow time ηt
     (mean ± sd over seeds), with ηt = η₋·steps marked. Right: label noise minus its mean
     (``noise_diff`` (levels > 0, seeds)), each seed and mean ± sd."""
+    from theory.stochastic_collapse.deep_experiments import _check_swept
+
+    _check_swept(lr_run, "lr_run", axis="lr", metric="independent")
+    _check_setup(setup)
+    noise_diff = _vec(noise_diff, "noise_diff", setup.noises.size - 1, ndim=2)
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
     lrs = np.array(lr_run.sweep.axes["lr"])
     ind_t = lr_run.sweep.unflatten(lr_run["independent"].mean(-1))       # (lr, seed, T)
@@ -301,6 +405,11 @@ def two_phase_figure(two: Result, setup: DeepSetup, n_test: int):
     """Fig. 6 at laptop scale: the mean independent fraction during training for each T₁
     (dotted: the drop), and after the drop the independent fraction and the test accuracy
     against T₁ (each seed, mean ± sd)."""
+    from theory.stochastic_collapse.deep_experiments import _check_two
+
+    _check_two(two)
+    _check_setup(setup)
+    n_test = positive_int(n_test, "n_test")
     fig, axes = figure(1, 3, width="wide", height=3.6)
     t1 = np.array(two.sweep.axes["switch_step"])
     traj = two.sweep.unflatten(two["independent"].mean(-1)).mean(1)       # (T1, T)
@@ -335,6 +444,11 @@ def effective_rank_figure(runs: dict, two: Result, setup: DeepSetup):
     hidden layer's neuron matrix; mean of the layers) at the end of training against η, B, p and
     T₁: each seed (grey) and mean ± sd (black), with its value at initialisation (dotted).
     ``runs`` from :func:`collapse_sweeps`, ``two`` from :func:`two_phase`."""
+    from theory.stochastic_collapse.deep_experiments import _check_two
+
+    _check_runs(runs)
+    _check_two(two)
+    _check_setup(setup)
     fig, axes = figure(1, 4, width="wide", height=3.2, sharey=True)
     panels = ((runs["lr"], "lr", "learning rate η", "log"),
               (runs["batch_size"], "batch_size", "batch size B", "log2"),
@@ -363,9 +477,10 @@ def general_teacher_student_figure(result: Result, s_teacher):
     B. Right: test loss mean((VU − W)²) and train loss against B. Mean ± sd over seeds."""
     from theory.stochastic_collapse.general_teacher_student import batch_trends
 
-    s_teacher = as_array(s_teacher, "s_teacher", ndim=1)
+    s_teacher = as_array(s_teacher, "s_teacher", ndim=1, nonempty=True)
     if not isinstance(result, Result) or result.sweep is None or "s_map" not in result.meta:
-        raise TypeError("result must be the Result of train_teacher_student")
+        raise TypeError(f"result must be the Result of train_teacher_student, got "
+                        f"{type(result).__name__}")
     fig, axes = figure(1, 3, width="wide", height=3.6)
     levels = np.array(result.sweep.axes["batch_size"])
     s_map = result.sweep.unflatten(result.meta["s_map"]).mean(1)           # (B, m)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (as_array, check_scalar, non_negative, positive, progress as _progress,
+from theory.core import (array_bytes, as_array, check_bool, check_finite_state, check_memory,
+                         check_scalar, check_seed, non_negative, positive, progress as _progress,
                          record_steps, resolve_device, resolve_dtype, torch_generator)
 from theory.stochastic_collapse.exact import _paired_xy
 
@@ -33,6 +34,26 @@ class Paths:
     t: np.ndarray
     x: np.ndarray
     W: np.ndarray | None = None
+
+
+_CHECK_EVERY = 64   # divergence is looked for at every record and at least every 64 steps
+
+
+def _callable(fn, name: str):
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    return fn
+
+
+def _rates(x, name: str) -> np.ndarray:
+    """A scalar or 1-D, non-empty array of values >= 0 (noise levels, learning rates) as (n,)."""
+    return np.atleast_1d(non_negative(x, name, ndim=(0, 1), nonempty=True))
+
+
+def _check_records(n_rows: int, n_rec: int, copies: int, what: str) -> None:
+    """Refuse a run whose recorded paths (n_rows × n_rec float64, ``copies`` of them) do not fit."""
+    check_memory(array_bytes(n_rows, n_rec) * copies, what,
+                 hint="record less often (record_every) or simulate fewer paths")
 
 
 def _show(progress, steps: int) -> bool:
@@ -53,21 +74,49 @@ def euler_maruyama(drift, diffusion, x0: torch.Tensor, *, dt: float, steps: int,
     grid), for pathwise comparison with exact solutions. ``progress``: a bar over the steps
     (None: when there are at least 10 000).
     """
-    if not isinstance(x0, torch.Tensor) or x0.dim() != 2:
-        raise TypeError("x0 must be a 2-D torch tensor (paths, dimension)")
+    _callable(drift, "drift")
+    _callable(diffusion, "diffusion")
+    if not isinstance(x0, torch.Tensor):
+        raise TypeError(f"x0 must be a 2-D torch tensor (paths, dimension), got "
+                        f"{type(x0).__name__}")
+    if x0.dim() != 2 or not x0.dtype.is_floating_point or x0.numel() == 0:
+        raise ValueError(f"x0 must be a non-empty 2-D floating-point tensor (paths, dimension), "
+                         f"got shape {tuple(x0.shape)} and dtype {x0.dtype}")
+    if not bool(torch.isfinite(x0).all()):
+        raise ValueError("x0 must be finite (no NaN or inf)")
     dt = check_scalar(dt, "dt", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=1)
     record_every = check_scalar(record_every, "record_every", kind="int", min=1)
-    rec = set(record_steps(steps, every=record_every).tolist())
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be None or a torch.Generator, got "
+                        f"{type(generator).__name__}")
+    keep_brownian = check_bool(keep_brownian, "keep_brownian")
+    show = _show(progress, steps)
+    rec_steps = record_steps(steps, every=record_every)
+    rec = set(rec_steps.tolist())
     x = x0.clone()
-    k = diffusion(x).shape[-1]
+    P, d = x.shape
+    b0, g0 = drift(x), diffusion(x)
+    if not isinstance(b0, torch.Tensor) or tuple(b0.shape) != (P, d):
+        raise ValueError(f"drift(x) must return a tensor of the shape of x0 {(P, d)}, got "
+                         f"{tuple(getattr(b0, 'shape', ())) or type(b0).__name__}")
+    if not isinstance(g0, torch.Tensor) or g0.dim() != 3 or tuple(g0.shape[:2]) != (P, d):
+        raise ValueError(f"diffusion(x) must return a tensor (paths, dimension, noises) = "
+                         f"{(P, d)} + (k,), got "
+                         f"{tuple(getattr(g0, 'shape', ())) or type(g0).__name__}")
+    k = g0.shape[-1]
+    _check_records(P * (d + (k if keep_brownian else 0)), rec_steps.size, 2,
+                   f"Euler–Maruyama on {P} paths with {rec_steps.size} records")
     W = torch.zeros(x.shape[0], k, dtype=x.dtype, device=x.device)
     rec_x, rec_w, rec_t = [x.clone()], [W.clone()], [0.0]
     sq = dt**0.5
-    for n in _progress(range(1, steps + 1), desc="Euler–Maruyama", enable=_show(progress, steps)):
+    for n in _progress(range(1, steps + 1), desc="Euler–Maruyama", enable=show):
         dW = torch.randn(x.shape[0], k, dtype=x.dtype, device=x.device, generator=generator) * sq
         x = x + drift(x) * dt + torch.einsum("pdk,pk->pd", diffusion(x), dW)
         W = W + dW
+        if n in rec or n % _CHECK_EVERY == 0:
+            check_finite_state(x, what="Euler–Maruyama", step=n,
+                               hint="reduce dt (more steps) or the scale of the drift and noise")
         if n in rec:
             rec_x.append(x.clone())
             rec_w.append(W.clone())
@@ -88,15 +137,24 @@ def simulate_prototype(mu: float, zetas, *, n_paths: int, T: float, steps: int, 
     x of shape (Z, P, T_rec) (and W of the same shape when kept).
     """
     mu = check_scalar(mu, "mu")
-    zetas = np.atleast_1d(non_negative(zetas, "zetas"))
-    if zetas.ndim != 1:
-        raise ValueError("zetas must be a scalar or a 1-D array")
+    zetas = _rates(zetas, "zetas")
     n_paths = check_scalar(n_paths, "n_paths", kind="int", min=1)
     T = check_scalar(T, "T", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=1)
-    theta0 = np.broadcast_to(as_array(theta0, "theta0", ndim=(0, 1)), (n_paths,))
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    theta0 = as_array(theta0, "theta0", ndim=(0, 1))
+    if theta0.ndim == 1 and theta0.shape != (n_paths,):
+        raise ValueError(f"theta0 must be a scalar or have shape (n_paths,) = ({n_paths},), got "
+                         f"{theta0.shape}")
+    theta0 = np.broadcast_to(theta0, (n_paths,))
+    seed = check_seed(seed, "seed")
+    keep_brownian = check_bool(keep_brownian, "keep_brownian")
+    _show(progress, steps)
+    n_rec = record_steps(steps, every=record_every).size
+    _check_records(zetas.size * n_paths, n_rec, 4 if keep_brownian else 2,
+                   f"simulate_prototype with {zetas.size} × {n_paths} paths and {n_rec} records")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
+    gen = torch_generator(seed, device)
     Z = zetas.size
     z = torch.tensor(np.repeat(zetas, n_paths), dtype=dtype, device=device)[:, None]
     x0 = torch.tensor(np.tile(theta0, Z), dtype=dtype, device=device)[:, None]
@@ -130,34 +188,43 @@ def label_noise_sgd(s_target, eta: float, sigmas, *, steps: int, n_seeds: int, i
     :func:`theory.core.record_steps` (``steps``, every=``record_every``). One generator
     (:func:`theory.core.torch_generator` of ``seed``) draws the start and the noise.
     """
-    s_target = np.atleast_1d(as_array(s_target, "s_target", ndim=(0, 1)))
+    s_target = np.atleast_1d(as_array(s_target, "s_target", ndim=(0, 1), nonempty=True))
     eta = check_scalar(eta, "eta", min=0.0, include_min=False)
-    sigmas = np.atleast_1d(non_negative(sigmas, "sigmas"))
+    sigmas = _rates(sigmas, "sigmas")
     steps = check_scalar(steps, "steps", kind="int", min=1)
     n_seeds = check_scalar(n_seeds, "n_seeds", kind="int", min=1)
     record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     init = check_scalar(init, "init", min=0.0, include_min=False)
-    rec_at = set(record_steps(steps, every=record_every).tolist())
+    seed = check_seed(seed, "seed")
+    if lr_drop is not None:
+        if not isinstance(lr_drop, tuple) or len(lr_drop) != 2:
+            raise TypeError(f"lr_drop must be None or a pair (step, factor), got {lr_drop!r}")
+        drop_step = check_scalar(lr_drop[0], "lr_drop[0] (the step)", kind="int", min=1)
+        factor = check_scalar(lr_drop[1], "lr_drop[1] (the factor)", min=0.0, include_min=False)
+    show = _show(progress, steps)
+    rec_steps = record_steps(steps, every=record_every)
+    rec_at = set(rec_steps.tolist())
+    _check_records(sigmas.size * n_seeds * s_target.size, rec_steps.size, 2,
+                   f"label_noise_sgd with {sigmas.size} × {n_seeds} × {s_target.size} modes and "
+                   f"{rec_steps.size} records")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
+    gen = torch_generator(seed, device)
     S, M = sigmas.size, s_target.size
     target = torch.tensor(s_target, dtype=dtype, device=device)
     sig = torch.tensor(sigmas, dtype=dtype, device=device)[:, None, None]
     u = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * init
     v = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * init
-    if lr_drop is not None:
-        if not isinstance(lr_drop, tuple) or len(lr_drop) != 2:
-            raise TypeError("lr_drop must be a pair (step, factor)")
-        drop_step = check_scalar(lr_drop[0], "lr_drop[0] (the step)", kind="int", min=1)
-        factor = check_scalar(lr_drop[1], "lr_drop[1] (the factor)", min=0.0, include_min=False)
     rec, t, elapsed, lr = [u * v], [0.0], 0.0, eta
-    for n in _progress(range(1, steps + 1), desc="label-noise SGD", enable=_show(progress, steps)):
+    for n in _progress(range(1, steps + 1), desc="label-noise SGD", enable=show):
         if lr_drop is not None and n == drop_step + 1:
             lr = eta * factor
         xi = torch.randn(S, n_seeds, M, dtype=dtype, device=device, generator=gen) * sig
         r = u * v - target + xi
         u, v = u - lr * v * r, v - lr * u * r
         elapsed += lr
+        if n in rec_at or n % _CHECK_EVERY == 0:
+            check_finite_state(u * v, what="label-noise SGD", step=n,
+                               hint="reduce the learning rate eta (or init, or the noise)")
         if n in rec_at:
             rec.append(u * v)
             t.append(elapsed)
@@ -168,9 +235,12 @@ def measured_exponent(t, log_norm) -> tuple[np.ndarray, np.ndarray]:
     """Lyapunov exponent measured from paths: the least-squares slope of log‖θ_t‖ against t for
     each path, averaged over paths. ``log_norm`` (..., P, T) → (slope, standard error), (...)."""
     t = as_array(t, "t", ndim=1)
-    log_norm = as_array(log_norm, "log_norm", min_ndim=2)
+    if np.unique(t).size < 2:
+        raise ValueError(f"t must hold at least two distinct times (a slope), got {t.size} value(s)")
+    log_norm = as_array(log_norm, "log_norm", min_ndim=2, nonempty=True)
     if log_norm.shape[-1] != t.size:
-        raise ValueError(f"log_norm must have last dimension len(t) = {t.size}")
+        raise ValueError(f"log_norm must have last dimension len(t) = {t.size}, got "
+                         f"{log_norm.shape}")
     per_path = np.polyfit(t, log_norm.reshape(-1, t.size).T, 1)[0].reshape(log_norm.shape[:-1])
     n = per_path.shape[-1]
     return per_path.mean(-1), per_path.std(-1) / np.sqrt(n)
@@ -208,14 +278,22 @@ def tanh_neuron_sde(x, y, etas, *, zeta: float, n_paths: int, T: float, dt: floa
     Starts at w ~ N(0, init_std² I). Returns x of shape (E, P, T_rec, 2).
     """
     x, y = _paired_xy(x, y)
-    etas = np.atleast_1d(non_negative(etas, "etas"))
+    etas = _rates(etas, "etas")
     zeta = check_scalar(zeta, "zeta", min=0.0)
     n_paths = check_scalar(n_paths, "n_paths", kind="int", min=1)
     T = check_scalar(T, "T", min=0.0, include_min=False)
     dt = check_scalar(dt, "dt", min=0.0, include_min=False)
+    if dt > T:
+        raise ValueError(f"dt must be <= T = {T:g} (at least one step), got dt = {dt:g}")
     init_std = check_scalar(init_std, "init_std", min=0.0)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+    seed = check_seed(seed, "seed")
+    _show(progress, 1)
+    check_memory(array_bytes(etas.size * n_paths, x.size) * 6,
+                 f"tanh_neuron_sde with {etas.size} × {n_paths} paths and {x.size} samples",
+                 hint="simulate fewer paths")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
+    gen = torch_generator(seed, device)
     E, m = etas.size, x.size
     X = torch.tensor(x, dtype=dtype, device=device)
     Y = torch.tensor(y, dtype=dtype, device=device)
@@ -251,16 +329,22 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
     Time is t = step × η. Returns x of shape (E, P, T_rec, 2).
     """
     x, y = _paired_xy(x, y)
-    etas = np.atleast_1d(non_negative(etas, "etas"))
+    etas = _rates(etas, "etas")
     zeta = check_scalar(zeta, "zeta", min=0.0)
     n_paths = check_scalar(n_paths, "n_paths", kind="int", min=1)
     steps = check_scalar(steps, "steps", kind="int", min=1)
     batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
     record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     init_std = check_scalar(init_std, "init_std", min=0.0)
-    rec_at = set(record_steps(steps, every=record_every).tolist())
+    seed = check_seed(seed, "seed")
+    show = _show(progress, steps)
+    rec_steps = record_steps(steps, every=record_every)
+    rec_at = set(rec_steps.tolist())
+    check_memory(array_bytes(etas.size * n_paths, 2 * rec_steps.size + 8 * batch_size) * 2,
+                 f"tanh_neuron_sgd with {etas.size} × {n_paths} paths, batch {batch_size} and "
+                 f"{rec_steps.size} records", hint="simulate fewer paths or record less often")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0), device)
+    gen = torch_generator(seed, device)
     E, m = etas.size, x.size
     P = E * n_paths
     X = torch.tensor(x, dtype=dtype, device=device)
@@ -268,7 +352,7 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
     lr = torch.tensor(np.repeat(etas, n_paths), dtype=dtype, device=device)
     w = torch.randn(P, 2, dtype=dtype, device=device, generator=gen) * init_std
     rec, t = [w.clone()], [0]
-    for n in _progress(range(1, steps + 1), desc="tanh-neuron SGD", enable=_show(progress, steps)):
+    for n in _progress(range(1, steps + 1), desc="tanh-neuron SGD", enable=show):
         idx = torch.randint(0, m, (P, batch_size), device=device, generator=gen)
         xb, yb = X[idx], Y[idx] + zeta * torch.randn(P, batch_size, dtype=dtype, device=device,
                                                          generator=gen)
@@ -276,6 +360,9 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
         r = w[:, 1:] * th - yb
         g = torch.stack([(r * w[:, 1:] * (1 - th**2) * xb).mean(-1), (r * th).mean(-1)], dim=-1)
         w = w - lr[:, None] * g
+        if n in rec_at or n % _CHECK_EVERY == 0:
+            check_finite_state(w, what="tanh-neuron SGD", step=n,
+                               hint="reduce the learning rates etas or the label noise zeta")
         if n in rec_at:
             rec.append(w.clone())
             t.append(n)
@@ -290,10 +377,14 @@ def linearise(drift, noise, theta_star, normal) -> tuple[np.ndarray, np.ndarray]
     minus the Hessian normal to the set — and C (K, r, r) with C_k = Nᵀ ∂G[:, k] N, the
     linearised noise columns (for SGD, the per-sample gradients' normal parts). Uses autograd.
     """
-    theta_star = torch.as_tensor(as_array(theta_star, "theta_star", ndim=1), dtype=torch.float64)
-    N = torch.as_tensor(as_array(normal, "normal", ndim=2), dtype=torch.float64)
+    _callable(drift, "drift")
+    _callable(noise, "noise")
+    theta_star = torch.as_tensor(as_array(theta_star, "theta_star", ndim=1, nonempty=True),
+                                 dtype=torch.float64)
+    N = torch.as_tensor(as_array(normal, "normal", ndim=2, nonempty=True), dtype=torch.float64)
     if N.shape[0] != theta_star.shape[0]:
-        raise ValueError("normal must have shape (d, r) with d = len(theta_star)")
+        raise ValueError(f"normal must have shape (d, r) with d = len(theta_star) = "
+                         f"{theta_star.shape[0]}, got {tuple(N.shape)}")
     Jb = torch.autograd.functional.jacobian(drift, theta_star)            # (d, d)
     JG = torch.autograd.functional.jacobian(noise, theta_star)            # (d, K, d)
     A = N.T @ Jb @ N
@@ -307,10 +398,15 @@ def mlp_per_sample_grads(params: dict, X, y, activation=torch.tanh) -> dict:
     ``params`` holds W1 (h, d), b1 (h,), W2 (h, h), b2 (h,), W3 (1, h), b3 (1,) as float64
     tensors; returns the same keys with a leading sample axis (n, ...).
     """
-    from torch.func import functional_call, grad, vmap  # noqa: F401
+    _check_params(params)
+    _callable(activation, "activation")
+    X, y = _data(X, y, params)
+    return _per_sample_grads(params, X, y, activation)
 
-    X = torch.as_tensor(as_array(X, "X", ndim=2), dtype=torch.float64)
-    y = torch.as_tensor(as_array(y, "y", ndim=1), dtype=torch.float64)
+
+def _per_sample_grads(params: dict, X: torch.Tensor, y: torch.Tensor, activation=torch.tanh):
+    """:func:`mlp_per_sample_grads` on validated float64 tensors (no checks: the SGD loop)."""
+    from torch.func import grad, vmap
 
     def loss(p, xi, yi):
         h1 = activation(p["W1"] @ xi + p["b1"])
@@ -318,6 +414,41 @@ def mlp_per_sample_grads(params: dict, X, y, activation=torch.tanh) -> dict:
         return 0.5 * ((p["W3"] @ h2 + p["b3"])[0] - yi) ** 2
 
     return vmap(grad(loss), in_dims=(None, 0, 0))(params, X, y)
+
+
+_PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+def _check_params(params) -> None:
+    """``params`` as :func:`mlp_per_sample_grads` needs them, or an error naming ``params``."""
+    if not isinstance(params, dict) or set(params) != set(_PARAM_KEYS):
+        raise TypeError(f"params must be a dict with the keys {_PARAM_KEYS} (float64 tensors), "
+                        f"got {type(params).__name__}"
+                        + (f" with keys {sorted(params)}" if isinstance(params, dict) else ""))
+    for k in _PARAM_KEYS:
+        if not isinstance(params[k], torch.Tensor) or not params[k].dtype.is_floating_point:
+            raise TypeError(f"params[{k!r}] must be a floating-point torch tensor")
+    h1, d = params["W1"].shape if params["W1"].dim() == 2 else (None, None)
+    ok = (h1 is not None and params["b1"].shape == (h1,) and params["W2"].dim() == 2
+          and params["W2"].shape[1] == h1 and params["b2"].shape == params["W2"].shape[:1]
+          and params["W3"].shape == (1, params["W2"].shape[0]) and params["b3"].shape == (1,))
+    if not ok:
+        raise ValueError("params must hold W1 (h, d), b1 (h,), W2 (h2, h), b2 (h2,), W3 (1, h2), "
+                         "b3 (1,)")
+
+
+def _data(X, y, params) -> tuple[torch.Tensor, torch.Tensor]:
+    """X (n, d) and y (n,) as float64 tensors matching ``params`` (d = W1's input size)."""
+    X = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
+    y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
+    X = as_array(X, "X", ndim=2, nonempty=True)
+    y = as_array(y, "y", ndim=1, nonempty=True)
+    d = params["W1"].shape[1]
+    if X.shape[1] != d:
+        raise ValueError(f"X must have shape (n, d) with d = {d} (params['W1']), got {X.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have shape (n,) = ({X.shape[0]},) like X, got {y.shape}")
+    return torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,7 +473,7 @@ def mlp_on_invariant_sets(*, n: int = 64, d: int = 8, h: int = 16, seed: int = 0
     n = check_scalar(n, "n", kind="int", min=1)
     d = check_scalar(d, "d", kind="int", min=1)
     h = check_scalar(h, "h", kind="int", min=max(TWIN_NEURONS) + 1)
-    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0))
+    gen = torch_generator(check_seed(seed, "seed"))
     X = torch.randn(n, d, dtype=torch.float64, generator=gen)
     y = torch.randn(n, dtype=torch.float64, generator=gen)
     shapes = {"W1": (h, d), "b1": (h,), "W2": (h, h), "b2": (h,), "W3": (1, h), "b3": (1,)}
@@ -378,16 +509,22 @@ def sgd_on_invariant_sets(params: dict, X, y, *, steps: int = 500, batch_size: i
     shows the network did train)."""
     from theory.core import check_scalar, torch_generator
 
+    _check_params(params)
+    X, y = _data(X, y, params)
     steps = check_scalar(steps, "steps", kind="int", min=1)
     batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
-    gen = torch_generator(check_scalar(seed, "seed", kind="int", min=0))
+    gen = torch_generator(check_seed(seed, "seed"))
     p = {k: v.clone() for k, v in params.items()}
     n = X.shape[0]
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         idx = torch.randint(0, n, (batch_size,), generator=gen)
-        g = mlp_per_sample_grads(p, X[idx], y[idx])
+        g = _per_sample_grads(p, X[idx], y[idx])
         p = {k: p[k] - lr * g[k].mean(0) for k in p}
+        if step % _CHECK_EVERY == 0 or step == steps:
+            check_finite_state(torch.cat([v.flatten() for v in p.values()]),
+                               what="SGD on the invariant-set MLP", step=step,
+                               hint="reduce the learning rate lr")
     v, (a, b) = VANISH_NEURON, TWIN_NEURONS
     off = max(p["W1"][v].abs().max().item(), p["b1"][v].abs().item(),
               p["W2"][:, v].abs().max().item(), (p["W2"][b] - p["W2"][a]).abs().max().item(),
@@ -413,17 +550,20 @@ def label_noise_summary(run: Paths, s_data, s_true, eta: float, sigmas, *, t_sta
 
     if not isinstance(run, Paths):
         raise TypeError(f"run must be the Paths of label_noise_sgd, got {type(run).__name__}")
-    s_data = as_array(s_data, "s_data", ndim=1)
-    s_true = as_array(s_true, "s_true", ndim=1)
-    sigmas = np.atleast_1d(non_negative(sigmas, "sigmas"))
+    s_data = as_array(s_data, "s_data", ndim=1, nonempty=True)
+    s_true = as_array(s_true, "s_true", ndim=1, nonempty=True)
+    if s_true.shape != s_data.shape:
+        raise ValueError(f"s_true must have the shape of s_data {s_data.shape}, got {s_true.shape}")
+    sigmas = _rates(sigmas, "sigmas")
     eta = check_scalar(eta, "eta", min=0.0, include_min=False)
-    t_start, t_end = float(as_array(t_start, "t_start", ndim=0)), float(as_array(t_end, "t_end", ndim=0))
+    t_start = check_scalar(t_start, "t_start", min=0.0)
+    t_end = check_scalar(t_end, "t_end", min=t_start, include_min=False)
     if run.x.ndim != 4 or run.x.shape[0] != sigmas.size or run.x.shape[2] != s_data.size:
         raise ValueError(f"run.x must be (σ = {sigmas.size}, seeds, modes = {s_data.size}, T), "
                          f"got {run.x.shape}")
     window = (run.t > t_start) & (run.t <= t_end)
     if not window.any():
-        raise ValueError(f"no record in the window ({t_start:g}, {t_end:g}]")
+        raise ValueError(f"no record in the window (t_start, t_end] = ({t_start:g}, {t_end:g}]")
     xs = run.x[..., window]
     train_exact, test_exact = label_noise_stationary_losses(s_data, s_true, eta, sigmas)
     final = run.x[..., -1]
@@ -449,8 +589,14 @@ def pathwise_errors(mu: float, zeta: float, *, theta0: float, T: float, steps=(5
     """
     from theory.stochastic_collapse.exact import prototype_pathwise
 
+    mu = check_scalar(mu, "mu")
     zeta = check_scalar(zeta, "zeta", min=0.0)
+    theta0 = check_scalar(theta0, "theta0")
+    if theta0 == 0:
+        raise ValueError("theta0 must be non-zero (θ = 0 is a fixed point)")
     T = check_scalar(T, "T", min=0.0, include_min=False)
+    if isinstance(steps, (str, bytes)) or steps is None:
+        raise TypeError(f"steps must be an int or a sequence of ints, got {type(steps).__name__}")
     steps = [check_scalar(k, "steps", kind="int", min=1) for k in np.atleast_1d(steps).tolist()]
     errs = []
     for k in steps:
