@@ -42,7 +42,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from theory.core import COLORS, check_scalar, explorer, figure, scaled
+from theory.core import check_seed, COLORS, check_scalar, explorer, figure, scaled
 from theory.class_manifolds.cutting_plane import (PlaneObjective, _target_sets, class_anchors,
                                                   classifier_objective, cutting_plane_search)
 from theory.class_manifolds.fit import SigmoidFit, fit_sigmoid, interpolated_crossing, sigmoid
@@ -171,7 +171,7 @@ def cut_study(model: Classifiers, member=0, *, target_sets=None, d_cuts=None, n_
     sets, _ = _target_sets(list(range(C)) if target_sets is None else target_sets, C)
     ds = d_cut_grid(D) if d_cuts is None else list(d_cuts)
     n_repeats = check_scalar(n_repeats, "n_repeats", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     fn = model.logits_fn(member)
     box = (data.lo, data.hi) if clamp else None
     obj = boundary_objective(fn, sets, C, D, clamp=box)
@@ -201,12 +201,27 @@ def _fit(d, p, D, seed=0) -> SigmoidFit:
                       nan, nan, "none", nan, "no_fit")
 
 
+def _study(study, name="study"):
+    if not isinstance(study, CutStudy):
+        raise TypeError(f"{name} must be a CutStudy (cut_study), got {type(study).__name__}")
+    return study
+
+
+def _studies(studies):
+    if isinstance(studies, CutStudy) or not isinstance(studies, Sequence) or not studies:
+        raise TypeError(f"studies must be a non-empty sequence of CutStudy, got {type(studies).__name__}")
+    for st in studies:
+        _study(st, "studies")
+    return studies
+
+
 def monotonicity(study: CutStudy, *, targets=None) -> dict:
     r"""The check "the best target probability is non-decreasing in d_cut on average": the mean
     best score over the targets (default all) and repeats at each d_cut, its standard error
     (planes at different d are independent draws), and each step's
     :math:`z_i = (m_{i+1} - m_i)/\sqrt{se_i^2 + se_{i+1}^2}` (non-decreasing within noise: every
     :math:`z_i \ge -2`); ``rise`` = m(D) − m(d_min)."""
+    _study(study)
     best = study.search["best_score"].values  # (d, repeat, target)
     if targets is not None:
         best = best[:, :, list(targets)]
@@ -221,6 +236,7 @@ def k_class_table(study: CutStudy) -> pd.DataFrame:
     """Per k: the number of target sets, how many fits cross ½ inside the grid, and the mean and
     standard error of d*₅₀ over the sets (a set whose curve starts above ½ counts as d*₅₀ = 1,
     the smallest plane: an upper bound)."""
+    _study(study)
     t = study.table()
     d = study.d_star(below_grid=1.0)
     t = t.assign(d50_used=d)
@@ -242,6 +258,7 @@ def _class_colors(n):
 def curves_figure(studies: Sequence[CutStudy]):
     """One panel per study: the repeat-mean best target probability against d_cut (log axis), one
     line per class with markers, its sigmoid fit dashed, d*₅₀ marked on the ½ line."""
+    _studies(studies)
     n = len(studies)
     fig, axes = figure(1, n, width="wide", height=3.3, sharey=True)
     axes = np.atleast_1d(axes)
@@ -252,7 +269,8 @@ def curves_figure(studies: Sequence[CutStudy]):
         for col, j in zip(cols, k1):
             f = st.fits[j]
             ax.plot(st.d_cuts, st.curves[:, j], "o", ms=2.5, color=col, label=str(st.sets[j][0]))
-            ax.plot(dd, sigmoid(dd, f.a, f.b, f.c, f.s), "--", lw=0.9, color=col)
+            if f.status != "no_fit":
+                ax.plot(dd, sigmoid(dd, f.a, f.b, f.c, f.s), "--", lw=0.9, color=col)
             if f.inside:
                 ax.plot([f.d50], [0.5], "|", ms=9, color=col)
         ax.axhline(0.5, color=COLORS["grey"], lw=0.8, ls=":")
@@ -267,6 +285,7 @@ def d_star_figure(studies: Sequence[CutStudy]):
     """Left: d*₅₀ per class for each study (bars: the fit's covariance-draw range, cut at ½; a
     class whose curve starts above ½ is drawn at d = 1, open). Right: the effective dimension as a fraction
     of D, (D − d*₅₀)/D."""
+    _studies(studies)
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.2)
     n = len(studies)
     for i, st in enumerate(studies):
@@ -360,7 +379,8 @@ def classifier_explorer(model: str = "digits", target_class: int = 0):
     f = st.fits[j]
     dd = np.geomspace(1, st.D, 100)
     ax.plot(st.d_cuts, st.curves[:, j], "s", ms=3, color="k", label="mean best probability")
-    ax.plot(dd, sigmoid(dd, f.a, f.b, f.c, f.s), "--", lw=1, color="k")
+    if f.status != "no_fit":
+        ax.plot(dd, sigmoid(dd, f.a, f.b, f.c, f.s), "--", lw=1, color="k")
     d50 = f"d*₅₀ = {f.d50:.1f}, D − d* = {f.effective_dim:.1f}" if f.inside else f"fit: {f.status}"
     if f.inside:
         ax.axvline(f.d50, color=COLORS["grey"], ls=":", lw=1)

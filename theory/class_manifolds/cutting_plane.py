@@ -49,7 +49,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from theory.core import check_scalar, config_seed, progress, torch_generator
+from theory.core import as_array, check_bool, check_choice, check_finite_state, check_seed, check_scalar, resolve_device, resolve_dtype, config_seed, progress, torch_generator
 
 __all__ = ["PlaneObjective", "class_anchors", "classifier_objective", "cutting_plane_search",
            "plane_basis"]
@@ -125,7 +125,7 @@ def _repeats(repeats):
 
 def _anchors(anchors, n_targets, n_repeats, D, dtype):
     if isinstance(anchors, np.ndarray):
-        anchors = torch.from_numpy(anchors)
+        anchors = torch.from_numpy(as_array(anchors, "anchors"))
     if not isinstance(anchors, torch.Tensor):
         raise TypeError(f"anchors must be a torch tensor or numpy array, got {type(anchors).__name__}")
     if anchors.dtype.is_complex or not (anchors.dtype.is_floating_point or anchors.dtype in
@@ -159,9 +159,10 @@ def plane_basis(seed, d, repeat, key, D, *, orthonormal=False, dtype=torch.float
     problem's own stream ``config_seed(seed, "cutting_plane", d, repeat, key)``, each row scaled to
     unit length (the official notebook), or with ``orthonormal=True`` the rows of Q from
     :math:`M^\top = QR` (an orthonormal basis of the same plane)."""
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     D = check_scalar(D, "D", kind="int", min=1)
     d = check_scalar(d, "d", kind="int", min=1, max=D)
+    orthonormal = check_bool(orthonormal, "orthonormal")
     repeat = check_scalar(repeat, "repeat", kind="int", min=0)
     gen = torch_generator(config_seed(seed, "cutting_plane", d, repeat, key))
     M = torch.randn((d, D), generator=gen, dtype=torch.float64)
@@ -195,6 +196,8 @@ def _run_chunk(objective, x0, M, tgt, floor, *, lr, steps, early_stop, adam, bet
                              f"{tuple(loss.shape)} and {tuple(score.shape)}")
         (grad,) = torch.autograd.grad(loss.sum(), th)
         loss, score = loss.detach().to(M.dtype), score.detach().to(M.dtype)
+        check_finite_state(torch.stack([loss.sum(), theta.sum()]), what="the cutting-plane search (Adam on θ)",
+                           step=step)
         best = torch.where(active, torch.maximum(best, score), best)
         min_loss = torch.where(active, torch.minimum(min_loss, loss), min_loss)
         final_loss = torch.where(active, loss, final_loss)
@@ -248,24 +251,23 @@ def cutting_plane_search(objective: PlaneObjective, anchors, d_cuts, repeats, *,
     ds = _d_cuts(d_cuts, D)
     rep_ids = _repeats(repeats)
     n_repeats = len(rep_ids)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=0)
     eps = check_scalar(eps, "eps", min=0.0, include_min=False)
-    if not isinstance(early_stop, bool) or not isinstance(orthonormal, bool):
-        raise TypeError("early_stop and orthonormal must be bools")
-    if adam not in _ADAM:
-        raise ValueError(f"adam must be one of {_ADAM}, got {adam!r}")
+    early_stop = check_bool(early_stop, "early_stop")
+    orthonormal = check_bool(orthonormal, "orthonormal")
+    show_progress = check_bool(show_progress, "show_progress")
+    adam = check_choice(adam, "adam", _ADAM)
     if len(betas) != 2 or not all(0.0 <= float(b) < 1.0 for b in betas):
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-    if dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    dtype = resolve_dtype(dtype)
     T = objective.n_targets
     a = _anchors(anchors, T, n_repeats, D, dtype)
     problems = [(i, r, t) for i in range(len(ds)) for r in range(n_repeats) for t in range(T)]
     P = len(problems)
     chunk = P if chunk_size is None else check_scalar(chunk_size, "chunk_size", kind="int", min=1)
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    dev = resolve_device(device) if device is not None else torch.device("cpu")
     floor_all = None if objective.loss_floor is None else torch.tensor(objective.loss_floor, dtype=dtype)
     out = {k: np.empty(P) for k in ("best_score", "min_loss", "final_loss", "final_score")}
     out["n_steps"] = np.empty(P, dtype=np.int64)
@@ -367,8 +369,12 @@ def class_anchors(X, y, target_sets, n_repeats, n_classes, *, seed=0) -> torch.T
     whose label is not in the target set)."""
     sets, n_classes = _target_sets(target_sets, n_classes)
     n_repeats = check_scalar(n_repeats, "n_repeats", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
-    X = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+    seed = check_seed(seed)
+    if isinstance(X, torch.Tensor):
+        if X.dtype == torch.bool or X.dtype.is_complex:
+            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+    else:
+        X = torch.from_numpy(as_array(X, "X"))
     y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
     if X.ndim != 2:
         raise ValueError(f"X must be (n_examples, D), got shape {tuple(X.shape)}")

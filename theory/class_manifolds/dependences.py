@@ -34,10 +34,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+import xarray as xr
 
 from theory.class_manifolds.cutting_plane import PlaneObjective, class_anchors, cutting_plane_search
 from theory.class_manifolds.fit import fit_sigmoid
-from theory.core import check_scalar, config_seed, figure, torch_generator
+from theory.core import as_array, check_bool, check_scalar, check_seed, non_negative, config_seed, figure, torch_generator
 
 __all__ = ["Comparison", "FACTORS", "FactorModels", "compare", "curves_figure", "direction_test", "factor_models", "factor_objective", "factor_search", "noisy_accuracy",
            "per_class_dstar", "summary_table", "dependence_figure"]
@@ -86,6 +87,10 @@ def factor_models(data, *, hidden=(64, 64), narrow=16, wide=128, steps=600, labe
     from theory.class_manifolds.models import train_classifiers
 
     check_scalar(steps, "steps", kind="int", min=2)
+    narrow = check_scalar(narrow, "narrow", kind="int", min=1)
+    wide = check_scalar(wide, "wide", kind="int", min=1)
+    seed = check_seed(seed)
+    progress = check_bool(progress, "progress")
     check_scalar(early_step, "early_step", kind="int", min=1, max=steps - 1)
     check_scalar(label_steps, "label_steps", kind="int", min=1)
     if not ensembles or min(ensembles) < 2:
@@ -204,9 +209,25 @@ def factor_search(models, X, y, classes, n_classes, d_cuts, n_repeats, *, seed=0
     return ds.set_index(target=["model", "cls"]).unstack("target")
 
 
+def _dataset(ds, name="ds"):
+    if not isinstance(ds, xr.Dataset) or "best_score" not in ds or not {"model", "cls"} <= set(ds.dims):
+        raise TypeError(f"{name} must be a factor_search Dataset (best_score over d_cut, repeat, model, cls), "
+                        f"got {type(ds).__name__}")
+    return ds
+
+
+def _comparisons(comparisons, name="comparisons"):
+    if isinstance(comparisons, Comparison) or not isinstance(comparisons, Sequence) or \
+            not all(isinstance(c, Comparison) for c in comparisons):
+        raise TypeError(f"{name} must be a sequence of Comparison (compare), got {comparisons!r:.60}")
+    return comparisons
+
+
 def per_class_dstar(ds, *, level=0.5):
     """d*₅₀ per (model, class) from the repeat-mean best score, clipped to [d_min, D]; returns
     (labels, classes, d* (M, C), censored (M, C) bool)."""
+    _dataset(ds)
+    level = check_scalar(level, "level", min=0.0, max=1.0, include_min=False, include_max=False)
     D = int(ds.attrs["D"])
     d = ds["d_cut"].values.astype(float)
     p = ds["best_score"].mean("repeat")
@@ -259,6 +280,11 @@ def compare(factor, ds_or_dstar, labels, *, D=None, n_boot=2000, seed=0, extra=N
     (or from the tuple of :func:`per_class_dstar`): consecutive steps and first → last."""
     if not isinstance(factor, str):
         raise TypeError("factor must be a string")
+    n_boot = check_scalar(n_boot, "n_boot", kind="int", min=1)
+    seed = check_seed(seed)
+    if not isinstance(ds_or_dstar, (tuple, xr.Dataset)):
+        raise TypeError(f"ds_or_dstar must be a factor_search Dataset or per_class_dstar's tuple, "
+                        f"got {type(ds_or_dstar).__name__}")
     all_labels, _, dstar, cens = (ds_or_dstar if isinstance(ds_or_dstar, tuple)
                                   else per_class_dstar(ds_or_dstar))
     D = int(ds_or_dstar.attrs["D"]) if D is None else check_scalar(D, "D", kind="int", min=1)
@@ -283,6 +309,7 @@ def compare(factor, ds_or_dstar, labels, *, D=None, n_boot=2000, seed=0, extra=N
 def summary_table(comparisons: Sequence[Comparison], accuracy: dict | None = None) -> str:
     """A markdown table: factor, models (test accuracy), the paper's direction of D − d*, the
     measured first → last change with its 95 % interval, the measured direction, holds."""
+    _comparisons(comparisons)
     rows = ["| factor | models (test accuracy) | D − d*₅₀ per model | paper's direction | "
             "Δ first → last [95 %] | measured | holds |", "|---|---|---|---|---|---|---|"]
     for cmp in comparisons:
@@ -299,6 +326,8 @@ def direction_test(cmp: Comparison, direction: str) -> dict:
     """The ledger comparison for "D − d* moves ``direction`` from the factor's first to its last
     model": the 95 % interval of the mean paired change lies above 0 (``measured`` = its lower end,
     ``at_least`` = 0) for "up", below 0 for "down" (its upper end, ``at_most`` = 0)."""
+    if not isinstance(cmp, Comparison):
+        raise TypeError(f"cmp must be a Comparison (compare), got {type(cmp).__name__}")
     if direction not in ("up", "down"):
         raise ValueError(f"direction must be 'up' or 'down', got {direction!r}")
     _, _, _, lo, hi, _ = cmp.steps[-1]
@@ -313,13 +342,19 @@ def noisy_accuracy(logits_fn: Callable, X, y, sigmas, *, scale=1.0, n_draws=4, s
     "test_noise", σ, draw)``."""
     if not callable(logits_fn):
         raise TypeError("logits_fn must be callable")
-    X = torch.as_tensor(X, dtype=torch.float64)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
+    X = torch.from_numpy(as_array(X.cpu().numpy() if isinstance(X, torch.Tensor) else X, "X", ndim=2,
+                                  nonempty=True))
+    y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
+    if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be ({X.shape[0]},) int labels matching X, got shape {y.shape} dtype {y.dtype}")
+    y = torch.from_numpy(y.astype(np.int64))
+    sigmas = non_negative(sigmas, "sigmas", ndim=1, nonempty=True)
+    scale = check_scalar(scale, "scale", min=0.0, include_min=False)
     n_draws = check_scalar(n_draws, "n_draws", kind="int", min=1)
+    seed = check_seed(seed)
     out = []
     with torch.no_grad():
-        for s in sigmas:
-            s = check_scalar(s, "sigmas", min=0.0)
+        for s in sigmas.tolist():
             acc = 0.0
             for k in range(n_draws):
                 eps = torch.randn(X.shape, generator=torch_generator(config_seed(seed, "test_noise", s, k)),
@@ -333,6 +368,8 @@ def noisy_accuracy(logits_fn: Callable, X, y, sigmas, *, scale=1.0, n_draws=4, s
 def dependence_figure(comparisons: Sequence[Comparison], *, D: int):
     """One panel per factor: each model's D − d* per class (dots) and its class mean with the
     bootstrap 95 % interval (bar)."""
+    _comparisons(comparisons)
+    D = check_scalar(D, "D", kind="int", min=1)
     n = len(comparisons)
     ncols = 3
     fig, axes = figure(math.ceil(n / ncols), ncols, width="wide")
@@ -365,6 +402,14 @@ def dependence_figure(comparisons: Sequence[Comparison], *, D: int):
 def curves_figure(ds, levels: dict):
     """One panel per factor: the class-mean (over classes and repeats) best target probability
     against d_cut for each model of the factor, with the level 1/2."""
+    _dataset(ds)
+    if not isinstance(levels, dict) or not levels:
+        raise TypeError(f"levels must be a non-empty dict factor -> model labels, got {levels!r:.60}")
+    known = set(ds["model"].values.tolist())
+    for factor, labs in levels.items():
+        missing = [lab for lab in labs if lab not in known]
+        if missing:
+            raise ValueError(f"levels[{factor!r}] names models not in ds: {missing}")
     n = len(levels)
     fig, axes = figure(math.ceil(n / 3), 3, width="wide", sharey=True)
     axes = np.atleast_1d(axes).ravel()

@@ -34,7 +34,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from theory.core import Identity, config_seed, check_scalar
+from theory.core import check_seed, Identity, config_seed, check_scalar
 
 __all__ = ["all_identities", "ball_as_cap", "beta_concentration", "cap_width_leading_order",
            "generic_intersection"]
@@ -50,7 +50,7 @@ def generic_intersection(D_num: int = 6, *, seed: int = 0) -> Identity:
     :math:`c + \mathrm{span}B` (:math:`b = c - X_0 \in \mathrm{span}[A\,B]`) iff d + k ≥ D. The residual
     holds both mismatches for every pair (exact rational ranks)."""
     D_num = check_scalar(D_num, "D_num", kind="int", min=2, max=12)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(config_seed(seed, "generic_intersection", D_num))
     res = []
     for dd, kk in itertools.product(range(1, D_num), repeat=2):

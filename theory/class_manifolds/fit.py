@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize
 
-from theory.core import as_array, check_scalar, config_seed
+from theory.core import check_seed, as_array, check_scalar, config_seed
 
 __all__ = ["SigmoidFit", "crossing", "fit_sigmoid", "sigmoid", "interpolated_crossing"]
 
@@ -63,8 +63,21 @@ class SigmoidFit(NamedTuple):
 
 
 def sigmoid(d, a, b, c, s):
-    r""":math:`p(d) = a + b/(1 + \exp(-(\ln d - \ln c)/s))` (d > 0, c > 0)."""
-    return _model(np.asarray(d, dtype=np.float64), a, b, math.log(c), s)
+    r""":math:`p(d) = a + b/(1 + \exp(-(\ln d - \ln c)/s))` (d > 0, c > 0, s ≠ 0)."""
+    d = as_array(d, "d")
+    if np.any(d <= 0):
+        raise ValueError("d must be > 0 (the sigmoid is in ln d)")
+    a, b, c, s = _params(a, b, c, s)
+    return _model(d, a, b, math.log(c), s)
+
+
+def _params(a, b, c, s):
+    a, b = check_scalar(a, "a"), check_scalar(b, "b")
+    c = check_scalar(c, "c", min=0.0, include_min=False)
+    s = check_scalar(s, "s")
+    if s == 0:
+        raise ValueError("s must be non-zero (the sigmoid's width in ln d)")
+    return a, b, c, s
 
 
 def _model(d, a, b, logc, s):
@@ -74,13 +87,20 @@ def _model(d, a, b, logc, s):
 
 def crossing(a, b, c, s, level=0.5) -> float:
     r"""The d at which :func:`sigmoid` equals ``level``: :math:`c\,(y/(1-y))^s`, y = (level − a)/b;
-    NaN when 0 < y < 1 fails (the fitted curve never reaches ``level``)."""
-    if b == 0 or c <= 0 or s == 0:
+    NaN when 0 < y < 1 fails (the fitted curve never reaches ``level``) or the crossing over- or
+    underflows a float."""
+    a, b, c, s = _params(a, b, c, s)
+    level = check_scalar(level, "level")
+    if b == 0:
         return math.nan
     y = (level - a) / b
     if not 0.0 < y < 1.0:
         return math.nan
-    return float(c * (y / (1.0 - y)) ** s)
+    try:
+        out = float(c * (y / (1.0 - y)) ** s)
+    except OverflowError:
+        return math.nan
+    return out if 0.0 < out < math.inf else math.nan
 
 
 def interpolated_crossing(d, p, level=0.5) -> float:
@@ -88,6 +108,7 @@ def interpolated_crossing(d, p, level=0.5) -> float:
     (the first grid d if p already starts at or above it; NaN if it never does)."""
     d = as_array(d, "d", ndim=1)
     p = as_array(p, "p", ndim=1)
+    level = check_scalar(level, "level")
     if d.shape != p.shape or d.size == 0:
         raise ValueError(f"d and p must be non-empty and of one shape, got {d.shape} and {p.shape}")
     order = np.argsort(d)
@@ -137,7 +158,7 @@ def fit_sigmoid(d, p, D, *, level=0.5, sigma=None, n_draws=50, seed=0) -> Sigmoi
     D = check_scalar(D, "D", kind="int", min=1)
     level = check_scalar(level, "level", min=0.0, max=1.0, include_min=False, include_max=False)
     n_draws = check_scalar(n_draws, "n_draws", kind="int", min=0)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     if sigma is not None:
         sigma = as_array(sigma, "sigma", ndim=1)
         if sigma.shape != p.shape or np.any(sigma <= 0):

@@ -47,7 +47,7 @@ import torch
 import xarray as xr
 from scipy import optimize, special
 
-from theory.core import as_array, check_scalar, config_seed, width_cap, width_projected_ellipsoid_mc
+from theory.core import as_array, check_scalar, check_seed, config_seed, width_cap, width_projected_ellipsoid_mc
 from theory.class_manifolds.cutting_plane import PlaneObjective, cutting_plane_search, plane_basis
 from theory.class_manifolds.fit import fit_sigmoid, interpolated_crossing
 
@@ -120,6 +120,8 @@ def ellipsoid(radii, distance, *, axis=0, width_samples=20_000, seed=0) -> Quadr
         raise ValueError("radii must hold at least two positive radii")
     D = r.size
     axis = check_scalar(axis, "axis", kind="int", min=0, max=D - 1)
+    width_samples = check_scalar(width_samples, "width_samples", kind="int", min=1)
+    seed = check_seed(seed)
     R = check_scalar(distance, "distance", min=0.0, include_min=False)
     if R <= r[axis]:
         raise ValueError(f"distance must exceed radii[axis] = {r[axis]} (the anchor outside), got {R}")
@@ -162,6 +164,7 @@ def subspace_tube(D, k, eps, distance=1.0, *, seed=0) -> QuadraticTarget:
     k = check_scalar(k, "k", kind="int", min=1, max=D - 2)
     eps = check_scalar(eps, "eps", min=0.0, include_min=False)
     R = check_scalar(distance, "distance", min=0.0, include_min=False)
+    seed = check_seed(seed)
     if eps >= R:
         raise ValueError(f"eps must be < distance, got {eps} ≥ {R}")
     e, (U,) = _subspaces(D, (k,), seed)
@@ -183,6 +186,7 @@ def union_of_subspaces(D, ks, eps, distance=1.0, *, seed=0) -> QuadraticTarget:
     ks = tuple(check_scalar(k, "ks", kind="int", min=1, max=D - 2) for k in ks)
     eps = check_scalar(eps, "eps", min=0.0, include_min=False)
     R = check_scalar(distance, "distance", min=0.0, include_min=False)
+    seed = check_seed(seed)
     if eps >= R:
         raise ValueError(f"eps must be < distance, got {eps} ≥ {R}")
     e, frames = _subspaces(D, ks, seed)
@@ -235,7 +239,9 @@ def exact_plane_minimum(target: QuadraticTarget, M) -> np.ndarray:
     r""":math:`\min_\theta q(X_0 + \theta^\top M)` exactly for a batch of plane bases M (n, d, D)
     (or one (d, D)): per component the least-squares residual
     :math:`\lVert b\rVert^2 - \lVert Q^\top b\rVert^2` with :math:`B = L M^\top = QR`, 0 when d ≥ m."""
-    M = np.asarray(M.cpu().numpy() if isinstance(M, torch.Tensor) else M, dtype=np.float64)
+    if not isinstance(target, QuadraticTarget):
+        raise TypeError(f"target must be a QuadraticTarget, got {type(target).__name__}")
+    M = as_array(M.cpu().numpy() if isinstance(M, torch.Tensor) else M, "M", ndim=(2, 3), nonempty=True)
     if M.ndim == 2:
         M = M[None]
     if M.ndim != 3 or M.shape[2] != target.D:
@@ -258,7 +264,12 @@ def exact_hit_probability(target: QuadraticTarget, d_values, *, n_planes=4000, s
     """The probability that a random affine d-plane through the anchor meets the target, for each d:
     the closed form when the target has one (stderr 0), else the exact per-plane minimum averaged
     over ``n_planes`` uniformly random planes (stderr the binomial one). Returns (p, stderr)."""
-    ds = as_array(d_values, "d_values", ndim=1)
+    if not isinstance(target, QuadraticTarget):
+        raise TypeError(f"target must be a QuadraticTarget, got {type(target).__name__}")
+    ds = as_array(d_values, "d_values", ndim=1, nonempty=True)
+    if np.any(ds != np.round(ds)) or np.any(ds < 1) or np.any(ds > target.D):
+        raise ValueError(f"d_values must be plane dimensions, integers in 1..D = 1..{target.D}, got {d_values!r}")
+    seed = check_seed(seed)
     if target.exact is not None:
         return np.asarray(target.exact(ds), dtype=np.float64), np.zeros(ds.size)
     n_planes = check_scalar(n_planes, "n_planes", kind="int", min=1)
@@ -302,6 +313,11 @@ def run_ground_truth(targets: Sequence[QuadraticTarget], d_cuts=None, n_repeats=
     """
     if not targets:
         raise ValueError("targets must hold at least one QuadraticTarget")
+    if not all(isinstance(t, QuadraticTarget) for t in targets):
+        raise TypeError("targets must be a sequence of QuadraticTarget")
+    n_repeats = check_scalar(n_repeats, "n_repeats", kind="int", min=1)
+    n_planes = check_scalar(n_planes, "n_planes", kind="int", min=1)
+    seed = check_seed(seed)
     D = targets[0].D
     ds = list(range(1, D + 1)) if d_cuts is None else list(d_cuts)
     obj = quadratic_objective(targets)

@@ -46,7 +46,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from theory.core import (check_scalar, config_seed, counter_normal, counter_uniform, counter_words,
+from theory.core import (array_bytes, check_bool, check_finite_state, check_memory, check_seed, check_scalar, config_seed, counter_normal, counter_uniform, counter_words,
                          torch_generator, train_batched)
 
 __all__ = ["DATASETS", "Classifiers", "Data", "load_data", "train_classifiers"]
@@ -97,7 +97,7 @@ def load_data(name: str = "digits", *, seed: int = 0, test_fraction: float = 0.2
     the examples held out."""
     if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     test_fraction = check_scalar(test_fraction, "test_fraction", min=0.0, max=1.0, include_min=False,
                                  include_max=False)
     if upsample is not None:
@@ -246,7 +246,7 @@ def train_classifiers(data: Data, *, hidden=(256, 256), seeds=(0,), steps: int =
         seeds = (int(seeds),)
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, np.ndarray)) or not len(seeds):
         raise TypeError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
-    seeds = [check_scalar(s, "seeds", kind="int", min=0) for s in seeds]
+    seeds = [check_seed(s, "seeds") for s in seeds]
     G = len(seeds)
     steps = check_scalar(steps, "steps", kind="int", min=1)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
@@ -257,9 +257,13 @@ def train_classifiers(data: Data, *, hidden=(256, 256), seeds=(0,), steps: int =
     noise = _per_member(input_noise, "input_noise", G, min=0.0)
     snaps = [] if snapshot_steps is None else sorted({check_scalar(s, "snapshot_steps", kind="int", min=0,
                                                                    max=steps) for s in snapshot_steps})
+    progress = check_bool(progress, "progress")
     X, y = data.X_train.to(torch.float64), data.y_train.to(torch.int64)
     N, D, C = X.shape[0], data.D, data.n_classes
     widths = (D, *hidden, C)
+    n_par = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    check_memory(array_bytes(G, n_par) * (4 + len(snaps)) + array_bytes(G, batch_size, max(widths)) * 2 * len(widths),
+                 f"{G} MLPs of widths {widths}", hint="reduce hidden or the number of seeds")
 
     # per-member training subsets (nested in f), labels (nested in ρ), standardisation
     n_sub = [max(1, math.ceil(f * N)) for f in frac]
@@ -308,6 +312,8 @@ def train_classifiers(data: Data, *, hidden=(256, 256), seeds=(0,), steps: int =
                         weight_decay=weight_decay, record=snaps or None, metrics=metrics if snaps else None,
                         progress="training classifiers" if progress else False)
     final = {k: torch.from_numpy(v) for k, v in res.params.items()}
+    for v in final.values():
+        check_finite_state(v, what="training the classifiers (Adam)", step=steps)
     snapshots = {}
     if snaps:
         rec = list(res.steps)
@@ -322,7 +328,10 @@ def train_classifiers(data: Data, *, hidden=(256, 256), seeds=(0,), steps: int =
                       train_subset=tuple(subset[g, :n_sub[g]].clone() for g in range(G)))
     with torch.no_grad():
         zt = (data.X_test.to(torch.float64)[None] - mean[:, None]) / scale[:, None]
-        out.test_accuracy = (_mlp(final, zt, n_layers).argmax(-1) == data.y_test[None]).double().mean(1).numpy()
+        logits = _mlp(final, zt, n_layers)
+        check_finite_state(logits, what="training the classifiers (Adam)", step=steps,
+                           hint="reduce lr: the trained networks' logits are not finite")
+        out.test_accuracy = (logits.argmax(-1) == data.y_test[None]).double().mean(1).numpy()
         ztr = (X[None] - mean[:, None]) / scale[:, None]
         pred = _mlp(final, ztr, n_layers).argmax(-1)
         inside = torch.zeros((G, N), dtype=torch.bool)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from theory.core import COLORS, as_array, check_scalar, config_seed, explorer, figure, width_cap
+from theory.core import array_bytes, check_memory, check_seed, COLORS, as_array, check_scalar, config_seed, explorer, figure, width_cap
 from theory.class_manifolds.ground_truth import _exact_crossing, ball, ball_hit_probability, exact_plane_minimum
 
 __all__ = ["ball_explorer", "ball_figure", "ball_mc_table", "ground_truth_figure", "ground_truth_summary",
@@ -46,11 +46,14 @@ def ball_mc_table(D=32, ratios=(0.3, 0.5, 0.7), d_values=None, *, n_planes=2000,
     (mc − exact)/stderr (0 where the exact p is 0 or 1 and the Monte Carlo agrees)."""
     D = check_scalar(D, "D", kind="int", min=2)
     rs = _ratios(ratios)
-    ds = np.arange(1, D) if d_values is None else as_array(d_values, "d_values", ndim=1).astype(int)
-    if ds.size == 0 or np.any(ds < 1) or np.any(ds > D):
-        raise ValueError(f"d_values must lie in 1..D = 1..{D}")
+    ds = np.arange(1, D) if d_values is None else as_array(d_values, "d_values", ndim=1)
+    if ds.size == 0 or np.any(ds < 1) or np.any(ds > D) or np.any(ds != np.round(ds)):
+        raise ValueError(f"d_values must be integers in 1..D = 1..{D}")
+    ds = ds.astype(int)
     n_planes = check_scalar(n_planes, "n_planes", kind="int", min=10)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
+    check_memory(array_bytes(n_planes, int(ds.max()), D) * 3 + array_bytes(D, D) * 2,
+                 f"{n_planes} random {int(ds.max())}-planes in R^{D}", hint="reduce D, d_values or n_planes")
     exact = np.empty((rs.size, ds.size))
     mc = np.empty_like(exact)
     for i, rho in enumerate(rs):
