@@ -289,7 +289,10 @@ TABLE = [
        extra=[({"models": [3]}, "models"), ({"models": 3}, "models")]),
     Fn(AN, "paired_bootstrap", dict(correct_a=_Y, correct_b=_Y[::-1].copy(), n_boot=100),
        dict(correct_a="array", correct_b="array", n_boot="positive_int", seed="seed", level="unit"),
-       extra=[({"correct_b": _Y[:3]}, "correct_b"), ({"n_boot": 10**9}, "needs about")]),
+       extra=[({"correct_b": _Y[:3]}, "correct_b"), ({"n_boot": 10**9}, "needs about"),
+              ({"correct_a": _Y * 2}, "correct_a")],
+       skip={("correct_a", "bools"): "booleans are legal correctness labels",
+             ("correct_b", "bools"): "booleans are legal correctness labels"}),
     Fn(AN, "position_shares", dict(choices=np.array([[0.0, 1.0], [2.0, -1.0]]), n_options=3),
        dict(choices="array", n_options="positive_int"),
        extra=[({"choices": np.array([[5.0, 1.0]])}, "choices"), ({"choices": np.array([[0.5, 1.0]])}, "choices")]),
@@ -681,3 +684,123 @@ def test_store_refuses_to_write_what_it_could_not_read_back(tmp_path):
     assert st.put([_pred(0)]) == 1 and not Store(tmp_path).problems
     line = st.path("m", "s", "generation").read_text().splitlines()[0]
     assert Prediction.from_json(line, require_checksum=True) == _pred(0)
+
+
+# -- the closed forms stay finite over their whole legal range ---------------------------------
+
+_prob = st.floats(0.0, 1.0, allow_nan=False)
+_probs = st.lists(_prob, min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(c=_probs, n_bins=st.integers(1, 12))
+def test_expected_ece_of_a_calibrated_predictor_is_finite_and_bounded(c, n_bins):
+    from theory.helm.metrics import expected_ece_calibrated, expected_ece_normal
+
+    exact, normal = expected_ece_calibrated(c, n_bins), expected_ece_normal(c, n_bins)
+    assert math.isfinite(exact) and 0.0 <= exact <= 1.0 + 1e-12
+    assert math.isfinite(normal) and normal >= 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n=st.integers(2, 40))
+def test_calibration_metrics_are_finite_at_the_extremes(data, n):
+    from theory.helm.metrics import calibration_metrics
+
+    c = np.array(data.draw(st.lists(st.sampled_from([0.0, 1e-300, 0.5, 1 - 1e-16, 1.0]) | _prob,
+                                    min_size=n, max_size=n)))
+    y = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n, max_size=n)))
+    out = calibration_metrics(c, y)
+    assert all(math.isfinite(v) for v in out.values())
+    assert all(0.0 <= out[k] <= 1.0 for k in ("ece_10_bin", "ece_1_bin", "selective_acc@10",
+                                               "selective_cov_acc_area", "platt_ece_10_bin"))
+
+
+@settings(max_examples=80, deadline=None)
+@given(counts=st.lists(st.floats(0.0, 1.7e308), min_size=2, max_size=6), data=st.data())
+def test_total_variation_to_uniform_is_finite_up_to_the_float_limit(counts, data):
+    from theory.helm.metrics import total_variation_to_uniform
+
+    sizes = data.draw(st.lists(st.floats(1.0, 1e300), min_size=len(counts), max_size=len(counts)))
+    tv = total_variation_to_uniform(counts, sizes)
+    c = np.asarray(counts) / np.asarray(sizes)
+    if c.max() == 0:
+        assert tv is None
+        return
+    assert math.isfinite(tv) and -1e-12 <= tv <= 1 - 1 / len(counts) + 1e-12
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(c.sum())
+    if finite:                                     # the old formula, where it was finite: identical
+        p = c / c.sum()
+        assert tv == float(0.5 * np.abs(p - 1.0 / p.size).sum())
+
+
+@settings(max_examples=80, deadline=None)
+@given(lp=st.lists(st.floats(-1e308, 0.0), min_size=1, max_size=6), data=st.data())
+def test_bits_per_byte_is_finite_up_to_the_float_limit(lp, data):
+    from theory.helm.metrics import bits_per_byte
+
+    nb = data.draw(st.lists(st.floats(1.0, 1e308), min_size=len(lp), max_size=len(lp)))
+    bpb = bits_per_byte(lp, nb)
+    assert math.isfinite(bpb) and bpb >= 0.0
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(np.sum(lp)) and np.isfinite(np.sum(nb))
+    if finite:
+        assert bpb == float(-np.sum(lp) / (math.log(2) * np.sum(nb)))   # unchanged where it was finite
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores=st.lists(st.lists(_prob, min_size=3, max_size=3), min_size=1, max_size=5), threshold=_prob)
+def test_toxicity_summary_is_a_set_of_probabilities(scores, threshold):
+    from theory.helm.metrics import toxicity_summary
+
+    assert all(0.0 <= v <= 1.0 for v in toxicity_summary(np.array(scores), threshold).values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(table=st.lists(st.lists(st.floats(-1.7e308, 1.7e308), min_size=3, max_size=3), min_size=2, max_size=5))
+def test_mean_win_rates_lie_in_the_unit_interval(table):
+    from theory.helm.metrics import mean_win_rate
+
+    rates = mean_win_rate(np.array(table), [True, False, True])
+    assert np.all((rates >= 0) & (rates <= 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=st.lists(_prob, min_size=2, max_size=20), data=st.data(), level=st.floats(0.5, 0.999))
+def test_paired_bootstrap_is_finite(a, data, level):
+    from theory.helm.analysis import paired_bootstrap
+
+    b = data.draw(st.lists(_prob, min_size=len(a), max_size=len(a)))
+    d, lo, hi = paired_bootstrap(np.array(a), np.array(b), n_boot=100, level=level)
+    assert all(math.isfinite(v) and -1 <= v <= 1 for v in (d, lo, hi)) and lo <= hi
+
+
+@settings(max_examples=20, deadline=None)
+@given(low=_prob, width=st.floats(1e-300, 1.0), n_reps=st.integers(2, 4))
+def test_ece_bias_study_is_finite_over_every_interval_of_confidences(low, width, n_reps):
+    from theory.helm.metrics import ece_bias_study
+
+    high = min(1.0, low + width)
+    if not low < high:
+        return
+    out = ece_bias_study(ns=(2, 5), n_reps=n_reps, low=low, high=high)
+    for k in ("sim", "exact", "normal", "sim_1", "exact_1", "normal_1", "se", "se_1"):
+        assert np.all(np.isfinite(out[k])), k
+    assert np.all(np.isfinite(out["z"]) | (out["se"] == 0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(runtimes=st.lists(st.floats(1e-9, 1e3), min_size=5, max_size=5))
+def test_efficiency_fit_r2_is_finite(runtimes):
+    from theory.helm.analysis import efficiency_fit
+
+    preds = [replace_runtime(p, t) for p, t in zip(_eff_preds(), runtimes)]
+    fit = efficiency_fit(preds, 135_000_000)
+    assert all(math.isfinite(fit[k]) for k in ("a", "b", "c", "r2", "flop_rate")) and fit["r2"] <= 1
+
+
+def replace_runtime(p, t):
+    from dataclasses import replace
+
+    return replace(p, runtime_s=t)

@@ -232,9 +232,10 @@ def _correct(x, name: str, **kw) -> np.ndarray:
 def paired_bootstrap(correct_a, correct_b, *, n_boot: int = 4000, seed: int = 0,
                      level: float = 0.95) -> tuple[float, float, float]:
     """The accuracy difference mean(a) − mean(b) over the same instances and its percentile
-    bootstrap interval (instances resampled with replacement, ``n_boot`` times, seeded)."""
-    a = as_array(correct_a, "correct_a", ndim=1)
-    b = as_array(correct_b, "correct_b", ndim=1)
+    bootstrap interval (instances resampled with replacement, ``n_boot`` times, seeded).
+    ``correct_a``, ``correct_b``: per-instance scores in [0, 1] (booleans accepted)."""
+    a = _correct(correct_a, "correct_a", ndim=1)
+    b = _correct(correct_b, "correct_b", ndim=1)
     if a.shape != b.shape or a.size < 2:
         raise ValueError(f"correct_a and correct_b must be 1-D of the same length >= 2, got {a.shape} and {b.shape}")
     n_boot = check_scalar(n_boot, "n_boot", kind="int", min=100)
@@ -458,7 +459,9 @@ def efficiency_fit(preds: Sequence[Prediction], n_params: int) -> dict:
         raise ValueError("prompt and output tokens must vary independently across the requests")
     coef, *_ = np.linalg.lstsq(X, t, rcond=None)
     fitted = X @ coef
-    r2 = 1 - float(((t - fitted) ** 2).sum() / ((t - t.mean()) ** 2).sum())
+    ss_res, ss_tot = float(((t - fitted) ** 2).sum()), float(((t - t.mean()) ** 2).sum())
+    # constant runtimes (ss_tot = 0): R² is 1 for an exact fit, else 0 (scikit-learn's rule)
+    r2 = 1 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
     flops = 2.0 * n_params * (P + O)
     return {"a": float(coef[0]), "b": float(coef[1]), "c": float(coef[2]), "r2": r2, "n": len(preds),
             "runtime": t, "fitted": fitted, "prompt": P, "output": O, "flops": flops,

@@ -377,9 +377,14 @@ def total_variation_to_uniform(counts, sizes=None) -> float | None:
     if s.shape != c.shape:
         raise ValueError(f"counts and sizes must have the same length, got {c.size} and {s.size}")
     norm = c / s
-    if norm.sum() == 0:
+    if norm.max() == 0:
         return None
-    p = norm / norm.sum()
+    with np.errstate(over="ignore"):
+        total = norm.sum()
+    if not math.isfinite(total):        # counts near the float64 limit: scale before summing
+        norm = norm / norm.max()
+        total = norm.sum()
+    p = norm / total
     return float(0.5 * np.abs(p - 1.0 / p.size).sum())
 
 
@@ -446,7 +451,13 @@ def bits_per_byte(logprob_nats, n_bytes) -> float:
     nb = _numbers(np.atleast_1d(n_bytes) if np.ndim(n_bytes) == 0 else n_bytes, "n_bytes", lo=1.0)
     if lp.shape != nb.shape:
         raise ValueError(f"logprob_nats and n_bytes must have the same length, got {lp.size} and {nb.size}")
-    return float(-lp.sum() / (math.log(2) * nb.sum()))
+    with np.errstate(over="ignore"):
+        total, size = lp.sum(), nb.sum()
+    if math.isfinite(total) and math.isfinite(size):
+        return float(-total / (math.log(2) * size))
+    # sums beyond float64 (|log p| or bytes near 1e308): the ratio of the scaled sums
+    m_lp, m_nb = max(float(-lp.min()), 1.0), float(nb.max())
+    return float((-(lp / m_lp).sum() / (math.log(2) * (nb / m_nb).sum())) * (m_lp / m_nb))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -813,8 +824,15 @@ def ece_bias_study(ns=(20, 30, 50, 100, 200, 300, 500, 1000), n_reps: int = 400,
             out["sim" + suffix][j] = sim[:, col].mean()
             out["exact" + suffix][j] = exact[:, col].mean()
             out["normal" + suffix][j] = normal[:, col].mean()
-            out["se" + suffix][j] = d.std(ddof=1) / math.sqrt(reps)
-            out["z" + suffix][j] = d.mean() / out["se" + suffix][j]
+            se = d.std(ddof=1) / math.sqrt(reps)
+            scale = float(np.abs(d).max())
+            if se == 0 and scale > 0:   # gaps ~1e-300 (confidences near 0): the squares underflow
+                se = (d / scale).std(ddof=1) * scale / math.sqrt(reps)
+            out["se" + suffix][j] = se
+            # se = 0: every replicate's gap is the same (degenerate confidences, e.g. all ~0);
+            # z is then 0 when that gap is 0 (it always is: sim = exact for c in {0, 1})
+            out["z" + suffix][j] = d.mean() / se if se > 0 else (0.0 if d.mean() == 0 else
+                                                                 math.copysign(math.inf, d.mean()))
     out.update(n=ns, n_reps=reps, seed=seed, low=lo, high=hi, n_bins=n_bins)
     return out
 
