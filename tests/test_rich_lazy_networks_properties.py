@@ -211,7 +211,7 @@ _TINY_PD = None
 def test_validators_reject_non_finite_input(bad):
     global _TINY_PD
     if _TINY_PD is None:
-        _TINY_PD = phase_diagram(n_tau=2, n_seed=1, d=3, n=6, steps=10, n_test=5, n_records=2)
+        _TINY_PD = phase_diagram(n_tau=2, n_seed=1, d=3, n=6, steps=10, m=4, n_test=5, n_records=2)
     for name, call in _non_finite_calls(bad):
         with pytest.raises(ValueError, match=rf"(^|\W){re.escape(name)}\W"):
             call()

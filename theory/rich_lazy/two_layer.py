@@ -23,13 +23,16 @@ Book page: ``book/rich_lazy/two_layer_relu``.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from theory.core import (Result, Sweep, as_array, check_scalar, first_crossing, non_negative,
-                         positive, record_steps, resolve_device, resolve_dtype, train_batched)
+from theory.core import (DivergenceError, Result, Sweep, array_bytes, as_array, check_bool,
+                         check_finite_state, check_memory, check_scalar, check_seeds,
+                         first_crossing, non_negative, positive, record_steps, resolve_device,
+                         resolve_dtype, train_batched)
 
 __all__ = [
     "FIG1A_RUNS",
@@ -71,11 +74,39 @@ def paper_alpha(tau, delta) -> np.ndarray:
     |a| = τ/α_b), which is also the official code's ``get_alpha``; App. D.1's "δ² = τ²(α² − α⁻²)"
     is a typo for the caption's δ (the sweep takes δ of both signs).
     """
-    tau = positive(tau, "tau")
-    r = as_array(delta, "delta") / tau**2
-    root = np.sqrt(r**2 + 4.0)
-    big = (np.abs(r) + root) / 2.0                         # α² if r ≥ 0, else 1/α²
-    return np.sqrt(np.where(r >= 0, big, 1.0 / big))
+    tau = positive(tau, "tau", nonempty=True)
+    delta = as_array(delta, "delta")
+    _broadcast(tau=tau, delta=delta)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        r = delta / tau**2
+        root = np.sqrt(r**2 + 4.0)
+        big = (np.abs(r) + root) / 2.0                     # α² if r ≥ 0, else 1/α²
+        alpha = np.sqrt(np.where(r >= 0, big, 1.0 / big))
+    far = ~((tau > 1e-140) & (np.abs(r) < 1e150))         # r or r² out of float range
+    if np.any(far):
+        alpha = np.where(far, _paper_alpha_log(tau, delta), alpha)
+    return alpha
+
+
+def _paper_alpha_log(tau, delta):
+    """:func:`paper_alpha` through log|r| = log|δ| − 2 log τ, for δ/τ² or its square out of the
+    float range (there α² = |r|·(1 + √(1 + 4/r²))/2 = |r| to float precision when |r| > 1e100)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        log_r = np.log(np.abs(delta)) - 2.0 * np.log(tau)
+        r_mid = np.exp(np.minimum(log_r, 300.0))
+        log_big = np.where(log_r > np.log(1e100), log_r,
+                           np.log((r_mid + np.sqrt(r_mid**2 + 4.0)) / 2.0))
+        out = np.exp(np.where(delta >= 0, 0.5, -0.5) * log_big)
+    return np.where(delta == 0, 1.0, out)
+
+
+def _broadcast(**arrays):
+    """The common shape of the named arrays, or a ValueError naming them."""
+    try:
+        return np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
+    except ValueError:
+        raise ValueError(" and ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+                         + " do not broadcast to one shape") from None
 
 
 def init_scales(tau, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -85,16 +116,41 @@ def init_scales(tau, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.ndarra
     With η_a = η_w = 1 this is the paper's ‖w₀‖ = τ/α, |a₀| = ατ with δ = τ²(α² − α⁻²)
     (Fig. 1 caption; :func:`paper_alpha`).
     """
-    tau = positive(tau, "tau")
+    tau = positive(tau, "tau", nonempty=True)
     delta = as_array(delta, "delta")
-    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
-    prod = 4.0 * eta_a * eta_w * tau**4
-    root = np.sqrt(delta**2 + prod)
-    big = (np.abs(delta) + root) / 2.0
-    small = prod / (4.0 * big)
-    u = np.where(delta >= 0, big, small)                  # η_w a₀²
-    a_abs = np.sqrt(u / eta_w)
-    return tau**2 / a_abs, a_abs
+    _broadcast(tau=tau, delta=delta)
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        prod = 4.0 * eta_a * eta_w * tau**4
+        root = np.sqrt(delta**2 + prod)
+        big = (np.abs(delta) + root) / 2.0
+        small = prod / (4.0 * big)
+        u = np.where(delta >= 0, big, small)              # η_w a₀²
+        a_abs = np.sqrt(u / eta_w)
+        w_norm = tau**2 / a_abs
+    # outside these the squares and fourth powers leave the float range: the same in logs
+    far = ~((tau > 1e-60) & (tau < 1e60) & (np.abs(delta) < 1e120)
+            & (1e-100 < eta_a * eta_w) & (eta_a * eta_w < 1e100))
+    if np.any(far):
+        w_log, a_log = _init_scales_log(tau, delta, eta_a, eta_w)
+        w_norm, a_abs = np.where(far, w_log, w_norm), np.where(far, a_log, a_abs)
+    return w_norm, a_abs
+
+
+def _init_scales_log(tau, delta, eta_a, eta_w):
+    """:func:`init_scales` in log space: with c = 2√(η_aη_w)τ² and m = max(|δ|, c),
+    η_w a₀² = m(δ/m + hypot(δ/m, c/m))/2 for δ ≥ 0 and c²/(2m(|δ|/m + hypot)) for δ < 0, so no
+    square or fourth power leaves the float range."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        log_c = np.log(2.0) + 0.5 * (np.log(eta_a) + np.log(eta_w)) + 2.0 * np.log(tau)
+        log_d = np.log(np.abs(delta))
+        log_m = np.maximum(log_c, log_d)
+        d_m, c_m = np.exp(log_d - log_m), np.exp(log_c - log_m)
+        log_big = log_m + np.log((d_m + np.hypot(d_m, c_m)) / 2.0)      # (|δ| + √(δ² + c²))/2
+        log_u = np.where(delta >= 0, log_big, 2.0 * log_c - np.log(4.0) - log_big)
+        log_a = 0.5 * (log_u - np.log(eta_w))
+        return np.exp(2.0 * np.log(tau) - log_a), np.exp(log_a)
 
 
 def sphere_points(n: int, d: int, generator: torch.Generator, *, dtype=torch.float64) -> torch.Tensor:
@@ -103,6 +159,8 @@ def sphere_points(n: int, d: int, generator: torch.Generator, *, dtype=torch.flo
     d = check_scalar(d, "d", kind="int", min=1)
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    dtype = resolve_dtype(dtype)
+    check_memory(2 * array_bytes(n, d), f"{n} points on the sphere of R^{d}")
     x = torch.randn(n, d, generator=generator, dtype=dtype)
     return x / x.norm(dim=1, keepdim=True)
 
@@ -127,12 +185,12 @@ def teacher_student(d: int, n: int, seeds, *, n_test: int = 1000, m0: int = 3) -
     d, n = check_scalar(d, "d", kind="int", min=1), check_scalar(n, "n", kind="int", min=1)
     n_test = check_scalar(n_test, "n_test", kind="int", min=1)
     m0 = check_scalar(m0, "m0", kind="int", min=1)
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer):
-        raise TypeError("seeds must be an int or a 1-D array of ints")
+    seeds = check_seeds(seeds, "seeds")
+    check_memory(3 * array_bytes(seeds.size, n + n_test + m0, d),
+                 f"{seeds.size} teacher-student sets of {n} + {n_test} points in R^{d}")
     out = {k: [] for k in ("X", "y", "X_test", "y_test", "W", "a")}
     for s in seeds:
-        g = torch.Generator().manual_seed(int(s))
+        g = torch.Generator().manual_seed(int(s))           # s: checked by check_seeds
         W = sphere_points(m0, d, g)
         a = torch.sign(torch.randn(m0, generator=g, dtype=torch.float64))
         X, Xt = sphere_points(n, d, g), sphere_points(n_test, d, g)
@@ -159,10 +217,12 @@ def relu_student_init(tau, delta, m: int, d: int, seeds, eta_a=1.0, eta_w=1.0,
     m, d = check_scalar(m, "m", kind="int", min=1), check_scalar(d, "d", kind="int", min=1)
     if symmetric and m % 2:
         raise ValueError(f"m must be even when symmetric=True, got {m}")
-    tau, delta = np.atleast_1d(positive(tau, "tau")), np.atleast_1d(as_array(delta, "delta"))
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if not np.issubdtype(seeds.dtype, np.integer):
-        raise TypeError("seeds must be an int or an array of ints")
+    symmetric = check_bool(symmetric, "symmetric")
+    tau = np.atleast_1d(positive(tau, "tau", nonempty=True))
+    delta = np.atleast_1d(as_array(delta, "delta", nonempty=True))
+    seeds = check_seeds(seeds, "seeds")
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
     try:
         B = np.broadcast_shapes(tau.shape, delta.shape, seeds.shape)
     except ValueError:
@@ -171,6 +231,7 @@ def relu_student_init(tau, delta, m: int, d: int, seeds, eta_a=1.0, eta_w=1.0,
     if len(B) != 1:
         raise ValueError("tau, delta and seeds must be scalars or 1-D")
     tau, delta, seeds = (np.broadcast_to(x, B) for x in (tau, delta, seeds))
+    check_memory(3 * array_bytes(B[0], m, d), f"{B[0]} students of {m} neurons in R^{d}")
     w_norm, a_abs = init_scales(tau, delta, eta_a, eta_w)
     dirs, signs = {}, {}
     half = m // 2 if symmetric else m
@@ -192,7 +253,8 @@ def neuron_imbalance(a, W, eta_a=1.0, eta_w=1.0) -> np.ndarray:
     W = as_array(W, "W", min_ndim=2)
     if W.shape[:-1] != a.shape:
         raise ValueError(f"W must have shape a.shape + (d,) = {a.shape} + (d,), got {W.shape}")
-    eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
     return eta_w * a**2 - eta_a * np.sum(W**2, axis=-1)
 
 
@@ -219,9 +281,19 @@ def relu_ntk_gram(X, a, W, eta_a=1.0, eta_w=1.0) -> np.ndarray:
     X = as_array(X, "X", ndim=(2, 3))
     if W.shape[:2] != a.shape or X.shape[-1] != W.shape[-1]:
         raise ValueError(f"need a (B, m), W (B, m, d), X (.., n, d); got {a.shape}, {W.shape}, {X.shape}")
+    if X.shape[-2] == 0:
+        raise ValueError(f"X must hold at least one input, got shape {X.shape}")
     B = a.shape[0]
-    eta_a = np.broadcast_to(np.atleast_1d(positive(eta_a, "eta_a")), (B,))
-    eta_w = np.broadcast_to(np.atleast_1d(positive(eta_w, "eta_w")), (B,))
+    if X.ndim == 3 and X.shape[0] not in (1, B):
+        raise ValueError(f"X (B, n, d) must have B = {B} (the runs of a), got shape {X.shape}")
+
+    def per_run(v, name):
+        v = np.atleast_1d(positive(v, name, ndim=(0, 1)))
+        if v.shape not in ((1,), (B,)):
+            raise ValueError(f"{name} must be a number or have shape (B,) = ({B},), got {v.shape}")
+        return np.broadcast_to(v, (B,))
+
+    eta_a, eta_w = per_run(eta_a, "eta_a"), per_run(eta_w, "eta_w")
     t = lambda x: torch.tensor(np.array(x), dtype=torch.float64)  # noqa: E731
     Xt = t(np.broadcast_to(X, (B,) + X.shape[-2:]))
     return _gram(Xt, t(a), t(W), t(eta_a), t(eta_w)).numpy()
@@ -267,8 +339,8 @@ def _layout(X, y, a0, W0, name):
     y = as_array(y, name[1], ndim=(1, 2))
     d = W0.shape[-1]
     if X.shape[-1] != d or y.shape[-1] != X.shape[-2] or X.ndim - 1 != y.ndim:
-        raise ValueError(f"{name[0]} must be (n, {d}) or (S, n, {d}) and {name[1]} (n,) or (S, n); "
-                         f"got {X.shape} and {y.shape}")
+        raise ValueError(f"{name[0]} must be (n, {d}) or (S, n, {d}) (d = {d} from W0 {W0.shape}) "
+                         f"and {name[1]} (n,) or (S, n); got {X.shape} and {y.shape}")
     if X.ndim == 2:
         X, y = X[None], y[None]
     if a0.ndim == 3:
@@ -310,7 +382,13 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
     ‖θ − θ₀‖ over all of (a, W) (the official code's parameter distance) and
     ``relative_param_distance`` ‖θ − θ₀‖/‖θ₀‖ (paper, Fig. 5b), and with ``keep_weights`` ``a`` (runs, T, m) and ``W``
     (runs, T, m, d); ``meta`` holds the per-run ``lr``, ``eta_a``, ``eta_w``.
+
+    A run whose residual turns non-finite (a step size beyond the stable range) raises a
+    :class:`theory.core.DivergenceError` naming the run and the record step by which it diverged
+    (checked at every record and at the end, never inside the step loop).
     """
+    keep_weights = check_bool(keep_weights, "keep_weights")
+    progress = check_bool(progress, "progress")
     shape_in = np.shape(a0)[:-1]
     X, y, a0, W0 = _layout(X, y, a0, W0, ("X", "y"))
     S, G, m, d = W0.shape
@@ -339,6 +417,11 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
 
     lr, eta_a, eta_w = per_run(lr, "lr"), per_run(eta_a, "eta_a"), per_run(eta_w, "eta_w")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
+    T_rec = len(rec)
+    check_memory(array_bytes(B, n, d) * (S > 1) + array_bytes(B, T_rec, m, d + 1) * keep_weights
+                 + array_bytes(B, T_rec, 8) + 4 * array_bytes(B, m, d + 1),
+                 f"{B} students of {m} neurons on {n} inputs in R^{d}, {T_rec} records",
+                 hint="record fewer steps or pass keep_weights=False")
 
     def T(x):
         return torch.tensor(np.array(x), dtype=dtype, device=device)
@@ -393,6 +476,8 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
     def metrics(P, step):
         a, W = P["a"], P["W"]
         r = forward(Xb, W, a)[2] - yb
+        if not bool(torch.isfinite(r).all()):
+            _diverged(int(torch.nonzero(~torch.isfinite(r).all(1))[0, 0]), step, lr)
         delta = ew[:, None] * a**2 - ea[:, None] * (W**2).sum(-1)
         moved = ((a - a_init) ** 2).sum(-1) + ((W - W_init) ** 2).sum((-1, -2))
         out = {"train_loss": 0.5 * (r * r).mean(1), "kernel_distance": kernel_distance_now(a, W),
@@ -411,7 +496,7 @@ def relu_descent(X, y, a0, W0, *, lr, steps: int, record=None, eta_a=1.0, eta_w=
         return out
 
     if _CPU_KERNEL and device.type == "cpu" and dtype == torch.float64:
-        with np.errstate(over="ignore", invalid="ignore"):    # divergence is a result, as on torch
+        with np.errstate(over="ignore", invalid="ignore"):    # divergence: checked at records
             res = _descent_cpu(Xs.numpy(), data, yb.numpy(), a_init.numpy(), W_init.numpy(), lr,
                                eta_a, eta_w, steps, rec,
                                (Xts.numpy(), yts.numpy(), G) if has_test else None,
@@ -488,7 +573,10 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
             r = a @ phi                                    # r = f − y, (n,)
             r -= y
             if step in rec_set:
-                out["train_loss"][b, j] = 0.5 * np.mean(r * r)
+                loss = 0.5 * np.mean(r * r)
+                if not math.isfinite(loss):                # the one check: at records only
+                    _diverged(b, step, lr)
+                out["train_loss"][b, j] = loss
                 if step == 0:
                     out["kernel_distance"][b, j] = 1.0 - np.vdot(K0, K0) / (K0_norm * K0_norm)
                 else:
@@ -518,9 +606,19 @@ def _descent_cpu(Xs, data, yb, a_init, W_init, lr, eta_a, eta_w, steps, rec, tes
             W -= gW
             ga *= ca
             a -= ga
+        if not (np.isfinite(a).all() and np.isfinite(W).all()):
+            _diverged(b, steps, lr)
         a_end[b], W_end[b] = a, W
     return Result(steps=np.asarray(rec_list), metrics=out, params={"a": a_end, "W": W_end},
                   meta={"optimizer": "sgd", "steps": steps, "configurations": B})
+
+
+def _diverged(b, step, lr):
+    """Raise the :class:`DivergenceError` of :func:`relu_descent` for run ``b`` at ``step``."""
+    raise DivergenceError(f"gradient descent of the ReLU students (relu_descent) diverged by step "
+                          f"{step} in run {b} (lr = {float(lr[b]):g}): its residual or weights are "
+                          f"no longer finite (NaN or inf); reduce the learning rate lr",
+                          step=step, what="relu_descent")
 
 
 def _progress_students(B, progress):
@@ -548,7 +646,15 @@ def linearised_descent(K0, r0, *, lr: float, n: int, steps, K_test=None, f0_test
         raise ValueError(f"K0 must be (n, n) with n = r0.size = {r0.size}, got {K0.shape}")
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     n = check_scalar(n, "n", kind="int", min=1)
-    steps = np.atleast_1d(non_negative(steps, "steps"))
+    steps = np.atleast_1d(non_negative(steps, "steps", ndim=(0, 1)))
+    if K_test is not None or f0_test is not None:
+        if K_test is None or f0_test is None:
+            raise ValueError("give both K_test and f0_test (the test predictions need both)")
+        K_test = as_array(K_test, "K_test", ndim=2)
+        f0_test = as_array(f0_test, "f0_test", ndim=1)
+        if K_test.shape != (f0_test.size, r0.size):
+            raise ValueError(f"K_test must be (n_test, n) = ({f0_test.size}, {r0.size}) for "
+                             f"f0_test ({f0_test.size},) and r0 ({r0.size},), got {K_test.shape}")
     lam, V = np.linalg.eigh(0.5 * (K0 + K0.T))
     lam = np.maximum(lam, 0.0)
     rate = lr * lam / n
@@ -569,8 +675,6 @@ def linearised_descent(K0, r0, *, lr: float, n: int, steps, K_test=None, f0_test
     resid = (decay * coef) @ V.T
     if K_test is None:
         return resid
-    K_test = as_array(K_test, "K_test", ndim=2)
-    f0_test = as_array(f0_test, "f0_test", ndim=1)
     # [1 − (1 − lr λ/n)^k]/λ, with its limit k·lr/n at λ = 0
     safe = np.where(lam > 0, lam, 1.0)
     gain = np.where(lam[None, :] > 0, one_minus / safe, k * lr / n)
@@ -669,10 +773,12 @@ def fig1a_experiment(*, seeds=(0, 1, 2, 3), lr: float = 0.02, steps: int = 20_00
     student directions from each seed), one batch. Recorded at 0 and ``n_records`` log-spaced steps.
     Also: the same runs at lr/2 for 2·steps (the O(lr) drift of δ_i), and the exact descent of each
     run's linearisation at initialisation (:func:`linearised_descent`, the lazy limit)."""
+    seeds = check_seeds(seeds, "seeds")
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=1)
     n_records = check_scalar(n_records, "n_records", kind="int", min=2)
-    sweep = Sweep(seed=list(seeds), run=list(FIG1A_RUNS))
+    progress = check_bool(progress, "progress")
+    sweep = Sweep(seed=seeds.tolist(), run=list(FIG1A_RUNS))
     S, G = sweep.shape
     data = teacher_student(d, n, np.asarray(sweep.axes["seed"]), n_test=n_test)
     tau = np.array([FIG1A_RUNS[r][0] for r in sweep.axes["run"]])
@@ -842,6 +948,8 @@ def phase_diagram(*, n_tau: int = 7, n_seed: int = 2, d: int = 20, n: int = 100,
     steps = check_scalar(steps, "steps", kind="int", min=10)
     lr_scale = check_scalar(lr_scale, "lr_scale", min=0.0, include_min=False)
     n_records = check_scalar(n_records, "n_records", kind="int", min=2)
+    progress = check_bool(progress, "progress")
+    device = resolve_device(device)
     sweep = Sweep(seed=np.arange(n_seed), tau=np.logspace(-1, 0.3, n_tau),
                   delta=np.linspace(-1, 1, n_tau))
     data = teacher_student(d, n, np.arange(n_seed), n_test=n_test)
