@@ -332,6 +332,20 @@ def all_derivations() -> list[Derivation]:
             theorem_3_1_gradient()]
 
 
+def _starts(beta0s, beta_star):
+    """Initial functions β₀ (K, d) and a target β* (d,) ≠ 0 of the same d."""
+    beta0s = as_array(beta0s, "beta0s", ndim=2, nonempty=True)
+    beta_star = as_array(beta_star, "beta_star", ndim=1, nonempty=True)
+    if beta0s.shape[1] != beta_star.shape[0]:
+        raise ValueError(f"beta0s must be (K, d) with the d = {beta_star.shape[0]} of beta_star, got "
+                         f"{beta0s.shape}")
+    if not np.any(beta_star):
+        raise ValueError("beta_star must be non-zero")
+    if np.any(np.all(beta0s == 0, axis=1)):
+        raise ValueError("beta0s must be non-zero initial functions")
+    return beta0s, beta_star
+
+
 def closed_forms_agree(deltas=(-2.0, -0.5, 0.5, 2.0), ratios=(0.5, 1.0, 3.0),
                        beta0s=((0.3, 0.1), (0.2, 3.0)), beta_star=(0.0, 1.5),
                        t_max: float = 6.0, n_t: int = 121) -> dict[str, float]:
@@ -351,14 +365,13 @@ def closed_forms_agree(deltas=(-2.0, -0.5, 0.5, 2.0), ratios=(0.5, 1.0, 3.0),
     """
     from theory.rich_lazy.exact import init_from_beta, riccati_nu, whitened_solution
 
-    deltas = as_array(deltas, "deltas", ndim=1)
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
     if np.any(deltas == 0):
         raise ValueError("deltas must be non-zero: the closed form of a²(t) divides by δ")
-    ratios = as_array(ratios, "ratios", ndim=1)
+    ratios = as_array(ratios, "ratios", ndim=1, nonempty=True)
     if np.any(ratios <= 0):
         raise ValueError("ratios must be > 0")
-    beta0s = as_array(beta0s, "beta0s", ndim=2)
-    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    beta0s, beta_star = _starts(beta0s, beta_star)
     t_num = np.linspace(0.0, check_scalar(t_max, "t_max", min=0.0, include_min=False),
                         check_scalar(n_t, "n_t", kind="int", min=2))
     bern = bernoulli_a_squared()
@@ -514,14 +527,13 @@ def eq2_agreement(deltas=(-3.0, -0.5, 0.0, 0.5, 3.0), rates=((2.0, 0.5), (0.5, 3
     """
     from theory.rich_lazy.exact import init_from_beta, mu_phi, solve_mu_phi, whitened_solution
 
-    deltas = as_array(deltas, "deltas", ndim=1)
-    rates = as_array(rates, "rates", ndim=2)
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
+    rates = as_array(rates, "rates", ndim=2, nonempty=True)
     if rates.shape[1] != 2 or np.any(rates <= 0):
         raise ValueError("rates must be (K, 2) pairs (eta_a, eta_w) of positive numbers")
     if np.all(rates[:, 0] == rates[:, 1]):
-        raise ValueError("give at least one pair of rates with eta_a != eta_w")
-    beta0s = as_array(beta0s, "beta0s", ndim=2)
-    beta_star = as_array(beta_star, "beta_star", ndim=1)
+        raise ValueError("rates: give at least one pair with eta_a != eta_w")
+    beta0s, beta_star = _starts(beta0s, beta_star)
     s_norm = float(np.linalg.norm(beta_star))
     t_num = np.linspace(0.0, check_scalar(t_max, "t_max", min=0.0, include_min=False),
                         check_scalar(n_t, "n_t", kind="int", min=2))

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from theory.core import as_array, check_scalar, first_crossing, positive
+from theory.core import (array_bytes, as_array, check_choice, check_memory, check_scalar,
+                         check_seed, first_crossing, positive)
 
 __all__ = [
     "AlignmentDelay",
@@ -78,6 +79,42 @@ __all__ = [
 ]
 
 
+def _batch(what: str, **shapes) -> tuple:
+    """The broadcast of the named batch shapes, or a ValueError naming every argument's shape."""
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        raise ValueError(f"{what}: the batch shapes do not broadcast: {listed}") from None
+
+
+def _same_d(d: int, **arrays) -> None:
+    """Every array's last dimension must be d (the dimension of the input space)."""
+    for name, arr in arrays.items():
+        if arr.shape[-1] != d:
+            raise ValueError(f"{name} must have last dimension d = {d}, got shape {arr.shape}")
+
+
+def _pm_root(delta, c):
+    """(κ, κ + |δ|, c²/(κ + |δ|)) with κ = √(δ² + c²), c ≥ 0: no overflow (hypot) and no cancellation.
+
+    κ − |δ| = c²/(κ + |δ|) is written as c·(c/(κ + |δ|)) so that it neither overflows nor
+    underflows before the true value does.
+    """
+    kappa = np.hypot(delta, c)
+    big = np.abs(delta) + kappa
+    with np.errstate(invalid="ignore", divide="ignore"):
+        small = np.where(big > 0, c * (c / np.where(big > 0, big, 1.0)), 0.0)
+    return kappa, big, small
+
+
+def _norm(x: np.ndarray) -> np.ndarray:
+    """‖x‖ over the last axis, scaled by max |x_i| so that it neither underflows nor overflows."""
+    scale = np.max(np.abs(x), axis=-1)
+    safe = np.where(scale > 0, scale, 1.0)
+    return scale * np.linalg.norm(x / safe[..., None], axis=-1)
+
+
 def _g(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """(1 − e^{−x t}) / x for x ≥ 0, with the limit t at x = 0, evaluated without cancellation."""
     x = np.asarray(x, dtype=np.float64)
@@ -92,8 +129,9 @@ def conserved_delta(a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
     faster), δ = 0 *balanced*, δ < 0 *downstream*.
     """
     a = as_array(a, "a")
-    w = as_array(w, "w", min_ndim=1)
+    w = as_array(w, "w", min_ndim=1, nonempty=True)
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    _batch("conserved_delta", a=a.shape, w=w.shape[:-1], eta_a=eta_a.shape, eta_w=eta_w.shape)
     return eta_w * a**2 - eta_a * np.sum(w**2, axis=-1)
 
 
@@ -108,21 +146,22 @@ def metric_coefficients(beta_norm, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndar
         raise ValueError("beta_norm must be >= 0")
     delta = as_array(delta, "delta")
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
-    prod = 4.0 * eta_a * eta_w * b**2
-    root = np.sqrt(delta**2 + prod)
-    big = np.abs(delta) + root  # the sum without cancellation
-    small = np.divide(prod, 2.0 * big, out=np.zeros(np.broadcast(prod, big).shape),
-                      where=big > 0)
-    u = np.where(delta >= 0, big / 2.0, small)
-    v = np.where(delta >= 0, small, big / 2.0)
+    _batch("metric_coefficients", beta_norm=b.shape, delta=delta.shape, eta_a=eta_a.shape,
+           eta_w=eta_w.shape)
+    _, big, small = _pm_root(delta, 2.0 * np.sqrt(eta_a * eta_w) * b)  # big: the sum, no cancellation
+    u = np.where(delta >= 0, big / 2.0, small / 2.0)
+    v = np.where(delta >= 0, small / 2.0, big / 2.0)
     return u, v
 
 
 def function_space_metric(beta, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
     """M(β) = u I + v β̂β̂ᵀ, so that β̇ = −M(β) Xᵀ(Xβ − y) (paper, Sec. 3, Eqs. 3–4). Shape (..., d, d)."""
-    beta = as_array(beta, "beta", min_ndim=1)
+    beta = as_array(beta, "beta", min_ndim=1, nonempty=True)
     norm = np.linalg.norm(beta, axis=-1)
     u, v = metric_coefficients(norm, delta, eta_a, eta_w)
+    if u.shape != norm.shape:
+        raise ValueError(f"delta, eta_a and eta_w must broadcast to the batch shape of beta "
+                         f"{beta.shape[:-1]}, got {u.shape}")
     d = beta.shape[-1]
     hat = np.divide(beta, norm[..., None], out=np.zeros_like(beta), where=norm[..., None] > 0)
     eye = np.eye(d)
@@ -135,21 +174,33 @@ def init_from_beta(beta0, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.n
     η_w a₀² = u(‖β₀‖, δ) from :func:`metric_coefficients` and w₀ = β₀/a₀; this is how the
     paper's figures hold β₀ fixed while δ varies. β₀ = 0 needs δ > 0 (then w₀ = 0).
     """
-    beta0 = as_array(beta0, "beta0", min_ndim=1)
+    beta0 = as_array(beta0, "beta0", min_ndim=1, nonempty=True)
     delta = as_array(delta, "delta")
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
-    norm = np.linalg.norm(beta0, axis=-1)
+    norm = _norm(beta0)
+    _batch("init_from_beta", beta0=beta0.shape[:-1], delta=delta.shape, eta_a=eta_a.shape,
+           eta_w=eta_w.shape)
     if np.any((norm == 0) & (np.broadcast_to(delta, np.broadcast(norm, delta).shape) <= 0)):
         raise ValueError("beta0 = 0 needs delta > 0: with delta <= 0 the direction of w0 is undefined")
-    u, _ = metric_coefficients(norm, delta, eta_a, eta_w)
-    a0 = np.sqrt(u / eta_w)
-    w0 = beta0 / a0[..., None]
+    # η_w a₀² = u: for δ ≥ 0, u = (|δ| + κ)/2; for δ < 0, u = c²/(2(|δ| + κ)), c = 2√(η_aη_w)‖β₀‖,
+    # so a₀ = c/√(2η_w(|δ| + κ)), which does not underflow where a₀ itself is representable
+    c = 2.0 * np.sqrt(eta_a * eta_w) * norm
+    _, big, _ = _pm_root(delta, c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        up = delta >= 0
+        a0 = np.where(up, np.sqrt(big / (2.0 * eta_w)),
+                      c / np.sqrt(2.0 * eta_w * np.where(big > 0, big, 1.0)))
+        # w₀ = β₀/a₀ upstream; downstream ‖w₀‖ = √(v/η_a), v = (|δ| + κ)/2, along β̂₀ (finite
+        # even where a₀ underflows)
+        w0 = np.where(up[..., None], beta0 / np.where(up, a0, 1.0)[..., None],
+                      beta0 / np.where(norm > 0, norm, 1.0)[..., None]
+                      * np.sqrt(big / (2.0 * eta_a))[..., None])
     return a0, w0
 
 
 def check_whitened(X, *, atol: float = 1e-10) -> np.ndarray:
     """Return X as an (n, d) array after checking XᵀX = I_d, else raise ``ValueError``."""
-    X = as_array(X, "X", ndim=2)
+    X = as_array(X, "X", ndim=2, nonempty=True)
     atol = check_scalar(atol, "atol", min=0.0)
     n, d = X.shape
     gram = X.T @ X
@@ -192,11 +243,11 @@ def whitened_solution(t, a0, w0, beta_star, eta_a=1.0, eta_w=1.0, *, loss_offset
 
     Returns a :class:`Trajectory`; the loss is ½‖β − β*‖² + loss_offset.
     """
-    t = as_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
     if (t < 0).any():
         raise ValueError("t must be >= 0")
     a0 = as_array(a0, "a0")
-    w0 = as_array(w0, "w0", min_ndim=1)
+    w0 = as_array(w0, "w0", min_ndim=1, nonempty=True)
     beta_star = as_array(beta_star, "beta_star", min_ndim=1)
     eta_a_in, eta_w_in = eta_a, eta_w
     eta_a, eta_w = as_array(eta_a, "eta_a"), as_array(eta_w, "eta_w")
@@ -210,11 +261,17 @@ def whitened_solution(t, a0, w0, beta_star, eta_a=1.0, eta_w=1.0, *, loss_offset
                          f"{w0.shape[-1]} and {beta_star.shape[-1]}")
     try:
         batch = np.broadcast_shapes(a0.shape, w0.shape[:-1], beta_star.shape[:-1], eta_a.shape,
-                                    eta_w.shape)
+                                    eta_w.shape, loss_offset.shape)
     except ValueError:
         raise ValueError(
             f"batch shapes do not broadcast: a0 {a0.shape}, w0 {w0.shape[:-1]} (+d), beta_star "
-            f"{beta_star.shape[:-1]} (+d), eta_a {eta_a.shape}, eta_w {eta_w.shape}") from None
+            f"{beta_star.shape[:-1]} (+d), eta_a {eta_a.shape}, eta_w {eta_w.shape}, loss_offset "
+            f"{loss_offset.shape}") from None
+    n_out = math.prod(batch) * t.shape[0] * (2 * w0.shape[-1] + 2)
+    if n_out > 1 << 24:          # only large requests pay for the memory check
+        check_memory(array_bytes(2 * n_out), f"whitened_solution on {math.prod(batch)} "
+                     f"trajectories × {t.shape[0]} times (d = {w0.shape[-1]})",
+                     hint="use fewer times or trajectories per call")
     return _whitened_kernel(t, a0, w0, beta_star, eta_a, eta_w, loss_offset, batch)
 
 
@@ -485,11 +542,15 @@ def riccati_nu(t, nu0, s, delta, eta_a=1.0, eta_w=1.0) -> np.ndarray:
     and ν is infinite (use :func:`whitened_solution`, which has no such pole).
     Shapes broadcast; time is the last axis.
     """
-    t = as_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
+    if np.any(t < 0):
+        raise ValueError("t must be >= 0")
     nu0, s, delta = as_array(nu0, "nu0"), as_array(s, "s"), as_array(delta, "delta")
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
     if np.any(s <= 0):
         raise ValueError("s = ‖β*‖ must be > 0 for the Riccati form")
+    _batch("riccati_nu", nu0=nu0.shape, s=s.shape, delta=delta.shape, eta_a=eta_a.shape,
+           eta_w=eta_w.shape)
     D = np.sqrt(delta**2 + 4 * eta_a * eta_w * s**2)
     z0 = (delta + 2 * eta_a * nu0) / D
     Dx, z0x = D[..., None], z0[..., None]
@@ -507,11 +568,12 @@ def ntk_gram(X, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
 
     ``a`` (...), ``w`` (..., d) → K (..., n, n).
     """
-    X = as_array(X, "X", ndim=2)
+    X = as_array(X, "X", ndim=2, nonempty=True)
     a, w = as_array(a, "a"), as_array(w, "w", min_ndim=1)
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
     if w.shape[-1] != X.shape[1]:
         raise ValueError(f"w must have last dimension d = {X.shape[1]}, got {w.shape[-1]}")
+    _batch("ntk_gram", a=a.shape, w=w.shape[:-1], eta_a=eta_a.shape, eta_w=eta_w.shape)
     Xw = w @ X.T  # (..., n)
     return (np.asarray(eta_w * a**2)[..., None, None] * (X @ X.T)
             + np.asarray(eta_a)[..., None, None] * Xw[..., :, None] * Xw[..., None, :])
@@ -522,14 +584,17 @@ def kernel_distance(K0, Kt) -> np.ndarray:
 
     Broadcasts over leading dimensions of the (n, n) Gram matrices.
     """
-    K0, Kt = as_array(K0, "K0", min_ndim=2), as_array(Kt, "Kt", min_ndim=2)
+    K0 = as_array(K0, "K0", min_ndim=2, nonempty=True)
+    Kt = as_array(Kt, "Kt", min_ndim=2, nonempty=True)
     if K0.shape[-2:] != Kt.shape[-2:]:
         raise ValueError(f"K0 and Kt must be Gram matrices of the same size, got {K0.shape} and {Kt.shape}")
+    _batch("kernel_distance", K0=K0.shape[:-2], Kt=Kt.shape[:-2])
     inner = np.sum(K0 * Kt, axis=(-2, -1))
     n0 = np.sqrt(np.sum(K0**2, axis=(-2, -1)))
     nt = np.sqrt(np.sum(Kt**2, axis=(-2, -1)))
     if np.any(n0 == 0) or np.any(nt == 0):
-        raise ValueError("kernel_distance is undefined for a zero kernel")
+        raise ValueError("kernel_distance is undefined for a zero kernel: K0 and Kt must be "
+                         "non-zero (‖K‖_F > 0)")
     return 1.0 - inner / (n0 * nt)
 
 
@@ -538,12 +603,25 @@ def kernel_distance_whitened(a0, w0, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
 
     With XᵀX = I, ⟨K₀, K_t⟩_F = tr(M₀M_t), and for M = uI + η_a wwᵀ (u = η_w a²)
     tr(M₀M_t) = d u₀u_t + η_a(u₀‖w_t‖² + u_t‖w₀‖²) + η_a²(w₀·w_t)².
-    Shapes: a0 (...), w0 (..., d), a (..., T), w (..., T, d) → S (..., T).
+    Shapes: a0 (...), w0 (..., d), a (..., T), w (..., T, d) → S (..., T); the leading
+    dimensions broadcast, T and d must agree. S is undefined where a kernel is zero (a = 0 and
+    w = 0: M = 0), and such parameters are refused.
     """
-    a0, w0 = as_array(a0, "a0"), as_array(w0, "w0", min_ndim=1)
-    a, w = as_array(a, "a"), as_array(w, "w", min_ndim=2)
+    a0, w0 = as_array(a0, "a0", nonempty=True), as_array(w0, "w0", min_ndim=1, nonempty=True)
+    a, w = as_array(a, "a", min_ndim=1, nonempty=True), as_array(w, "w", min_ndim=2, nonempty=True)
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
     d = w0.shape[-1]
+    if w.shape[-1] != d:
+        raise ValueError(f"w must have the last dimension d = {d} of w0, got shape {w.shape}")
+    if a.shape[-1] != w.shape[-2]:
+        raise ValueError(f"a (..., T) and w (..., T, d) must have the same number of times T, got "
+                         f"a {a.shape} and w {w.shape}")
+    _batch("kernel_distance_whitened", a0=a0.shape, w0=w0.shape[:-1], a=a.shape[:-1],
+           w=w.shape[:-2], eta_a=eta_a.shape, eta_w=eta_w.shape)
+    if np.any((a0 == 0) & np.all(w0 == 0, axis=-1)):
+        raise ValueError("kernel distance undefined: a0 = 0 and w0 = 0 give a zero kernel (M₀ = 0)")
+    if np.any((a == 0) & np.all(w == 0, axis=-1)):
+        raise ValueError("kernel distance undefined: a = 0 and w = 0 give a zero kernel (M = 0)")
     ea = np.asarray(eta_a)[..., None]
     ew = np.asarray(eta_w)[..., None]
     u0 = (np.asarray(eta_w) * a0**2)[..., None]
@@ -579,11 +657,28 @@ class ImplicitBias:
 
 
 def _projections(X):
-    X = as_array(X, "X", ndim=2)
+    X = as_array(X, "X", ndim=2, nonempty=True)
     n, d = X.shape
     pinv = np.linalg.pinv(X)
     p_row = pinv @ X
     return X, pinv, p_row, np.eye(d) - p_row
+
+
+_NO_BETA0 = object()
+
+
+def _problem(X, y, beta0=_NO_BETA0):
+    """(X, pinv, p_row, p_null, y, beta0) of a regression problem: X (n, d), y (n,), β₀ (d,)."""
+    X, pinv, p_row, p_null = _projections(X)
+    n, d = X.shape
+    y = as_array(y, "y", ndim=1)
+    if y.shape[0] != n:
+        raise ValueError(f"y must have length n = {n} (rows of X), got {y.shape[0]}")
+    if beta0 is not _NO_BETA0:
+        beta0 = as_array(beta0, "beta0", ndim=1)
+        if beta0.shape[0] != d:
+            raise ValueError(f"beta0 must have length d = {d} (columns of X), got {beta0.shape[0]}")
+    return X, pinv, p_row, p_null, y, beta0
 
 
 def _flow_sign(X, y, a0, w0, eta_a, eta_w) -> float:
@@ -620,17 +715,14 @@ def implicit_bias(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, sign=None) -> ImplicitB
     integrates the flow once with ``solve_ivp`` to read it. Pass ``sign=±1`` to impose it.
     One parameter vector at a time: a0 scalar, w0 (d,).
     """
-    X, pinv, p_row, p_null = _projections(X)
+    X, pinv, p_row, p_null, y, _ = _problem(X, y)
     n, d = X.shape
-    y = as_array(y, "y", ndim=1)
-    if y.shape[0] != n:
-        raise ValueError(f"y must have length n = {n}, got {y.shape[0]}")
     a0 = float(as_array(a0, "a0", ndim=0))
     w0 = as_array(w0, "w0", ndim=1)
     if w0.shape[0] != d:
         raise ValueError(f"w0 must have length d = {d}, got {w0.shape[0]}")
-    eta_a = float(positive(eta_a, "eta_a"))
-    eta_w = float(positive(eta_w, "eta_w"))
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
     beta_mn = pinv @ y
     if np.linalg.norm(X @ beta_mn - y) > 1e-8 * max(1.0, np.linalg.norm(y)):
         raise ValueError("X y has no interpolating solution (X must have full row rank, n <= d)")
@@ -642,7 +734,7 @@ def implicit_bias(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, sign=None) -> ImplicitB
     if sign is None:
         sgn = np.sign(a0) if b > 0 else _flow_sign(X, y, a0, w0, eta_a, eta_w)
     else:
-        if sign not in (-1, 1):
+        if isinstance(sign, (bool, np.bool_)) or sign not in (-1, 1):
             raise ValueError(f"sign must be +1, -1 or None, got {sign!r}")
         sgn = float(sign)
     a_inf = sgn * np.sqrt(A)
@@ -652,9 +744,7 @@ def implicit_bias(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, sign=None) -> ImplicitB
 
 def lazy_limit(X, y, beta0) -> np.ndarray:
     """δ → +∞ limit of β∞: β_mn + P_null β₀, the interpolant closest to the initial function."""
-    X, pinv, _, p_null = _projections(X)
-    y = as_array(y, "y", ndim=1)
-    beta0 = as_array(beta0, "beta0", ndim=1)
+    X, pinv, _, p_null, y, beta0 = _problem(X, y, beta0)
     return pinv @ y + p_null @ beta0
 
 
@@ -664,9 +754,7 @@ def downstream_limit(X, y, beta0) -> np.ndarray:
     σ = sign⟨Xβ₀, y⟩. For one data point (n = 1) this is exactly τ*β₀ with
     τ* = ‖β_mn‖²/⟨β_mn, β₀⟩: β moves along β₀ only (paper, Fig. 4).
     """
-    X, pinv, p_row, p_null = _projections(X)
-    y = as_array(y, "y", ndim=1)
-    beta0 = as_array(beta0, "beta0", ndim=1)
+    X, pinv, p_row, p_null, y, beta0 = _problem(X, y, beta0)
     beta_mn = pinv @ y
     row = np.linalg.norm(p_row @ beta0)
     if row == 0:
@@ -697,8 +785,8 @@ def implicit_bias_curve(X, y, beta0, deltas, eta_a=1.0, eta_w=1.0) -> np.ndarray
     For each δ, (a₀, w₀) = :func:`init_from_beta` (β₀, δ) and β∞ = :func:`implicit_bias`;
     returns (K, d) for K values of δ (the curve drawn in the paper's Fig. 4b).
     """
-    beta0 = as_array(beta0, "beta0", ndim=1)
-    deltas = as_array(deltas, "deltas", ndim=(0, 1))
+    X, _, _, _, y, beta0 = _problem(X, y, beta0)
+    deltas = as_array(deltas, "deltas", ndim=(0, 1), nonempty=True)
     eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
     eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
     a0, w0 = init_from_beta(beta0, np.atleast_1d(deltas), eta_a, eta_w)
@@ -712,12 +800,11 @@ def balanced_limit_distance(X, y, beta0, scales) -> np.ndarray:
     As c → 0, a∞² → ‖β_mn‖ and P_null w₀ → 0, so β∞ → β_mn; the implicit-bias notebook fits the
     rate, ∝ c^{1/2}. Unit learning rates.
     """
-    beta0 = as_array(beta0, "beta0", ndim=1)
-    scales = as_array(scales, "scales", ndim=1)
+    X, pinv, _, _, y, beta0 = _problem(X, y, beta0)
+    scales = as_array(scales, "scales", ndim=1, nonempty=True)
     if np.any(scales <= 0):
         raise ValueError("scales must be > 0")
-    _, pinv, _, _ = _projections(X)
-    beta_mn = pinv @ as_array(y, "y", ndim=1)
+    beta_mn = pinv @ y
     out = []
     for c in scales:
         a0, w0 = init_from_beta(c * beta0, 0.0)
@@ -777,6 +864,7 @@ def regime_measures(traj: Trajectory, S, beta0, beta_star, *, loss_level: float 
         raise ValueError(f"S must have the shape of traj.loss {loss.shape}, got {S.shape}")
     beta0 = as_array(beta0, "beta0", ndim=1)
     beta_star = as_array(beta_star, "beta_star", ndim=1)
+    _same_d(beta.shape[-1], beta0=beta0, beta_star=beta_star)
     loss_level = check_scalar(loss_level, "loss_level", min=0.0, include_min=False)
     seg = beta_star - beta0
     if np.linalg.norm(seg) == 0:
@@ -804,6 +892,8 @@ def mu_phi(traj: Trajectory, beta_star) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(traj, Trajectory):
         raise TypeError(f"traj must be a Trajectory, got {type(traj).__name__}")
     beta_star = as_array(beta_star, "beta_star", min_ndim=1)
+    _same_d(traj.w.shape[-1], beta_star=beta_star)
+    _batch("mu_phi", traj=traj.w.shape[:-2], beta_star=beta_star.shape[:-1])
     s = np.linalg.norm(beta_star, axis=-1)
     if np.any(s == 0):
         raise ValueError("beta_star must be non-zero: φ = cos∠(w, β*) needs a direction")
@@ -831,13 +921,20 @@ def mu_phi_rhs(mu, phi, s, delta, eta_a=1.0, eta_w=1.0) -> tuple[np.ndarray, np.
     Broadcasts; returns (μ̇, φ̇).
     """
     mu, phi = as_array(mu, "mu"), as_array(phi, "phi")
+    if np.any(np.abs(phi) > 1):
+        raise ValueError("phi = cos∠(w, β*) must lie in [-1, 1]")
     s, delta = positive(s, "s"), as_array(delta, "delta")
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
+    _batch("mu_phi_rhs", mu=mu.shape, phi=phi.shape, s=s.shape, delta=delta.shape,
+           eta_a=eta_a.shape, eta_w=eta_w.shape)
     kappa = np.sqrt(delta**2 + 4.0 * eta_a * eta_w * mu**2)
     km = _kappa_minus_delta(mu**2, delta, eta_a, eta_w)
     if np.any(km == 0):
         raise ValueError("κ − δ = 0 (μ = 0 with δ ≥ 0): w = 0 there and φ is undefined")
     return kappa * (phi * s - mu), 2.0 * eta_a * eta_w * mu * s * (1.0 - phi**2) / km
+
+
+_IVP_METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
 
 
 def solve_mu_phi(t, mu0, phi0, s, delta, eta_a=1.0, eta_w=1.0, *, method: str = "DOP853",
@@ -849,16 +946,18 @@ def solve_mu_phi(t, mu0, phi0, s, delta, eta_a=1.0, eta_w=1.0, *, method: str = 
     ``method`` any of ``solve_ivp``'s ("Radau" or "LSODA" for large |δ|, where Eq. 2 is stiff).
     Returns (μ, φ), each (T,).
     """
-    t = as_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
     if t[0] != 0 or np.any(np.diff(t) <= 0):
         raise ValueError("t must start at 0 and increase strictly")
-    mu0 = float(as_array(mu0, "mu0", ndim=0))
+    mu0 = check_scalar(mu0, "mu0")
     phi0 = float(check_scalar(phi0, "phi0", min=-1.0, max=1.0))
-    s = float(positive(s, "s"))
+    s = check_scalar(s, "s", min=0.0, include_min=False)
     delta = float(check_scalar(delta, "delta"))
-    eta_a, eta_w = float(positive(eta_a, "eta_a")), float(positive(eta_w, "eta_w"))
+    eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
+    eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
     if not isinstance(method, str):
         raise TypeError(f"method must be a solve_ivp method name, got {type(method).__name__}")
+    check_choice(method, "method", _IVP_METHODS)
     rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
     atol = check_scalar(atol, "atol", min=0.0, include_min=False)
 
@@ -896,8 +995,12 @@ def downstream_alignment_time(delta, phi_from, phi_to, s, eta_a=1.0, eta_w=1.0) 
         raise ValueError("need 0 < phi_from < phi_to < 1")
     s = positive(s, "s")
     eta_a, eta_w = positive(eta_a, "eta_a"), positive(eta_w, "eta_w")
-    return (np.abs(delta) / (2.0 * eta_a * eta_w * s**2)
-            * np.log(p1**2 * (1.0 - p0**2) / (p0**2 * (1.0 - p1**2))))
+    _batch("downstream_alignment_time", delta=delta.shape, phi_from=p0.shape, phi_to=p1.shape,
+           s=s.shape, eta_a=eta_a.shape, eta_w=eta_w.shape)
+    # the logarithm of the ratio as a sum of logarithms: finite for φ₀ near 0 and φ₁ near 1
+    log_ratio = (2.0 * (np.log(p1) - np.log(p0)) + np.log1p(-p0) + np.log1p(p0)
+                 - np.log1p(-p1) - np.log1p(p1))
+    return np.abs(delta) / (2.0 * eta_a * eta_w) / s / s * log_ratio
 
 
 @dataclass(frozen=True)
@@ -932,7 +1035,7 @@ def alignment_delay(deltas, beta0, beta_star, eta_a=1.0, eta_w=1.0, *, phi_to: f
     """
     from scipy.optimize import brentq
 
-    deltas = as_array(deltas, "deltas", ndim=1)
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
     if np.any(deltas >= 0):
         raise ValueError("deltas must all be < 0 (downstream)")
     beta0 = as_array(beta0, "beta0", ndim=1)
@@ -945,6 +1048,8 @@ def alignment_delay(deltas, beta0, beta_star, eta_a=1.0, eta_w=1.0, *, phi_to: f
     phi_to = float(check_scalar(phi_to, "phi_to", min=0.0, max=1.0, include_min=False,
                                 include_max=False))
     n_t = check_scalar(n_t, "n_t", kind="int", min=10)
+    check_memory(array_bytes(n_t, 4 * beta0.shape[0] + 16), f"alignment_delay on n_t = {n_t} times",
+                 hint="use fewer times n_t")
     s = float(np.linalg.norm(beta_star))
     if s == 0 or np.linalg.norm(beta0) == 0:
         raise ValueError("beta0 and beta_star must be non-zero")
@@ -993,28 +1098,33 @@ def theorem_3_1_objective(beta, beta0, delta) -> tuple[np.ndarray, np.ndarray]:
     ``beta`` (..., d), ``beta0`` (d,) ≠ 0, δ scalar. √(κ ± δ) are computed without
     cancellation. Returns (objective (...), gradient (..., d)).
     """
-    beta = as_array(beta, "beta", min_ndim=1)
+    beta = as_array(beta, "beta", min_ndim=1, nonempty=True)
     beta0 = as_array(beta0, "beta0", ndim=1)
+    if beta0.size == 0:
+        raise ValueError("beta0 must not be empty")
+    _same_d(beta0.shape[0], beta=beta)
     delta = float(check_scalar(delta, "delta"))
-    n0 = np.linalg.norm(beta0)
+    n0 = float(_norm(beta0))
     if n0 == 0:
         raise ValueError("beta0 must be non-zero (Theorem 3.1 needs its direction)")
-    r2 = np.sum(beta**2, axis=-1)
+    r = _norm(beta)
 
-    def plus_minus(x2):
-        root = np.sqrt(delta**2 + 4.0 * x2)
-        big = root + abs(delta)
-        small = np.divide(4.0 * x2, big, out=np.zeros_like(np.asarray(big, dtype=float)),
-                          where=big > 0)
-        return (root, big, small) if delta >= 0 else (root, small, big)  # (κ, κ + δ, κ − δ)
+    def sqrt_plus_minus(x):
+        """(κ, √(κ + δ), √(κ − δ)) at ‖β‖ = x: hypot (no overflow), and √(κ ∓ |δ|) as
+        2x/√(κ ± |δ|) (no cancellation, no underflow)."""
+        kappa, big, _ = _pm_root(delta, 2.0 * x)
+        root_big = np.sqrt(big)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            root_small = np.where(big > 0, 2.0 * x / np.where(big > 0, root_big, 1.0), 0.0)
+        return (kappa, root_big, root_small) if delta >= 0 else (kappa, root_small, root_big)
 
-    kappa, kp, _ = plus_minus(r2)
-    _, _, km0 = plus_minus(n0**2)
-    if np.any(kp == 0):
+    kappa, sqrt_kp, _ = sqrt_plus_minus(r)
+    _, _, sqrt_km0 = sqrt_plus_minus(n0)
+    if np.any(sqrt_kp == 0):
         raise ValueError("β = 0 with δ ≤ 0: Ψ_δ is not differentiable there")
-    psi = (kappa - 2.0 * delta) * np.sqrt(kp) / 3.0
-    obj = psi - np.sqrt(km0) * (beta @ beta0) / n0
-    grad = 2.0 * beta / np.sqrt(kp)[..., None] - np.sqrt(km0) * beta0 / n0
+    psi = (kappa - 2.0 * delta) * sqrt_kp / 3.0
+    obj = psi - sqrt_km0 * (beta @ beta0) / n0
+    grad = 2.0 * beta / sqrt_kp[..., None] - sqrt_km0 * beta0 / n0
     return obj, grad
 
 
@@ -1028,10 +1138,7 @@ def theorem_3_1_argmin(X, y, beta0, delta) -> np.ndarray:
     """
     from scipy.optimize import minimize
 
-    X, pinv, _, _ = _projections(X)
-    y = as_array(y, "y", ndim=1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have length n = {X.shape[0]}, got {y.shape[0]}")
+    X, pinv, _, _, y, beta0 = _problem(X, y, beta0)
     beta_mn = pinv @ y
     _, sv, vt = np.linalg.svd(X)
     rank = int(np.sum(sv > 1e-12 * sv.max()))
@@ -1058,8 +1165,7 @@ def theorem_3_1_check(X, y, beta0, delta, eta_a=1.0, eta_w=1.0) -> dict[str, flo
     δ/√(η_aη_w), the imbalance of the unit-rate flow that :func:`~theory.rich_lazy.derivation.rate_rescaling`
     maps the problem onto (β is unchanged by that map: the book's extension of Eq. 5).
     """
-    X, _, _, p_null = _projections(X)
-    beta0 = as_array(beta0, "beta0", ndim=1)
+    X, _, _, p_null, y, beta0 = _problem(X, y, beta0)
     delta = float(check_scalar(delta, "delta"))
     eta_a = float(check_scalar(eta_a, "eta_a", min=0.0, include_min=False))
     eta_w = float(check_scalar(eta_w, "eta_w", min=0.0, include_min=False))
@@ -1128,9 +1234,9 @@ def theorem_3_1_agreement(n_problems: int = 8, *, seed: int = 0, deltas=(-3.0, -
     from theory.core import config_seed
 
     n_problems = check_scalar(n_problems, "n_problems", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
-    deltas = as_array(deltas, "deltas", ndim=1)
-    rates = as_array(rates, "rates", ndim=2)
+    seed = check_seed(seed, "seed")
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
+    rates = as_array(rates, "rates", ndim=2, nonempty=True)
     if rates.shape[1] != 2 or np.any(rates <= 0):
         raise ValueError("rates must be (K, 2) pairs (eta_a, eta_w) of positive numbers")
     out = {k: [] for k in ("kkt", "argmin", "crosses", "delta", "unit_rates")}

@@ -25,9 +25,13 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from theory.core import (Result, Sweep, as_array, check_scalar, first_crossing, positive,
+from theory.core import (Result, Sweep, array_bytes, as_array, check_bool, check_finite_state,
+                         check_memory, check_scalar, check_seed, first_crossing, positive,
                          record_steps, resolve_device, resolve_dtype, train_batched)
 from theory.rich_lazy.exact import whitened_solution
+
+# Steps between two divergence checks inside a descent loop (one reduction over the batch).
+_CHECK_EVERY = 32
 
 __all__ = ["AlignedModes", "ConservationCheck", "SquareFlow", "SquareGrid",
            "aligned_modes_experiment", "aligned_two_layer_solution", "conservation_experiment",
@@ -37,13 +41,13 @@ __all__ = ["AlignedModes", "ConservationCheck", "SquareFlow", "SquareGrid",
            "width_regime_experiment"]
 
 
-def _check_chain(weights) -> list[np.ndarray]:
+def _check_chain(weights, name: str = "weights") -> list[np.ndarray]:
     if not isinstance(weights, (list, tuple)) or len(weights) < 2:
-        raise TypeError("weights must be a list of at least two 2-D arrays [W_1, …, W_L]")
-    Ws = [as_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
+        raise TypeError(f"{name} must be a list of at least two 2-D arrays [W_1, …, W_L]")
+    Ws = [as_array(W, f"{name}[{i}]", ndim=2, nonempty=True) for i, W in enumerate(weights)]
     for i in range(len(Ws) - 1):
         if Ws[i + 1].shape[1] != Ws[i].shape[0]:
-            raise ValueError(f"weights[{i + 1}] has {Ws[i + 1].shape[1]} columns but weights[{i}] "
+            raise ValueError(f"{name}[{i + 1}] has {Ws[i + 1].shape[1]} columns but {name}[{i}] "
                              f"has {Ws[i].shape[0]} rows: the product W_L ⋯ W_1 is undefined")
     return Ws
 
@@ -66,7 +70,7 @@ def conserved_matrices(weights, etas) -> list[np.ndarray]:
 def _check_problem(weights, X, Y, etas):
     """Validate a regression problem for the chain [W_1, …, W_L]: shapes and one η per layer."""
     Ws = _check_chain(weights)
-    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
+    X, Y = as_array(X, "X", ndim=2, nonempty=True), as_array(Y, "Y", ndim=2, nonempty=True)
     if X.shape[1] != Ws[0].shape[1] or Y.shape != (X.shape[0], Ws[-1].shape[0]):
         raise ValueError(f"X must be (n, {Ws[0].shape[1]}) and Y (n, {Ws[-1].shape[0]}); got "
                          f"{X.shape} and {Y.shape}")
@@ -82,16 +86,22 @@ def linear_network_gd(X, Y, weights, etas, *, dt: float, steps: int, record_ever
     for the hand-written backpropagation of :func:`linear_descent`), on
     :func:`theory.core.train_batched`. Returns the weights at steps 0, ``record_every``,
     2·``record_every``, … and ``steps`` (default: 0 and ``steps``), each a list [W_1, …, W_L].
+    Raises :class:`theory.core.DivergenceError` when dt is too large (the loss turns non-finite).
     """
     Ws, X, Y, etas = _check_problem(weights, X, Y, etas)
     dt = check_scalar(dt, "dt", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=1)
     every = check_scalar(record_every if record_every is not None else steps, "record_every",
                          kind="int", min=1)
+    n_rec = steps // every + 2
+    check_memory(n_rec * array_bytes(sum(W.size for W in Ws)),
+                 f"recording {n_rec} steps of the weights", hint="record less often")
     device = resolve_device(device)
     Xt = torch.tensor(X, dtype=torch.float64, device=device)
     Yt = torch.tensor(Y, dtype=torch.float64, device=device)
     names = [f"W{l + 1}" for l in range(len(Ws))]
+
+    what = f"gradient descent on the linear network (dt = {dt:g})"
 
     def grad_fn(P, step):
         with torch.enable_grad():
@@ -99,6 +109,8 @@ def linear_network_gd(X, Y, weights, etas, *, dt: float, steps: int, record_ever
             for name in names:
                 h = h @ P[name][0].T
             loss = 0.5 * ((h - Yt) ** 2).sum()
+            if step % _CHECK_EVERY == 0:
+                check_finite_state(loss.detach(), what=what, step=step, hint="reduce dt")
             grads = torch.autograd.grad(loss, [P[name] for name in names])
         return {name: float(eta) * g for name, eta, g in zip(names, etas, grads)}
 
@@ -107,6 +119,8 @@ def linear_network_gd(X, Y, weights, etas, *, dt: float, steps: int, record_ever
     res = train_batched(params, steps=steps, lr=dt, grad_fn=_requires_grad(grad_fn),
                         record=record_steps(steps, every=every), progress=False,
                         metrics=lambda P, step: {name: P[name] for name in names})
+    for name in names:
+        check_finite_state(res.params[name], what=what, step=steps, hint="reduce dt")
     return [[res[name][0, j] for name in names] for j in range(res.steps.size)]
 
 
@@ -124,7 +138,7 @@ def linear_network_flow(t, X, Y, weights, etas, *, rtol: float = 1e-10, atol: fl
     [W_1, …, W_L].
     """
     Ws, X, Y, etas = _check_problem(weights, X, Y, etas)
-    t = as_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
     if t.size == 0 or t[0] < 0 or np.any(np.diff(t) < 0):
         raise ValueError("t must be a non-empty, non-negative, non-decreasing array of times")
     rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
@@ -163,10 +177,14 @@ def aligned_two_layer_solution(t, U, s, V, a0, w0, eta_1: float = 1.0, eta_2: fl
     ``whitened_solution`` with η_w = η_1, η_a = η_2 and d = 1, and keeps δ_i = η_1a_i² − η_2w_i²;
     Δ = R diag(δ) Rᵀ. Returns arrays W1 (T, h, d), W2 (T, k, h).
     """
-    t = as_array(t, "t", ndim=1)
-    U, V = as_array(U, "U", ndim=2), as_array(V, "V", ndim=2)
-    s = as_array(s, "s", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
+    if np.any(t < 0):
+        raise ValueError("t must be >= 0")
+    U, V = as_array(U, "U", ndim=2, nonempty=True), as_array(V, "V", ndim=2, nonempty=True)
+    s = positive(s, "s", ndim=1, nonempty=True)
     a0, w0 = as_array(a0, "a0", ndim=1), as_array(w0, "w0", ndim=1)
+    eta_1 = check_scalar(eta_1, "eta_1", min=0.0, include_min=False)
+    eta_2 = check_scalar(eta_2, "eta_2", min=0.0, include_min=False)
     r = s.size
     if U.shape[1] != r or V.shape[1] != r or a0.size != r or w0.size != r:
         raise ValueError("U (k, r), V (d, r), s, a0 and w0 (r,) must share the rank r")
@@ -185,19 +203,19 @@ def aligned_two_layer_solution(t, U, s, V, a0, w0, eta_1: float = 1.0, eta_2: fl
 # ----------------------------------------------------------------------------------------------
 
 
-def _batched_chain(weights) -> list[np.ndarray]:
+def _batched_chain(weights, name: str = "weights") -> list[np.ndarray]:
     if not isinstance(weights, (list, tuple)) or len(weights) < 2:
-        raise TypeError("weights must be a list of at least two arrays [W_1, …, W_L], each (B, out, in)")
-    Ws = [as_array(W, f"weights[{i}]", ndim=(2, 3)) for i, W in enumerate(weights)]
+        raise TypeError(f"{name} must be a list of at least two arrays [W_1, …, W_L], each (B, out, in)")
+    Ws = [as_array(W, f"{name}[{i}]", ndim=(2, 3), nonempty=True) for i, W in enumerate(weights)]
     Ws = [W[None] if W.ndim == 2 else W for W in Ws]
     B = max(W.shape[0] for W in Ws)
     for i, W in enumerate(Ws):
         if W.shape[0] not in (1, B):
-            raise ValueError(f"weights[{i}] has batch size {W.shape[0]}, others {B}")
+            raise ValueError(f"{name}[{i}] has batch size {W.shape[0]}, others {B}")
     Ws = [np.broadcast_to(W, (B,) + W.shape[1:]) for W in Ws]
     for i in range(len(Ws) - 1):
         if Ws[i + 1].shape[2] != Ws[i].shape[1]:
-            raise ValueError(f"weights[{i + 1}] has {Ws[i + 1].shape[2]} columns but weights[{i}] "
+            raise ValueError(f"{name}[{i + 1}] has {Ws[i + 1].shape[2]} columns but {name}[{i}] "
                              f"has {Ws[i].shape[1]} rows: the product W_L ⋯ W_1 is undefined")
     return Ws
 
@@ -241,20 +259,33 @@ def linear_kernel_distance(X, weights0, weights, etas) -> np.ndarray:
     P_{<ℓ} = W_{ℓ−1}⋯W_1, so the Frobenius products reduce to traces of k×k and d×d matrices and
     no nk×nk matrix is formed. weights0, weights: lists of (B, out, in) or (out, in) → S (B,).
     """
-    X = as_array(X, "X", ndim=2)
-    W0s, Wts = _batched_chain(weights0), _batched_chain(weights)
+    X = as_array(X, "X", ndim=2, nonempty=True)
+    W0s, Wts = _batched_chain(weights0, "weights0"), _batched_chain(weights, "weights")
     if [W.shape[1:] for W in W0s] != [W.shape[1:] for W in Wts]:
-        raise ValueError("weights0 and weights must have the same shapes")
+        raise ValueError("weights0 and weights must have the same shapes, got "
+                         f"{[W.shape[1:] for W in W0s]} and {[W.shape[1:] for W in Wts]}")
     if X.shape[1] != W0s[0].shape[2]:
         raise ValueError(f"X must have {W0s[0].shape[2]} columns, got {X.shape[1]}")
-    B = max(W0s[0].shape[0], Wts[0].shape[0])
-    etas = np.atleast_1d(positive(etas, "etas"))
-    etas = np.broadcast_to(etas, (B, len(W0s)) if etas.ndim == 1 else etas.shape)
+    B0, Bt = W0s[0].shape[0], Wts[0].shape[0]
+    if B0 != Bt and 1 not in (B0, Bt):
+        raise ValueError(f"weights0 and weights must have the same batch size B (or 1), got "
+                         f"{B0} and {Bt}")
+    B, L = max(B0, Bt), len(W0s)
+    etas = np.atleast_1d(positive(etas, "etas", nonempty=True))
+    if etas.ndim > 2 or etas.shape[-1] != L or (etas.ndim == 2 and etas.shape[0] not in (1, B)):
+        raise ValueError(f"etas must have one learning rate per layer: shape ({L},) or ({B}, {L}), "
+                         f"got {etas.shape}")
+    etas = np.broadcast_to(etas, (B, L))
     t = lambda x: torch.tensor(np.array(x), dtype=torch.float64)  # noqa: E731
     W0s = [t(np.broadcast_to(W, (B,) + W.shape[1:])) for W in W0s]
     Wts = [t(np.broadcast_to(W, (B,) + W.shape[1:])) for W in Wts]
     G = t(X.T @ X).expand(B, X.shape[1], X.shape[1])
-    return _kron_distance(_ntk_terms(W0s, t(etas)), _ntk_terms(Wts, t(etas)), G).numpy()
+    terms0, terms = _ntk_terms(W0s, t(etas)), _ntk_terms(Wts, t(etas))
+    for name, tm in (("weights0", terms0), ("weights", terms)):
+        if bool((_kron_inner(tm, tm, G) <= 0).any()):
+            raise ValueError(f"kernel distance undefined: {name} give a zero kernel on X (the NTK "
+                             f"is 0, e.g. all layers zero); S needs ‖K‖_F > 0")
+    return _kron_distance(terms0, terms, G).numpy()
 
 
 def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record=None, device=None,
@@ -271,26 +302,38 @@ def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record=None, d
     ½‖XW_1ᵀ⋯W_Lᵀ − Y‖²_F, ``kernel_distance`` of the NTK on X from step 0
     (:func:`linear_kernel_distance`), ``delta_drift`` the largest entry of |Δ_ℓ(step) − Δ_ℓ(0)|
     over every adjacent pair (paper, App. B), and the weights ``W1`` … ``WL``.
+
+    Raises :class:`theory.core.DivergenceError` (a ``ValueError`` naming the step) when lr is
+    too large and the networks' outputs turn non-finite (checked every 32 steps and at the end);
+    the records' memory is checked before training.
     """
     Ws = _batched_chain(weights)
     B, L = Ws[0].shape[0], len(Ws)
-    X = as_array(X, "X", ndim=2)
-    Y = as_array(Y, "Y", ndim=(2, 3))
+    X = as_array(X, "X", ndim=2, nonempty=True)
+    Y = as_array(Y, "Y", ndim=(2, 3), nonempty=True)
     n, k = X.shape[0], Ws[-1].shape[1]
     if X.shape[1] != Ws[0].shape[2] or Y.shape[-2:] != (n, k) or (Y.ndim == 3 and Y.shape[0] != B):
         raise ValueError(f"X must be (n, {Ws[0].shape[2]}) and Y (n, {k}) or ({B}, n, {k}); "
                          f"got {X.shape} and {Y.shape}")
-    etas = np.atleast_1d(positive(etas, "etas"))
-    if etas.shape[-1] != L or etas.ndim > 2:
-        raise ValueError(f"etas must have one learning rate per layer ({L}), got shape {etas.shape}")
+    etas = np.atleast_1d(positive(etas, "etas", nonempty=True))
+    if etas.shape[-1] != L or etas.ndim > 2 or (etas.ndim == 2 and etas.shape[0] not in (1, B)):
+        raise ValueError(f"etas must have one learning rate per layer: shape ({L},) or ({B}, {L}), "
+                         f"got shape {etas.shape}")
     etas = np.broadcast_to(etas, (B, L))
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=1)
+    progress = check_bool(progress, "progress")
+    n_rec = 2 + (0 if record is None else len(record) if hasattr(record, "__len__")
+                 else int(np.size(record)))
+    row = B * (sum(W[0].size for W in Ws) + 3)
+    check_memory(array_bytes(n_rec, row), f"recording {n_rec} steps of {B} networks",
+                 hint="record fewer steps")
     try:
         rec = record_steps(steps, at=[] if record is None else record)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"record must be integer steps in [0, steps={steps}]: {exc}") from None
     device, dtype = resolve_device(device), resolve_dtype(dtype)
+    what = f"gradient descent on {B} linear networks (lr = {lr:g})"
 
     def T(x):
         return torch.tensor(np.array(x), dtype=dtype, device=device)
@@ -315,6 +358,8 @@ def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record=None, d
     def grad_fn(P, step):
         hs = forward(P)
         g, grads = hs[-1] - Yt, {}
+        if step % _CHECK_EVERY == 0:
+            check_finite_state(g, what=what, step=step, hint="reduce lr")
         for l in range(L - 1, -1, -1):
             grads[names[l]] = eta_t[:, l, None, None] * (g.transpose(1, 2) @ hs[l])
             g = g @ P[names[l]]
@@ -331,8 +376,11 @@ def linear_descent(X, Y, weights, etas, *, lr: float, steps: int, record=None, d
                 "kernel_distance": _kron_distance(K0, _ntk_terms(Ps, eta_t), G),
                 "delta_drift": drift.amax(0), **{name: P[name] for name in names}}
 
-    return train_batched(params, steps=steps, lr=lr, grad_fn=grad_fn, record=rec, metrics=metrics,
-                         progress=f"{B} linear networks, batched" if progress else False)
+    res = train_batched(params, steps=steps, lr=lr, grad_fn=grad_fn, record=rec, metrics=metrics,
+                        progress=f"{B} linear networks, batched" if progress else False)
+    for name in names:
+        check_finite_state(res.params[name], what=what, step=steps, hint="reduce lr")
+    return res
 
 
 def square_init(beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *, R=None):
@@ -343,12 +391,12 @@ def square_init(beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *, R=None)
     orthogonal matrix (default I). So the initial function is held fixed while δ varies, as in
     the paper's figures. beta0 (B, d, d) full rank, delta scalar or (B,) → W1, W2 (B, d, d).
     """
-    beta0 = as_array(beta0, "beta0", ndim=(2, 3))
+    beta0 = as_array(beta0, "beta0", ndim=(2, 3), nonempty=True)
     beta0 = beta0[None] if beta0.ndim == 2 else beta0
     Bn, d = beta0.shape[:2]
     if beta0.shape[2] != d:
         raise ValueError(f"beta0 must be square, got {beta0.shape[1:]}")
-    delta = np.broadcast_to(np.atleast_1d(as_array(delta, "delta")), (Bn,)).copy()
+    delta = np.broadcast_to(_batch_delta(delta, Bn), (Bn,)).copy()
     eta_1 = check_scalar(eta_1, "eta_1", min=0.0, include_min=False)
     eta_2 = check_scalar(eta_2, "eta_2", min=0.0, include_min=False)
     sv = np.linalg.svd(beta0, compute_uv=False)
@@ -364,6 +412,15 @@ def square_init(beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *, R=None)
         W1 = R @ W1
     W2 = beta0 @ np.linalg.inv(W1)
     return W1, W2
+
+
+def _batch_delta(delta, B: int) -> np.ndarray:
+    """δ as a (1,) or (B,) array: a scalar, or one value per matrix of the batch."""
+    delta = np.atleast_1d(as_array(delta, "delta", ndim=(0, 1), nonempty=True))
+    if delta.shape[0] not in (1, B):
+        raise ValueError(f"delta must be a scalar or have one entry per matrix ({B}), got shape "
+                         f"{delta.shape}")
+    return delta
 
 
 def _psd_sqrt_shift(M, delta, sign):
@@ -386,11 +443,11 @@ def square_metric(beta, delta, eta_1: float = 1.0, eta_2: float = 1.0):
     matrix analogue of the single neuron's u, v; the book's reconstruction, standing in for the paper's
     Theorem 4.2, whose statement is not available). beta (B, d, d), delta (B,) → two (B, d, d).
     """
-    beta = as_array(beta, "beta", ndim=(2, 3))
+    beta = as_array(beta, "beta", ndim=(2, 3), nonempty=True)
     beta = beta[None] if beta.ndim == 2 else beta
     if beta.shape[1] != beta.shape[2]:
         raise ValueError(f"beta must be square (the closed form needs square layers), got {beta.shape[1:]}")
-    delta = np.broadcast_to(np.atleast_1d(as_array(delta, "delta")), beta.shape[:1])
+    delta = np.broadcast_to(_batch_delta(delta, beta.shape[0]), beta.shape[:1])
     c = (check_scalar(eta_1, "eta_1", min=0.0, include_min=False)
          * check_scalar(eta_2, "eta_2", min=0.0, include_min=False))
     bT = np.swapaxes(beta, 1, 2)
@@ -417,18 +474,20 @@ def square_flow(t, X, Y, beta0, delta, eta_1: float = 1.0, eta_2: float = 1.0, *
     The reduced (function-space) equation of :func:`square_metric`: it needs β₀ and δ only, not
     the weights. beta0 (B, d, d) or (d, d), delta scalar or (B,); X (n, d), Y (n, d).
     """
-    t = as_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
     if t.size == 0 or np.any(np.diff(t) < 0) or t[0] < 0:
         raise ValueError("t must be non-negative and increasing")
     rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
     atol = check_scalar(atol, "atol", min=0.0, include_min=False)
-    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
-    beta0 = as_array(beta0, "beta0", ndim=(2, 3))
+    eta_1 = check_scalar(eta_1, "eta_1", min=0.0, include_min=False)
+    eta_2 = check_scalar(eta_2, "eta_2", min=0.0, include_min=False)
+    X, Y = as_array(X, "X", ndim=2, nonempty=True), as_array(Y, "Y", ndim=2, nonempty=True)
+    beta0 = as_array(beta0, "beta0", ndim=(2, 3), nonempty=True)
     beta0 = beta0[None] if beta0.ndim == 2 else beta0
     Bn, d = beta0.shape[0], beta0.shape[1]
     if beta0.shape[2] != d or X.shape[1] != d or Y.shape != (X.shape[0], d):
         raise ValueError(f"need beta0 (B, d, d), X (n, d), Y (n, d); got {beta0.shape}, {X.shape}, {Y.shape}")
-    delta = np.broadcast_to(np.atleast_1d(as_array(delta, "delta")), (Bn,))
+    delta = np.broadcast_to(_batch_delta(delta, Bn), (Bn,))
     G, YX = X.T @ X, Y.T @ X
     betas = np.empty((Bn, t.size, d, d))
     for i in range(Bn):
@@ -467,8 +526,8 @@ def square_problem(d: int = 4, seed: int = 0, singular_values=(2.0, 1.5, 1.0, 0.
     G (d × d, entries N(0, 1/d)) for the initial function β₀ = τ²G; numpy ``default_rng(seed)``.
     Returns (X, Y = Xβ*ᵀ, beta_star, G)."""
     d = check_scalar(d, "d", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
-    s = as_array(singular_values, "singular_values", ndim=1)
+    seed = check_seed(seed, "seed")
+    s = positive(singular_values, "singular_values", ndim=1)
     if s.shape != (d,):
         raise ValueError(f"singular_values must have d = {d} entries, got {s.shape}")
     rng = np.random.default_rng(seed)
@@ -529,12 +588,17 @@ def conservation_experiment(*, seed: int = 0, t_end: float = 3.0, lrs=(4e-3, 2e-
     them by O(lr²) a step, O(lr) to a fixed time, so the drift ratio between the two ``lrs`` is
     their ratio.
     """
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
     lrs = positive(lrs, "lrs")
     if lrs.shape != (2,):
         raise ValueError(f"lrs must be two learning rates, got shape {lrs.shape}")
-    etas = positive(etas, "etas")
+    if np.any(lrs > t_end):
+        raise ValueError(f"lrs must be <= t_end = {t_end:g} (at least one step), got {lrs.tolist()}")
+    etas = positive(etas, "etas", ndim=1)
+    if etas.shape != (3,):
+        raise ValueError(f"etas must be three learning rates (one per layer of the 5→8→6→3 "
+                         f"network), got shape {etas.shape}")
     (X, Y, W_init), _ = _page_problems(seed)
     flow = linear_network_flow([0.0, t_end], X, Y, [W[0] for W in W_init], etas,
                                rtol=1e-11, atol=1e-12)
@@ -583,15 +647,17 @@ def aligned_modes_experiment(*, seed: int = 0, s=(2.0, 1.0, 0.5),
     with a_iw_i = b0 and a_i² − w_i² = δ_i: :func:`aligned_two_layer_solution` (each mode a single
     neuron; the book's reconstruction) against :func:`linear_descent` of the full network, all patterns in one
     batch. U, V, R and X (n = 12) come from the page's random stream (seed)."""
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     s = positive(s, "s")
-    patterns = as_array(patterns, "patterns", ndim=2)
+    patterns = as_array(patterns, "patterns", ndim=2, nonempty=True)
     if s.ndim != 1 or patterns.shape[1] != s.size or s.size != 3:
         raise ValueError(f"s must be 3 singular values and patterns (P, 3), got {s.shape}, "
                          f"{patterns.shape}")
     b0 = check_scalar(b0, "b0", min=0.0, include_min=False)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
+    if lr > t_end:
+        raise ValueError(f"lr must be <= t_end = {t_end:g} (at least one step), got {lr:g}")
     record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     n_fine = check_scalar(n_fine, "n_fine", kind="int", min=2)
     _, (U, V, R, X) = _page_problems(seed)
@@ -703,8 +769,11 @@ def square_grid_experiment(taus=tuple(np.logspace(-1, 0.3, 5)),
     t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
     n_records = check_scalar(n_records, "n_records", kind="int", min=1)
     fit_fraction = check_scalar(fit_fraction, "fit_fraction", min=0.0, max=1.0, include_min=False)
-    sweep = Sweep(tau=positive(taus, "taus"), delta=as_array(deltas, "deltas", ndim=1),
-                  seed=np.arange(n_seeds))
+    progress = check_bool(progress, "progress")
+    if lr > t_end:
+        raise ValueError(f"lr must be <= t_end = {t_end:g} (at least one step), got {lr:g}")
+    sweep = Sweep(tau=positive(taus, "taus", ndim=1, nonempty=True),
+                  delta=as_array(deltas, "deltas", ndim=1, nonempty=True), seed=np.arange(n_seeds))
     X, Y, _, _ = square_problem()
     d = X.shape[1]
     G_init = np.stack([square_problem(seed=s)[3] for s in range(n_seeds)])
@@ -794,11 +863,12 @@ def width_regime_experiment(deltas=(-4.0, -1.0, 0.0, 1.0, 4.0), *, tau: float = 
     of a shape in one :func:`linear_descent` batch. The paper: narrowing networks are lazy for all
     δ_k ≫ 0 and expanding ones for all δ_k ≪ 0; with the opposite signs β* is outside the span of
     M at initialisation and learning is delayed and rich. numpy ``default_rng(seed)``."""
-    deltas = as_array(deltas, "deltas", ndim=1)
-    tau = positive(tau, "tau")
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
+    tau = check_scalar(tau, "tau", min=0.0, include_min=False)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     steps = check_scalar(steps, "steps", kind="int", min=2)
     n = check_scalar(n, "n", kind="int", min=4)
+    seed = check_seed(seed, "seed")
     rec = np.unique(np.r_[0, np.geomspace(1, steps, 60).astype(int)])
     S_t, loss_t = [], []
     for d, h, c in WIDTH_SHAPES.values():

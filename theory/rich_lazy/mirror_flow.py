@@ -33,7 +33,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import brentq
 
-from theory.core import as_array, check_scalar, positive, progress
+from theory.core import as_array, check_bool, check_scalar, check_seed, positive, progress
 from theory.rich_lazy.linear_networks import conserved_matrices, linear_network_flow
 
 __all__ = ["DeepBias", "MirrorFlowCheck", "deep_bias_experiment", "deep_bias_potential",
@@ -112,19 +112,38 @@ def deep_bias_two_layer_identity() -> sp.Expr:
 def hyperbolic_entropy(x, delta) -> np.ndarray:
     """q_δ(x) = ¼(2x sinh⁻¹(2x/|δ|) − √(4x² + δ²) + |δ|) (Eq. 119), elementwise, δ ≠ 0.
 
-    Evaluated as ¼(2x sinh⁻¹(2x/|δ|) − 4x²/(√(4x² + δ²) + |δ|)) to avoid cancellation at large |δ|.
+    Evaluated as ¼(2x sinh⁻¹(2x/|δ|) − 2|x|·2|x|/(hypot(2x, δ) + |δ|)) to avoid cancellation at
+    large |δ| and overflow at large |x|; where 2x/|δ| overflows, sinh⁻¹ is taken in log form,
+    log(2|x|) − log|δ| + log(1 + √(1 + (δ/2x)²)). Finite wherever q_δ(x) is representable.
     """
     x, delta = as_array(x, "x"), as_array(delta, "delta")
     if np.any(delta == 0):
         raise ValueError("delta must be non-zero (q_δ diverges as δ → 0; Theorem B.6 assumes δ ≠ 0)")
+    try:
+        np.broadcast_shapes(x.shape, delta.shape)
+    except ValueError:
+        raise ValueError(f"x {x.shape} and delta {delta.shape} do not broadcast") from None
     D = np.abs(delta)
-    return 0.25 * (2 * x * np.arcsinh(2 * x / D) - 4 * x**2 / (np.sqrt(4 * x**2 + D**2) + D))
+    ax = 2.0 * np.abs(x)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        z = ax / D
+        big = ~np.isfinite(z) | (z > 1e150)
+        zs = np.where(big, 1.0, z)
+        r = np.where(big, D / np.where(ax > 0, ax, 1.0), 0.0)
+        asinh = np.where(big, np.log(ax) - np.log(D) + np.log1p(np.sqrt(1.0 + r * r)),
+                         np.arcsinh(zs))
+    return 0.25 * (ax * asinh - ax * (ax / (np.hypot(ax, D) + D)))
 
 
 def mirror_flow_rate(lam, grad, delta) -> np.ndarray:
     """λ̇ = −(q_δ''(λ))⁻¹ ∂L/∂λ = −√(4λ² + δ²) ∂L/∂λ (Eqs. 118–119), elementwise."""
     lam, grad, delta = as_array(lam, "lam"), as_array(grad, "grad"), as_array(delta, "delta")
-    return -np.sqrt(4 * lam**2 + delta**2) * grad
+    try:
+        np.broadcast_shapes(lam.shape, grad.shape, delta.shape)
+    except ValueError:
+        raise ValueError(f"lam {lam.shape}, grad {grad.shape} and delta {delta.shape} do not "
+                         f"broadcast") from None
+    return -np.hypot(2.0 * lam, delta) * grad          # √(4λ² + δ²) without overflow
 
 
 # ---- Theorem B.6 on a simulated network --------------------------------------------------------
@@ -155,8 +174,8 @@ def isotropic_two_layer(d: int, h: int, c: int, delta: float, *, scale: float = 
         raise ValueError(f"delta > 0 needs h ≤ c (AAᵀ ≻ 0), got h = {h}, c = {c}")
     if delta < 0 and h > d:
         raise ValueError(f"delta < 0 needs h ≤ d (WWᵀ ≻ 0), got h = {h}, d = {d}")
-    scale = positive(scale, "scale")
-    rng = np.random.default_rng(seed)
+    scale = check_scalar(scale, "scale", min=0.0, include_min=False)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     if delta > 0:
         W = rng.normal(scale=scale / np.sqrt(d), size=(h, d))
         A = _psd_sqrt(delta * np.eye(h) + W @ W.T) @ _orthonormal_rows(h, c, rng)
@@ -173,10 +192,12 @@ def singular_value_rates(X, Y, weights):
     gradients (no use of Δ); ∂L/∂λ_i = u_iᵀ G v_i with G = Xᵀ(Xβ − Y). Only the min(d, c)
     leading singular values are returned.
     """
-    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
+    X = as_array(X, "X", ndim=2, nonempty=True)
+    Y = as_array(Y, "Y", ndim=2, nonempty=True)
     if not isinstance(weights, (list, tuple)) or len(weights) != 2:
         raise TypeError("weights must be [W1 (h, d), W2 (c, h)]")
-    W1, W2 = as_array(weights[0], "W1", ndim=2), as_array(weights[1], "W2", ndim=2)
+    W1 = as_array(weights[0], "weights[0] (W1)", ndim=2, nonempty=True)
+    W2 = as_array(weights[1], "weights[1] (W2)", ndim=2, nonempty=True)
     if W2.shape[1] != W1.shape[0] or X.shape[1] != W1.shape[1] or Y.shape != (X.shape[0], W2.shape[0]):
         raise ValueError(f"shapes do not chain: X {X.shape}, Y {Y.shape}, W1 {W1.shape}, W2 {W2.shape}")
     beta = (W2 @ W1).T                                        # (d, c)
@@ -238,13 +259,18 @@ def mirror_flow_experiment(deltas=(-1.0, -0.1, 0.1, 1.0), *, d: int = 5, h: int 
     ``solve_ivp`` (Radau, rtol 1e-11). At n_t times in [eps, t_end] the exact λ̇ is compared with
     −√(4λ² + δ²) ∂L/∂λ, and at the same times central differences of the flow with step ``eps``.
     ``progress_bar``: a progress bar over the flows."""
-    deltas = as_array(deltas, "deltas", ndim=1)
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
     if np.any(deltas == 0):
         raise ValueError("deltas must be non-zero (Theorem B.6 assumes δ ≠ 0)")
+    d, h, c = (check_scalar(v, k, kind="int", min=1) for v, k in ((d, "d"), (h, "h"), (c, "c")))
+    if h != min(d, c):
+        raise ValueError(f"h must be min(d, c) = {min(d, c)} (Δ = δI with h ≥ min(d, c)), got h = {h}")
     t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
     n_t = check_scalar(n_t, "n_t", kind="int", min=2)
     eps = check_scalar(eps, "eps", min=0.0, include_min=False, max=t_end / (4 * n_t))
     n = check_scalar(n, "n", kind="int", min=1)
+    seed = check_seed(seed, "seed")
+    progress_bar = check_bool(progress_bar, "progress_bar")
     rng = np.random.default_rng(seed)
     X = rng.normal(scale=1 / np.sqrt(n), size=(n, d))
     Y = X @ rng.normal(size=(d, c))
@@ -295,7 +321,7 @@ def deep_isotropic_init(beta0, L: int, delta: float = 0.0, *, seed: int = 0) -> 
     L = check_scalar(L, "L", kind="int", min=1)
     delta = check_scalar(delta, "delta", max=0.0)
     D = -delta
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     Us = []
     for ell in range(L + 1):
         first = beta0 / b0 if ell == 0 else rng.normal(size=d)
@@ -312,7 +338,12 @@ def deep_isotropic_init(beta0, L: int, delta: float = 0.0, *, seed: int = 0) -> 
 
 def deep_bias_potential(beta, beta0, L: int) -> float:
     """Q(β) = ((L+1)/(L+2))‖β‖^{(L+2)/(L+1)} − ‖β₀‖^{−L/(L+1)} β₀ᵀβ (Theorem B.10, Eq. 123)."""
-    beta, beta0 = as_array(beta, "beta", ndim=1), as_array(beta0, "beta0", ndim=1)
+    beta, beta0 = as_array(beta, "beta", ndim=1), as_array(beta0, "beta0", ndim=1, nonempty=True)
+    if beta.shape != beta0.shape:
+        raise ValueError(f"beta and beta0 must have the same shape (d,), got {beta.shape} and "
+                         f"{beta0.shape}")
+    if not np.any(beta0):
+        raise ValueError("beta0 must be non-zero (Q uses ‖β₀‖^{−L/(L+1)})")
     L = check_scalar(L, "L", kind="int", min=1)
     p = (L + 2) / (L + 1)
     return float(np.linalg.norm(beta) ** p / p
@@ -321,7 +352,12 @@ def deep_bias_potential(beta, beta0, L: int) -> float:
 
 def min_norm_interpolant(X, y) -> np.ndarray:
     """argmin ‖β‖ s.t. Xβ = y: Xᵀ(XXᵀ)⁻¹y (the lazy, δ → ±∞ limit)."""
-    X, y = as_array(X, "X", ndim=2), as_array(y, "y", ndim=1)
+    X, y = as_array(X, "X", ndim=2, nonempty=True), as_array(y, "y", ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have length n = {X.shape[0]} (rows of X), got {y.shape[0]}")
+    if np.linalg.matrix_rank(X) < X.shape[0]:
+        raise ValueError(f"X must have full row rank n = {X.shape[0]} (XXᵀ invertible), got rank "
+                         f"{np.linalg.matrix_rank(X)}")
     return X.T @ np.linalg.solve(X @ X.T, y)
 
 
@@ -333,10 +369,13 @@ def deep_rich_interpolant(X, y, beta0, L: int, *, tol: float = 1e-14, max_iter: 
     convex dual ‖g₀ + Xᵀν‖^{L+2}/(L+2) − yᵀν (Φ's conjugate is ‖v‖^{L+2}/(L+2)). residual:
     ‖Xβ − y‖ at the returned β (the KKT stationarity holds by construction).
     """
-    X, y = as_array(X, "X", ndim=2), as_array(y, "y", ndim=1)
-    beta0 = as_array(beta0, "beta0", ndim=1)
+    X, y = as_array(X, "X", ndim=2, nonempty=True), as_array(y, "y", ndim=1, nonempty=True)
+    beta0 = as_array(beta0, "beta0", ndim=1, nonempty=True)
     if X.shape != (y.size, beta0.size):
-        raise ValueError(f"X must be (n, d) = ({y.size}, {beta0.size}), got {X.shape}")
+        raise ValueError(f"X must be (n, d) with y (n,) and beta0 (d,): got X {X.shape}, y "
+                         f"{y.shape}, beta0 {beta0.shape}")
+    if not np.any(beta0):
+        raise ValueError("beta0 must be non-zero (Q uses ‖β₀‖^{−L/(L+1)})")
     L = check_scalar(L, "L", kind="int", min=1)
     tol = check_scalar(tol, "tol", min=0.0, include_min=False)
     max_iter = check_scalar(max_iter, "max_iter", kind="int", min=1)
@@ -415,14 +454,16 @@ def deep_bias_experiment(depths=(1, 2, 3), deltas=(0.0, -1e-3, -1e-2), *, d: int
     depths = np.asarray(depths)
     if depths.ndim != 1 or depths.size == 0 or not np.issubdtype(depths.dtype, np.integer) or np.any(depths < 1):
         raise ValueError(f"depths must be a 1-D list of integers ≥ 1, got {depths!r}")
-    deltas = as_array(deltas, "deltas", ndim=1)
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
     if np.any(deltas > 0):
         raise ValueError("deltas must be ≤ 0 (the isotropic deep initialisation needs δ ≤ 0)")
     d, n = check_scalar(d, "d", kind="int", min=2), check_scalar(n, "n", kind="int", min=1)
     if n >= d:
         raise ValueError(f"n must be < d for an underdetermined regression, got n = {n}, d = {d}")
-    b0 = positive(b0, "b0")
+    b0 = check_scalar(b0, "b0", min=0.0, include_min=False)
     t_end = check_scalar(t_end, "t_end", min=0.0, include_min=False)
+    seed = check_seed(seed, "seed")
+    progress_bar = check_bool(progress_bar, "progress_bar")
     rng = np.random.default_rng(seed)
     X = rng.normal(scale=1 / np.sqrt(d), size=(n, d))
     y = X @ rng.normal(size=d)

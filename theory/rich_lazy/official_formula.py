@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import as_array
+from theory.core import as_array, check_scalar, check_seed
 
 __all__ = ["official_error_survey", "official_region", "official_trajectory"]
 
@@ -113,7 +113,7 @@ def official_trajectory(t, a0, w0, beta_star, delta=None) -> tuple[np.ndarray, n
     notebook's δ = 0 branch). Returns a (T,) and w (T, d). Outside the region of :func:`official_region` it agrees with
     the gradient flow; inside it does not (the book's finding).
     """
-    t = as_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
     if np.any(t < 0):
         raise ValueError("t must be >= 0")
     a0 = float(as_array(a0, "a0", ndim=0))
@@ -145,8 +145,18 @@ def official_region(a0, w0, beta_star) -> np.ndarray:
     official formula departs from the gradient flow (the book's finding).
     """
     a0 = as_array(a0, "a0")
-    w0 = as_array(w0, "w0", min_ndim=1)
-    beta_star = as_array(beta_star, "beta_star", min_ndim=1)
+    if np.any(a0 == 0):
+        raise ValueError("a0 must be non-zero (ν₀ = w₀ᵀβ*/a₀)")
+    w0 = as_array(w0, "w0", min_ndim=1, nonempty=True)
+    beta_star = as_array(beta_star, "beta_star", min_ndim=1, nonempty=True)
+    if w0.shape[-1] != beta_star.shape[-1]:
+        raise ValueError(f"w0 and beta_star must have the same last dimension d, got shapes "
+                         f"{w0.shape} and {beta_star.shape}")
+    try:
+        np.broadcast_shapes(a0.shape, w0.shape[:-1], beta_star.shape[:-1])
+    except ValueError:
+        raise ValueError(f"the batch shapes do not broadcast: a0 {a0.shape}, w0 {w0.shape[:-1]} "
+                         f"(+d), beta_star {beta_star.shape[:-1]} (+d)") from None
     delta = a0**2 - np.sum(w0**2, axis=-1)
     nu0 = np.sum(w0 * beta_star, axis=-1) / a0
     D = np.sqrt(delta**2 + 4.0 * np.sum(beta_star**2, axis=-1))
@@ -168,10 +178,13 @@ def official_error_survey(n: int = 120, *, seed: int = 0, t_max: float = 5.0, n_
 
     from theory.rich_lazy.exact import whitened_solution
 
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0.0, float(t_max), int(n_t))
+    n = check_scalar(n, "n", kind="int", min=1)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
+    t_max = check_scalar(t_max, "t_max", min=0.0, include_min=False)
+    n_t = check_scalar(n_t, "n_t", kind="int", min=2)
+    t = np.linspace(0.0, t_max, n_t)
     out = {k: [] for k in ("delta", "z0", "region", "crosses", "official", "ours")}
-    for _ in range(int(n)):
+    for _ in range(n):
         a0 = abs(rng.normal()) * rng.uniform(0.2, 2.0) + 1e-3
         w0 = rng.normal(size=2) * rng.uniform(0.2, 2.0)
         bs = rng.normal(size=2)

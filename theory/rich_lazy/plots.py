@@ -35,7 +35,7 @@ def regime(delta: float) -> str:
 
 def delta_colors(deltas) -> list:
     """A diverging colour per δ: downstream in warm colours, balanced black, upstream cool."""
-    deltas = np.atleast_1d(as_array(deltas, "deltas", ndim=(0, 1)))
+    deltas = np.atleast_1d(as_array(deltas, "deltas", ndim=(0, 1), nonempty=True))
     m = max(np.max(np.abs(deltas)), 1e-12)
     cmap = plt.get_cmap("coolwarm_r")
     return [COLORS["theory"] if d == 0 else cmap(0.5 + 0.45 * np.sign(d) * (0.35 + 0.65 * abs(d) / m))
@@ -48,6 +48,8 @@ def draw_level_set(ax, delta: float, eta_a: float = 1.0, eta_w: float = 1.0, *, 
 
     δ > 0: a two-sheeted hyperboloid; δ = 0: a double cone; δ < 0: a one-sheeted hyperboloid.
     """
+    if not hasattr(ax, "plot_surface"):
+        raise TypeError(f"ax must be a 3-D matplotlib axis (projection='3d'), got {type(ax).__name__}")
     delta = check_scalar(delta, "delta")
     eta_a = check_scalar(eta_a, "eta_a", min=0.0, include_min=False)
     eta_w = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
@@ -69,11 +71,22 @@ def _check_runs(exact, gd, deltas):
     for name, tr in (("exact", exact), ("gd", gd)):
         if not isinstance(tr, Trajectory):
             raise TypeError(f"{name} must be a Trajectory, got {type(tr).__name__}")
-    deltas = as_array(deltas, "deltas", ndim=1)
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
+    for name, tr in (("exact", exact), ("gd", gd)):
+        if tr.a.ndim != 2:
+            raise ValueError(f"{name} must be a batch of runs, a (B, T), got a of shape {tr.a.shape}")
     if exact.a.shape[0] != deltas.size or gd.a.shape[0] != deltas.size:
-        raise ValueError(f"exact and gd must hold one run per δ ({deltas.size}), got "
+        raise ValueError(f"exact and gd must hold one run per δ of deltas ({deltas.size}), got "
                          f"{exact.a.shape[0]} and {gd.a.shape[0]}")
     return deltas
+
+
+def _vector2(x, name: str) -> np.ndarray:
+    """A point of the plane, shape (2,) (the figures draw d = 2 problems)."""
+    x = as_array(x, name, ndim=1)
+    if x.shape != (2,):
+        raise ValueError(f"{name} must have shape (2,): the figures draw d = 2 problems, got {x.shape}")
+    return x
 
 
 def level_set_figure(exact: Trajectory, gd: Trajectory, deltas, beta_star, *,
@@ -119,8 +132,8 @@ def function_space_figure(exact: Trajectory, gd: Trajectory, deltas, beta0, beta
     """Function space β = a w for a δ sweep from one β₀ (d = 2): exact lines, descent circles,
     over the loss contours ½‖β − β*‖² (whitened inputs)."""
     deltas = _check_runs(exact, gd, deltas)
-    beta0 = as_array(beta0, "beta0", ndim=1)
-    beta_star = as_array(beta_star, "beta_star", ndim=1)
+    beta0 = _vector2(beta0, "beta0")
+    beta_star = _vector2(beta_star, "beta_star")
     colors = delta_colors(deltas)
     fig, ax = figure(height=5.0)
     g = np.linspace(-0.3, 1.3, 161)
@@ -145,6 +158,10 @@ def loss_kernel_figure(exact: Trajectory, S, gd: Trajectory, S_gd, deltas):
     """Loss and kernel distance S(t) against time for a δ sweep: exact lines, descent circles."""
     deltas = _check_runs(exact, gd, deltas)
     S, S_gd = as_array(S, "S", ndim=2), as_array(S_gd, "S_gd", ndim=2)
+    if S.shape != exact.loss.shape:
+        raise ValueError(f"S must have the shape of exact.loss {exact.loss.shape}, got {S.shape}")
+    if S_gd.shape != gd.loss.shape:
+        raise ValueError(f"S_gd must have the shape of gd.loss {gd.loss.shape}, got {S_gd.shape}")
     colors = delta_colors(deltas)
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
     for i, d in enumerate(deltas):
@@ -172,16 +189,27 @@ def implicit_bias_figure(X, y, beta0, sweep, beta_inf, deltas, paths: Trajectory
     Trajectory batched over them) and ``end_points`` (B, 2): gradient descent; ``lazy``,
     ``down``: the δ → ±∞ limits.
     """
-    X = as_array(X, "X", ndim=2)
-    y = as_array(y, "y", ndim=1)
-    beta0 = as_array(beta0, "beta0", ndim=1)
-    sweep, beta_inf = as_array(sweep, "sweep", ndim=1), as_array(beta_inf, "beta_inf", ndim=2)
-    deltas, end_points = as_array(deltas, "deltas", ndim=1), as_array(end_points, "end_points", ndim=2)
-    lazy, down = as_array(lazy, "lazy", ndim=1), as_array(down, "down", ndim=1)
-    if not isinstance(paths, Trajectory):
-        raise TypeError(f"paths must be a Trajectory, got {type(paths).__name__}")
+    X = as_array(X, "X", ndim=2, nonempty=True)
     if X.shape[1] != 2:
         raise ValueError(f"implicit_bias_figure draws d = 2 problems, got X of shape {X.shape}")
+    y = as_array(y, "y", ndim=1)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have length n = {X.shape[0]} (rows of X), got {y.shape}")
+    beta0, lazy, down = _vector2(beta0, "beta0"), _vector2(lazy, "lazy"), _vector2(down, "down")
+    sweep = as_array(sweep, "sweep", ndim=1, nonempty=True)
+    beta_inf = as_array(beta_inf, "beta_inf", ndim=2)
+    if beta_inf.shape != (sweep.size, 2):
+        raise ValueError(f"beta_inf must be (len(sweep), 2) = ({sweep.size}, 2), got {beta_inf.shape}")
+    deltas = as_array(deltas, "deltas", ndim=1, nonempty=True)
+    end_points = as_array(end_points, "end_points", ndim=2)
+    if end_points.shape != (deltas.size, 2):
+        raise ValueError(f"end_points must be (len(deltas), 2) = ({deltas.size}, 2), got "
+                         f"{end_points.shape}")
+    if not isinstance(paths, Trajectory):
+        raise TypeError(f"paths must be a Trajectory, got {type(paths).__name__}")
+    if paths.beta.ndim != 3 or paths.beta.shape[0] != deltas.size or paths.beta.shape[-1] != 2:
+        raise ValueError(f"paths must hold one d = 2 run per δ of deltas ({deltas.size}), got beta "
+                         f"of shape {paths.beta.shape}")
     beta_mn = np.linalg.pinv(X) @ y
     null = null_direction(X)
     colors = delta_colors(deltas)

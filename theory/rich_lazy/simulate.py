@@ -7,7 +7,12 @@ Gradient descent with step ``dt`` on L = ½‖Xβ − y‖² and layer learning 
 
 so that step k sits at time t = k·dt of the gradient flow it discretises. δ changes by
 dt² η_aη_w(η_a (wᵀXᵀr)² − η_w a²‖Xᵀr‖²) per step: it is conserved to O(dt) over a fixed time.
+
+A step size too large for the problem makes descent diverge; :func:`gradient_descent` then
+raises :class:`theory.core.DivergenceError` (a ``ValueError``) with the step, never a silent
+inf/NaN trajectory.
 """
+
 
 from __future__ import annotations
 
@@ -17,9 +22,13 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from theory.core import as_array, check_scalar, positive, record_steps, resolve_device, resolve_dtype
-from theory.core import train_batched
+from theory.core import (array_bytes, as_array, check_choice, check_finite_state, check_memory,
+                         check_scalar, check_seed, positive, record_steps, resolve_device,
+                         resolve_dtype, train_batched)
 from theory.rich_lazy.exact import Trajectory
+
+# Steps between two divergence checks inside the descent loop (one reduction over the batch).
+_CHECK_EVERY = 32
 
 __all__ = ["DescentLimit", "gradient_descent", "gradient_descent_limit", "gradient_flow_ode",
            "whitened_problem"]
@@ -37,7 +46,9 @@ def whitened_problem(n: int, d: int, n_inits: int, *, init_norm: float = 0.5, se
     d = check_scalar(d, "d", kind="int", min=1, max=n)
     n_inits = check_scalar(n_inits, "n_inits", kind="int", min=1)
     init_norm = check_scalar(init_norm, "init_norm", min=0.0, include_min=False)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
+    check_memory(array_bytes(3 * n * d + n + n_inits * d), f"a whitened problem with n = {n}, "
+                 f"d = {d}, n_inits = {n_inits}", hint="use smaller n, d or n_inits")
     rng = np.random.default_rng(seed)
     X = np.linalg.qr(rng.normal(size=(n, d)))[0]
     y = rng.normal(size=n)
@@ -45,10 +56,18 @@ def whitened_problem(n: int, d: int, n_inits: int, *, init_norm: float = 0.5, se
     return X, y, init_norm * beta0 / np.linalg.norm(beta0, axis=1, keepdims=True)
 
 
-def _schedule(steps: int, record_every, record_at) -> np.ndarray:
-    """The recorded steps: :func:`theory.core.record_steps` (0 and ``steps`` always included)."""
+def _schedule(steps: int, record_every, record_at, row_bytes: int = 0) -> np.ndarray:
+    """The recorded steps: :func:`theory.core.record_steps` (0 and ``steps`` always included).
+
+    ``row_bytes``: the bytes one record takes (the whole batch); the records' memory is checked
+    before the schedule is built.
+    """
     if record_every is not None:
         record_every = check_scalar(record_every, "record_every", kind="int", min=1)
+        n_rec = steps // record_every + 2 + (0 if record_at is None else np.size(record_at))
+        check_memory(array_bytes(n_rec) + n_rec * row_bytes,
+                     f"recording {n_rec} steps (steps = {steps}, record_every = {record_every})",
+                     hint="record less often (a larger record_every)")
     if record_at is not None:
         at = np.atleast_1d(np.asarray(record_at))
         if at.ndim != 1 or at.size == 0 or not np.issubdtype(at.dtype, np.integer):
@@ -83,9 +102,11 @@ def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: in
 
     Returns a :class:`~theory.rich_lazy.exact.Trajectory` of numpy arrays with t = k·dt;
     a (B, T), w (B, T, d), beta (B, T, d), loss (B, T), delta (B,) at initialisation.
+    Raises :class:`theory.core.DivergenceError` (a ``ValueError`` naming the step) when dt is
+    too large and the parameters turn non-finite (checked every 32 steps and at the end).
     """
-    X = as_array(X, "X", ndim=(2, 3))
-    y = as_array(y, "y", ndim=(1, 2))
+    X = as_array(X, "X", ndim=(2, 3), nonempty=True)
+    y = as_array(y, "y", ndim=(1, 2), nonempty=True)
     n, d = X.shape[-2:]
     if y.shape[-1] != n:
         raise ValueError(f"y must have last dimension n = {n} (rows of X), got {y.shape[-1]}")
@@ -107,9 +128,10 @@ def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: in
         raise ValueError(
             f"batch sizes do not match: a0 {a0.shape}, w0 {w0.shape}, eta_a {eta_a.shape}, "
             f"eta_w {eta_w.shape}, X {X.shape}, y {y.shape}") from None
-    rec = _schedule(steps, record_every, record_at)
+    rec = _schedule(steps, record_every, record_at, row_bytes=8 * B * (d + 2))
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
+    what = f"gradient descent on the single neuron (dt = {dt:g})"
 
     def T(x):
         return torch.tensor(np.array(x), dtype=dtype, device=device)
@@ -126,7 +148,10 @@ def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: in
     def grad_fn(p, step):  # the layer rates times ∂L/∂a = wᵀXᵀr and ∂L/∂w = a Xᵀr
         a, w = p["a"], p["w"]
         g = (XtX @ (a.unsqueeze(-1) * w).unsqueeze(-1)).squeeze(-1) - Xty  # Xᵀr
-        return {"a": ea * (w * g).sum(-1), "w": (ew * a).unsqueeze(-1) * g}
+        ga = ea * (w * g).sum(-1)
+        if step % _CHECK_EVERY == 0:
+            check_finite_state(ga, what=what, step=step, hint="reduce dt")
+        return {"a": ga, "w": (ew * a).unsqueeze(-1) * g}
 
     def metrics(p, step):  # ½‖Xβ − y‖² from the residual itself (no cancellation near 0)
         beta = p["a"].unsqueeze(-1) * p["w"]
@@ -135,6 +160,8 @@ def gradient_descent(X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, dt: float, steps: in
 
     res = train_batched(params, steps=steps, lr=dt, grad_fn=grad_fn, record=rec,
                         metrics=metrics, progress=progress, device=device)
+    for k in ("a", "w"):
+        check_finite_state(res.params[k], what=what, step=steps, hint="reduce dt")
     a_np, w_np = res["a"], res["w"]
     delta = np.broadcast_to(eta_w * a0**2 - eta_a * np.sum(w0**2, axis=-1), (B,)).copy()
     return Trajectory(t=res.steps * dt, a=a_np, w=w_np, beta=a_np[..., None] * w_np,
@@ -151,10 +178,10 @@ def gradient_flow_ode(t, X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, rtol: float = 1e
     The default method is the implicit Radau IIA: at large |δ| the flow is stiff, and there
     DOP853 at rtol 1e-10 drifts to ~1e-8 global error where Radau stays near 1e-11.
     """
-    t = as_array(t, "t", ndim=1)
+    t = as_array(t, "t", ndim=1, nonempty=True)
     if np.any(t < 0) or np.any(np.diff(t) < 0):
         raise ValueError("t must be non-negative and non-decreasing")
-    X = as_array(X, "X", ndim=2)
+    X = as_array(X, "X", ndim=2, nonempty=True)
     y = as_array(y, "y", ndim=1)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y must have length n = {X.shape[0]}, got {y.shape[0]}")
@@ -166,8 +193,7 @@ def gradient_flow_ode(t, X, y, a0, w0, eta_a=1.0, eta_w=1.0, *, rtol: float = 1e
     ew = check_scalar(eta_w, "eta_w", min=0.0, include_min=False)
     rtol = check_scalar(rtol, "rtol", min=0.0, include_min=False)
     atol = check_scalar(atol, "atol", min=0.0, include_min=False)
-    if method not in ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"):
-        raise ValueError(f"method must be one of RK45, RK23, DOP853, Radau, BDF, LSODA, got {method!r}")
+    check_choice(method, "method", ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"))
     XtX, Xty = X.T @ X, X.T @ y
 
     def rhs(_, z):
