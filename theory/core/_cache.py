@@ -67,7 +67,9 @@ def key_parts(root: str | os.PathLike | None = None) -> dict[str, str]:
         raise ValueError(f"root must be the project folder (holding theory/), got {root}")
     package = sorted(p for p in (root / "theory").rglob("*.py") if "__pycache__" not in p.parts)
     results = root / RESULTS_DIR
-    stored = sorted(p for p in results.rglob("*") if p.is_file()) if results.is_dir() else []
+    # the assembled results (not the per-point store, a cache of the runner's: results/store)
+    stored = sorted(p for p in results.rglob("*") if p.is_file()
+                    and "store" not in p.relative_to(results).parts[:1]) if results.is_dir() else []
     return {"theory": _digest(package, root), "pins": _digest([root / f for f in PIN_FILES], root),
             "results": _digest(stored, root), "scale": get_scale()}
 
