@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from theory.core import as_array
+from theory.core import as_array, check_scalar
+from theory.lottery._checks import as_labels, as_tensor
 from theory.lottery.nets import MLP, _as_theta
 
 __all__ = ["interpolation_curve", "barrier", "default_coefficients"]
@@ -24,16 +25,26 @@ __all__ = ["interpolation_curve", "barrier", "default_coefficients"]
 
 def default_coefficients(n: int = 11) -> np.ndarray:
     """n evenly spaced coefficients from 0 to 1 (inclusive)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
-    return np.linspace(0.0, 1.0, int(n))
+    n = check_scalar(n, "n", kind="int", min=2)
+    return np.linspace(0.0, 1.0, n)
 
 
 def _coefficients(coefficients) -> np.ndarray:
-    c = as_array(coefficients, "coefficients", ndim=1)
+    c = as_array(coefficients, "coefficients", ndim=1, nonempty=True)
     if c.size < 2 or c[0] != 0.0 or c[-1] != 1.0 or np.any(np.diff(c) <= 0):
         raise ValueError("coefficients must increase strictly from 0 to 1 (both included)")
     return c
+
+
+def _data(net, X, y):
+    """X (n, d_in) finite floats and y (n,) class labels, as tensors."""
+    X = as_tensor(X, "X", ndim=2, nonempty=True)
+    if X.shape[1] != net.widths[0]:
+        raise ValueError(f"X must have net's {net.widths[0]} input features, got shape {tuple(X.shape)}")
+    y = as_labels(y, "y", X.shape[0])
+    if y.numel() and int(y.max()) >= net.widths[-1]:
+        raise ValueError(f"y must hold class labels below net's {net.widths[-1]} outputs, got {int(y.max())}")
+    return X, y
 
 
 def interpolation_curve(net: MLP, theta_a, theta_b, X, y, coefficients=None, *, chunk: int = 256):
@@ -43,8 +54,10 @@ def interpolation_curve(net: MLP, theta_a, theta_b, X, y, coefficients=None, *, 
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a theory.lottery.MLP, got {type(net).__name__}")
-    a = _as_theta(theta_a, net.n_params, "theta_a")
-    b = _as_theta(theta_b, net.n_params, "theta_b")
+    a = _as_theta(as_tensor(theta_a, "theta_a", min_ndim=1), net.n_params, "theta_a")
+    b = _as_theta(as_tensor(theta_b, "theta_b", min_ndim=1), net.n_params, "theta_b")
+    X, y = _data(net, X, y)
+    chunk = check_scalar(chunk, "chunk", kind="int", min=1)
     if a.shape != b.shape:
         raise ValueError(f"theta_a and theta_b must have the same shape, got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
@@ -64,7 +77,7 @@ def interpolation_curve(net: MLP, theta_a, theta_b, X, y, coefficients=None, *, 
 
 def barrier(curve, coefficients=None) -> np.ndarray:
     """max_α [E(α) − ((1−α)E(0) + αE(1))] over the last axis of ``curve`` (..., n_coef)."""
-    E = as_array(curve, "curve", min_ndim=1)
+    E = as_array(curve, "curve", min_ndim=1, nonempty=True)
     c = _coefficients(default_coefficients(E.shape[-1]) if coefficients is None else coefficients)
     if c.size != E.shape[-1]:
         raise ValueError(f"curve has {E.shape[-1]} points along its last axis but coefficients {c.size}")

@@ -34,8 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import COLORS, check_scalar, config_seed, counter_normal, explorer, figure, scaled
-from theory.lottery.barrier import barrier, default_coefficients
+from theory.core import (COLORS, as_array, check_bool, check_scalar, config_seed, counter_normal, explorer,
+                         figure, positive, scaled)
+from theory.lottery._checks import as_tensor, check_instance, check_int_list, check_tolerance_pair
+from theory.lottery.barrier import _coefficients, _data, barrier, default_coefficients
 from theory.lottery.data import Split, load_split
 from theory.lottery.imp import IMPRun, IMPSettings, matching, run_imp
 from theory.lottery.nets import MLP
@@ -110,7 +112,8 @@ def successive_lmc(run: IMPRun, split: Split, coefficients=None, *,
         raise TypeError(f"run must be an IMPRun, got {type(run).__name__}")
     if not isinstance(split, Split):
         raise TypeError(f"split must be a theory.lottery.Split, got {type(split).__name__}")
-    c = default_coefficients(21) if coefficients is None else np.asarray(coefficients, dtype=float)
+    c = _coefficients(default_coefficients(21) if coefficients is None else coefficients)
+    matching_tolerance = check_scalar(matching_tolerance, "matching_tolerance", min=0.0)
     net, theta = run.net, run.theta
     G, L1, P = theta.shape
     a = theta[:, :-1].reshape(-1, P)
@@ -131,13 +134,15 @@ def iff_statistics(barriers, matching_pairs, tolerance: float, where=None) -> di
     ``p_connected_given_matching`` = P(B ≤ tol | matching), ``p_matching_given_connected`` =
     P(matching | B ≤ tol) (NaN where the condition never occurs), ``n`` the pairs counted.
     """
-    B = np.asarray(barriers, dtype=float)
-    M = np.asarray(matching_pairs)
+    B = as_array(barriers, "barriers")
+    M = np.asarray(matching_pairs) if matching_pairs is not None else np.zeros(0, dtype=float)
     if M.shape != B.shape or M.dtype != bool:
         raise ValueError(f"matching_pairs must be booleans of the barriers' shape {B.shape}, got "
                          f"{M.dtype} {M.shape}")
     tol = check_scalar(tolerance, "tolerance", min=0.0)
     W = np.ones_like(M) if where is None else np.asarray(where)
+    if W.dtype != bool:
+        raise ValueError(f"where must be booleans of the barriers' shape {B.shape}, got {W.dtype}")
     if W.shape != B.shape or W.dtype != bool:
         raise ValueError(f"where must be booleans of the barriers' shape {B.shape}")
     conn = B <= tol
@@ -158,11 +163,16 @@ def segment_errors(net: MLP, theta_a, theta_b, X, y, coefficients, *, chunk: int
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a theory.lottery.MLP, got {type(net).__name__}")
-    a, b = torch.as_tensor(theta_a), torch.as_tensor(theta_b)
-    if a.ndim != 2 or a.shape != b.shape or a.shape[1] != net.n_params:
-        raise ValueError(f"theta_a and theta_b must both be (N, P = {net.n_params}), got "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}")
-    c = torch.as_tensor(np.asarray(coefficients, dtype=float), dtype=a.dtype)
+    a = as_tensor(theta_a, "theta_a", ndim=2)
+    b = as_tensor(theta_b, "theta_b", ndim=2)
+    if a.shape[1] != net.n_params:
+        raise ValueError(f"theta_a must be (N, P = {net.n_params}), got {tuple(a.shape)}")
+    if a.shape != b.shape:
+        raise ValueError(f"theta_b must have theta_a's shape {tuple(a.shape)}, got {tuple(b.shape)}")
+    b = b.to(a.dtype)
+    X, y = _data(net, X, y)
+    c = torch.as_tensor(_coefficients(coefficients), dtype=a.dtype)
+    chunk = check_scalar(chunk, "chunk", kind="int", min=1)
     thetas = (a[:, None] + c[None, :, None] * (b - a)[:, None]).reshape(-1, net.n_params)
     Xd = X.to(a.dtype)
     with torch.no_grad():
@@ -200,7 +210,7 @@ def noise_copies(run: IMPRun, split: Split, n_copies: int = 2, coefficients=None
     the dense run is the same for every method)."""
     _check_run_split(run, split)
     n_copies = check_scalar(n_copies, "n_copies", kind="int", min=1)
-    c = default_coefficients(21) if coefficients is None else np.asarray(coefficients, dtype=float)
+    c = _coefficients(default_coefficients(21) if coefficients is None else coefficients)
     rows = np.flatnonzero(run.sweep.column("pruning") == run.sweep.column("pruning")[0])
     grid = np.repeat(rows, n_copies)
     seeds = np.array([config_seed("lottery", "data-copy", int(s), j)
@@ -222,8 +232,9 @@ def noise_tolerance(copies: dict, split: Split) -> dict:
         raise TypeError(f"split must be a theory.lottery.Split, got {type(split).__name__}")
     out = {}
     for name in ("train", "test"):
+        B = as_array(copies[name], f"copies[{name!r}]", nonempty=True)
         n = len(split.y_test if name == "test" else split.y_train)
-        out[name] = float(np.ceil(np.max(copies[name]) * n - 1e-9) / n)
+        out[name] = float(np.ceil(np.max(B) * n - 1e-9) / n)
     return out
 
 
@@ -238,6 +249,7 @@ def iff_table(lmc: LMCStudy, tolerances: dict, sparsity_threshold: float):
     thr = check_scalar(sparsity_threshold, "sparsity_threshold", min=0.0, max=1.0)
     if not isinstance(tolerances, dict) or not tolerances:
         raise TypeError("tolerances must be a non-empty dict name → {'train': τ, 'test': τ}")
+    tolerances = {k: check_tolerance_pair(v, f"tolerances[{k!r}]") for k, v in tolerances.items()}
     meth = lmc.column("pruning")
     rows = []
     for m in dict.fromkeys(meth.tolist()):
@@ -257,6 +269,7 @@ def robustness_table(pert, tolerance: dict):
 
     if not isinstance(pert, PerturbationStudy):
         raise TypeError(f"pert must be a PerturbationStudy, got {type(pert).__name__}")
+    tolerance = check_tolerance_pair(tolerance, "tolerance")
     rows = []
     for j, L in enumerate(pert.levels):
         for i, s in enumerate(pert.multiples):
@@ -302,15 +315,14 @@ def perturbation_study(run: IMPRun, split: Split, levels, multiples=(1.0, 2.0, 4
     """
     _check_run_split(run, split)
     n_levels = run.theta.shape[1] - 1
-    lv = np.atleast_1d(np.asarray(levels))
-    if lv.ndim != 1 or lv.size == 0 or not np.issubdtype(lv.dtype, np.integer) \
-            or np.any(lv < 1) or np.any(lv > n_levels):
-        raise ValueError(f"levels must be a non-empty list of ints in [1, {n_levels}] (the level "
-                         f"L+1 whose rewind point is perturbed), got {levels!r}")
-    s = np.atleast_1d(np.asarray(multiples, dtype=float))
-    if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(f"multiples must be a non-empty list of positive numbers, got {multiples!r}")
-    c = default_coefficients(21) if coefficients is None else np.asarray(coefficients, dtype=float)
+    lv = check_int_list(levels, "levels", lo=1, hi=n_levels,
+                        what="the level L+1 whose rewind point is perturbed")
+    s = positive(multiples, "multiples", ndim=(0, 1))
+    s = np.atleast_1d(s)
+    if s.size == 0:
+        raise ValueError("multiples must be a non-empty list of positive numbers")
+    c = _coefficients(default_coefficients(21) if coefficients is None else coefficients)
+    check_bool(progress, "progress")
     rows = np.flatnonzero(run.sweep.column("pruning") == "magnitude")
     if rows.size == 0:
         raise ValueError("run has no magnitude-pruned configuration to perturb")
@@ -364,8 +376,7 @@ def barrier_figure(lmc: LMCStudy, tolerance: dict, sparsity_threshold: float):
     ``tolerance``: {"train": τ_train, "test": τ_test} (error fractions)."""
     if not isinstance(lmc, LMCStudy):
         raise TypeError(f"lmc must be an LMCStudy, got {type(lmc).__name__}")
-    if not isinstance(tolerance, dict) or set(tolerance) != {"train", "test"}:
-        raise ValueError("tolerance must be a dict with keys 'train' and 'test'")
+    tolerance = check_tolerance_pair(tolerance, "tolerance")
     thr = check_scalar(sparsity_threshold, "sparsity_threshold", min=0.0, max=1.0)
     fig, axes = figure(1, 3, width="wide", height=3.4)
     meth, rew = lmc.column("pruning"), lmc.column("rewind")
@@ -408,8 +419,7 @@ def robustness_figure(pert: PerturbationStudy, tolerance: dict):
     median over configurations a line, one colour per level; the band [0, tolerance] shaded."""
     if not isinstance(pert, PerturbationStudy):
         raise TypeError(f"pert must be a PerturbationStudy, got {type(pert).__name__}")
-    if not isinstance(tolerance, dict) or set(tolerance) != {"train", "test"}:
-        raise ValueError("tolerance must be a dict with keys 'train' and 'test'")
+    tolerance = check_tolerance_pair(tolerance, "tolerance")
     fig, axes = figure(1, 2, width="wide", height=3.4)
     palette = [COLORS[c] for c in ("sky", "green", "yellow", "orange", "red", "purple", "blue")]
     sp = 1.0 - 0.8 ** pert.levels

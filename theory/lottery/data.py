@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import check_scalar
+from theory.core import check_scalar, check_seed
 
 __all__ = ["Split", "load_split"]
 
@@ -54,7 +54,7 @@ def load_split(name: str = "digits", *, test_fraction: float = 0.25, seed: int =
         raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
     frac = check_scalar(test_fraction, "test_fraction", min=0.0, max=1.0, include_min=False,
                         include_max=False)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     if name == "digits":
         from sklearn.datasets import load_digits
 

@@ -36,11 +36,12 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from theory.core import (COLORS, MCWidth, as_array, cap_hit_crossing, cap_hit_probability,
-                         cap_hit_probability_mc, check_scalar,
+from theory.core import (COLORS, MCWidth, array_bytes, as_array, cap_hit_crossing, cap_hit_probability,
+                         cap_hit_probability_mc, check_memory, check_scalar, check_seed,
                          config_seed, figure, gordon_escape_bound, gordon_threshold_dimension,
                          larsen_width_sq, width_cap, width_ellipsoid, width_ellipsoid_mc,
                          width_projected_ellipsoid_mc, width_subspace_sphere)
+from theory.lottery._checks import check_dict
 from theory.lottery.gordon import p_max_isotropic, projection_length_curve, prune_fraction_fixed_point
 
 __all__ = ["BETA_CASES", "ExactPrune", "LARSEN_CASES", "beta_law_checks", "cap_width_mc", "format_tables",
@@ -57,11 +58,25 @@ _CYCLE = tuple(COLORS[k] for k in ("blue", "orange", "green", "red", "purple"))
 
 
 def _int(x, name, lo=1):
+    """A size or count: an int >= ``lo`` (seeds go through :func:`theory.core.check_seed`)."""
     return check_scalar(x, name, kind="int", min=lo)
 
 
 def _rng(seed, *salt):
-    return np.random.default_rng(config_seed(_int(seed, "seed", 0), "lottery.escape", *salt))
+    return np.random.default_rng(config_seed(check_seed(seed, "seed"), "lottery.escape", *salt))
+
+
+def _mc_memory(n, D, copies=2, what=None):
+    """Refuse n Monte Carlo draws in R^D whose arrays (``copies`` of (n, D) float64) exceed memory."""
+    check_memory(copies * array_bytes(n, D), what or f"{n} Monte Carlo draws in R^{D}",
+                 hint="reduce n_samples")
+
+
+def _thetas(thetas, name="thetas", lo=0.0, hi=math.pi):
+    th = as_array(thetas, name, ndim=1, nonempty=True)
+    if np.any((th < lo) | (th > hi)):
+        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], got {th.tolist()}")
+    return th
 
 
 def _summary(sups) -> MCWidth:
@@ -76,6 +91,8 @@ def sphere_width_mc(k, D, n_samples=20_000, seed=0) -> MCWidth:
     k, D, n = _int(k, "k"), _int(D, "D"), _int(n_samples, "n_samples", 2)
     if k > D:
         raise ValueError(f"k must be <= D, got k={k}, D={D}")
+    seed = check_seed(seed, "seed")
+    _mc_memory(n, D)
     g = _rng(seed, "sphere", k, D).standard_normal((n, D))
     return _summary(np.linalg.norm(g[:, :k], axis=1))
 
@@ -85,6 +102,8 @@ def cap_width_mc(theta, D, n_samples=20_000, seed=0) -> MCWidth:
     the sup over the cap is :math:`\lVert g\rVert\cos(\max(\varphi - \theta, 0))`, φ = ∠(g, e₁)."""
     theta = check_scalar(theta, "theta", min=0.0, max=math.pi)
     D, n = _int(D, "D", 2), _int(n_samples, "n_samples", 2)
+    seed = check_seed(seed, "seed")
+    _mc_memory(n, D)
     g = _rng(seed, "cap", D, theta).standard_normal((n, D))
     r = np.linalg.norm(g, axis=1)
     phi = np.arccos(np.clip(g[:, 0] / r, -1.0, 1.0))
@@ -114,6 +133,8 @@ def hit_probability_rotation_mc(D, theta, n_samples=4000, seed=0):
     :math:`\lVert e_{1:k}\rVert^2 \ge \cos^2\theta`. Returns ``(p, stderr)``, arrays of length D."""
     D, n = _int(D, "D", 2), _int(n_samples, "n_samples", 2)
     theta = check_scalar(theta, "theta", min=0.0, max=math.pi)
+    seed = check_seed(seed, "seed")
+    _mc_memory(n, D, copies=4)
     g2 = _rng(seed, "hit", D, theta).standard_normal((n, D)) ** 2
     frac = np.cumsum(g2, axis=1) / g2.sum(axis=1, keepdims=True)
     hit = frac >= math.cos(min(theta, math.pi / 2)) ** 2 - 1e-12
@@ -127,9 +148,10 @@ def gordon_table(D, thetas) -> dict:
     the bound still says "misses with probability ≥ ½" (``k_bound_half``) and the first k at which it
     says nothing (``k_bound_zero``)."""
     D = _int(D, "D", 2)
-    th = as_array(thetas, "thetas", ndim=1)
+    th = as_array(thetas, "thetas", ndim=1, nonempty=True)
     if np.any((th <= 0) | (th >= math.pi / 2)):
         raise ValueError("thetas must lie in (0, π/2)")
+    check_memory(2 * array_bytes(th.size, D), f"Gordon's bound for {th.size} caps at every k < D = {D}")
     w = np.array([width_cap(t, D) for t in th])
     bound = np.array([[gordon_escape_bound(wi, D - k) for k in range(1, D)] for wi in w])
     ks = np.arange(1, D)
@@ -145,7 +167,9 @@ def hit_figure(D, thetas, n_samples=4000, seed=0, every=8):
     ``every``-th k), Gordon's threshold (dashed) and 1 − Gordon's bound, an upper bound on hitting
     (dotted)."""
     D, every = _int(D, "D", 2), _int(every, "every")
+    n_samples, seed = _int(n_samples, "n_samples", 2), check_seed(seed, "seed")
     tab = gordon_table(D, thetas)
+    _mc_memory(n_samples, D, copies=4)
     fig, ax = figure()
     ks = np.arange(1, D + 1)
     for i, t in enumerate(tab["theta"]):
@@ -173,6 +197,9 @@ def beta_law_checks(n_samples=4000, seed=0, *, D=200, thetas=(0.4, 0.8, 1.2)) ->
     (``z_rot``, the worst over k and θ). Standard errors from the exact probability,
     :math:`\sqrt{p(1-p)/n} + 1/n` (the 1/n keeps p ≈ 0 or 1 finite)."""
     n = _int(n_samples, "n_samples", 2)
+    seed, D = check_seed(seed, "seed"), _int(D, "D", 2)
+    thetas = _thetas(thetas)
+    _mc_memory(n, max(D, max(d * k for d, k, _ in BETA_CASES)), copies=4)
     qr = np.array([cap_hit_probability_mc(k, d, t, n, seed=seed)[:2] for d, k, t in BETA_CASES])
     beta = np.array([cap_hit_probability(k, d, t) for d, k, t in BETA_CASES])
     z_rot = 0.0
@@ -190,8 +217,9 @@ def isotropic_checks(D=200, kappas=None, kappas_exact=(0.02, 0.05, 0.2), n_seeds
     and at ``kappas_exact`` the exact quadratic p_max (mean over seeds, ``exact``, ≈ κ) against
     the condition (``condition``)."""
     D = _int(D, "D", 2)
-    k = as_array(np.geomspace(1e-3, 10, 9) if kappas is None else kappas, "kappas", ndim=1)
-    ke = as_array(kappas_exact, "kappas_exact", ndim=1)
+    k = as_array(np.geomspace(1e-3, 10, 9) if kappas is None else kappas, "kappas", ndim=1, nonempty=True)
+    ke = as_array(kappas_exact, "kappas_exact", ndim=1, nonempty=True)
+    n_seeds, seed = _int(n_seeds, "n_seeds"), check_seed(seed, "seed")
     if np.any(k <= 0) or np.any(ke <= 0):
         raise ValueError("kappas and kappas_exact must be > 0")
     return {"kappas": k, "solver": np.array([prune_fraction_fixed_point(np.ones(D), x / 2, np.sqrt) for x in k]),
@@ -204,6 +232,16 @@ def format_tables(width=None, beta=None, gordon=None, larsen=None, iso=None, swe
     """The page's printed tables, from :func:`width_table`, :func:`beta_law_checks`,
     :func:`gordon_table`, :func:`larsen_table`, :func:`isotropic_checks` and :func:`prune_sweep`
     (any subset)."""
+    needs = {"width": (width, ("label", "exact", "mc", "stderr", "z"), "width_table"),
+             "beta": (beta, ("beta", "qr", "qr_stderr", "z_rot"), "beta_law_checks"),
+             "gordon": (gordon, ("theta", "width", "threshold", "crossing", "k_bound_half", "k_bound_zero"),
+                        "gordon_table"),
+             "larsen": (larsen, ("gap", "D", "R", "r_axis", "larsen", "exact", "stderr", "mean_sq"), "larsen_table"),
+             "iso": (iso, ("solver", "closed", "kappas_exact", "exact", "condition"), "isotropic_checks"),
+             "sweep": (sweep, ("scales", "methods", "predicted", "exact"), "prune_sweep")}
+    for name, (value, keys, fn) in needs.items():
+        if value is not None:
+            check_dict(value, name, keys, fn)
     out = []
     if width is not None:
         out += ["{:28s} exact {:9.5f}   MC {:9.5f} ± {:.5f}   z = {:+.2f}".format(*r)
@@ -243,6 +281,19 @@ def larsen_table(cases=LARSEN_CASES, n_samples=20_000, seed=0) -> dict:
     shortest (stiff) and on its longest axis. Returns arrays over cases × (short, long):
     ``larsen``, ``exact``, ``stderr`` (of the squared width), ``mean_sq`` (E sup²) and
     ``gap = larsen/exact − 1``, plus ``r_axis``, ``R`` and ``D``."""
+    if cases is None or isinstance(cases, (str, bytes)) or not hasattr(cases, "__len__") or len(cases) == 0:
+        raise TypeError(f"cases must be a non-empty sequence of (radii, R) pairs, got {type(cases).__name__}")
+    checked = []
+    for i, case in enumerate(cases):
+        if not isinstance(case, (tuple, list)) or len(case) != 2:
+            raise TypeError(f"cases[{i}] must be a pair (radii, R), got {type(case).__name__}")
+        r = as_array(case[0], f"cases[{i}] radii", ndim=1, nonempty=True)
+        if np.any(r <= 0):
+            raise ValueError(f"cases[{i}] radii must be > 0")
+        checked.append((r, check_scalar(case[1], f"cases[{i}] R", min=0.0, include_min=False)))
+    cases = checked
+    n_samples, seed = _int(n_samples, "n_samples", 2), check_seed(seed, "seed")
+    _mc_memory(n_samples, max(r.size for r, _ in cases), copies=4)
     keys = ("larsen", "exact", "stderr", "mean_sq", "r_axis", "R", "D")
     out = {k: np.zeros((len(cases), 2)) for k in keys}
     for i, (radii, R) in enumerate(cases):
@@ -278,7 +329,11 @@ def schur_prune_curve(H, weights, order) -> np.ndarray:
     G, D = w.shape
     if H.shape != (G, D, D):
         raise ValueError(f"H must have shape (G, D, D) = {(G, D, D)} to match weights, got {H.shape}")
+    if order is None or isinstance(order, (str, bytes)):
+        raise TypeError(f"order must be an int array (G, D), got {type(order).__name__}")
     order = np.asarray(order)
+    if order.dtype == bool or not np.issubdtype(order.dtype, np.integer):
+        raise TypeError(f"order must hold ints (a permutation per row), got dtype {order.dtype}")
     if order.shape != (G, D) or not np.array_equal(np.sort(order, axis=1), np.broadcast_to(np.arange(D), (G, D))):
         raise ValueError(f"order must hold a permutation of 0…{D - 1} per row, shape {(G, D)}")
     rev = order[:, ::-1]                                                      # kept first, pruned last
@@ -308,6 +363,8 @@ def exact_prune_fraction(eigenvalues, eps, n_seeds=8, seed=0, *, method="random"
     if method not in ("random", "magnitude"):
         raise ValueError(f"method must be 'random' or 'magnitude', got {method!r}")
     D = lam.size
+    seed = check_seed(seed, "seed")
+    check_memory(4 * array_bytes(G, D, D), f"{G} seeds of a {D} × {D} Hessian", hint="reduce n_seeds")
     rng = _rng(seed, "exact_prune", D, method)
     Q, R = np.linalg.qr(rng.standard_normal((G, D, D)))
     Q = Q * np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]          # Haar
@@ -337,9 +394,13 @@ def prune_sweep(eigenvalues, scales, eps, n_seeds=8, seed=0, n_grid=401) -> dict
     of the quadratic model (:func:`exact_prune_fraction`, the same weights). Returns ``scales``,
     ``methods``, ``predicted`` and ``exact``, each (2, n_scales, n_seeds)."""
     lam = as_array(eigenvalues, "eigenvalues", ndim=1)
-    c = as_array(scales, "scales", ndim=1)
+    c = as_array(scales, "scales", ndim=1, nonempty=True)
     if np.any(c <= 0):
         raise ValueError("scales must be > 0")
+    n_seeds, seed = _int(n_seeds, "n_seeds"), check_seed(seed, "seed")
+    eps = check_scalar(eps, "eps", min=0.0, include_min=False)
+    if lam.size < 2 or np.any(lam <= 0):
+        raise ValueError("eigenvalues must hold at least two values, all > 0 (a positive definite Hessian)")
     grid = np.linspace(0.0, 1.0, _int(n_grid, "n_grid", 3))
     methods = ("random", "magnitude")
     pred = np.zeros((2, c.size, n_seeds))
@@ -358,8 +419,10 @@ def projection_curves(n_weights=10_000, seed=0, n_points=21) -> dict:
     """ℓ²(p)/‖w‖² for random (its expectation, p) and magnitude pruning of ``n_weights`` i.i.d.
     Gaussian weights at ``n_points`` fractions, with the magnitude limit
     (:func:`magnitude_projection_gaussian`). Returns ``p``, ``random``, ``magnitude``, ``magnitude_limit``."""
-    w = _rng(seed, "projection_weights").standard_normal(_int(n_weights, "n_weights", 2))
-    ps = np.linspace(0.0, 1.0, _int(n_points, "n_points", 2))
+    n_weights, n_points = _int(n_weights, "n_weights", 2), _int(n_points, "n_points", 2)
+    check_memory(4 * array_bytes(n_weights), f"{n_weights} Gaussian weights", hint="reduce n_weights")
+    w = _rng(seed, "projection_weights").standard_normal(n_weights)
+    ps = np.linspace(0.0, 1.0, n_points)
     w2 = float(np.sum(w * w))
     return {"p": ps, "random": projection_length_curve(w, ps, "random") ** 2 / w2,
             "magnitude": projection_length_curve(w, ps, "magnitude") ** 2 / w2,
@@ -371,6 +434,8 @@ def prune_figure(sweep, curves):
     quadratic model, mean ± sd over seeds; ``sweep`` from :func:`prune_sweep`). Right: ℓ²(p)/‖w‖² of
     Gaussian weights for random and magnitude pruning (markers; ``curves`` from
     :func:`projection_curves`) and the limits p and p − 2tφ(t) (lines)."""
+    check_dict(sweep, "sweep", ("scales", "methods", "predicted", "exact"), "prune_sweep")
+    check_dict(curves, "curves", ("p", "random", "magnitude"), "projection_curves")
     fig, (a0, a1) = figure(1, 2, width="wide")
     for m, method in enumerate(sweep["methods"]):
         c = _CYCLE[m]

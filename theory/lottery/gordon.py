@@ -54,7 +54,13 @@ def prune_condition_rhs(eigenvalues, eps, ell):
     ell = as_array(ell, "ell")
     if np.any(ell < 0):
         raise ValueError("ell must be >= 0 (a length)")
-    out = np.sum(2 * eps / (2 * eps + lam * (ell[..., None] ** 2)), axis=-1)
+    # 1/(1 + (λ/ε)ℓ²/2), a zero λ or ℓ counting 1 exactly: finite for every finite ε > 0 and ℓ
+    # (2ε/(2ε + λℓ²) gave inf/inf = NaN for ε > 9e307, and 0·inf for λ = 0 with a huge ℓ)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = ell[..., None]
+        x = ((lam * e) / eps) * e / 2              # this order: no 0·inf for any finite inputs
+    x = np.where((lam == 0) | (ell[..., None] == 0), 0.0, x)
+    out = np.sum(1.0 / (1.0 + x), axis=-1)
     return float(out) if out.ndim == 0 else out
 
 
@@ -63,7 +69,10 @@ def p_max_isotropic(kappa) -> float:
     = 2/(1 + \sqrt{1 + 4/\kappa})`, :math:`\kappa = 2\varepsilon/(\lambda\lVert w\rVert^2)` (H = λI,
     random pruning; :func:`theory.lottery.derivation.isotropic_fixed_point`)."""
     kappa = check_scalar(kappa, "kappa", min=0.0, include_min=False)
-    return 2.0 / (1.0 + math.sqrt(1.0 + 4.0 / kappa))   # the same, without cancellation
+    # = 2√κ / (√κ + √(κ + 4)): no cancellation, and no overflow of 4/κ for a subnormal κ
+    # (where 2/(1 + √(1 + 4/κ)) gave 0 instead of ≈ √κ)
+    r = math.sqrt(kappa)
+    return 2.0 * r / (r + math.sqrt(kappa + 4.0))
 
 
 def projection_length_curve(weights, fractions, method: str = "magnitude") -> np.ndarray:

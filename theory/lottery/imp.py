@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from theory.core import Sweep, check_scalar, config_seed, progress as _progress
+from theory.core import Sweep, check_bool, check_scalar, check_seeds, config_seed, progress as _progress
+from theory.lottery._checks import check_instance
 from theory.lottery.data import Split
 from theory.lottery.nets import MLP
 from theory.lottery.pruning import METHODS, check_alpha, magnitude_prune, n_kept, random_prune
@@ -127,8 +128,11 @@ def dense_run(net: MLP, split: Split, settings: IMPSettings, seeds, rewind_steps
 
     Seed s's initialisation and batches come from ``config_seed("lottery", "init"/"data", s)``.
     """
-    seeds = [check_scalar(s, "seeds[i]", kind="int", min=0) for s in np.atleast_1d(seeds)]
+    _check_inputs(net, split, ("magnitude",))
+    check_instance(settings, "settings", IMPSettings, "an IMPSettings")
+    seeds = check_seeds(seeds, "seeds").tolist()
     rewinds = settings.check_rewinds(rewind_steps)
+    check_bool(progress, "progress")
     init = net.init(np.array([config_seed("lottery", "init", s) for s in seeds]),
                     dtype=settings.torch_dtype)
     data = np.array([config_seed("lottery", "data", s) for s in seeds])
@@ -148,8 +152,10 @@ def _check_inputs(net, split, methods):
     if split.n_features != net.widths[0]:
         raise ValueError(f"the network takes {net.widths[0]} inputs but the data have "
                          f"{split.n_features} features")
+    if methods is None or isinstance(methods, str) or not hasattr(methods, "__iter__"):
+        raise TypeError(f"methods must be a non-empty tuple of {METHODS}, got {methods!r}")
     methods = tuple(methods)
-    bad = [m for m in methods if m not in METHODS]
+    bad = [m for m in methods if not isinstance(m, str) or m not in METHODS]
     if not methods or bad:
         raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {methods!r}")
     return methods
@@ -163,8 +169,10 @@ def run_imp(net: MLP, split: Split, settings: IMPSettings = IMPSettings(), *, se
     ``"random"`` (the same schedule, surviving weights removed at random).
     """
     methods = _check_inputs(net, split, methods)
+    check_instance(settings, "settings", IMPSettings, "an IMPSettings")
     rewinds = settings.check_rewinds(rewind_steps)
-    seeds = tuple(int(s) for s in np.atleast_1d(seeds))
+    seeds = tuple(check_seeds(seeds, "seeds").tolist())
+    check_bool(progress, "progress")
     sweep = Sweep(pruning=methods, rewind=rewinds, seed=seeds)
     dense, snaps = dense_run(net, split, settings, seeds, rewinds, progress=False)
     s_idx = np.array([seeds.index(s) for s in sweep.column("seed")])
@@ -204,8 +212,10 @@ def run_one_shot(net: MLP, split: Split, settings: IMPSettings = IMPSettings(), 
     from IMP is that no retraining happens between the levels.
     """
     _check_inputs(net, split, ("magnitude",))
+    check_instance(settings, "settings", IMPSettings, "an IMPSettings")
     rewinds = settings.check_rewinds(rewind_steps)
-    seeds = tuple(int(s) for s in np.atleast_1d(seeds))
+    seeds = tuple(check_seeds(seeds, "seeds").tolist())
+    check_bool(progress, "progress")
     sweep = Sweep(pruning=("one-shot",), rewind=rewinds, seed=seeds)
     dense, snaps = dense_run(net, split, settings, seeds, rewinds, progress=False)
     s_idx = np.array([seeds.index(s) for s in sweep.column("seed")])

@@ -38,8 +38,10 @@ import numpy as np
 import torch
 from scipy import optimize
 
-from theory.core import (COLORS, as_array, check_scalar, config_seed, figure, progress as _progress,
-                         train_batched)
+from theory.core import (COLORS, DivergenceError, as_array, check_bool, check_scalar, check_seed,
+                         check_seeds, config_seed, figure, progress as _progress, train_batched)
+from theory.lottery._checks import as_mask, as_tensor, check_dict, check_instance
+from theory.lottery.barrier import _data
 from theory.lottery.data import Split
 from theory.lottery.gordon import projection_length_curve, prune_fraction_fixed_point
 from theory.lottery.nets import MLP
@@ -73,6 +75,14 @@ def _check(net, split):
 
 def objective(net: MLP, theta, X, y, weight_decay: float) -> torch.Tensor:
     """𝓛(θ) = mean cross-entropy + (κ/2)‖θ‖² (all parameters), (...,)."""
+    check_instance(net, "net", MLP, "a theory.lottery.MLP")
+    theta = as_tensor(theta, "theta", min_ndim=1)
+    X, y = _data(net, X, y)
+    weight_decay = check_scalar(weight_decay, "weight_decay", min=0.0)
+    return _objective(net, theta, X, y, weight_decay)
+
+
+def _objective(net, theta, X, y, weight_decay):
     return net.loss(theta, X, y) + 0.5 * weight_decay * (theta * theta).sum(-1)
 
 
@@ -88,11 +98,12 @@ def solve_minimum(net: MLP, split: Split, seeds, *, weight_decay: float = 1e-2, 
     adam_steps = check_scalar(adam_steps, "adam_steps", kind="int", min=1)
     lbfgs_iter = check_scalar(lbfgs_iter, "lbfgs_iter", kind="int", min=1)
     tol = check_scalar(tolerance_grad, "tolerance_grad", min=0.0, include_min=False)
-    seeds = [check_scalar(s, "seeds[i]", kind="int", min=0) for s in np.atleast_1d(seeds)]
+    seeds = check_seeds(seeds, "seeds").tolist()
+    check_bool(progress, "progress")
     X, y = split.X_train, split.y_train
     theta0 = net.init(np.array([config_seed("lottery", "landscape", s) for s in seeds]))
     res = train_batched({"theta": theta0}, steps=adam_steps, lr=1e-2, optimizer="adam",
-                        loss_fn=lambda P, s: objective(net, P["theta"], X, y, kappa), progress=progress)
+                        loss_fn=lambda P, s: _objective(net, P["theta"], X, y, kappa), progress=progress)
     out, gnorm = [], []
     for th in torch.as_tensor(res.params["theta"]):
         th = th.clone().requires_grad_(True)
@@ -101,11 +112,11 @@ def solve_minimum(net: MLP, split: Split, seeds, *, weight_decay: float = 1e-2, 
 
         def closure():
             opt.zero_grad()
-            loss = objective(net, th, X, y, kappa)
+            loss = _objective(net, th, X, y, kappa)
             loss.backward()
             return loss
         opt.step(closure)
-        g, = torch.autograd.grad(objective(net, th, X, y, kappa), th)
+        g, = torch.autograd.grad(_objective(net, th, X, y, kappa), th)
         out.append(th.detach())
         gnorm.append(float(g.norm()))
     return torch.stack(out), np.array(gnorm)
@@ -114,7 +125,7 @@ def solve_minimum(net: MLP, split: Split, seeds, *, weight_decay: float = 1e-2, 
 def _weights_objective(net, theta, X, y, kappa):
     D = net.n_weights
     b = theta[D:].detach()
-    return lambda w: objective(net, torch.cat([w, b]), X, y, kappa)
+    return lambda w: _objective(net, torch.cat([w, b]), X, y, kappa)
 
 
 def weight_hessian(net: MLP, theta, split: Split, *, weight_decay: float = 1e-2, chunk: int = 256) -> torch.Tensor:
@@ -125,7 +136,7 @@ def weight_hessian(net: MLP, theta, split: Split, *, weight_decay: float = 1e-2,
     _check(net, split)
     kappa = check_scalar(weight_decay, "weight_decay", min=0.0)
     chunk = check_scalar(chunk, "chunk", kind="int", min=1)
-    theta = torch.as_tensor(theta, dtype=torch.float64)
+    theta = as_tensor(theta, "theta", dtype=torch.float64)
     if theta.shape != (net.n_params,):
         raise ValueError(f"theta must be one parameter vector ({net.n_params},), got {tuple(theta.shape)}")
     D = net.n_weights
@@ -138,9 +149,11 @@ def weight_hessian(net: MLP, theta, split: Split, *, weight_decay: float = 1e-2,
 def spectrum_checks(H) -> dict:
     """The symmetry defect max|H − Hᵀ|/max|H|, the eigenvalues of (H + Hᵀ)/2 (ascending), the
     trace and the eigenvalue sum (equal for a symmetric matrix: tr H = Σλ)."""
-    H = torch.as_tensor(H, dtype=torch.float64)
-    if H.ndim != 2 or H.shape[0] != H.shape[1]:
-        raise ValueError(f"H must be a square matrix, got shape {tuple(H.shape)}")
+    H = as_tensor(H, "H", dtype=torch.float64)
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.numel() == 0:
+        raise ValueError(f"H must be a non-empty square matrix, got shape {tuple(H.shape)}")
+    if not bool((H != 0).any()):
+        raise ValueError("H must not be all zeros (its symmetry defect is relative to max|H|)")
     asym = float((H - H.T).abs().max() / H.abs().max())
     lam = torch.linalg.eigvalsh(0.5 * (H + H.T)).numpy()
     return {"asymmetry": asym, "eigenvalues": lam, "trace": float(torch.trace(H)),
@@ -159,12 +172,11 @@ def prune_masks(w, fractions, method: str, seed: int = 0) -> torch.Tensor:
     magnitude (the smallest |w|) or random (``random_prune`` with seed ``config_seed("lottery",
     "landscape-prune", seed)``, level index = the grid position, so masks for different p are
     independent draws)."""
-    w = torch.as_tensor(w, dtype=torch.float64)
-    if w.ndim != 1:
-        raise ValueError(f"w must be a weight vector (D,), got shape {tuple(w.shape)}")
+    w = as_tensor(w, "w", ndim=1, nonempty=True, dtype=torch.float64)
     f = _fractions(fractions)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    seed = check_seed(seed, "seed")
     D = w.numel()
     ones = torch.ones(1, D, dtype=torch.float64)
     rows = []
@@ -180,12 +192,10 @@ def prune_masks(w, fractions, method: str, seed: int = 0) -> torch.Tensor:
 def schur_increase(H, w, masks) -> np.ndarray:
     r"""(a) :math:`\tfrac12 w_P^\top (H_{PP} - H_{PK}H_{KK}^{-1}H_{KP}) w_P` for each mask row (1 kept,
     0 pruned), by a Cholesky solve with H_KK (which must be positive definite)."""
-    H = torch.as_tensor(H, dtype=torch.float64)
-    w = torch.as_tensor(w, dtype=torch.float64)
-    masks = torch.as_tensor(masks, dtype=torch.float64)
-    if H.shape != (w.numel(), w.numel()) or masks.ndim != 2 or masks.shape[1] != w.numel():
-        raise ValueError(f"H must be (D, D), w (D,) and masks (n, D); got {tuple(H.shape)}, "
-                         f"{tuple(w.shape)}, {tuple(masks.shape)}")
+    w = as_tensor(w, "w", ndim=1, nonempty=True, dtype=torch.float64)
+    D = w.numel()
+    H = as_tensor(H, "H", shape=(D, D), dtype=torch.float64)
+    masks = as_mask(masks, "masks", shape=(None, D))
     H = 0.5 * (H + H.T)
     out = []
     for m in masks:
@@ -202,7 +212,7 @@ def schur_increase(H, w, masks) -> np.ndarray:
 
 
 def _check_eigs(eigenvalues):
-    lam = as_array(eigenvalues, "eigenvalues", ndim=1)
+    lam = as_array(eigenvalues, "eigenvalues", ndim=1, nonempty=True)
     if np.any(lam <= 0):
         raise ValueError(f"eigenvalues must be > 0 (a strict minimum), got min {lam.min()!r}")
     return lam
@@ -230,6 +240,8 @@ def gordon_p_max(eigenvalues, eps: float, w, method: str) -> float:
     """(b) p_max from the fixed point, with ℓ(p) from ``projection_length_curve(w, ·, method)``."""
     lam = _check_eigs(eigenvalues)
     w = as_array(w, "w", ndim=1)
+    if w.shape != lam.shape:
+        raise ValueError(f"w must have one weight per eigenvalue ({lam.size}), got shape {w.shape}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     return prune_fraction_fixed_point(lam, eps, lambda p: float(projection_length_curve(w, p, method)))
@@ -243,19 +255,28 @@ def retrain_increase(net: MLP, thetas, masks, split: Split, *, weight_decay: flo
     the retrained θ (G, P))."""
     _check(net, split)
     kappa = check_scalar(weight_decay, "weight_decay", min=0.0)
-    thetas = torch.as_tensor(thetas, dtype=torch.float64)
+    thetas = as_tensor(thetas, "thetas", shape=(None, net.n_params), nonempty=True, dtype=torch.float64)
     D = net.n_weights
-    m = net.check_mask(masks, thetas.shape[0])
+    m = as_mask(masks, "masks", shape=(thetas.shape[0], D))
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    momentum = check_scalar(momentum, "momentum", min=0.0, max=1.0, include_max=False)
+    check_bool(progress, "progress")
     X, y = split.X_train, split.y_train
     b = thetas[:, D:]
     full = lambda w: torch.cat([w * m, b], 1)  # noqa: E731
     res = train_batched({"w": thetas[:, :D] * m}, steps=steps, lr=lr, momentum=momentum,
-                        loss_fn=lambda P, s: objective(net, full(P["w"]), X, y, kappa), progress=progress)
+                        loss_fn=lambda P, s: _objective(net, full(P["w"]), X, y, kappa), progress=progress)
     w = torch.as_tensor(res.params["w"]).requires_grad_(True)
-    F = objective(net, full(w), X, y, kappa)
+    F = _objective(net, full(w), X, y, kappa)
+    if not bool(torch.isfinite(F).all()):
+        bad = np.flatnonzero(~torch.isfinite(F).detach().numpy()).tolist()
+        raise DivergenceError(f"heavy-ball retraining diverged: the loss of configurations {bad[:8]} is no "
+                              f"longer finite (NaN or inf) after {steps} steps; reduce the learning rate "
+                              f"lr={lr!r}", step=steps, what="heavy-ball retraining")
     g, = torch.autograd.grad(F.sum(), w)
     with torch.no_grad():
-        F0 = objective(net, thetas, X, y, kappa)
+        F0 = _objective(net, thetas, X, y, kappa)
     return (F - F0).detach().numpy(), (g * m).norm(dim=1).numpy(), full(w.detach())
 
 
@@ -356,14 +377,18 @@ def landscape_study(net: MLP, split: Split, *, seeds=(0, 1), fractions=FRACTIONS
     _check(net, split)
     f = _fractions(fractions)
     ef = check_scalar(eps_fraction, "eps_fraction", min=0.0, include_min=False)
-    seeds = tuple(int(s) for s in np.atleast_1d(seeds))
+    seeds = tuple(check_seeds(seeds, "seeds").tolist())
+    weight_decay = check_scalar(weight_decay, "weight_decay", min=0.0, include_min=False)
+    adam_steps = check_scalar(adam_steps, "adam_steps", kind="int", min=1)
+    retrain_steps = check_scalar(retrain_steps, "retrain_steps", kind="int", min=1)
+    check_bool(progress, "progress")
     bar = _Bar(3 + len(seeds), progress)
     times = {"start": time.perf_counter()}
     theta, gnorm = solve_minimum(net, split, seeds, weight_decay=weight_decay, adam_steps=adam_steps)
     bar.update(1)
     D, X, y = net.n_weights, split.X_train, split.y_train
     with torch.no_grad():
-        L_star = objective(net, theta, X, y, weight_decay).numpy()
+        L_star = _objective(net, theta, X, y, weight_decay).numpy()
         dense_err = net.error(theta, split.X_test, split.y_test).numpy()
     eps = ef * L_star
     times["minimum"] = time.perf_counter()
@@ -442,6 +467,7 @@ def p_max_vs_eps(study: LandscapeStudy, eps_fractions=(0.02, 0.05, 0.1, 0.2), me
 # ----------------------------------------------------------------------------- figures
 def spectrum_figure(study: LandscapeStudy):
     """(a) the Hessian eigenvalues of every seed, sorted, log scale; (b) their histogram."""
+    check_instance(study, "study", LandscapeStudy, "a LandscapeStudy (from landscape_study)")
     fig, axes = figure(1, 2, width="wide")
     for i, (s, c) in enumerate(zip(study.meta["seeds"], study.checks)):
         lam = c["eigenvalues"]
@@ -458,6 +484,7 @@ def spectrum_figure(study: LandscapeStudy):
 def prune_figure(study: LandscapeStudy):
     """Loss increase after one-step pruning against p, per method: measured (markers, every seed),
     Schur (solid), Gordon (dashed), ε (dotted)."""
+    check_instance(study, "study", LandscapeStudy, "a LandscapeStudy (from landscape_study)")
     import matplotlib.ticker
 
     fig, axes = figure(1, 2, width="wide", sharey=True)
@@ -482,6 +509,9 @@ def prune_figure(study: LandscapeStudy):
 def p_max_figure(study: LandscapeStudy, vs_eps: dict | None = None):
     """(a) Predicted (Schur: circles, Gordon: squares) against measured p_max, every seed and method;
     (b) with ``vs_eps`` (from :func:`p_max_vs_eps`): random pruning's p_max against ε/𝓛*."""
+    check_instance(study, "study", LandscapeStudy, "a LandscapeStudy (from landscape_study)")
+    if vs_eps is not None:
+        check_dict(vs_eps, "vs_eps", ("eps_fractions", "schur", "gordon", "measured"), "p_max_vs_eps")
     import matplotlib.ticker
 
     fig, axes = figure(1, 2 if vs_eps is not None else 1, width="wide" if vs_eps is not None else "text",

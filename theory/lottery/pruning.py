@@ -19,7 +19,8 @@ import math
 import numpy as np
 import torch
 
-from theory.core import check_scalar, counter_uniform
+from theory.core import check_scalar, check_seeds, counter_uniform
+from theory.lottery._checks import as_mask, as_tensor
 
 __all__ = ["check_alpha", "n_kept", "sparsity", "prune_to", "magnitude_prune", "random_prune",
            "is_nested", "projection_length"]
@@ -43,33 +44,31 @@ def n_kept(D: int, alpha: float, level: int) -> int:
 def sparsity(alpha: float, level) -> np.ndarray:
     """1 − α^L, the fraction of weights pruned after L levels (array-valued in ``level``)."""
     alpha = check_alpha(alpha)
-    L = np.asarray(level)
-    if not np.issubdtype(L.dtype, np.integer) or np.any(L < 0):
+    L = np.asarray(level) if level is not None and not isinstance(level, str) else np.asarray(0.5)
+    if L.dtype == bool or not np.issubdtype(L.dtype, np.integer) or np.any(L < 0):
         raise ValueError(f"level must be non-negative integers, got {level!r}")
     return 1.0 - alpha ** L.astype(np.float64)
 
 
-def _check_weights_mask(weights, mask):
-    if not isinstance(weights, torch.Tensor) or weights.ndim != 2 or not weights.dtype.is_floating_point:
-        raise TypeError("weights must be a floating-point tensor (G, D)")
-    if not isinstance(mask, torch.Tensor) or mask.shape != weights.shape:
-        raise ValueError(f"mask must be a tensor of the weights' shape {tuple(weights.shape)}, got "
-                         f"{tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__}")
-    if not bool(torch.all((mask == 0) | (mask == 1))):
-        raise ValueError("mask must hold only zeros and ones")
+def _check_weights_mask(weights, mask, name: str = "weights"):
+    """(weights, mask) as tensors: weights (G, D) finite floats, mask 0/1 of the same shape."""
+    w = as_tensor(weights, name, ndim=2)
+    m = as_mask(mask, "mask", ndim=2, nonempty=False)
+    if m.shape != w.shape:
+        raise ValueError(f"mask must have the shape of {name} {tuple(w.shape)}, got {tuple(m.shape)}")
+    return w, m
 
 
-def prune_to(scores: torch.Tensor, mask: torch.Tensor, keep: int) -> torch.Tensor:
-    """Keep the ``keep`` highest-scoring surviving entries of each row; (G, D) float 0/1 mask.
-
-    Every row of ``mask`` must have at least ``keep`` surviving entries.
-    """
-    _check_weights_mask(scores, mask)
+def _check_keep(keep, mask):
     keep = check_scalar(keep, "keep", kind="int", min=0)
     alive = mask.sum(1)
-    if bool(torch.any(alive < keep)):
+    if alive.numel() and bool(torch.any(alive < keep)):
         raise ValueError(f"keep={keep} is more than the {int(alive.min())} weights that survive in "
                          f"some row of mask")
+    return keep
+
+
+def _prune_to(scores, mask, keep):
     s = torch.where(mask > 0, scores.to(torch.float64), torch.full_like(scores, -math.inf,
                                                                            dtype=torch.float64))
     order = torch.argsort(s, dim=1, descending=True, stable=True)
@@ -78,31 +77,42 @@ def prune_to(scores: torch.Tensor, mask: torch.Tensor, keep: int) -> torch.Tenso
     return out
 
 
+def prune_to(scores, mask, keep: int) -> torch.Tensor:
+    """Keep the ``keep`` highest-scoring surviving entries of each row; (G, D) float 0/1 mask.
+
+    Every row of ``mask`` must have at least ``keep`` surviving entries. ``scores`` and ``mask``:
+    tensors or arrays (G, D); a mask may be bool.
+    """
+    scores, mask = _check_weights_mask(scores, mask, "scores")
+    return _prune_to(scores, mask, _check_keep(keep, mask))
+
+
 def magnitude_prune(weights, mask, keep: int) -> torch.Tensor:
     """Global magnitude pruning: keep the ``keep`` surviving weights of largest |w| (per row)."""
-    _check_weights_mask(weights, mask)
-    return prune_to(weights.abs(), mask, keep)
+    weights, mask = _check_weights_mask(weights, mask)
+    return _prune_to(weights.abs(), mask, _check_keep(keep, mask))
 
 
 def random_prune(mask, keep: int, seeds, level: int) -> torch.Tensor:
     """Random pruning: keep ``keep`` of the surviving weights drawn uniformly, row g from
     ``(seeds[g], level)`` (:func:`theory.core.counter_uniform`)."""
-    if not isinstance(mask, torch.Tensor) or mask.ndim != 2:
-        raise TypeError("mask must be a tensor (G, D)")
+    mask = as_mask(mask, "mask", ndim=2, nonempty=False)
+    keep = _check_keep(keep, mask)
     level = check_scalar(level, "level", kind="int", min=0)
+    seeds = check_seeds(seeds, "seeds")
+    if seeds.shape[0] != mask.shape[0]:
+        raise ValueError(f"seeds must have one entry per row of mask ({mask.shape[0]}), got {seeds.shape[0]}")
     u = counter_uniform(seeds, level, (mask.shape[1],), stream=7)
-    if u.shape[0] != mask.shape[0]:
-        raise ValueError(f"seeds must have one entry per row of mask ({mask.shape[0]}), got {u.shape[0]}")
-    return prune_to(u, mask, keep)
+    return _prune_to(u, mask, keep)
 
 
 def is_nested(masks) -> bool:
     """True when every mask is contained in the one before: masks (..., levels, D)."""
-    m = torch.as_tensor(masks)
+    m = as_mask(masks, "masks", min_ndim=2)
     return bool(torch.all(m[..., 1:, :] <= m[..., :-1, :]))
 
 
 def projection_length(weights, mask) -> torch.Tensor:
     """ℓ = ‖w − m ⊙ w‖: the distance from w to its projection on the axial subspace of m, (G,)."""
-    _check_weights_mask(weights, mask)
-    return torch.linalg.vector_norm(weights * (1 - mask), dim=1)
+    weights, mask = _check_weights_mask(weights, mask)
+    return torch.linalg.vector_norm(weights * (1 - mask.to(weights.dtype)), dim=1)
