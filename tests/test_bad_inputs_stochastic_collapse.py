@@ -204,7 +204,7 @@ TABLE = [
        dict(A="array", C="array", n_paths="positive_int", T="positive", dt="positive",
             seed="seed"),
        extra=[({"dt": 1.0}, "dt"), ({"C": np.zeros((1, 3, 3))}, "C"),
-              ({"n_paths": 10**9, "T": 1.0}, "needs about")]),
+              ({"n_paths": 10**10, "T": 1.0}, "needs about")]),
     Fn(E, "em_exponent", dict(rate=1.0, zeta=0.5, dt=0.01),
        dict(rate="array", zeta="positive_array", dt="positive_array"),
        skip=_bcast("rate", "zeta", "dt")),
@@ -645,3 +645,37 @@ def test_simulators_raise_divergence_with_the_step():
         label_noise_sgd(np.array([0.5, 1.0]), 5.0, [0.0, 1.0], steps=20, n_seeds=2, init=1.0,
                         record_every=5)
     assert 1 <= info.value.step <= 20
+
+
+def test_a_diverging_teacher_student_is_flagged_not_raised():
+    """Divergence is a result of the batch-size sweep: NaN measures and meta["diverged"]."""
+    from theory.stochastic_collapse.general_teacher_student import train_teacher_student
+
+    run = train_teacher_student(_ts_data(), Sweep(batch_size=[2, 16], seed=[0]), steps=40,
+                                peak_lr=1e4, progress=False)
+    assert run.meta["diverged"].tolist() == [True, True]
+    assert np.isnan(run["test_loss"][:, -1]).all()
+    assert not _ts_result().meta["diverged"].any()
+
+
+def test_train_mlp_divergence_names_the_learning_rate():
+    from theory.stochastic_collapse.deep import train_mlp
+
+    with pytest.raises(DivergenceError, match="lr") as info:
+        train_mlp(_digits(), lr=[0.1, 1e4], batch_size=4, steps=50, hidden=4, progress=False)
+    assert info.value.step == 50 and "[1]" in str(info.value)
+
+
+def test_tanh_neuron_sgd_flags_blown_up_paths_instead_of_raising():
+    """single_neuron.ipynb counts the paths that blow up at ζ = 1, large η, as not collapsed."""
+    from theory.stochastic_collapse.analysis import collapsed_fraction
+    from theory.stochastic_collapse.simulate import tanh_neuron_sgd
+
+    run = tanh_neuron_sgd(XS, YS, [0.1, 1e3], zeta=5.0, n_paths=4, steps=200, record_every=200,
+                          init_std=1.0)
+    assert run.diverged.shape == (2, 4)
+    assert np.all(run.diverged[0] == -1) and np.all(np.isfinite(run.x[0]))
+    blown = run.diverged[1] > 0
+    assert blown.any() and not np.isfinite(run.x[1, blown, -1]).all()
+    assert np.all(run.diverged[1][blown] <= 200)
+    assert collapsed_fraction(run.x, 1e-2)[1] <= 1 - blown.mean()

@@ -126,6 +126,12 @@ def general_lr(step, steps: int, peak: float = 3.0):
         raise ValueError(f"step must be an int or a 1-D array, got shape {t.shape}")
     if np.any(t < 0):
         raise ValueError(f"step must be >= 0, got {step!r}")
+    return _lr(t, steps, peak)
+
+
+def _lr(t, steps: int, peak: float):
+    """:func:`general_lr` on a checked step (the training loop's call: no validation)."""
+    t = np.asarray(t)
     warm = max(1, round(steps / 10))
     t1, t2 = round(steps / 2), round(0.53 * steps)
     out = peak * np.minimum(t + 1, warm) / warm * 0.1 ** ((t >= t1).astype(int) + (t >= t2))
@@ -186,7 +192,8 @@ def train_teacher_student(data: TeacherStudentData, sweep: Sweep, *, steps: int,
     ``independent`` (fraction) of the hidden layer's neuron matrix (:func:`neuron_matrix`),
     ``effective_rank_map`` of VU, ``modes_above_0.1`` (singular values of VU above 0.1); params
     ``V``, ``U``; meta ``s_map`` (G, m) the final singular values of VU and ``wall_s``.
-    A diverging student is not an error: its measures are NaN.
+    A diverging student is not an error (divergence is a result of the sweep): its measures
+    are NaN and ``meta["diverged"]`` (G,) flags it.
     """
     if not isinstance(data, TeacherStudentData):
         raise TypeError(f"data must be a TeacherStudentData, got {type(data).__name__}")
@@ -234,8 +241,10 @@ def train_teacher_student(data: TeacherStudentData, sweep: Sweep, *, steps: int,
     s_map = np.full(P.shape[:-2] + (min(P.shape[-2:]),), np.nan)
     ok = np.all(np.isfinite(P), axis=(-2, -1))
     s_map[ok] = np.linalg.svd(P[ok], compute_uv=False)
+    diverged = ~(ok & np.all(np.isfinite(params["V"]), axis=(-2, -1)))
     return Result(steps=rec, metrics=metrics, params=params, sweep=sweep,
-                  meta={"steps": steps, "peak_lr": peak_lr, "s_map": s_map, "wall_s": wall})
+                  meta={"steps": steps, "peak_lr": peak_lr, "s_map": s_map, "wall_s": wall,
+                        "diverged": diverged})
 
 
 def _train_group(data, B: int, seeds, *, steps, peak, rec, chunk, device, dtype, progress) -> Result:
@@ -271,7 +280,7 @@ def _train_group(data, B: int, seeds, *, steps, peak, rec, chunk, device, dtype,
     params = {"V": T(np.broadcast_to(data.V0, (G,) + data.V0.shape).copy()),
               "U": T(np.broadcast_to(data.U0, (G,) + data.U0.shape).copy())}
     t0 = time.perf_counter()
-    res = train_batched(params, steps=steps, lr=lambda t: general_lr(t, steps, peak),
+    res = train_batched(params, steps=steps, lr=lambda t: _lr(t, steps, peak),
                         grad_fn=grad_fn, record=rec, metrics=metrics, device=device,
                         progress=f"SGD, B = {B}, {G} students" if progress else False)
     res.meta["wall_s"] = time.perf_counter() - t0

@@ -29,11 +29,17 @@ __all__ = ["Paths", "euler_maruyama", "label_noise_sgd", "simulate_prototype", "
 
 @dataclass(frozen=True)
 class Paths:
-    """Recorded paths: t (T,), x (..., T) or (..., T, d), and the Brownian paths W if kept."""
+    """Recorded paths: t (T,), x (..., T) or (..., T, d), and the Brownian paths W if kept.
+
+    ``diverged``: for the simulators where a blown-up path is a result rather than an error
+    (:func:`tanh_neuron_sgd`), the step at which each path was first found non-finite, −1 for
+    the paths that stayed finite (shape x's leading axes); None elsewhere.
+    """
 
     t: np.ndarray
     x: np.ndarray
     W: np.ndarray | None = None
+    diverged: np.ndarray | None = None
 
 
 _CHECK_EVERY = 64   # divergence is looked for at every record and at least every 64 steps
@@ -327,6 +333,11 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
     Each step draws ``batch_size`` samples uniformly (with replacement), adds label noise
     ξ ~ N(0, ζ²) to their targets, and steps w ← w − η ∇ ½ mean (f(x_i) − y_i − ξ_i)².
     Time is t = step × η. Returns x of shape (E, P, T_rec, 2).
+
+    A path that blows up (inf or NaN: large η with large label noise) is a result here, not an
+    error (``single_neuron.ipynb`` counts such paths as not collapsed): it stays non-finite and
+    ``Paths.diverged`` (E, P) gives the step at which it was found so (checked at every record
+    and every 64 steps), −1 for the paths that stayed finite.
     """
     x, y = _paired_xy(x, y)
     etas = _rates(etas, "etas")
@@ -352,6 +363,7 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
     lr = torch.tensor(np.repeat(etas, n_paths), dtype=dtype, device=device)
     w = torch.randn(P, 2, dtype=dtype, device=device, generator=gen) * init_std
     rec, t = [w.clone()], [0]
+    first_bad = torch.full((P,), -1, dtype=torch.int64, device=device)
     for n in _progress(range(1, steps + 1), desc="tanh-neuron SGD", enable=show):
         idx = torch.randint(0, m, (P, batch_size), device=device, generator=gen)
         xb, yb = X[idx], Y[idx] + zeta * torch.randn(P, batch_size, dtype=dtype, device=device,
@@ -360,13 +372,15 @@ def tanh_neuron_sgd(x, y, etas, *, zeta: float, n_paths: int, steps: int, batch_
         r = w[:, 1:] * th - yb
         g = torch.stack([(r * w[:, 1:] * (1 - th**2) * xb).mean(-1), (r * th).mean(-1)], dim=-1)
         w = w - lr[:, None] * g
-        if n in rec_at or n % _CHECK_EVERY == 0:
-            check_finite_state(w, what="tanh-neuron SGD", step=n,
-                               hint="reduce the learning rates etas or the label noise zeta")
+        if n in rec_at or n % _CHECK_EVERY == 0:             # flag, do not raise (see above)
+            bad = ~torch.isfinite(w).all(-1) & (first_bad < 0)
+            first_bad = torch.where(bad, torch.full_like(first_bad, n), first_bad)
         if n in rec_at:
             rec.append(w.clone())
             t.append(n)
-    return Paths(t=np.array(t, dtype=float), x=torch.stack(rec, dim=1).cpu().numpy().reshape(E, n_paths, -1, 2))
+    return Paths(t=np.array(t, dtype=float),
+                 x=torch.stack(rec, dim=1).cpu().numpy().reshape(E, n_paths, -1, 2),
+                 diverged=first_bad.cpu().numpy().reshape(E, n_paths))
 
 
 def linearise(drift, noise, theta_star, normal) -> tuple[np.ndarray, np.ndarray]:
