@@ -575,3 +575,17 @@ def test_theorem_3_1_objective_is_finite_at_the_extremes(log_r, log_d, sd):
     beta = 10.0 ** log_r * np.array([0.6, 0.8])
     obj, grad = ex.theorem_3_1_objective(beta, np.array([1.0, 0.0]), sd * 10.0 ** log_d)
     assert np.isfinite(obj) and np.all(np.isfinite(grad))
+
+
+@settings(max_examples=60, deadline=None)
+@given(log0=st.floats(-150.0, 150.0), log1=st.floats(-150.0, 150.0), seed=st.integers(0, 50),
+       log_ratio=st.floats(-3.0, 3.0))
+def test_kernel_distance_whitened_is_finite_and_scale_free(log0, log1, seed, log_ratio):
+    rng = np.random.default_rng(seed)
+    a0, w0, a1, w1 = rng.normal(), rng.normal(size=2), rng.normal(), rng.normal(size=2)
+    ea, ew = 10.0 ** (log_ratio / 2), 10.0 ** (-log_ratio / 2)
+    S = ex.kernel_distance_whitened(a0 * 10.0**log0, w0 * 10.0**log0, np.array([a1]) * 10.0**log1,
+                                    np.array([w1]) * 10.0**log1, ea, ew)[0]
+    assert np.isfinite(S) and 0.0 <= S <= 1.0
+    ref = ex.kernel_distance(ex.ntk_gram(I2, a0, w0, ea, ew), ex.ntk_gram(I2, a1, w1, ea, ew))
+    assert S == pytest.approx(ref, abs=1e-12)

@@ -622,16 +622,23 @@ def kernel_distance_whitened(a0, w0, a, w, eta_a=1.0, eta_w=1.0) -> np.ndarray:
         raise ValueError("kernel distance undefined: a0 = 0 and w0 = 0 give a zero kernel (M₀ = 0)")
     if np.any((a == 0) & np.all(w == 0, axis=-1)):
         raise ValueError("kernel distance undefined: a = 0 and w = 0 give a zero kernel (M = 0)")
-    ea = np.asarray(eta_a)[..., None]
-    ew = np.asarray(eta_w)[..., None]
-    u0 = (np.asarray(eta_w) * a0**2)[..., None]
-    ut = ew * a**2
-    n0 = np.sum(w0**2, axis=-1)[..., None]
-    nt = np.sum(w**2, axis=-1)
-    cross = np.sum(w0[..., None, :] * w, axis=-1)
-    inner = d * u0 * ut + ea * (u0 * nt + ut * n0) + ea**2 * cross**2
-    f0 = np.sqrt(d * u0**2 + 2 * u0 * ea * n0 + ea**2 * n0**2)
-    ft = np.sqrt(d * ut**2 + 2 * ut * ea * nt + ea**2 * nt**2)
+    # S is invariant under M → cM, so each kernel is divided by the square of its scale
+    # max(√η_w|a|, √η_a max|w_i|) first: M/s² = û I + ŵŵᵀ with û, ‖ŵ‖ ≤ √d, and nothing
+    # overflows or underflows however large or small the parameters are
+    ra, rw = np.sqrt(eta_a), np.sqrt(eta_w)
+    A0, W0 = rw * a0, ra[..., None] * w0
+    At, Wt = rw[..., None] * a, ra[..., None, None] * w
+    s0 = np.maximum(np.abs(A0), np.max(np.abs(W0), axis=-1))
+    st = np.maximum(np.abs(At), np.max(np.abs(Wt), axis=-1))
+    A0, W0 = A0 / s0, W0 / s0[..., None]
+    At, Wt = At / st, Wt / st[..., None]
+    u0, ut = (A0**2)[..., None], At**2
+    n0 = np.sum(W0**2, axis=-1)[..., None]
+    nt = np.sum(Wt**2, axis=-1)
+    cross = np.sum(W0[..., None, :] * Wt, axis=-1)
+    inner = d * u0 * ut + (u0 * nt + ut * n0) + cross**2
+    f0 = np.sqrt(d * u0**2 + 2 * u0 * n0 + n0**2)
+    ft = np.sqrt(d * ut**2 + 2 * ut * nt + nt**2)
     return np.clip(1.0 - inner / (f0 * ft), 0.0, 2.0)
 
 
