@@ -44,7 +44,7 @@ import numpy as np
 from scipy import integrate, optimize, special, stats
 
 from theory.core._random import config_seed
-from theory.core._validate import as_array, check_scalar
+from theory.core._validate import array_bytes, as_array, check_memory, check_scalar, check_seed
 
 __all__ = ["MCWidth", "cap_hit_crossing", "cap_hit_probability", "cap_hit_probability_mc", "chi_mean",
            "gordon_escape_bound", "gordon_threshold_codimension", "gordon_threshold_dimension",
@@ -74,7 +74,16 @@ def _theta(theta):
 
 
 def _seed(seed):
-    return check_scalar(seed, "seed", kind="int", min=0)
+    return check_seed(seed, "seed")
+
+
+def _mc_memory(n, batch_size, *row_shape, copies=2):
+    """Refuse a Monte Carlo whose n sups plus ``copies`` batches of (min(batch, n), *row_shape) draws
+    exceed memory, before drawing anything."""
+    b = min(batch_size, n)
+    check_memory(array_bytes(n) + copies * array_bytes(b, *row_shape),
+                 f"{n} Monte Carlo samples in batches of {b} × {' × '.join(map(str, row_shape))}",
+                 hint="reduce n_samples or batch_size")
 
 
 def _radii(radii, name="radii"):
@@ -87,7 +96,7 @@ def _radii(radii, name="radii"):
 
 
 def _rng(seed, *salt):
-    return np.random.default_rng(config_seed(int(seed), "gaussian_width", *salt))
+    return np.random.default_rng(config_seed(check_seed(seed, "seed"), "gaussian_width", *salt))
 
 
 def _summarise(sups: np.ndarray) -> MCWidth:
@@ -107,8 +116,18 @@ def _gaussian_sups(rng, n: int, batch_size: int, D: int, sup) -> MCWidth:
 
 
 def _log_chi_mean(k):
+    """log a_k. Below k = 1000 the log-gamma difference (exact to ~1e-13); above it the asymptotic
+    series of log Γ(z + ½) − log Γ(z) − ½ log z in 1/z, z = k/2 (error < 1e-16 there): the
+    difference of two log-gammas of size k log k loses every digit for large k (a_k came out
+    e^2.7 times too large at k = 10^15, 1e-8 too small at k = 2.4e7, below its own lower bound)."""
     k = np.asarray(k, dtype=np.float64)
-    return 0.5 * math.log(2.0) + special.gammaln((k + 1) / 2) - special.gammaln(k / 2)
+    small = np.minimum(k, 1000.0)
+    exact = 0.5 * math.log(2.0) + special.gammaln((small + 1) / 2) - special.gammaln(small / 2)
+    z = np.maximum(k, 1000.0) / 2
+    iz = 1.0 / z
+    iz2 = iz * iz
+    series = 0.5 * np.log(2.0 * z) + iz * (-1 / 8 + iz2 * (1 / 192 + iz2 * (1 / 640 - iz2 * 17 / 14336)))
+    return np.where(k < 1000, exact, series)
 
 
 def chi_mean(k) -> float:
@@ -204,9 +223,9 @@ def width_ellipsoid(radii) -> float:
 
     evaluated by quadrature in log s. Equal radii r give :math:`r\, a_D`.
     """
-    r2 = _radii(radii) ** 2
-    scale = float(r2.max())
-    q = r2 / scale  # w(r) = sqrt(scale) · w(r / sqrt(scale))
+    r = _radii(radii)
+    r_max = float(r.max())
+    q = (r / r_max) ** 2  # w(r) = r_max · w(r / r_max): no overflow or underflow of r² itself
 
     def integrand(y):  # s = e^y, ds = s dy
         s = math.exp(y)
@@ -217,21 +236,27 @@ def width_ellipsoid(radii) -> float:
     val = integrate.quad(integrand, lo, hi, limit=500, epsabs=1e-13, epsrel=1e-11)[0]
     tail_lo = 2.0 * math.exp(0.5 * lo) * float(q.sum())  # ∫_{-∞}^{lo} Σq e^{y/2} dy (1 − Π ≈ sΣq)
     tail_hi = 2.0 * math.exp(-0.5 * hi)                  # ∫_{hi}^{∞} e^{-y/2} dy (Π → 0)
-    return math.sqrt(scale) * (val + tail_lo + tail_hi) / (2.0 * math.sqrt(math.pi))
+    return r_max * ((val + tail_lo + tail_hi) / (2.0 * math.sqrt(math.pi)))
 
 
 def width_ellipsoid_jensen(radii) -> float:
     r"""Jensen's upper bound :math:`w \le \sqrt{\mathbb{E} Q} = \sqrt{\sum_i r_i^2}` on the ellipsoid's width."""
-    return float(math.sqrt(np.sum(_radii(radii) ** 2)))
+    r = _radii(radii)
+    r_max = float(r.max())            # scaled: r² would overflow past 1e154 and underflow below 1e-162
+    return r_max * float(math.sqrt(np.sum((r / r_max) ** 2)))
 
 
 def width_ellipsoid_mc(radii, n_samples=20_000, seed=0, *, batch_size=4096) -> MCWidth:
     r"""Monte Carlo of :math:`\mathbb{E}\sqrt{\sum_i r_i^2 g_i^2}` (the ellipsoid's width), batched over g."""
-    r2 = _radii(radii) ** 2
+    r = _radii(radii)
+    r_max = float(r.max())
+    q = (r / r_max) ** 2
     n = _int(n_samples, "n_samples")
     batch_size = _int(batch_size, "batch_size")
-    return _gaussian_sups(_rng(_seed(seed), "ellipsoid"), n, batch_size, r2.size,
-                          lambda g: np.sqrt((g * g) @ r2))
+    seed = _seed(seed)
+    _mc_memory(n, batch_size, r.size)
+    return _gaussian_sups(_rng(seed, "ellipsoid"), n, batch_size, r.size,
+                          lambda g: r_max * np.sqrt((g * g) @ q))
 
 
 def larsen_width_sq(radii, R) -> float:
@@ -243,9 +268,11 @@ def larsen_width_sq(radii, R) -> float:
     (Each axis contributes the squared sine of the angle it subtends; R = 0 gives D, the whole
     sphere.) An approximation, not a bound: compare :func:`width_projected_ellipsoid_mc`.
     """
-    r2 = _radii(radii) ** 2
+    r = _radii(radii)
     R = check_scalar(R, "R", min=0.0)
-    return float(np.sum(r2 / (R * R + r2)))
+    # r²/(R² + r²) = 1/(1 + (R/r)²): finite for all finite radii (r² underflowed to 0/0 below 1e-162)
+    with np.errstate(over="ignore"):
+        return float(np.sum(1.0 / (1.0 + (R / r) ** 2)))
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
@@ -261,7 +288,9 @@ def width_from_points(points, n_samples=10_000, seed=0, *, batch_size=1024) -> M
         raise ValueError(f"points must be a non-empty (n_points, D) array, got shape {X.shape}")
     n = _int(n_samples, "n_samples")
     batch_size = _int(batch_size, "batch_size")
-    return _gaussian_sups(_rng(_seed(seed), "points"), n, batch_size, X.shape[1],
+    seed = _seed(seed)
+    _mc_memory(n, batch_size, max(X.shape))
+    return _gaussian_sups(_rng(seed, "points"), n, batch_size, X.shape[1],
                           lambda g: (g @ X.T).max(axis=1))
 
 
@@ -339,9 +368,11 @@ def width_projected_ellipsoid_mc(radii, R, n_samples=20_000, seed=0, *, axis=0,
     axis = _int(axis, "axis", lo=0, hi=D - 1)
     n = _int(n_samples, "n_samples")
     batch_size = _int(batch_size, "batch_size")
-    rng = _rng(_seed(seed), "projected_ellipsoid")
     if D == 1:
         raise ValueError("radii must hold at least two radii (D ≥ 2) for a projected ellipsoid")
+    seed = _seed(seed)
+    _mc_memory(n, batch_size, D, copies=8)
+    rng = _rng(seed, "projected_ellipsoid")
     others = np.delete(np.arange(D), axis)
     out = np.empty(n)
     gap2 = R * R - r[axis] ** 2
@@ -433,7 +464,10 @@ def cap_hit_probability_mc(k, D, theta, n_samples=4000, seed=0, *, batch_size=25
     k, D, theta = _cap_hit_check(k, D, theta)
     n = _int(n_samples, "n_samples")
     batch_size = _int(batch_size, "batch_size")
-    rng = _rng(_seed(seed), "cap_hit", k, D)
+    seed = _seed(seed)
+    _mc_memory(n, batch_size, D, k, copies=3)
+    check_memory(2 * array_bytes(n), f"{n} Monte Carlo samples", hint="reduce n_samples")
+    rng = _rng(seed, "cap_hit", k, D)
     proj = np.empty(n)
     for i in range(0, n, batch_size):
         b = min(batch_size, n - i)
