@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from theory.core import (array_bytes, as_array, check_bool, check_finite_state, check_memory,
-                         check_scalar, check_seed, non_negative, positive, progress as _progress,
+                         check_scalar, check_seed, non_negative, progress as _progress,
                          record_steps, resolve_device, resolve_dtype, torch_generator)
 from theory.stochastic_collapse.exact import _paired_xy
 
