@@ -23,7 +23,7 @@ from theory.core import Experiment, Result, Sweep, check_choice, check_scalar, c
 from theory.rich_lazy.two_layer import PhaseDiagram, relu_descent, relu_student_init, teacher_student
 
 __all__ = ["FIG1B_SIZES", "fig1b_batch", "fig1b_experiment", "fig1b_point", "fig1b_records",
-           "fig1b_sweep", "main", "phase_diagram_from_dataset"]
+           "fig1b_sweep", "main", "phase_diagram_from_dataset", "stored_fig1b", "stored_report"]
 
 FIG1B_SIZES = {
     "laptop": dict(n_tau=7, n_seed=2, d=20, n=100, steps=4000, m=50, n_test=1000),
@@ -118,6 +118,51 @@ def phase_diagram_from_dataset(ds, experiment: Experiment) -> PhaseDiagram:
                  meta={"stored": True, **{k: v for k, v in ds.attrs.items() if isinstance(v, (str, int, float))}})
     return PhaseDiagram(sweep=sweep, d=int(experiment.fixed["d"]), n=int(experiment.fixed["n"]),
                         result=res)
+
+
+STORED_LABELS = ("paper", "paper-reduced")
+"""The labels of stored Fig. 1b results the page looks for, the full paper grid first."""
+
+
+def stored_fig1b(labels=STORED_LABELS) -> dict:
+    """The stored Fig. 1b results (``results/rich_lazy.fig1b-<label>.zarr``), label → Dataset,
+    checked (:func:`theory.core.open_result` raises on a corrupted store); absent labels omitted."""
+    from theory.core import open_result, result_path
+
+    if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
+        raise TypeError("labels must be a sequence of strings")
+    out = {}
+    for label in labels:
+        ds = open_result(result_path("rich_lazy.fig1b", label))
+        if ds is not None:
+            out[label] = ds
+    return out
+
+
+def stored_report(ds) -> str:
+    """One stored Fig. 1b result in words: its grid, provenance and the final kernel distance
+    S (τ × δ, mean over seeds) and test MSE."""
+    import xarray as xr
+
+    if not isinstance(ds, xr.Dataset) or "kernel_distance" not in ds:
+        raise TypeError("ds must be a stored Fig. 1b result (an xarray.Dataset with kernel_distance)")
+    devices = sorted({str(d) for d in ds["device"].values.ravel()})
+    lines = [f"stored Fig. 1b result [{ds.attrs.get('scale')}]: {ds.attrs.get('grid', '')}",
+             f"  commit {ds.attrs.get('commits')}, host {ds.attrs.get('host')}, device {', '.join(devices)}",
+             f"  executor {ds.attrs.get('executor')}, compute {ds.attrs.get('wall_time_total', 0.0) / 3600:.2f} "
+             f"h in total ({float(ds['wall_time'].mean()):.0f} s a point)"]
+    S = ds["kernel_distance"].isel(step=-1).mean("seed")
+    test = ds["test_loss"].isel(step=-1).mean("seed")
+    header = "  τ \\ δ      " + "".join(f"{d:>+12.2f}" for d in ds["delta"].values)
+    lines.append("  final kernel distance S (mean over seeds):")
+    lines.append(header)
+    for i, t in enumerate(ds["tau"].values):
+        lines.append(f"  {t:<12.3g}" + "".join(f"{v:>12.3e}" for v in S.values[i]))
+    lines.append("  final test MSE:")
+    lines.append(header)
+    for i, t in enumerate(ds["tau"].values):
+        lines.append(f"  {t:<12.3g}" + "".join(f"{v:>12.3e}" for v in test.values[i]))
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
