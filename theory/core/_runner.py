@@ -10,11 +10,12 @@ default, any scheduler address, or SLURM through ``dask-jobqueue``: :func:`slurm
 returns an ``xarray.Dataset`` whose coordinates are the sweep's axes.
 
 The store (``store=`` a directory, outside ``theory/``) holds one zarr group per point, named by
-the point's *key*: a hash of the experiment's name and version, the source of the function
-that computes it, the configuration and the scale. So
+the point's *key*: a hash of the experiment's name and version, the source of the functions
+that compute it (``point`` and ``batch``), the configuration and the scale. So
 
 - a stored point is not recomputed unless its inputs changed (another configuration, scale,
-  version, or an edit of the experiment's code: the key changes and the old entry is ignored);
+  version, or an edit of ``point``/``batch``: the key changes and the old entry is ignored; bump
+  ``version`` when a change in the code they call changes the results);
 - an interrupted sweep resumes: each point is written to a temporary name and renamed when
   complete, so a killed run leaves whole points or nothing, and a rerun computes only the rest;
 - a corrupted or partial entry (missing variables, wrong shapes, a checksum that no longer
@@ -90,13 +91,17 @@ class Experiment:
         _jsonable(self.fixed, "fixed")
 
     def code_hash(self) -> str:
-        """A hash of the source of ``point`` and ``batch`` (their whole modules): edits change it."""
+        """A hash of the source of ``point`` and ``batch``: editing either changes every key.
+
+        Only these two functions are hashed, not the package they call (an edit elsewhere in the
+        module or of a library would otherwise recompute every stored point); bump ``version``
+        when a change below them changes the results."""
         h = hashlib.sha256()
         for fn in (self.point, self.batch):
             if fn is None:
                 continue
             try:
-                h.update(inspect.getsource(inspect.getmodule(fn)).encode())
+                h.update(inspect.getsource(fn).encode())
             except (OSError, TypeError):  # built in or defined interactively: its name only
                 h.update(repr(getattr(fn, "__qualname__", fn)).encode())
         return h.hexdigest()[:16]
