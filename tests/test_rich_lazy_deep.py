@@ -307,8 +307,9 @@ def test_grams_reject_an_unknown_architecture(fn):
     x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
     with pytest.raises(ValueError, match=r"arch must be one of \('mlp', 'cnn', 'lenet', 'hcnn'\), got 'resnet'"):
         fn("resnet", prm, x)
-    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
-        fn("cnn", prm, x.numpy())
+    with pytest.raises(TypeError, match="x must be a tensor or array"):
+        fn("cnn", prm, "images")
+    np.testing.assert_array_equal(fn("cnn", prm, x.numpy()), fn("cnn", prm, x))   # arrays work too
     with pytest.raises(ValueError, match="x must be finite"):
         fn("cnn", prm, torch.full((3, 1, 8, 8), float("nan"), dtype=torch.float64))
 

@@ -62,8 +62,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from theory.core import (Result, Sweep, as_array, check_scalar, config_seed, first_crossing,
-                         progress as _progress, resolve_device, torch_generator, train_batched)
+from theory.core import (DivergenceError, Result, Sweep, array_bytes, as_array, check_bool,
+                         check_choice, check_memory, check_scalar, check_seed, check_seeds,
+                         config_seed, first_crossing, progress as _progress, resolve_device,
+                         resolve_dtype, torch_generator, train_batched)
 
 __all__ = ["ALPHAS", "ARCHITECTURES", "CONTROL_ALPHAS", "GrokkingTimes", "Hierarchy", "LAPLACIAN",
            "activation_change", "filter_smoothness", "parameter_movement",
@@ -79,10 +81,6 @@ ARCHITECTURES = ("mlp", "cnn", "lenet", "hcnn")
 
 #: the salt of the initial-weight streams: configuration seed s draws from config_seed(_INIT_SALT, s)
 _INIT_SALT = "rich_lazy.deep.init_params"
-
-
-def _seed_int(seed, name: str = "seed") -> int:
-    return check_scalar(seed, name, kind="int", min=0)
 
 
 def _fraction(x, name: str) -> float:
@@ -120,7 +118,8 @@ def modular_addition(p: int, train_fraction: float = 0.5, *, seed: int = 0) -> M
     """
     p = check_scalar(p, "p", kind="int", min=2)
     frac = _fraction(train_fraction, "train_fraction")
-    rng = np.random.default_rng(_seed_int(seed))
+    check_memory(array_bytes(p * p, 5), f"the {p}² pairs of modular addition mod {p}")
+    rng = np.random.default_rng(check_seed(seed))
     a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     pairs = np.stack([a.ravel(), b.ravel()], axis=1).astype(np.int64)
     labels = (pairs[:, 0] + pairs[:, 1]) % p
@@ -193,7 +192,9 @@ def random_hierarchy(v: int, n_classes: int, m: int, s: int, L: int, *, seed: in
     if m * max(v, n_classes) > v ** s:
         raise ValueError(f"need m·max(v, n_classes) ≤ v^s for distinct rules, got m = {m}, v = {v}, "
                          f"n_classes = {n_classes}, s = {s}")
-    rng = np.random.default_rng(_seed_int(seed))
+    check_memory(array_bytes(v ** s) + array_bytes(L, max(v, n_classes), m, s + 1),
+                 f"the rules of a random hierarchy over the {v}^{s} s-tuples")
+    rng = np.random.default_rng(check_seed(seed))
     rules = []
     for level in range(L):
         n_sym = n_classes if level == 0 else v
@@ -212,7 +213,8 @@ def sample_hierarchy(rhm: Hierarchy, n: int, *, seed: int = 0) -> tuple[np.ndarr
     if not isinstance(rhm, Hierarchy):
         raise TypeError(f"rhm must be a Hierarchy, got {type(rhm).__name__}")
     n = check_scalar(n, "n", kind="int", min=1)
-    rng = np.random.default_rng(_seed_int(seed))
+    check_memory(3 * array_bytes(n, rhm.input_length), f"{n} samples of length {rhm.input_length}")
+    rng = np.random.default_rng(check_seed(seed))
     y = rng.integers(rhm.n_classes, size=n)
     sym = y[:, None]
     for rule in rhm.rules:
@@ -234,7 +236,7 @@ def digits(n_train: int = 1000, *, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     if n_train >= len(data.target):
         raise ValueError(f"n_train must be below {len(data.target)}, got {n_train}")
     x = (data.images / 16.0).astype(np.float64)[:, None]
-    perm = np.random.default_rng(_seed_int(seed)).permutation(len(x))
+    perm = np.random.default_rng(check_seed(seed)).permutation(len(x))
     x, y = x[perm], data.target[perm].astype(np.int64)
     return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
 
@@ -243,21 +245,14 @@ def digits(n_train: int = 1000, *, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 # Models: functional, weights with a leading configuration axis G
 # ----------------------------------------------------------------------------------------------
 def _seed_array(seeds, name: str = "seeds") -> np.ndarray:
-    """``seeds`` as a 1-D int64 array of non-negative ints (a scalar becomes one entry)."""
-    arr = np.atleast_1d(np.asarray(seeds))
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name} must be a non-negative int or a 1-D array of non-negative ints, "
-                        f"got dtype {arr.dtype}")
-    if arr.ndim != 1 or arr.size == 0 or np.any(arr < 0):
-        raise ValueError(f"{name} must be a non-negative int or a non-empty 1-D array of "
-                         f"non-negative ints, got {seeds!r}")
-    return arr.astype(np.int64)
+    """``seeds`` as a 1-D int64 array of seeds (:func:`theory.core.check_seeds`)."""
+    return check_seeds(seeds, name)
 
 
 def _alpha_seed_batch(alpha, seeds) -> tuple[np.ndarray, np.ndarray]:
     """α (each > 0) and seeds broadcast against each other to one entry per configuration:
     ``(alpha (G,), seeds (G,))``, with errors that name the argument."""
-    alpha = np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1)))
+    alpha = np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1), nonempty=True))
     if np.any(alpha <= 0):
         raise ValueError(f"alpha must be > 0, got {alpha}")
     seeds = _seed_array(seeds)
@@ -268,10 +263,21 @@ def _alpha_seed_batch(alpha, seeds) -> tuple[np.ndarray, np.ndarray]:
     return np.broadcast_to(alpha, (G,)), np.broadcast_to(seeds, (G,))
 
 
+def _alphas(alphas, name: str = "alphas") -> np.ndarray:
+    """A non-empty 1-D array of balance parameters α > 0."""
+    a = as_array(alphas, name, ndim=1, nonempty=True)
+    if np.any(a <= 0):
+        raise ValueError(f"{name} must be > 0, got {a}")
+    return a
+
+
 def _check_sizes(sizes) -> np.ndarray:
     """Training-set sizes: a strictly increasing 1-D array of positive ints."""
+    if isinstance(sizes, (str, bytes)) or sizes is None:
+        raise TypeError(f"sizes must be a 1-D list of positive ints, got {type(sizes).__name__}")
     sizes = np.atleast_1d(np.asarray(sizes))
-    if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
+    if (sizes.ndim != 1 or sizes.size == 0 or sizes.dtype == bool
+            or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1)):
         raise ValueError(f"sizes must be a 1-D list of positive ints, got {sizes!r}")
     if np.any(np.diff(sizes) <= 0):
         raise ValueError("sizes must be strictly increasing")
@@ -342,7 +348,10 @@ def init_params(arch: str, dims: dict, alpha, seeds, *, device=None,
     alpha, seeds = _alpha_seed_batch(alpha, seeds)
     G = alpha.shape[0]
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
     shapes = _shapes(arch, dims)
+    check_memory(sum(array_bytes(G, *sh) for sh in shapes) + 2 * max(array_bytes(*sh) for sh in shapes),
+                 f"the weights of {G} {arch} networks {dims}")
     out = [torch.empty((G, *sh), dtype=dtype, device=device) for sh in shapes]
     for g in range(G):
         gen = torch_generator(config_seed(_INIT_SALT, int(seeds[g])))
@@ -376,11 +385,18 @@ def layers(params, *, device=None, dtype=None) -> list[torch.Tensor]:
     if not isinstance(params, (list, tuple)) or len(params) < 2:
         raise TypeError("params must be a list of at least two weight tensors (from init_params), "
                         "a dict of them or a Result")
+    if device is not None:
+        device = resolve_device(device)
+    if dtype is not None:
+        dtype = resolve_dtype(dtype)
     out = []
     for k, p in enumerate(params):
         if not isinstance(p, (torch.Tensor, np.ndarray)):
             raise TypeError(f"params[{k}] must be a tensor or an array, got {type(p).__name__}")
         t = torch.as_tensor(p)
+        if not t.dtype.is_floating_point or t.dim() < 2:
+            raise TypeError(f"params[{k}] must be a float weight array (G, ...), got {t.dtype} of "
+                            f"shape {tuple(t.shape)}")
         if device is not None or dtype is not None:
             t = t.to(device=device if device is not None else t.device,
                      dtype=dtype if dtype is not None else t.dtype)
@@ -411,10 +427,12 @@ def activation_change(params0, params1, x) -> np.ndarray:
     state (pre-activation > 0) differs between ``params0`` and ``params1``: the normalised Hamming
     distance between activation patterns of the paper's Fig. 5b and §5 reading of Fig. 6a
     ("movement linked to changes in activation patterns"), over all three ReLU layers. (G,)."""
-    x = _probe(x)
-    W0, W1 = layers(params0, device=x.device), layers(params1, device=x.device)
+    W0, W1 = layers(params0), layers(params1)
     if len(W0) != 4 or len(W1) != 4 or W0[0].dim() != 5:
-        raise ValueError("activation_change needs two lenet networks (4 layers, conv first)")
+        raise ValueError("activation_change needs two lenet networks (4 layers, conv first) as "
+                         "params0 and params1")
+    x = _inputs("lenet", x, W0)
+    W1 = [w.to(x.device) for w in W1]
     with torch.no_grad():
         p0 = torch.cat([z > 0 for z in _lenet(W0, x)[1]], -1)
         p1 = torch.cat([z > 0 for z in _lenet(W1, x)[1]], -1)
@@ -476,21 +494,111 @@ def forward(arch: str, params, x: torch.Tensor) -> torch.Tensor:
     The book's reconstruction (App. D.3 uses LeNet-5, a ResNet and an MLP).
     """
     _check_arch(arch)
-    if not isinstance(params, (list, tuple)):
-        params = layers(params)
+    params = layers(params)
+    return _forward(arch, params, _inputs(arch, x, params))
+
+
+def _forward(arch: str, params, x: torch.Tensor) -> torch.Tensor:
+    """:func:`forward` without the checks (the training loops' path; inputs checked once)."""
     phi = _features(arch, params, x)
     return torch.einsum("bnh,bch->bnc", phi, params[-1])
+
+
+def _inputs(arch: str, x, params, name: str = "x") -> torch.Tensor:
+    """Inputs of ``arch`` as a tensor on the weights' device, checked once: integer symbols or
+    index pairs (``mlp``: (N, 2) or (G, N, 2) residues in [0, p); ``hcnn``: (N, s^L) or
+    (G, N, s^L) symbols in [0, v)) or finite images (N, 1, 8, 8) or (G, N, 1, 8, 8) in the
+    weights' dtype (``cnn``, ``lenet``)."""
+    W0 = params[0]
+    G = W0.shape[0]
+    if isinstance(x, (str, bytes)) or x is None or isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a tensor or array of inputs, got {type(x).__name__}")
+    if arch in ("mlp", "hcnn"):
+        t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x)) \
+            if np.issubdtype(np.asarray(x).dtype, np.number) else None
+        if t is None or t.dtype == torch.bool or t.dtype.is_floating_point or t.is_complex():
+            raise TypeError(f"{name} must hold integer symbols for the {arch} network, got "
+                            f"{getattr(t, 'dtype', np.asarray(x).dtype)}")
+        if t.dim() not in (2, 3) or (t.dim() == 3 and t.shape[0] != G) or t.shape[-2] == 0:
+            raise ValueError(f"{name} must be (N, length) or (G = {G}, N, length) with N ≥ 1, got "
+                             f"shape {tuple(t.shape)}")
+        if arch == "mlp":
+            p = W0.shape[-1] // 2
+            if t.shape[-1] != 2 or t.min() < 0 or t.max() >= p:
+                raise ValueError(f"{name} must hold index pairs (a, b) with residues in [0, {p}) "
+                                 f"for this network, got shape {tuple(t.shape)}")
+        else:
+            s = params[1].shape[-1] // params[1].shape[-2] if len(params) > 2 else t.shape[-1]
+            v = W0.shape[-1] // s
+            if t.shape[-1] != s ** (len(params) - 1) or t.min() < 0 or t.max() >= v:
+                raise ValueError(f"{name} must hold strings of {s ** (len(params) - 1)} symbols in "
+                                 f"[0, {v}) for this network, got shape {tuple(t.shape)}")
+        return t.to(W0.device).long()
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{name} must hold real images, got {x.dtype}")
+        t = x.to(device=W0.device, dtype=W0.dtype)
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+    else:
+        t = torch.as_tensor(as_array(x, name), dtype=W0.dtype, device=W0.device)
+    if t.dim() not in (4, 5) or tuple(t.shape[-3:]) != (1, 8, 8) or t.shape[-4] == 0 \
+            or (t.dim() == 5 and t.shape[0] != G):
+        raise ValueError(f"{name} must be images (N, 1, 8, 8) or (G = {G}, N, 1, 8, 8) with N ≥ 1, "
+                         f"got shape {tuple(t.shape)}")
+    return t
+
+
+def _labels(y, name: str, n_classes: int, G: int, N: int, device) -> torch.Tensor:
+    """Class labels (N,) or (G, N) as an int64 tensor, each in [0, n_classes)."""
+    if isinstance(y, (str, bytes)) or y is None or isinstance(y, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a tensor or array of integer labels, got {type(y).__name__}")
+    t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if t.dtype == torch.bool or t.dtype.is_floating_point or t.is_complex():
+        raise TypeError(f"{name} must hold integer class labels, got {t.dtype}")
+    if t.shape not in ((N,), (G, N)):
+        raise ValueError(f"{name} must have shape (N,) = ({N},) or (G, N) = ({G}, {N}), got "
+                         f"{tuple(t.shape)}")
+    if t.numel() and (t.min() < 0 or t.max() >= n_classes):
+        raise ValueError(f"{name} must hold class labels in [0, {n_classes}), got "
+                         f"[{int(t.min())}, {int(t.max())}]")
+    return t.to(device).long()
 
 
 # ----------------------------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------------------------
 def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Fraction of correct argmax predictions per model: logits (G, N, C), y (N,) or (G, N)."""
+    """Fraction of correct argmax predictions per model: logits (G, N, C), y (N,) or (G, N);
+    ``mask`` (G, N) of non-negative weights (0/1: a subset per model), each row not all zero."""
+    if isinstance(logits, torch.Tensor):
+        if not logits.dtype.is_floating_point:
+            raise TypeError(f"logits must be a float tensor, got {logits.dtype}")
+        if not bool(torch.isfinite(logits).all()):
+            raise ValueError("logits must be finite (no NaN or inf)")
+    else:
+        logits = torch.as_tensor(as_array(logits, "logits"))
+    if logits.dim() != 3 or 0 in logits.shape:
+        raise ValueError(f"logits must be (G, N, C), non-empty, got shape {tuple(logits.shape)}")
+    G, N, C = logits.shape
+    y = _labels(y, "y", C, G, N, logits.device)
     correct = (logits.argmax(-1) == y).to(logits.dtype)
     if mask is None:
         return correct.mean(-1)
+    mask = _mask(mask, "mask", G, N, logits)
     return (correct * mask).sum(-1) / mask.sum(-1)
+
+
+def _mask(mask, name: str, G: int, N: int, like: torch.Tensor) -> torch.Tensor:
+    m = torch.as_tensor(as_array(mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor)
+                                 else mask, name), dtype=like.dtype, device=like.device)
+    if m.shape != (G, N):
+        raise ValueError(f"{name} must have shape (G, N) = {(G, N)}, got {tuple(m.shape)}")
+    if torch.any(m < 0):
+        raise ValueError(f"{name} must be >= 0 (0/1 weights)")
+    if torch.any(m.sum(-1) == 0):
+        raise ValueError(f"{name} leaves a model with no inputs (a row of zeros)")
+    return m
 
 
 def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr,
@@ -515,8 +623,8 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
     """
     _check_arch(arch)
     steps = check_scalar(steps, "steps", kind="int", min=1)
-    if optimizer not in ("adam", "gd"):
-        raise ValueError(f"optimizer must be 'adam' or 'gd', got {optimizer!r}")
+    check_choice(optimizer, "optimizer", ("adam", "gd"))
+    progress = check_bool(progress, "progress")
     wd = check_scalar(weight_decay, "weight_decay", min=0.0)
     if optimizer == "gd" and wd > 0:
         raise ValueError("weight_decay is only available with optimizer='adam'")
@@ -525,6 +633,12 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
         raise TypeError(f"sweep must be a theory.core.Sweep or None, got {type(sweep).__name__}")
     W0 = layers(params)
     G, dtype, device = W0[0].shape[0], W0[0].dtype, W0[0].device
+    if sweep is not None and len(sweep) != G:
+        raise ValueError(f"sweep must label the {G} models, got {len(sweep)} configurations")
+    x_train, x_test = _inputs(arch, x_train, W0, "x_train"), _inputs(arch, x_test, W0, "x_test")
+    C = W0[-1].shape[-2]
+    y_train = _labels(y_train, "y_train", C, G, x_train.shape[-4 if arch in ("cnn", "lenet") else -2], device)
+    y_test = _labels(y_test, "y_test", C, G, x_test.shape[-4 if arch in ("cnn", "lenet") else -2], device)
     lr_arr = np.atleast_1d(as_array(lr, "lr", ndim=(0, 1)))
     if np.any(lr_arr <= 0):
         raise ValueError(f"lr must be > 0, got {lr}")
@@ -535,19 +649,14 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
     if train_mask is None:
         mask = torch.ones((G, n_train), dtype=dtype, device=device)
     else:
-        mask = torch.as_tensor(train_mask, dtype=dtype, device=device)
-        if mask.shape != (G, n_train):
-            raise ValueError(f"train_mask must have shape (G, N_train) = {(G, n_train)}, "
-                             f"got {tuple(mask.shape)}")
-        if torch.any(mask.sum(-1) == 0):
-            raise ValueError("train_mask leaves a model with no training inputs")
+        mask = _mask(train_mask, "train_mask", G, n_train, W0[0])
     count = mask.sum(-1)
     names = _layer_names(len(W0))
     y_rows = y_train if y_train.dim() == 2 else y_train.expand(G, -1)
     decay = torch.as_tensor(1.0 - lr_arr * wd, dtype=dtype, device=device)
 
     def per_model(W):
-        logits = forward(arch, W, x_train)
+        logits = _forward(arch, W, x_train)
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                                y_rows.reshape(-1), reduction="none").reshape(G, -1)
         return (ce * mask).sum(-1) / count, logits
@@ -566,8 +675,14 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
     def metrics(P, step):
         W = [P[n] for n in names]
         loss, logits = per_model(W)
-        return {"train_loss": loss, "train_accuracy": accuracy(logits, y_train, mask),
-                "test_accuracy": accuracy(forward(arch, W, x_test), y_test)}
+        if not bool(torch.isfinite(loss).all()):            # once per record, one reduction
+            g = int(torch.nonzero(~torch.isfinite(loss))[0, 0])
+            raise DivergenceError(f"training of the {arch} networks (train) diverged by step {step} "
+                                  f"in model {g} (lr = {lr_arr[g]:g}): its loss is no longer finite "
+                                  f"(NaN or inf); reduce the learning rate lr", step=step,
+                                  what="train")
+        return {"train_loss": loss, "train_accuracy": _accuracy(logits, y_train, mask),
+                "test_accuracy": _accuracy(_forward(arch, W, x_test), y_test)}
 
     res = train_batched(dict(zip(names, W0)), steps=steps, lr=lr_arr, loss_fn=loss_fn,
                         optimizer="adam" if optimizer == "adam" else "sgd",
@@ -575,6 +690,13 @@ def train(arch: str, params, x_train, y_train, x_test, y_test, *, steps: int, lr
                         progress=f"{arch}: {G} models" if progress else False)
     res.meta.update(arch=arch, optimizer=optimizer if wd == 0 else "adamw", weight_decay=wd)
     return res.with_sweep(sweep) if sweep is not None else res
+
+
+def _accuracy(logits, y, mask=None):
+    correct = (logits.argmax(-1) == y).to(logits.dtype)
+    if mask is None:
+        return correct.mean(-1)
+    return (correct * mask).sum(-1) / mask.sum(-1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -594,8 +716,7 @@ def kernel_distance(K0, Kt, *, center: bool = False) -> np.ndarray:
     Kt = as_array(Kt, "Kt", min_ndim=2)
     if K0.shape != Kt.shape or K0.shape[-1] != K0.shape[-2]:
         raise ValueError(f"K0 and Kt must be square Gram matrices of one shape, got {K0.shape}, {Kt.shape}")
-    if not isinstance(center, bool):
-        raise TypeError(f"center must be a bool, got {type(center).__name__}")
+    center = check_bool(center, "center")
     raw = np.linalg.norm(K0, axis=(-2, -1)), np.linalg.norm(Kt, axis=(-2, -1))
     if np.any(raw[0] == 0) or np.any(raw[1] == 0):
         raise ValueError("K0 or Kt is identically zero: the kernel distance is undefined")
@@ -626,7 +747,7 @@ def filter_smoothness(filters) -> np.ndarray:
     not state the boundary handling). Despite its name it is **large for rough filters** and
     small for smooth ones. Δ as printed in Eq. 133 sums to −1, not 0 (a discrete Laplacian would
     have centre 3), so a constant filter does not score 0; it is used as printed. ``filters`` (..., k, k), k ≥ 3; returns the leading shape (...)."""
-    w = as_array(filters, "filters", min_ndim=2)
+    w = as_array(filters, "filters", min_ndim=2, nonempty=True)
     k = w.shape[-1]
     if w.shape[-2] != k or k < 3:
         raise ValueError(f"filters must be square and at least 3×3, got {w.shape[-2:]}")
@@ -638,21 +759,13 @@ def filter_smoothness(filters) -> np.ndarray:
     return np.sum(out ** 2, axis=(-2, -1))
 
 
-def _probe(x, name: str = "x") -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of inputs, got {type(x).__name__}")
-    if x.dtype.is_floating_point and not bool(torch.all(torch.isfinite(x))):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return x
-
-
 def feature_gram(arch: str, params, x) -> np.ndarray:
     """Conjugate (last-hidden-layer) kernel K_φ(x, x') = φ(x)·φ(x') per model, (G, N, N).
 
     ``params``: a list of weight tensors, a dict of them or a :class:`~theory.core.Result`."""
     _check_arch(arch)
-    x = _probe(x)
-    W = layers(params, device=x.device)
+    W = layers(params)
+    x = _inputs(arch, x, W)
     with torch.no_grad():
         phi = _features(arch, W, x)
         return (phi @ phi.transpose(1, 2)).cpu().numpy().astype(np.float64)
@@ -671,14 +784,14 @@ def ntk_gram(arch: str, params, x) -> np.ndarray:
     from torch.func import jacrev
 
     _check_arch(arch)
-    x = _probe(x)
-    W = layers(params, device=x.device)
+    W = layers(params)
+    x = _inputs(arch, x, W)
     out = []
     for b in range(W[0].shape[0]):
         pb = [p[b:b + 1].detach() for p in W]
 
         def f(*q):
-            return forward(arch, list(q), x)[0]                              # (N, C)
+            return _forward(arch, list(q), x)[0]                              # (N, C)
 
         jac = jacrev(f, argnums=tuple(range(len(pb))))(*pb)                  # (N, C, 1, *shape)
         J = torch.cat([j.flatten(2) for j in jac], dim=-1)                   # (N, C, P)
@@ -713,14 +826,22 @@ def balanced_alpha(params, alpha) -> float:
     if len(W) != 2:
         raise ValueError(f"balanced_alpha needs a two-layer network, got {len(W)} layers")
     G = W[0].shape[0]
-    alpha = np.broadcast_to(np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1))), (G,))
-    if np.any(alpha <= 0):
-        raise ValueError(f"alpha must be > 0, got {alpha}")
+    alpha = _per_model(alpha, "alpha", G)
     a = torch.tensor(alpha, dtype=torch.float64, device=W[0].device)
     with torch.no_grad():
         a2 = ((W[1].double() / a[:, None, None]) ** 2).sum(1).mean()
         w2 = ((W[0].double() * a[:, None, None]) ** 2).flatten(2).sum(-1).mean()
     return float((w2 / a2) ** 0.25)
+
+
+def _per_model(v, name: str, G: int) -> np.ndarray:
+    """A positive number or one per model, (G,)."""
+    v = np.atleast_1d(as_array(v, name, ndim=(0, 1)))
+    if v.shape not in ((1,), (G,)):
+        raise ValueError(f"{name} must be a number or have shape (G,) = ({G},), got shape {v.shape}")
+    if np.any(v <= 0):
+        raise ValueError(f"{name} must be > 0, got {v}")
+    return np.broadcast_to(v, (G,))
 
 
 def initial_spread(arch: str, params, x, alpha, seeds, *, reference: float = 1.0) -> float:
@@ -732,11 +853,14 @@ def initial_spread(arch: str, params, x, alpha, seeds, *, reference: float = 1.0
     _check_arch(arch)
     W = layers(params)
     G = W[0].shape[0]
-    alpha = np.broadcast_to(np.atleast_1d(as_array(alpha, "alpha", ndim=(0, 1))), (G,))
-    seeds = np.broadcast_to(_seed_array(seeds), (G,))
+    alpha = _per_model(alpha, "alpha", G)
+    seeds = _seed_array(seeds)
+    if seeds.shape not in ((1,), (G,)):
+        raise ValueError(f"seeds must be one seed or one per model (G = {G}), got {seeds.size}")
+    seeds = np.broadcast_to(seeds, (G,))
     reference = check_scalar(reference, "reference", min=0.0, include_min=False)
     with torch.no_grad():
-        f = forward(arch, W, _probe(x))
+        f = _forward(arch, W, _inputs(arch, x, W))
     ref = {}
     for g in range(G):
         if alpha[g] == reference:
@@ -793,7 +917,7 @@ def ntk_step_size(ntk, factor: float = 4.0) -> np.ndarray:
     """One gradient-descent step size per model, η = factor / λ̂ with λ̂ = λ_max(Θ)/N the largest
     eigenvalue of its NTK on the N probe inputs divided by N (the scale of the Hessian of a mean
     loss in the kernel regime; the book's choice). ``ntk`` (G, N, N); returns (G,)."""
-    K = as_array(ntk, "ntk", ndim=3)
+    K = as_array(ntk, "ntk", ndim=3, nonempty=True)
     if K.shape[1] != K.shape[2]:
         raise ValueError(f"ntk must be (G, N, N), got shape {K.shape}")
     factor = check_scalar(factor, "factor", min=0.0, include_min=False)
@@ -812,6 +936,12 @@ def crossing_steps(result: Result, metric: str, threshold: float, *, sweep: Swee
     the sweep's shape when the result carries a sweep (or ``sweep`` is given)."""
     if not isinstance(result, Result):
         raise TypeError(f"result must be a theory.core.Result, got {type(result).__name__}")
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a str (a metric's name), got {type(metric).__name__}")
+    if metric not in result.metrics:
+        raise ValueError(f"metric must be one of the recorded {sorted(result.metrics)}, got {metric!r}")
+    if sweep is not None and (not isinstance(sweep, Sweep) or len(sweep) != result.n_configs):
+        raise ValueError(f"sweep must be a Sweep of the {result.n_configs} configurations, got {sweep!r}")
     t = first_crossing(result[metric], result.steps, threshold, direction="above")
     sweep = sweep if sweep is not None else result.sweep
     return sweep.unflatten(t) if sweep is not None else t
@@ -823,9 +953,13 @@ def seed_table(columns: dict, index, *, index_name: str = "α"):
     each cell reads "mean ± s.d." (3 significant digits). Returns a ``pandas.DataFrame``."""
     import pandas as pd
 
+    if not isinstance(index_name, str):
+        raise TypeError(f"index_name must be a str, got {type(index_name).__name__}")
+    if index is None or isinstance(index, (str, bytes)):
+        raise TypeError(f"index must be a 1-D array of row labels, got {type(index).__name__}")
     index = np.asarray(index)
-    if index.ndim != 1:
-        raise ValueError(f"index must be 1-D, got shape {index.shape}")
+    if index.ndim != 1 or index.size == 0:
+        raise ValueError(f"index must be 1-D and non-empty, got shape {index.shape}")
     if not isinstance(columns, dict) or not columns:
         raise TypeError("columns must be a non-empty dict name → array (n_index, n_seed)")
     out = {}
@@ -859,7 +993,11 @@ def time_ratio(t_num, t_den, budget, *, bound: str = "upper", reduce: str = "max
         raise ValueError(f"bound must be 'upper' or 'lower', got {bound!r}")
     if reduce not in ("max", "min", "mean"):
         raise ValueError(f"reduce must be 'max', 'min' or 'mean', got {reduce!r}")
-    num, den = np.asarray(t_num, dtype=float), np.asarray(t_den, dtype=float)
+    num, den = _times(t_num, "t_num"), _times(t_den, "t_den")
+    try:
+        np.broadcast_shapes(num.shape, den.shape)
+    except ValueError:
+        raise ValueError(f"t_num {num.shape} and t_den {den.shape} do not broadcast") from None
     for name, t in (("t_num", num), ("t_den", den)):
         if np.any(np.isinf(t)) or np.any(t[np.isfinite(t)] <= 0) or np.any(t[np.isfinite(t)] > budget):
             raise ValueError(f"{name} must hold crossing steps in (0, budget] or NaN (never crossed)")
@@ -871,6 +1009,18 @@ def time_ratio(t_num, t_den, budget, *, bound: str = "upper", reduce: str = "max
     with np.errstate(invalid="ignore"):
         ratio = r[0] / r[1]
     return float(np.max(ratio) if reduce == "max" else np.min(ratio))
+
+
+def _times(t, name: str) -> np.ndarray:
+    """Crossing times: a non-empty real array, NaN allowed (never crossed)."""
+    if t is None or isinstance(t, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be an array of crossing steps, got {type(t).__name__}")
+    arr = np.asarray(t)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real crossing steps (NaN: never), got dtype {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    return arr.astype(float)
 
 
 def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, sizes, alphas, seeds,
@@ -893,7 +1043,12 @@ def rhm_sample_complexity(v: int, n_classes: int, m: int, s: int, L: int, *, siz
     sizes = _check_sizes(sizes)
     threshold = check_scalar(threshold, "threshold", min=0.0, max=1.0)
     n_test = check_scalar(n_test, "n_test", kind="int", min=1)
-    sweep = Sweep(alpha=list(as_array(alphas, "alphas", ndim=1)), seed=list(_seed_array(seeds)))
+    width = check_scalar(width, "width", kind="int", min=1)
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    lr = check_scalar(lr, "lr", min=0.0, include_min=False)
+    progress = check_bool(progress, "progress")
+    dtype = resolve_dtype(dtype)
+    sweep = Sweep(alpha=_alphas(alphas).tolist(), seed=_seed_array(seeds).tolist())
     A, S = sweep.column("alpha"), sweep.column("seed")
     device = resolve_device(device)
     seed_list = list(sweep.axes["seed"])
@@ -1035,6 +1190,10 @@ def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_fact
     (:func:`ntk_step_size` of the initial NTK on the probe). Returns a :class:`KernelStudy`.
     """
     sweep = _check_sweep(sweep)
+    progress = check_bool(progress, "progress")
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    check_choice(optimizer, "optimizer", ("adam", "gd"))
+    dtype = resolve_dtype(dtype)
     if (lr is None) == (ntk_factor is None):
         raise ValueError("give exactly one of lr and ntk_factor")
     if ntk_factor is not None and optimizer != "gd":
@@ -1042,14 +1201,13 @@ def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_fact
     if not isinstance(data, (tuple, list)) or len(data) != 4:
         raise TypeError("data must be a tuple (x_train, y_train, x_test, y_test)")
     device = resolve_device(device)
-    xtr, xte, probe = (torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x,
-                                       dtype=dtype, device=device) for x in (data[0], data[2], probe))
-    ytr, yte = (torch.as_tensor(y, device=device) for y in (data[1], data[3]))
+    check_choice(arch, "arch", ("cnn", "lenet"))
+    xtr, xte = data[0], data[2]
+    ytr, yte = data[1], data[3]
     A, S = sweep.column("alpha"), sweep.column("seed")
-    if arch not in ("cnn", "lenet"):
-        raise ValueError(f"arch must be 'cnn' or 'lenet' (networks on images), got {arch!r}")
     dims = dict(channels=(8, 16), d_out=10) if dims is None else dims
     params0 = init_params(arch, dims, A, S, device=device, dtype=dtype)
+    probe = _inputs(arch, probe, params0, "probe")
     spread = initial_spread(arch, params0, probe, A, S)
     lam_hat = None
     if ntk_factor is not None:
@@ -1072,11 +1230,22 @@ def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_fact
                        if arch == "lenet" else None)
 
 
+def _check_rhm_dataset(ds):
+    """``ds`` if it is the Dataset of :func:`rhm_sample_complexity`, else a TypeError naming it."""
+    need = ("test_accuracy", "train_accuracy", "p_star")
+    if not (hasattr(ds, "attrs") and hasattr(ds, "data_vars")
+            and all(k in ds.data_vars for k in need)
+            and all(k in ds.attrs for k in ("v", "n_classes", "m", "s", "L", "threshold"))):
+        raise TypeError(f"ds must be the xarray.Dataset of rhm_sample_complexity (variables {need}), "
+                        f"got {type(ds).__name__}")
+    return ds
+
+
 def rhm_report(ds) -> str:
     """The printed summary of :func:`rhm_sample_complexity`'s Dataset: the grammar of the first
     seed with its input length, number of distinct inputs and n_c m^L; the number of networks
     below 99 % train accuracy at each P; P* per seed (rows α, columns seed)."""
-    a = ds.attrs
+    a = _check_rhm_dataset(ds).attrs
     g = random_hierarchy(a["v"], a["n_classes"], a["m"], a["s"], a["L"], seed=int(ds["seed"].values[0]))
     return "\n".join([
         f"{g} input length {g.input_length}, {g.n_inputs:,} distinct inputs, "
@@ -1089,7 +1258,7 @@ def rhm_report(ds) -> str:
 def rhm_table(ds):
     """Mean ± s.d. over seeds per α (:func:`seed_table`) of the test accuracy at each training-set
     size P and of P*, from :func:`rhm_sample_complexity`'s Dataset."""
-    acc = ds["test_accuracy"].values
+    acc = _check_rhm_dataset(ds)["test_accuracy"].values
     cols = {f"P = {P}": acc[..., k] for k, P in enumerate(ds["P"].values)}
     return seed_table(cols | {"P*": ds["p_star"].values}, ds["alpha"].values)
 

@@ -24,9 +24,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from theory.core import (Sweep, as_array, check_scalar, config_seed, first_crossing,
-                         progress as _progress, resolve_device, torch_generator, train_batched)
-from theory.rich_lazy.deep import _alpha_seed_batch, _check_sizes, random_hierarchy, sample_hierarchy
+from theory.core import (DivergenceError, Sweep, array_bytes, as_array, check_bool, check_memory,
+                         check_scalar, check_seeds, config_seed, first_crossing,
+                         progress as _progress, resolve_device, resolve_dtype, torch_generator,
+                         train_batched)
+from theory.rich_lazy.deep import (_alpha_seed_batch, _alphas, _check_sizes, _labels,
+                                   random_hierarchy, sample_hierarchy)
 
 __all__ = ["RHM_ALPHAS", "cosine_rate", "mlp_forward", "mlp_init", "one_hot_inputs",
            "rhm_mlp_sample_complexity", "train_mlp_sgd"]
@@ -39,10 +42,19 @@ _SALT = "rich_lazy.deep_rhm.init"
 
 def one_hot_inputs(x, v: int) -> torch.Tensor:
     """Symbol strings (N, s^L) in [0, v) → flattened one-hot inputs (N, s^L · v), float."""
-    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
     v = check_scalar(v, "v", kind="int", min=2)
-    if x.dim() != 2 or x.min() < 0 or x.max() >= v:
-        raise ValueError(f"x must be (N, length) symbols in [0, {v})")
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"x must be an array of integer symbols, got {type(x).__name__}")
+    if not isinstance(x, torch.Tensor):
+        arr = np.asarray(x)
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"x must hold integer symbols in [0, {v}), got dtype {arr.dtype}")
+        x = torch.as_tensor(arr)
+    if x.dtype == torch.bool or x.dtype.is_floating_point or x.is_complex():
+        raise TypeError(f"x must hold integer symbols in [0, {v}), got {x.dtype}")
+    if x.dim() != 2 or (x.numel() and (x.min() < 0 or x.max() >= v)):
+        raise ValueError(f"x must be (N, length) symbols in [0, {v}), got shape {tuple(x.shape)}")
+    check_memory(array_bytes(*x.shape, v), f"one-hot inputs {tuple(x.shape)} × {v}")
     return torch.nn.functional.one_hot(x.long(), v).flatten(1)
 
 
@@ -61,6 +73,9 @@ def mlp_init(alpha, seeds, *, d_in: int, width: int = 64, hidden: int = 3, d_out
     d_out = check_scalar(d_out, "d_out", kind="int", min=1)
     shapes = [(width, d_in)] + [(width, width)] * (hidden - 1) + [(d_out, width)]
     dev = resolve_device(device)
+    dtype = resolve_dtype(dtype)
+    check_memory(sum(array_bytes(G, *sh) for sh in shapes) + 2 * max(array_bytes(*sh) for sh in shapes),
+                 f"the weights of {G} MLPs of width {width} on {d_in} inputs")
     out = [torch.empty((G, *sh), dtype=dtype, device=dev) for sh in shapes]
     for g in range(G):
         gen = torch_generator(config_seed(_SALT, int(seeds[g])))
@@ -74,6 +89,40 @@ def mlp_init(alpha, seeds, *, d_in: int, width: int = 64, hidden: int = 3, d_out
 def mlp_forward(W, x: torch.Tensor) -> torch.Tensor:
     """Logits (G, N, d_out): h ← relu(W_l h / √fan_in) for the hidden layers, f = W_L h / fan_in.
     ``x`` (N, d_in) shared or (G, N, d_in)."""
+    W = _weights(W, "W")
+    x = _features_in(x, "x", W)
+    return _mlp_forward(W, x)
+
+
+def _weights(W, name: str) -> list:
+    """A list of float weight tensors (G, out, in), chained, one leading G."""
+    if not isinstance(W, (list, tuple)) or not W or not all(
+            isinstance(w, torch.Tensor) and w.dtype.is_floating_point and w.dim() == 3 for w in W):
+        raise TypeError(f"{name} must be a list of float weight tensors (G, out, in) (from mlp_init)")
+    if len({w.shape[0] for w in W}) != 1 or any(a.shape[1] != b.shape[2] for a, b in zip(W, W[1:])):
+        raise ValueError(f"{name} must share the leading G and chain (out of one = in of the next), "
+                         f"got {[tuple(w.shape) for w in W]}")
+    return list(W)
+
+
+def _features_in(x, name: str, W) -> torch.Tensor:
+    """Inputs (N, d_in) or (G, N, d_in), finite, in the weights' dtype and device."""
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got {x.dtype}")
+        t = x.to(dtype=W[0].dtype, device=W[0].device)
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+    else:
+        t = torch.as_tensor(as_array(x, name), dtype=W[0].dtype, device=W[0].device)
+    G, d_in = W[0].shape[0], W[0].shape[-1]
+    if t.dim() not in (2, 3) or t.shape[-1] != d_in or t.shape[-2] == 0 or (t.dim() == 3 and t.shape[0] != G):
+        raise ValueError(f"{name} must be (N, {d_in}) or (G = {G}, N, {d_in}) with N ≥ 1, got "
+                         f"shape {tuple(t.shape)}")
+    return t
+
+
+def _mlp_forward(W, x: torch.Tensor) -> torch.Tensor:
     h = x.to(W[0].dtype)
     for k, Wl in enumerate(W):
         eq = "nk,ghk->gnh" if h.dim() == 2 else "gnk,ghk->gnh"
@@ -107,10 +156,25 @@ def train_mlp_sgd(W0, x_train, y_train, seeds, *, epochs: int, lr0: float, batch
     ``np.random.default_rng(config_seed("rich_lazy.deep_rhm.batches", seeds[g], epoch))``
     (one permutation an epoch, batches of ``batch``, the last one shorter). Returns the trained
     weights (list of tensors)."""
-    G, N = y_train.shape
-    seeds = np.broadcast_to(np.atleast_1d(np.asarray(seeds)), (G,))
+    W0 = _weights(W0, "W0")
+    G = W0[0].shape[0]
+    x_train = _features_in(x_train, "x_train", W0)
+    if x_train.dim() != 3:
+        raise ValueError(f"x_train must be (G, N, d_in): each configuration its own data, got shape "
+                         f"{tuple(x_train.shape)}")
+    N = x_train.shape[1]
+    y_train = _labels(y_train, "y_train", W0[-1].shape[1], G, N, W0[0].device)
+    if y_train.dim() != 2:
+        raise ValueError(f"y_train must be (G, N) = ({G}, {N}), got shape {tuple(y_train.shape)}")
+    seeds = check_seeds(seeds, "seeds")
+    if seeds.shape not in ((1,), (G,)):
+        raise ValueError(f"seeds must be one seed or one per configuration (G = {G}), got {seeds.size}")
+    seeds = np.broadcast_to(seeds, (G,))
     epochs = check_scalar(epochs, "epochs", kind="int", min=1)
     batch = check_scalar(batch, "batch", kind="int", min=1)
+    lr0 = check_scalar(lr0, "lr0", min=0.0, include_min=False)
+    momentum = check_scalar(momentum, "momentum", min=0.0, max=1.0, include_max=False)
+    progress = check_bool(progress, "progress")
     nb = -(-N // batch)
     cache: dict = {}
 
@@ -128,19 +192,33 @@ def train_mlp_sgd(W0, x_train, y_train, seeds, *, epochs: int, lr0: float, batch
         e, b = divmod(step, nb)
         idx = order(e)[:, b * batch:(b + 1) * batch]                        # (G, B)
         xb = x_train.gather(1, idx[..., None].expand(-1, -1, x_train.shape[-1]))
-        logits = mlp_forward([P[n] for n in names], xb)
+        if b == 0 and e > 0:                      # once an epoch: one reduction on the readout
+            _check_epoch(P[names[-1]], e, step)
+        logits = _mlp_forward([P[n] for n in names], xb)
         yb = y_train.gather(1, idx)
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(),
                                                  reduction="none").reshape(G, -1).mean(-1)
 
     res = train_batched(dict(zip(names, W0)), steps=epochs * nb, lr=cosine_rate(lr0, epochs, nb),
                         loss_fn=loss_fn, optimizer="sgd", momentum=momentum, progress=progress)
-    return [torch.as_tensor(res.params[n], device=W0[0].device) for n in names]
+    out = [torch.as_tensor(res.params[n], device=W0[0].device) for n in names]
+    for w in out:
+        _check_epoch(w, epochs, epochs * nb)
+    return out
+
+
+def _check_epoch(w: torch.Tensor, epoch: int, step: int) -> None:
+    if not bool(torch.isfinite(w).all()):
+        g = int(torch.nonzero(~torch.isfinite(w.flatten(1)).all(1))[0, 0])
+        raise DivergenceError(f"SGD of the MLPs (train_mlp_sgd) diverged by epoch {epoch} (step "
+                              f"{step}) in configuration {g}: its weights are no longer finite "
+                              f"(NaN or inf); reduce the learning rate lr0", step=step,
+                              what="train_mlp_sgd")
 
 
 def _accuracy(W, x, y) -> np.ndarray:
     with torch.no_grad():
-        out = mlp_forward(W, x)
+        out = _mlp_forward(W, x)
         return ((out.argmax(-1) == y).double().mean(-1)).cpu().numpy()
 
 
@@ -164,7 +242,11 @@ def rhm_mlp_sample_complexity(v: int = 8, n_classes: int = 8, m: int = 4, s: int
     sizes = _check_sizes(sizes)
     threshold = check_scalar(threshold, "threshold", min=0.0, max=1.0)
     n_test = check_scalar(n_test, "n_test", kind="int", min=1)
-    sweep = Sweep(alpha=list(as_array(alphas, "alphas", ndim=1)), seed=[int(q) for q in np.atleast_1d(seeds)])
+    lr_per_width = check_scalar(lr_per_width, "lr_per_width", min=0.0, include_min=False)
+    width = check_scalar(width, "width", kind="int", min=1)
+    progress = check_bool(progress, "progress")
+    dtype = resolve_dtype(dtype)
+    sweep = Sweep(alpha=_alphas(alphas).tolist(), seed=check_seeds(seeds, "seeds").tolist())
     A, S = sweep.column("alpha"), sweep.column("seed")
     dev = resolve_device(device)
     qs = list(sweep.axes["seed"])

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (Result, Sweep, as_array, check_scalar, config_seed, first_crossing,
-                         resolve_device, torch_generator, train_batched)
+from theory.core import (DivergenceError, Result, Sweep, array_bytes, as_array, check_bool,
+                         check_memory, check_scalar, check_seeds, config_seed, first_crossing,
+                         resolve_device, resolve_dtype, torch_generator, train_batched)
 from theory.rich_lazy.deep import _alpha_seed_batch, seed_table
 
 __all__ = ["GROK_ALPHAS", "GROK_TAUS", "GrokGrid", "grok_grid", "init_transformer",
@@ -56,9 +57,9 @@ def modular_sequences(p: int, train_fraction: float, seeds, *, device=None):
     p = check_scalar(p, "p", kind="int", min=2)
     frac = check_scalar(train_fraction, "train_fraction", min=0.0, max=1.0, include_min=False,
                         include_max=False)
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
-        raise ValueError(f"seeds must be a 1-D array of non-negative ints, got {seeds!r}")
+    seeds = check_seeds(seeds, "seeds")
+    dev = resolve_device(device)
+    check_memory(array_bytes(seeds.size + 2, p * p, 5), f"{seeds.size} splits of the {p}² sequences")
     n_tr = int(frac * p * p)
     if not 1 <= n_tr < p * p:
         raise ValueError(f"train_fraction = {frac} leaves no training or no validation pairs for p = {p}")
@@ -67,10 +68,9 @@ def modular_sequences(p: int, train_fraction: float, seeds, *, device=None):
     lab = (seq[:, 0] + seq[:, 1]) % p
     parts = []
     for s in seeds.tolist():
-        perm = np.random.default_rng(config_seed("rich_lazy.deep_transformer.split", int(s))).permutation(p * p)
+        perm = np.random.default_rng(config_seed("rich_lazy.deep_transformer.split", s)).permutation(p * p)
         tr, va = perm[:n_tr], perm[n_tr:]
         parts.append((seq[tr], lab[tr], seq[va], lab[va]))
-    dev = resolve_device(device)
     return tuple(torch.as_tensor(np.stack(col), device=dev) for col in zip(*parts))
 
 
@@ -94,6 +94,10 @@ def init_transformer(alpha, seeds, *, p: int, d_model: int = 64, n_heads: int = 
               "Wo": (H * dh, d), "Win": (d, dm), "Wout": (dm, d), "U": (d, p)}
     fan = {"E": 1, "P": 1, "Wq": d, "Wk": d, "Wv": d, "Wo": d, "Win": d, "Wout": dm, "U": d}
     dev = resolve_device(device)
+    dtype = resolve_dtype(dtype)
+    check_memory(sum(array_bytes(G, *sh) for sh in shapes.values())
+                 + 2 * max(array_bytes(*sh) for sh in shapes.values()),
+                 f"the weights of {G} transformers of width {d}")
     out = {k: torch.empty((G, *sh), dtype=dtype, device=dev) for k, sh in shapes.items()}
     for g in range(G):
         gen = torch_generator(config_seed(_SALT, int(seeds[g])))
@@ -113,14 +117,50 @@ def _ln(x: torch.Tensor) -> torch.Tensor:
 def transformer_logits(params: dict, x: torch.Tensor, tau) -> torch.Tensor:
     """Logits (G, N, p) at the last position of the sequences ``x`` (G, N, 3) int64, multiplied
     by ``tau`` (a number or (G,)); the model of the module docstring."""
-    if not isinstance(params, dict) or set(params) != set(_NAMES):
-        raise TypeError(f"params must be a dict with the keys {_NAMES}")
+    _check_params(params)
+    x = _sequences(x, "x", params)
+    return _logits(params, x, _tau(tau, params))
+
+
+def _check_params(params) -> dict:
+    if not isinstance(params, dict) or set(params) != set(_NAMES) or not all(
+            isinstance(v, torch.Tensor) and v.dtype.is_floating_point for v in params.values()):
+        raise TypeError(f"params must be a dict of float tensors with the keys {_NAMES} "
+                        f"(from init_transformer)")
+    if len({v.shape[0] for v in params.values()}) != 1:
+        raise ValueError("params must share their leading configuration axis G")
+    return params
+
+
+def _sequences(x, name: str, params) -> torch.Tensor:
+    """Token sequences (G, N, 3), integers in [0, p] (p: '='), on the weights' device."""
+    E = params["E"]
+    G, n_tok = E.shape[0], E.shape[1]
+    if not isinstance(x, torch.Tensor) or x.dtype == torch.bool or x.dtype.is_floating_point \
+            or x.is_complex():
+        raise TypeError(f"{name} must be an integer tensor of tokens (G, N, 3), got "
+                        f"{getattr(x, 'dtype', type(x).__name__)}")
+    if x.dim() != 3 or x.shape[0] != G or x.shape[2] != 3 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (G, N, 3) = ({G}, N, 3), got {tuple(x.shape)}")
+    if x.min() < 0 or x.max() >= n_tok:
+        raise ValueError(f"{name} must hold tokens in [0, {n_tok - 1}], got [{int(x.min())}, "
+                         f"{int(x.max())}]")
+    return x.to(E.device).long()
+
+
+def _tau(tau, params) -> torch.Tensor:
     E = params["E"]
     G = E.shape[0]
-    if x.dim() != 3 or x.shape[0] != G or x.shape[2] != 3:
-        raise ValueError(f"x must have shape (G, N, 3) = ({G}, N, 3), got {tuple(x.shape)}")
-    tau = torch.as_tensor(np.broadcast_to(np.asarray(tau, dtype=float), (G,)).copy(),
-                          dtype=E.dtype, device=E.device)
+    t = np.atleast_1d(as_array(tau, "tau", ndim=(0, 1)))
+    if t.shape not in ((1,), (G,)):
+        raise ValueError(f"tau must be a number or have shape (G,) = ({G},), got shape {t.shape}")
+    if np.any(t <= 0):
+        raise ValueError(f"tau must be > 0, got {t}")
+    return torch.as_tensor(np.broadcast_to(t, (G,)).copy(), dtype=E.dtype, device=E.device)
+
+
+def _logits(params: dict, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    E = params["E"]
     d = E.shape[-1]
     # position i sees only its own token: LN(E[t] + P[i]) and its q, k, v for every token t and
     # position i are a (p + 1) × 3 table, looked up per sequence (the same sums, far fewer flops)
@@ -153,21 +193,29 @@ def train_transformer(params: dict, data, *, tau, steps: int, lr: float, weight_
     per configuration (App. D.3) and decoupled weight decay θ ← θ(1 − η_g λ) before each Adam
     step (PyTorch's AdamW order). ``data`` = :func:`modular_sequences`. Records ``train_loss``,
     ``train_accuracy`` and ``val_accuracy`` every ``eval_every`` steps: a Result."""
-    xtr, ytr, xva, yva = data
+    _check_params(params)
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise TypeError("data must be the tuple (x_train, y_train, x_val, y_val) of modular_sequences")
+    xtr, xva = _sequences(data[0], "data[0] (x_train)", params), _sequences(data[2], "data[2] (x_val)", params)
+    p = params["U"].shape[-1]
+    ytr, yva = (_answers(y, f"data[{k}]", x, p) for y, k, x in ((data[1], 1, xtr), (data[3], 3, xva)))
     steps = check_scalar(steps, "steps", kind="int", min=1)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     wd = check_scalar(weight_decay, "weight_decay", min=0.0)
     eval_every = check_scalar(eval_every, "eval_every", kind="int", min=1)
+    progress = check_bool(progress, "progress")
     G = params["E"].shape[0]
-    tau = np.broadcast_to(as_array(tau, "tau", ndim=(0, 1)), (G,)).astype(float)
-    if np.any(tau <= 0):
-        raise ValueError(f"tau must be > 0, got {tau}")
+    if sweep is not None and (not isinstance(sweep, Sweep) or len(sweep) != G):
+        raise TypeError(f"sweep must be a theory.core.Sweep of the {G} configurations or None, "
+                        f"got {type(sweep).__name__}")
+    tau_t = _tau(tau, params)
+    tau = tau_t.cpu().double().numpy()
     eta = lr / tau ** 2
     like = params["E"]
     decay = torch.as_tensor(1.0 - eta * wd, dtype=like.dtype, device=like.device)
 
     def ce(P, x, y):
-        logits = transformer_logits(P, x, tau)
+        logits = _logits(P, x, tau_t)
         loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(),
                                                  reduction="none").reshape(G, -1).mean(-1)
         return loss, (logits.argmax(-1) == y).to(like.dtype).mean(-1)
@@ -182,12 +230,28 @@ def train_transformer(params: dict, data, *, tau, steps: int, lr: float, weight_
 
     def metrics(P, step):
         loss, acc = ce(P, xtr, ytr)
+        if not bool(torch.isfinite(loss).all()):             # once per record: one reduction
+            g = int(torch.nonzero(~torch.isfinite(loss))[0, 0])
+            raise DivergenceError(f"AdamW on the transformers (train_transformer) diverged by step "
+                                  f"{step} in configuration {g}: its loss is no longer finite (NaN "
+                                  f"or inf); reduce the learning rate lr", step=step,
+                                  what="train_transformer")
         return {"train_loss": loss, "train_accuracy": acc, "val_accuracy": ce(P, xva, yva)[1]}
 
     res = train_batched(params, steps=steps, lr=eta, loss_fn=loss_fn, optimizer="adam", betas=betas,
                         record=np.arange(0, steps + 1, eval_every), metrics=metrics, progress=progress)
     res.meta.update(model="one-layer transformer", optimizer="adamw", weight_decay=wd, lr=lr)
     return res.with_sweep(sweep) if sweep is not None else res
+
+
+def _answers(y, name: str, x: torch.Tensor, p: int) -> torch.Tensor:
+    if not isinstance(y, torch.Tensor) or y.dtype == torch.bool or y.dtype.is_floating_point:
+        raise TypeError(f"{name} must be an integer tensor of answers (G, N)")
+    if tuple(y.shape) != tuple(x.shape[:2]):
+        raise ValueError(f"{name} must have shape {tuple(x.shape[:2])}, got {tuple(y.shape)}")
+    if y.min() < 0 or y.max() >= p:
+        raise ValueError(f"{name} must hold answers in [0, {p})")
+    return y.to(x.device).long()
 
 
 @dataclass(frozen=True)
