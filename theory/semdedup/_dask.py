@@ -152,6 +152,19 @@ def slurm_cluster(*, cores: int = 1, memory: str = "4GiB", processes: int = 1,
     reachable from the compute nodes; no dashboard unless you ask for one). Nothing is
     submitted until ``cluster.scale(jobs=...)``; :func:`slurm_job_script` shows the script.
     """
+    from theory.core import check_scalar
+
+    cores = check_scalar(cores, "cores", kind="int", min=1)
+    processes = check_scalar(processes, "processes", kind="int", min=1)
+    for name, value in (("memory", memory), ("walltime", walltime)):
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"{name} must be a non-empty string such as {'4GiB' if name == 'memory' else '01:00:00'!r}, "
+                            f"got {value!r}")
+    for name, value in (("queue", queue), ("account", account)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be None or a string, got {type(value).__name__}")
+    if scheduler_options is not None and not isinstance(scheduler_options, dict):
+        raise TypeError(f"scheduler_options must be None or a dict, got {type(scheduler_options).__name__}")
     from dask_jobqueue import SLURMCluster
 
     return SLURMCluster(cores=cores, memory=memory, processes=processes, walltime=walltime,
@@ -178,9 +191,32 @@ def slurm_job_script(**kwargs) -> str:
         cluster.close()
 
 
-@contextlib.contextmanager
+def _check_client_args(dask, workers, threads_per_worker, slurm_options):
+    from theory.core import check_scalar
+
+    if not isinstance(dask, str) or not dask:
+        raise TypeError(f"dask must be 'local', 'slurm' or a scheduler address, got {dask!r}")
+    if dask not in ("local", "slurm") and not _ADDRESS.match(dask):
+        raise ValueError(f"dask must be 'local', 'slurm' or a scheduler address such as "
+                         f"'tcp://127.0.0.1:8786', got {dask!r}")
+    check_scalar(workers, "workers", kind="int", min=1)
+    check_scalar(threads_per_worker, "threads_per_worker", kind="int", min=1)
+    if slurm_options is not None and not isinstance(slurm_options, dict):
+        raise TypeError(f"slurm_options must be None or a dict, got {type(slurm_options).__name__}")
+
+
 def dask_client(dask: str = "local", *, workers: int = 2, threads_per_worker: int = 1,
                 memory_limit=None, slurm_options: dict | None = None):
+    """A ``distributed.Client`` for ``dask`` (a context manager that closes what it started); the
+    arguments are checked when it is called, before anything starts (see :func:`_dask_client`)."""
+    _check_client_args(dask, workers, threads_per_worker, slurm_options)
+    return _dask_client(dask, workers=workers, threads_per_worker=threads_per_worker,
+                        memory_limit=memory_limit, slurm_options=slurm_options)
+
+
+@contextlib.contextmanager
+def _dask_client(dask: str = "local", *, workers: int = 2, threads_per_worker: int = 1,
+                 memory_limit=None, slurm_options: dict | None = None):
     """A ``distributed.Client`` for ``dask`` (a context manager that closes what it started).
 
     ``"local"``: a ``LocalCluster`` of ``workers`` worker processes (``processes=True``) with
@@ -231,17 +267,33 @@ def dask_client(dask: str = "local", *, workers: int = 2, threads_per_worker: in
             cluster.close()
 
 
-@contextlib.contextmanager
 def dask_mapper(dask: str = "local", *, workers: int = 2, threads_per_worker: int = 1,
                 memory_limit=None, slurm_options: dict | None = None,
                 max_tasks: int | None = None, progress: bool = False):
+    """A :class:`DaskMapper` on :func:`dask_client` (a context manager; the arguments are checked
+    when it is called, before anything starts). See :func:`_dask_mapper`."""
+    from theory.core import check_bool, check_scalar
+
+    _check_client_args(dask, workers, threads_per_worker, slurm_options)
+    if max_tasks is not None:
+        check_scalar(max_tasks, "max_tasks", kind="int", min=1)
+    check_bool(progress, "progress")
+    return _dask_mapper(dask, workers=workers, threads_per_worker=threads_per_worker,
+                        memory_limit=memory_limit, slurm_options=slurm_options,
+                        max_tasks=max_tasks, progress=progress)
+
+
+@contextlib.contextmanager
+def _dask_mapper(dask: str = "local", *, workers: int = 2, threads_per_worker: int = 1,
+                 memory_limit=None, slurm_options: dict | None = None,
+                 max_tasks: int | None = None, progress: bool = False):
     """A :class:`DaskMapper` on :func:`dask_client` (same arguments); closes it on exit.
 
     ``with dask_mapper("local", workers=2) as mapper: semdedup(path, k, eps, mapper=mapper)``
     gives the same result as ``semdedup(path, k, eps)``, bit for bit.
     """
-    with dask_client(dask, workers=workers, threads_per_worker=threads_per_worker,
-                     memory_limit=memory_limit, slurm_options=slurm_options) as client:
+    with _dask_client(dask, workers=workers, threads_per_worker=threads_per_worker,
+                      memory_limit=memory_limit, slurm_options=slurm_options) as client:
         yield DaskMapper(client, max_tasks=max_tasks, progress=progress)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.core._validate import check_scalar
+from theory.core._validate import as_array, check_bool, check_scalar, check_seed
 from theory.semdedup._kmeans import (_check_mapper, _progress_mapper, assign_clusters,
                                      one_blas_thread, spherical_kmeans)
 from theory.semdedup._source import DEFAULT_CHUNK, EmbeddingSource, open_embeddings
@@ -80,23 +80,26 @@ def cluster_order(similarity, keep: str = "hard", *, seed: int = 1234, cluster: 
     descending similarity; ``"random"``: a permutation drawn from
     ``numpy.random.default_rng([seed, cluster])``. Ties go by position (a stable sort).
     """
-    sim = np.asarray(similarity, dtype=np.float64)
-    if sim.ndim != 1:
-        raise ValueError(f"similarity must be 1-D, got shape {sim.shape}")
+    sim = as_array(similarity, "similarity", ndim=1)
     keep = _check_choice(keep, "keep", KEEP_RULES)
+    seed = check_seed(seed)
+    cluster = check_scalar(cluster, "cluster", kind="int", min=0)
     if keep == "hard":
         return np.argsort(sim, kind="stable")
     if keep == "easy":
         return np.argsort(-sim, kind="stable")
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     cluster = check_scalar(cluster, "cluster", kind="int", min=0)
     return np.random.default_rng([seed, cluster]).permutation(len(sim))
 
 
 def _as_unit_rows(E, name="E") -> np.ndarray:
-    E = np.asarray(E)
+    if not (isinstance(E, np.ndarray) and E.dtype in (np.float32, np.float64)):
+        E = as_array(E, name)   # refuses None, strings, bools, complex (float64)
     if E.ndim != 2 or not np.issubdtype(E.dtype, np.floating):
         raise ValueError(f"{name} must be a float (m, d) array, got shape {E.shape}, dtype {E.dtype}")
+    if not np.isfinite(E).all():  # one pass, O(m d) beside the O(m² d) products
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
     return E
 
 
@@ -146,6 +149,8 @@ def greedy_keep(max_sim, eps) -> np.ndarray:
     eps = _check_eps(eps)
     if len(eps) != 1:
         raise ValueError("greedy_keep takes one eps; call it once per value")
+    if not (isinstance(max_sim, np.ndarray) and max_sim.dtype == np.float32):
+        max_sim = as_array(max_sim, "max_sim")
     return ~(np.asarray(max_sim, dtype=np.float32) > _threshold(eps[0]))
 
 
@@ -192,6 +197,8 @@ def group_keep(E, eps) -> np.ndarray:
     if len(eps) != 1:
         raise ValueError("group_keep takes one eps; call it once per value")
     t = _threshold(eps[0])
+    if len(E) == 0:
+        return np.ones(0, dtype=bool)
     i, j, s = _near_pairs(E, [t])
     return _first_of_components(len(E), i, j)
 
@@ -318,7 +325,7 @@ def eps_for_kept_fraction(max_sim, fraction: float) -> float:
     exact copies (M ≥ 1 in float32, removed at every ε) exceed what it allows. ValueError when no
     value of M lies in (0, 1).
     """
-    M = np.sort(np.asarray(max_sim, dtype=np.float32).ravel())
+    M = np.sort(np.asarray(as_array(max_sim, "max_sim", nonempty=True), dtype=np.float32).ravel())
     if len(M) == 0:
         raise ValueError("max_sim must be non-empty")
     fraction = check_scalar(fraction, "fraction", min=0.0, max=1.0, include_min=False)
@@ -348,6 +355,8 @@ def semdedup(embeddings, k: int, eps, *, keep: str = "hard", semantics: str = "g
     tasks of at most this many rows (a larger cluster alone) — the memory of one task.
     ``mapper``: how tasks run (None: in this process; see :mod:`theory.semdedup._dask`).
     """
+    validate = check_bool(validate, "validate")
+    progress = check_bool(progress, "progress")
     source = open_embeddings(embeddings, validate=validate, chunk_size=chunk_size,
                              progress=progress)
     k = check_scalar(k, "k", kind="int", min=1)
@@ -356,8 +365,9 @@ def semdedup(embeddings, k: int, eps, *, keep: str = "hard", semantics: str = "g
     eps = _check_eps(eps)
     keep = _check_choice(keep, "keep", KEEP_RULES)
     semantics = _check_choice(semantics, "semantics", SEMANTICS)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     task_rows = check_scalar(task_rows, "task_rows", kind="int", min=1)
+    progress = check_bool(progress, "progress")
     mapper = _check_mapper(mapper)
 
     fit = spherical_kmeans(source, k, n_iter=n_iter, seed=seed,
@@ -401,12 +411,20 @@ def brute_force_keep(E, labels, similarity, eps: float, *, keep: str = "hard",
     :func:`cluster_order`; "greedy": j is removed iff some earlier point i of its cluster has
     e_i·e_j > 1 − ε; "groups": union–find over all such pairs, the first point of each group kept.
     """
-    E = np.asarray(E, dtype=np.float64)
-    E = E / np.linalg.norm(E, axis=1, keepdims=True)
+    E = as_array(E, "E", ndim=2, nonempty=True)
+    norms = np.linalg.norm(E, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError("E must have rows of nonzero norm")
+    E = E / norms
     labels = np.asarray(labels)
-    similarity = np.asarray(similarity)
+    if labels.shape != (len(E),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be ({len(E)},) int cluster labels, one per row of E, got "
+                         f"shape {labels.shape} dtype {labels.dtype}")
+    similarity = as_array(similarity, "similarity", shape=(len(E),))
     eps = _check_eps(eps)[0]
     semantics = _check_choice(semantics, "semantics", SEMANTICS)
+    keep = _check_choice(keep, "keep", KEEP_RULES)
+    seed = check_seed(seed)
     t = 1.0 - eps
     S = E @ E.T
     kept = np.ones(len(E), dtype=bool)

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from theory.core._progress import progress as _progress
-from theory.core._validate import check_scalar
+from theory.core._validate import as_array, check_bool, check_scalar, check_seed
 from theory.semdedup._source import DEFAULT_CHUNK, EmbeddingSource, open_embeddings
 
 __all__ = ["KMeansFit", "assign_clusters", "serial_mapper", "spherical_kmeans"]
@@ -54,6 +54,10 @@ def one_blas_thread():
 
 def serial_mapper(func: Callable, arguments: list[tuple]) -> list:
     """Run ``func(*args)`` for each tuple in ``arguments``, in order, in this process."""
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    if isinstance(arguments, (str, bytes)) or not hasattr(arguments, "__iter__"):
+        raise TypeError(f"arguments must be a list of argument tuples, got {type(arguments).__name__}")
     return [func(*args) for args in arguments]
 
 
@@ -127,12 +131,14 @@ def spherical_kmeans(embeddings, k: int, *, n_iter: int = 20, seed: int = 1234,
     Lloyd iterations (the official config: 100). The sample is ``min(n, max_points_per_centroid·k)``
     rows drawn without replacement from ``numpy.random.default_rng(seed)``.
     """
+    validate = check_bool(validate, "validate")
+    progress = check_bool(progress, "progress")
     source = open_embeddings(embeddings, validate=validate, chunk_size=chunk_size)
     k = check_scalar(k, "k", kind="int", min=1)
     if k > source.n:
         raise ValueError(f"k must be at most the number of points n = {source.n}, got {k}")
     n_iter = check_scalar(n_iter, "n_iter", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     max_points_per_centroid = check_scalar(max_points_per_centroid, "max_points_per_centroid",
                                            kind="int", min=1)
     chunk_size = check_scalar(chunk_size, "chunk_size", kind="int", min=1)
@@ -164,19 +170,20 @@ def spherical_kmeans(embeddings, k: int, *, n_iter: int = 20, seed: int = 1234,
 
 
 def assign_clusters(embeddings, centroids, *, chunk_size: int = DEFAULT_CHUNK, mapper=None,
-                    progress: bool = False, validate: bool = False):
+                    progress: bool = False, validate: bool = True):
     """Each point's cluster (its nearest centroid by cosine similarity) and that similarity.
 
     Returns ``(labels, similarity)``: int64 (n,) in [0, k) and float32 (n,). The official
-    ``sort_clusters.py`` stores the distance 1 − similarity.
+    ``sort_clusters.py`` stores the distance 1 − similarity. ``validate``: check the rows (an
+    :class:`EmbeddingSource` is taken as already checked).
     """
+    validate = check_bool(validate, "validate")
+    progress = check_bool(progress, "progress")
     source = open_embeddings(embeddings, validate=validate, chunk_size=chunk_size)
-    c = np.asarray(centroids)
-    if c.ndim != 2 or c.shape[1] != source.d or not np.issubdtype(c.dtype, np.floating):
+    c = as_array(centroids, "centroids", nonempty=True)
+    if c.ndim != 2 or c.shape[1] != source.d:
         raise ValueError(f"centroids must be a float (k, d = {source.d}) array, got shape "
                          f"{c.shape}")
-    if not np.isfinite(c).all():
-        raise ValueError("centroids must be finite")
     c = _normalise_rows(c.astype(np.float64))
     mapper = _check_mapper(mapper)
     chunks = source.chunks(chunk_size)

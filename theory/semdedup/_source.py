@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from theory.core._progress import progress as _progress
-from theory.core._validate import check_scalar
+from theory.core._validate import check_bool, check_scalar
 
 __all__ = ["EmbeddingSource", "open_embeddings"]
 
@@ -218,6 +218,8 @@ def open_embeddings(obj, *, validate: bool = True, chunk_size: int = DEFAULT_CHU
     ``validate``: check every entry finite and every row of nonzero norm (ValueError naming the
     first bad row).
     """
+    validate = check_bool(validate, "validate")
+    progress = check_bool(progress, "progress")
     if isinstance(obj, EmbeddingSource):
         return obj
     if isinstance(obj, (str, os.PathLike)):

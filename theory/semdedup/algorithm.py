@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from theory.core._progress import progress as _progress
-from theory.core._validate import check_scalar
+from theory.core._validate import as_array, check_bool, check_scalar, check_seed
 from theory.semdedup._dedup import KEEP_RULES, SEMANTICS, _check_eps, brute_force_keep, semdedup
 from theory.semdedup._kmeans import assign_clusters, spherical_kmeans
 
@@ -26,7 +26,14 @@ def reference_agreement(X, k: int, eps, *, keeps=KEEP_RULES, semantics=SEMANTICS
     import pandas as pd
 
     eps = _check_eps(eps)
-    X = np.asarray(X)
+    X = _points(X, "X")
+    k = check_scalar(k, "k", kind="int", min=1, max=len(X))
+    seed = check_seed(seed)
+    progress = check_bool(progress, "progress")
+    keeps, semantics = tuple(keeps), tuple(semantics)
+    for name, vals, allowed in (("keeps", keeps, KEEP_RULES), ("semantics", semantics, SEMANTICS)):
+        if not vals or any(v not in allowed for v in vals):
+            raise ValueError(f"{name} must be a non-empty sequence of names from {allowed}, got {vals}")
     E = X.astype(np.float64)
     E /= np.linalg.norm(E, axis=1, keepdims=True)
     S = E @ E.T
@@ -45,10 +52,26 @@ def reference_agreement(X, k: int, eps, *, keeps=KEEP_RULES, semantics=SEMANTICS
     return pd.DataFrame(rows)
 
 
+def _points(X, name):
+    """An (n, d) float array of nonzero rows (kept in float32 when it is float32)."""
+    if not (isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)):
+        X = as_array(X, name)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} must be a non-empty (n, d) array, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if np.any(np.linalg.norm(X, axis=1) == 0):
+        raise ValueError(f"{name} has a zero-norm row")
+    return X
+
+
 def cluster_sizes_by_k(X, ks, *, seed: int = 1234, n_iter: int = 20) -> dict[int, np.ndarray]:
     """Cluster sizes n_c from spherical k-means for each k in ``ks`` (the per-cluster step costs
     Σ n_c² d products, against n² d without clustering)."""
-    ks = [check_scalar(k, "ks", kind="int", min=1) for k in ks]
+    X = _points(X, "X")
+    seed = check_seed(seed)
+    n_iter = check_scalar(n_iter, "n_iter", kind="int", min=1)
+    ks = [check_scalar(k, "ks", kind="int", min=1, max=len(X)) for k in ks]
     out = {}
     for k in ks:
         fit = spherical_kmeans(X, k, seed=seed, n_iter=n_iter)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.core import COLORS, check_scalar, figure, progress
+from theory.core import COLORS, as_array, check_bool, check_scalar, check_seed, figure, progress
 
 __all__ = ["EpsSweep", "KSweep", "KeepRuleComparison", "LAION_EPS_KEPT", "RELATIONS", "eps_figure",
            "eps_sweep", "first_eps", "global_neighbour_pairs", "k_figure", "k_sweep",
@@ -65,8 +65,8 @@ def _eps_value(eps, name: str = "eps") -> float:
 
 
 def _eps_grid(eps, name: str = "eps_grid") -> np.ndarray:
-    grid = np.atleast_1d(np.asarray(eps, dtype=np.float64))
-    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+    grid = np.atleast_1d(as_array(eps, name))
+    if grid.ndim != 1 or grid.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers in (0, 1)")
     if np.any(grid <= 0) or np.any(grid >= 1) or np.any(np.diff(grid) <= 0):
         raise ValueError(f"{name} must be strictly increasing numbers in (0, 1), got {grid}")
@@ -89,8 +89,8 @@ def _redundant_removed(kept: np.ndarray, group: np.ndarray, mask: np.ndarray) ->
 
 def linear_fit(x, y) -> tuple[float, float, float]:
     """Least-squares line y ≈ a + b x: returns (a, b, R²), R² = 1 − SS_res / SS_tot."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = as_array(x, "x", ndim=1)
+    y = as_array(y, "y", ndim=1)
     if x.shape != y.shape or x.ndim != 1 or x.size < 3:
         raise ValueError("x and y must be 1-D of the same length, at least 3 points")
     b, a = np.polyfit(x, y, 1)
@@ -102,10 +102,10 @@ def linear_fit(x, y) -> tuple[float, float, float]:
 def first_eps(eps, values, level: float) -> float:
     """The smallest ε at which a curve that rises with ε reaches ``level`` (linear interpolation
     between grid points; ``nan`` if it never does, ``eps[0]`` if it starts there)."""
-    eps = np.asarray(eps, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    if eps.shape != values.shape or eps.ndim != 1:
-        raise ValueError("eps and values must be 1-D of the same length")
+    eps = as_array(eps, "eps", ndim=1, nonempty=True)
+    values = as_array(values, "values", ndim=1)
+    if eps.shape != values.shape:
+        raise ValueError(f"eps and values must be 1-D of the same length, got {eps.shape} and {values.shape}")
     level = check_scalar(level, "level")
     hit = np.flatnonzero(values >= level)
     if hit.size == 0:
@@ -195,6 +195,8 @@ def eps_sweep(embeddings, eps_grid, group, *, group_kind=None, topic=None, k: in
     grid = _eps_grid(eps_grid)
     group = _labels(group, n, "group")
     k = check_scalar(k, "k", kind="int", min=1, max=n)
+    seed = check_seed(seed)
+    progress_bar = check_bool(progress_bar, "progress_bar")
     res = semdedup(E.astype(np.float32), k, tuple(grid.tolist()), keep=keep, seed=seed,
                    n_iter=n_iter, progress=progress_bar)
     kept = np.asarray(res.kept, dtype=bool)
@@ -234,6 +236,7 @@ def relation_similarities(embeddings, group, *, group_kind, template=None, topic
     group = _labels(group, n, "group")
     gk = _labels(group_kind, n, "group_kind").astype(str)
     max_pairs = check_scalar(max_pairs, "max_pairs", kind="int", min=1)
+    seed = check_seed(seed)
     tmpl = None if template is None else _labels(template, n, "template")
     tp = None if topic is None else _labels(topic, n, "topic")
     rng = np.random.default_rng(seed)
@@ -297,6 +300,7 @@ def split_fraction(embeddings, labels, eps: float, *, anchors: int | None = None
     n = E.shape[0]
     labels = _labels(labels, n, "labels")
     eps = _eps_value(eps)
+    seed = check_seed(seed)
     if anchors is None:
         pairs = global_neighbour_pairs(E, eps)
         return float(np.mean(labels[pairs[:, 0]] != labels[pairs[:, 1]])) if len(pairs) else float("nan")
@@ -390,6 +394,8 @@ def k_sweep(embeddings, ks, eps, group, *, keep: str = "hard", seed: int = 1234,
         raise TypeError("ks must be a non-empty 1-D sequence of ints")
     if np.any(ks < 1) or np.any(ks > n) or np.any(np.diff(ks) <= 0):
         raise ValueError(f"ks must be strictly increasing ints in [1, {n}], got {ks}")
+    seed = check_seed(seed)
+    progress_bar = check_bool(progress_bar, "progress_bar")
     pairs = [global_neighbour_pairs(E, e) for e in eps_list]
     order = np.argsort(group, kind="stable")
     gs = group[order]
@@ -424,9 +430,18 @@ def suggest_k(ks, split, tolerance: float = 0.05) -> int:
     (and every smaller k's too): the cheapest clustering that still sees almost all
     duplicates (the book's guidance, not the paper's rule)."""
     ks = np.asarray(ks)
-    split = np.asarray(split, dtype=np.float64)
+    if split is None or isinstance(split, (str, bytes)):
+        raise TypeError(f"split must be a 1-D array of shares (NaN: no pairs), got {type(split).__name__}")
+    split = np.asarray(split)
+    if split.dtype == bool or not np.issubdtype(split.dtype, np.number) or np.iscomplexobj(split):
+        raise TypeError(f"split must hold real shares, got dtype {split.dtype}")
+    split = split.astype(np.float64)
     if ks.shape != split.shape or ks.ndim != 1 or ks.size == 0:
-        raise ValueError("ks and split must be 1-D of the same, non-zero length")
+        raise ValueError(f"ks and split must be 1-D of the same, non-zero length, got {ks.shape} and {split.shape}")
+    if not np.issubdtype(ks.dtype, np.integer) or np.any(ks < 1) or np.any(np.diff(ks) <= 0):
+        raise ValueError(f"ks must be strictly increasing positive ints, got {ks}")
+    if np.any(np.isinf(split)):
+        raise ValueError("split must hold shares in [0, 1] or NaN (no pairs), not inf")
     tolerance = check_scalar(tolerance, "tolerance", min=0, max=1)
     ok = np.cumprod(np.nan_to_num(split, nan=0.0) <= tolerance).astype(bool)
     if not ok[0]:
@@ -493,6 +508,7 @@ def keep_rule_comparison(embeddings, k: int, eps: float, group, *,
     group = _labels(group, n, "group")
     k = check_scalar(k, "k", kind="int", min=1, max=n)
     eps = _eps_value(eps)
+    seed = check_seed(seed)
     rules = tuple(rules)
     if not rules or any(r not in ("hard", "easy", "random") for r in rules) or len(set(rules)) != len(rules):
         raise ValueError(f"rules must be distinct names from ('hard', 'easy', 'random'), got {rules}")
@@ -539,6 +555,7 @@ def eps_figure(sweep: EpsSweep, *, laion: bool = True):
     the distinct contents lost against ε."""
     if not isinstance(sweep, EpsSweep):
         raise TypeError(f"sweep must be an EpsSweep, got {type(sweep).__name__}")
+    laion = check_bool(laion, "laion")
     fig, (a, b) = figure(1, 2, width="wide")
     a.plot(sweep.eps, sweep.kept_fraction, "o-", color=COLORS["blue"], ms=4,
            label=f"this corpus (k = {sweep.k}, {sweep.keep})")

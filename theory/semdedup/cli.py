@@ -170,10 +170,24 @@ def run(embeddings, *, k: int, eps: float | None = None, kept_fraction: float | 
     for bad input (a file that is not a 2-D float array, non-finite or zero-norm rows,
     k > n, ...).
     """
+    from theory.core import check_bool, check_choice, check_scalar, check_seed
     from theory.semdedup import open_embeddings, semdedup
+    from theory.semdedup._dedup import KEEP_RULES, SEMANTICS
 
+    k = check_scalar(k, "k", kind="int", min=1)
+    if eps is not None:
+        eps = check_scalar(eps, "eps", min=0.0, max=1.0, include_min=False, include_max=False)
+    if kept_fraction is not None:
+        kept_fraction = check_scalar(kept_fraction, "kept_fraction", min=0.0, max=1.0, include_min=False)
+    keep = check_choice(keep, "keep", KEEP_RULES)
+    semantics = check_choice(semantics, "semantics", SEMANTICS)
+    seed = check_seed(seed)
+    n_iter = check_scalar(n_iter, "n_iter", kind="int", min=1)
+    chunk_size = check_scalar(chunk_size, "chunk_size", kind="int", min=1)
+    parallelism = check_scalar(parallelism, "parallelism", kind="int", min=1)
+    progress = check_bool(progress, "progress")
     if (eps is None) == (kept_fraction is None):
-        raise InputError("give exactly one of --eps and --kept-fraction")
+        raise InputError("give exactly one of eps (--eps) and kept_fraction (--kept-fraction)")
     if kept_fraction is not None and semantics != "greedy":
         raise InputError("--kept-fraction needs --semantics greedy (the groups kept set is not a "
                          "threshold on one number per point)")
@@ -229,6 +243,14 @@ def write_outputs(out: Path, result, eps: float, report: dict) -> None:
     then rename it to ``out``; on any failure the temporary folder is removed."""
     import numpy as np
 
+    from theory.core import check_scalar
+    from theory.semdedup._dedup import SemDeDupResult
+
+    if not isinstance(result, SemDeDupResult):
+        raise TypeError(f"result must be a SemDeDupResult (semdedup), got {type(result).__name__}")
+    eps = check_scalar(eps, "eps", min=0.0, max=1.0, include_min=False, include_max=False)
+    if not isinstance(report, dict):
+        raise TypeError(f"report must be a dict (run's report), got {type(report).__name__}")
     out = Path(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from theory.core import check_scalar, config_seed, torch_generator, train_batched
+from theory.core import as_array, check_finite_state, check_scalar, check_seed, config_seed, torch_generator, train_batched
 
 __all__ = ["DUPLICATE_KINDS", "DetectionCurves", "DigitCorpus", "DigitEncoder", "DigitSplits",
            "detection_curves", "detection_figure", "digit_corpus", "digit_splits", "embed_digits",
@@ -91,7 +91,7 @@ def digit_splits(*, n_encoder: int = 500, n_test: int = 400, seed: int = 0) -> D
     ``n_test`` held out, the rest the corpus (at least 10 images). The book's reconstruction."""
     n_encoder = check_scalar(n_encoder, "n_encoder", kind="int", min=10, max=N_DIGITS)
     n_test = check_scalar(n_test, "n_test", kind="int", min=1, max=N_DIGITS)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     if n_encoder + n_test > N_DIGITS - 10:
         raise ValueError(f"n_encoder + n_test must leave at least 10 of the {N_DIGITS} digits for "
                          f"the corpus, got {n_encoder} + {n_test}")
@@ -189,7 +189,7 @@ def train_encoder(*, splits: DigitSplits | None = None, dim: int = 32, hidden: i
     steps = check_scalar(steps, "steps", kind="int", min=1)
     lr = check_scalar(lr, "lr", min=0.0, include_min=False)
     weight_decay = check_scalar(weight_decay, "weight_decay", min=0.0)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     key = (tuple(splits.encoder.tolist()), dim, hidden, steps, lr, weight_decay, seed)
     if key in _ENCODER_CACHE:
         return _ENCODER_CACHE[key]
@@ -213,8 +213,10 @@ def train_encoder(*, splits: DigitSplits | None = None, dim: int = 32, hidden: i
                         weight_decay=weight_decay, progress=False)
     P = {k: v.astype(np.float32) for k, v in res.params.items()}
     with torch.no_grad():
-        acc = float((_forward({k: torch.from_numpy(v) for k, v in P.items()}, x)[1][0]
-                     .argmax(-1) == y).double().mean())
+        out = _forward({k: torch.from_numpy(v) for k, v in P.items()}, x)
+        check_finite_state(out[1], what="training the digit encoder (Adam)", step=steps,
+                           hint="reduce lr: the trained encoder's outputs are not finite")
+        acc = float((out[1][0].argmax(-1) == y).double().mean())
     enc = DigitEncoder(params=P, dim=dim, hidden=hidden, steps=steps, seed=seed,
                        train_accuracy=acc, n_train=int(x.shape[0]))
     _ENCODER_CACHE[key] = enc
@@ -225,6 +227,7 @@ def embed_digits(images, *, encoder: DigitEncoder | None = None, seed: int = 0) 
     """Embed digit images ((n, 8, 8) or (n, 64), pixels 0…16) with ``encoder`` (default: the
     encoder :func:`train_encoder` gives for ``seed`` on the default splits): float32 (n, dim),
     unit rows."""
+    seed = check_seed(seed)
     if encoder is None:
         encoder = train_encoder(seed=seed)
     if not isinstance(encoder, DigitEncoder):
@@ -338,7 +341,7 @@ def digit_corpus(*, n_copies=200, kinds=DUPLICATE_KINDS, seed: int = 0, noise_sd
     The book's reconstruction of the paper's LAION setting.
     """
     counts = _copy_counts(n_copies, kinds)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     noise_sd = check_scalar(noise_sd, "noise_sd", min=0.0, include_min=False, max=PIXEL_MAX)
     if (isinstance(contrast_range, (str, bytes)) or not hasattr(contrast_range, "__len__")
             or len(contrast_range) != 2):
@@ -450,12 +453,13 @@ def detection_curves(corpus: DigitCorpus, eps, *, k: int = 10, keep: str = "hard
 
     if not isinstance(corpus, DigitCorpus):
         raise TypeError(f"corpus must be a DigitCorpus (see digit_corpus), got {type(corpus).__name__}")
-    grid = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    grid = np.atleast_1d(as_array(eps, "eps"))
     if grid.ndim != 1 or grid.size == 0 or not np.all((grid > 0) & (grid < 1)):
         raise ValueError("eps must be a number or a 1-D sequence of numbers in (0, 1)")
     if np.any(np.diff(grid) <= 0):
         raise ValueError("eps must be strictly increasing")
     k = check_scalar(k, "k", kind="int", min=1)
+    seed = check_seed(seed)
     present = [kd for kd in DUPLICATE_KINDS if np.any(corpus.kind == kd)]
     rows = ("all",) + tuple(present)
     P, R, F = (np.empty((len(rows), grid.size)) for _ in range(3))

@@ -11,6 +11,7 @@ import numpy as np
 
 from theory.core._explorer import explorer
 from theory.core._plotting import COLORS, figure
+from theory.core._validate import as_array, check_scalar, check_seed
 from theory.semdedup._dedup import KEEP_RULES, SEMANTICS, _check_choice, semdedup
 from theory.semdedup.toy import toy_cluster
 
@@ -24,9 +25,19 @@ def rule_figure(points, eps: float, *, semantics: str = "greedy", keep: str = "h
     """Left: the toy cluster's points by angle, kept or removed at ε, the duplicate pairs joined,
     each point numbered by its place in the keep order. Right: the kept fraction against ε for both
     semantics, the current ε marked."""
+    from theory.semdedup._dedup import _check_eps
+    from theory.semdedup.algorithm import _points
+
     semantics = _check_choice(semantics, "semantics", SEMANTICS)
     keep = _check_choice(keep, "keep", KEEP_RULES)
-    grid = tuple(sorted(set(eps_grid) | {eps}))
+    points = _points(points, "points")
+    if points.shape[1] != 2:
+        raise ValueError(f"points must be (n, 2) points on the unit circle, got shape {points.shape}")
+    eps = check_scalar(eps, "eps", min=0.0, max=1.0, include_min=False, include_max=False)
+    eps_grid = as_array(eps_grid, "eps_grid", ndim=1, nonempty=True)
+    _check_eps(tuple(eps_grid.tolist()))
+    seed = check_seed(seed)
+    grid = tuple(sorted(set(eps_grid.tolist()) | {eps}))
     res = {s: semdedup(points, 1, grid, keep=keep, semantics=s, seed=seed) for s in SEMANTICS}
     r = res[semantics]
     kept = r.kept_mask(eps)
@@ -79,7 +90,13 @@ def kept_fraction_figure(result, eps_grid, reference: dict | None = None, *, tit
     """Kept fraction against ε: the greedy rule's curve from M (line) and the O(n²) reference
     at a few ε (markers), with the paper-scale pairs of the official ``constants.py`` left out
     (a different data set)."""
-    eps_grid = np.asarray(eps_grid, dtype=float)
+    from theory.semdedup._dedup import SemDeDupResult
+
+    if not isinstance(result, SemDeDupResult):
+        raise TypeError(f"result must be a SemDeDupResult (semdedup), got {type(result).__name__}")
+    eps_grid = as_array(eps_grid, "eps_grid", ndim=1, nonempty=True)
+    if np.any(eps_grid <= 0) or np.any(eps_grid >= 1):
+        raise ValueError(f"eps_grid must hold values in (0, 1), got {eps_grid}")
     fig, ax = figure()
     ax.plot(eps_grid, result.kept_fraction(eps_grid), color=COLORS["blue"],
             label="pipeline: #{M ≤ 1 − ε} / n")
@@ -98,6 +115,9 @@ def kept_fraction_figure(result, eps_grid, reference: dict | None = None, *, tit
 def cost_figure(sizes_by_k: dict, n: int):
     """Pairwise comparisons inside clusters, Σ n_c², as a fraction of n², against k, with the
     balanced-cluster line 1/k (the least possible, by Cauchy–Schwarz)."""
+    if not isinstance(sizes_by_k, dict) or not sizes_by_k:
+        raise TypeError(f"sizes_by_k must be a non-empty dict k -> cluster sizes, got {type(sizes_by_k).__name__}")
+    n = check_scalar(n, "n", kind="int", min=1)
     ks = np.array(sorted(sizes_by_k))
     frac = np.array([np.sum(np.asarray(sizes_by_k[k], float) ** 2) / n ** 2 for k in ks])
     fig, ax = figure()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.core import check_scalar, config_seed, progress
+from theory.core import array_bytes, check_bool, check_memory, check_scalar, check_seed, config_seed, progress
 
 __all__ = ["BLOCK_ROWS", "SyntheticEmbeddings", "make_synthetic", "write_synthetic"]
 
@@ -73,7 +73,9 @@ def _check(n, d, n_clusters, duplicate_fraction, exact_fraction, max_noise, spre
         raise TypeError(f"spread must be a tuple (low, high), got {spread!r}")
     lo = check_scalar(spread[0], "spread[0]", min=0.0)
     hi = check_scalar(spread[1], "spread[1]", min=lo)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
+    check_memory(array_bytes(min(n, BLOCK_ROWS), d, itemsize=4) * 4 + array_bytes(n_clusters, d, itemsize=4),
+                 f"synthetic blocks of {min(n, BLOCK_ROWS)} rows in d = {d}", hint="reduce d")
     return n, d, n_clusters, duplicate_fraction, exact_fraction, max_noise, (lo, hi), seed
 
 
@@ -132,6 +134,8 @@ def make_synthetic(n: int, d: int, *, n_clusters: int = 50, duplicate_fraction: 
     :func:`write_synthetic` for data that should not sit in memory.
     """
     args = _check(n, d, n_clusters, duplicate_fraction, exact_fraction, max_noise, spread, seed)
+    check_memory(array_bytes(args[0], args[1], itemsize=4) * 2, f"{args[0]} synthetic embeddings in d = {args[1]}",
+                 hint="reduce n or d, or use write_synthetic (written block by block)")
     xs, gs = zip(*(blk for _, blk in _blocks(*args)))
     return np.concatenate(xs), np.concatenate(gs)
 
@@ -159,6 +163,7 @@ def write_synthetic(folder, n: int, d: int, *, n_clusters: int = 50,
     """
     n, d, n_clusters, duplicate_fraction, exact_fraction, max_noise, spread, seed = _check(
         n, d, n_clusters, duplicate_fraction, exact_fraction, max_noise, spread, seed)
+    progress_bar = check_bool(progress_bar, "progress_bar")
     if shard_rows is not None:
         shard_rows = check_scalar(shard_rows, "shard_rows", kind="int", min=1)
     if not isinstance(folder, (str, os.PathLike)):

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.core import check_scalar, config_seed, progress
+from theory.core import check_bool, check_scalar, check_seed, config_seed, progress
 
 __all__ = ["DUPLICATE_RATE", "KINDS", "MODEL_NAME", "PARAPHRASE_SLOTS", "TOPICS", "TextCorpus",
            "embed_texts", "embed_timed", "light_edit", "load_encoder", "make_corpus"]
@@ -328,7 +328,7 @@ def make_corpus(n_groups: int = 900, *, max_extra: int = 4,
     exact / edit / paraphrase with probabilities ∝ ``kind_weights``, and has 1 to ``max_extra``
     extra members. The sentences are shuffled. Seeded by ``seed`` alone (the book's
     reconstruction)."""
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     max_extra = check_scalar(max_extra, "max_extra", kind="int", min=1, max=10)
     w = np.asarray(kind_weights, dtype=np.float64)
     if w.shape != (3,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
@@ -433,6 +433,7 @@ def embed_texts(texts, *, batch_size: int = 128, show_progress: bool = True) -> 
     if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
         raise ValueError("texts must be a non-empty sequence of non-empty strings")
     batch_size = check_scalar(batch_size, "batch_size", kind="int", min=1)
+    show_progress = check_bool(show_progress, "show_progress")
     model = load_encoder()
     starts = range(0, len(texts), batch_size)
     parts = [np.asarray(model.encode(texts[s:s + batch_size], batch_size=batch_size,

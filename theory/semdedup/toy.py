@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core._validate import check_scalar
+from theory.core._validate import array_bytes, check_memory, check_scalar, check_seed
 
 __all__ = ["toy_cluster", "toy_corpus"]
 
@@ -21,7 +21,7 @@ def toy_cluster(n_groups: int = 8, *, spread: float = 5.5, seed: int = 7) -> np.
     arc of ``spread`` radians, each with 0–3 companions at steps of 0.08–0.3 rad (chains), seeded."""
     n_groups = check_scalar(n_groups, "n_groups", kind="int", min=1)
     spread = check_scalar(spread, "spread", min=0.0, max=2 * np.pi, include_min=False)
-    rng = np.random.default_rng(check_scalar(seed, "seed", kind="int", min=0))
+    rng = np.random.default_rng(check_seed(seed))
     angles = []
     centres = np.linspace(-spread / 2, spread / 2, n_groups) + rng.uniform(-0.15, 0.15, n_groups)
     for centre in centres:
@@ -55,7 +55,8 @@ def toy_corpus(n: int = 4000, d: int = 32, *, topics: int = 20, spread: float = 
         raise ValueError(f"copies + near_copies must be < 1 (some originals), got "
                          f"{copies + near_copies}")
     noise = check_scalar(noise, "noise", min=0.0)
-    rng = np.random.default_rng(check_scalar(seed, "seed", kind="int", min=0))
+    check_memory(array_bytes(n, d) * 5, f"a toy corpus of {n} points in d = {d}", hint="reduce n or d")
+    rng = np.random.default_rng(check_seed(seed))
     n_exact, n_near = int(round(copies * n)), int(round(near_copies * n))
     n_orig = n - n_exact - n_near
     centres = rng.normal(size=(topics, d))

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (COLORS, Result, Sweep, check_scalar, config_seed, counter_words, figure,
+from theory.core import (COLORS, Result, Sweep, check_bool, check_scalar, config_seed, counter_words, figure,
                          record_steps, scaled, torch_generator, train_batched)
 from theory.semdedup.images import PIXEL_MAX, DigitCorpus
 
@@ -163,6 +163,7 @@ def train_arms(corpus: DigitCorpus, setup: TrainingSetup, subsets: dict | None =
     on the held-out digits, recorded every ``record_every`` steps; ``meta``: ``n_train`` (G,),
     ``eps``, ``target``, ``wall_s``."""
     _check(corpus, setup)
+    progress = check_bool(progress, "progress")
     subsets = arm_subsets(corpus, setup) if subsets is None else subsets
     if not isinstance(subsets, dict) or any(a not in subsets for a in ARMS):
         raise TypeError(f"subsets must be what arm_subsets returns (a dict with keys {ARMS})")
