@@ -10,8 +10,24 @@ import torch
 
 import badinput
 from badinput import Fn
-from theory.core import (DivergenceError, array_bytes, check_finite_state, check_memory,
-                         check_seeds, memory_limit)
+from theory.core import (DivergenceError, Experiment, Sweep, array_bytes, check_finite_state,
+                         check_memory, check_seeds, memory_limit, run_sweep, slurm_cluster)
+
+
+def _toy_point(x, seed):
+    return {"y": np.array([x * seed, x + seed])}
+
+
+TOY = Experiment("bad_inputs_toy", point=_toy_point, batch=lambda cs: [_toy_point(**c) for c in cs])
+TOY_SWEEP = Sweep(x=[1.0, 2.0], seed=[0])
+
+
+def _toy_ds():
+    return run_sweep(TOY, TOY_SWEEP, progress=False)
+
+
+def _loss(P, step):
+    return (P["w"] ** 2).sum(-1)
 
 C = "theory.core"
 TABLE = [
@@ -35,6 +51,35 @@ TABLE = [
     Fn(C, "array_bytes", dict(itemsize=8), dict(itemsize="positive_int")),
     Fn(C, "check_memory", dict(nbytes=10, what="a request"), dict(nbytes="non_negative_int", what="str"),
        extra=[({"nbytes": 2**80}, "needs about")]),
+    Fn(C, "figure", dict(nrows=1, ncols=1, width="text", height=2.0),
+       dict(nrows="positive_int", ncols="positive_int", width="choice", height="positive?")),
+    Fn(C, "setup_notebook", dict(seed=0, threads=1), dict(seed="seed", threads="positive_int?")),
+    Fn(C, "progress", dict(iterable=[1, 2], desc="work", total=2, enable=False),
+       dict(desc="str", total="non_negative_int?", enable="bool", leave="bool"),
+       extra=[({"iterable": 3}, "iterable")]),
+    Fn(C, "read_records", lambda: dict(directory=str(__import__("tempfile").mkdtemp())),
+       extra=[({"directory": 3}, "directory")]),
+    Fn("theory.core._cache", "build_key", dict(root=None), extra=[({"root": 3}, "root"), ({"root": "/"}, "root")]),
+    Fn(C, "train_batched", lambda: dict(params={"w": torch.ones(2, 3, dtype=torch.float64)}, steps=2,
+                                        lr=0.1, loss_fn=_loss),
+       dict(steps="positive_int", optimizer="choice", device="device?"),
+       extra=[({"lr": float("nan")}, "lr"), ({"lr": -1.0}, "lr"), ({"lr": "0.1"}, "lr"),
+              ({"momentum": 1.5}, "momentum"), ({"weight_decay": -1.0}, "weight_decay"),
+              ({"loss_fn": 3}, "loss_fn"), ({"params": {}}, "params"),
+              ({"params": {"w": np.ones((2, 3))}}, "params"), ({"record": [5]}, "at")]),
+    Fn(C, "run_sweep", dict(experiment=TOY, sweep=TOY_SWEEP, progress=False),
+       dict(executor="choice", batch_size="positive_int?", scale="str?", progress="bool?"),
+       extra=[({"experiment": "toy"}, "experiment"), ({"sweep": {"x": [1]}}, "sweep"),
+              ({"store": 3}, "store"), ({"sweep": Sweep(x=[1.0], seed=[1.5])}, "seed"),
+              ({"sweep": Sweep(x=[1.0], seed=[-2])}, "seed"),
+              ({"executor": "dask", "client": 3}, "client")]),
+    Fn(C, "save_result", lambda: dict(ds=_toy_ds(), path=__import__("tempfile").mkdtemp() + "/r.zarr"),
+       extra=[({"ds": {"y": 1}}, "ds"), ({"path": 3}, "path")]),
+    Fn(C, "open_result", dict(path="/nonexistent/r.zarr"), extra=[({"path": 3}, "path")]),
+    Fn(C, "result_path", dict(name="exp", scale="paper"),
+       extra=[({"name": "a/b"}, "name"), ({"name": 3}, "name"), ({"scale": ""}, "scale")]),
+    Fn(C, "store_entries", dict(store="/nonexistent", exp=TOY),
+       extra=[({"store": 3}, "store"), ({"exp": "toy"}, "exp")]),
     Fn(C, "check_finite_state", dict(x=np.ones(3), what="a run"), dict(what="str", hint="str"),
        extra=[({"x": np.array([1.0, np.nan])}, "diverged"), ({"x": torch.tensor([np.inf])}, "diverged")]),
 ]
@@ -51,7 +96,34 @@ EXEMPT = {
     "scaled": "returns one of two values of any type by the scale",
     "config_seed": "takes any hashable keys by design (*keys); refuses non-finite floats and "
                    "unknown types (tests/test_core.py)",
+    "results_dir": "no arguments (reads THEORY_RESULTS)", "apply_style": "no arguments",
+    "identity_holds": "takes any sympy expression or matrix by design (numbers are expressions)",
+    "explorer": "a decorator over arbitrary keyword controls; its refusals are tested in "
+                "tests/test_explorers.py",
+    "setup": "the Sphinx extension hook (its argument is Sphinx's application object)",
+    "slurm_cluster": "needs SLURM to submit; its argument checks and job script are tested below "
+                     "with jobs=0",
 }
+
+
+def test_table_covers_every_public_function():
+    missing = badinput.check_coverage("theory.core", TABLE, EXEMPT)
+    # theory/core/_gaussian_width.py has its own table (tests/test_bad_inputs_gaussian_width.py)
+    assert [q for q in missing if "._gaussian_width." not in q] == []
+
+
+def test_slurm_cluster_job_script_and_bad_arguments():
+    cluster = slurm_cluster(jobs=0, cores=2, memory="8GB", walltime="02:00:00", gpus=1)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH --gres=gpu:1" in script and "--cpus-per-task=2" in script
+    assert "#SBATCH -t 02:00:00" in script and "distributed.cli.dask_worker" in script
+    for kw, match in ((dict(jobs=-1), "jobs"), (dict(cores=0), "cores"), (dict(gpus=True), "gpus"),
+                      (dict(memory=4), "memory"), (dict(walltime=""), "walltime")):
+        with pytest.raises((TypeError, ValueError), match=match):
+            slurm_cluster(**kw)
 
 test_bad_input = badinput.parametrize(TABLE)
 test_valid_call = badinput.parametrize_valid(TABLE)

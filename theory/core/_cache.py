@@ -62,6 +62,8 @@ def key_parts(root: str | os.PathLike | None = None) -> dict[str, str]:
     """
     from theory.core._scale import get_scale
 
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be the project folder (a str or Path) or None, got {type(root).__name__}")
     root = Path(root) if root is not None else ROOT
     if not (root / "theory").is_dir():
         raise ValueError(f"root must be the project folder (holding theory/), got {root}")

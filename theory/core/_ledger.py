@@ -274,6 +274,8 @@ class Ledger:
 
 def read_records(directory: Path | None = None) -> list[Record]:
     """All records under the ledger directory, in file then line order."""
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a str or Path or None, got {type(directory).__name__}")
     directory = Path(directory) if directory is not None else ledger_dir()
     records = []
     for path in sorted(directory.glob("*.jsonl")):

@@ -92,6 +92,11 @@ class NotebookSetup:
 
 def setup_notebook(seed: int = 0, threads: int | None = None) -> NotebookSetup:
     """The hidden first cell of every notebook: style, seeds, threads; returns what was set."""
+    from theory.core._validate import check_scalar, check_seed
+
+    seed = check_seed(seed, "seed")
+    if threads is not None:
+        threads = check_scalar(threads, "threads", kind="int", min=1)
     apply_style()
     n = set_threads(threads)
     seed_everything(seed)

@@ -16,6 +16,13 @@ def progress(iterable=None, *, desc: str, total: int | None = None, enable: bool
     """
     if not isinstance(desc, str):
         raise TypeError(f"desc must be a str, got {type(desc).__name__}")
+    for name, flag in (("enable", enable), ("leave", leave)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
+        raise ValueError(f"total must be None or an int >= 0, got {total!r}")
+    if iterable is not None and not hasattr(iterable, "__iter__"):
+        raise TypeError(f"iterable must be iterable or None, got {type(iterable).__name__}")
     if not enable:
         return iterable if iterable is not None else range(total or 0)
     if os.environ.get("THEORY_BUILD", "") not in ("", "0"):

@@ -234,6 +234,10 @@ def _read_entry(path: Path, expect: dict | None = None):
 
 def store_entries(store, exp: Experiment) -> list[Path]:
     """The complete point entries of ``exp`` in ``store`` (temporary ones excluded)."""
+    if not isinstance(store, (str, os.PathLike)):
+        raise TypeError(f"store must be a directory path (str or Path), got {type(store).__name__}")
+    if not isinstance(exp, Experiment):
+        raise TypeError(f"exp must be a theory.core.Experiment, got {type(exp).__name__}")
     d = Path(store) / exp.name
     return sorted(p for p in d.glob("*.zarr") if not p.name.startswith(".")) if d.exists() else []
 
@@ -282,8 +286,12 @@ def run_sweep(experiment: Experiment, sweep: Sweep, *, store=None, executor: str
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
     scale = get_scale() if scale is None else scale
-    if not isinstance(scale, str):
-        raise TypeError(f"scale must be a str, got {type(scale).__name__}")
+    if not isinstance(scale, str) or not scale:
+        raise TypeError(f"scale must be a non-empty str, got {scale!r}")
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be None, True or False, got {progress!r}")
+    if store is not None and not isinstance(store, (str, os.PathLike)):
+        raise TypeError(f"store must be a directory path (str or Path) or None, got {type(store).__name__}")
     store = None if store is None else Path(store)
     if store is not None and store.exists() and not store.is_dir():
         raise ValueError(f"store must be a directory, got the file {store}")
@@ -408,24 +416,30 @@ def slurm_cluster(*, jobs: int = 1, cores: int = 1, memory: str = "4GB", walltim
                   gpus: int = 0, **kwargs):
     """A ``dask_jobqueue.SLURMCluster`` scaled to ``jobs`` jobs (pass it as ``client=``).
 
-    Each job runs one Dask worker with ``cores`` threads and ``memory``; ``gpus > 0`` adds
+    Each job runs one Dask worker with ``cores`` threads and ``memory`` (``jobs=0`` submits
+    nothing: to read the job script first, or to scale later); ``gpus > 0`` adds
     ``--gres=gpu:<gpus>`` (the workers then use their GPU: ``theory.core.default_device``).
     ``cluster.job_script()`` prints the job script it submits; other keywords go to
     ``SLURMCluster`` (``queue=``, ``account=``, ``job_extra_directives=``...).
     """
     from dask_jobqueue import SLURMCluster
 
-    for name, v in (("jobs", jobs), ("cores", cores)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    for name, v, lo in (("jobs", jobs, 0), ("cores", cores, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    for name, v in (("memory", memory), ("walltime", walltime)):
+        if not isinstance(v, str) or not v.strip():
+            raise TypeError(f"{name} must be a non-empty str such as '4GB' / '01:00:00', got {v!r}")
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
         raise ValueError(f"gpus must be a non-negative int, got {gpus!r}")
     extra = list(kwargs.pop("job_extra_directives", []))
     if gpus:
         extra.append(f"--gres=gpu:{gpus}")
+    kwargs.setdefault("scheduler_options", {"dashboard_address": None})
     cluster = SLURMCluster(cores=cores, processes=1, memory=memory, walltime=walltime,
                            job_extra_directives=extra, **kwargs)
-    cluster.scale(jobs=jobs)
+    if jobs:
+        cluster.scale(jobs=jobs)
     return cluster
 
 
@@ -435,6 +449,8 @@ def save_result(ds, path) -> Path:
 
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -474,6 +490,8 @@ def open_result(path):
     """A stored sweep result, checked: None when absent; ``ValueError`` when corrupted."""
     import xarray as xr
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
     path = Path(path)
     if not path.exists():
         return None

@@ -39,6 +39,8 @@ def _per_config(value, name: str, G: int, like: torch.Tensor, *, min_value=0.0,
     """A scalar or (G,) array as a (G,) tensor on ``like``'s device and dtype, validated."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a number or a (G,) array of numbers, got {type(value).__name__}")
     arr = np.asarray(value, dtype=np.float64) if not isinstance(value, bool) else None
     if arr is None or arr.dtype == object:
         raise TypeError(f"{name} must be a number or a (G,) array of numbers")
