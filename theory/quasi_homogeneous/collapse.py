@@ -43,7 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (COLORS, Result, Sweep, check_scalar, config_seed, figure, record_steps,
+from theory.core import (COLORS, Result, Sweep, array_bytes, as_array, check_memory, check_scalar,
+                         check_seeds, config_seed, figure, record_steps,
                          scaled, torch_generator, train_batched)
 
 __all__ = ["CollapseSetup", "DATASETS", "by_norm", "cross_entropy", "log_cross_entropy", "NORMS", "NC_METRICS", "collapse_figure", "collapse_report",
@@ -154,9 +155,11 @@ def init_mlp(seeds, d: int, hidden: int, n_classes: int, *, dtype=torch.float32)
     """Stacked parameters (G, ...) of d → hidden → hidden → K, PyTorch's ``nn.Linear`` default
     U(±1/√fan_in), one generator per seed (``config_seed("qh.collapse.init", seed)``): a seed's
     initialisation does not depend on the batch it sits in."""
-    seeds = [int(s) for s in np.atleast_1d(seeds)]
+    seeds = check_seeds(seeds, "seeds").tolist()
     for name, v in (("d", d), ("hidden", hidden), ("n_classes", n_classes)):
         check_scalar(v, name, kind="int", min=1)
+    check_memory(2 * array_bytes(len(seeds), hidden * (d + hidden + n_classes + 3) + n_classes),
+                 f"{len(seeds)} MLPs {d} → {hidden} → {hidden} → {n_classes}", hint="reduce hidden")
     shapes = {"W1": (hidden, d), "b1": (hidden,), "W2": (hidden, hidden), "b2": (hidden,),
               "W3": (n_classes, hidden), "b3": (n_classes,)}
     fans = {"W1": d, "b1": d, "W2": hidden, "b2": hidden, "W3": hidden, "b3": hidden}
@@ -179,6 +182,16 @@ def mlp_forward(P: dict, x: torch.Tensor, norms) -> tuple[torch.Tensor, torch.Te
     """(features h (G, n, hidden), logits (G, n, K)) of the stacked MLP on x (n, d); ``norms``:
     one of :data:`NORMS` or one per configuration. h = N(relu(W2 relu(W1 x + b1) + b2)),
     logits = W3 h + b3."""
+    keys = ("W1", "b1", "W2", "b2", "W3", "b3")
+    if not isinstance(P, dict) or not set(keys) <= set(P):
+        raise TypeError(f"P must be the dict of stacked parameters {keys} (init_mlp), got {type(P).__name__}")
+    x = _tensor(x, "x", ndim=2).to(P["W1"].dtype)
+    if x.shape[1] != P["W1"].shape[2]:
+        raise ValueError(f"x must have {P['W1'].shape[2]} features (P's input width), got shape {tuple(x.shape)}")
+    return _mlp_forward(P, x, norms)
+
+
+def _mlp_forward(P, x, norms):
     G = P["W1"].shape[0]
     code = _norm_codes(norms, G).to(x.device)[:, None, None]
     z = torch.relu(torch.einsum("gij,nj->gni", P["W1"], x) + P["b1"][:, None, :])
@@ -195,8 +208,17 @@ def mlp_forward(P: dict, x: torch.Tensor, norms) -> tuple[torch.Tensor, torch.Te
 def nc_metrics(h, logits, y, W, n_classes: int) -> dict:
     """NC1–NC4 (see the module docstring) of features h (G, n, d), logits (G, n, K), labels y (n,)
     and last-layer weights W (G, K, d): name → (G,) float64 tensors."""
-    h, logits, W = h.double(), logits.double(), W.double()
     K = check_scalar(n_classes, "n_classes", kind="int", min=2)
+    h, logits, W = _tensor(h, "h", ndim=3), _tensor(logits, "logits", ndim=3), _tensor(W, "W", ndim=3)
+    if logits.shape[:2] != h.shape[:2] or logits.shape[2] != K or W.shape != (h.shape[0], K, h.shape[2]):
+        raise ValueError(f"logits must be (G, n, K) and W (G, K, d) for h (G, n, d) = {tuple(h.shape)} and "
+                         f"K = n_classes = {K}, got {tuple(logits.shape)} and {tuple(W.shape)}")
+    return _nc_metrics(h, logits, _labels(y, h.shape[1], K), W, K)
+
+
+def _nc_metrics(h, logits, y, W, n_classes):
+    h, logits, W = h.double(), logits.double(), W.double()
+    K = n_classes
     onehot = torch.nn.functional.one_hot(torch.as_tensor(y), K).double()      # (n, K)
     counts = onehot.sum(0)
     if torch.any(counts == 0):
@@ -239,7 +261,10 @@ def last_layer_kkt(h, y, W, b, *, slack: float = 1.0, max_active: int = 400) -> 
     (the training points are not separated)."""
     from scipy.optimize import nnls
 
-    h, W, b = (np.asarray(a, dtype=np.float64) for a in (h, W, b))
+    h, W, b = (_tensor(a, nm, ndim=nd).double().numpy() for a, nm, nd in ((h, "h", 2), (W, "W", 2), (b, "b", 1)))
+    if W.shape[1] != h.shape[1] or b.shape != (W.shape[0],):
+        raise ValueError(f"h must be (n, d), W (K, d), b (K,): got {h.shape}, {W.shape}, {b.shape}")
+    y = _labels(y, h.shape[0], W.shape[0]).numpy()
     y = np.asarray(y)
     if h.ndim != 2 or W.ndim != 2 or b.ndim != 1 or W.shape[1] != h.shape[1] or b.shape[0] != W.shape[0]:
         raise ValueError(f"h must be (n, d), W (K, d), b (K,): got {h.shape}, {W.shape}, {b.shape}")
@@ -280,12 +305,40 @@ def last_layer_kkt(h, y, W, b, *, slack: float = 1.0, max_active: int = 400) -> 
             "margin": float(gamma / theta_norm), "n_active": int(order.size)}
 
 
+def _tensor(x, name, *, ndim):
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool or x.is_complex() or not x.dtype.is_floating_point:
+            raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+        if x.ndim != ndim or x.numel() == 0:
+            raise ValueError(f"{name} must be a non-empty {ndim}-D tensor, got shape {tuple(x.shape)}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+        return x
+    return torch.as_tensor(as_array(x, name, ndim=ndim, nonempty=True))
+
+
+def _labels(y, n: int, K: int, name: str = "y") -> torch.Tensor:
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"{name} must be {n} integer class labels, got {type(y).__name__}")
+    t = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
+    if t.dtype == torch.bool or t.dtype.is_floating_point or t.is_complex():
+        raise TypeError(f"{name} must hold integer class labels, got dtype {t.dtype}")
+    if t.shape != (n,) or (n and (int(t.min()) < 0 or int(t.max()) >= K)):
+        raise ValueError(f"{name} must be (n,) = ({n},) labels in 0..{K - 1}, got shape {tuple(t.shape)}")
+    return t.to(torch.int64)
+
+
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy (G,) of logits (G, n, K), written so that it and its gradient stay
     accurate far past separation: ℓᵢ = softplus(log Σ_{k≠yᵢ} exp(z_k − z_{yᵢ})). The usual
     log Σ_k exp z_k − z_{yᵢ} loses ℓᵢ, and the gradient's component p_{yᵢ} − 1, to rounding once
     ℓᵢ falls below the float's resolution of z (about 1e-7 |z| in float32, 1e-16 |z| in float64),
     and a step normalised to unit length then follows that rounding error."""
+    logits = _tensor(logits, "logits", ndim=3)
+    return _cross_entropy(logits, _labels(y, logits.shape[1], logits.shape[2]))
+
+
+def _cross_entropy(logits, y):
     return torch.nn.functional.softplus(_log_odds(logits, y)).mean(1)
 
 
@@ -301,6 +354,11 @@ def log_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     log L = logsumexp_i log ℓᵢ − log n with log ℓᵢ = log softplus(uᵢ), taken as uᵢ itself below
     uᵢ = −30 (where they differ by e^{uᵢ}/2 < 1e-13). Its gradient ∇L/L points along ∇L and stays
     of order one however small L is (∇L itself underflows in float32 near L ~ 1e-38)."""
+    logits = _tensor(logits, "logits", ndim=3)
+    return _log_cross_entropy(logits, _labels(y, logits.shape[1], logits.shape[2]))
+
+
+def _log_cross_entropy(logits, y):
     u = _log_odds(logits, y)
     safe = torch.log(torch.nn.functional.softplus(u.clamp(min=-30.0)))
     log_l = torch.where(u < -30.0, u, safe)
@@ -328,7 +386,7 @@ def train_collapse(data: CollapseData, setup: CollapseSetup, *, seeds=None, prog
     G = len(cfg)
 
     def losses(P):
-        return cross_entropy(mlp_forward(P, x, norms)[1], y)
+        return _cross_entropy(_mlp_forward(P, x, norms)[1], y)
 
     def grad_fn(P, step):
         # θ ← θ − η ∇L/‖∇L‖, the norm per configuration over all its parameters: gradient flow's
@@ -336,7 +394,7 @@ def train_collapse(data: CollapseData, setup: CollapseSetup, *, seeds=None, prog
         # (the gradient of log L: the same direction, of order one however small L becomes)
         with torch.enable_grad():
             Q = {k: v.detach().requires_grad_(True) for k, v in P.items()}
-            log_l = log_cross_entropy(mlp_forward(Q, x, norms)[1], y)
+            log_l = _log_cross_entropy(_mlp_forward(Q, x, norms)[1], y)
             grads = torch.autograd.grad(log_l.sum(), list(Q.values()))
         norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
         norm = norm.clamp_min(torch.finfo(dtype).tiny)
@@ -344,9 +402,9 @@ def train_collapse(data: CollapseData, setup: CollapseSetup, *, seeds=None, prog
 
     def metrics(P, step):
         P64 = {k: v.double() for k, v in P.items()}
-        h, logits = mlp_forward(P64, x64, norms)
-        out = nc_metrics(h, logits, y, P64["W3"], data.n_classes)
-        ce = cross_entropy(logits, y)
+        h, logits = _mlp_forward(P64, x64, norms)
+        out = _nc_metrics(h, logits, y, P64["W3"], data.n_classes)
+        ce = _cross_entropy(logits, y)
         kkt = [last_layer_kkt(h[g].numpy(), data.y, P64["W3"][g].numpy(), P64["b3"][g].numpy())
                for g in range(G)]
         out.update(train_loss=ce, train_accuracy=(logits.argmax(-1) == y).double().mean(1),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import check_scalar, figure, record_steps, train_batched
+from theory.core import DivergenceError, check_bool, check_scalar, figure, record_steps, train_batched
 from theory.quasi_homogeneous import maxmargin as mm
 
 __all__ = ["FlowResult", "angles_to", "fall_ratio", "kkt_along", "normalised_flow", "theorem_figure"]
@@ -59,7 +59,10 @@ def normalised_flow(model, X, y, theta0, *, steps: int, eta: float = 1.0, safety
     of the setting of the theorem: gradient flow on Σ_i exp(−y_i f(x_i; θ)), reparametrised in time.
     """
     X, y = mm._data(model, X, y)
-    theta0 = mm._theta(model, theta0).detach()
+    mm._check_model(model)
+    theta0 = mm._theta(model, theta0, "theta0").detach()
+    if not isinstance(progress, str):
+        check_bool(progress, "progress")
     if theta0.ndim != 2:
         raise ValueError(f"theta0 must have shape (S, {model.n_params}), got {tuple(theta0.shape)}")
     steps = check_scalar(steps, "steps", kind="int", min=1)
@@ -98,6 +101,10 @@ def normalised_flow(model, X, y, theta0, *, steps: int, eta: float = 1.0, safety
                         record=record_steps(steps, n_log=n_record), metrics=metrics,
                         progress=desc if progress else False)
     theta, q_min = res["theta"], res["q_min"]
+    if not np.all(np.isfinite(theta)):
+        bad = np.flatnonzero(~np.isfinite(theta).all(axis=(1, 2))).tolist()
+        raise DivergenceError(f"the loss-normalised flow diverged: seeds {bad[:8]} are no longer finite "
+                              f"(NaN or inf); reduce eta={eta!r} or safety={safety!r}", what="normalised flow")
     direction = np.full_like(theta, np.nan)
     ok = q_min > 0
     if ok.any():
@@ -107,9 +114,18 @@ def normalised_flow(model, X, y, theta0, *, steps: int, eta: float = 1.0, safety
                       separated=q_min[:, -1] > 0)
 
 
+def _check_result(result):
+    if not isinstance(result, FlowResult):
+        raise TypeError(f"result must be a FlowResult (from normalised_flow), got {type(result).__name__}")
+    return result
+
+
 def angles_to(model, X, y, result: FlowResult, theta_ref) -> np.ndarray:
     """(S, T) degrees between each recorded direction and θ_ref (:func:`maxmargin.angle`); NaN
     before separation."""
+    _check_result(result)
+    mm._data(model, X, y)
+    theta_ref = mm._theta(model, theta_ref, "theta_ref")
     out = np.full(result.q_min.shape, np.nan)
     ok = result.q_min > 0
     if ok.any():
@@ -121,6 +137,10 @@ def angles_to(model, X, y, result: FlowResult, theta_ref) -> np.ndarray:
 def kkt_along(model, X, y, result: FlowResult, *, norm: str = "lambda_max") -> dict:
     """The KKT residuals (:func:`maxmargin.kkt_residuals`) at every record: name → (S, T), NaN
     before separation. Names: ``stationarity``, ``complementary``, ``seminorm``, ``euler_gap``."""
+    _check_result(result)
+    mm._data(model, X, y)
+    if norm not in mm.NORMS:
+        raise ValueError(f"norm must be one of {mm.NORMS}, got {norm!r}")
     names = ("stationarity", "complementary", "seminorm", "euler_gap")
     out = {k: np.full(result.q_min.shape, np.nan) for k in names}
     ok = result.q_min > 0
@@ -134,8 +154,9 @@ def kkt_along(model, X, y, result: FlowResult, *, norm: str = "lambda_max") -> d
 def fall_ratio(result: FlowResult, values, *, tau_from: float) -> np.ndarray:
     """(S,) |value at the last record| / |value at the first record with τ ≥ ``tau_from``|: how
     far a residual fell over the rest of the run (NaN for a seed that never reaches τ_from)."""
+    _check_result(result)
     tau_from = check_scalar(tau_from, "tau_from", min=0.0)
-    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = np.abs(mm._real(values, "values").numpy())
     if v.shape != result.tau.shape:
         raise ValueError(f"values must have shape {result.tau.shape} (seeds, records), got {v.shape}")
     reached = result.tau >= tau_from
@@ -148,7 +169,13 @@ def theorem_figure(result: FlowResult, angle_qh, angle_euclid, kkt: dict, *, sol
     """Left: the angle to the solved Λmax programme (and to the Euclidean one) against τ, with
     ``solution_gap`` (the angle between the two programmes' solutions) as a dashed line; right:
     the stationarity and complementary-slackness residuals against τ. Markers: the seeds."""
+    _check_result(result)
+    if not isinstance(kkt, dict) or not {"stationarity", "complementary"} <= set(kkt):
+        raise TypeError("kkt must be the dict returned by kkt_along")
+    if solution_gap is not None:
+        solution_gap = check_scalar(solution_gap, "solution_gap", min=0.0)
     for name, arr in (("angle_qh", angle_qh), ("angle_euclid", angle_euclid)):
+        arr = mm._real(arr, name)
         if np.shape(arr) != result.q_min.shape:
             raise ValueError(f"{name} must have shape {result.q_min.shape} (seeds, records)")
     fig, (ax1, ax2) = figure(1, 2, width="wide")

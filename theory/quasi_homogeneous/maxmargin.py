@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import check_scalar, config_seed
+from theory.core import as_array, check_scalar, config_seed
 
 __all__ = ["KKTResiduals", "MaxMarginSolution", "angle", "canonical", "check_labels", "jacobian",
            "kkt_residuals", "margins", "norm_mask", "normalise", "solve_max_margin",
@@ -42,8 +42,10 @@ def check_labels(y) -> torch.Tensor:
     """``y`` as a (n,) float64 tensor of labels ±1, or a ValueError/TypeError naming ``y``."""
     if isinstance(y, torch.Tensor):
         y = y.detach().cpu().numpy()
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"y must hold the labels -1 and +1, got {type(y).__name__}")
     arr = np.asarray(y)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if arr.dtype == object or arr.dtype == bool or np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
         raise TypeError(f"y must hold the labels -1 and +1, got dtype {arr.dtype}")
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"y must be a non-empty 1-D array of labels ±1, got shape {arr.shape}")
@@ -64,28 +66,30 @@ def _check_model(model):
 def _data(model, X, y) -> tuple[torch.Tensor, torch.Tensor]:
     _check_model(model)
     y = check_labels(y)
-    if isinstance(X, np.ndarray):
-        X = torch.from_numpy(np.asarray(X, dtype=np.float64))
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"X must be a torch.Tensor or numpy array (n, d), got {type(X).__name__}")
-    X = X.detach().to(torch.float64)
+    X = _real(X, "X")
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
         raise ValueError(f"X must have shape (n, d) with n = len(y) = {y.shape[0]}, got "
                          f"{tuple(X.shape)}")
-    if not torch.all(torch.isfinite(X)):
-        raise ValueError("X must be finite")
     return X, y
 
 
-def _theta(model, theta) -> torch.Tensor:
-    if isinstance(theta, np.ndarray):
-        theta = torch.from_numpy(np.asarray(theta, dtype=np.float64))
-    if not isinstance(theta, torch.Tensor):
-        raise TypeError(f"theta must be a tensor or array (..., {model.n_params}), got "
-                        f"{type(theta).__name__}")
+def _real(x, name: str) -> torch.Tensor:
+    """A tensor or array of finite reals as a float64 tensor, or an error naming ``name``."""
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        x = x.detach().to(torch.float64)
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+        return x
+    return torch.as_tensor(as_array(x, name))
+
+
+def _theta(model, theta, name: str = "theta") -> torch.Tensor:
+    theta = _real(theta, name)
     if theta.ndim < 1 or theta.shape[-1] != model.n_params:
-        raise ValueError(f"theta must have shape (..., {model.n_params}), got {tuple(theta.shape)}")
-    return theta.to(torch.float64)
+        raise ValueError(f"{name} must have shape (..., {model.n_params}), got {tuple(theta.shape)}")
+    return theta
 
 
 def norm_mask(model, norm: str = "lambda_max") -> np.ndarray:
@@ -140,6 +144,8 @@ def canonical(model, theta) -> torch.Tensor:
 def angle(model, X, y, theta_a, theta_b) -> np.ndarray:
     """The angle in degrees between θ_a and θ_b, each normalised to min_i q_i = 1 and made
     :func:`canonical` (broadcast over leading dimensions)."""
+    _check_model(model)
+    theta_a, theta_b = _theta(model, theta_a, "theta_a"), _theta(model, theta_b, "theta_b")
     a = canonical(model, normalise(model, X, y, theta_a))
     b = canonical(model, normalise(model, X, y, theta_b))
     cos = (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))

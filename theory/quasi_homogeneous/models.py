@@ -47,29 +47,37 @@ ACTIVATIONS = {
 NORMS = ("layer", "rms")
 
 
-def _as_theta(theta, n_params: int) -> torch.Tensor:
+def _as_theta(theta, n_params: int, name: str = "theta") -> torch.Tensor:
     if isinstance(theta, np.ndarray):
+        if theta.dtype == bool or np.iscomplexobj(theta) or not np.issubdtype(theta.dtype, np.number):
+            raise TypeError(f"{name} must hold real numbers, got dtype {theta.dtype}")
         theta = torch.from_numpy(theta)
     if not isinstance(theta, torch.Tensor):
-        raise TypeError(f"theta must be a torch.Tensor or numpy array of shape (..., {n_params}), "
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (..., {n_params}), "
                         f"got {type(theta).__name__}")
     if not theta.dtype.is_floating_point:
-        raise TypeError(f"theta must be a floating-point tensor, got dtype {theta.dtype}")
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {theta.dtype}")
     if theta.ndim < 1 or theta.shape[-1] != n_params:
-        raise ValueError(f"theta must have shape (..., {n_params}), got {tuple(theta.shape)}")
+        raise ValueError(f"{name} must have shape (..., {n_params}), got {tuple(theta.shape)}")
+    if not bool(torch.isfinite(theta).all()):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
     return theta
 
 
-def _as_inputs(X, d_in: int, like: torch.Tensor) -> torch.Tensor:
+def _as_inputs(X, d_in: int, like: torch.Tensor, name: str = "X") -> torch.Tensor:
     if isinstance(X, np.ndarray):
+        if X.dtype == bool or np.iscomplexobj(X) or not np.issubdtype(X.dtype, np.number):
+            raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
         X = torch.from_numpy(X)
     if not isinstance(X, torch.Tensor):
-        raise TypeError(f"X must be a torch.Tensor or numpy array of shape (n, {d_in}), "
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (n, {d_in}), "
                         f"got {type(X).__name__}")
-    if X.ndim != 2 or X.shape[1] != d_in:
-        raise ValueError(f"X must have shape (n, {d_in}), got {tuple(X.shape)}")
     if X.dtype.is_complex or X.dtype == torch.bool:
-        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    if X.ndim != 2 or X.shape[1] != d_in or X.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n, {d_in}) with n >= 1, got {tuple(X.shape)}")
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
     return X.to(dtype=like.dtype, device=like.device)
 
 

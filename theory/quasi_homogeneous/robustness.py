@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from theory.core import check_scalar, config_seed, record_steps, train_batched
+from theory.core import as_array, check_bool, check_scalar, config_seed, record_steps, train_batched
 from theory.quasi_homogeneous.models import QHModel, mixed_depth
 
 __all__ = ["angle_to", "attack_run", "check_data", "function_weights", "l2_attack", "linear_model",
@@ -43,10 +43,32 @@ __all__ = ["angle_to", "attack_run", "check_data", "function_weights", "l2_attac
 
 
 # --- data ---------------------------------------------------------------------------------------
+def _real(x, name: str, **kw) -> np.ndarray:
+    """A tensor or array of finite reals as float64 numpy (no bools, complex, NaN), naming ``name``."""
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        x = x.detach().cpu().numpy()
+    return as_array(x, name, **kw)
+
+
+def _theta(model, theta, name: str = "theta") -> torch.Tensor:
+    th = _real(theta, name, min_ndim=1, nonempty=True)
+    if th.shape[-1] != model.n_params:
+        raise ValueError(f"{name} must have shape (..., {model.n_params}), got {th.shape}")
+    return torch.from_numpy(np.ascontiguousarray(th))
+
+
+def _check_qh(model):
+    if not isinstance(model, QHModel):
+        raise TypeError(f"model must be a QHModel, got {type(model).__name__}")
+    return model
+
+
 def check_data(X, y) -> tuple[np.ndarray, np.ndarray]:
     """Validate a 2-D data set: X (n, 2) finite reals, y (n,) labels in {−1, +1}."""
-    X = np.asarray(X, dtype=np.float64) if not isinstance(X, torch.Tensor) else X.detach().cpu().numpy()
-    y = np.asarray(y) if not isinstance(y, torch.Tensor) else y.detach().cpu().numpy()
+    X = _real(X, "X")
+    y = _real(y, "y")
     if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] < 1:
         raise ValueError(f"X must have shape (n, 2) with n >= 1, got {X.shape}")
     if not np.all(np.isfinite(X)):
@@ -194,9 +216,11 @@ def radius(X, y, beta) -> np.ndarray:
     beta (..., 2) → (...,): min_i y_i β·x_i / ‖β‖ (negative if some point is misclassified).
     """
     X, y = check_data(X, y)
-    beta = np.asarray(beta, dtype=np.float64)
+    beta = _real(beta, "beta", min_ndim=1)
     if beta.shape[-1] != 2:
         raise ValueError(f"beta must have shape (..., 2), got {beta.shape}")
+    if np.any(np.linalg.norm(beta, axis=-1) == 0):
+        raise ValueError("beta must be non-zero (a direction)")
     z = y[:, None] * X
     return (beta @ z.T).min(axis=-1) / np.linalg.norm(beta, axis=-1)
 
@@ -216,7 +240,7 @@ def qh_model() -> QHModel:
 
 def function_weights(model: QHModel, theta) -> np.ndarray:
     """β (..., 2) of a model that is linear in x, read off as f at the unit inputs e₁, e₂."""
-    theta = torch.as_tensor(np.asarray(theta), dtype=torch.float64)
+    theta = _theta(_check_qh(model), theta)
     with torch.no_grad():
         return model.f(torch.eye(2, dtype=torch.float64), theta).numpy()
 
@@ -244,8 +268,7 @@ def log_loss_derivatives(model: QHModel, X, y, theta) -> tuple[torch.Tensor, tor
     so ∇_θ = Jᵀg and ∇²_θ = Jᵀ Cov_s(z) J + g₂ ∇²β₂ (the chain rule; ∇²β₁ = 0 here).
     """
     X, y = check_data(X, y)
-    theta = torch.as_tensor(np.asarray(theta) if not isinstance(theta, torch.Tensor) else theta,
-                            dtype=torch.float64)
+    theta = _theta(_check_qh(model), theta)
     return _derivatives(model, torch.from_numpy(y[:, None] * X), theta)
 
 
@@ -281,7 +304,9 @@ def train_loss_normalised(model: QHModel, X, y, theta0, *, steps: int, lr: float
     X, y = check_data(X, y)
     if not isinstance(model, QHModel) or model.d_in != 2:
         raise TypeError("model must be a QHModel on 2-D inputs")
-    theta0 = torch.as_tensor(np.asarray(theta0), dtype=torch.float64)
+    theta0 = _theta(model, theta0, "theta0")
+    if progress is not None:
+        check_bool(progress, "progress")
     if theta0.ndim != 2 or theta0.shape[1] != model.n_params:
         raise ValueError(f"theta0 must have shape (S, {model.n_params}), got {tuple(theta0.shape)}")
     steps = check_scalar(steps, "steps", kind="int", min=1)
@@ -329,7 +354,7 @@ def l2_attack(model: QHModel, X, y, theta, *, bisections: int = 36, pgd_steps: i
     X, y = check_data(X, y)
     bisections = check_scalar(bisections, "bisections", kind="int", min=1, max=60)
     pgd_steps = check_scalar(pgd_steps, "pgd_steps", kind="int", min=1)
-    theta = torch.as_tensor(np.asarray(theta), dtype=torch.float64)
+    theta = _theta(_check_qh(model), theta)
     if theta.ndim != 2 or theta.shape[1] != model.n_params:
         raise ValueError(f"theta must have shape (S, {model.n_params}), got {tuple(theta.shape)}")
     if eps_max is None:
@@ -386,7 +411,10 @@ def attack_run(model: QHModel, X, y, run: dict, *, every: int = 1, eps_max: floa
     points: the model's adversarial radius), ``found`` (S·R, n) per point, and ``exact`` (S·R, n)
     = y_i β·x_i/‖β‖ clipped to [0, eps_max] (a misclassified point has radius 0)."""
     X, y = check_data(X, y)
+    _check_qh(model)
     every = check_scalar(every, "every", kind="int", min=1)
+    if not isinstance(run, dict) or not {"theta", "beta"} <= set(run):
+        raise TypeError("run must be the dict returned by train_loss_normalised")
     S, T, P = run["theta"].shape
     idx = np.unique(np.r_[np.arange(0, T, every), T - 1])
     R = idx.size
@@ -399,7 +427,11 @@ def attack_run(model: QHModel, X, y, run: dict, *, every: int = 1, eps_max: floa
 
 def angle_to(run: dict, beta) -> np.ndarray:
     """The angle (radians) between each seed's final function-space direction and ``beta``: (S,)."""
+    if not isinstance(run, dict) or "beta" not in run:
+        raise TypeError("run must be the dict returned by train_loss_normalised")
     b = run["beta"][:, -1]
-    beta = np.asarray(beta, dtype=np.float64)
+    beta = _real(beta, "beta", shape=(2,))
+    if not np.any(beta != 0):
+        raise ValueError("beta must be non-zero (a direction)")
     cos = (b @ beta) / (np.linalg.norm(b, axis=1) * np.linalg.norm(beta))
     return np.arccos(np.clip(cos, -1.0, 1.0))

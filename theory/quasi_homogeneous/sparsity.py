@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from theory.core import check_scalar
-from theory.quasi_homogeneous.robustness import check_data, qh_model, train_loss_normalised
+from theory.quasi_homogeneous.robustness import _real, check_data, qh_model, train_loss_normalised
 
 __all__ = ["balanced_init", "crossing_tau", "escape_time", "necessary_data", "normalised_a",
            "run_trap", "trap_prediction"]
@@ -49,9 +49,16 @@ def necessary_data() -> tuple[np.ndarray, np.ndarray]:
     return y[:, None] * z, y
 
 
+def _check_run(run, keys=("q_min", "beta")):
+    if not isinstance(run, dict) or not set(keys) <= set(run):
+        raise TypeError("run must be the dict returned by train_loss_normalised (or run_trap)")
+    return run
+
+
 def normalised_a(run: dict) -> np.ndarray:
     """ã = a / q_min along a run of :func:`train_loss_normalised` with the toy: (S, T); NaN where
     q_min ≤ 0 (a point still misclassified: no normalisation)."""
+    _check_run(run)
     q = run["q_min"]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(q > 0, run["beta"][..., 0] / np.where(q > 0, q, 1.0), np.nan)
@@ -59,8 +66,8 @@ def normalised_a(run: dict) -> np.ndarray:
 
 def balanced_init(sigmas) -> torch.Tensor:
     """θ₀ = (a, u, v) = (0, σ, σ) for each σ ≥ 0: (len(sigmas), 3), float64."""
-    s = np.asarray(sigmas, dtype=np.float64)
-    if s.ndim != 1 or s.size < 1 or not np.all(np.isfinite(s)) or np.any(s < 0):
+    s = _real(sigmas, "sigmas")
+    if s.ndim != 1 or s.size < 1 or np.any(s < 0):
         raise ValueError(f"sigmas must be a 1-D list of finite values >= 0, got {sigmas!r}")
     return torch.from_numpy(np.stack([np.zeros_like(s), s, s], axis=1))
 
@@ -91,8 +98,8 @@ def escape_time(X, y, sigma, *, tau_max: float = 5000.0) -> np.ndarray:
     from scipy.integrate import solve_ivp
 
     X, y = check_data(X, y)
-    s = np.asarray(sigma, dtype=np.float64)
-    if s.ndim != 1 or np.any(~np.isfinite(s)) or np.any(s <= 0) or np.any(s >= 1):
+    s = _real(sigma, "sigma")
+    if s.ndim != 1 or s.size < 1 or np.any(s <= 0) or np.any(s >= 1):
         raise ValueError(f"sigma must be a 1-D list of values in (0, 1), got {sigma!r}")
     tau_max = check_scalar(tau_max, "tau_max", min=1.0)
     pred = trap_prediction(X, y)
@@ -123,6 +130,8 @@ def crossing_tau(run: dict, X, y, index: int) -> np.ndarray:
     of uv·r_* − a·p_* through 0 after it has been negative (a carrying the point), linearly
     interpolated between records; NaN if there is none: (S,)."""
     X, y = check_data(X, y)
+    _check_run(run, ("tau", "beta"))
+    index = check_scalar(index, "index", kind="int", min=0, max=X.shape[0] - 1)
     z = y[:, None] * X
     a, w = run["beta"][..., 0], run["beta"][..., 1]
     gap = w * z[index, 1] - a * z[index, 0]  # (S, T): > 0 once the depth-2 path carries point i*
@@ -142,5 +151,7 @@ def crossing_tau(run: dict, X, y, index: int) -> np.ndarray:
 
 def run_trap(X, y, sigmas, *, steps: int, record_every: int = 10, **kw) -> dict:
     """Loss-normalised GD of the toy from (0, σ, σ) for every σ (one batched run)."""
+    check_data(X, y)
+    record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     return train_loss_normalised(qh_model(), X, y, balanced_init(sigmas), steps=steps,
                                  record_every=record_every, **kw)
