@@ -1230,9 +1230,8 @@ def cnn_kernel_study(sweep: Sweep, data, probe, *, steps: int, lr=None, ntk_fact
                        if arch == "lenet" else None)
 
 
-def _check_rhm_dataset(ds):
+def _check_rhm_dataset(ds, need=("test_accuracy", "train_accuracy", "p_star")):
     """``ds`` if it is the Dataset of :func:`rhm_sample_complexity`, else a TypeError naming it."""
-    need = ("test_accuracy", "train_accuracy", "p_star")
     if not (hasattr(ds, "attrs") and hasattr(ds, "data_vars")
             and all(k in ds.data_vars for k in need)
             and all(k in ds.attrs for k in ("v", "n_classes", "m", "s", "L", "threshold"))):

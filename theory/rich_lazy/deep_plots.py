@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import COLORS, as_array, figure
+from theory.core import COLORS, as_array, check_scalar, figure
 
 __all__ = ["alpha_colors", "cnn_filters_figure", "cnn_kernel_figure", "grok_grid_figure",
            "grokking_figure", "grokking_run_figure", "rhm_dataset_figure", "rhm_figure"]
@@ -21,7 +21,7 @@ def alpha_colors(alphas) -> list[str]:
     """One colour per α (ascending), downstream (small α) red to upstream (large α) blue, the
     standard α = 1 grey: a five-colour scale for five values (six for six), its ends and middle
     for three."""
-    alphas = as_array(alphas, "alphas", ndim=1)
+    alphas = _alphas(alphas)
     if len(alphas) == 5:
         return [COLORS[k] for k in _FIVE]
     if len(alphas) == 6:
@@ -31,13 +31,43 @@ def alpha_colors(alphas) -> list[str]:
     return [COLORS["red"] if a < 1 else COLORS["grey"] if a == 1 else COLORS["blue"] for a in alphas]
 
 
-def _grid(name: str, arr, shape: tuple) -> np.ndarray:
-    """``arr`` as a float array with leading shape ``shape`` (NaN allowed: a run that never
-    crossed a threshold)."""
-    a = np.asarray(arr, dtype=float)
-    if a.shape[:len(shape)] != shape:
-        raise ValueError(f"{name} must have leading shape {shape}, got {a.shape}")
+def _alphas(alphas) -> np.ndarray:
+    a = as_array(alphas, "alphas", ndim=1, nonempty=True)
+    if np.any(a <= 0):
+        raise ValueError(f"alphas must be > 0, got {a}")
     return a
+
+
+def _grid(name: str, arr, shape: tuple, *, ndim: int | None = None, nan_ok: bool = False) -> np.ndarray:
+    """``arr`` as a finite float array with leading shape ``shape`` (and ``ndim`` dimensions);
+    with ``nan_ok`` NaN is allowed (a run that never crossed a threshold), inf never."""
+    if nan_ok:
+        if arr is None or isinstance(arr, (str, bytes, bool, np.bool_)):
+            raise TypeError(f"{name} must be an array of numbers, got {type(arr).__name__}")
+        raw = np.asarray(arr)
+        if raw.dtype == bool or not np.issubdtype(raw.dtype, np.number) or np.iscomplexobj(raw):
+            raise TypeError(f"{name} must hold real numbers (NaN: never), got dtype {raw.dtype}")
+        a = raw.astype(float)
+        if np.any(np.isinf(a)):
+            raise ValueError(f"{name} must not be infinite (NaN marks a run that never crossed)")
+    else:
+        a = as_array(arr, name)
+    if a.shape[:len(shape)] != shape or (ndim is not None and a.ndim != ndim) or a.size == 0:
+        want = f"{ndim}-d, " if ndim is not None else ""
+        raise ValueError(f"{name} must be {want}non-empty with leading shape {shape}, got {a.shape}")
+    return a
+
+
+def _int(x, name: str) -> int:
+    return check_scalar(x, name, kind="int", min=1)
+
+
+def _pos(x, name: str) -> float:
+    return check_scalar(x, name, min=0.0, include_min=False)
+
+
+def _unit(x, name: str) -> float:
+    return check_scalar(x, name, min=0.0, max=1.0)
 
 
 def grokking_figure(steps, train_accuracy, test_accuracy, t_generalise, t_memorise, *, alphas,
@@ -48,14 +78,17 @@ def grokking_figure(steps, train_accuracy, test_accuracy, t_generalise, t_memori
     their mean ± s.d. (squares) against α, the steps to memorise (train ≥ 99 %), and the
     balanced α₀. Accuracies (n_α, n_seed, T); times (n_α, n_seed), NaN for never; ``delta_bar``
     (n_α,) labels each α up- or downstream."""
-    alphas = as_array(alphas, "alphas", ndim=1)
-    steps = as_array(steps, "steps", ndim=1)
+    alphas = _alphas(alphas)
+    steps = as_array(steps, "steps", ndim=1, nonempty=True)
     n_a = len(alphas)
-    tr = _grid("train_accuracy", train_accuracy, (n_a,))
-    te = _grid("test_accuracy", test_accuracy, (n_a,))
-    t_gen = _grid("t_generalise", t_generalise, (n_a,))
-    t_mem = _grid("t_memorise", t_memorise, (n_a,))
-    delta_bar = as_array(delta_bar, "delta_bar", ndim=1)
+    tr = _grid("train_accuracy", train_accuracy, (n_a,), ndim=3)
+    if tr.shape[-1] != steps.size:
+        raise ValueError(f"train_accuracy must have the {steps.size} steps on its last axis, got {tr.shape}")
+    te = _grid("test_accuracy", test_accuracy, tr.shape, ndim=3)
+    t_gen = _grid("t_generalise", t_generalise, tr.shape[:2], ndim=2, nan_ok=True)
+    t_mem = _grid("t_memorise", t_memorise, tr.shape[:2], ndim=2, nan_ok=True)
+    delta_bar = as_array(delta_bar, "delta_bar", shape=(n_a,))
+    alpha0, threshold, p = _pos(alpha0, "alpha0"), _unit(threshold, "threshold"), _int(p, "p")
     colors = alpha_colors(alphas)
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.6)
     for i, a in enumerate(alphas):
@@ -94,12 +127,18 @@ def cnn_kernel_figure(alphas, ntk, feature, first_layer, *, steps: int, smoothne
     relative movement of the first-layer filters ‖W₁(T) − W₁(0)‖/‖W₁(0)‖ against α (log–log).
     Right (when ``smoothness`` is given): the Eq. 132 measure of the trained filters (large =
     rough), its value at initialisation ``smoothness0`` dashed. Arrays (n_α, n_seed)."""
-    alphas = as_array(alphas, "alphas", ndim=1)
+    alphas = _alphas(alphas)
     n_a = len(alphas)
-    ntk, feature = _grid("ntk", ntk, (n_a,)), _grid("feature", feature, (n_a,))
-    move = _grid("first_layer", first_layer, (n_a,))
+    ntk = _grid("ntk", ntk, (n_a,), ndim=2)
+    feature = _grid("feature", feature, ntk.shape, ndim=2)
+    move = _grid("first_layer", first_layer, ntk.shape, ndim=2)
+    if np.any(move <= 0):
+        raise ValueError("first_layer must be > 0 (drawn on a log scale)")
+    steps = _int(steps, "steps")
+    sm = None if smoothness is None else _grid("smoothness", smoothness, ntk.shape, ndim=2)
+    sm0 = None if smoothness0 is None else _grid("smoothness0", smoothness0, ntk.shape, ndim=2)
     colors = alpha_colors(alphas)
-    fig, axes = figure(1, 2 if smoothness is None else 3, width="wide", height=3.6)
+    fig, axes = figure(1, 2 if sm is None else 3, width="wide", height=3.6)
     ax0, ax1 = axes[0], axes[1]
     for S, mk, lab in ((ntk, "o", "NTK Θ"), (feature, "s", "feature kernel φ·φ")):
         for i, a in enumerate(alphas):
@@ -121,15 +160,14 @@ def cnn_kernel_figure(alphas, ntk, feature, first_layer, *, steps: int, smoothne
             ylabel=r"$\|W_1(T) - W_1(0)\|_F / \|W_1(0)\|_F$",
             title="How far the first-layer filters move")
     ax1.legend(fontsize=8)
-    if smoothness is not None:
-        sm = _grid("smoothness", smoothness, (n_a,))
+    if sm is not None:
         ax2 = axes[2]
         for i, a in enumerate(alphas):
             ax2.plot(np.full(sm.shape[1], a), sm[i], "o", mfc="none", color=colors[i])
         ax2.errorbar(alphas, sm.mean(1), yerr=sm.std(1), fmt="s-", color="k", mfc="white", capsize=3,
                      label="trained: mean ± s.d.")
-        if smoothness0 is not None:
-            ax2.plot(alphas, _grid("smoothness0", smoothness0, (n_a,)).mean(1), "k--", lw=1,
+        if sm0 is not None:
+            ax2.plot(alphas, sm0.mean(1), "k--", lw=1,
                      label="at initialisation")
         ax2.set(xscale="log", xlabel="balance α", ylabel=r"$\|(w/\|w\|) * \Delta\|_2^2$ (Eq. 132)",
                 title="Roughness of the first-layer filters")
@@ -146,9 +184,9 @@ def cnn_filters_figure(rows: dict):
         raise TypeError("rows must be a non-empty dict label → filters (c, k, k)")
     filt = {}
     for name, v in rows.items():
-        a = np.asarray(v, dtype=float)
-        k = a.shape[-1]
-        if a.ndim not in (3, 4) or a.shape[-2] != k:
+        a = as_array(v, f"rows[{name!r}]", nonempty=True)
+        k = a.shape[-1] if a.ndim else 0
+        if a.ndim not in (3, 4) or a.shape[-2] != k or (a.ndim == 4 and a.shape[1] != 1):
             raise ValueError(f"rows[{name!r}] must be filters (c, k, k) or (c, 1, k, k), got {a.shape}")
         filt[name] = a.reshape(len(a), k, k)
     n_c = max(len(v) for v in filt.values())
@@ -169,10 +207,17 @@ def rhm_figure(sizes, test_accuracy, p_star, *, alphas, n_classes: int, m: int, 
     """Test accuracy against training-set size P on the random hierarchy model, mean over seeds
     (line) and range (band) per α, each seed's P* as a tick on the threshold line, chance and
     n_c m^L marked. ``test_accuracy`` (n_α, n_seed, n_P), ``p_star`` (n_α, n_seed)."""
-    alphas = as_array(alphas, "alphas", ndim=1)
-    sizes = as_array(sizes, "sizes", ndim=1)
-    acc = _grid("test_accuracy", test_accuracy, (len(alphas),))
-    ps = _grid("p_star", p_star, (len(alphas),))
+    alphas = _alphas(alphas)
+    sizes = as_array(sizes, "sizes", ndim=1, nonempty=True)
+    if np.any(sizes <= 0):
+        raise ValueError(f"sizes must be > 0 (a log axis), got {sizes}")
+    acc = _grid("test_accuracy", test_accuracy, (len(alphas),), ndim=3)
+    if acc.shape[-1] != sizes.size:
+        raise ValueError(f"test_accuracy must have the {sizes.size} sizes on its last axis, got {acc.shape}")
+    ps = _grid("p_star", p_star, acc.shape[:2], ndim=2, nan_ok=True)
+    n_classes, m, L, v, s = (_int(x, k) for x, k in ((n_classes, "n_classes"), (m, "m"), (L, "L"),
+                                                      (v, "v"), (s, "s")))
+    threshold = _unit(threshold, "threshold")
     colors = alpha_colors(alphas)
     fig, ax = figure(1, 1, width="text", height=3.8)
     for i, a in enumerate(alphas):
@@ -192,8 +237,15 @@ def grokking_run_figure(run, times, *, delta_bar, alpha0: float, p: int):
     """:func:`grokking_figure` of a grokking run: ``run`` a :class:`theory.core.Result` over
     ``Sweep(alpha=…, seed=…)`` with ``train_accuracy`` and ``test_accuracy``, ``times`` its
     :func:`theory.rich_lazy.deep.grokking_times` (α, the threshold and the times read from it)."""
-    if getattr(run, "sweep", None) is None:
+    from theory.core import Result
+    from theory.rich_lazy.deep import GrokkingTimes
+
+    if not isinstance(run, Result):
+        raise TypeError(f"run must be a theory.core.Result, got {type(run).__name__}")
+    if run.sweep is None:
         raise ValueError("run must be a Result labelled by its Sweep(alpha=…, seed=…)")
+    if not isinstance(times, GrokkingTimes):
+        raise TypeError(f"times must be the GrokkingTimes of grokking_times, got {type(times).__name__}")
     acc = {k: run.sweep.unflatten(run[k]) for k in ("train_accuracy", "test_accuracy")}
     return grokking_figure(run.steps, acc["train_accuracy"], acc["test_accuracy"], times.generalise,
                            times.memorise, alphas=times.alphas, delta_bar=delta_bar, alpha0=alpha0,
@@ -203,7 +255,9 @@ def grokking_run_figure(run, times, *, delta_bar, alpha0: float, p: int):
 def rhm_dataset_figure(ds):
     """:func:`rhm_figure` of the Dataset of :func:`theory.rich_lazy.deep.rhm_sample_complexity`
     (sizes, accuracies, P*, α, the grammar's parameters and the threshold read from it)."""
-    a = ds.attrs
+    from theory.rich_lazy.deep import _check_rhm_dataset
+
+    a = _check_rhm_dataset(ds, ("test_accuracy", "p_star")).attrs
     return rhm_figure(ds["P"].values, ds["test_accuracy"].values, ds["p_star"].values,
                       alphas=ds["alpha"].values, n_classes=a["n_classes"], m=a["m"], L=a["L"],
                       v=a["v"], s=a["s"], threshold=a["threshold"])
@@ -216,9 +270,14 @@ def grok_grid_figure(result, grid, *, tau: float = 1.0, p: int):
     never crossed counted at the budget), each run a marker (a cross at the budget: never).
     ``result``: the :func:`theory.rich_lazy.deep_transformer.train_transformer` Result over
     ``Sweep(alpha, tau, seed)``; ``grid``: its :func:`~theory.rich_lazy.deep_transformer.grok_grid`."""
+    from theory.rich_lazy.deep_transformer import GrokGrid
+
     sw = getattr(result, "sweep", None)
     if sw is None or sw.dims != ("alpha", "tau", "seed"):
         raise ValueError("result must be labelled by a Sweep(alpha=…, tau=…, seed=…)")
+    if not isinstance(grid, GrokGrid):
+        raise TypeError(f"grid must be the GrokGrid of grok_grid, got {type(grid).__name__}")
+    tau, p = _pos(tau, "tau"), _int(p, "p")
     taus = np.array(sw.axes["tau"], dtype=float)
     if not np.any(np.isclose(taus, tau)):
         raise ValueError(f"tau must be one of the sweep's {taus.tolist()}, got {tau!r}")

@@ -16,7 +16,7 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 
-from theory.core import COLORS, check_scalar, explorer, figure
+from theory.core import COLORS, as_array, check_scalar, explorer, figure
 from theory.rich_lazy.linear_networks import (WIDTH_SHAPES, AlignedModes, SquareGrid, WidthRegimes,
                                              square_flow, square_problem)
 from theory.rich_lazy.mirror_flow import DeepBias, MirrorFlowCheck, hyperbolic_entropy
@@ -52,8 +52,8 @@ def mirror_flow_figure(check: MirrorFlowCheck, *, q_deltas=(1e-8, 1e-2, 1.0, 1e2
     −√(4λ² + δ²)∂L/∂λ against λ̇ of the simulated network along each flow (markers), and for the
     non-isotropic control (squares)."""
     _check(check, MirrorFlowCheck, "check")
-    q_deltas = np.atleast_1d(np.asarray(q_deltas, dtype=float))
-    if q_deltas.ndim != 1 or np.any(q_deltas == 0) or not np.all(np.isfinite(q_deltas)):
+    q_deltas = np.atleast_1d(as_array(q_deltas, "q_deltas", ndim=(0, 1), nonempty=True))
+    if np.any(q_deltas == 0):
         raise ValueError("q_deltas must be non-zero finite values of δ")
     fig, (ax0, ax1) = figure(1, 2, width="wide", height=3.3)
     x = np.linspace(-2, 2, 401)
