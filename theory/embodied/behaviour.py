@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.core import COLORS, check_scalar, figure
+from theory.core import COLORS, check_bool, check_choice, check_scalar, check_seed, check_seeds, figure
 from theory.embodied import candidates as C
 from theory.embodied import data as D
 
@@ -50,6 +50,9 @@ def simulate_candidates(train: D.Trajectory, T_s: float, seed: int = 0, *, ratin
     ``(trajectories, policy)``."""
     train = _check_traj(train, "train")
     T_s = check_scalar(T_s, "T_s", min=0.0, include_min=False)
+    seed = check_seed(seed)
+    if ratinabox_T_s is not None:
+        ratinabox_T_s = check_scalar(ratinabox_T_s, "ratinabox_T_s", min=0.0, include_min=False)
     speed = float(train.speeds().mean())
     policy = C.fit_policy(train)
     trajs = {
@@ -109,6 +112,7 @@ def feature_table(trajs: dict, window_s: float):
     import pandas as pd
 
     _check_dict(trajs)
+    window_s = check_scalar(window_s, "window_s", min=0.0, include_min=False)
     rows = {}
     for name, tr in trajs.items():
         F = D.features(D.windows(tr, window_s), tr.arena, dt=tr.dt)
@@ -126,6 +130,7 @@ def effects(real: D.Trajectory, trajs: dict, window_s: float):
 
     real = _check_traj(real, "real")
     _check_dict(trajs)
+    window_s = check_scalar(window_s, "window_s", min=0.0, include_min=False)
     Fr = D.features(D.windows(real, window_s), real.arena, dt=real.dt)
     mu, sd = Fr.mean(0), Fr.std(0)
     sd = np.where(sd > 0, sd, 1.0)
@@ -148,9 +153,13 @@ def judge_table(trajs: dict, real: D.Trajectory, window_s: float, *, judges=("fe
 
     real = _check_traj(real, "real")
     _check_dict(trajs)
-    seeds = tuple(seeds)
-    if not seeds:
+    window_s = check_scalar(window_s, "window_s", min=0.0, include_min=False)
+    if isinstance(seeds, (tuple, list)) and len(seeds) == 0:  # check_seeds calls () a float array
         raise ValueError("seeds must be a non-empty sequence of ints")
+    seeds = tuple(check_seeds(seeds, "seeds").tolist())
+    judges = tuple(judges) if isinstance(judges, (tuple, list)) else judges
+    if not isinstance(judges, tuple) or not judges or any(j not in J.JUDGES for j in judges):
+        raise ValueError(f"judges must be a non-empty sequence of names from {J.JUDGES}, got {judges!r}")
     Wr = D.windows(real, window_s)
     rows = []
     for name, tr in trajs.items():
@@ -239,6 +248,10 @@ def statistics_figure(real: D.Trajectory, trajs: dict):
 def effects_figure(table):
     """A heat map of :func:`effects`: candidates × features, the standardised difference from
     the real rat (clipped at ±5), the values written in the cells."""
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be the DataFrame of effects, got {type(table).__name__}")
     vals = np.asarray(table.values, dtype=float)
     fig, ax = figure(1, 1, width="wide", height=2.9)
     im = ax.imshow(np.clip(vals, -5, 5), cmap="RdBu_r", vmin=-5, vmax=5, aspect="auto")
@@ -291,6 +304,8 @@ def transfer(budgets_s=(60.0, 240.0), *, window_s: float = 4.0, n_repeats: int =
     from theory.embodied import judges as J
 
     sim_T_s = check_scalar(sim_T_s, "sim_T_s", min=0.0, include_min=False)
+    seed = check_seed(seed)
+    show_progress = check_bool(show_progress, "show_progress")
     box, arena = D.split_halves(D.load_real("sargolini")), D.split_halves(D.load_real("tanni"))
     def head(tr):
         if fit_s is None:
@@ -326,6 +341,8 @@ def power_table(study: Transfer):
     rate."""
     import pandas as pd
 
+    if not isinstance(study, Transfer):
+        raise TypeError(f"study must be a Transfer (transfer), got {type(study).__name__}")
     rows = []
     for (setting, judge), pr in study.power.items():
         for i, b in enumerate(pr.budgets_s):
@@ -342,6 +359,7 @@ def transfer_figure(study: Transfer, judge: str = "features"):
     Right: the judge's statistic (median over repeats, bars the range) per setting and budget."""
     if not isinstance(study, Transfer):
         raise TypeError(f"study must be a Transfer, got {type(study).__name__}")
+    judge = check_choice(judge, "judge", tuple(sorted({j for _, j in study.power})))
     fig = figure(1, 1, width="wide", height=3.4)[0]
     fig.clf()
     gs = fig.add_gridspec(1, 3, width_ratios=[1, 1.4, 2.2])

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.core import check_scalar, config_seed
+from theory.core import array_bytes, check_memory, check_scalar, check_seed, config_seed
 from theory.embodied.data import DT, Trajectory, _check_arena, resample
 
 __all__ = ["ARPolicy", "Brownian", "brownian", "fit_policy", "forager", "ratinabox_default"]
@@ -35,7 +35,7 @@ _RAYLEIGH_MEAN = math.sqrt(math.pi / 2)   # E|ξ| for ξ ~ N(0, I_2)
 
 
 def _seed(seed) -> int:
-    return check_scalar(seed, "seed", kind="int", min=0)
+    return check_seed(seed)
 
 
 def _duration(T_s, dt) -> int:
@@ -43,6 +43,8 @@ def _duration(T_s, dt) -> int:
     n = int(round(T_s / dt)) + 1
     if n < 2:
         raise ValueError(f"T_s = {T_s} s is shorter than one step dt = {dt} s")
+    check_memory(array_bytes(n, 2) * 8, f"a trajectory of T_s = {T_s:g} s at dt = {dt:g} s ({n} steps)",
+                 hint="reduce T_s")
     return n
 
 

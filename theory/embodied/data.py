@@ -167,7 +167,15 @@ def resample(t, xy, dt: float, arena, *, max_gap_s: float = 2.0) -> tuple[np.nda
     arena = _check_arena(arena)
     max_gap_s = check_scalar(max_gap_s, "max_gap_s", min=0.0, include_min=False)
     t = as_array(t, "t", ndim=1)
-    xy = np.array(xy, dtype=np.float64)
+    if xy is None or isinstance(xy, (str, bytes)):
+        raise TypeError(f"xy must be a (len(t), 2) array of positions, got {type(xy).__name__}")
+    raw = np.asarray(xy)
+    if raw.dtype == bool or np.iscomplexobj(raw):
+        raise TypeError(f"xy must hold real positions, got dtype {raw.dtype}")
+    try:
+        xy = np.array(raw, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"xy must be a (len(t), 2) array of real positions (NaN: a lost sample): {err}") from None
     if xy.ndim != 2 or xy.shape != (t.shape[0], 2):
         raise ValueError(f"xy must have shape (len(t), 2) = ({t.shape[0]}, 2), got {xy.shape}")
     if np.isinf(xy).any():

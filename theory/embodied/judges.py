@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from theory.core import as_array, check_scalar, config_seed, progress, torch_generator
+from theory.core import as_array, check_bool, check_scalar, check_seed, config_seed, progress, torch_generator
 
 __all__ = ["CLASSIFIER_JUDGES", "JUDGES", "JudgeResult", "NetworkSpec", "PowerResult", "classifier_test",
            "judge_test", "mmd_test", "power", "power_grid", "summary"]
@@ -226,7 +226,7 @@ def _check_dt(dt) -> float:
 
 def _check_common(n_permutations, seed, perm_batch):
     n_permutations = check_scalar(n_permutations, "n_permutations", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     if perm_batch is not None:
         perm_batch = check_scalar(perm_batch, "perm_batch", kind="int", min=1)
     return n_permutations, seed, perm_batch
@@ -559,9 +559,10 @@ def power(candidate, real, budgets_s, *, judge: str = "features", n_repeats: int
     if judge not in JUDGES:
         raise ValueError(f"judge must be one of {JUDGES}, got {judge!r}")
     n_repeats = check_scalar(n_repeats, "n_repeats", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     n_permutations = check_scalar(n_permutations, "n_permutations", kind="int", min=1)
     alpha = check_scalar(alpha, "alpha", min=0.0, max=1.0, include_min=False)
+    show_progress = check_bool(show_progress, "show_progress")
     if sampling not in ("contiguous", "scattered"):
         raise ValueError(f"sampling must be 'contiguous' or 'scattered', got {sampling!r}")
     if window_s is not None:
@@ -613,6 +614,10 @@ def power_grid(candidates: dict, living, budgets_s, *, judges=JUDGES, n_repeats=
         raise ValueError(f"judge_kw must map judges {JUDGES} to keyword dicts, got {judge_kw!r}")
     if not isinstance(candidates, dict) or not candidates:
         raise TypeError("candidates must be a non-empty dict name → Trajectory")
+    seed = check_seed(seed)
+    show_progress = check_bool(show_progress, "show_progress")
+    if not isinstance(candidates, dict) or not candidates:
+        raise TypeError(f"candidates must be a non-empty dict name -> Trajectory, got {type(candidates).__name__}")
     judges = tuple(judges)
     for j in judges:
         if j not in JUDGES:
@@ -638,6 +643,9 @@ def summary(results: dict):
     rejection rate (a pandas DataFrame)."""
     import pandas as pd
 
+    if not isinstance(results, dict):
+        raise TypeError(f"results must be power_grid's dict (candidate, judge) -> PowerResult, got "
+                        f"{type(results).__name__}")
     rows = []
     for (name, j), r in results.items():
         if not isinstance(r, PowerResult):

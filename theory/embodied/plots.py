@@ -20,7 +20,7 @@ import functools
 
 import numpy as np
 
-from theory.core import COLORS, check_scalar, explorer, figure
+from theory.core import COLORS, check_scalar, check_seed, explorer, figure
 from theory.embodied.judges import CLASSIFIER_JUDGES, JUDGES, NetworkSpec, PowerResult, power_grid
 
 __all__ = ["CANDIDATE_LABELS", "EXPLORER_BUDGETS_MIN", "EXPLORER_CANDIDATES", "JUDGE_LABELS", "candidate_set",
@@ -46,7 +46,7 @@ def candidate_set(name: str = "sargolini", *, seed: int = 0, duration_s: float |
     from theory.embodied.candidates import brownian, fit_policy, forager, ratinabox_default
     from theory.embodied.data import load_real, split_halves
 
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed)
     rat = load_real(name)
     train, living = split_halves(rat)
     T = len(living) * living.dt if duration_s is None else check_scalar(duration_s, "duration_s", min=1.0)
