@@ -155,3 +155,15 @@ test_valid_call = badinput.parametrize_valid(TABLE)
 
 def test_table_covers_every_public_function():
     assert badinput.check_coverage("theory.embodied", TABLE, EXEMPT) == []
+
+
+# ------------------------------------------------------------------- simulators stay finite and inside
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(speed=st.floats(1e-6, 1e3), seed=st.integers(0, 2**63 - 1), T_s=st.floats(0.2, 30.0))
+def test_brownian_finite_and_inside_the_arena_for_any_speed(speed, seed, T_s):
+    tr = _mod(C).brownian(T_s, BOX, speed, seed)
+    assert np.all(np.isfinite(tr.xy))
+    assert np.all((tr.xy >= 0.0) & (tr.xy <= 1.0))
