@@ -43,8 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (COLORS, Result, Sweep, array_bytes, as_array, check_memory, check_scalar,
-                         check_seeds, config_seed, figure, record_steps,
+from theory.core import (COLORS, Result, Sweep, array_bytes, as_array, check_bool, check_memory, check_scalar,
+                         check_seed, check_seeds, config_seed, figure, record_steps,
                          scaled, torch_generator, train_batched)
 
 __all__ = ["CollapseSetup", "DATASETS", "by_norm", "cross_entropy", "log_cross_entropy", "NORMS", "NC_METRICS", "collapse_figure", "collapse_report",
@@ -76,7 +76,7 @@ def load_data(name: str, *, per_class: int = 50, seed: int = 0) -> CollapseData:
     if name not in DATASETS:
         raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
     per_class = check_scalar(per_class, "per_class", kind="int", min=2)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     if name == "digits":
         from sklearn.datasets import load_digits
 
@@ -375,7 +375,9 @@ def train_collapse(data: CollapseData, setup: CollapseSetup, *, seeds=None, prog
         raise TypeError(f"data must be a CollapseData (see load_data), got {type(data).__name__}")
     if not isinstance(setup, CollapseSetup):
         raise TypeError(f"setup must be a CollapseSetup, got {type(setup).__name__}")
-    seeds = setup.seeds if seeds is None else tuple(CollapseSetup(seeds=tuple(np.atleast_1d(seeds))).seeds)
+    if not isinstance(progress, str):
+        check_bool(progress, "progress")
+    seeds = setup.seeds if seeds is None else tuple(CollapseSetup(seeds=tuple(check_seeds(seeds, "seeds").tolist())).seeds)
     sweep = Sweep(norm=list(setup.norms), seed=list(seeds))
     cfg = sweep.configs()
     norms = [c["norm"] for c in cfg]
@@ -429,7 +431,13 @@ def by_norm(result: Result, name: str) -> dict:
     """norm → (seeds, T) the recorded metric ``name`` of a :func:`train_collapse` result."""
     if not isinstance(result, Result) or result.sweep is None or result.sweep.dims != ("norm", "seed"):
         raise TypeError("result must be what train_collapse returns (a Result over norm × seed)")
-    arr = result.sweep.unflatten(result[name])
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a metric name (str), got {type(name).__name__}")
+    try:
+        values = result[name]
+    except KeyError as exc:
+        raise ValueError(f"name must be a recorded metric: {exc.args[0]}") from None
+    arr = result.sweep.unflatten(values)
     return {n: arr[i] for i, n in enumerate(result.sweep.axes["norm"])}
 
 
@@ -460,9 +468,19 @@ def onset_steps(result: Result) -> dict:
                          for r in a]) for n, a in acc.items()}
 
 
+def _check_results(results):
+    if not isinstance(results, dict) or not results:
+        raise TypeError("results must be a non-empty dict data name → train_collapse Result")
+    for k, r in results.items():
+        if not isinstance(r, Result) or r.sweep is None or r.sweep.dims != ("norm", "seed"):
+            raise TypeError(f"results[{k!r}] must be what train_collapse returns, got {type(r).__name__}")
+    return results
+
+
 def collapse_report(results: dict) -> str:
     """A table: data set × norm, the final NC metrics and KKT residual (median and range over
     seeds), the terminal-phase onset and the final training loss."""
+    _check_results(results)
     lines = [f"{'data':8s} {'norm':6s} {'onset':>7s} " + " ".join(f"{m:>18s}" for m in NC_METRICS)]
     for name, res in results.items():
         on = onset_steps(res)
@@ -489,8 +507,7 @@ def collapse_figure(results: dict):
     and the KKT residual (shown from separation on), log values. Dotted vertical lines: the latest terminal-phase onset over seeds, per norm."""
     from matplotlib.ticker import NullFormatter
 
-    if not isinstance(results, dict) or not results:
-        raise TypeError("results must be a non-empty dict data name → train_collapse Result")
+    _check_results(results)
     fig, axes = figure(len(results), len(NC_METRICS), width="wide", height=2.3 * len(results),
                        squeeze=False)
     for r, (name, res) in enumerate(results.items()):

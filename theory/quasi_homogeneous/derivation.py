@@ -168,6 +168,7 @@ def quasi_homogeneity(ex: Example) -> Identity:
     the top-level sum usually leaves the unscaled network exactly; otherwise the difference is
     expanded and simplified in full.
     """
+    _check_example(ex)
     fs, f = ex.f(ex.scaled()), ex.f()
     residual = sp.expand(sp.exp(-alpha) * fs, deep=False) - f
     if residual != 0:
@@ -180,6 +181,7 @@ def euler_chain_rule(n: int = 3) -> Identity:
 
     Differentiating f(x; e^{αΛ}θ) = e^{α} f(x; θ) in α at 0 therefore gives Σ_j λ_j θ_j ∂_j f = f.
     """
+    n = _check_size(n, "n", 1, 12)
     th = _syms("theta", n)
     lam = _syms("lambda", n)
     F = sp.Function("F")
@@ -199,6 +201,7 @@ def euler_identity(ex: Example) -> Identity:
     earlier parameters, Σ_early λθ∂z_k = (c₁ + c₂) z_k; (iii) f is affine in (w, b₃) at fixed z,
     w·∂_w f + b₃ ∂_{b₃} f = f. Then Σ λθ∂f = (c₁ + c₂) Σ_k z_k ∂f/∂z_k + f = f.
     """
+    _check_example(ex)
     if ex.name == "layer_norm_head":
         return _euler_layer_norm(ex)
     f = ex.f()
@@ -229,7 +232,24 @@ def _euler_layer_norm(ex: Example) -> Identity:
                     sp.Matrix(scale_inv + [sp.simplify(r) for r in pre] + [affine]))
 
 
+def _check_size(n, name, lo, hi):
+    """A size of a symbolic check: an int in [lo, hi] (sympy's cost grows fast with it)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
+    if not lo <= n <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}] (a symbolic check: larger sizes take too long), got {n}")
+    return n
+
+
+def _check_example(ex):
+    if not isinstance(ex, Example):
+        raise TypeError(f"ex must be an Example (from examples()), got {type(ex).__name__}")
+    return ex
+
+
 def _flow_terms(ex: Example, n_data: int = 2):
+    _check_example(ex)
+    n_data = _check_size(n_data, "n_data", 1, 4)
     xs = [[sp.Symbol(f"x_{i}{k}", real=True) for k in range(len(ex.x))] for i in range(n_data)]
     ys = [sp.Symbol(f"y_{i}", real=True) for i in range(n_data)]
     fs = [ex.f(x=x) for x in xs]
@@ -259,6 +279,11 @@ def conserved_quantity(ex: Example, nu: dict, n_data: int = 2) -> Identity:
     Two valid rate vectors differ by such a ν, so their seminorms differ by a conserved quantity.
     """
     q, theta_dot = _flow_terms(ex, n_data)
+    if not isinstance(nu, dict):
+        raise TypeError(f"nu must be a dict group → rate, got {type(nu).__name__}")
+    unknown = sorted(set(nu) - set(ex.groups))
+    if unknown:
+        raise ValueError(f"nu must name groups of the example {sorted(ex.groups)}, got also {unknown}")
     rate = sum(nu.get(g, 0) * s * theta_dot[s] for g, syms in ex.groups.items() for s in syms)
     f = ex.f()
     direction = sum(nu.get(g, 0) * s * sp.diff(f, s) for g, syms in ex.groups.items() for s in syms)

@@ -63,8 +63,8 @@ def normalised_flow(model, X, y, theta0, *, steps: int, eta: float = 1.0, safety
     theta0 = mm._theta(model, theta0, "theta0").detach()
     if not isinstance(progress, str):
         check_bool(progress, "progress")
-    if theta0.ndim != 2:
-        raise ValueError(f"theta0 must have shape (S, {model.n_params}), got {tuple(theta0.shape)}")
+    if theta0.ndim != 2 or theta0.shape[0] == 0:
+        raise ValueError(f"theta0 must have shape (S, {model.n_params}) with S >= 1, got {tuple(theta0.shape)}")
     steps = check_scalar(steps, "steps", kind="int", min=1)
     eta = check_scalar(eta, "eta", min=0.0, include_min=False)
     safety = check_scalar(safety, "safety", min=0.0, include_min=False, max=2.0)

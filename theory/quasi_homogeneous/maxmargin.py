@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import as_array, check_scalar, config_seed
+from theory.core import array_bytes, as_array, check_bool, check_memory, check_seed, check_scalar, config_seed
 
 __all__ = ["KKTResiduals", "MaxMarginSolution", "angle", "canonical", "check_labels", "jacobian",
            "kkt_residuals", "margins", "norm_mask", "normalise", "solve_max_margin",
@@ -113,7 +113,7 @@ def normalise(model, X, y, theta) -> torch.Tensor:
     The book's reconstruction of the theorem's normalisation. ValueError if θ does not separate
     the data (min_i q_i ≤ 0) for some configuration.
     """
-    theta = _theta(model, theta).detach()
+    theta = _theta(_check_model(model), theta).detach()
     with torch.no_grad():
         qmin = margins(model, X, y, theta).min(-1).values
     if torch.any(~(qmin > 0)):
@@ -131,6 +131,7 @@ def canonical(model, theta) -> torch.Tensor:
     two mirror points; angles are measured between canonical representatives. Models without
     groups ``u`` and ``v`` are returned unchanged.
     """
+    _check_model(model)
     theta = _theta(model, theta).detach().clone()
     names = [g[0] for g in getattr(model, "groups", ())]
     if "u" in names and "v" in names and hasattr(model, "offsets"):
@@ -275,7 +276,7 @@ def solve_max_margin(model, X, y, *, norm: str = "lambda_max", n_starts: int = 8
     X, y = _data(model, X, y)
     mask = norm_mask(model, norm)
     n_starts = check_scalar(n_starts, "n_starts", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     init_scale = check_scalar(init_scale, "init_scale", min=0.0, include_min=False)
     maxiter = check_scalar(maxiter, "maxiter", kind="int", min=1)
     m = mask.astype(np.float64)
@@ -307,7 +308,7 @@ def solve_max_margin(model, X, y, *, norm: str = "lambda_max", n_starts: int = 8
     k = int(np.argmin(np.where(feasible, values, np.inf)))
     theta, value = results[k][0], values[k]
     rest = ((~mask) & (np.asarray(model.rates) > 0)).astype(np.float64)
-    if tie_break and rest.any():
+    if check_bool(tie_break, "tie_break") and rest.any():
         cons2 = cons + [{"type": "ineq", "fun": lambda t: value * (1 + 1e-9) + 1e-14
                          - 0.5 * np.sum(m * t * t), "jac": lambda t: -m * t}]
         r = _slsqp(lambda t: 0.5 * float(np.sum(rest * t * t)), lambda t: rest * t, cons2,
@@ -331,7 +332,8 @@ def theorem_data(n: int = 16, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     min ½(a² + u² + v²) instead slides along point 0's constraint to a = 5/3, uv = 5/9.
     """
     n = check_scalar(n, "n", kind="int", min=2)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
+    check_memory(4 * array_bytes(n, 2), f"{n} data points", hint="reduce n")
     rng = np.random.default_rng(config_seed(seed, "theorem_data", n))
     z = np.stack([rng.uniform(1.2, 2.2, n), rng.uniform(-0.6, 0.6, n)], axis=1)
     z[0], z[1] = (0.5, 0.3), (1.0, -0.5)

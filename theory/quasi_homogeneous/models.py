@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from theory.core import check_scalar, config_seed, torch_generator
+from theory.core import array_bytes, check_memory, check_seed, check_scalar, config_seed, torch_generator
 
 __all__ = ["ACTIVATIONS", "NORMS", "QHModel", "mixed_depth", "mlp"]
 
@@ -206,7 +206,7 @@ class QHModel:
         Row i depends only on (seed, i, the model's name and layout), not on ``n_seeds``.
         """
         n_seeds = check_scalar(n_seeds, "n_seeds", kind="int", min=1)
-        seed = check_scalar(seed, "seed", kind="int", min=0)
+        seed = check_seed(seed, "seed")
         scale = check_scalar(scale, "scale", min=0.0, include_min=False)
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
@@ -233,8 +233,8 @@ def mixed_depth(d1: int = 1, d2: int = 1) -> QHModel:
     d1 = d2 = 1 this is the book's toy a·x₁ + u·v·x₂ (its own, not the paper's). Inputs have
     d1 + d2 features.
     """
-    d1 = check_scalar(d1, "d1", kind="int", min=1)
-    d2 = check_scalar(d2, "d2", kind="int", min=1)
+    d1 = check_scalar(d1, "d1", kind="int", min=1, max=10**6)
+    d2 = check_scalar(d2, "d2", kind="int", min=1, max=10**6)
 
     def forward(p, X):
         return (torch.einsum("...d,nd->...n", p["a"], X[:, :d1])
@@ -273,6 +273,8 @@ def mlp(widths, *, bias: bool = True, norm=False, activation: str = "relu") -> Q
     widths = tuple(check_scalar(w, "widths", kind="int", min=1) for w in widths)
     if len(widths) < 2:
         raise ValueError(f"widths must hold at least (d_in, d_out), got {widths}")
+    check_memory(4 * array_bytes(sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))),
+                 f"an MLP of widths {widths}", hint="reduce widths")
     if not isinstance(bias, bool):
         raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
     if norm is True:

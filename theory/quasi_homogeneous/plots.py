@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from theory.core import COLORS as _NAMED, explorer, figure
+from theory.core import COLORS as _NAMED, check_scalar, explorer, figure
 from theory.quasi_homogeneous import robustness as rb
 
 __all__ = ["limit_explorer", "robustness_figure", "sparsity_figure"]
@@ -51,6 +51,18 @@ def robustness_figure(X, y, runs: dict, radii: dict, exact: dict):
     output of :func:`robustness.attack_run` on it (``tau``, ``radius``); ``exact``: label → the exact
     limit radius. Labels: "linear" and "quasi-homogeneous".
     """
+    rb.check_data(X, y)
+    for name, d in (("runs", runs), ("radii", radii), ("exact", exact)):
+        if not isinstance(d, dict) or not d:
+            raise TypeError(f"{name} must be a non-empty dict label → value, got {type(d).__name__}")
+    for label, run in runs.items():
+        if not isinstance(run, dict) or not {"beta", "tau", "q_min"} <= set(run):
+            raise TypeError(f"runs[{label!r}] must be a run of train_loss_normalised")
+        if label not in radii or not isinstance(radii[label], dict) or not {"tau", "radius"} <= set(radii[label]):
+            raise TypeError(f"radii[{label!r}] must be the output of attack_run (tau, radius)")
+        if label not in exact:
+            raise TypeError(f"exact must hold the limit radius of every run, missing {label!r}")
+    exact = {k: check_scalar(v, f"exact[{k!r}]") for k, v in exact.items()}
     colors = {"linear": COLORS[0], "quasi-homogeneous": COLORS[1]}
     fig, axes = figure(1, 3, width="wide", height=3.2)
     svm, qh = rb.svm_limit(X, y), rb.qh_limit(X, y)
@@ -98,6 +110,14 @@ def sparsity_figure(cases: dict, trap: dict | None = None):
 
     ``cases``: label → (run, a_star). ``trap``: {"run", "sigmas", "a_trap", "tau_pred"}.
     """
+    if not isinstance(cases, dict) or not cases:
+        raise TypeError(f"cases must be a non-empty dict label → (run, a_star), got {type(cases).__name__}")
+    for label, case in cases.items():
+        if not isinstance(case, tuple) or len(case) != 2 or not isinstance(case[0], dict):
+            raise TypeError(f"cases[{label!r}] must be a pair (run, a_star)")
+        check_scalar(case[1], f"cases[{label!r}] a_star")
+    if trap is not None and (not isinstance(trap, dict) or not {"run", "sigmas", "a_trap", "tau_pred"} <= set(trap)):
+        raise TypeError("trap must be a dict with run, sigmas, a_trap and tau_pred")
     ncols = 2 if trap is not None else 1
     fig, axes = figure(1, ncols, width="wide" if trap is not None else "text", height=3.2)
     axes = np.atleast_1d(axes)

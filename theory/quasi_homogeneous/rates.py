@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from scipy.optimize import linprog, minimize, nnls
 
-from theory.core import check_scalar, config_seed, torch_generator
+from theory.core import array_bytes, as_array, check_memory, check_seed, check_scalar, config_seed, torch_generator
 from theory.quasi_homogeneous.models import QHModel, mlp
 
 __all__ = ["RateFit", "SeminormTrajectory", "euler_design", "euler_residual", "find_rates",
@@ -213,7 +213,9 @@ def find_rates(model, *, n_inputs: int = 8, n_draws: int = 16, seed: int = 0, sc
     model = _check_model(model)
     n_inputs = check_scalar(n_inputs, "n_inputs", kind="int", min=1)
     n_draws = check_scalar(n_draws, "n_draws", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    check_memory(4 * array_bytes(n_inputs, n_draws, model.n_params), f"{n_inputs} inputs × {n_draws} draws",
+                 hint="reduce n_inputs or n_draws")
+    seed = check_seed(seed, "seed")
     scale = check_scalar(scale, "scale", min=0.0, include_min=False)
     rank_tol = check_scalar(rank_tol, "rank_tol", min=0.0, max=1.0, include_min=False)
     X, theta = _draws(model, n_inputs, n_draws, seed, scale)
@@ -252,7 +254,7 @@ def euler_residual(model, rates=None, *, n_inputs: int = 8, n_draws: int = 16, s
     lam = _group_rates_vector(model, rates)
     n_inputs = check_scalar(n_inputs, "n_inputs", kind="int", min=1)
     n_draws = check_scalar(n_draws, "n_draws", kind="int", min=1)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
     scale = check_scalar(scale, "scale", min=0.0, include_min=False)
     X, theta = _draws(model, n_inputs, n_draws, seed, scale)
     A, b = euler_design(model, X, theta)
@@ -264,12 +266,12 @@ def homogeneity_residual(model, rates=None, *, alphas=(-2.0, -0.5, 0.5, 2.0), n_
     """max over α of |f(x; e^{αΛ}θ) − e^{α} f(x; θ)| / (e^{α} max |f|), on random draws."""
     model = _check_model(model)
     lam = _group_rates_vector(model, rates)
-    alphas = np.asarray(alphas, dtype=np.float64)
+    alphas = as_array(alphas, "alphas", ndim=1, nonempty=True)
     if alphas.ndim != 1 or alphas.size == 0 or not np.all(np.isfinite(alphas)):
         raise ValueError("alphas must be a non-empty 1-D sequence of finite numbers")
     X, theta = _draws(model, check_scalar(n_inputs, "n_inputs", kind="int", min=1),
                       check_scalar(n_draws, "n_draws", kind="int", min=1),
-                      check_scalar(seed, "seed", kind="int", min=0),
+                      check_seed(seed, "seed"),
                       check_scalar(scale, "scale", min=0.0, include_min=False))
     per_param = torch.as_tensor(np.concatenate([np.full(s, l) for s, l in zip(model.sizes, lam)]))
     f0 = model.f(X, theta)
@@ -282,12 +284,12 @@ def homogeneity_residual(model, rates=None, *, alphas=(-2.0, -0.5, 0.5, 2.0), n_
 
 # --- the seminorm along gradient flow ------------------------------------------------------------
 def _check_labels(X, y, model):
-    if isinstance(X, np.ndarray):
-        X = torch.from_numpy(X)
-    if not isinstance(X, torch.Tensor) or X.ndim != 2 or X.shape[1] != model.d_in:
-        raise ValueError(f"X must be an (n, {model.d_in}) array")
-    y = torch.as_tensor(np.asarray(y, dtype=np.float64) if not isinstance(y, torch.Tensor) else y,
-                        dtype=torch.float64)
+    from theory.quasi_homogeneous.maxmargin import _real, check_labels
+
+    X = _real(X, "X")
+    if X.ndim != 2 or X.shape[1] != model.d_in or X.shape[0] == 0:
+        raise ValueError(f"X must be an (n, {model.d_in}) array with n >= 1, got shape {tuple(X.shape)}")
+    y = check_labels(y)
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},), got {tuple(y.shape)}")
     if not torch.all((y == 1) | (y == -1)):
@@ -422,6 +424,9 @@ def rate_table(models, **kwargs):
 
     if isinstance(models, QHModel) or not hasattr(models, "__iter__"):
         raise TypeError("models must be a sequence of QHModel")
+    models = list(models)
+    if not models or not all(isinstance(m, QHModel) for m in models):
+        raise TypeError("models must be a non-empty sequence of QHModel")
     rows, fits = [], {}
     for m in models:
         fit = find_rates(m, **kwargs)
@@ -446,6 +451,11 @@ def seminorm_figure(trajectories: dict, *, title: str = ""):
 
     if not isinstance(trajectories, dict) or not trajectories:
         raise ValueError("trajectories must be a non-empty dict name → SeminormTrajectory")
+    bad = [k for k, v in trajectories.items() if not isinstance(v, SeminormTrajectory)]
+    if bad:
+        raise TypeError(f"trajectories must map names to SeminormTrajectory, not {bad[:3]}")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}")
     fig, (ax, bx) = figure(1, 2, width="wide")
     palette = [v for k, v in COLORS.items() if k != "theory"]
     for k, (name, tr) in enumerate(trajectories.items()):

@@ -34,7 +34,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from theory.core import as_array, check_bool, check_scalar, config_seed, record_steps, train_batched
+from theory.core import (array_bytes, as_array, check_bool, check_memory, check_scalar, check_seed, config_seed,
+                         record_steps, train_batched)
 from theory.quasi_homogeneous.models import QHModel, mixed_depth
 
 __all__ = ["angle_to", "attack_run", "check_data", "function_weights", "l2_attack", "linear_model",
@@ -92,7 +93,8 @@ def two_feature_data(n: int = 16, margin_x2: float = 0.05, *, margin_x1: float =
     g2 = check_scalar(margin_x2, "margin_x2")
     g1 = check_scalar(margin_x1, "margin_x1", min=0.0, include_min=False)
     spread = check_scalar(spread, "spread", min=0.0)
-    seed = check_scalar(seed, "seed", kind="int", min=0)
+    seed = check_seed(seed, "seed")
+    check_memory(6 * array_bytes(n, 2), f"{n} data points", hint="reduce n")
     rng = np.random.default_rng(config_seed(seed, "two_feature_data", n))
     p = g1 + spread * rng.uniform(size=n)
     r = g2 + spread * rng.uniform(size=n)
@@ -183,6 +185,7 @@ def path_limit(X, y, depth_x1: int = 1, depth_x2: int = 2, *, n_grid: int = 4001
     k1 = check_scalar(depth_x1, "depth_x1", kind="int", min=1, max=8)
     k2 = check_scalar(depth_x2, "depth_x2", kind="int", min=1, max=8)
     n_grid = check_scalar(n_grid, "n_grid", kind="int", min=16)
+    check_memory(8 * array_bytes(n_grid, X.shape[0]), f"a grid of {n_grid} points", hint="reduce n_grid")
     z = y[:, None] * X
     k = np.array([k1, k2], dtype=np.float64)
     on = k == k.min()
@@ -332,6 +335,8 @@ def train_loss_normalised(model: QHModel, X, y, theta0, *, steps: int, lr: float
         return {"theta": th.clone(), "q_min": (yt * model.f(Xt, th)).min(-1).values,
                 "beta": model.f(E, th), "tau": tau.clone()}
 
+    if record_every is not None:
+        record_every = check_scalar(record_every, "record_every", kind="int", min=1)
     rec = record_steps(steps, n_log=n_record, every=record_every)
     res = train_batched({"theta": theta0.clone()}, steps=steps, lr=1.0, grad_fn=grad_fn,
                         record=rec, metrics=metrics, progress=progress)
