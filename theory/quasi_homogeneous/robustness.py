@@ -308,7 +308,7 @@ def train_loss_normalised(model: QHModel, X, y, theta0, *, steps: int, lr: float
     if not isinstance(model, QHModel) or model.d_in != 2:
         raise TypeError("model must be a QHModel on 2-D inputs")
     theta0 = _theta(model, theta0, "theta0")
-    if progress is not None:
+    if progress is not None and not isinstance(progress, str):     # a string is the bar's label
         check_bool(progress, "progress")
     if theta0.ndim != 2 or theta0.shape[1] != model.n_params:
         raise ValueError(f"theta0 must have shape (S, {model.n_params}), got {tuple(theta0.shape)}")
