@@ -590,3 +590,28 @@ def test_linearised_descent_is_finite_in_its_stable_range(lam, lr, k):
 def test_cosine_rate_is_finite_and_in_range(lr0, e):
     r = deep_rhm.cosine_rate(lr0, 100, 3)(e)
     assert np.isfinite(r) and 0 <= r <= lr0
+
+
+def test_the_log_space_closed_forms_agree_with_the_direct_ones_where_both_hold():
+    rng = np.random.default_rng(0)
+    tau = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 200))
+    delta = rng.normal(size=200) * np.exp(rng.uniform(-5, 5, 200))
+    np.testing.assert_allclose(two_layer._paper_alpha_log(tau, delta),
+                               two_layer.paper_alpha(tau, delta), rtol=1e-12)
+    for eta_a, eta_w in ((1.0, 1.0), (0.3, 2.0)):
+        w_log, a_log = two_layer._init_scales_log(tau, delta, eta_a, eta_w)
+        w, a = two_layer.init_scales(tau, delta, eta_a, eta_w)
+        np.testing.assert_allclose(w_log, w, rtol=1e-11)
+        np.testing.assert_allclose(a_log, a, rtol=1e-11)
+
+
+def test_the_closed_forms_at_the_float_range_ends():
+    tau = np.array([1e-200, 1e-200, 1e200, 1e-160, 3.0])
+    delta = np.array([1e100, -1e100, 0.0, 0.0, -1e250])
+    alpha = two_layer.paper_alpha(tau, delta)
+    assert np.all(np.isfinite(alpha)) and np.all(alpha > 0)
+    assert alpha[2] == 1.0 and alpha[3] == 1.0
+    np.testing.assert_allclose(np.log10(alpha[0]), 250.0, rtol=1e-12)     # α = √(δ/τ²) = √1e500 = 1e250
+    w, a = two_layer.init_scales(np.array([1e-100, 1e100, 1e-100]), np.array([0.0, 0.0, 1e150]))
+    assert np.all(np.isfinite(w)) and np.all(np.isfinite(a)) and np.all(w > 0) and np.all(a > 0)
+    np.testing.assert_allclose(a[:2] * w[:2], [1e-200, 1e200], rtol=1e-12)   # |a|·‖w‖ = τ²
