@@ -188,6 +188,10 @@ def check_seeds(x, name: str = "seeds", *, nonempty: bool = True) -> np.ndarray:
         arr = np.asarray(x)
     except Exception as exc:
         raise TypeError(f"{name} must be a sequence of ints: {exc}") from None
+    if arr.size == 0 and arr.ndim == 1:
+        if nonempty:
+            raise ValueError(f"{name} must not be empty")
+        return np.zeros(0, dtype=np.int64)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{name} must hold ints, got dtype {arr.dtype}")
     if arr.ndim != 1:
