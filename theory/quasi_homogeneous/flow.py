@@ -114,6 +114,19 @@ def normalised_flow(model, X, y, theta0, *, steps: int, eta: float = 1.0, safety
                       separated=q_min[:, -1] > 0)
 
 
+def _nan_ok(x, name):
+    """Real numbers as float64, NaN allowed (it marks the records before separation)."""
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}")
+    arr = np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x)
+    if arr.dtype == bool or np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if np.any(np.isinf(arr)):
+        raise ValueError(f"{name} must not hold inf (NaN marks records before separation)")
+    return arr
+
+
 def _check_result(result):
     if not isinstance(result, FlowResult):
         raise TypeError(f"result must be a FlowResult (from normalised_flow), got {type(result).__name__}")
@@ -156,7 +169,7 @@ def fall_ratio(result: FlowResult, values, *, tau_from: float) -> np.ndarray:
     far a residual fell over the rest of the run (NaN for a seed that never reaches τ_from)."""
     _check_result(result)
     tau_from = check_scalar(tau_from, "tau_from", min=0.0)
-    v = np.abs(mm._real(values, "values").numpy())
+    v = np.abs(_nan_ok(values, "values"))
     if v.shape != result.tau.shape:
         raise ValueError(f"values must have shape {result.tau.shape} (seeds, records), got {v.shape}")
     reached = result.tau >= tau_from
@@ -175,7 +188,7 @@ def theorem_figure(result: FlowResult, angle_qh, angle_euclid, kkt: dict, *, sol
     if solution_gap is not None:
         solution_gap = check_scalar(solution_gap, "solution_gap", min=0.0)
     for name, arr in (("angle_qh", angle_qh), ("angle_euclid", angle_euclid)):
-        arr = mm._real(arr, name)
+        arr = _nan_ok(arr, name)
         if np.shape(arr) != result.q_min.shape:
             raise ValueError(f"{name} must have shape {result.q_min.shape} (seeds, records)")
     fig, (ax1, ax2) = figure(1, 2, width="wide")
