@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from theory.core import (DivergenceError, Result, Sweep, array_bytes, as_array, check_bool,
-                         check_finite_state, check_memory, check_scalar, check_seeds,
+                         check_memory, check_scalar, check_seeds,
                          first_crossing, non_negative, positive, record_steps, resolve_device,
                          resolve_dtype, train_batched)
 
