@@ -65,3 +65,45 @@ def test_paper_sizes_are_the_papers():
     p = sweeps.FIG1B_SIZES["paper"]
     assert (p["n_tau"], p["n_seed"], p["m"], p["d"], p["n"], p["steps"]) == (17, 16, 50, 100, 1000, 100_000)
     assert len(sweeps.fig1b_sweep("paper")) == 17 * 17 * 16
+
+
+# ---- the bad-input battery for this module, and the whole package's coverage ----------------
+import badinput  # noqa: E402
+from badinput import Fn  # noqa: E402
+
+M = "theory.rich_lazy.sweeps"
+_SMALL = dict(d=5, n=20, m=4, n_test=10, steps=10, lr_scale=0.01, n_records=2)
+TABLE = [
+    Fn(M, "fig1b_records", dict(steps=100, n_records=3), dict(steps="positive_int", n_records="positive_int")),
+    Fn(M, "fig1b_sweep", dict(scale="laptop", n_tau=2, n_seed=1),
+       dict(scale="choice", n_tau="positive_int?", n_seed="positive_int?")),
+    Fn(M, "fig1b_experiment", dict(scale="laptop", steps=20, lr_scale=0.01, n_records=2),
+       dict(scale="choice", steps="positive_int?", lr_scale="positive", n_records="positive_int")),
+    Fn(M, "fig1b_point", dict(seed=0, tau=0.5, delta=0.0, **_SMALL),
+       dict(seed="seed", tau="positive", delta="real")),
+    Fn(M, "fig1b_batch", dict(configs=[dict(_SMALL, seed=0, tau=0.5, delta=0.0)]),
+       extra=[({"configs": []}, "configs"), ({"configs": 3}, "configs"), ({"configs": [3]}, "configs"),
+              ({"configs": [dict(_SMALL, seed=-1, tau=0.5, delta=0.0)]}, "seed")]),
+    Fn(M, "stored_fig1b", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"),
+                                                          ({"labels": [3]}, "labels")]),
+    Fn(M, "stored_report", lambda: dict(ds=run_sweep(*small(), progress=False)),
+       extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(M, "phase_diagram_from_dataset", lambda: dict(ds=run_sweep(*small(), progress=False),
+                                                     experiment=small()[0]),
+       extra=[({"experiment": "x"}, "experiment")]),
+]
+EXEMPT = {"main": "the command line: bad options exit through argparse (test_cli_... above)"}
+
+test_bad_input = badinput.parametrize(TABLE)
+test_valid_call = badinput.parametrize_valid(TABLE)
+
+
+def test_rich_lazy_tables_cover_every_public_function():
+    import importlib
+
+    tables, exempt = list(TABLE), dict(EXEMPT)
+    for name in ("test_bad_inputs_rich_lazy_exact", "test_bad_inputs_rich_lazy_networks"):
+        mod = importlib.import_module(name)
+        tables += mod.TABLE
+        exempt.update(mod.EXEMPT)
+    assert badinput.check_coverage("theory.rich_lazy", tables, exempt) == []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import Experiment, Result, Sweep, check_choice, check_scalar, check_seeds
+from theory.core import Experiment, Result, Sweep, check_choice, check_scalar, check_seed
 from theory.rich_lazy.two_layer import PhaseDiagram, relu_descent, relu_student_init, teacher_student
 
 __all__ = ["FIG1B_SIZES", "fig1b_batch", "fig1b_experiment", "fig1b_point", "fig1b_records",
@@ -49,10 +49,20 @@ def fig1b_batch(configs) -> list[dict]:
         raise TypeError("configs must be a non-empty list of dicts (one per point)")
     out: list = [None] * len(configs)
     by_seed: dict = {}
+    checked = []
     for i, c in enumerate(configs):
         if not isinstance(c, dict):
             raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
-        by_seed.setdefault(int(check_seeds(c["seed"], "seed")[0]), []).append(i)
+        missing = {"seed", "tau", "delta", "d", "n", "m", "n_test", "steps", "lr_scale",
+                   "n_records"} - set(c)
+        if missing:
+            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
+        c = dict(c, seed=check_seed(c["seed"], "seed"),
+                 tau=check_scalar(c["tau"], "tau", min=0.0, include_min=False),
+                 delta=check_scalar(c["delta"], "delta"))
+        checked.append(c)
+        by_seed.setdefault(c["seed"], []).append(i)
+    configs = checked
     for seed, idx in by_seed.items():
         c0 = configs[idx[0]]
         d, n, m = c0["d"], c0["n"], c0["m"]
