@@ -34,7 +34,7 @@ import itertools
 
 import sympy as sp
 
-from theory.core import Identity
+from theory.core import Identity, check_scalar
 
 __all__ = ["all_identities", "fixed_point_equation", "isotropic_fixed_point", "isotropic_p_max",
            "random_pruning_projection", "schur_complement_minimum", "sublevel_ellipsoid"]
@@ -43,20 +43,11 @@ eps, lam, kappa, p = sp.symbols("varepsilon lambda kappa p", positive=True)
 D, W = sp.symbols("D W", positive=True)   # D parameters; W = ‖w‖²
 
 
-def _check_size(n, name, lo, hi):
-    """A size of a symbolic check: an int in [lo, hi] (sympy's cost grows fast with it)."""
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
-    if not lo <= n <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}] (a symbolic check: larger sizes take too long), got {n}")
-    return n
-
-
 def sublevel_ellipsoid(n: int = 3) -> Identity:
     r"""In H's eigenbasis :math:`\tfrac12 \sum_i \lambda_i \delta_i^2 \le \varepsilon \iff
     \sum_i \delta_i^2 / r_i^2 \le 1` with :math:`r_i = \sqrt{2\varepsilon/\lambda_i}`: the two sides
     are the same function times ε (residual 0), and each semi-axis reaches the level ε exactly."""
-    n = _check_size(n, "n", 1, 12)
+    n = check_scalar(n, "n", kind="int", min=1, max=12)
     lams = sp.symbols(f"lambda_1:{n + 1}", positive=True)
     ds = sp.symbols(f"delta_1:{n + 1}", real=True)
     r = [sp.sqrt(2 * eps / li) for li in lams]
@@ -86,8 +77,8 @@ def schur_complement_minimum(n_pruned: int = 2, n_kept: int = 2) -> Identity:
     \delta_K^*)^\top H_{KK} (\delta_K - \delta_K^*)` for free :math:`\delta_K` — so δ* is the
     minimum whenever :math:`H_{KK} \succ 0` (the Hessian restricted to the kept weights).
     """
-    nP = _check_size(n_pruned, "n_pruned", 1, 4)
-    nK = _check_size(n_kept, "n_kept", 1, 4)
+    nP = check_scalar(n_pruned, "n_pruned", kind="int", min=1, max=4)
+    nK = check_scalar(n_kept, "n_kept", kind="int", min=1, max=4)
     H = _symmetric(nP + nK)
     HPP, HPK, HKP, HKK = H[:nP, :nP], H[:nP, nP:], H[nP:, :nP], H[nP:, nP:]
     wP = sp.Matrix(sp.symbols(f"w_1:{nP + 1}", real=True))
@@ -116,8 +107,8 @@ def random_pruning_projection(n: int = 5, n_pruned: int = 2) -> Identity:
     size s, :math:`\ell^2 = \sum_{i \in P} w_i^2` has mean :math:`(s/n)\lVert w\rVert^2`; and with each
     weight pruned independently with probability p (all :math:`2^n` masks), mean :math:`p\lVert w\rVert^2`.
     Either way :math:`\mathbb{E}\,\ell^2 = p\lVert w\rVert^2` for a pruned fraction p."""
-    n = _check_size(n, "n", 1, 10)
-    s = _check_size(n_pruned, "n_pruned", 0, 10)
+    n = check_scalar(n, "n", kind="int", min=1, max=10)
+    s = check_scalar(n_pruned, "n_pruned", kind="int", min=0, max=10)
     if s > n:
         raise ValueError(f"n_pruned must be <= n = {n}, got {s}")
     w = sp.symbols(f"w_1:{n + 1}", real=True)
@@ -137,7 +128,7 @@ def fixed_point_equation(n: int = 3) -> Identity:
     r"""The prune condition :math:`pD \le \sum_i r_i^2/(r_i^2 + \ell^2)` written with
     :math:`r_i^2 = 2\varepsilon/\lambda_i` becomes :math:`\sum_i 2\varepsilon/(2\varepsilon +
     \lambda_i \ell^2)` — the form the solver uses (finite at λ_i = 0, a flat direction counting 1)."""
-    n = _check_size(n, "n", 1, 12)
+    n = check_scalar(n, "n", kind="int", min=1, max=12)
     lams = sp.symbols(f"lambda_1:{n + 1}", positive=True)
     ell = sp.Symbol("ell", positive=True)
     r2 = [2 * eps / li for li in lams]

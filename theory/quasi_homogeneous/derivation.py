@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from theory.core import Identity
+from theory.core import Identity, check_scalar
 
 __all__ = ["Identity", "all_identities", "conserved_quantity", "euler_chain_rule", "euler_identity",
            "examples", "quasi_homogeneity", "seminorm_growth", "sigma", "dsigma"]
@@ -181,7 +181,7 @@ def euler_chain_rule(n: int = 3) -> Identity:
 
     Differentiating f(x; e^{αΛ}θ) = e^{α} f(x; θ) in α at 0 therefore gives Σ_j λ_j θ_j ∂_j f = f.
     """
-    n = _check_size(n, "n", 1, 12)
+    n = check_scalar(n, "n", kind="int", min=1, max=12)
     th = _syms("theta", n)
     lam = _syms("lambda", n)
     F = sp.Function("F")
@@ -232,15 +232,6 @@ def _euler_layer_norm(ex: Example) -> Identity:
                     sp.Matrix(scale_inv + [sp.simplify(r) for r in pre] + [affine]))
 
 
-def _check_size(n, name, lo, hi):
-    """A size of a symbolic check: an int in [lo, hi] (sympy's cost grows fast with it)."""
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
-    if not lo <= n <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}] (a symbolic check: larger sizes take too long), got {n}")
-    return n
-
-
 def _check_example(ex):
     if not isinstance(ex, Example):
         raise TypeError(f"ex must be an Example (from examples()), got {type(ex).__name__}")
@@ -249,7 +240,7 @@ def _check_example(ex):
 
 def _flow_terms(ex: Example, n_data: int = 2):
     _check_example(ex)
-    n_data = _check_size(n_data, "n_data", 1, 4)
+    n_data = check_scalar(n_data, "n_data", kind="int", min=1, max=4)
     xs = [[sp.Symbol(f"x_{i}{k}", real=True) for k in range(len(ex.x))] for i in range(n_data)]
     ys = [sp.Symbol(f"y_{i}", real=True) for i in range(n_data)]
     fs = [ex.f(x=x) for x in xs]
