@@ -46,12 +46,12 @@ __all__ = [
     "setup_notebook",
 ]
 
-from theory.core._validate import (DivergenceError, array_bytes, as_array, check_bool,  # noqa: E402
+from theory.core._validate import (DivergenceError, array_bytes, as_array, as_tensor, check_bool,  # noqa: E402
                                    check_choice, check_finite_state, check_memory, check_scalar,
                                    check_seed, check_seeds, memory_limit, non_negative, positive,
                                    positive_int, probability)
 
-__all__ += ["DivergenceError", "array_bytes", "as_array", "check_bool", "check_choice",
+__all__ += ["DivergenceError", "array_bytes", "as_array", "as_tensor", "check_bool", "check_choice",
             "check_finite_state", "check_memory", "check_scalar", "check_seed", "check_seeds",
             "memory_limit", "non_negative", "positive", "positive_int", "probability"]
 

@@ -4,7 +4,8 @@ One layer for the whole package (issue 20). Every public function checks its arg
 these before any work, and every message names the caller's argument and what is allowed:
 
 - :func:`as_array`: a finite float array (no bool where a number is meant, optional rank,
-  shape and non-emptiness); :func:`positive`, :func:`non_negative`, :func:`probability` on top;
+  shape and non-emptiness), and :func:`as_tensor` its torch form; :func:`positive`,
+  :func:`non_negative`, :func:`probability` on top;
 - :func:`check_scalar`: one real or integer scalar in an interval; :func:`positive_int`;
 - :func:`check_seed`, :func:`check_seeds`: a seed is a non-negative int (not a bool, not a
   float, not a string), below 2**63;
@@ -23,7 +24,7 @@ import os
 
 import numpy as np
 
-__all__ = ["DivergenceError", "array_bytes", "as_array", "check_bool", "check_choice",
+__all__ = ["DivergenceError", "array_bytes", "as_array", "as_tensor", "check_bool", "check_choice",
            "check_finite_state", "check_memory", "check_scalar", "check_seed", "check_seeds",
            "memory_limit", "non_negative", "positive", "positive_int", "probability"]
 
@@ -83,6 +84,53 @@ def as_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None, min_ndi
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _check_rank(t, name, ndim, min_ndim, shape, nonempty):
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if t.ndim not in allowed:
+            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimension(s), got shape "
+                             f"{tuple(t.shape)}")
+    if t.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(t.shape)}")
+    if shape is not None and (t.ndim != len(shape) or any(w is not None and g != w
+                                                          for g, w in zip(t.shape, shape))):
+        raise ValueError(f"{name} must have shape {_shape_text(shape)}, got {tuple(t.shape)}")
+    if nonempty and t.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
+
+
+def as_tensor(x, name: str, *, ndim=None, min_ndim: int = 0, shape=None, nonempty: bool = False,
+              dtype=None):
+    """``x`` (a torch tensor or array-like) as a finite floating-point tensor, or an error naming
+    ``name``: the torch form of :func:`as_array`, with the same refusals and options.
+
+    A float tensor keeps its dtype and device (``dtype`` converts); an integer tensor and
+    anything array-like become float64. One pass over the data (the finiteness check).
+    """
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool:
+            raise TypeError(f"{name} must hold real numbers, got a tensor of bools")
+        if x.is_complex():
+            raise TypeError(f"{name} must be real, got a complex tensor")
+        if not x.dtype.is_floating_point:
+            x = x.to(torch.float64)
+        if dtype is not None:
+            x = x.to(dtype)
+        _check_rank(x, name, ndim, min_ndim, shape, nonempty)
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+        return x
+    arr = as_array(x, name, ndim=ndim, min_ndim=min_ndim, shape=shape, nonempty=nonempty)
+    t = torch.as_tensor(arr)
+    return t if dtype is None else t.to(dtype)
 
 
 def positive(x, name: str, **kw) -> np.ndarray:

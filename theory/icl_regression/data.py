@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (array_bytes, as_array, check_memory, check_scalar, check_seed,
+from theory.core import (array_bytes, as_array, as_tensor, check_memory, check_scalar, check_seed,
                          resolve_dtype, torch_generator)
 
 __all__ = ["Sequences", "interpolation_path", "is_infinite", "sample_pool", "sample_sequences",
@@ -58,22 +58,9 @@ def _tensor(x, name: str, *, ndim=None, min_ndim: int = 0, nonempty: bool = True
     over the data (the finiteness): call it at the public entry, never inside a loop."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch tensor, got {type(x).__name__}")
-    if x.dtype == torch.bool:
-        raise TypeError(f"{name} must hold real numbers, got a tensor of bools")
-    if x.is_complex():
-        raise TypeError(f"{name} must be real, got a complex tensor ({x.dtype})")
-    if not x.dtype.is_floating_point:
+    if not (x.dtype.is_floating_point or x.dtype == torch.bool or x.is_complex()):
         raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
-    if x.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape "
-                         f"{tuple(x.shape)}")
-    if nonempty and x.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return x
+    return as_tensor(x, name, ndim=ndim, min_ndim=min_ndim, nonempty=nonempty)
 
 
 def sample_pool(M: int, D: int, *, seed: int = 0, task_scale: float = 1.0,

@@ -1,8 +1,7 @@
 """Argument checks of the lottery chapter on top of :mod:`theory.core`'s validation layer (issue 20).
 
-Tensors: the chapter's functions take torch tensors or numpy arrays alike; :func:`as_tensor`
-refuses what :func:`theory.core.as_array` refuses (None, strings, bools, complex, NaN/inf, the
-wrong rank) and keeps a float tensor's precision. Masks may be bool or 0/1 numbers.
+Tensors: the chapter's functions take torch tensors or numpy arrays alike, through the core's
+:func:`theory.core.as_tensor`. Masks may be bool or 0/1 numbers; labels are ints.
 """
 
 from __future__ import annotations
@@ -10,52 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from theory.core import as_array, check_scalar
+from theory.core import as_tensor, check_scalar
 
 __all__ = []
-
-
-def _shape_text(shape) -> str:
-    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _check_rank(t, name, ndim, min_ndim, shape, nonempty):
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-        if t.ndim not in allowed:
-            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimension(s), got shape "
-                             f"{tuple(t.shape)}")
-    if t.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(t.shape)}")
-    if shape is not None and (t.ndim != len(shape) or any(w is not None and g != w
-                                                          for g, w in zip(t.shape, shape))):
-        raise ValueError(f"{name} must have shape {_shape_text(shape)}, got {tuple(t.shape)}")
-    if nonempty and t.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
-
-
-def as_tensor(x, name: str, *, ndim=None, min_ndim: int = 0, shape=None, nonempty: bool = False,
-              dtype=None) -> torch.Tensor:
-    """``x`` (a tensor or array-like) as a finite floating-point tensor, or an error naming ``name``.
-
-    A float tensor keeps its dtype (``dtype`` converts); anything else becomes float64.
-    """
-    if isinstance(x, torch.Tensor):
-        if x.dtype == torch.bool:
-            raise TypeError(f"{name} must hold real numbers, got a tensor of bools")
-        if x.is_complex():
-            raise TypeError(f"{name} must be real, got a complex tensor")
-        if not x.dtype.is_floating_point:
-            x = x.to(torch.float64)
-        if dtype is not None:
-            x = x.to(dtype)
-        _check_rank(x, name, ndim, min_ndim, shape, nonempty)
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{name} must be finite (no NaN or inf)")
-        return x
-    arr = as_array(x, name, ndim=ndim, min_ndim=min_ndim, shape=shape, nonempty=nonempty)
-    t = torch.as_tensor(arr)
-    return t if dtype is None else t.to(dtype)
 
 
 def as_mask(x, name: str, *, ndim=None, min_ndim: int = 0, shape=None, nonempty: bool = True) -> torch.Tensor:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import (COLORS, Result, Sweep, array_bytes, as_array, check_bool, check_memory, check_scalar,
+from theory.core import (COLORS, Result, Sweep, array_bytes, as_tensor, check_bool, check_memory, check_scalar,
                          check_seed, check_seeds, config_seed, figure, record_steps,
                          scaled, torch_generator, train_batched)
 
@@ -306,15 +306,7 @@ def last_layer_kkt(h, y, W, b, *, slack: float = 1.0, max_active: int = 400) -> 
 
 
 def _tensor(x, name, *, ndim):
-    if isinstance(x, torch.Tensor):
-        if x.dtype == torch.bool or x.is_complex() or not x.dtype.is_floating_point:
-            raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-        if x.ndim != ndim or x.numel() == 0:
-            raise ValueError(f"{name} must be a non-empty {ndim}-D tensor, got shape {tuple(x.shape)}")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{name} must be finite (no NaN or inf)")
-        return x
-    return torch.as_tensor(as_array(x, name, ndim=ndim, nonempty=True))
+    return as_tensor(x, name, ndim=ndim, nonempty=True)
 
 
 def _labels(y, n: int, K: int, name: str = "y") -> torch.Tensor:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.core import array_bytes, as_array, check_bool, check_memory, check_seed, check_scalar, config_seed
+from theory.core import array_bytes, as_tensor, check_bool, check_memory, check_seed, check_scalar, config_seed
 
 __all__ = ["KKTResiduals", "MaxMarginSolution", "angle", "canonical", "check_labels", "jacobian",
            "kkt_residuals", "margins", "norm_mask", "normalise", "solve_max_margin",
@@ -75,14 +75,7 @@ def _data(model, X, y) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _real(x, name: str) -> torch.Tensor:
     """A tensor or array of finite reals as a float64 tensor, or an error naming ``name``."""
-    if isinstance(x, torch.Tensor):
-        if x.dtype == torch.bool or x.is_complex():
-            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
-        x = x.detach().to(torch.float64)
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{name} must be finite (no NaN or inf)")
-        return x
-    return torch.as_tensor(as_array(x, name))
+    return as_tensor(x.detach() if isinstance(x, torch.Tensor) else x, name, dtype=torch.float64)
 
 
 def _theta(model, theta, name: str = "theta") -> torch.Tensor:
