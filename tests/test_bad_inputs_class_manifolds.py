@@ -277,3 +277,18 @@ def test_sigmoid_matches_the_direct_formula_where_finite():
     for a, b, c, s in [(0.1, 0.8, 5.0, 0.4), (0.0, 1.0, 50.0, 2.0), (0.2, -0.5, 3.0, -1.0)]:
         direct = a + b / (1.0 + np.exp(-(np.log(d) - np.log(c)) / s))
         np.testing.assert_allclose(fit.sigmoid(d, a, b, c, s), direct, rtol=1e-15, atol=1e-15)
+
+
+def test_noisy_accuracy_takes_one_scale_per_feature():
+    """The page passes a net's per-feature std (a (D,) tensor) as ``scale``; a (D,) scale of ones
+    gives the same accuracies as the scalar 1."""
+    import torch
+
+    from theory.class_manifolds.dependences import noisy_accuracy
+
+    X, y = _toy()
+    kw = dict(logits_fn=_linear(), X=X, y=y, sigmas=[0.0, 0.5, 2.0], n_draws=2)
+    per_feature = noisy_accuracy(scale=torch.ones(X.shape[1], dtype=torch.float64), **kw)
+    np.testing.assert_array_equal(per_feature, noisy_accuracy(scale=1.0, **kw))
+    with pytest.raises(ValueError, match="scale"):
+        noisy_accuracy(scale=np.ones(X.shape[1] + 1), **kw)

@@ -38,7 +38,7 @@ import xarray as xr
 
 from theory.class_manifolds.cutting_plane import PlaneObjective, class_anchors, cutting_plane_search
 from theory.class_manifolds.fit import fit_sigmoid
-from theory.core import as_array, check_bool, check_scalar, check_seed, non_negative, config_seed, figure, torch_generator
+from theory.core import as_array, check_bool, check_scalar, check_seed, non_negative, positive, config_seed, figure, torch_generator
 
 __all__ = ["Comparison", "FACTORS", "FactorModels", "compare", "curves_figure", "direction_test", "factor_models", "factor_objective", "factor_search", "noisy_accuracy",
            "per_class_dstar", "summary_table", "dependence_figure"]
@@ -337,8 +337,9 @@ def direction_test(cmp: Comparison, direction: str) -> dict:
 # ------------------------------------------------------------------------------- robustness proxy
 def noisy_accuracy(logits_fn: Callable, X, y, sigmas, *, scale=1.0, n_draws=4, seed=0) -> np.ndarray:
     r"""Test accuracy under additive Gaussian noise :math:`x + \sigma\,s\,\varepsilon`,
-    ε ~ N(0, I), for each σ in ``sigmas`` (s = ``scale``, e.g. the training data's overall std, so σ is
-    in standardised units), averaged over ``n_draws`` noise draws from ``config_seed(seed,
+    ε ~ N(0, I), for each σ in ``sigmas`` (s = ``scale``: a number, or one positive scale per
+    feature, e.g. the training data's per-feature std (a net's ``norm["scale"]``), so σ is in
+    standardised units), averaged over ``n_draws`` noise draws from ``config_seed(seed,
     "test_noise", σ, draw)``."""
     if not callable(logits_fn):
         raise TypeError("logits_fn must be callable")
@@ -349,7 +350,11 @@ def noisy_accuracy(logits_fn: Callable, X, y, sigmas, *, scale=1.0, n_draws=4, s
         raise ValueError(f"y must be ({X.shape[0]},) int labels matching X, got shape {y.shape} dtype {y.dtype}")
     y = torch.from_numpy(y.astype(np.int64))
     sigmas = non_negative(sigmas, "sigmas", ndim=1, nonempty=True)
-    scale = check_scalar(scale, "scale", min=0.0, include_min=False)
+    scale = positive(scale.detach().cpu().numpy() if isinstance(scale, torch.Tensor) else scale, "scale")
+    if scale.ndim > 1 or (scale.ndim == 1 and scale.shape[0] != X.shape[1]):
+        raise ValueError(f"scale must be a number or one scale per feature ({X.shape[1]},), got shape "
+                         f"{scale.shape}")
+    scale = torch.from_numpy(scale) if scale.ndim else float(scale)
     n_draws = check_scalar(n_draws, "n_draws", kind="int", min=1)
     seed = check_seed(seed)
     out = []

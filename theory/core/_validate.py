@@ -177,6 +177,15 @@ def positive_int(x, name: str) -> int:
     return int(x)
 
 
+def _zero_dim_item(x):
+    """A 0-d numpy array or torch tensor as its Python scalar (a bool stays a bool); else ``x``."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        return x.item()
+    if type(x).__module__.startswith("torch") and getattr(x, "ndim", None) == 0 and hasattr(x, "item"):
+        return x.item()
+    return x
+
+
 def check_scalar(x, name: str, *, kind: str = "float", min=None, max=None,
                  include_min: bool = True, include_max: bool = True):
     """One validator for every scalar argument of the package (after scikit-learn's).
@@ -189,8 +198,7 @@ def check_scalar(x, name: str, *, kind: str = "float", min=None, max=None,
     """
     if kind not in ("float", "int"):
         raise ValueError(f"kind must be 'float' or 'int', got {kind!r}")
-    if isinstance(x, np.ndarray) and x.ndim == 0:
-        x = x.item()
+    x = _zero_dim_item(x)
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name} must be {'an int' if kind == 'int' else 'a real number'}, got a bool")
     if kind == "int":
@@ -216,8 +224,7 @@ def check_scalar(x, name: str, *, kind: str = "float", min=None, max=None,
 
 def check_seed(x, name: str = "seed") -> int:
     """A seed: an int in [0, 2**63 − 1]; a bool, a float (3.9 or 3.0), a string or None is refused."""
-    if isinstance(x, np.ndarray) and x.ndim == 0:
-        x = x.item()
+    x = _zero_dim_item(x)
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an int (a seed), got {_type_name(x)} {_short(x)}")
     value = int(x)
