@@ -537,3 +537,19 @@ def test_attention_moments_are_finite_probabilities(rho, sigma_A):
     from theory.transformer_signal import attention_moments
     a2, a11 = attention_moments(rho, sigma_A, 3, samples=50)
     assert 1 / 3 - 1e-12 <= a2 <= 1 + 1e-12 and 0 <= a11 <= 1 + 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(min_value=1e-300, max_value=1e308), st.floats(min_value=-1.0, max_value=1.0))
+def test_erf_closed_forms_finite_up_to_the_largest_sigma_w(sigma_w, rho):
+    """χ₁ = σ²/√(1 + πσ²) ≈ σ/√π and the arcsine kernel stay finite where σ_w² overflows."""
+    import warnings
+
+    from theory.transformer_signal.exact import chi_1, mlp_kernel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chi = chi_1(sigma_w, "erf")
+        V, K = mlp_kernel(rho, sigma_w, "erf")
+    assert np.isfinite(chi) and 0 <= chi <= sigma_w / np.sqrt(np.pi) * (1 + 1e-12) + 1e-300
+    assert np.isfinite(V) and np.isfinite(K) and 0 <= V <= 1 and abs(K) <= V + 1e-15

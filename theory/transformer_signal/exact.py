@@ -227,14 +227,17 @@ def mlp_kernel(rho, sigma_w, activation: str = "tanh", resolution: float = 5.0):
     activation = _activation(activation)
     resolution = check_scalar(resolution, "resolution", min=1.0)
     rho = _rho(rho)
-    s2 = _sigma_w(sigma_w) ** 2
+    with np.errstate(over="ignore"):            # σ_w > 1e154: σ² = inf, handled per activation
+        s2 = _sigma_w(sigma_w) ** 2
     rho, s2 = _broadcast(rho=rho, sigma_w=s2)
     if activation == "relu":
         V = s2 / 2
         K = s2 * (np.sqrt(np.clip(1 - rho**2, 0, None)) + (np.pi - np.arccos(rho)) * rho) / (2 * np.pi)
         return V, K
     if activation == "erf":
-        c = np.pi * s2 / (2 + np.pi * s2)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # πσ²/(2 + πσ²), in the form π/(π + 2/σ²) where σ² overflows (σ_w > 1e150)
+            c = np.where(s2 < 1e300, np.pi * s2 / (2 + np.pi * s2), np.pi / (np.pi + 2 / s2))
         return (2 / np.pi) * np.arcsin(c), (2 / np.pi) * np.arcsin(c * rho)
     resolution = check_scalar(resolution, "resolution", min=1.0)
     s = np.sqrt(s2)
@@ -256,11 +259,14 @@ def chi_1(sigma_w, activation: str = "tanh", resolution: float = 5.0):
     activation = _activation(activation)
     resolution = check_scalar(resolution, "resolution", min=1.0)
     s = _sigma_w(sigma_w)
-    s2 = s**2
+    with np.errstate(over="ignore"):
+        s2 = s**2
     if activation == "relu":
         return s2 / 2
     if activation == "erf":
-        return s2 / np.sqrt(1 + np.pi * s2)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # σ²/√(1 + πσ²), as σ/√(π + σ⁻²) where σ² overflows (σ_w > 1e150): finite up to σ_w's max
+            return np.where(s < 1e150, s2 / np.sqrt(1 + np.pi * s2), s / np.sqrt(np.pi + 1 / s2))
     resolution = check_scalar(resolution, "resolution", min=1.0)
     _check_tanh_memory(s, resolution, two_d=False, count=s.size)
     return _tanh_moments(s, resolution)[1]
