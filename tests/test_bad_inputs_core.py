@@ -11,7 +11,7 @@ import torch
 import badinput
 from badinput import Fn
 from theory.core import (DivergenceError, Experiment, Sweep, array_bytes, check_finite_state,
-                         check_memory, check_seeds, memory_limit, run_sweep, slurm_cluster)
+                         check_memory, check_seeds, memory_limit, run_sweep, slurm_cluster, SweepPlan)
 
 
 def _toy_point(x, seed):
@@ -80,6 +80,18 @@ TABLE = [
        extra=[({"name": "a/b"}, "name"), ({"name": 3}, "name"), ({"scale": ""}, "scale")]),
     Fn(C, "store_entries", dict(store="/nonexistent", exp=TOY),
        extra=[({"store": 3}, "store"), ({"exp": "toy"}, "exp")]),
+    Fn(C, "stored_results", dict(name="bad_inputs_toy", labels=("paper",)),
+       extra=[({"labels": "paper"}, "labels"), ({"labels": [3]}, "labels"), ({"labels": 3}, "labels"),
+              ({"name": "a/b"}, "name")]),
+    Fn(C, "provenance_report", lambda: dict(ds=_toy_ds(), title="toy"), dict(title="str?"),
+       extra=[({"ds": None}, "ds"), ({"ds": {"y": 1}}, "ds")]),
+    Fn(C, "run_plan", lambda: dict(plan=SweepPlan(TOY, TOY_SWEEP), scale="laptop", label="t",
+                                  progress=False, store=__import__("tempfile").mkdtemp()),
+       dict(label="str?", executor="choice", batch_size="positive_int?", progress="bool?"),
+       extra=[({"plan": TOY}, "plan"), ({"scale": ""}, "scale"), ({"label": "a/b"}, "label")]),
+    Fn(C, "sweep_cli", dict(prog="toy", builders={"toy": lambda scale: SweepPlan(TOY, TOY_SWEEP)},
+                            argv=["toy", "--plan"]),
+       extra=[({"prog": ""}, "prog"), ({"builders": {}}, "builders"), ({"builders": {"t": 3}}, "builders")]),
     Fn(C, "check_finite_state", dict(x=np.ones(3), what="a run"), dict(what="str", hint="str"),
        extra=[({"x": np.array([1.0, np.nan])}, "diverged"), ({"x": torch.tensor([np.inf])}, "diverged")]),
 ]
@@ -152,3 +164,38 @@ def test_seeds_refuse_wrapping():
     with pytest.raises(ValueError, match="seeds"):
         check_seeds([-1])
     assert check_seeds(3).tolist() == [3]
+
+
+def test_sweep_plan_refuses_bad_parts():
+    for kw, match in ((dict(experiment="x", sweep=TOY_SWEEP), "experiment"),
+                      (dict(experiment=TOY, sweep={"x": [1]}), "sweep"),
+                      (dict(experiment=TOY, sweep=TOY_SWEEP, reduced=1), "reduced"),
+                      (dict(experiment=TOY, sweep=TOY_SWEEP, grid=3), "grid")):
+        with pytest.raises(TypeError, match=match):
+            SweepPlan(**kw)
+
+
+def test_sweep_cli_runs_stores_and_reports(tmp_path, monkeypatch, capsys):
+    from theory.core import provenance_report, stored_results, sweep_cli
+
+    monkeypatch.setenv("THEORY_RESULTS", str(tmp_path))
+
+    def build(scale, n=2):
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        return SweepPlan(TOY, Sweep(x=[float(i) for i in range(n)], seed=[0]), reduced=n < 2, grid=f"{n} x")
+
+    assert sweep_cli("toy", {"toy": build}, ["toy", "--set", "n=1", "--executor", "serial"]) == 0
+    assert "1 points (1 computed now)" in capsys.readouterr().out
+    got = stored_results("bad_inputs_toy", ["laptop-reduced", "paper"])
+    assert list(got) == ["laptop-reduced"]
+    report = provenance_report(got["laptop-reduced"])
+    assert "[laptop-reduced]: 1 x" in report and "executor serial" in report
+    assert sweep_cli("toy", {"toy": build}, ["toy", "--set", "n=1"]) == 0     # resumed: nothing new
+    assert "1 points (0 computed now)" in capsys.readouterr().out
+    assert sweep_cli("toy", {"toy": build}, ["toy", "--plan"]) == 0
+    assert "2 points" in capsys.readouterr().out
+    for bad in (["toy", "--set", "n=0"], ["toy", "--set", "n"], ["toy", "--set", "1x=2"], ["nope"],
+                ["toy", "--batch-size", "0"], ["toy", "--set", "m=3"]):
+        with pytest.raises(SystemExit):
+            sweep_cli("toy", {"toy": build}, bad)

@@ -36,11 +36,11 @@ def test_runner_matches_phase_diagram_bit_for_bit(tmp_path):
 
 def test_cli_runs_a_reduced_grid_and_refuses_bad_options(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("THEORY_RESULTS", str(tmp_path))
-    assert sweeps.main(["fig1b", "--n-tau", "2", "--n-seed", "1", "--steps", "10"]) == 0
+    assert sweeps.main(["fig1b", "--set", "n_tau=2", "--set", "n_seed=1", "--set", "steps=10"]) == 0
     assert (tmp_path / "rich_lazy.fig1b-laptop-reduced.zarr").exists()
     assert "4 points (4 computed now)" in capsys.readouterr().out
-    for bad in (["fig1b", "--steps", "3"], ["fig1b", "--n-tau", "1"], ["fig1b", "--scale", "huge"],
-                ["fig9"]):
+    for bad in (["fig1b", "--set", "steps=3"], ["fig1b", "--set", "n_tau=1"], ["fig1b", "--scale", "huge"],
+                ["fig9"], ["fig1b", "--set", "n_tau"], ["fig1b", "--set", "color=red"], ["fig1b", "--batch-size", "0"]):
         with pytest.raises(SystemExit):
             sweeps.main(bad)
 
@@ -86,6 +86,9 @@ TABLE = [
               ({"configs": [dict(_SMALL, seed=-1, tau=0.5, delta=0.0)]}, "seed")]),
     Fn(M, "stored_fig1b", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"),
                                                           ({"labels": [3]}, "labels")]),
+    Fn(M, "fig1b_plan", dict(scale="laptop", n_tau=2, n_seed=1, steps=20, lr_scale=0.01),
+       dict(scale="choice", n_tau="positive_int?", n_seed="positive_int?", steps="positive_int?",
+            lr_scale="positive")),
     Fn(M, "stored_report", lambda: dict(ds=run_sweep(*small(), progress=False)),
        extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
     Fn(M, "phase_diagram_from_dataset", lambda: dict(ds=run_sweep(*small(), progress=False),

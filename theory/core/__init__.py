@@ -81,3 +81,7 @@ __all__ += ["MCWidth", "cap_hit_crossing", "cap_hit_probability", "cap_hit_proba
             "larsen_width_sq", "width_cap", "width_ellipsoid", "width_ellipsoid_jensen",
             "width_ellipsoid_mc", "width_from_points", "width_projected_ellipsoid_mc",
             "width_subspace_sphere"]
+
+from theory.core._plans import SweepPlan, provenance_report, run_plan, stored_results, sweep_cli  # noqa: E402
+
+__all__ += ["SweepPlan", "provenance_report", "run_plan", "stored_results", "sweep_cli"]

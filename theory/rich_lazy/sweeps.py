@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import Experiment, Result, Sweep, check_choice, check_scalar, check_seed
+from theory.core import (Experiment, Result, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
+                         provenance_report, stored_results, sweep_cli)
 from theory.rich_lazy.two_layer import PhaseDiagram, relu_descent, relu_student_init, teacher_student
 
-__all__ = ["FIG1B_SIZES", "fig1b_batch", "fig1b_experiment", "fig1b_point", "fig1b_records",
+__all__ = ["FIG1B_SIZES", "fig1b_batch", "fig1b_experiment", "fig1b_plan", "fig1b_point", "fig1b_records",
            "fig1b_sweep", "main", "phase_diagram_from_dataset", "stored_fig1b", "stored_report"]
 
 FIG1B_SIZES = {
@@ -137,16 +138,7 @@ STORED_LABELS = ("paper", "paper-reduced")
 def stored_fig1b(labels=STORED_LABELS) -> dict:
     """The stored Fig. 1b results (``results/rich_lazy.fig1b-<label>.zarr``), label → Dataset,
     checked (:func:`theory.core.open_result` raises on a corrupted store); absent labels omitted."""
-    from theory.core import open_result, result_path
-
-    if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
-        raise TypeError("labels must be a sequence of strings")
-    out = {}
-    for label in labels:
-        ds = open_result(result_path("rich_lazy.fig1b", label))
-        if ds is not None:
-            out[label] = ds
-    return out
+    return stored_results("rich_lazy.fig1b", labels)
 
 
 def stored_report(ds) -> str:
@@ -156,11 +148,7 @@ def stored_report(ds) -> str:
 
     if not isinstance(ds, xr.Dataset) or "kernel_distance" not in ds:
         raise TypeError("ds must be a stored Fig. 1b result (an xarray.Dataset with kernel_distance)")
-    devices = sorted({str(d) for d in ds["device"].values.ravel()})
-    lines = [f"stored Fig. 1b result [{ds.attrs.get('scale')}]: {ds.attrs.get('grid', '')}",
-             f"  commit {ds.attrs.get('commits')}, host {ds.attrs.get('host')}, device {', '.join(devices)}",
-             f"  executor {ds.attrs.get('executor')}, compute {ds.attrs.get('wall_time_total', 0.0) / 3600:.2f} "
-             f"h in total ({float(ds['wall_time'].mean()):.0f} s a point)"]
+    lines = [provenance_report(ds, "stored Fig. 1b result")]
     S = ds["kernel_distance"].isel(step=-1).mean("seed")
     test = ds["test_loss"].isel(step=-1).mean("seed")
     header = "  τ \\ δ      " + "".join(f"{d:>+12.2f}" for d in ds["delta"].values)
@@ -175,47 +163,24 @@ def stored_report(ds) -> str:
     return "\n".join(lines)
 
 
+def fig1b_plan(scale: str = "laptop", *, n_tau: int | None = None, n_seed: int | None = None,
+               steps: int | None = None, lr_scale: float = 0.01) -> SweepPlan:
+    """The Fig. 1b sweep at ``scale`` as a :class:`~theory.core.SweepPlan`, optionally reduced
+    (fewer grid points per axis, seeds or steps)."""
+    exp = fig1b_experiment(scale, steps=steps, lr_scale=lr_scale)
+    sweep = fig1b_sweep(scale, n_tau=n_tau, n_seed=n_seed)
+    full = FIG1B_SIZES[scale]
+    reduced = len(sweep) < full["n_tau"] ** 2 * full["n_seed"] or exp.fixed["steps"] < full["steps"]
+    grid = (f"{len(sweep.axes['tau'])} tau x {len(sweep.axes['delta'])} delta x "
+            f"{len(sweep.axes['seed'])} seeds, {exp.fixed['steps']} steps")
+    return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
+
+
 def main(argv=None) -> int:
-    """``python -m theory.rich_lazy.sweeps fig1b --scale paper [--executor dask] ...``: run the
-    Fig. 1b sweep through the runner into ``results/store`` and ``results/rich_lazy.fig1b-<label>.zarr``."""
-    import argparse
-    import time
-
-    from theory.core import result_path, results_dir, run_sweep, save_result
-
-    parser = argparse.ArgumentParser(prog="python -m theory.rich_lazy.sweeps",
-                                     description="the chapter's sweeps through theory.core.run_sweep")
-    parser.add_argument("experiment", choices=["fig1b"])
-    parser.add_argument("--scale", choices=tuple(FIG1B_SIZES), default="laptop")
-    parser.add_argument("--n-tau", type=int, default=None, help="grid size per axis (default: the scale's)")
-    parser.add_argument("--n-seed", type=int, default=None, help="seeds (default: the scale's)")
-    parser.add_argument("--steps", type=int, default=None, help="steps (default: the scale's)")
-    parser.add_argument("--executor", choices=("serial", "batched", "dask"), default="batched")
-    parser.add_argument("--scheduler", default=None, help="a Dask scheduler address (default: a "
-                        "2-worker LocalCluster with --executor dask)")
-    parser.add_argument("--label", default=None, help="the stored result's label (default: the "
-                        "scale, with '-reduced' when the grid or steps are smaller)")
-    args = parser.parse_args(argv)
-    for name in ("n_tau", "n_seed", "steps"):
-        v = getattr(args, name)
-        if v is not None and v < (10 if name == "steps" else 1 if name == "n_seed" else 2):
-            parser.error(f"--{name.replace('_', '-')} is too small: {v}")
-    exp = fig1b_experiment(args.scale, steps=args.steps)
-    sweep = fig1b_sweep(args.scale, n_tau=args.n_tau, n_seed=args.n_seed)
-    full = FIG1B_SIZES[args.scale]
-    reduced = (len(sweep) < full["n_tau"] ** 2 * full["n_seed"]
-               or exp.fixed["steps"] < full["steps"])
-    label = args.label or (args.scale + ("-reduced" if reduced else ""))
-    t0 = time.perf_counter()
-    ds = run_sweep(exp, sweep, store=results_dir() / "store", executor=args.executor,
-                   client=args.scheduler, scale=label, progress=True)
-    ds.attrs["grid"] = f"{len(sweep.axes['tau'])} tau x {len(sweep.axes['delta'])} delta x " \
-                       f"{len(sweep.axes['seed'])} seeds, {exp.fixed['steps']} steps"
-    path = save_result(ds, result_path(exp.name, label))
-    print(f"{exp.name} [{label}]: {len(sweep)} points ({int(ds['computed'].sum())} computed now) "
-          f"in {time.perf_counter() - t0:.1f} s on {args.executor}; {ds.attrs['grid']}; "
-          f"per point {float(ds['wall_time'].mean()):.2f} s; stored at {path}")
-    return 0
+    """``python -m theory.rich_lazy.sweeps fig1b --scale paper [--executor dask] [--set n_tau=2] ...``:
+    the Fig. 1b sweep through the runner into ``results/store`` and
+    ``results/rich_lazy.fig1b-<label>.zarr`` (:func:`theory.core.sweep_cli`)."""
+    return sweep_cli("python -m theory.rich_lazy.sweeps", {"fig1b": fig1b_plan}, argv)
 
 
 if __name__ == "__main__":
