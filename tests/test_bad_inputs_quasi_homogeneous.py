@@ -8,9 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
@@ -319,12 +317,6 @@ test_valid_call = badinput.parametrize_valid(TABLE)
 
 def test_table_covers_every_public_function():
     assert badinput.check_coverage(P, TABLE, EXEMPT) == []
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 # ------------------------------------------------------------ the closed forms at their extremes

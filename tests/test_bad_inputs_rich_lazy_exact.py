@@ -421,12 +421,6 @@ test_bad_input = badinput.parametrize(TABLE)
 test_valid_call = badinput.parametrize_valid(TABLE)
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def _mine(name: str) -> bool:
     return name.startswith(tuple(m + "." for m in MODULES))
 

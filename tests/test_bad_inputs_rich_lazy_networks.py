@@ -13,7 +13,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -32,12 +31,6 @@ DR = "theory.rich_lazy.deep_rhm"
 DT = "theory.rich_lazy.deep_transformer"
 NP = "theory.rich_lazy.network_plots"
 HUGE = "needs about"
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 # ---- cheap fixtures (cached: the valid calls are rebuilt for every case) ----------------------

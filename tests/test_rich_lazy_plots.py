@@ -4,7 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -23,12 +22,6 @@ gd = gradient_descent(X, y, a0, w0, dt=1e-2, steps=400, record_every=40, progres
 exact = whitened_trajectory(np.linspace(0, 4, 81), X, y, a0, w0)
 S = kernel_distance_whitened(a0, w0, exact.a, exact.w)
 S_gd = kernel_distance_whitened(a0, w0, gd.a, gd.w)
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def test_regime_names_and_colours():

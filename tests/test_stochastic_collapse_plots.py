@@ -21,12 +21,6 @@ from theory.stochastic_collapse.simulate import (Paths, invariant_set_normals,  
                                                  sgd_on_invariant_sets, simulate_prototype)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 SMALL = dx.DeepSetup(seeds=np.arange(2), hidden=8, steps=40, weight_decay=5e-3, lr=0.2,
                      batch_size=8, lrs=np.array([0.1, 0.2, 0.5]), batches=np.array([8, 16]),
                      noises=np.array([0.0, 0.3, 0.6]), t1=np.array([10, 20]), t2=10)

@@ -9,7 +9,6 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from theory.core import EXPLORERS, Sweep  # noqa: E402
@@ -21,12 +20,6 @@ from theory.transformer_signal import (AngleExponentCheck, AttentionOnlyCollapse
                                        train_transformers, trainability_summary)
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def _n_axes(fig):
