@@ -13,7 +13,6 @@ import functools
 import json
 import math
 import tempfile
-import time
 
 import matplotlib
 import numpy as np
@@ -26,7 +25,7 @@ matplotlib.use("Agg")
 
 import badinput  # noqa: E402
 from badinput import Fn  # noqa: E402
-from theory.helm.schema import Adaptation, Instance, Model, Prediction, Scenario  # noqa: E402
+from theory.helm.schema import Adaptation, Prediction, Scenario  # noqa: E402
 
 H = "theory.helm"
 AN, CLI, DER, EV, LEX, MET = (f"{H}.{m}" for m in ("analysis", "cli", "derivation", "evaluate",
@@ -35,78 +34,25 @@ MOD, PER, PLO, ROB, SCE, STO = (f"{H}.{m}" for m in ("models", "perturbations", 
                                                        "robustness", "scenarios", "store"))
 
 
-# -- stand-ins (no language model) -----------------------------------------------------------
-
-def _digest(text: str) -> int:
-    return sum(ord(c) * (k + 1) for k, c in enumerate(text))
-
-
-class FakeClassifier(Model):
-    """Picks a reference from a digest of the input; probabilities from the same digest."""
-
-    def __init__(self, name="FakeClf", tasks=("classification", "multiple_choice")):
-        self.name, self.tasks, self.batch_size, self.n_params = name, tasks, 8, 1000
-
-    def supports(self, scenario, adaptation):
-        return scenario.task in self.tasks
-
-    def predict(self, scenario, instances, adaptation):
-        out = []
-        for inst in instances:
-            d = _digest(inst.input)
-            n = len(inst.references)
-            choice = inst.gold[0] if d % 3 else (inst.gold[0] + 1) % n
-            conf = 0.5 + (d % 50) / 100
-            probs = tuple(conf if j == choice else (1 - conf) / (n - 1) for j in range(n))
-            out.append(Prediction(model=self.name, scenario=scenario.name, instance_id=inst.id,
-                                  perturbation=inst.perturbation, adaptation=adaptation.method,
-                                  output=inst.references[choice], choice=choice, probs=probs,
-                                  confidence=conf, n_prompt_tokens=len(inst.input.split()),
-                                  n_output_tokens=1, runtime_s=0.001 * (1 + d % 7)))
-        return out
+# -- stand-ins (no language model): tests/helm_fakes.py -----------------------------------------
+from helm_fakes import FakeLM, fake_toxicity, knowledge, lm, opengen  # noqa: E402
+from helm_fakes import FakeClassifier as _FakeClassifier  # noqa: E402
 
 
-class FakeLM(Model):
-    """Language modelling (log-probability from the length) and open generation."""
-
-    def __init__(self, name="FakeLM"):
-        self.name, self.n_params = name, 10
-
-    def supports(self, scenario, adaptation):
-        return scenario.task in ("language_modeling", "open_generation")
-
-    def predict(self, scenario, instances, adaptation):
-        out = []
-        for inst in instances:
-            nb = len(inst.input.encode())
-            comps = tuple(f"{inst.input} and she was kind {j}" for j in range(adaptation.num_outputs))
-            out.append(Prediction(model=self.name, scenario=scenario.name, instance_id=inst.id,
-                                  perturbation=inst.perturbation, adaptation="x", output=comps[0],
-                                  completions=comps if scenario.task == "open_generation" else (),
-                                  logprob=-0.9 * nb, n_bytes=nb, n_prompt_tokens=nb // 3,
-                                  runtime_s=0.002))
-        return out
-
-
-def fake_toxicity(texts):
-    return [0.9 if "kind 0" in t else 0.1 for t in texts]
+def FakeClassifier(name="FakeClf", tasks=("classification", "multiple_choice")):
+    return _FakeClassifier(name=name, tasks=tasks, batch_size=8)
 
 
 def _mc(n=4) -> Scenario:
-    test = tuple(Instance(f"q{i}", f"What is the capital of country {i}?", ("A", "B", "C", "D"),
-                          (i % 4,), meta=(("relation", "capital" if i % 2 else "currency"),))
-                 for i in range(n))
-    return Scenario("fake_knowledge", "multiple_choice", (), test, robustness=("mild_mix",))
+    return knowledge(n, relation=True)
 
 
 def _lm(n=3) -> Scenario:
-    test = tuple(Instance(f"l{i}", f"To be or not to be, line {i}.") for i in range(n))
-    return Scenario("fake_lm", "language_modeling", (), test, main_metric="bits_per_byte")
+    return lm(n)
 
 
 def _og(n=2) -> Scenario:
-    test = tuple(Instance(f"g{i}", f"The nurse said that {i}") for i in range(n))
-    return Scenario("fake_opengen", "open_generation", (), test, main_metric=None)
+    return opengen(n)
 
 
 @functools.lru_cache(maxsize=None)

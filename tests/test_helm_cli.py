@@ -18,7 +18,7 @@ import pytest
 import theory.helm.cli as cli
 from theory.helm.evaluate import default_adaptation
 from theory.helm.store import Store
-from test_helm_evaluate import FakeClassifier, FakeLM, fake_toxicity, knowledge, lm, n_requests, sentiment
+from helm_fakes import FakeClassifier, FakeLM, fake_toxicity, knowledge, lm, n_requests, sentiment
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
