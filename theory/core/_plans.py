@@ -18,7 +18,9 @@ writes the assembled result to ``results/<experiment>-<label>.zarr`` (label: the
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from dataclasses import dataclass
 
 from theory.core._runner import Experiment, open_result, result_path, results_dir, run_sweep, save_result
@@ -49,10 +51,11 @@ class SweepPlan:
 
 
 def run_plan(plan: SweepPlan, scale: str, *, label: str | None = None, executor: str = "batched",
-             client=None, batch_size: int | None = None, progress=True, store=None):
-    """Run ``plan`` through :func:`run_sweep` (points kept in ``store``, default
-    ``results/store``) and save the assembled result at ``results/<name>-<label>.zarr``.
-    Returns ``(dataset, path)``; ``label`` defaults to ``scale`` (+ ``-reduced``)."""
+             client=None, batch_size: int | None = None, progress=True, results=None):
+    """Run ``plan`` through :func:`run_sweep` (points kept in ``<results>/store``) and save the
+    assembled result at ``<results>/<name>-<label>.zarr``; ``results`` defaults to
+    :func:`~theory.core.results_dir`. Returns ``(dataset, path)``; ``label`` defaults to
+    ``scale`` (+ ``-reduced``)."""
     if not isinstance(plan, SweepPlan):
         raise TypeError(f"plan must be a SweepPlan, got {type(plan).__name__}")
     if not isinstance(scale, str) or not scale:
@@ -60,12 +63,14 @@ def run_plan(plan: SweepPlan, scale: str, *, label: str | None = None, executor:
     if label is not None and (not isinstance(label, str) or not label or "/" in label):
         raise ValueError(f"label must be a non-empty str without '/', got {label!r}")
     label = label or (scale + ("-reduced" if plan.reduced else ""))
-    store = results_dir() / "store" if store is None else store
-    ds = run_sweep(plan.experiment, plan.sweep, store=store, executor=executor, client=client,
+    if results is not None and not isinstance(results, (str, os.PathLike)):
+        raise TypeError(f"results must be a directory path or None, got {type(results).__name__}")
+    root = results_dir() if results is None else Path(results)
+    ds = run_sweep(plan.experiment, plan.sweep, store=root / "store", executor=executor, client=client,
                    batch_size=batch_size, scale=label, progress=progress)
     ds.attrs["grid"] = plan.grid or ", ".join(f"{len(v)} {k}" for k, v in plan.sweep.axes.items())
     ds.attrs["label"] = label
-    return ds, save_result(ds, result_path(plan.experiment.name, label))
+    return ds, save_result(ds, root / result_path(plan.experiment.name, label).name)
 
 
 def _parse_value(text: str):
