@@ -150,6 +150,20 @@ W6 = np.array([[0.3, -1.0, 0.2, 2.0, -0.5, 0.1]])
 ONES6 = np.ones((1, 6))
 RES = {"train": 0.01, "test": 0.01}
 
+SW = f"{P}.sweeps"
+_SW_TINY = dict(widths=[64, 4, 10], steps=6, levels=1, lr=0.05, batch_size=32, alpha=0.8, dataset="digits")
+
+
+@functools.lru_cache(maxsize=None)
+def _levels_ds():
+    from theory.core import Experiment, Sweep, run_sweep
+    from theory.lottery import sweeps as sw
+
+    exp = Experiment("lottery.levels", point=sw.levels_point, dims={k: ("level",) for k in sw.METRICS},
+                     coords={"level": np.arange(2)}, fixed=_SW_TINY)
+    return run_sweep(exp, Sweep(pruning=["magnitude"], rewind=[2], seed=[0]), progress=False)
+
+
 TABLE = [
     # pruning ---------------------------------------------------------------------------------
     Fn(PR, "check_alpha", dict(alpha=0.8), dict(alpha="unit"),
@@ -434,9 +448,29 @@ TABLE = [
     Fn(LA, "prune_figure", lambda: dict(study=_study()), {}, extra=[({"study": None}, "study")]),
     Fn(LA, "p_max_figure", lambda: dict(study=_study(), vs_eps=None), {},
        extra=[({"study": None}, "study"), ({"vs_eps": 3}, "vs_eps"), ({"vs_eps": {}}, "vs_eps")]),
+    # theory.lottery.sweeps (issue 21): the IMP levels through the sweep runner
+    Fn(SW, "levels_sweep", dict(scale="laptop", n_seed=1, pruning="both", rewind=None),
+       dict(scale="choice", n_seed="positive_int?", pruning="choice", rewind="non_negative_int?")),
+    Fn(SW, "levels_experiment", dict(scale="laptop", steps=10, levels=1),
+       dict(scale="choice", steps="positive_int?", levels="positive_int?")),
+    Fn(SW, "levels_plan", dict(scale="laptop", n_seed=1, steps=10, levels=1, pruning="magnitude", rewind=2),
+       dict(scale="choice", n_seed="positive_int?", steps="positive_int?", levels="positive_int?",
+            pruning="choice", rewind="non_negative_int?")),
+    Fn(SW, "levels_point", dict(pruning="magnitude", rewind=2, seed=0, **_SW_TINY),
+       dict(pruning="choice", rewind="non_negative_int", seed="seed")),
+    Fn(SW, "levels_batch", dict(configs=[dict(_SW_TINY, pruning="magnitude", rewind=2, seed=0)]),
+       extra=[({"configs": []}, "configs"), ({"configs": 3}, "configs"), ({"configs": [3]}, "configs"),
+              ({"configs": [dict(_SW_TINY, pruning="magnitude", rewind=2, seed=-1)]}, "seed")]),
+    Fn(SW, "stored_levels", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"),
+                                                            ({"labels": [3]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_levels_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(SW, "highest_matching", lambda: dict(ds=_levels_ds(), tolerance=0.01), dict(tolerance="non_negative"),
+       extra=[({"ds": None}, "ds")]),
 ]
 
+
 EXEMPT = {
+    "main": "the command line: bad options exit through argparse (tested in tests/test_lottery_sweeps.py)",
     "setup": "no arguments (the page's sizes by the scale)",
     "all_identities": "no arguments (a list of sympy identities)",
     "isotropic_p_max": "no arguments (a sympy expression)",
