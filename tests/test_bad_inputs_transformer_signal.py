@@ -5,6 +5,8 @@ The battery is :mod:`badinput`; ``python tests/badinput.py tests/test_bad_inputs
 prints the counts.
 """
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -395,6 +397,40 @@ TABLE += [
               ({"titles": None}, "titles")]),
 ]
 
+# the trainability grid through the runner (theory.transformer_signal.sweeps)
+W = "theory.transformer_signal.sweeps"
+_TINY = dict(n=4, d=4, depth=1, vocab=2, steps=2, batch=2, lr=1e-3, sigma_A=1.0, test_batch=4)
+
+
+def _tiny_result():
+    from theory.core import run_sweep
+    from theory.transformer_signal import sweeps
+
+    exp = sweeps.trainability_experiment("laptop", steps=2, depth=1, d=4)
+    exp = dataclasses.replace(exp, fixed=dict(exp.fixed, **_TINY))
+    return run_sweep(exp, sweeps.trainability_sweep("laptop", n_alpha=1, n_sigma=2, n_seed=1), progress=False)
+
+
+TABLE += [
+    Fn(W, "trainability_point", dict(alpha=0.5, sigma_w=1.0, seed=0, **_TINY),
+       dict(alpha="unit", sigma_w="positive", seed="seed")),
+    Fn(W, "trainability_batch", dict(configs=[dict(_TINY, alpha=0.5, sigma_w=1.0, seed=0)]),
+       extra=[({"configs": []}, "configs"), ({"configs": 3}, "configs"), ({"configs": [3]}, "configs"),
+              ({"configs": [dict(_TINY, alpha=0.5, sigma_w=1.0, seed=-1)]}, "seed")]),
+    Fn(W, "trainability_sweep", dict(scale="laptop", n_alpha=2, n_sigma=1, n_seed=1),
+       dict(scale="choice", n_alpha="positive_int?", n_sigma="positive_int?", n_seed="positive_int?")),
+    Fn(W, "trainability_experiment", dict(scale="laptop", steps=5, depth=2, d=4),
+       dict(scale="choice", steps="positive_int?", depth="positive_int?", d="positive_int?")),
+    Fn(W, "trainability_plan", dict(scale="laptop", n_alpha=1, n_sigma=1, n_seed=1, steps=5, depth=2, d=4),
+       dict(scale="choice", n_alpha="positive_int?", n_sigma="positive_int?", n_seed="positive_int?",
+            steps="positive_int?", depth="positive_int?", d="positive_int?")),
+    Fn(W, "stored_trainability", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"),
+                                                                 ({"labels": [3]}, "labels")]),
+    Fn(W, "stored_report", lambda: dict(ds=_tiny_result()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(W, "trainability_from_dataset", lambda: dict(ds=_tiny_result()),
+       extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+]
+
 # derivations: sympy identities with no arguments (tests/test_transformer_signal.py asserts them)
 EXEMPT = {
     "alpha_symbols": "no arguments (sympy symbols)",
@@ -405,6 +441,7 @@ EXEMPT = {
     "linearised_block": "no arguments (a sympy derivation)",
     "linearised_block_plain": "no arguments (a sympy derivation)",
     "relu_kernel_slope": "no arguments (a sympy derivation)",
+    "main": "the command line: bad options exit through argparse (tested in tests/test_transformer_signal_sweeps.py)",
     "signal_explorer": "the explorer: a frame of fixed controls (tests/test_transformer_signal_plots.py)",
 }
 
