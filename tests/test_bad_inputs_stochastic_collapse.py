@@ -33,6 +33,18 @@ E = f"{P}.exact"
 G = f"{P}.general_teacher_student"
 PL = f"{P}.plots"
 S = f"{P}.simulate"
+SW = f"{P}.sweeps"
+_SW_SIZES = dict(hidden=4, steps=2, weight_decay=0.0, lr=0.1)
+
+
+@functools.cache
+def _sw_ds():
+    from theory.core import run_sweep
+    from theory.stochastic_collapse import sweeps
+
+    exp = sweeps.collapse_experiment("laptop", steps=2)
+    exp = type(exp)(**{**exp.__dict__, "fixed": dict(exp.fixed, hidden=4)})
+    return run_sweep(exp, sweeps.collapse_sweep("laptop", n_batch=2, n_seed=1), progress=False)
 
 
 @pytest.fixture(autouse=True)
@@ -473,6 +485,22 @@ TABLE = [
        dict(s_teacher="array"), extra=_obj("result")),
     # ------------------------------------------------------------------ derivation
     Fn(V, "tanh_neuron_threshold", dict(m=1), dict(m="positive_int")),
+    # ------------------------------------------------------------------ sweeps (issue 21)
+    Fn(SW, "collapse_point", dict(seed=0, batch_size=4, **_SW_SIZES),
+       dict(seed="seed", batch_size="positive_int", hidden="positive_int", steps="positive_int",
+            weight_decay="non_negative", lr="positive")),
+    Fn(SW, "collapse_batch", dict(configs=[dict(seed=0, batch_size=4, **_SW_SIZES)]), {},
+       extra=[({"configs": []}, "configs"), ({"configs": [3]}, "configs"),
+              ({"configs": None}, "configs"), ({"configs": [dict(seed=0)]}, "configs")]),
+    Fn(SW, "collapse_sweep", dict(scale="laptop", n_batch=2, n_seed=1),
+       dict(scale="choice", n_batch="positive_int?", n_seed="positive_int?")),
+    Fn(SW, "collapse_experiment", dict(scale="laptop", steps=5),
+       dict(scale="choice", steps="positive_int?")),
+    Fn(SW, "collapse_plan", dict(scale="laptop", n_batch=1, n_seed=1, steps=5),
+       dict(scale="choice", n_batch="positive_int?", n_seed="positive_int?", steps="positive_int?")),
+    Fn(SW, "stored_collapse", dict(labels=("no-such-label",)), {},
+       extra=[({"labels": "paper"}, "labels"), ({"labels": 3}, "labels"), ({"labels": [""]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_sw_ds()), {}, extra=_obj("ds")),
 ]
 
 EXEMPT = {
@@ -485,6 +513,8 @@ EXEMPT = {
                                "exact.prototype_pathwise is in the table)",
     "prototype_stationary": "a sympy derivation without arguments",
     "general_setup": "no arguments (reads the scale)",
+    f"{SW}.main": "the command line: bad options exit through argparse (tested in "
+                  "tests/test_stochastic_collapse_sweeps.py)",
 }
 
 test_bad_input = badinput.parametrize(TABLE)

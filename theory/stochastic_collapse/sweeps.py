@@ -1,0 +1,169 @@
+"""The chapter's paper-scale sweep through the shared runner (:func:`theory.core.run_sweep`).
+
+Chen, Kunin, Yamamura, Ganguli (2023), Fig. 3 (batch-size panel; the paper's main text is not
+available, the figure is known from the official notebook ``FIG3_FIG4.ipynb``): the fraction of
+independent (neither vanishing nor duplicate) neurons at the end of SGD training against the
+batch size B. One point is one network (batch_size, seed) of the book's digits MLP
+(:func:`theory.stochastic_collapse.deep.train_mlp`, η = 0.2, no label noise): its
+initialisation, minibatches and label draws come from the seed alone, so a point trains bit for
+bit the same alone, in a batch of networks or on any Dask worker, and equal to the page's
+``collapse_sweeps(...)["batch_size"]`` (:mod:`theory.stochastic_collapse.deep_experiments`).
+
+    exp = collapse_experiment("paper")
+    ds = run_sweep(exp, collapse_sweep("paper"), store="results/store", executor="dask")
+
+Sizes. The paper trains VGG-16 on CIFAR-10 (official config ``train_sce_gelu.yaml``: B = 128,
+η = 0.02, momentum 0.9, λ = 5·10⁻⁴, 3·10⁶ batches; the notebooks read 10⁵-batch checkpoints) and
+ResNet-18 on CIFAR-100; the batch sizes of the figure are 32–512. Those networks are not the
+book's: ``paper`` here is the book's own paper scale of the page (``DeepSetup`` at
+``THEORY_SCALE=paper``: MLP 64→128→128→10, 80 000 steps, λ = 5·10⁻⁴, B ∈ {32, …, 512} — the
+paper's B range —, 8 seeds), ``laptop`` the page's default (width 64, 8000 steps, λ = 5·10⁻³,
+B ∈ {16, 32, 64, 128}, 4 seeds). Both are the book's choices, the B range the paper's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
+                         provenance_report, stored_results, sweep_cli)
+from theory.stochastic_collapse.deep import load_digits_data, train_mlp
+
+__all__ = ["COLLAPSE_SIZES", "collapse_batch", "collapse_experiment", "collapse_plan", "collapse_point",
+           "collapse_sweep", "main", "stored_collapse", "stored_report"]
+
+COLLAPSE_SIZES = {
+    "laptop": dict(batches=[16, 32, 64, 128], n_seed=4, hidden=64, steps=8000, weight_decay=5e-3,
+                   lr=0.2),
+    "paper": dict(batches=[32, 64, 128, 256, 512], n_seed=8, hidden=128, steps=80_000,
+                  weight_decay=5e-4, lr=0.2),
+}
+"""The batch-size sweep's sizes per scale: the page's ``DeepSetup`` at each scale (the book's
+choices; the batch range of ``paper`` is the paper's Fig. 3, 32–512)."""
+
+METRICS = ("independent", "vanishing", "effective_rank", "test_accuracy", "train_accuracy",
+           "train_loss")
+_KEYS = {"seed", "batch_size", "hidden", "steps", "weight_decay", "lr"}
+
+
+def collapse_batch(configs) -> list[dict]:
+    """Train a list of Fig. 3 points (dicts of seed, batch_size and the fixed sizes hidden,
+    steps, weight_decay, lr) in one :func:`train_mlp` call per shared (hidden, steps, λ, η);
+    one dict per point, in the order given: ``independent``, ``vanishing``, ``effective_rank``
+    (2, L) at the first and last step, ``test_accuracy``, ``train_accuracy``, ``train_loss`` (2,)."""
+    if not isinstance(configs, (list, tuple)) or not configs:
+        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    groups: dict = {}
+    checked = []
+    for i, c in enumerate(configs):
+        if not isinstance(c, dict):
+            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
+        missing = _KEYS - set(c)
+        if missing:
+            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
+        c = dict(c, seed=check_seed(c["seed"], "seed"),
+                 batch_size=check_scalar(c["batch_size"], "batch_size", kind="int", min=1),
+                 hidden=check_scalar(c["hidden"], "hidden", kind="int", min=1),
+                 steps=check_scalar(c["steps"], "steps", kind="int", min=1),
+                 weight_decay=check_scalar(c["weight_decay"], "weight_decay", min=0.0),
+                 lr=check_scalar(c["lr"], "lr", min=0.0, include_min=False))
+        checked.append(c)
+        groups.setdefault((c["hidden"], c["steps"], c["weight_decay"], c["lr"]), []).append(i)
+    data = load_digits_data(test_fraction=0.25, seed=0)          # the page's split
+    out: list = [None] * len(configs)
+    for (hidden, steps, wd, lr), idx in groups.items():
+        res = train_mlp(data, lr=lr, batch_size=np.array([checked[i]["batch_size"] for i in idx]),
+                        seed=np.array([checked[i]["seed"] for i in idx]), steps=steps, hidden=hidden,
+                        weight_decay=wd, progress=False)
+        for j, i in enumerate(idx):
+            out[i] = {k: np.asarray(res[k][j]) for k in METRICS}
+    return out
+
+
+def collapse_point(seed, batch_size, **sizes) -> dict:
+    """One Fig. 3 network (batch_size, seed): the arrays of :func:`collapse_batch` for one point."""
+    return collapse_batch([dict(sizes, seed=seed, batch_size=batch_size)])[0]
+
+
+def collapse_sweep(scale: str = "laptop", *, n_batch: int | None = None,
+                   n_seed: int | None = None) -> Sweep:
+    """Sweep(batch_size, seed): the scale's batch sizes (the first ``n_batch``) and seeds 0…n_seed−1."""
+    scale = check_choice(scale, "scale", tuple(COLLAPSE_SIZES))
+    size = COLLAPSE_SIZES[scale]
+    nb = len(size["batches"])
+    n_batch = nb if n_batch is None else check_scalar(n_batch, "n_batch", kind="int", min=1, max=nb)
+    n_seed = size["n_seed"] if n_seed is None else check_scalar(n_seed, "n_seed", kind="int", min=1)
+    return Sweep(batch_size=list(size["batches"][:n_batch]), seed=list(range(n_seed)))
+
+
+def collapse_experiment(scale: str = "laptop", *, steps: int | None = None) -> Experiment:
+    """The Fig. 3 batch-size experiment at ``scale``'s sizes (``steps`` overrides the steps)."""
+    scale = check_choice(scale, "scale", tuple(COLLAPSE_SIZES))
+    size = dict(COLLAPSE_SIZES[scale])
+    size.pop("batches")
+    size.pop("n_seed")
+    if steps is not None:
+        size["steps"] = check_scalar(steps, "steps", kind="int", min=1)
+    dims = {k: ("step", "layer") for k in ("independent", "vanishing", "effective_rank")}
+    dims.update({k: ("step",) for k in ("test_accuracy", "train_accuracy", "train_loss")})
+    return Experiment("stochastic_collapse.collapse", point=collapse_point, batch=collapse_batch,
+                      dims=dims, coords={"step": np.array([0, size["steps"]]), "layer": np.array([0, 1])},
+                      fixed=size)
+
+
+def collapse_plan(scale: str = "laptop", *, n_batch: int | None = None, n_seed: int | None = None,
+                  steps: int | None = None) -> SweepPlan:
+    """The Fig. 3 batch-size sweep at ``scale`` as a :class:`~theory.core.SweepPlan`, optionally
+    reduced (fewer batch sizes, seeds or steps)."""
+    exp = collapse_experiment(scale, steps=steps)
+    sweep = collapse_sweep(scale, n_batch=n_batch, n_seed=n_seed)
+    full = COLLAPSE_SIZES[scale]
+    reduced = (len(sweep) < len(full["batches"]) * full["n_seed"]
+               or exp.fixed["steps"] < full["steps"])
+    bs = sweep.axes["batch_size"]
+    grid = (f"B in {list(map(int, bs))} x {len(sweep.axes['seed'])} seeds, width "
+            f"{exp.fixed['hidden']}, {exp.fixed['steps']} steps (of {full['steps']})")
+    return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
+
+
+STORED_LABELS = ("paper", "paper-reduced")
+"""The labels of stored results the page looks for, the full grid first."""
+
+
+def stored_collapse(labels=STORED_LABELS) -> dict:
+    """The stored results (``results/stochastic_collapse.collapse-<label>.zarr``), label → Dataset,
+    checked (:func:`theory.core.open_result`); absent labels omitted."""
+    return stored_results("stochastic_collapse.collapse", labels)
+
+
+def stored_report(ds) -> str:
+    """One stored result in words: provenance, then per batch size the final independent
+    fraction (mean of the layers, mean ± sd over seeds) and test accuracy, and the per-seed
+    Spearman ρ(B, independent) that the page's claim uses."""
+    import xarray as xr
+
+    from theory.stochastic_collapse.deep_experiments import per_seed_spearman
+
+    if not isinstance(ds, xr.Dataset) or "independent" not in ds or "batch_size" not in ds.dims:
+        raise TypeError("ds must be a stored collapse result (an xarray.Dataset with independent)")
+    lines = [provenance_report(ds, "stored Fig. 3 batch-size result")]
+    ind = ds["independent"].isel(step=-1).mean("layer").transpose("batch_size", "seed").values
+    acc = ds["test_accuracy"].isel(step=-1).transpose("batch_size", "seed").values
+    for b, row, a in zip(ds["batch_size"].values, ind, acc):
+        lines.append(f"  B = {int(b):<4d} independent {row.mean():.3f} ± {row.std():.3f}   "
+                     f"test accuracy {a.mean():.3f}")
+    if ind.shape[0] >= 2:
+        rho = per_seed_spearman(ds["batch_size"].values.astype(float), ind)
+        lines.append(f"  per-seed Spearman ρ(B, independent): {np.round(rho, 2)}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """``python -m theory.stochastic_collapse.sweeps collapse --scale paper [--executor dask]
+    [--set n_batch=2] [--set steps=...]``: the sweep through the runner into ``results/store`` and
+    ``results/stochastic_collapse.collapse-<label>.zarr`` (:func:`theory.core.sweep_cli`)."""
+    return sweep_cli("python -m theory.stochastic_collapse.sweeps", {"collapse": collapse_plan}, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
