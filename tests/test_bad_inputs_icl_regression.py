@@ -29,6 +29,20 @@ T = "theory.icl_regression.transformer"
 TH = "theory.icl_regression.threshold"
 PR = "theory.icl_regression.paper_run"
 PL = "theory.icl_regression.plots"
+SW = "theory.icl_regression.sweeps"
+_SW_TINY = dict(D=2, K=4, n_layer=1, n_embd=8, n_head=2, sigma2=0.0625, steps=2, lr=3e-3, track=4,
+                record_every=1, n_eval=8, pool_seed=1)
+
+
+@functools.cache
+def _sw_ds():
+    import dataclasses
+
+    from theory.core import run_sweep
+    from theory.icl_regression import sweeps
+    exp = sweeps.task_diversity_experiment("laptop", steps=2, record_every=1)
+    exp = dataclasses.replace(exp, fixed=dict(_SW_TINY))
+    return run_sweep(exp, sweeps.task_diversity_sweep("laptop"), progress=False)
 
 
 def tensor_bad(name, valid, *, empty=True, more_dims=True):
@@ -312,9 +326,34 @@ TABLE = [
     Fn(PL, "threshold_figure", lambda: dict(study=_study()), {}, extra=[({"study": None}, "study")]),
     Fn(PL, "stopping_figure", lambda: dict(study=_study()), dict(name="choice"),
        extra=[({"study": None}, "study")]),
+    # ----------------------------------------------------------------- sweeps (issue 21)
+    Fn(SW, "task_diversity_sweep", dict(scale="laptop", n_M=2, n_seed=1),
+       dict(scale="choice", n_M="positive_int?", n_seed="positive_int?"), extra=[({"n_M": 9}, "n_M")]),
+    Fn(SW, "task_diversity_experiment", dict(scale="laptop", steps=4, n_eval=8, track=4, record_every=2,
+                                             pool_seed=1),
+       dict(scale="choice", steps="positive_int?", n_eval="positive_int?", track="positive_int?",
+            record_every="positive_int?", pool_seed="seed")),
+    Fn(SW, "task_diversity_plan", dict(scale="laptop", n_M=1, n_seed=1, steps=4, n_eval=8, track=4,
+                                       record_every=2),
+       dict(scale="choice", n_M="positive_int?", n_seed="positive_int?", steps="positive_int?",
+            n_eval="positive_int?", track="positive_int?", record_every="positive_int?")),
+    Fn(SW, "task_diversity_point", dict(seed=0, M="inf", batch=4, **_SW_TINY),
+       dict(seed="seed", batch="positive_int"),
+       extra=[({"M": "2.5"}, "M"), ({"M": 0}, "M"), ({"M": None}, "M"), ({"M": True}, "M")]),
+    Fn(SW, "task_diversity_batch", dict(configs=[dict(_SW_TINY, seed=0, M="4", batch=4)]),
+       extra=[({"configs": []}, "configs"), ({"configs": 3}, "configs"), ({"configs": [3]}, "configs"),
+              ({"configs": [dict(_SW_TINY, seed=-1, M="4", batch=4)]}, "seed"),
+              ({"configs": [dict(seed=0, M="4", batch=4)]}, "lacks")]),
+    Fn(SW, "stored_task_diversity", dict(labels=("paper",)),
+       extra=[({"labels": "paper"}, "labels"), ({"labels": [3]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_sw_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(SW, "task_diversity_crossover", lambda: dict(ds=_sw_ds(), seed=0), dict(seed="seed"),
+       extra=[({"ds": None}, "ds"), ({"seed": 5}, "seed")]),
 ]
 
 EXEMPT = {
+    "theory.icl_regression.sweeps.main": "the command line: bad options exit through argparse "
+                                         "(tested in tests/test_icl_regression_sweeps.py)",
     "is_infinite": "a predicate: takes any value by design and answers True only for math.inf",
     "paper_settings": "no arguments (the sizes at the active THEORY_SCALE)",
     "threshold_settings": "no arguments (the sizes at the active THEORY_SCALE)",
