@@ -95,6 +95,19 @@ _ELEMENTWISE = {("d", "empty"): "elementwise in d: an empty d gives an empty res
                 ("d", "one more dimension"): "elementwise in d: any shape is legal"}
 _D_SIG = np.array([1.0, 2, 4, 8, 16, 32])
 
+SW = "theory.class_manifolds.sweeps"
+_SW_TINY = dict(dataset="digits", hidden=(8,), train_steps=5, n_repeats=1, steps=3)
+
+
+@functools.lru_cache(maxsize=1)
+def _sw_ds():
+    from theory.core import run_sweep
+    from theory.class_manifolds import sweeps
+    exp = sweeps.class_dim_experiment("laptop", n_repeats=1, train_steps=5, steps=3)
+    exp = __import__("dataclasses").replace(exp, fixed=dict(exp.fixed, hidden=(8,)))
+    return run_sweep(exp, sweeps.class_dim_sweep("laptop", n_class=1, n_seed=1), progress=False)
+
+
 TABLE = [
     # ---------------------------------------------------------------- fit
     Fn(FIT, "sigmoid", dict(d=np.array([1.0, 2.0]), a=0.0, b=1.0, c=2.0, s=0.5),
@@ -231,9 +244,28 @@ TABLE = [
        extra=[({"tables": {}}, "tables")]),
     Fn(PL, "ground_truth_figure", lambda: dict(tables={"official": _gt_table()}), dict(tolerance="non_negative"),
        extra=[({"tables": {}}, "tables")]),
+    # ----------------------------------------------------------------- sweeps (issue 21)
+    Fn(SW, "class_dim_sweep", dict(scale="laptop", n_class=2, n_seed=1),
+       dict(scale="choice", n_class="positive_int?", n_seed="positive_int?"), extra=[({"n_class": 11}, "n_class")]),
+    Fn(SW, "class_dim_experiment", dict(scale="laptop", dataset="digits", n_repeats=2, train_steps=5, steps=5),
+       dict(scale="choice", dataset="choice", n_repeats="positive_int?", train_steps="positive_int?",
+            steps="positive_int?")),
+    Fn(SW, "class_dim_plan", dict(scale="laptop", n_class=1, n_seed=1, n_repeats=2, train_steps=5, steps=5,
+                                  dataset="digits"),
+       dict(scale="choice", n_class="positive_int?", n_seed="positive_int?", n_repeats="positive_int?",
+            train_steps="positive_int?", steps="positive_int?", dataset="choice")),
+    Fn(SW, "class_dim_point", dict(seed=0, target=1, **_SW_TINY),
+       dict(seed="seed", target="non_negative_int", dataset="choice", train_steps="positive_int",
+            lr="positive", batch_size="positive_int", n_repeats="positive_int", steps="positive_int"),
+       extra=[({"target": 10}, "target")]),
+    Fn(SW, "stored_class_dim", dict(labels=("paper",)),
+       extra=[({"labels": "paper"}, "labels"), ({"labels": [3]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_sw_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
 ]
 
 EXEMPT = {
+    "theory.class_manifolds.sweeps.main": "the command line: bad options exit through argparse "
+                                          "(tested in tests/test_class_manifolds_sweeps.py)",
     "setup": "no arguments (the page's plotting style)",
     "all_identities": "no arguments (sympy derivations)",
     "ball_as_cap": "no arguments (a sympy derivation)",
