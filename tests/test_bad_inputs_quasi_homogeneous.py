@@ -30,6 +30,18 @@ def _toy():
     return m, X, y, m.init(2, seed=0).double()
 
 
+SW = f"{P}.sweeps"
+
+
+@functools.lru_cache(maxsize=None)
+def _sweep_ds():
+    from theory.core import run_sweep
+    from theory.quasi_homogeneous import sweeps
+
+    return run_sweep(sweeps.maxmargin_experiment("laptop", steps=10), sweeps.maxmargin_sweep("laptop", n_seed=1),
+                     progress=False)
+
+
 @functools.lru_cache(maxsize=None)
 def _flow():
     from theory.quasi_homogeneous import flow
@@ -301,9 +313,23 @@ TABLE = [
        extra=[({"results": None}, "results"), ({"results": {}}, "results"), ({"results": {"a": 3}}, "results")]),
     Fn(CO, "collapse_figure", lambda: dict(results={"digits": _collapse()[2]}), {},
        extra=[({"results": None}, "results"), ({"results": {"a": 3}}, "results")]),
+    Fn(SW, "maxmargin_sweep", dict(scale="laptop", n_seed=2, n_scale=1),
+       dict(scale="choice", n_seed="positive_int?", n_scale="positive_int?")),
+    Fn(SW, "maxmargin_experiment", dict(scale="laptop", steps=20), dict(scale="choice", steps="positive_int?")),
+    Fn(SW, "maxmargin_plan", dict(scale="laptop", n_seed=1, n_scale=1, steps=20),
+       dict(scale="choice", n_seed="positive_int?", n_scale="positive_int?", steps="positive_int?")),
+    Fn(SW, "maxmargin_point", dict(seed=0, init_scale=0.1, n=8, steps=10, n_record=2),
+       dict(seed="seed", init_scale="positive")),
+    Fn(SW, "maxmargin_batch", dict(configs=[dict(seed=0, init_scale=0.1, n=8, steps=10, n_record=2)]),
+       extra=[({"configs": []}, "configs"), ({"configs": 3}, "configs"), ({"configs": [3]}, "configs"),
+              ({"configs": [dict(seed=-1, init_scale=0.1, n=8, steps=10, n_record=2)]}, "seed")]),
+    Fn(SW, "stored_maxmargin", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"),
+                                                              ({"labels": [3]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_sweep_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
 ]
 
 EXEMPT = {
+    "main": "the command line: bad options exit through argparse (tested in tests/test_quasi_homogeneous_sweeps.py)",
     "all_identities": "no arguments (a list of sympy identities)",
     "examples": "no arguments (the symbolic examples)",
     "linear_model": "no arguments (a fixed model)",
