@@ -102,7 +102,8 @@ def sweep_cli(prog: str, builders: dict, argv=None, *, scales=("laptop", "paper"
                                      "the chapter's sweeps through theory.core.run_sweep")
     parser.add_argument("experiment", choices=sorted(builders))
     parser.add_argument("--scale", choices=tuple(scales), default=scales[0])
-    parser.add_argument("--executor", choices=("serial", "batched", "dask"), default="batched")
+    parser.add_argument("--executor", choices=("serial", "batched", "dask"), default=None,
+                        help="default: batched when the experiment has a batch form, else serial")
     parser.add_argument("--scheduler", default=None, help="a Dask scheduler address (default: a "
                         "2-worker LocalCluster with --executor dask)")
     parser.add_argument("--batch-size", type=int, default=None, help="points per batch (batched)")
@@ -127,15 +128,16 @@ def sweep_cli(prog: str, builders: dict, argv=None, *, scales=("laptop", "paper"
     if not isinstance(plan, SweepPlan):
         raise TypeError(f"the builder of {args.experiment!r} must return a SweepPlan, got {type(plan).__name__}")
     label = args.label or (args.scale + ("-reduced" if plan.reduced else ""))
+    executor = args.executor or ("batched" if plan.experiment.batch is not None else "serial")
     if args.plan:
         print(f"{plan.experiment.name} [{label}]: {len(plan.sweep)} points; {plan.grid}; "
               f"fixed {plan.experiment.fixed}")
         return 0
     t0 = time.perf_counter()
-    ds, path = run_plan(plan, args.scale, label=label, executor=args.executor, client=args.scheduler,
+    ds, path = run_plan(plan, args.scale, label=label, executor=executor, client=args.scheduler,
                         batch_size=args.batch_size)
     print(f"{plan.experiment.name} [{label}]: {len(plan.sweep)} points ({int(ds['computed'].sum())} "
-          f"computed now) in {time.perf_counter() - t0:.1f} s on {args.executor}; {ds.attrs['grid']}; "
+          f"computed now) in {time.perf_counter() - t0:.1f} s on {executor}; {ds.attrs['grid']}; "
           f"per point {float(ds['wall_time'].mean()):.2f} s; stored at {path}")
     return 0
 
