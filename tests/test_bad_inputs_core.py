@@ -93,6 +93,9 @@ TABLE = [
     Fn(C, "sweep_cli", dict(prog="toy", builders={"toy": lambda scale: SweepPlan(TOY, TOY_SWEEP)},
                             argv=["toy", "--plan"]),
        extra=[({"prog": ""}, "prog"), ({"builders": {}}, "builders"), ({"builders": {"t": 3}}, "builders")]),
+    Fn(C, "check_configs", dict(configs=[{"a": 1}], required=("a",)),
+       extra=[({"configs": []}, "configs"), ({"configs": [3]}, "configs[0]"),
+              ({"configs": [{"b": 1}]}, "configs[0]"), ({"required": "a"}, "required")]),
     Fn(C, "check_finite_state", dict(x=np.ones(3), what="a run"), dict(what="str", hint="str"),
        extra=[({"x": np.array([1.0, np.nan])}, "diverged"), ({"x": torch.tensor([np.inf])}, "diverged")]),
 ]

@@ -414,9 +414,6 @@ def _tiny_result():
 TABLE += [
     Fn(W, "trainability_point", dict(alpha=0.5, sigma_w=1.0, seed=0, **_TINY),
        dict(alpha="unit", sigma_w="positive", seed="seed")),
-    Fn(W, "trainability_batch", dict(configs=[dict(_TINY, alpha=0.5, sigma_w=1.0, seed=0)]),
-       extra=[({"configs": []}, "configs"), ({"configs": 3}, "configs"), ({"configs": [3]}, "configs"),
-              ({"configs": [dict(_TINY, alpha=0.5, sigma_w=1.0, seed=-1)]}, "seed")]),
     Fn(W, "trainability_sweep", dict(scale="laptop", n_alpha=2, n_sigma=1, n_seed=1),
        dict(scale="choice", n_alpha="positive_int?", n_sigma="positive_int?", n_seed="positive_int?")),
     Fn(W, "trainability_experiment", dict(scale="laptop", steps=5, depth=2, d=4),

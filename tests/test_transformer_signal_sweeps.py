@@ -1,5 +1,5 @@
 """The trainability grid through the sweep runner (issue 21): the same numbers as the page's
-train_transformers, serially, batched and on a 2-worker LocalCluster; stored and read back."""
+train_transformers, serially and on a 2-worker LocalCluster; stored and read back."""
 
 import dataclasses
 
@@ -22,9 +22,8 @@ def test_runner_matches_the_pages_training_bit_for_bit(tmp_path):
                              test_batch=16, **PAPER_MODEL)
     want = trainability_summary(ref)
     serial = run_sweep(exp, sw, executor="serial", progress=False)
-    batched = run_sweep(exp, sw, executor="batched", progress=False)
     dask = run_sweep(exp, sw, executor="dask", store=tmp_path / "store", progress=False)
-    for ds in (serial, batched, dask):
+    for ds in (serial, dask):
         np.testing.assert_array_equal(ds["test_loss"].transpose("alpha", "sigma_w", "seed").values.ravel(),
                                       np.asarray(ref["test_loss"])[:, -1])
         got = sweeps.trainability_from_dataset(ds)
@@ -64,7 +63,6 @@ def test_paper_sizes_are_the_pages_paper_scale():
     (lambda: sweeps.trainability_sweep(n_alpha=0), ValueError, "n_alpha"),
     (lambda: sweeps.trainability_experiment(steps=0), ValueError, "steps"),
     (lambda: sweeps.trainability_point(alpha=2.0, sigma_w=1.0, seed=0, **small()[0].fixed), ValueError, "alpha"),
-    (lambda: sweeps.trainability_batch([]), TypeError, "configs"),
     (lambda: sweeps.stored_report(3), TypeError, "ds"),
     (lambda: sweeps.trainability_from_dataset(None), TypeError, "ds"),
 ])

@@ -82,6 +82,6 @@ __all__ += ["MCWidth", "cap_hit_crossing", "cap_hit_probability", "cap_hit_proba
             "width_ellipsoid_mc", "width_from_points", "width_projected_ellipsoid_mc",
             "width_subspace_sphere"]
 
-from theory.core._plans import SweepPlan, provenance_report, run_plan, stored_results, sweep_cli  # noqa: E402
+from theory.core._plans import SweepPlan, check_configs, provenance_report, run_plan, stored_results, sweep_cli  # noqa: E402
 
-__all__ += ["SweepPlan", "provenance_report", "run_plan", "stored_results", "sweep_cli"]
+__all__ += ["SweepPlan", "check_configs", "provenance_report", "run_plan", "stored_results", "sweep_cli"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from theory.core._runner import Experiment, open_result, result_path, results_dir, run_sweep, save_result
 from theory.core._sweep import Sweep
 
-__all__ = ["SweepPlan", "provenance_report", "run_plan", "stored_results", "sweep_cli"]
+__all__ = ["SweepPlan", "check_configs", "provenance_report", "run_plan", "stored_results", "sweep_cli"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,22 @@ class SweepPlan:
             raise TypeError(f"reduced must be a bool, got {type(self.reduced).__name__}")
         if not isinstance(self.grid, str):
             raise TypeError(f"grid must be a str, got {type(self.grid).__name__}")
+
+
+def check_configs(configs, required=()) -> None:
+    """Check what an :class:`~theory.core.Experiment`'s batch form receives: a non-empty list of
+    dicts (one per point), each holding every key in ``required``; raises naming the entry."""
+    if not isinstance(configs, (list, tuple)) or not configs:
+        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    if isinstance(required, str) or not all(isinstance(k, str) for k in required):
+        raise TypeError(f"required must be a sequence of str keys, got {required!r}")
+    required = set(required)
+    for i, c in enumerate(configs):
+        if not isinstance(c, dict):
+            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
+        missing = required - set(c)
+        if missing:
+            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
 
 
 def run_plan(plan: SweepPlan, scale: str, *, label: str | None = None, executor: str = "batched",

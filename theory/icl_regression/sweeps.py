@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
                          provenance_report, record_steps, stored_results, sweep_cli)
 
 __all__ = ["TASK_DIVERSITY_SIZES", "main", "stored_report", "stored_task_diversity",
@@ -86,16 +86,10 @@ def task_diversity_batch(configs) -> list[dict]:
     from theory.icl_regression.risks import evaluate_sweep
     from theory.icl_regression.transformer import ModelConfig, train_sweep
 
-    if not isinstance(configs, (list, tuple)) or not configs:
-        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    check_configs(configs, ({"seed", "M", "batch"} | set(_FIXED)))
     groups: dict = {}
     checked = []
     for i, c in enumerate(configs):
-        if not isinstance(c, dict):
-            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
-        missing = ({"seed", "M", "batch"} | set(_FIXED)) - set(c)
-        if missing:
-            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
         c = dict(c, seed=check_seed(c["seed"], "seed"), M=_pool_size(c["M"]),
                  batch=check_scalar(c["batch"], "batch", kind="int", min=1))
         checked.append(c)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
                          provenance_report, stored_results, sweep_cli)
 from theory.lottery.data import load_split
 from theory.lottery.imp import IMPSettings, run_imp
@@ -56,15 +56,9 @@ def levels_batch(configs) -> list[dict]:
     """Run a list of IMP points (dicts of pruning, rewind, seed and the fixed sizes): one
     :func:`run_imp` per group of equal sizes over the group's methods × rewinds × seeds; one dict
     of (levels+1,) curves per point, in the order given."""
-    if not isinstance(configs, (list, tuple)) or not configs:
-        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    check_configs(configs, {"pruning", "rewind", "seed", *_KEYS})
     groups: dict = {}
     for i, c in enumerate(configs):
-        if not isinstance(c, dict):
-            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
-        missing = {"pruning", "rewind", "seed", *_KEYS} - set(c)
-        if missing:
-            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
         check_choice(c["pruning"], "pruning", ("magnitude", "random"))
         check_scalar(c["rewind"], "rewind", kind="int", min=0)
         check_seed(c["seed"], "seed")

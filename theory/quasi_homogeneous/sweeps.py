@@ -26,7 +26,7 @@ import functools
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
                          provenance_report, record_steps, stored_results, sweep_cli)
 from theory.quasi_homogeneous import flow, maxmargin as mm, models
 
@@ -58,15 +58,9 @@ def maxmargin_batch(configs) -> list[dict]:
     sharing their sizes in one :func:`normalised_flow`; per point: the curves (T,) of τ, min qᵢ,
     log L, the angles (°) to the Λmax and Euclidean solutions, the stationarity residual, and the
     final normalised direction (P,)."""
-    if not isinstance(configs, (list, tuple)) or not configs:
-        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    check_configs(configs, {"seed", "init_scale", "n", "steps", "n_record"})
     checked = []
     for i, c in enumerate(configs):
-        if not isinstance(c, dict):
-            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
-        missing = {"seed", "init_scale", "n", "steps", "n_record"} - set(c)
-        if missing:
-            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
         checked.append(dict(c, seed=check_seed(c["seed"], "seed"),
                             init_scale=check_scalar(c["init_scale"], "init_scale", min=0.0, include_min=False),
                             n=check_scalar(c["n"], "n", kind="int", min=2),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Result, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
+from theory.core import (Experiment, Result, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
                          provenance_report, stored_results, sweep_cli)
 from theory.rich_lazy.two_layer import PhaseDiagram, relu_descent, relu_student_init, teacher_student
 
@@ -46,18 +46,11 @@ def fig1b_records(steps: int, n_records: int = 6) -> np.ndarray:
 def fig1b_batch(configs) -> list[dict]:
     """Train a list of Fig. 1b points (dicts of seed, tau, delta and the fixed sizes) in batches
     that share a seed; one dict of metric curves (T,) per point, in the order given."""
-    if not isinstance(configs, (list, tuple)) or not configs:
-        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    check_configs(configs, {"seed", "tau", "delta", "d", "n", "m", "n_test", "steps", "lr_scale", "n_records"})
     out: list = [None] * len(configs)
     by_seed: dict = {}
     checked = []
     for i, c in enumerate(configs):
-        if not isinstance(c, dict):
-            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
-        missing = {"seed", "tau", "delta", "d", "n", "m", "n_test", "steps", "lr_scale",
-                   "n_records"} - set(c)
-        if missing:
-            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
         c = dict(c, seed=check_seed(c["seed"], "seed"),
                  tau=check_scalar(c["tau"], "tau", min=0.0, include_min=False),
                  delta=check_scalar(c["delta"], "delta"))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
                          provenance_report, stored_results, sweep_cli)
 from theory.stochastic_collapse.deep import load_digits_data, train_mlp
 
@@ -51,16 +51,10 @@ def collapse_batch(configs) -> list[dict]:
     steps, weight_decay, lr) in one :func:`train_mlp` call per shared (hidden, steps, λ, η);
     one dict per point, in the order given: ``independent``, ``vanishing``, ``effective_rank``
     (2, L) at the first and last step, ``test_accuracy``, ``train_accuracy``, ``train_loss`` (2,)."""
-    if not isinstance(configs, (list, tuple)) or not configs:
-        raise TypeError("configs must be a non-empty list of dicts (one per point)")
+    check_configs(configs, _KEYS)
     groups: dict = {}
     checked = []
     for i, c in enumerate(configs):
-        if not isinstance(c, dict):
-            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
-        missing = _KEYS - set(c)
-        if missing:
-            raise ValueError(f"configs[{i}] lacks {sorted(missing)}")
         c = dict(c, seed=check_seed(c["seed"], "seed"),
                  batch_size=check_scalar(c["batch_size"], "batch_size", kind="int", min=1),
                  hidden=check_scalar(c["hidden"], "hidden", kind="int", min=1),

@@ -27,7 +27,7 @@ from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scala
 from theory.transformer_signal.exact import PAPER_MODEL
 from theory.transformer_signal.simulate import Trainability, train_transformers, trainability_summary
 
-__all__ = ["TRAINABILITY_SIZES", "main", "stored_report", "stored_trainability", "trainability_batch", "trainability_experiment",
+__all__ = ["TRAINABILITY_SIZES", "main", "stored_report", "stored_trainability", "trainability_experiment",
            "trainability_from_dataset", "trainability_plan", "trainability_point", "trainability_sweep"]
 
 TRAINABILITY_SIZES = {
@@ -68,17 +68,6 @@ def trainability_point(alpha, sigma_w, seed, *, n, d, depth, vocab, steps, batch
             "diverged_step": np.asarray(res.meta["diverged_step"])[0]}
 
 
-def trainability_batch(configs) -> list[dict]:
-    """The points of ``configs`` (dicts of :func:`trainability_point`'s keywords) one after another
-    in this process (executor ``"batched"``, the command line's default): the same numbers."""
-    if not isinstance(configs, (list, tuple)) or not configs:
-        raise TypeError("configs must be a non-empty list of dicts (one per point)")
-    for i, c in enumerate(configs):
-        if not isinstance(c, dict):
-            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
-    return [trainability_point(**c) for c in configs]
-
-
 def trainability_sweep(scale: str = "laptop", *, n_alpha: int | None = None, n_sigma: int | None = None,
                        n_seed: int | None = None) -> Sweep:
     """Sweep(alpha, sigma_w, seed): the page's grid at ``scale`` (seeds 100, 101, ...); ``n_alpha``/
@@ -102,7 +91,7 @@ def trainability_experiment(scale: str = "laptop", *, steps: int | None = None, 
     for name, v in (("steps", steps), ("depth", depth), ("d", d)):
         if v is not None:
             fixed[name] = check_scalar(v, name, kind="int", min=1)
-    return Experiment("transformer_signal.trainability", point=trainability_point, batch=trainability_batch,
+    return Experiment("transformer_signal.trainability", point=trainability_point,
                       dims={"train_loss": ("step",)}, coords={"step": _records(fixed["steps"])},
                       fixed=fixed)
 
