@@ -7,7 +7,7 @@
 # executes (through the same cache) only the notebooks the cache does not hold.
 #
 # The cache is keyed on what shapes the outputs: jupyter-cache hashes each notebook's code cells,
-# and the build key (theory/core/_cache.py) covers theory/**/*.py, requirements.txt,
+# and the build key (theory/core/_cache.py) covers theory/**/*.py, requirements.txt, results/,
 # pyproject.toml and THEORY_SCALE, not the commit. When the build key changes, `build-key`
 # removes _build: the cache, the ledger records and the pages.
 SHELL := /bin/bash

@@ -23,12 +23,15 @@ def test_comparisons_that_hold(ledger):
                  rtol=1e-4)
     ledger.claim("c", source="Fig. 1", origin="paper", statement="bound", measured=[0.1, 0.2], at_most=0.5)
     ledger.claim("d", source="Fig. 1", origin="paper", statement="interval", measured=0.3, at_least=0.2, at_most=0.4)
+    # one measured value in a length-1 array (one seed) is shown as that value
+    r = ledger.claim("h", source="Fig. 1", origin="paper", statement="one seed", measured=np.array([17]), at_least=11)
+    assert r.verdict == "holds" and "17" in r.measured
     ledger.claim("e", source="Tab. 1", origin="paper", statement="sign", measured=[-1.0, -3.0], sign=-1)
     ledger.claim("f", source="Sec. 2", origin="paper", statement="identity", identity=sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1)
     ledger.claim("g", source="Sec. 2", origin="paper", statement="matrix identity",
                  identity=sp.Matrix([x - x, sp.expand((x + 1) ** 2) - x**2 - 2 * x - 1]))
     assert all(r.verdict == "holds" for r in ledger.records)
-    assert ledger.summary() == "chap/nb: 7 claims, 7 hold"
+    assert ledger.summary() == "chap/nb: 8 claims, 8 hold"
 
 
 def test_failure_raises_and_is_recorded(ledger):

@@ -120,7 +120,7 @@ def _tolerance(value, name: str) -> float:
 
 
 def _fmt(x) -> str:
-    x = float(x)
+    x = float(np.asarray(x, dtype=float).reshape(-1)[0]) if np.size(x) == 1 else float(x)
     if x == 0 or 1e-3 <= abs(x) < 1e4:
         return f"{x:.4g}"
     return f"{x:.3e}"
