@@ -72,6 +72,20 @@ def test_explorer_draws_the_handed_over_results(handed, page):
     plt.close(fig)
 
 
+def test_explorer_without_a_candidates_path_says_so(page):
+    """Results handed over for some candidates only: the others draw a note, not a KeyError."""
+    res, traj = page
+    only = {k: v for k, v in res.items() if k[0] == "fitted"}
+    exp = P.use_in_explorer(only, {"fitted": traj["fitted"], "living": traj["living"]})
+    try:
+        fig = exp(candidate="real", judge="features", budget=0.5)
+        assert "no path handed over" in " ".join(t.get_text() for t in fig.axes[1].texts)
+        assert fig.axes[2].has_data()
+        plt.close(fig)
+    finally:
+        P._EXPLORER.clear()
+
+
 def test_use_in_explorer_validates(page):
     res, traj = page
     with pytest.raises(ValueError, match="living"):

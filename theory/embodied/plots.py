@@ -226,7 +226,12 @@ def judge_explorer(candidate: str = "fitted", judge: str = "features", budget: f
         ax.set_title(f"p = {r.p_value[i, 0]:.3g}; rejected in {int(round(r.rejection_rate[i] * r.statistic.shape[1]))}"
                      f"/{r.statistic.shape[1]} repeats (α = {r.alpha:g}); {r.n_windows[i]} windows/side", fontsize=6)
     tr = d["trajectories"]
-    _draw_path(axes[1], tr[candidate], seconds, CANDIDATE_COLORS[candidate], CANDIDATE_LABELS[candidate])
+    if candidate in tr:
+        _draw_path(axes[1], tr[candidate], seconds, CANDIDATE_COLORS[candidate], CANDIDATE_LABELS[candidate])
+    else:   # use_in_explorer was handed results without this candidate's path
+        axes[1].text(0.5, 0.5, f"{CANDIDATE_LABELS[candidate]}:\nno path handed over", ha="center", va="center",
+                     fontsize=7, transform=axes[1].transAxes)
+        axes[1].set_axis_off()
     _draw_path(axes[2], tr["living"], seconds, CANDIDATE_COLORS["living"], CANDIDATE_LABELS["living"])
     fig.suptitle(f"{JUDGE_LABELS[judge]}, {float(budget):g} min of behaviour"
                  + (" (stand-in)" if d["standin"] else ""), fontsize=8)
