@@ -45,6 +45,23 @@ def _sw_ds():
     return run_sweep(exp, sweeps.task_diversity_sweep("laptop"), progress=False)
 
 
+@functools.cache
+def _sw_study():
+    """The page's study and settings at _SW_TINY's sizes (what stored_claims compares against)."""
+    import math
+
+    from theory.icl_regression.threshold import threshold_study
+    from theory.icl_regression.transformer import ModelConfig
+
+    t = _SW_TINY
+    Ms, bs = [4, 16, 64, math.inf], [32, 64]
+    study = threshold_study(Ms, bs, [0.0], ModelConfig(D=t["D"], K=t["K"], n_layer=t["n_layer"], n_embd=t["n_embd"],
+                                                       n_head=t["n_head"]),
+                            sigma2=t["sigma2"], steps=t["steps"], lr=t["lr"], track=t["track"],
+                            record_every=t["record_every"], n_eval=t["n_eval"], progress=False)
+    return study, dict({k: t[k] for k in ("steps", "n_eval", "track", "sigma2", "lr")}, Ms=Ms, batch_sizes=bs)
+
+
 def tensor_bad(name, valid, *, empty=True, more_dims=True):
     """Extra cases for a tensor argument ``name`` whose valid value is ``valid`` (``more_dims``:
     whether one more leading dimension is invalid)."""
@@ -349,6 +366,9 @@ TABLE = [
     Fn(SW, "stored_report", lambda: dict(ds=_sw_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
     Fn(SW, "task_diversity_crossover", lambda: dict(ds=_sw_ds(), seed=0), dict(seed="seed"),
        extra=[({"ds": None}, "ds"), ({"seed": 5}, "seed")]),
+    Fn(SW, "stored_claims", lambda: dict(stored={"laptop-dask": _sw_ds()}, study=_sw_study()[0], settings=_sw_study()[1]),
+       extra=[({"stored": None}, "stored"), ({"stored": {"x": 3}}, "stored"), ({"study": None}, "study"),
+              ({"settings": None}, "settings"), ({"settings": {"steps": 2}}, "settings")]),
 ]
 
 EXEMPT = {

@@ -34,6 +34,7 @@ SY = f"{S}.synthetic"
 TX = f"{S}.text"
 TOY = f"{S}.toy"
 TR = f"{S}.training"
+SW = f"{S}.sweeps"
 
 
 def _unit(n=40, d=6, seed=0):
@@ -117,6 +118,22 @@ def _trained():
     from theory.semdedup.training import train_arms
 
     return train_arms(_corpus(), _setup(), progress=False)
+
+
+def _sw_fixed(**kw):
+    """The point sizes of a 2-step run (the page's design otherwise) for the sweeps rows."""
+    from theory.semdedup import sweeps
+
+    return dict(sweeps.training_experiment("laptop", steps=2, record_every=1, n_copies=1).fixed, hidden=4, k=2, **kw)
+
+
+@functools.lru_cache(maxsize=None)
+def _sw_ds():
+    from theory.core import run_sweep
+    from theory.semdedup import sweeps
+
+    exp = sweeps.training_experiment("laptop", steps=2, record_every=1, n_copies=1)
+    return run_sweep(exp, sweeps.training_sweep("laptop", n_seed=2), executor="batched", progress=False)
 
 
 def _tmp():
@@ -287,6 +304,32 @@ TABLE = [
        extra=[({"a": "bogus"}, "a"), ({"result": 3}, "result")]),
     Fn(TR, "training_report", lambda: dict(result=_trained()), {}, extra=[({"result": 3}, "result")]),
     Fn(TR, "training_figure", lambda: dict(result=_trained()), {}, extra=[({"result": 3}, "result")]),
+    # ---------------------------------------------------------------- sweeps
+    Fn(SW, "training_sweep", dict(scale="laptop", n_seed=2, arm="all"),
+       dict(scale="choice", n_seed="positive_int?", arm="choice")),
+    Fn(SW, "training_experiment", dict(scale="laptop", steps=20, record_every=10, n_copies=5, kept_fraction=0.5),
+       dict(scale="choice", steps="positive_int?", record_every="positive_int?", n_copies="positive_int?",
+            kept_fraction="unit?"),
+       extra=[({"kept_fraction": 1.0}, "kept_fraction"), ({"kept_fraction": 0.0}, "kept_fraction")]),
+    Fn(SW, "training_plan", dict(scale="laptop", n_seed=1, arm="all", steps=20, record_every=10, n_copies=5,
+                                 kept_fraction=0.5),
+       dict(scale="choice", n_seed="positive_int?", arm="choice", steps="positive_int?",
+            record_every="positive_int?", n_copies="positive_int?", kept_fraction="unit?")),
+    Fn(SW, "training_point", lambda: dict(_sw_fixed(), arm="full", seed=0), dict(arm="choice", seed="seed"),
+       extra=[({"steps": 0}, "steps"), ({"lr": 0.0}, "lr"), ({"keep": "bogus"}, "keep"), ({"n_copies": 0}, "n_copies"),
+              ({"corpus_seed": -1}, "corpus_seed"), ({"seed": 2**40}, "seed")]),
+    Fn(SW, "training_batch", lambda: dict(configs=[dict(_sw_fixed(), arm="random", seed=1)]),
+       extra=[({"configs": []}, "configs"), ({"configs": 3}, "configs"), ({"configs": [3]}, "configs"),
+              ({"configs": [dict(arm="full", seed=0)]}, "lacks"),
+              ({"configs": [dict(_sw_fixed(), arm="full", seed=-1)]}, "seed"),
+              ({"configs": [dict(_sw_fixed(), arm="half", seed=0)]}, "arm")]),
+    Fn(SW, "stored_training", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"),
+                                                              ({"labels": [3]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_sw_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(SW, "training_summary", lambda: dict(ds=_sw_ds()),
+       extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds"), ({"ds": _sw_ds().sel(arm=["full", "random"])}, "ds")]),
+    Fn(SW, "stored_claims", lambda: dict(stored={"paper": _sw_ds()}),
+       extra=[({"stored": None}, "stored"), ({"stored": {"paper": 3}}, "stored"), ({"stored": [3]}, "stored")]),
     # ---------------------------------------------------------------- text
     Fn(TX, "make_corpus", dict(n_groups=10), dict(n_groups="positive_int", max_extra="non_negative_int",
                                                    seed="seed"),
@@ -305,6 +348,8 @@ EXEMPT = {
     "load_encoder": "no arguments",
     "main": "the CLI entry point: bad command lines exit with status 2 and a message naming the "
             "option (test_cli_refuses_bad_arguments below)",
+    f"{SW}.main": "the sweep command line: bad options exit through argparse (tested in "
+                  "tests/test_semdedup_sweeps.py)",
 }
 
 test_bad_input = badinput.parametrize(TABLE)

@@ -6,6 +6,7 @@ prints the counts.
 """
 
 import dataclasses
+import functools
 
 import matplotlib
 
@@ -411,6 +412,14 @@ def _tiny_result():
     return run_sweep(exp, sweeps.trainability_sweep("laptop", n_alpha=1, n_sigma=2, n_seed=1), progress=False)
 
 
+@functools.lru_cache(maxsize=None)
+def _tiny_page():
+    from theory.core import Sweep
+    from theory.transformer_signal import PAPER_MODEL, train_transformers
+
+    return train_transformers(Sweep(alpha=[0.25], sigma_w=[1.0, 2.5], seed=[100]), **_TINY, **PAPER_MODEL)
+
+
 TABLE += [
     Fn(W, "trainability_point", dict(alpha=0.5, sigma_w=1.0, seed=0, **_TINY),
        dict(alpha="unit", sigma_w="positive", seed="seed")),
@@ -426,6 +435,9 @@ TABLE += [
     Fn(W, "stored_report", lambda: dict(ds=_tiny_result()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
     Fn(W, "trainability_from_dataset", lambda: dict(ds=_tiny_result()),
        extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(W, "stored_claims", lambda: dict(stored={"laptop-dask": _tiny_result()}, res=_tiny_page()),
+       extra=[({"stored": None}, "stored"), ({"stored": {"x": 3}}, "stored"), ({"res": None}, "res"),
+              ({"res": 3}, "res")]),
 ]
 
 # derivations: sympy identities with no arguments (tests/test_transformer_signal.py asserts them)

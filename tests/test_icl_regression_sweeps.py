@@ -46,6 +46,16 @@ def test_runner_matches_threshold_study_bit_for_bit(tmp_path):
     np.testing.assert_array_equal(serial["step"].values, study.run.steps)
     with pytest.raises(ValueError, match="two finite M"):     # one finite M: no crossover
         sweeps.task_diversity_crossover(serial)
+    settings = dict(steps=10, n_eval=32, track=8, sigma2=TINY["sigma2"], lr=TINY["lr"], Ms=[64, math.inf],
+                    batch_sizes=[32, 64])
+    claims = sweeps.stored_claims({"laptop-dask": dask}, study, settings)
+    assert [c["id"] for c in claims] == ["icl_regression.stored_laptop_dask_reproduces"]
+    np.testing.assert_allclose(claims[0]["measured"], claims[0]["close_to"], rtol=1e-9)
+    assert sweeps.stored_claims({"laptop-dask": dask}, study, dict(settings, steps=800)) == []
+    for bad, match in (((None, study, settings), "stored"), (({}, None, settings), "study"),
+                       (({}, study, {"steps": 1}), "settings")):
+        with pytest.raises(TypeError, match=match):
+            sweeps.stored_claims(*bad)
     back = open_result(save_result(dask, tmp_path / "td.zarr"))
     assert sweeps.stored_report(back) == sweeps.stored_report(dask)
     assert "stored task-diversity result" in sweeps.stored_report(back)

@@ -30,6 +30,17 @@ def test_runner_matches_the_pages_training_bit_for_bit(tmp_path):
         np.testing.assert_array_equal(got.test_loss, want.test_loss)
         np.testing.assert_array_equal(got.train_loss, want.train_loss)
         np.testing.assert_array_equal(got.diverged, want.diverged)
+    claims = sweeps.stored_claims({"laptop-dask": dask, "paper": dask}, ref)
+    assert [c["id"] for c in claims] == ["transformer_signal.stored_laptop_dask_reproduces",
+                                         "transformer_signal.stored_paper_reproduces",
+                                         "transformer_signal.full_grid_stored"]
+    np.testing.assert_allclose(claims[0]["measured"], claims[0]["close_to"], rtol=1e-9)
+    other = dask.isel(seed=[0])                      # another grid than the page's: no claim
+    assert sweeps.stored_claims({"laptop-dask": other}, ref) == []
+    with pytest.raises(TypeError, match="stored"):
+        sweeps.stored_claims({"x": 3}, ref)
+    with pytest.raises(TypeError, match="res"):
+        sweeps.stored_claims({}, None)
     back = open_result(save_result(dask, tmp_path / "t.zarr"))
     np.testing.assert_array_equal(sweeps.trainability_from_dataset(back).test_loss, want.test_loss)
     text = sweeps.stored_report(back)

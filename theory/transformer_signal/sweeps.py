@@ -164,6 +164,53 @@ def stored_report(ds) -> str:
     return "\n".join(lines)
 
 
+def stored_claims(stored, res) -> list[dict]:
+    """The ledger claims the trainability page makes from its stored results (``stored``: label →
+    Dataset, as :func:`stored_trainability` returns; ``res``: the page's own
+    :func:`train_transformers` result): a stored grid run at the page's sizes and on its grid
+    must reproduce the page's final test losses (rtol 1e-9); a stored full paper-size grid
+    (label ``paper``) is held to the page's paper-scale criterion, Spearman ≥ 0.6 between final
+    loss and the distance of (λ_a, λ_g) from (0, 0). A list of keyword dicts for
+    ``Ledger.claim`` (the caller adds ``section``); empty when nothing applies."""
+    import json
+
+    import xarray as xr
+
+    from theory.core import Result
+
+    if not isinstance(stored, dict) or not all(isinstance(v, xr.Dataset) and "test_loss" in v
+                                               for v in stored.values()):
+        raise TypeError("stored must be a dict label -> stored trainability Dataset (stored_trainability)")
+    if not isinstance(res, Result) or res.sweep is None or "test_loss" not in res.metrics:
+        raise TypeError("res must be the page's train_transformers Result")
+    page = {k: res.meta[k] for k in ("steps", "depth", "d", "batch") if k in res.meta}
+    sweep, out = res.sweep, []
+    for label, ds in stored.items():
+        kw = dict(origin="reconstruction",
+                  source=f"stored {label} run of the trainability grid (results/, {ds.attrs.get('grid')})")
+        fixed = json.loads(ds.attrs["fixed"])
+        same = (all(fixed.get(k) == v for k, v in page.items()) and len(page) == 4
+                and ds["test_loss"].shape == sweep.shape
+                and np.allclose(ds["alpha"], sweep.axes["alpha"]) and np.allclose(ds["sigma_w"], sweep.axes["sigma_w"])
+                and list(ds["seed"].values) == list(sweep.axes["seed"]))
+        if same:
+            out.append(dict(kw, id=f"transformer_signal.stored_{label.replace('-', '_')}_reproduces", rtol=1e-9,
+                            measured=ds["test_loss"].transpose("alpha", "sigma_w", "seed").values.ravel(),
+                            close_to=np.asarray(res["test_loss"])[:, -1],
+                            statement="the stored grid, trained point by point on Dask workers, reproduces this "
+                                      "page's batched run: final test loss of every network"))
+        if label == "paper":
+            out.append(dict(kw, id="transformer_signal.full_grid_stored", at_least=0.6,
+                            measured=trainability_from_dataset(ds).spearman,
+                            statement="stored paper-size grid (6 × 6 × 3 seeds, depth 32, width 128, 3000 steps): "
+                                      "Spearman ≥ 0.6 between loss and distance from (0, 0)",
+                            paper_value="loss is a function of (λ_a, λ_g) (abstract; no value)"))
+    return out
+
+
+__all__ += ["stored_claims"]
+
+
 def main(argv=None) -> int:
     """``python -m theory.transformer_signal.sweeps trainability --scale paper [--executor dask]
     [--set n_alpha=1 ...]``: the grid through the runner into ``results/store`` and
