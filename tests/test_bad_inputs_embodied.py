@@ -20,6 +20,7 @@ C = "theory.embodied.candidates"
 D = "theory.embodied.data"
 J = "theory.embodied.judges"
 P = "theory.embodied.plots"
+SW = "theory.embodied.sweeps"
 
 BOX = (0.0, 1.0, 0.0, 1.0)
 
@@ -56,6 +57,20 @@ def _grid():
 @functools.lru_cache(maxsize=None)
 def _transfer():
     return _mod(B).transfer((20.0,), n_repeats=1, n_permutations=9, judges=("mmd",), sim_T_s=30.0, fit_s=200.0)
+
+
+_SMALL = dict(source="sargolini", traj_seed=0, duration_s=60.0, seed=0, window_s=4.0, sampling="scattered",
+              network_steps=5, alpha=0.05, reps_features=1, reps_mmd=1, reps_network=1, perms_features=9,
+              perms_mmd=9, perms_network=9)
+
+
+@functools.lru_cache(maxsize=None)
+def _sweep_ds():
+    from theory.core import run_sweep
+
+    sw = _mod(SW)
+    return run_sweep(sw.power_experiment("laptop", n_repeats=1, n_permutations=9, duration_s=60.0),
+                     sw.power_sweep("laptop", judge="mmd", n_candidate=1, n_budget=1), progress=False)
 
 
 TABLE = [
@@ -145,9 +160,32 @@ TABLE = [
        extra=[({"trajectories": 3}, "trajectories")]),
     Fn(P, "use_in_explorer", lambda: dict(results=_grid(), trajectories={**_trajs(), "living": _walk(0)}), {},
        extra=[({"results": 3}, "results"), ({"trajectories": 3}, "trajectories")]),
+    # ---------------------------------------------------------------- sweeps
+    Fn(SW, "power_point", dict(_SMALL, candidate="real", judge="mmd", budget_s=30.0),
+       dict(candidate="choice", judge="choice", budget_s="positive", seed="seed", traj_seed="seed",
+            duration_s="positive?", reps_features="positive_int", reps_mmd="positive_int",
+            reps_network="positive_int", perms_features="positive_int", perms_mmd="positive_int",
+            perms_network="positive_int", network_steps="positive_int", source="choice", window_s="positive",
+            alpha="unit", sampling="choice"),
+       extra=[({"budget_s": 1e6}, "budgets_s")]),
+    Fn(SW, "power_sweep", dict(scale="laptop", judge="mmd", n_candidate=1, n_budget=1),
+       dict(scale="choice", judge="choice", n_candidate="positive_int?", n_budget="positive_int?"),
+       skip={("judge", "None"): "None is every judge (documented)"},
+       extra=[({"n_candidate": 6}, "n_candidate"), ({"n_budget": 5}, "n_budget")]),
+    Fn(SW, "power_experiment", dict(scale="laptop", n_repeats=1, n_permutations=9, duration_s=60.0),
+       dict(scale="choice", n_repeats="positive_int?", n_permutations="positive_int?", duration_s="positive?")),
+    Fn(SW, "power_plan", dict(scale="laptop", judge="mmd", n_candidate=1, n_budget=1, n_repeats=1, n_permutations=9,
+                              duration_s=60.0),
+       dict(scale="choice", judge="choice", n_candidate="positive_int?", n_budget="positive_int?",
+            n_repeats="positive_int?", n_permutations="positive_int?", duration_s="positive?"),
+       skip={("judge", "None"): "None is every judge (documented)"}),
+    Fn(SW, "stored_power", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"), ({"labels": [3]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_sweep_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(SW, "stored_claims", lambda: dict(stored={"paper-reduced": _sweep_ds()}),
+       extra=[({"stored": None}, "stored"), ({"stored": {"paper": 3}}, "stored"), ({"stored": {3: 3}}, "stored")]),
 ]
 
-EXEMPT = {}
+EXEMPT = {"main": "the command line: bad options exit through argparse (tested in tests/test_embodied_sweeps.py)"}
 
 test_bad_input = badinput.parametrize(TABLE)
 test_valid_call = badinput.parametrize_valid(TABLE)

@@ -32,6 +32,7 @@ AN, CLI, DER, EV, LEX, MET = (f"{H}.{m}" for m in ("analysis", "cli", "derivatio
                                                      "lexicons", "metrics"))
 MOD, PER, PLO, ROB, SCE, STO = (f"{H}.{m}" for m in ("models", "perturbations", "plots",
                                                        "robustness", "scenarios", "store"))
+SW = f"{H}.sweeps"
 
 
 # -- stand-ins (no language model): tests/helm_fakes.py -----------------------------------------
@@ -120,6 +121,16 @@ def _with_summary():
     out = _tmp()
     write_summary(_ev(), out)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _grid_ds():
+    """A tiny grid result through the runner: the lexicon on two instances of each scenario."""
+    from theory.core import run_sweep
+    from theory.helm import sweeps
+
+    plan = sweeps.grid_plan("laptop", model="Lexicon", n_test=2, store=str(_tmp()))
+    return run_sweep(plan.experiment, plan.sweep, executor="serial", progress=False)
 
 
 _ADAPT = Adaptation("multiple_choice_joint", max_train_instances=0, max_tokens=1)
@@ -464,6 +475,21 @@ TABLE = [
     # -- store -------------------------------------------------------------------------------
     Fn(STO, "file_name", dict(model="m", scenario="s", adaptation="a"),
        dict(model="str", scenario="str", adaptation="str"), extra=[({"model": " "}, "model")]),
+    # -- sweeps ------------------------------------------------------------------------------
+    Fn(SW, "grid_point", lambda: dict(model="Lexicon", scenario="sentiment", n_test=1, store=str(_tmp())),
+       dict(model="choice", scenario="choice", sizes="choice", n_test="positive_int?", seed="seed"),
+       extra=[({"store": 3}, "store")]),
+    Fn(SW, "grid_sweep", dict(scale="laptop", model="Lexicon", scenario="all"),
+       dict(scale="choice", model="choice", scenario="choice")),
+    Fn(SW, "grid_experiment", dict(scale="laptop", n_test=2), dict(scale="choice", n_test="positive_int?", seed="seed"),
+       extra=[({"store": 3}, "store")]),
+    Fn(SW, "grid_plan", dict(scale="laptop", model="Lexicon", n_test=2),
+       dict(scale="choice", model="choice", scenario="choice", n_test="positive_int?", seed="seed"),
+       extra=[({"store": 3}, "store")]),
+    Fn(SW, "stored_grid", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"), ({"labels": [3]}, "labels")]),
+    Fn(SW, "stored_report", lambda: dict(ds=_grid_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(SW, "stored_claims", lambda: dict(stored={"paper": _grid_ds()}),
+       extra=[({"stored": None}, "stored"), ({"stored": {"paper": 3}}, "stored")]),
 ]
 
 EXEMPT = {
