@@ -7,7 +7,7 @@ import pytest
 
 from theory.core import open_result, run_sweep, save_result
 from theory.helm import evaluate as E, sweeps
-from theory.helm.models import Lexicon
+from theory.helm.models import default_models
 from theory.helm.scenarios import core_scenarios
 
 
@@ -17,17 +17,26 @@ def store(tmp_path, monkeypatch):
     return str(tmp_path / "helm")
 
 
-def test_point_is_the_pages_row_bit_for_bit(store):
+def test_point_is_the_pages_row_bit_for_bit(store, monkeypatch):
+    """The page evaluates every model on every scenario in one call; each of its cells must be the
+    sweep point of that (model, scenario) alone. Here the page's call on the three cheap models and
+    the two classification scenarios at the page's laptop sizes (the byte n-gram model runs neither)."""
+    monkeypatch.setenv("THEORY_SCALE", "laptop")
     scen = core_scenarios()
-    table = E.evaluate([Lexicon()], [scen["sentiment"]], store=store, progress=False).table()
+    models = {m.name: m for m in default_models()}
+    names, scenarios = ("TF-IDF+LR", "Lexicon", "ByteNgram-5"), ("sentiment", "toxicity_detection")
+    ev = E.evaluate([models[m] for m in names], [scen[s] for s in scenarios], store=store, progress=False)
+    table = ev.table()
     head = E.headline_table(table)
-    p = sweeps.grid_point("Lexicon", "sentiment")  # laptop sizes, the default store = the page's
-    assert p["measured"] == 1 and p["n_test"] == len(scen["sentiment"].test)
-    for j, g in enumerate(sweeps.GROUPS):
-        want = head.loc["Lexicon", ("sentiment", g)] if ("sentiment", g) in head.columns else np.nan
-        np.testing.assert_array_equal(p["headline"][j], want)
-    for m in ("accuracy", "robustness", "fairness"):
-        assert p[m] == table.loc["Lexicon", ("sentiment", m)]
+    for m in names:
+        for s in scenarios:
+            p = sweeps.grid_point(m, s)  # laptop sizes, the default store = the page's
+            assert p["measured"] == (m != "ByteNgram-5") and p["n_test"] == len(scen[s].test)
+            want = [head.loc[m, (s, g)] if (s, g) in head.columns else np.nan for g in sweeps.GROUPS]
+            np.testing.assert_array_equal(p["headline"], np.asarray(want, float))
+            for k in sweeps.METRICS:
+                np.testing.assert_array_equal(p[k], table.loc[m, (s, k)] if (s, k) in table.columns else np.nan)
+    assert np.isfinite(sweeps.grid_point("TF-IDF+LR", "sentiment")["ece_10_bin"])
     off = sweeps.grid_point("Lexicon", "reasoning", n_test=1)
     assert off["measured"] == 0 and np.isnan(off["headline"]).all()
 
