@@ -135,7 +135,7 @@ def power_plan(scale: str = "laptop", *, judge: str | None = None, n_candidate: 
     exp = power_experiment(scale, n_repeats=n_repeats, n_permutations=n_permutations, duration_s=duration_s)
     sweep = power_sweep(scale, judge=judge, n_candidate=n_candidate, n_budget=n_budget)
     full = POWER_SIZES[scale]
-    reduced = len(sweep) < 60 or any(exp.fixed[k] != full[k] for k in full)
+    reduced = len(sweep) < len(power_sweep(scale)) or any(exp.fixed[k] != full[k] for k in full)
     f = exp.fixed
     grid = (f"{len(sweep.axes['candidate'])} candidates x {len(sweep.axes['judge'])} judges x "
             f"{len(sweep.axes['budget_s'])} budgets {list(sweep.axes['budget_s'])} s; repeats "
