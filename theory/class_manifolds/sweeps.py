@@ -28,8 +28,8 @@ import functools
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
-                         provenance_report, stored_results, sweep_cli)
+from theory.core import (STORED_LABELS, Experiment, Sweep, SweepPlan, check_choice, check_result, check_scalar,
+                         check_seed, provenance_report, stored_results, sweep_cli)
 
 __all__ = ["CLASS_DIM_SIZES", "class_dim_experiment", "class_dim_plan", "class_dim_point", "class_dim_sweep",
            "main", "stored_class_dim", "stored_report"]
@@ -123,7 +123,9 @@ def class_dim_plan(scale: str = "laptop", *, n_class: int | None = None, n_seed:
     return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
 
 
-STORED_LABELS = ("paper", "paper-reduced")
+_RESULT = ("class-manifold", ("d50",), ("target",))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 def stored_class_dim(labels=STORED_LABELS) -> dict:
@@ -134,10 +136,7 @@ def stored_class_dim(labels=STORED_LABELS) -> dict:
 def stored_report(ds) -> str:
     """A stored result in words: provenance, then per class d*₅₀ and D − d*₅₀ (mean over seeds) and
     the test accuracy."""
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "d50" not in ds:
-        raise TypeError("ds must be a stored class-manifold result (an xarray.Dataset with d50)")
+    check_result(ds, *_RESULT)
     lines = [provenance_report(ds, "stored class-manifold result")]
     d50 = ds["d50"].mean("seed").values
     eff = ds["effective_dim"].mean("seed").values

@@ -82,6 +82,8 @@ __all__ += ["MCWidth", "cap_hit_crossing", "cap_hit_probability", "cap_hit_proba
             "width_ellipsoid_mc", "width_from_points", "width_projected_ellipsoid_mc",
             "width_subspace_sphere"]
 
-from theory.core._plans import SweepPlan, check_configs, provenance_report, run_plan, stored_results, sweep_cli  # noqa: E402
+from theory.core._plans import (STORED_LABELS, SweepPlan, check_configs, check_result, check_stored,  # noqa: E402
+                                provenance_report, run_plan, stored_results, sweep_cli)
 
-__all__ += ["SweepPlan", "check_configs", "provenance_report", "run_plan", "stored_results", "sweep_cli"]
+__all__ += ["STORED_LABELS", "SweepPlan", "check_configs", "check_result", "check_stored", "provenance_report",
+            "run_plan", "stored_results", "sweep_cli"]

@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from theory.core._runner import Experiment, open_result, result_path, results_dir, run_sweep, save_result
 from theory.core._sweep import Sweep
 
-__all__ = ["SweepPlan", "check_configs", "provenance_report", "run_plan", "stored_results", "sweep_cli"]
+__all__ = ["STORED_LABELS", "SweepPlan", "check_configs", "check_result", "check_stored", "provenance_report",
+           "run_plan", "stored_results", "sweep_cli"]
+
+STORED_LABELS = ("paper", "paper-reduced")
+"""The labels of stored results a page looks for, the full paper grid first."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,44 @@ def sweep_cli(prog: str, builders: dict, argv=None, *, scales=("laptop", "paper"
     return 0
 
 
-def stored_results(name: str, labels=("paper", "paper-reduced")) -> dict:
+def check_result(ds, what: str, variables=(), dims=(), *, name: str = "ds"):
+    """Check that ``ds`` is a stored ``what`` result: an ``xarray.Dataset`` holding every data
+    variable in ``variables`` and every dimension in ``dims``; returns it, raises ``TypeError``
+    naming the argument ``name`` and what it must hold."""
+    import xarray as xr
+
+    if not isinstance(what, str) or not what:
+        raise TypeError(f"what must be a non-empty str, got {what!r}")
+    for arg, seq in (("variables", variables), ("dims", dims)):
+        if isinstance(seq, str) or not all(isinstance(k, str) for k in seq):
+            raise TypeError(f"{arg} must be a sequence of str, got {seq!r}")
+    if not isinstance(ds, xr.Dataset) or any(v not in ds.data_vars for v in variables) or any(
+            d not in ds.dims for d in dims):
+        holds = ", ".join(variables) or "the experiment's variables"
+        over = f" over {', '.join(dims)}" if dims else ""
+        got = type(ds).__name__ if not isinstance(ds, xr.Dataset) else \
+            f"a Dataset with {sorted(map(str, ds.data_vars))[:8]} over {sorted(map(str, ds.dims))}"
+        raise TypeError(f"{name} must be a stored {what} result (an xarray.Dataset with {holds}{over}), got {got}")
+    return ds
+
+
+def check_stored(stored, what: str, variables=(), dims=(), *, source: str = "stored_results"):
+    """Check a dict label → stored ``what`` result (as ``source`` returns it), each entry
+    through :func:`check_result`; returns it."""
+    import xarray as xr
+
+    if not isinstance(what, str) or not what:
+        raise TypeError(f"what must be a non-empty str, got {what!r}")
+    if not isinstance(stored, dict) or not all(isinstance(k, str) and isinstance(v, xr.Dataset)
+                                               for k, v in stored.items()):
+        raise TypeError(f"stored must be a dict label -> Dataset (what {source} returns), got "
+                        f"{type(stored).__name__}")
+    for label, ds in stored.items():
+        check_result(ds, what, variables, dims, name=f"stored[{label!r}]")
+    return stored
+
+
+def stored_results(name: str, labels=STORED_LABELS) -> dict:
     """The stored results of experiment ``name``, label → Dataset, in the order of ``labels``,
     each checked (:func:`~theory.core.open_result` raises on a corrupted store); absent ones
     omitted."""

@@ -30,8 +30,9 @@ import functools
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         config_seed, provenance_report, stored_results, sweep_cli)
+from theory.core import (STORED_LABELS, Experiment, Sweep, SweepPlan, check_choice, check_configs,
+                         check_result, check_scalar, check_seed, check_stored, config_seed, provenance_report,
+                         stored_results, sweep_cli)
 from theory.embodied import judges as J, plots as P
 
 __all__ = ["POWER_SIZES", "STORED_LABELS", "main", "power_experiment", "power_plan", "power_point", "power_sweep",
@@ -144,7 +145,9 @@ def power_plan(scale: str = "laptop", *, judge: str | None = None, n_candidate: 
     return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
 
 
-STORED_LABELS = ("paper", "paper-reduced")
+_RESULT = ("power", ("rejection_rate",), ("candidate",))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 def stored_power(labels=STORED_LABELS) -> dict:
@@ -152,17 +155,10 @@ def stored_power(labels=STORED_LABELS) -> dict:
     return stored_results("embodied.power", labels)
 
 
-def _check_ds(ds):
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "rejection_rate" not in ds or "candidate" not in ds.dims:
-        raise TypeError("ds must be a stored power result (an xarray.Dataset with rejection_rate)")
-
-
 def stored_report(ds) -> str:
     """One stored result in words: provenance, and the rejection rate per (judge, candidate) by
     budget (minutes)."""
-    _check_ds(ds)
+    check_result(ds, *_RESULT)
     budgets = ds["budget_s"].values
     lines = [provenance_report(ds, "stored power result"),
              "  rejection rate   " + "  ".join(f"{b / 60:>5g} min" for b in budgets)]
@@ -184,13 +180,8 @@ def stored_claims(stored) -> list[dict]:
     ``stored`` (label → Dataset, as :func:`stored_power` returns) that holds every candidate, judge
     and budget: a list of keyword dicts for ``Ledger.claim`` (id, source, statement, measured and
     the bound; the caller adds origin and section), empty when there is none."""
-    import xarray as xr
-
-    if not isinstance(stored, dict) or not all(isinstance(k, str) and isinstance(v, xr.Dataset)
-                                               for k, v in stored.items()):
-        raise TypeError("stored must be a dict label -> Dataset (what stored_power returns)")
+    check_stored(stored, *_RESULT, source="stored_power")
     for label, ds in stored.items():
-        _check_ds(ds)
         if not _has(ds, P.EXPLORER_CANDIDATES, J.JUDGES, [60.0 * b for b in P.EXPLORER_BUDGETS_MIN]):
             continue
         where = f"stored {label} run of the power sweep (results/, {ds.attrs.get('grid', '')})"

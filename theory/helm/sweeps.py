@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         provenance_report, stored_results, sweep_cli)
+from theory.core import (STORED_LABELS, Experiment, Sweep, SweepPlan, check_choice, check_configs,
+                         check_result, check_scalar, check_seed, check_stored, provenance_report,
+                         stored_results, sweep_cli)
 from theory.helm import evaluate as E, scenarios as S
 
 __all__ = ["GRID_SIZES", "METRICS", "STORED_LABELS", "grid_experiment", "grid_plan", "grid_point", "grid_sweep",
@@ -135,20 +136,14 @@ def grid_plan(scale: str = "laptop", *, model: str = "all", scenario: str = "all
     return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
 
 
-STORED_LABELS = ("paper", "paper-reduced")
-"""The labels of stored grid results the page looks for, the full paper grid first."""
+_RESULT = ("grid", ("headline",), ("model", "scenario"))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 def stored_grid(labels=STORED_LABELS) -> dict:
     """The stored grid results (``results/helm.grid-<label>.zarr``), label → Dataset."""
     return stored_results("helm.grid", labels)
-
-
-def _check_ds(ds):
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "headline" not in ds or "model" not in ds.dims:
-        raise TypeError("ds must be a stored grid result (an xarray.Dataset with headline over model, scenario)")
 
 
 def _table(ds):
@@ -181,7 +176,7 @@ def stored_report(ds) -> str:
     """One stored grid result in words: provenance; the (model, scenario) pairs measured; per
     scenario its test instances and each model's accuracy; the largest excess of robustness or
     fairness over accuracy and Spearman ρ(accuracy, ECE-10), the numbers the page's claims need."""
-    _check_ds(ds)
+    check_result(ds, *_RESULT)
     k = _numbers(ds)
     lines = [provenance_report(ds, "stored HELM grid result"),
              f"  (model, scenario) pairs measured: {int(ds['measured'].values.sum())} of {ds['measured'].size} "
@@ -202,13 +197,8 @@ def stored_claims(stored) -> list[dict]:
     Dataset, as :func:`stored_grid` returns) that holds at least two measured pairs: keyword
     dicts for ``Ledger.claim`` (id, origin, source, statement, measured, bound, as the page's own
     claims; the caller adds the section), empty when there is none."""
-    import xarray as xr
-
-    if not isinstance(stored, dict) or not all(isinstance(k, str) and isinstance(v, xr.Dataset)
-                                               for k, v in stored.items()):
-        raise TypeError("stored must be a dict label -> Dataset (what stored_grid returns)")
+    check_stored(stored, *_RESULT, source="stored_grid")
     for label, ds in stored.items():
-        _check_ds(ds)
         if int(ds["measured"].values.sum()) < 2:
             continue
         k = _numbers(ds)

@@ -35,8 +35,8 @@ import math
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         provenance_report, record_steps, stored_results, sweep_cli)
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_result, check_scalar,
+                         check_seed, check_stored, provenance_report, record_steps, stored_results, sweep_cli)
 
 __all__ = ["TASK_DIVERSITY_SIZES", "main", "stored_report", "stored_task_diversity",
            "task_diversity_batch", "task_diversity_crossover", "task_diversity_experiment",
@@ -169,12 +169,9 @@ def task_diversity_crossover(ds, seed: int = 0):
     """The paper's threshold criterion (Sec. 3.1) on a stored sweep: the batch-doubling
     crossover of Δ^{T_True}_{PT,Ridge} over its finite M
     (:func:`~theory.icl_regression.threshold.batch_crossover`), at one seed."""
-    import xarray as xr
-
     from theory.icl_regression.threshold import batch_crossover
 
-    if not isinstance(ds, xr.Dataset) or "d_pt_ridge_new" not in ds:
-        raise TypeError("ds must be a stored task-diversity result (an xarray.Dataset with d_pt_ridge_new)")
+    check_result(ds, *_RESULT)
     seed = check_seed(seed, "seed")
     if seed not in [int(s) for s in ds["seed"].values]:
         raise ValueError(f"seed {seed} is not in the result (seeds {ds['seed'].values.tolist()})")
@@ -185,6 +182,11 @@ def task_diversity_crossover(ds, seed: int = 0):
     b = sorted(d["batch"].values)
     return batch_crossover([int(M) for M in finite], d.sel(M=finite, batch=b[0]).values,
                            d.sel(M=finite, batch=b[1]).values)
+
+
+_RESULT = ("task-diversity", ("d_pt_ridge_new",), ("M", "batch"))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 STORED_LABELS = ("paper", "paper-reduced", "laptop-dask")
@@ -200,10 +202,7 @@ def stored_task_diversity(labels=STORED_LABELS) -> dict:
 def stored_report(ds) -> str:
     """One stored result in words: provenance, then per (M, batch) the T_True losses of the
     transformer, ridge and dMMSE and Δ_{PT,Ridge}, Δ_{PT,dMMSE} (seed 0), and the crossover."""
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "d_pt_ridge_new" not in ds:
-        raise TypeError("ds must be a stored task-diversity result (an xarray.Dataset with d_pt_ridge_new)")
+    check_result(ds, *_RESULT)
     s0 = int(ds["seed"].values[0])
     lines = [provenance_report(ds, "stored task-diversity result"),
              f"  seed {s0}, T_True:      M  batch     PT loss   ridge   dMMSE   Δ_PT,Ridge  Δ_PT,dMMSE"]
@@ -231,13 +230,9 @@ def stored_claims(stored, study, settings) -> list[dict]:
     ``Ledger.claim`` (the caller adds ``section``); empty when nothing applies."""
     import json
 
-    import xarray as xr
-
     from theory.icl_regression.threshold import ThresholdStudy
 
-    if not isinstance(stored, dict) or not all(isinstance(v, xr.Dataset) and "d_pt_ridge_new" in v
-                                               for v in stored.values()):
-        raise TypeError("stored must be a dict label -> stored task-diversity Dataset (stored_task_diversity)")
+    check_stored(stored, *_RESULT, source="stored_task_diversity")
     if not isinstance(study, ThresholdStudy):
         raise TypeError(f"study must be the page's ThresholdStudy, got {type(study).__name__}")
     keys = ("steps", "n_eval", "track", "sigma2", "lr", "Ms", "batch_sizes")

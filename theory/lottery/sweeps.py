@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         provenance_report, stored_results, sweep_cli)
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_result, check_scalar,
+                         check_seed, provenance_report, stored_results, sweep_cli)
 from theory.lottery.data import load_split
 from theory.lottery.imp import IMPSettings, run_imp
 from theory.lottery.nets import MLP
@@ -135,6 +135,11 @@ def levels_plan(scale: str = "laptop", *, n_seed: int | None = None, steps: int 
     return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
 
 
+_RESULT = ("IMP-levels", ("test_error",), ("level",))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
+
+
 STORED_LABELS = ("paper", "paper-reduced", "laptop-dask")
 """The labels of stored IMP-levels results the page looks for, the full paper grid first."""
 
@@ -149,8 +154,7 @@ def highest_matching(ds, tolerance: float = 0.01):
     ``tolerance`` (the book's matching criterion, :func:`theory.lottery.matching`)."""
     import xarray as xr
 
-    if not isinstance(ds, xr.Dataset) or "test_error" not in ds:
-        raise TypeError("ds must be a stored IMP-levels result (an xarray.Dataset with test_error)")
+    check_result(ds, *_RESULT)
     tol = check_scalar(tolerance, "tolerance", min=0.0)
     err = ds["test_error"]
     ok = err <= err.isel(level=0) + tol
@@ -161,10 +165,7 @@ def highest_matching(ds, tolerance: float = 0.01):
 def stored_report(ds) -> str:
     """One stored IMP-levels result in words: provenance, test error per level (mean over seeds)
     and the highest matching level L* per seed."""
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "test_error" not in ds:
-        raise TypeError("ds must be a stored IMP-levels result (an xarray.Dataset with test_error)")
+    check_result(ds, *_RESULT)
     lines = [provenance_report(ds, "stored IMP-levels result")]
     sp = ds["sparsity"].isel(pruning=0, rewind=0, seed=0).values
     lines.append("  test error (%, mean over seeds) per level; sparsity " +

@@ -26,8 +26,9 @@ import functools
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         provenance_report, record_steps, stored_results, sweep_cli)
+from theory.core import (STORED_LABELS, Experiment, Sweep, SweepPlan, check_choice, check_configs,
+                         check_result, check_scalar, check_seed, provenance_report, record_steps,
+                         stored_results, sweep_cli)
 from theory.quasi_homogeneous import flow, maxmargin as mm, models
 
 __all__ = ["MAXMARGIN_SIZES", "main", "maxmargin_batch", "maxmargin_experiment", "maxmargin_plan",
@@ -125,7 +126,9 @@ def maxmargin_plan(scale: str = "laptop", *, n_seed: int | None = None, n_scale:
     return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
 
 
-STORED_LABELS = ("paper", "paper-reduced")
+_RESULT = ("max-margin", ("angle_qh",), ("init_scale",))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 def stored_maxmargin(labels=STORED_LABELS) -> dict:
@@ -136,10 +139,7 @@ def stored_maxmargin(labels=STORED_LABELS) -> dict:
 def stored_report(ds) -> str:
     """One stored result in words: provenance, and per init scale the final τ, min qᵢ and the
     worst seed's final angles to the Λmax and Euclidean solutions and stationarity residual."""
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "angle_qh" not in ds:
-        raise TypeError("ds must be a stored max-margin result (an xarray.Dataset with angle_qh)")
+    check_result(ds, *_RESULT)
     lines = [provenance_report(ds, "stored max-margin result"),
              "  init scale   final τ (min)   min qᵢ (min)   angle to Λmax (max °)   angle to Euclid (min °)   stationarity (max)"]
     last = ds.isel(step=-1)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Result, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         provenance_report, stored_results, sweep_cli)
+from theory.core import (STORED_LABELS, Experiment, Result, Sweep, SweepPlan, check_choice, check_configs,
+                         check_result, check_scalar, check_seed, provenance_report, stored_results, sweep_cli)
 from theory.rich_lazy.two_layer import PhaseDiagram, relu_descent, relu_student_init, teacher_student
 
 __all__ = ["FIG1B_SIZES", "fig1b_batch", "fig1b_experiment", "fig1b_plan", "fig1b_point", "fig1b_records",
@@ -124,8 +124,9 @@ def phase_diagram_from_dataset(ds, experiment: Experiment) -> PhaseDiagram:
                         result=res)
 
 
-STORED_LABELS = ("paper", "paper-reduced")
-"""The labels of stored Fig. 1b results the page looks for, the full paper grid first."""
+_RESULT = ("Fig. 1b", ("kernel_distance",), ("tau", "delta"))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 def stored_fig1b(labels=STORED_LABELS) -> dict:
@@ -137,10 +138,7 @@ def stored_fig1b(labels=STORED_LABELS) -> dict:
 def stored_report(ds) -> str:
     """One stored Fig. 1b result in words: its grid, provenance and the final kernel distance
     S (τ × δ, mean over seeds) and test MSE."""
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "kernel_distance" not in ds:
-        raise TypeError("ds must be a stored Fig. 1b result (an xarray.Dataset with kernel_distance)")
+    check_result(ds, *_RESULT)
     lines = [provenance_report(ds, "stored Fig. 1b result")]
     S = ds["kernel_distance"].isel(step=-1).mean("seed")
     test = ds["test_loss"].isel(step=-1).mean("seed")

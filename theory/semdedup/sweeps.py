@@ -35,8 +35,9 @@ import functools
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         provenance_report, record_steps, stored_results, sweep_cli)
+from theory.core import (STORED_LABELS, Experiment, Sweep, SweepPlan, check_choice, check_configs,
+                         check_result, check_scalar, check_seed, check_stored, provenance_report, record_steps,
+                         stored_results, sweep_cli)
 from theory.semdedup import images, training
 
 __all__ = ["STORED_LABELS", "TRAINING_SIZES", "main", "stored_claims", "stored_report", "stored_training", "training_batch",
@@ -155,20 +156,14 @@ def training_plan(scale: str = "laptop", *, n_seed: int | None = None, arm: str 
     return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
 
 
-STORED_LABELS = ("paper", "paper-reduced")
-"""The labels of stored training results the page looks for, the full paper grid first."""
+_RESULT = ("training", ("test_accuracy",), ("arm",))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 def stored_training(labels=STORED_LABELS) -> dict:
     """The stored training results (``results/semdedup.training-<label>.zarr``), label → Dataset."""
     return stored_results("semdedup.training", labels)
-
-
-def _check_ds(ds):
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "test_accuracy" not in ds or "arm" not in ds.dims:
-        raise TypeError("ds must be a stored training result (an xarray.Dataset with test_accuracy over arm)")
 
 
 def _lower(x: np.ndarray) -> float:
@@ -183,7 +178,7 @@ def training_summary(ds) -> dict:
     mean difference over the second half of training; ``full_minus_semdedup`` (mean over seeds);
     ``more_groups_lower`` (mean − 2 se of semdedup − random distinct groups), as
     :func:`~theory.semdedup.training.paired_gain` computes them on the page."""
-    _check_ds(ds)
+    check_result(ds, *_RESULT)
     missing = [a for a in training.ARMS if a not in ds["arm"].values]
     if missing:
         raise ValueError(f"ds must hold the three arms {training.ARMS}; it lacks {missing}")
@@ -205,7 +200,7 @@ def stored_report(ds) -> str:
     """One stored training result in words: provenance; per arm the training-set size, distinct
     groups held and final test accuracy (mean ± sd over seeds); and, when all three arms are
     there, the paired gain of SemDeDup over random (end and second half) and full − semdedup."""
-    _check_ds(ds)
+    check_result(ds, *_RESULT)
     lines = [provenance_report(ds, "stored SemDeDup training result")]
     if "eps" in ds:
         lines.append(f"  SemDeDup ε per seed {np.round(ds['eps'].isel(arm=0).values, 4).tolist()}, "
@@ -237,13 +232,8 @@ def stored_claims(stored) -> list[dict]:
     Dataset, as :func:`stored_training` returns, in its order) that holds the three arms and at
     least two seeds: a list of keyword dicts for ``Ledger.claim`` (id, source, statement,
     measured and the bound; the caller adds origin and section), empty when there is none."""
-    import xarray as xr
-
-    if not isinstance(stored, dict) or not all(isinstance(k, str) and isinstance(v, xr.Dataset)
-                                               for k, v in stored.items()):
-        raise TypeError("stored must be a dict label -> Dataset (what stored_training returns)")
+    check_stored(stored, *_RESULT, source="stored_training")
     for label, ds in stored.items():
-        _check_ds(ds)
         if set(training.ARMS) <= set(ds["arm"].values.tolist()) and ds.sizes.get("seed", 0) > 1:
             s = training_summary(ds)
             where = f"stored {label} run of the training sweep (results/, {ds.attrs.get('grid', '')})"

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_scalar, check_seed,
-                         provenance_report, stored_results, sweep_cli)
+from theory.core import (STORED_LABELS, Experiment, Sweep, SweepPlan, check_choice, check_configs,
+                         check_result, check_scalar, check_seed, provenance_report, stored_results, sweep_cli)
 from theory.stochastic_collapse.deep import load_digits_data, train_mlp
 
 __all__ = ["COLLAPSE_SIZES", "collapse_batch", "collapse_experiment", "collapse_plan", "collapse_point",
@@ -120,8 +120,9 @@ def collapse_plan(scale: str = "laptop", *, n_batch: int | None = None, n_seed: 
     return SweepPlan(exp, sweep, reduced=reduced, grid=grid)
 
 
-STORED_LABELS = ("paper", "paper-reduced")
-"""The labels of stored results the page looks for, the full grid first."""
+_RESULT = ("collapse", ("independent",), ("batch_size",))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 def stored_collapse(labels=STORED_LABELS) -> dict:
@@ -134,12 +135,9 @@ def stored_report(ds) -> str:
     """One stored result in words: provenance, then per batch size the final independent
     fraction (mean of the layers, mean ± sd over seeds) and test accuracy, and the per-seed
     Spearman ρ(B, independent) that the page's claim uses."""
-    import xarray as xr
-
     from theory.stochastic_collapse.deep_experiments import per_seed_spearman
 
-    if not isinstance(ds, xr.Dataset) or "independent" not in ds or "batch_size" not in ds.dims:
-        raise TypeError("ds must be a stored collapse result (an xarray.Dataset with independent)")
+    check_result(ds, *_RESULT)
     lines = [provenance_report(ds, "stored Fig. 3 batch-size result")]
     ind = ds["independent"].isel(step=-1).mean("layer").transpose("batch_size", "seed").values
     acc = ds["test_accuracy"].isel(step=-1).transpose("batch_size", "seed").values

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_scalar, check_seed,
-                         provenance_report, stored_results, sweep_cli)
+from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_result, check_scalar, check_seed,
+                         check_stored, provenance_report, stored_results, sweep_cli)
 from theory.transformer_signal.exact import PAPER_MODEL
 from theory.transformer_signal.simulate import Trainability, train_transformers, trainability_summary
 
@@ -116,13 +116,9 @@ def trainability_plan(scale: str = "laptop", *, n_alpha: int | None = None, n_si
 def trainability_from_dataset(ds) -> Trainability:
     """The page's :class:`Trainability` summary (mean over seeds, exponents at initialisation)
     from a stored trainability result."""
-    import xarray as xr
-
     from theory.core import Result
 
-    if not isinstance(ds, xr.Dataset) or "test_loss" not in ds or "alpha" not in ds.dims:
-        raise TypeError("ds must be a stored trainability result (an xarray.Dataset with test_loss "
-                        "over alpha, sigma_w, seed)")
+    check_result(ds, *_RESULT)
     sweep = Sweep(alpha=list(ds["alpha"].values), sigma_w=list(ds["sigma_w"].values),
                   seed=[int(s) for s in ds["seed"].values])
     G, T = len(sweep), ds.sizes["step"]
@@ -134,6 +130,11 @@ def trainability_from_dataset(ds) -> Trainability:
         "test_accuracy": last(ds["test_accuracy"].transpose(*order).values)}, sweep=sweep,
         meta={**{k: v for k, v in __import__("json").loads(ds.attrs["fixed"]).items()}, **PAPER_MODEL})
     return trainability_summary(res)
+
+
+_RESULT = ("trainability", ("test_loss", "diverged"), ("alpha",))
+"""A stored result of this module: what it is, the variables and dimensions it holds
+(:func:`theory.core.check_result`)."""
 
 
 STORED_LABELS = ("paper", "paper-reduced", "laptop-dask")
@@ -149,10 +150,7 @@ def stored_trainability(labels=STORED_LABELS) -> dict:
 def stored_report(ds) -> str:
     """One stored trainability result in words: provenance, then per (α, σ_w) the mean final
     test loss over seeds and how many seeds diverged."""
-    import xarray as xr
-
-    if not isinstance(ds, xr.Dataset) or "test_loss" not in ds or "diverged" not in ds:
-        raise TypeError("ds must be a stored trainability result (an xarray.Dataset with test_loss)")
+    check_result(ds, *_RESULT)
     lines = [provenance_report(ds, "stored trainability result")]
     loss = ds["test_loss"].mean("seed")
     div = ds["diverged"].sum("seed")
@@ -174,13 +172,9 @@ def stored_claims(stored, res) -> list[dict]:
     ``Ledger.claim`` (the caller adds ``section``); empty when nothing applies."""
     import json
 
-    import xarray as xr
-
     from theory.core import Result
 
-    if not isinstance(stored, dict) or not all(isinstance(v, xr.Dataset) and "test_loss" in v
-                                               for v in stored.values()):
-        raise TypeError("stored must be a dict label -> stored trainability Dataset (stored_trainability)")
+    check_stored(stored, *_RESULT, source="stored_trainability")
     if not isinstance(res, Result) or res.sweep is None or "test_loss" not in res.metrics:
         raise TypeError("res must be the page's train_transformers Result")
     page = {k: res.meta[k] for k in ("steps", "depth", "d", "batch") if k in res.meta}
