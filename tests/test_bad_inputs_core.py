@@ -85,6 +85,8 @@ TABLE = [
               ({"name": "a/b"}, "name")]),
     Fn(C, "provenance_report", lambda: dict(ds=_toy_ds(), title="toy"), dict(title="str?"),
        extra=[({"ds": None}, "ds"), ({"ds": {"y": 1}}, "ds")]),
+    Fn(C, "foreign_device", lambda: dict(ds=_toy_ds()),
+       extra=[({"ds": None}, "ds"), ({"ds": {"y": 1}}, "ds")]),
     Fn(C, "run_plan", lambda: dict(plan=SweepPlan(TOY, TOY_SWEEP), scale="laptop", label="t",
                                   progress=False, results=__import__("tempfile").mkdtemp()),
        dict(label="str?", executor="choice", batch_size="positive_int?", progress="bool?"),
@@ -203,6 +205,13 @@ def test_sweep_cli_runs_stores_and_reports(tmp_path, monkeypatch, capsys):
     assert list(got) == ["laptop-reduced"]
     report = provenance_report(got["laptop-reduced"])
     assert "[laptop-reduced]: 1 x" in report and "executor serial" in report
+    from theory.core import foreign_device
+
+    assert foreign_device(got["laptop-reduced"]) is None and "not expected" not in report
+    moved = got["laptop-reduced"].assign(device=got["laptop-reduced"]["device"].copy(
+        data=np.full(got["laptop-reduced"]["device"].shape, "cpu (x86_64)")))
+    assert "stored on cpu (x86_64); this machine is cpu (" in foreign_device(moved)
+    assert foreign_device(moved) in provenance_report(moved)
     assert sweep_cli("toy", {"toy": build}, ["toy", "--set", "n=1"]) == 0     # resumed: nothing new
     assert "1 points (0 computed now)" in capsys.readouterr().out
     assert sweep_cli("toy", {"toy": build}, ["toy", "--plan"]) == 0

@@ -52,6 +52,25 @@ def test_needs_paper_scale(ledger, monkeypatch):
         ledger.claim("r", source="Fig. 5", origin="paper", statement="big", measured=0.5, at_least=0.9, needs="paper")
 
 
+def test_known_failure_is_recorded_and_stays_live(ledger, monkeypatch):
+    why = "fails on the stored paper grid (mean +0.1 levels); the page says so"
+    r = ledger.claim("kf", source="Fig. 1", origin="paper", statement="big", measured=0.5, at_least=0.9, known_failure=why)
+    assert r.verdict == "does not hold" and r.failure == why
+    assert read_records(ledger.path.parent)[0].failure == why
+    # a known failure that holds is out of date: the check fails the other way
+    with pytest.raises(ClaimFailed, match="known failure"):
+        ledger.claim("kh", source="Fig. 1", origin="paper", statement="big", measured=0.95, at_least=0.9, known_failure=why)
+    # where the claim is not expected to hold yet, it changes nothing
+    r = ledger.claim("kp", source="Fig. 1", origin="paper", statement="big", measured=0.5, at_least=0.9, needs="paper",
+                     known_failure=why)
+    assert r.verdict == "needs paper scale" and r.failure == ""
+    monkeypatch.setenv("THEORY_SCALE", "paper")
+    r = ledger.claim("kq", source="Fig. 1", origin="paper", statement="big", measured=0.5, at_least=0.9, needs="paper",
+                     known_failure=why)
+    assert r.verdict == "does not hold" and r.failure == why
+    assert ledger.summary() == "chap/nb: 4 claims, 1 hold, 2 recorded as not holding (known failures)"
+
+
 def test_rerun_replaces_records(tmp_path, monkeypatch):
     monkeypatch.setenv("THEORY_LEDGER_DIR", str(tmp_path))
     for _ in range(2):
@@ -75,6 +94,10 @@ def test_records_carry_the_build_key(ledger):
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(source="", origin="paper", statement="s", measured=1.0, at_most=1.0), ValueError, "source"),
     (dict(source="S", origin="reconstruction", statement="s", measured=1.0), ValueError, "exactly one comparison"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0, known_failure=" "), ValueError,
+     "known_failure"),
+    (dict(source="S", origin="reconstruction", statement="s", measured=1.0, at_most=2.0, known_failure=3), ValueError,
+     "known_failure"),
     (dict(source="S", origin="reconstruction", statement="s", measured=1.0, at_most=1.0, sign=1), ValueError, "exactly one"),
     (dict(source="S", origin="reconstruction", statement="s", measured=1.0, close_to=1.0, atol=-1e-3), ValueError, "atol"),
     (dict(source="S", origin="reconstruction", statement="s", measured=1.0, close_to=1.0, rtol=float("nan")), ValueError, "rtol"),

@@ -58,6 +58,67 @@ def test_cli_runs_a_reduced_grid_and_refuses_bad_options(tmp_path, monkeypatch, 
             sweeps.main(bad)
 
 
+def synthetic(top_mag, top_rand, seeds, rewinds=(0, 20)):
+    """A stored-like result whose L* per (pruning, rewind, seed) is the given table: test error
+    0.1 up to level L*, then 0.5 (matching is level 0 + 0.01)."""
+    import xarray as xr
+
+    levels = 21
+    err = np.full((2, len(rewinds), len(seeds), levels), 0.5)
+    for i, top in enumerate((top_mag, top_rand)):
+        for j in range(len(rewinds)):
+            for k in range(len(seeds)):
+                err[i, j, k, :np.asarray(top)[j, k] + 1] = 0.1
+    from theory.core._runner import _device_name
+
+    dims = ("pruning", "rewind", "seed")
+    return xr.Dataset({"test_error": (dims + ("level",), err),
+                       "device": (dims, np.full(err.shape[:3], _device_name()))},
+                      coords=dict(pruning=["magnitude", "random"], rewind=list(rewinds), seed=list(seeds),
+                                  level=np.arange(levels)), attrs=dict(grid="synthetic", fixed='{"steps": 800}'))
+
+
+def test_stored_claims_apply_the_pages_criteria():
+    mag = np.array([[17, 17, 19], [14, 18, 20]])     # k = 0, k = 20
+    rand = np.array([[9, 9, 11], [10, 8, 11]])
+    claims = {c["id"]: c for c in sweeps.stored_claims({"paper": synthetic(mag, rand, [0, 1, 2])})}
+    assert set(claims) == {"lottery.imp_levels_paper_matching", "lottery.imp_magnitude_beats_random_stored",
+                           "lottery.imp_rewind_helps_stored"}
+    np.testing.assert_array_equal(claims["lottery.imp_levels_paper_matching"]["measured"], [14, 18, 20])
+    np.testing.assert_array_equal(claims["lottery.imp_magnitude_beats_random_stored"]["measured"],
+                                  (mag - rand).ravel())
+    rew = claims["lottery.imp_rewind_helps_stored"]
+    assert rew["measured"] == pytest.approx(np.mean(mag[1] - mag[0])) and rew["at_least"] == 1.0
+    # on the label "paper" the rewinding check carries the page's account, with the numbers
+    assert "−3" not in rew["known_failure"] and "-3 to +1 levels" in rew["known_failure"]
+    assert sweeps.stored_claims({"paper-reduced": synthetic(mag, rand, [0, 1, 2])})[2]["known_failure"] is None
+    # one seed or one method: only the depth check
+    one = synthetic(mag[:, :1], rand[:, :1], [0])
+    assert [c["id"] for c in sweeps.stored_claims({"paper": one})] == ["lottery.imp_levels_paper_matching"]
+    assert sweeps.stored_claims({}) == []
+    # a reduced grid at the same sizes must hold the full grid's numbers at its points
+    full = synthetic(mag, rand, [0, 1, 2])
+    part = full.sel(seed=[1, 2])
+    got = {c["id"]: c for c in sweeps.stored_claims({"paper": full, "paper-reduced": part})}
+    agree = got["lottery.imp_stored_paper_reduced_agrees"]
+    np.testing.assert_array_equal(agree["measured"], agree["close_to"])
+    off = part.copy(deep=True)
+    off["test_error"][0, 0, 0, 3] += 0.01
+    agree = {c["id"]: c for c in sweeps.stored_claims({"paper": full, "paper-reduced": off})}[
+        "lottery.imp_stored_paper_reduced_agrees"]
+    assert np.abs(agree["measured"] - agree["close_to"]).max() == pytest.approx(0.01)
+    other = part.assign(device=part["device"].copy(data=np.full(part["device"].shape, "cpu (elsewhere)")))
+    assert len(sweeps.stored_claims({"paper": full, "paper-reduced": other})) == 3
+
+
+def test_rewind_finding_states_the_numbers():
+    text = sweeps.rewind_finding(np.array([-3, 0, 7]))
+    assert "-3 to +7 levels" in text and "mean +1.33" in text and "3 seeds" in text
+    for bad in (np.array([]), np.zeros((2, 2)), np.array(["a"])):
+        with pytest.raises(TypeError, match="d_rew"):
+            sweeps.rewind_finding(bad)
+
+
 def test_paper_sizes():
     p = sweeps.LEVELS_SIZES["paper"]
     assert p["alpha"] == 0.8 and p["levels"] == 20          # the paper's 20 % per level, 20 levels
@@ -77,6 +138,9 @@ def test_paper_sizes():
     (lambda: sweeps.levels_batch([3]), TypeError, "configs"),
     (lambda: sweeps.stored_report(None), TypeError, "ds"),
     (lambda: sweeps.highest_matching(3), TypeError, "ds"),
+    (lambda: sweeps.stored_claims(3), TypeError, "stored"),
+    (lambda: sweeps.stored_claims({}, tolerance=-1), ValueError, "tolerance"),
+    (lambda: sweeps.stored_claims({}, min_level=-1), ValueError, "min_level"),
 ])
 def test_bad_arguments(call, err, match):
     with pytest.raises(err, match=match):

@@ -32,6 +32,21 @@ def test_runner_matches_the_page_bit_for_bit(tmp_path):
     back = open_result(save_result(dask, tmp_path / "mm.zarr"))
     np.testing.assert_array_equal(back["tau"].values, dask["tau"].values)
     assert "init scale" in sweeps.stored_report(back)
+    # the page's stored claims: the bounds on the first result, and stored = live where the
+    # result was stored on this kind of device (here) and flowed the page's number of steps
+    claims = {c["id"]: c for c in sweeps.stored_claims({"paper": back}, 40, float(ang[0, -1]))}
+    assert set(claims) == {"quasi_homogeneous.theorem_any_init_scale", "quasi_homogeneous.theorem_any_init_scale_not_euclidean",
+                           "quasi_homogeneous.theorem_stored_reproduces"}
+    rep = claims["quasi_homogeneous.theorem_stored_reproduces"]
+    assert abs(rep["measured"] - rep["close_to"]) <= rep["atol"]
+    assert len(sweeps.stored_claims({"paper": back}, 41, 0.0)) == 2            # other step count
+    elsewhere = back.assign(device=back["device"].copy(data=np.full(back["device"].shape, "cpu (another, AVX512)")))
+    assert len(sweeps.stored_claims({"paper": elsewhere}, 40, float(ang[0, -1]))) == 2
+    assert "another" in sweeps.stored_report(elsewhere) and "not expected" in sweeps.stored_report(elsewhere)
+    with pytest.raises(ValueError, match="steps"):
+        sweeps.stored_claims({"paper": back}, 0, 0.0)
+    with pytest.raises(TypeError, match="stored"):
+        sweeps.stored_claims([back], 40, 0.0)
 
 
 def test_cli_runs_a_reduced_grid_and_refuses_bad_options(tmp_path, monkeypatch, capsys):

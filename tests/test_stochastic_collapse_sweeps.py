@@ -52,6 +52,35 @@ def test_cli_runs_a_reduced_grid_and_refuses_bad_options(tmp_path, monkeypatch, 
             sweeps.main(bad)
 
 
+def _stored_like(table):
+    """A stored-like result whose final independent fraction per (batch size, seed) is ``table``."""
+    import xarray as xr
+
+    t = np.asarray(table, dtype=float)
+    ind = np.broadcast_to(t[:, :, None, None], t.shape + (2, 2)).copy()
+    return xr.Dataset({"independent": (("batch_size", "seed", "step", "layer"), ind)},
+                      coords=dict(batch_size=[32, 64, 128][:t.shape[0]], seed=list(range(t.shape[1]))),
+                      attrs=dict(grid="synthetic"))
+
+
+def test_stored_claims_seed_mean_and_per_seed():
+    rising = _stored_like([[0.60, 0.62], [0.63, 0.60], [0.64, 0.63]])  # seed 1 dips at B = 64
+    claims = {c["id"]: c for c in sweeps.stored_claims({"paper": rising, "laptop-dask": rising})}
+    assert set(claims) == {"stochastic_collapse.deep_batch_more_independent_paper",
+                           "stochastic_collapse.deep_batch_more_independent_per_seed_paper"}
+    assert claims["stochastic_collapse.deep_batch_more_independent_paper"]["measured"].tolist() == [1.0]
+    per = claims["stochastic_collapse.deep_batch_more_independent_per_seed_paper"]
+    np.testing.assert_allclose(per["measured"], [1.0, 0.5])
+    assert "+1.00, +0.50" in per["known_failure"] and "(0 not positive)" in per["known_failure"]
+    reduced = sweeps.stored_claims({"paper-reduced": rising})
+    assert reduced[1]["known_failure"] is None          # only the paper grid's failure is known
+    assert [c["id"] for c in sweeps.stored_claims({"paper": rising.isel(seed=[0])})] == [
+        "stochastic_collapse.deep_batch_more_independent_paper"]
+    assert sweeps.stored_claims({"paper": rising.isel(batch_size=[0])}) == []
+    with pytest.raises(TypeError, match="stored"):
+        sweeps.stored_claims([rising])
+
+
 def test_paper_sizes_are_the_pages_paper_scale():
     from theory.stochastic_collapse.deep_experiments import DeepSetup
 

@@ -23,18 +23,23 @@ def test_runner_matches_the_pages_training_bit_for_bit(tmp_path):
     want = trainability_summary(ref)
     serial = run_sweep(exp, sw, executor="serial", progress=False)
     dask = run_sweep(exp, sw, executor="dask", store=tmp_path / "store", progress=False)
+    # point by point, serially and on Dask, the numbers are identical; against the page's batched
+    # run (two networks in one program) they agree to float32 rounding: bit for bit on the CPU the
+    # test was written on, one ulp apart in one loss on an AVX2 machine (4.9e-8 relative, measured)
+    for name in ("test_loss", "train_loss", "diverged"):
+        np.testing.assert_array_equal(dask[name].values, serial[name].values)
     for ds in (serial, dask):
-        np.testing.assert_array_equal(ds["test_loss"].transpose("alpha", "sigma_w", "seed").values.ravel(),
-                                      np.asarray(ref["test_loss"])[:, -1])
+        np.testing.assert_allclose(ds["test_loss"].transpose("alpha", "sigma_w", "seed").values.ravel(),
+                                   np.asarray(ref["test_loss"])[:, -1], rtol=4 * np.finfo(np.float32).eps, atol=0)
         got = sweeps.trainability_from_dataset(ds)
-        np.testing.assert_array_equal(got.test_loss, want.test_loss)
-        np.testing.assert_array_equal(got.train_loss, want.train_loss)
+        np.testing.assert_allclose(got.test_loss, want.test_loss, rtol=4 * np.finfo(np.float32).eps, atol=0)
+        np.testing.assert_allclose(got.train_loss, want.train_loss, rtol=4 * np.finfo(np.float32).eps, atol=0)
         np.testing.assert_array_equal(got.diverged, want.diverged)
     claims = sweeps.stored_claims({"laptop-dask": dask, "paper": dask}, ref)
     assert [c["id"] for c in claims] == ["transformer_signal.stored_laptop_dask_reproduces",
                                          "transformer_signal.stored_paper_reproduces",
                                          "transformer_signal.full_grid_stored"]
-    np.testing.assert_allclose(claims[0]["measured"], claims[0]["close_to"], rtol=1e-9)
+    np.testing.assert_allclose(claims[0]["measured"], claims[0]["close_to"], rtol=4 * np.finfo(np.float32).eps)
     other = dask.isel(seed=[0])                      # another grid than the page's: no claim
     assert sweeps.stored_claims({"laptop-dask": other}, ref) == []
     with pytest.raises(TypeError, match="stored"):
@@ -42,7 +47,8 @@ def test_runner_matches_the_pages_training_bit_for_bit(tmp_path):
     with pytest.raises(TypeError, match="res"):
         sweeps.stored_claims({}, None)
     back = open_result(save_result(dask, tmp_path / "t.zarr"))
-    np.testing.assert_array_equal(sweeps.trainability_from_dataset(back).test_loss, want.test_loss)
+    np.testing.assert_array_equal(sweeps.trainability_from_dataset(back).test_loss,
+                                  sweeps.trainability_from_dataset(dask).test_loss)
     text = sweeps.stored_report(back)
     assert "stored trainability result" in text and "diverged" in text
 

@@ -83,7 +83,7 @@ __all__ += ["MCWidth", "cap_hit_crossing", "cap_hit_probability", "cap_hit_proba
             "width_subspace_sphere"]
 
 from theory.core._plans import (STORED_LABELS, SweepPlan, check_configs, check_result, check_stored,  # noqa: E402
-                                provenance_report, run_plan, stored_results, sweep_cli)
+                                foreign_device, provenance_report, run_plan, stored_results, sweep_cli)
 
-__all__ += ["STORED_LABELS", "SweepPlan", "check_configs", "check_result", "check_stored", "provenance_report",
-            "run_plan", "stored_results", "sweep_cli"]
+__all__ += ["STORED_LABELS", "SweepPlan", "check_configs", "check_result", "check_stored", "foreign_device",
+            "provenance_report", "run_plan", "stored_results", "sweep_cli"]

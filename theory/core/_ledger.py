@@ -92,6 +92,7 @@ class Record:
     time: float
     key: str = ""  # the build key the notebook ran under (empty in records older than the key)
     origin: str = ""  # one of ORIGINS (empty in records older than the field)
+    failure: str = ""  # the chapter's account of a claim it records as not holding (``known_failure``)
 
 
 def _finite_array(value, name: str) -> np.ndarray:
@@ -170,7 +171,8 @@ class Ledger:
     def claim(self, id: str, *, source: str, statement: str, origin: str, measured=None,
               section: str = "",
               paper_value=None, needs: str = "laptop", close_to=None, atol=None, rtol=None,
-              at_least=None, at_most=None, sign=None, identity=None) -> Record:
+              at_least=None, at_most=None, sign=None, identity=None,
+              known_failure: str | None = None) -> Record:
         """Check one claim, record it, and raise :class:`ClaimFailed` if it fails where it should hold.
 
         Exactly one kind of comparison: ``close_to`` (with ``atol`` and/or ``rtol``),
@@ -183,6 +185,13 @@ class Ledger:
         text states it (``source`` must then cite an equation, section, figure, theorem, appendix
         or the abstract), ``"official code"`` when only the authors' released code shows it, and
         ``"reconstruction"`` for the book's own derivation or experiment.
+
+        ``known_failure`` (a sentence: what fails and what the chapter makes of it) records a
+        claim the chapter has found not to hold where it should — typically a paper-scale claim
+        checked on stored paper-scale results: the verdict "does not hold" is recorded with the
+        sentence and nothing is raised. The check stays live in both directions: if the
+        comparison passes, :class:`ClaimFailed` is raised (the page's account is then out of
+        date). At a scale where the claim is not expected to hold it changes nothing.
         """
         if not isinstance(id, str) or not id.strip():
             raise ValueError("id must be a non-empty string")
@@ -198,6 +207,9 @@ class Ledger:
                              f"(Eq., Sec., Fig., Theorem, App., abstract ...), got {source!r}")
         if needs not in SCALES:
             raise ValueError(f"needs must be one of {SCALES}, got {needs!r}")
+        if known_failure is not None and (not isinstance(known_failure, str) or not known_failure.strip()):
+            raise ValueError("known_failure must be a non-empty sentence (what fails, and what the chapter "
+                             f"makes of it) or None, got {known_failure!r}")
         kinds = [k for k, v in (("close_to", close_to), ("bounds", at_least if at_least is not None
                                                            else at_most), ("sign", sign),
                                 ("identity", identity)) if v is not None]
@@ -258,18 +270,24 @@ class Ledger:
                         paper_value="" if paper_value is None else str(paper_value),
                         measured=shown, comparison=comparison, verdict=verdict, scale=scale,
                         needs=needs, commit=self._commit, time=time.time(), key=self._key,
-                        origin=origin)
+                        origin=origin, failure=known_failure if verdict == "does not hold" and known_failure else "")
         self.records.append(record)
         with self.path.open("a") as fh:
             fh.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
-        if verdict == "does not hold":
+        if known_failure and expected and ok:
+            raise ClaimFailed(f"{id}: {statement} — measured {shown}, {comparison}: it holds, but the page "
+                              f"records it as a known failure ({known_failure!r}); remove known_failure "
+                              f"and update the page (scale={scale})")
+        if verdict == "does not hold" and not known_failure:
             raise ClaimFailed(f"{id}: {statement} — measured {shown}, required {comparison} "
                               f"({source}, scale={scale})")
         return record
 
     def summary(self) -> str:
         held = sum(r.verdict == "holds" for r in self.records)
-        return f"{self.chapter}/{self.notebook}: {len(self.records)} claims, {held} hold"
+        known = sum(bool(r.failure) for r in self.records)
+        return (f"{self.chapter}/{self.notebook}: {len(self.records)} claims, {held} hold"
+                + (f", {known} recorded as not holding (known failures)" if known else ""))
 
 
 def read_records(directory: Path | None = None) -> list[Record]:

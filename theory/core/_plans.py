@@ -216,9 +216,28 @@ def stored_results(name: str, labels=STORED_LABELS) -> dict:
     return out
 
 
+def foreign_device(ds) -> str | None:
+    """``None`` when every point of the stored result ``ds`` ran on this machine's kind of device —
+    the same GPU, or the same CPU model, architecture and vector instruction set
+    (:func:`theory.core._runner._device_name`) — else a sentence naming both. Float32 training
+    differs between instruction sets (and chaotic runs amplify the last bit), so a page compares
+    a stored result bit for bit with its live run only where this is ``None``; elsewhere the
+    comparison is not expected to hold, and the page says so instead."""
+    from theory.core._runner import _device_name
+
+    check_result(ds, "sweep", ("device",))
+    here = _device_name()
+    stored = sorted({str(d) for d in ds["device"].values.ravel()})
+    if stored == [here]:
+        return None
+    return (f"stored on {', '.join(stored)}; this machine is {here}: a bit-for-bit comparison with the live "
+            "run is not expected here (recompute the stored result on this machine to make it)")
+
+
 def provenance_report(ds, title: str | None = None) -> str:
     """Where a stored result came from, in three lines: grid and label; commit, host, devices;
-    executor and compute time (total and per point)."""
+    executor and compute time (total and per point). A fourth line when the result was stored
+    on another kind of device than this machine's (:func:`foreign_device`)."""
     import xarray as xr
 
     if not isinstance(ds, xr.Dataset) or "wall_time" not in ds or "experiment" not in ds.attrs:
@@ -231,4 +250,5 @@ def provenance_report(ds, title: str | None = None) -> str:
         f"{head} [{ds.attrs.get('label', ds.attrs.get('scale'))}]: {ds.attrs.get('grid', '')}",
         f"  commit {ds.attrs.get('commits')}, host {ds.attrs.get('host')}, device {', '.join(devices)}",
         f"  executor {ds.attrs.get('executor')}, compute {ds.attrs.get('wall_time_total', 0.0) / 3600:.2f} h "
-        f"in total ({float(ds['wall_time'].mean()):.1f} s a point, {int(ds['wall_time'].size)} points)"])
+        f"in total ({float(ds['wall_time'].mean()):.1f} s a point, {int(ds['wall_time'].size)} points)"]
+        + ([f"  {foreign}"] if "device" in ds and (foreign := foreign_device(ds)) else []))

@@ -141,15 +141,32 @@ def _checksum(arrays: dict) -> str:
     return h.hexdigest()
 
 
+def _cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return platform.processor() or ""
+
+
 def _device_name() -> str:
+    """The device a point ran on: the GPU's name, or the CPU's model, architecture and the vector
+    instruction set torch's kernels use (float32 training differs between instruction sets, so a
+    stored result reproduces bit for bit only where these agree)."""
+    capability = ""
     try:
         import torch
 
         if torch.cuda.is_available():
             return f"cuda ({torch.cuda.get_device_name(0)})"
+        capability = torch.backends.cpu.get_cpu_capability()
     except Exception:  # pragma: no cover
         pass
-    return f"cpu ({platform.processor() or platform.machine()})"
+    parts = [p for p in (_cpu_model(), platform.machine(), capability) if p]
+    return f"cpu ({', '.join(parts)})"
 
 
 def _provenance() -> dict:

@@ -166,7 +166,7 @@ def _build_ledger(app, docname):
             mark = nodes.inline(text=ORIGIN_LABELS.get(r.origin, "origin not recorded"),
                                 classes=["ledger-origin", f"ledger-origin-{(r.origin or 'none').replace(' ', '-')}"])
             claim += mark
-            verdict = f"{r.verdict} ({r.scale})"
+            verdict = f"{r.verdict} ({r.scale})" + (f": {r.failure}" if r.failure else "")
             if r in stale:
                 verdict = f"stale record (key {r.key[:8] or 'none'}, scale {r.scale})"
             ours = ("sympy residual → 0" if r.comparison.startswith("sympy") and r.measured == "0"

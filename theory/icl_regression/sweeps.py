@@ -36,7 +36,8 @@ import math
 import numpy as np
 
 from theory.core import (Experiment, Sweep, SweepPlan, check_choice, check_configs, check_result, check_scalar,
-                         check_seed, check_stored, provenance_report, record_steps, stored_results, sweep_cli)
+                         check_seed, check_stored, foreign_device, provenance_report, record_steps, stored_results,
+                         sweep_cli)
 
 __all__ = ["TASK_DIVERSITY_SIZES", "main", "stored_report", "stored_task_diversity",
            "task_diversity_batch", "task_diversity_crossover", "task_diversity_experiment",
@@ -224,7 +225,8 @@ def stored_claims(stored, study, settings) -> list[dict]:
     Dataset, as :func:`stored_task_diversity` returns; ``study``: the page's
     :func:`~theory.icl_regression.threshold.threshold_study`; ``settings``: its
     ``threshold_settings()``): a stored sweep at the page's sizes and pool sizes must reproduce
-    the page's Δ^{T_True}_{PT,Ridge} at every (M, B) without weight decay (rtol 1e-9); a stored
+    the page's Δ^{T_True}_{PT,Ridge} at every (M, B) without weight decay (rtol 1e-9), where it
+    was stored on this machine's kind of device (:func:`theory.core.foreign_device`); a stored
     full paper-size sweep (label ``paper``) is held to the paper's criterion (Sec. 3.1): the
     batch-doubling gap crosses zero at a finite M*. A list of keyword dicts for
     ``Ledger.claim`` (the caller adds ``section``); empty when nothing applies."""
@@ -243,7 +245,7 @@ def stored_claims(stored, study, settings) -> list[dict]:
         kw = dict(origin="reconstruction",
                   source=f"stored {label} run of the task-diversity sweep (results/, {ds.attrs.get('grid')})")
         fixed = json.loads(ds.attrs["fixed"])
-        if (all(fixed[k] == settings[k] for k in keys[:5]) and 0 in ds["seed"].values
+        if (all(fixed[k] == settings[k] for k in keys[:5]) and 0 in ds["seed"].values and foreign_device(ds) is None
                 and set(ds["M"].values) == {_M_label(M) for M in settings["Ms"]}
                 and set(int(b) for b in ds["batch"].values) == set(settings["batch_sizes"])):
             pts = [(M, b) for M in settings["Ms"] for b in settings["batch_sizes"]]

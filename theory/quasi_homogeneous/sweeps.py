@@ -27,12 +27,12 @@ import functools
 import numpy as np
 
 from theory.core import (STORED_LABELS, Experiment, Sweep, SweepPlan, check_choice, check_configs,
-                         check_result, check_scalar, check_seed, provenance_report, record_steps,
-                         stored_results, sweep_cli)
+                         check_result, check_scalar, check_seed, check_stored, foreign_device,
+                         provenance_report, record_steps, stored_results, sweep_cli)
 from theory.quasi_homogeneous import flow, maxmargin as mm, models
 
 __all__ = ["MAXMARGIN_SIZES", "main", "maxmargin_batch", "maxmargin_experiment", "maxmargin_plan",
-           "maxmargin_point", "maxmargin_sweep", "stored_maxmargin", "stored_report"]
+           "maxmargin_point", "maxmargin_sweep", "stored_claims", "stored_maxmargin", "stored_report"]
 
 MAXMARGIN_SIZES = {
     "laptop": dict(n_seed=8, init_scales=(0.1,), steps=3000, n=16, n_record=50),
@@ -149,6 +149,43 @@ def stored_report(ds) -> str:
                      f"{float(p['angle_qh'].max()):<23.4g} {float(p['angle_eu'].min()):<25.4g} "
                      f"{float(p['stationarity'].max()):.3g}")
     return "\n".join(lines)
+
+
+_SRC = "the book's reconstruction of the theorem (the paper's text for it could not be read)"
+
+
+def stored_claims(stored, steps: int, live_angle: float) -> list[dict]:
+    """The page's claims on its stored results (``theorem.ipynb``, "Stored runs across initial
+    scales"): keyword dicts for ``Ledger.claim`` (the caller adds ``section``). On the first stored
+    result (``stored``: label → Dataset in :func:`stored_maxmargin`'s order, the full grid first):
+    from every seed and initial scale the final direction is within 1° of the Λmax solution and
+    more than 5° from the Euclidean one. On the first stored result flowed ``steps`` steps that
+    holds seed 0 at scale 0.1 and was stored on this machine's kind of device
+    (:func:`theory.core.foreign_device`): its final angle to Λmax equals the page's live flow's,
+    ``live_angle`` (°), to 1e-6."""
+    import json
+
+    check_stored(stored, *_RESULT, source="stored_maxmargin")
+    steps = check_scalar(steps, "steps", kind="int", min=1)
+    live = check_scalar(live_angle, "live_angle", min=0.0)
+    out = []
+    for i, (label, ds) in enumerate(stored.items()):
+        kw = dict(origin="reconstruction", source=f"stored {label} run of the max-margin sweep (results/, "
+                                                  f"{ds.attrs.get('grid')}); {_SRC}")
+        if i == 0:
+            out += [dict(kw, id="quasi_homogeneous.theorem_any_init_scale", measured=ds["angle_qh"].isel(step=-1).values,
+                         at_most=1.0, statement="from every stored seed and initial scale (0.03 to 1) the flow's "
+                                                "direction ends within 1° of the Λmax solution"),
+                    dict(kw, id="quasi_homogeneous.theorem_any_init_scale_not_euclidean", at_least=5.0,
+                         measured=ds["angle_eu"].isel(step=-1).values,
+                         statement="…and more than 5° from the Euclidean programme's solution")]
+        if (json.loads(ds.attrs["fixed"])["steps"] == steps and 0 in ds["seed"] and 0.1 in ds["init_scale"]
+                and foreign_device(ds) is None and not any(c["id"].endswith("reproduces") for c in out)):
+            out.append(dict(kw, id="quasi_homogeneous.theorem_stored_reproduces", close_to=live, atol=1e-6,
+                            measured=ds["angle_qh"].sel(seed=0, init_scale=0.1).isel(step=-1).item(),
+                            statement="the stored point (seed 0, scale 0.1) reproduces this page's live flow: "
+                                      "its final angle to Λmax (°)"))
+    return out
 
 
 def main(argv=None) -> int:
