@@ -466,6 +466,12 @@ TABLE = [
     Fn(SW, "stored_report", lambda: dict(ds=_levels_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
     Fn(SW, "highest_matching", lambda: dict(ds=_levels_ds(), tolerance=0.01), dict(tolerance="non_negative"),
        extra=[({"ds": None}, "ds")]),
+    Fn(SW, "stored_claims", lambda: dict(stored={"paper": _levels_ds()}, tolerance=0.01, min_level=11),
+       dict(tolerance="non_negative", min_level="non_negative_int"),
+       extra=[({"stored": None}, "stored"), ({"stored": 3}, "stored"), ({"stored": {"paper": 3}}, "stored")]),
+    Fn(SW, "rewind_finding", dict(d_rew=np.array([1, -1])),
+       extra=[({"d_rew": np.array([])}, "d_rew"), ({"d_rew": np.zeros((2, 2))}, "d_rew"),
+              ({"d_rew": np.array(["a"])}, "d_rew")]),
 ]
 
 
@@ -545,6 +551,15 @@ def test_magnitude_projection_gaussian_finite_in_the_unit_interval(p):
 
     v = magnitude_projection_gaussian(p)
     assert np.isfinite(v) and -1e-15 <= v <= p + 1e-15      # magnitude pruning never exceeds random
+
+
+def test_magnitude_projection_gaussian_within_an_ulp_of_one():
+    # the example hypothesis found: (1 + p)/2 rounds to 1 there, and the quantile was ∞ (∞·0 = NaN)
+    from theory.lottery.escape import magnitude_projection_gaussian
+
+    p = np.nextafter(1.0, 0.0)
+    v = magnitude_projection_gaussian(p)
+    assert np.isfinite(v) and 1 - 1e-14 < v <= p
 
 
 @settings(max_examples=100, deadline=None)

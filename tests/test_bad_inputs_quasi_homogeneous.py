@@ -326,6 +326,9 @@ TABLE = [
     Fn(SW, "stored_maxmargin", dict(labels=("paper",)), extra=[({"labels": "paper"}, "labels"),
                                                               ({"labels": [3]}, "labels")]),
     Fn(SW, "stored_report", lambda: dict(ds=_sweep_ds()), extra=[({"ds": None}, "ds"), ({"ds": 3}, "ds")]),
+    Fn(SW, "stored_claims", lambda: dict(stored={"paper": _sweep_ds()}, steps=10, live_angle=0.1),
+       dict(steps="positive_int", live_angle="non_negative"),
+       extra=[({"stored": None}, "stored"), ({"stored": 3}, "stored"), ({"stored": {"paper": 3}}, "stored")]),
 ]
 
 EXEMPT = {

@@ -501,6 +501,8 @@ TABLE = [
     Fn(SW, "stored_collapse", dict(labels=("no-such-label",)), {},
        extra=[({"labels": "paper"}, "labels"), ({"labels": 3}, "labels"), ({"labels": [""]}, "labels")]),
     Fn(SW, "stored_report", lambda: dict(ds=_sw_ds()), {}, extra=_obj("ds")),
+    Fn(SW, "stored_claims", lambda: dict(stored={"paper": _sw_ds()}), {},
+       extra=_obj("stored") + [({"stored": {"paper": 3}}, "stored")]),
 ]
 
 EXEMPT = {

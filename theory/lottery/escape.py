@@ -383,7 +383,9 @@ def magnitude_projection_gaussian(p):
     p = as_array(p, "p")
     if np.any((p < 0) | (p > 1)):
         raise ValueError("p must lie in [0, 1]")
-    t = stats.norm.ppf((1 + np.where(p >= 1, 0.5, p)) / 2)          # p = 1 (t = ∞) set apart
+    # t = Φ⁻¹((1+p)/2) = Φ̄⁻¹((1−p)/2): the upper tail keeps t finite and exact for p within an ulp
+    # of 1, where (1+p)/2 would round to 1 (t = ∞, and ∞·0 = NaN); p = 1 (t = ∞) is set apart
+    t = stats.norm.isf((1 - np.where(p >= 1, 0.0, p)) / 2)
     out = np.where(p >= 1, 1.0, p - 2 * t * stats.norm.pdf(t))
     return float(out) if out.ndim == 0 else out
 
