@@ -91,12 +91,23 @@ def test_every_chapter_notebook_recorded_claims(page):
 
 def test_summary_line_per_chapter(page):
     chapters = {d.split("/")[1] for d in chapter_notebooks()}
-    summaries = re.findall(r"(\d+) claims, (\d+) hold, (\d+) need paper scale, (\d+) do not hold",
-                           page.plain)
+    summaries = known_failures(page)
     assert len(summaries) == len(chapters), summaries
-    for n, held, paper, failed in summaries:
-        assert int(n) > 0 and int(held) + int(paper) + int(failed) == int(n)
-        assert int(failed) == 0
+    for n, held, paper, failed, known in summaries:
+        assert n > 0 and held + paper + failed == n
+        # a claim that does not hold stops its notebook, unless the chapter records it on purpose
+        # as a known failure, with its account (Ledger.claim(known_failure=...))
+        assert failed == known, f"{failed} claims do not hold, {known} of them known failures"
+    accounts = re.findall(r"does not hold \((?:laptop|paper)\): \S", page.plain)
+    assert len(accounts) == sum(s[4] for s in summaries), "a known failure is shown without its account"
+
+
+def known_failures(page) -> list:
+    """The chapters' summary lines in page order: (claims, hold, need paper scale, do not hold,
+    known failures)."""
+    return [tuple(int(g or 0) for g in m.groups())
+            for m in re.finditer(r"(\d+) claims, (\d+) hold, (\d+) need paper scale, (\d+) do not hold"
+                                 r"(?: \((\d+) of them known failures)?", page.plain)]
 
 
 def test_summary_table_adds_up(page):
@@ -112,9 +123,11 @@ def test_summary_table_adds_up(page):
     chapters = {d.split("/")[1] for d in chapter_notebooks()}
     body, total = rows[1:-1], rows[-1]
     assert len(body) == len(chapters) and total[0] == "All chapters"
-    for row in body + [total]:
+    known = [k[4] for k in known_failures(page)]                 # the sections, in the table's order
+    assert len(known) == len(body)
+    for row, expected in zip(body + [total], known + [sum(known)]):
         n, held, paper, failed, *origins = map(int, row[1:])
-        assert held + paper + failed == n and n > 0 and failed == 0, row
+        assert held + paper + failed == n and n > 0 and failed == expected, (row, expected)
         assert sum(origins) == n, f"{row}: claims without an origin (paper / code / reconstruction)"
     assert [sum(int(r[i]) for r in body) for i in range(1, 8)] == [int(x) for x in total[1:]]
 

@@ -140,9 +140,12 @@ def _build_ledger(app, docname):
         summary_rows.append([_chapter_link(chapter, title), len(current),
                              *(counts[v] for v in VERDICTS), *(origins[o] for o in ORIGINS)])
         papers = sorted({r.paper for r in recs})
+        known = sum(bool(r.failure) for r in current if r.verdict == "does not hold")
         section += _para(f"{title}: {len(current)} claims, {counts['holds']} hold, "
                          f"{counts['needs paper scale']} need paper scale, "
                          f"{counts['does not hold']} do not hold"
+                         + (f" ({known} of them known failures: the chapter records them with its account)"
+                            if counts["does not hold"] else "")
                          + (f" ({'; '.join(papers)})" if papers else "") + ".", "ledger-summary")
         silent = [nb for nb in notebooks.get(chapter, []) if not any(r.notebook == nb for r in recs)]
         if silent:
