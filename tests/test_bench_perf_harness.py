@@ -38,6 +38,21 @@ def test_table_marks_targets():
     assert "—" in lines[3]                                        # no floor stated
 
 
+def test_verdict_says_when_a_target_is_beyond_the_roofline():
+    # floor 2e-3 s (1e8 flop at 5e10 flop/s); the reference takes 3e-3 s: at most 1.5x possible
+    beyond = PerfRow("b", 2.5e-3, 3e-3, "ref", "float64", "exact", flops=1e8, target=2.0)
+    assert beyond.ratio_at_roofline(RATES) == pytest.approx(1.5)
+    assert beyond.verdict(RATES) == "✗ beyond the roofline (≤ 1.50 at the floor)"
+    within = PerfRow("w", 2.5e-3, 3e-3, "ref", "float64", "exact", flops=1e7, target=2.0)
+    assert within.verdict(RATES) == "✗ (≤ 15.00 at the floor)"
+    faster = PerfRow("f", 1e-3, 1.5e-3, "ref", "float64", "exact", flops=1e8, target=2.0)
+    assert faster.verdict(RATES) == "✗ (floor not a bound)"        # ours beats the floor
+    met = PerfRow("m", 1e-3, 3e-3, "ref", "float64", "exact", flops=1e8, target=2.0)
+    assert met.verdict(RATES) == "✓"
+    assert "beyond the roofline" in table([beyond], RATES)
+    assert PerfRow("n", 1.0, 1.0, "ref", "float64", "exact").verdict(RATES) == ""
+
+
 def test_paired_times_both_and_orders_them():
     fast, slow = lambda: sum(range(100)), lambda: sum(range(20_000))
     t_fast, t_slow = paired(fast, slow, repeat=3, min_time=0.01)

@@ -139,9 +139,12 @@ def test_batched_matches_single():
     t = np.linspace(0, 3, 7)
     batch = whitened_solution(t, a0, w0, bs, eta_a, 1.0)
     for i in range(3):
+        # one trajectory takes the scalar-coefficient path (_whitened_one): equal to rounding,
+        # relative to each array's scale (a component that is 0 in one may be 1e-17 in the other)
         one = whitened_solution(t, a0[i], w0[i], bs, eta_a[i], 1.0)
-        np.testing.assert_allclose(batch.a[i], one.a, rtol=1e-14)
-        np.testing.assert_allclose(batch.w[i], one.w, rtol=1e-14)
+        for name in ("a", "w", "beta", "loss"):
+            x, y = getattr(batch, name)[i], getattr(one, name)
+            np.testing.assert_allclose(x, y, rtol=0, atol=1e-14 * np.abs(y).max(), err_msg=name)
     assert batch.a.shape == (3, 7) and batch.w.shape == (3, 7, 2) and batch.loss.shape == (3, 7)
 
 
@@ -218,3 +221,35 @@ def test_implicit_bias_sign_flip_orthonormal_rows():
     tr = whitened_solution(np.array([0.0, 1e3]), a0, w0[:1], np.array([1.0]))
     assert np.sign(tr.a[-1]) == ib.sign == 1.0
     np.testing.assert_allclose(ib.a_inf, tr.a[-1], rtol=1e-10)
+
+
+def test_one_trajectory_path_matches_batched_kernel():
+    """whitened_solution on one trajectory (scalar coefficients, _whitened_one) against the
+    batched kernel on the same start, to rounding, over random starts of every kind the fast
+    kernel takes (ρ = 0, δ = 0, both signs of δ, d from 1 to 5, unequal rates, an offset), and
+    the cases it hands back (β* = 0) through the batched path."""
+    from theory.rich_lazy import exact
+
+    rng = np.random.default_rng(7)
+    t = np.linspace(0, 20, 50)
+    took = 0
+    for i in range(200):
+        d = int(rng.integers(1, 6))
+        a0, w0, bs = float(rng.normal()), rng.normal(size=d), rng.normal(size=d)
+        ea, ew = float(np.exp(rng.normal())), float(np.exp(rng.normal()))
+        if i % 7 == 0:
+            w0 = bs * rng.normal()                                   # ρ = 0
+        if i % 11 == 0:
+            a0 = float(np.sqrt(ea / ew) * np.linalg.norm(w0))       # δ = 0 to rounding
+        if i % 13 == 0:
+            bs = np.zeros(d)                                         # s = 0
+        one = whitened_solution(t, a0, w0, bs, ea, ew, loss_offset=0.2)
+        took += exact._whitened_one(t, a0, w0, bs, ea, ew, 0.2) is not None
+        ref = exact._whitened_kernel(t, np.array([a0]), w0[None], bs[None], np.array([ea]),
+                                     np.array([ew]), np.array([0.2]), (1,))
+        for name in ("a", "w", "beta", "loss"):
+            x, y = getattr(one, name), getattr(ref, name)[0]
+            assert x.shape == y.shape
+            np.testing.assert_allclose(x, y, rtol=0, atol=1e-13 * np.abs(y).max(), err_msg=name)
+        assert one.delta.shape == () and one.eta_a.shape == () and one.eta_w.shape == ()
+    assert 150 < took < 200                   # most take the scalar path, some are handed back
