@@ -170,13 +170,16 @@ def _dmmse_block(xs, ys, pool, psi, rows):
         col += D - a
     feats = feats.cumsum_(dim=1).view(n * (K - 1), -1)
     res = torch.empty(n * (K - 1), D, **f64)
+    poolT = pool.T.contiguous()
     logits = torch.empty(min(rows, n * (K - 1)), pool.shape[0], **f64)
     for s in range(0, n * (K - 1), rows):
         e = min(s + rows, n * (K - 1))
         lg = logits[:e - s]
         torch.mm(feats[s:e], psi, out=lg)
         torch.softmax(lg, dim=-1, out=lg)
-        torch.mm(lg, pool, out=res[s:e])
+        # the posterior mean as poolᵀ lgᵀ: an output D wide is a slow GEMM shape on the CPU
+        # (16 against 30 GFLOP/s at D = 8, M = 1024)
+        res[s:e] = torch.mm(poolT, lg.T).T
     w_hat[:, 1:] = res.view(n, K - 1, D)
     return w_hat
 
