@@ -17,7 +17,7 @@ import numpy as np
 
 from _perf import PerfRow, paired
 from reference.single_neuron import official_formula, official_ode
-from theory.rich_lazy.exact import init_from_beta, whitened_solution
+from theory.rich_lazy.exact import _whitened_one, init_from_beta, whitened_solution
 
 REF = "official notebook closed form, re-implemented (benchmarks/reference/single_neuron.py)"
 ODE = "official solve_ivp RK45 rtol 1e-6 on the gradient, re-implemented"
@@ -72,8 +72,8 @@ def rows(rates, quick=False):
         out.append(PerfRow(f"single neuron, one trajectory, 1,000 times, Fig. 2 set-up, δ = {delta:g}",
                            o, r, REF, "float64", f"max abs diff (a, w) {agree:.1e}",
                            elementwise=PER_POINT * t.size, target=3.0,
-                           limit=f"the fixed cost per call (the next row) and ≈ 45 numpy passes of "
-                                 f"≈ 1 µs on 1,000 times; 3× needs {r / 3 * 1e6:.0f} µs"))
+                           limit=f"the fixed cost per call (the next row) and ≈ 30 numpy calls on "
+                                 f"(≤ 4, T) rows; 3× needs {r / 3 * 1e6:.0f} µs"))
     t1 = np.array([0.5])
     a0, w0 = init_from_beta(beta0, -2.0)
     a0 = float(a0)
@@ -81,13 +81,16 @@ def rows(rates, quick=False):
     ra, rw = official_formula(t1, a0, w0, bs)
     o, r = paired(lambda: whitened_solution(t1, a0, w0, bs),
                   lambda: official_formula(t1, a0, w0, bs), repeat=3 if quick else 7)
+    kernel = paired(lambda: _whitened_one(t1, a0, w0, bs, 1.0, 1.0, 0.0), lambda: None,
+                    repeat=3 if quick else 7)[0]
     out.append(PerfRow("single neuron, fixed cost per call (one time, δ = −2; target ≤ 50 µs: "
                        + ("✓)" if o <= 50e-6 else "✗)"),
                        o, r, REF, "float64",
                        f"max abs diff {max(_maxdiff(tr.a, ra), _maxdiff(tr.w, rw)):.1e}",
                        elementwise=PER_POINT, target=None,
-                       limit="validation ≈ 7 µs, ≈ 45 numpy calls on one-element arrays, the "
-                             "coefficients in Python floats"))
+                       limit=f"the validation of the arguments, {(o - kernel) * 1e6:.0f} µs, then "
+                             f"the kernel (_whitened_one), {kernel * 1e6:.0f} µs: ≈ 30 numpy calls "
+                             f"on one-element rows after the coefficients in Python floats"))
 
     # (b) 10⁴ × 100, the official formula looped
     n = 500 if quick else 10_000
