@@ -110,5 +110,7 @@ def rows(rates, quick: bool = False) -> list[PerfRow]:
                 target=5.0 if dtype_name == "float32" else None,
                 limit=f"the float64 softmax over the pool (exp of n·(K−1)·M) and the two float64 "
                       f"matmuls ({flops / 1e9:.2f} GFLOP, {mm * 1e3:.1f} ms at the float64 "
-                      f"matmul rate)"))
+                      f"matmul rate): the evaluator keeps the log-weights in float64 whatever the "
+                      f"input (a float32 input gives the float64 result rounded)"
+                      + (f"; 5× needs {t_r / 5 * 1e3:.0f} ms" if dtype_name == "float32" else "")))
     return out
