@@ -81,6 +81,11 @@ def best_of(fn, repeat: int) -> float:
     return best
 
 
+def per_call(fn, *, repeat: int = 5, min_time: float = 0.05) -> float:
+    """Seconds per call of ``fn()`` alone, timed as :func:`paired` times each of its two."""
+    return paired(fn, lambda: None, repeat=repeat, min_time=min_time)[0]
+
+
 def paired(ours, reference, *, repeat: int = 5, min_time: float = 0.05) -> tuple[float, float]:
     """Seconds per call of ``ours()`` and ``reference()``, alternating, best of ``repeat`` rounds.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _perf import PerfRow, paired
+from _perf import PerfRow, paired, per_call
 from reference.single_neuron import official_formula, official_ode
 from theory.rich_lazy.exact import _whitened_one, init_from_beta, whitened_solution
 
@@ -81,13 +81,12 @@ def rows(rates, quick=False):
     ra, rw = official_formula(t1, a0, w0, bs)
     o, r = paired(lambda: whitened_solution(t1, a0, w0, bs),
                   lambda: official_formula(t1, a0, w0, bs), repeat=3 if quick else 7)
-    kernel = paired(lambda: _whitened_one(t1, a0, w0, bs, 1.0, 1.0, 0.0), lambda: None,
-                    repeat=3 if quick else 7)[0]
+    kernel = per_call(lambda: _whitened_one(t1, a0, w0, bs, 1.0, 1.0, 0.0), repeat=3 if quick else 7)
     out.append(PerfRow("single neuron, fixed cost per call (one time, δ = −2; target ≤ 50 µs: "
                        + ("✓)" if o <= 50e-6 else "✗)"),
                        o, r, REF, "float64",
                        f"max abs diff {max(_maxdiff(tr.a, ra), _maxdiff(tr.w, rw)):.1e}",
-                       elementwise=PER_POINT, target=None,
+                       elementwise=PER_POINT,
                        limit=f"the validation of the arguments, {(o - kernel) * 1e6:.0f} µs, then "
                              f"the kernel (_whitened_one), {kernel * 1e6:.0f} µs: ≈ 30 numpy calls "
                              f"on one-element rows after the coefficients in Python floats"))

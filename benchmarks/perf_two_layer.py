@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _perf import PerfRow, paired
+from _perf import PerfRow, paired, per_call
 from reference import two_layer_relu as ref
 from theory.rich_lazy.two_layer import relu_descent, relu_student_init, teacher_student
 
@@ -52,9 +52,9 @@ def rows(rates, quick: bool = False) -> list[PerfRow]:
     Xt, XTt = torch.from_numpy(X), torch.from_numpy(np.ascontiguousarray(X.T))
     Wt_, Rt = torch.from_numpy(Wg), torch.from_numpy(Rg)
     o1, o2 = torch.empty(m, n, dtype=torch.float64), torch.empty(m, d, dtype=torch.float64)
-    gemm_torch = paired(lambda: (torch.mm(Wt_, XTt, out=o1), torch.mm(Rt, Xt, out=o2)),
-                        lambda: None, repeat=5, min_time=0.02)[0]
-    gemm_numpy = paired(lambda: (Wg @ X.T, Rg @ X), lambda: None, repeat=5, min_time=0.02)[0]
+    gemm_torch = per_call(lambda: (torch.mm(Wt_, XTt, out=o1), torch.mm(Rt, Xt, out=o2)),
+                          min_time=0.02)
+    gemm_numpy = per_call(lambda: (Wg @ X.T, Rg @ X), min_time=0.02)
     for G in batches:
         a0, W0 = _students(G, m, d, seed)
 
@@ -110,8 +110,8 @@ def rows(rates, quick: bool = False) -> list[PerfRow]:
     K0_ref = ref.kernel(W0[1], a0[1], Xs)
     res = relu_descent(X, y, a0, W0, lr=2 * lr_off, steps=N, record=[0, N])
     Wt, at = res["W"][1, -1], res["a"][1, -1]
-    t_ref = paired(lambda: None, lambda: ref.kernel_distance(K0_ref, ref.kernel(Wt, at, Xs)),
-                   repeat=2, min_time=0.0)[1] * (1.0 if not quick else (n / 200) ** 2)
+    t_ref = per_call(lambda: ref.kernel_distance(K0_ref, ref.kernel(Wt, at, Xs)),
+                     repeat=2, min_time=0.0) * (1.0 if not quick else (n / 200) ** 2)
     S_ref = ref.kernel_distance(ref.kernel(W0[1], a0[1], X), ref.kernel(Wt, at, X)) if not quick \
         else float("nan")
     S_ours = res["kernel_distance"][1, -1]

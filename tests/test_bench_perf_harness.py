@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _perf import PerfRow, Rates, paired, table  # noqa: E402
+from _perf import PerfRow, Rates, paired, per_call, table  # noqa: E402
 
 RATES = Rates(matmul={"float32": 1e11, "float64": 5e10},
               op={"float32": {"add": 4e9, "exp": 1e9}, "float64": {"add": 2e9, "tanh": 5e8}})
@@ -57,3 +57,8 @@ def test_paired_times_both_and_orders_them():
     fast, slow = lambda: sum(range(100)), lambda: sum(range(20_000))
     t_fast, t_slow = paired(fast, slow, repeat=3, min_time=0.01)
     assert 0 < t_fast < t_slow
+
+
+def test_per_call_times_one_function():
+    t = per_call(lambda: sum(range(20_000)), repeat=3, min_time=0.01)
+    assert 0 < t < per_call(lambda: sum(range(200_000)), repeat=3, min_time=0.01)
