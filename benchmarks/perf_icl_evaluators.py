@@ -108,7 +108,8 @@ def rows(rates, quick: bool = False) -> list[PerfRow]:
                 agreement=f"max abs diff / rms {agree:.1e}",
                 elementwise=elem,
                 target=5.0 if dtype_name == "float32" else None,
-                limit=f"the float64 softmax over the pool (exp of n·(K−1)·M) and the two float64 "
+                limit=f"the float64 weights over the pool (max, shift, exp, sum of n·(K−1)·M; the exp is "
+                      f"numpy's vectorised one) and the two float64 "
                       f"matmuls ({flops / 1e9:.2f} GFLOP, {mm * 1e3:.1f} ms at the float64 "
                       f"matmul rate): the evaluator keeps the log-weights in float64 whatever the "
                       f"input (a float32 input gives the float64 result rounded)"

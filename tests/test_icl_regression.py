@@ -83,6 +83,24 @@ def test_dmmse_stable_for_large_pool_and_long_context():
     assert torch.equal(post[:, -1].argmax(-1), s.task_index[:2])
 
 
+def test_dmmse_log_weights_far_below_the_floor_change_nothing():
+    # σ² small enough that most tasks' shifted log-weights lie far below the −700 floor, both in
+    # float64 and rounded from float32: the normalised-after-product mean of the predictor equals
+    # the softmax posterior's mean (dmmse_posterior: no floor, torch's softmax) to rounding
+    pool = sample_pool(512, 4, seed=7)
+    s = sample_sequences(6, 9, 0.01, pool=pool, seed=8)
+    _, w = dmmse_predict(s.xs, s.ys, pool, 0.01, return_w=True)
+    post = dmmse_posterior(s.xs, s.ys, pool, 0.01)
+    from theory.icl_regression.estimators import _dmmse_logits
+    logits = _dmmse_logits(s.xs, s.ys, pool, 0.01)                          # max 0 in each row
+    assert float((logits[:, 1:] < -2000).double().mean()) > 0.2              # the floor is hit
+    assert torch.allclose(w, post @ pool, atol=1e-13, rtol=1e-12)
+    p32, w32 = dmmse_predict(s.xs.float(), s.ys.float(), pool.float(), 0.01, return_w=True)
+    w64 = dmmse_predict(s.xs.float().double(), s.ys.float().double(), pool.float().double(), 0.01,
+                        return_w=True)[1]
+    assert w32.dtype == torch.float32 and torch.equal(w32, w64.float())
+
+
 def test_dmmse_single_task_is_exact():
     pool = sample_pool(1, 3, seed=4)
     s = sample_sequences(10, 4, 0.3, pool=pool, seed=5)

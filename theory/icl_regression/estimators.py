@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from theory.core import array_bytes, check_bool, check_memory, check_scalar
@@ -102,7 +103,8 @@ def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements:
     (sequence, k) against the whole pool are one matrix product of the features
     (S_k, the upper triangle of C_k) (D + D(D+1)/2 wide) with the pool's (w/σ², −w_a w_b/2σ²
     with the off-diagonal doubled), followed by a softmax over the pool and a product with the
-    pool: ŵ_{k+1} = Σ_i softmax_i w⁽ⁱ⁾. Computed in float64 (whatever the input's dtype) in
+    pool: ŵ_{k+1} = Σ_i softmax_i w⁽ⁱ⁾, normalised after the product (Σ_i u_i w⁽ⁱ⁾ / Σ_i u_i with
+    u_i = e^{ℓ_i − max ℓ}, each ℓ_i − max ℓ floored at −700, where u_i < 1e-304). Computed in float64 (whatever the input's dtype) in
     blocks of 4096 sequences, the log-weights in chunks of at most ``max_elements`` (to stay in
     cache); returned in the input's dtype.
     """
@@ -169,19 +171,35 @@ def _dmmse_block(xs, ys, pool, psi, rows):
         torch.mul(x[..., a:a + 1], x[..., a:], out=feats[..., col:col + D - a])
         col += D - a
     feats = feats.cumsum_(dim=1).view(n * (K - 1), -1)
-    res = torch.empty(n * (K - 1), D, **f64)
+    res = torch.empty(n * (K - 1), D + 1, **f64)          # Σ_i u_i w⁽ⁱ⁾ and Σ_i u_i per row
     poolT = pool.T.contiguous()
     logits = torch.empty(min(rows, n * (K - 1)), pool.shape[0], **f64)
+    on_cpu = logits.device.type == "cpu"
     for s in range(0, n * (K - 1), rows):
         e = min(s + rows, n * (K - 1))
         lg = logits[:e - s]
         torch.mm(feats[s:e], psi, out=lg)
-        torch.softmax(lg, dim=-1, out=lg)
-        # the posterior mean as poolᵀ lgᵀ: an output D wide is a slow GEMM shape on the CPU
+        # u = e^{ℓ − max ℓ}, the softmax unnormalised: the normalisation is applied to the D-wide
+        # mean, not to the M-wide weights. ℓ − max ℓ is clamped at _LOGW_FLOOR: a task that far
+        # below the best weighs < 1e-304 either way, nothing next to the best's 1, and it keeps
+        # every argument in the range where numpy's vectorised float64 exp stays on its fast path
+        # (0.55 ns an element here, against 1.1 below −708 and 1.4 for torch's)
+        lg.sub_(lg.amax(dim=1, keepdim=True)).clamp_(min=_LOGW_FLOOR)
+        if on_cpu:
+            u = lg.numpy()
+            np.exp(u, out=u)
+        else:
+            lg.exp_()
+        # the posterior mean as poolᵀ uᵀ: an output D wide is a slow GEMM shape on the CPU
         # (16 against 30 GFLOP/s at D = 8, M = 1024)
-        res[s:e] = torch.mm(poolT, lg.T).T
-    w_hat[:, 1:] = res.view(n, K - 1, D)
+        res[s:e, :D] = torch.mm(poolT, lg.T).T
+        torch.sum(lg, dim=1, keepdim=True, out=res[s:e, D:])
+    w_hat[:, 1:] = (res[:, :D] / res[:, D:]).view(n, K - 1, D)
     return w_hat
+
+
+_LOGW_FLOOR = -700.0
+"""The floor of a shifted dMMSE log-weight ℓ − max ℓ (see :func:`_dmmse_block`): e^{−700} ≈ 1e-304."""
 
 
 def ridge_predict(xs, ys, sigma2, *, task_scale: float = 1.0, return_w: bool = False):
