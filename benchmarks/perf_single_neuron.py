@@ -68,7 +68,7 @@ def rows(rates, quick=False):
         ra, rw = official_formula(t, a0, w0, bs)
         agree = max(_maxdiff(tr.a, ra), _maxdiff(tr.w, rw))
         o, r = paired(lambda: whitened_solution(t, a0, w0, bs),
-                      lambda: official_formula(t, a0, w0, bs), repeat=3 if quick else 7)
+                      lambda: official_formula(t, a0, w0, bs), repeat=3 if quick else 25, min_time=0.02)
         out.append(PerfRow(f"single neuron, one trajectory, 1,000 times, Fig. 2 set-up, δ = {delta:g}",
                            o, r, REF, "float64", f"max abs diff (a, w) {agree:.1e}",
                            elementwise=PER_POINT * t.size, target=3.0,
@@ -80,8 +80,8 @@ def rows(rates, quick=False):
     tr = whitened_solution(t1, a0, w0, bs)
     ra, rw = official_formula(t1, a0, w0, bs)
     o, r = paired(lambda: whitened_solution(t1, a0, w0, bs),
-                  lambda: official_formula(t1, a0, w0, bs), repeat=3 if quick else 7)
-    kernel = per_call(lambda: _whitened_one(t1, a0, w0, bs, 1.0, 1.0, 0.0), repeat=3 if quick else 7)
+                  lambda: official_formula(t1, a0, w0, bs), repeat=3 if quick else 25, min_time=0.02)
+    kernel = per_call(lambda: _whitened_one(t1, a0, w0, bs, 1.0, 1.0, 0.0), repeat=3 if quick else 25, min_time=0.02)
     out.append(PerfRow("single neuron, fixed cost per call (one time, δ = −2; target ≤ 50 µs: "
                        + ("✓)" if o <= 50e-6 else "✗)"),
                        o, r, REF, "float64",
