@@ -104,9 +104,9 @@ def dmmse_predict(xs, ys, pool, sigma2, *, return_w: bool = False, max_elements:
     (S_k, the upper triangle of C_k) (D + D(D+1)/2 wide) with the pool's (w/σ², −w_a w_b/2σ²
     with the off-diagonal doubled), followed by a softmax over the pool and a product with the
     pool: ŵ_{k+1} = Σ_i softmax_i w⁽ⁱ⁾, normalised after the product (Σ_i u_i w⁽ⁱ⁾ / Σ_i u_i with
-    u_i = e^{ℓ_i − max ℓ}, each ℓ_i − max ℓ floored at −700, where u_i < 1e-304). Computed in float64 (whatever the input's dtype) in
-    blocks of 4096 sequences, the log-weights in chunks of at most ``max_elements`` (to stay in
-    cache); returned in the input's dtype.
+    u_i = e^{ℓ_i − max ℓ}, each ℓ_i − max ℓ floored at −700, where u_i < 1e-304). Computed in
+    float64 (whatever the input's dtype) in blocks of 4096 sequences, the log-weights in chunks of
+    at most ``max_elements`` (to stay in cache); returned in the input's dtype.
     """
     _check_xy(xs, ys)
     _check_pool(pool, xs.shape[2])
