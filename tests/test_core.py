@@ -42,6 +42,23 @@ def test_seed_and_threads():
     assert info.threads >= 1 and "scale=" in str(info)
 
 
+def test_set_threads_sets_the_blas_pools_too():
+    # numpy's OpenBLAS rounds differently with two threads than with one (the count a Dask worker
+    # starts with), so set_threads sets the BLAS pools with torch's
+    from threadpoolctl import threadpool_info
+
+    np.ones((64, 64)) @ np.ones((64, 64))                 # numpy's BLAS loaded
+    try:
+        set_threads(2)
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 2 for p in blas)
+        set_threads(1)
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+        assert torch.get_num_threads() == 1
+    finally:
+        set_threads(1)
+
+
 def test_validation():
     assert as_array([1, 2], "x").dtype == np.float64
     with pytest.raises(ValueError, match="x must be finite"):

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from dataclasses import dataclass
 
+from theory.core._device import set_threads
 from theory.core._runner import Experiment, open_result, result_path, results_dir, run_sweep, save_result
 from theory.core._sweep import Sweep
 
@@ -153,6 +154,9 @@ def sweep_cli(prog: str, builders: dict, argv=None, *, scales=("laptop", "paper"
         print(f"{plan.experiment.name} [{label}]: {len(plan.sweep)} points; {plan.grid}; "
               f"fixed {plan.experiment.fixed}")
         return 0
+    # THEORY_THREADS (default 1) for torch and the BLAS pools, as in a Dask worker: the serial and
+    # batched executors then round as the workers do
+    set_threads(None)
     t0 = time.perf_counter()
     ds, path = run_plan(plan, args.scale, label=label, executor=executor, client=args.scheduler,
                         batch_size=args.batch_size)
