@@ -37,7 +37,7 @@ def set_threads(n: int | None = None) -> int:
     pools matter for reproducibility too: Dask starts its workers with one BLAS thread, and numpy's
     products with two OpenBLAS threads round differently (a rich/lazy paper-size sweep run serially
     differed from the same sweep on a 2-worker LocalCluster by 5.8e-15 in its kernel distances).
-        """
+    """
     if n is None:
         raw = os.environ.get("THEORY_THREADS", "1")
         try:
